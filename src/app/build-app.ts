@@ -1,0 +1,136 @@
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyServerOptions } from 'fastify';
+import type { Config } from '../config/schema.js';
+import type { DatabaseHandle } from '../db/client.js';
+import { campaignMetrics, campaignRoutes, createCampaignService } from '../modules/campaigns/index.js';
+import { appRoutes, createAppService } from '../modules/apps/index.js';
+import { createApiKeyService, createTenantService, tenantRoutes } from '../modules/tenants/index.js';
+import { type Clock, systemClock } from '../platform/clock.js';
+import { createIdempotencyStore } from '../platform/idempotency.js';
+import { installAuth } from './auth.js';
+import { ErrorBody } from './common.schemas.js';
+import { installErrorHandling } from './error-handler.js';
+import { healthRoutes } from './health.routes.js';
+import { installIdempotency } from './idempotency-hooks.js';
+import { createMetricsRegistry, installHttpMetrics } from './metrics.js';
+import type { Api } from './types.js';
+import { createUnitOfWork } from './unit-of-work.js';
+import { validatorCompiler } from './validation.js';
+
+export interface BuildAppOptions {
+  config: Readonly<Config>;
+  database: DatabaseHandle;
+  masterKeyHash: string | null;
+  clock?: Clock;
+  /** A ready pino logger (serve), or pino options; tests pass `false`. */
+  logger?: FastifyBaseLogger | FastifyServerOptions['logger'];
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function loggerOptions(config: Readonly<Config>): FastifyServerOptions['logger'] {
+  return {
+    level: config.log.level,
+    // Keys and secrets never reach the logs, even at debug level.
+    redact: ['req.headers.authorization', 'req.headers["idempotency-key"]', '*.key', '*.master_key', '*.secret'],
+    ...(config.log.pretty ? { transport: { target: 'pino-pretty' } } : {}),
+  };
+}
+
+/** Builds the HTTP application: every route, hook and service over one database. */
+export async function buildApp(options: BuildAppOptions): Promise<Api> {
+  const { config, database } = options;
+  const clock = options.clock ?? systemClock;
+  const db = database.db;
+  const logger = options.logger === undefined ? loggerOptions(config) : options.logger;
+  const isLoggerInstance = typeof logger === 'object' && logger !== null && 'child' in logger;
+
+  const app = Fastify({
+    ...(isLoggerInstance ? { loggerInstance: logger as FastifyBaseLogger } : { logger: logger as FastifyServerOptions['logger'] }),
+    bodyLimit: config.server.http.body_limit_bytes,
+    trustProxy: config.server.http.trust_proxy,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    },
+    ajv: { customOptions: { strict: false } },
+    routerOptions: { ignoreTrailingSlash: true },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.addSchema(ErrorBody);
+
+  // An empty body with Content-Type: application/json is "no body", as many HTTP clients send on
+  // action calls such as POST /publish; anything else goes through Fastify's safe JSON parser.
+  const jsonParser = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (typeof body === 'string' && body.trim() === '') return done(null, undefined);
+    jsonParser(request, body as string, done);
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'marketing-hub',
+        version: '0.1.0',
+        description:
+          'Marketing middle platform API. Every /v1 call takes `Authorization: Bearer <key>`; every POST takes an optional `Idempotency-Key`.',
+      },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearerAuth: [] }],
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  const registry = createMetricsRegistry();
+  const idempotency = createIdempotencyStore({
+    db,
+    clock,
+    ttlHours: config.idempotency.ttl_hours,
+    lockSeconds: config.idempotency.lock_seconds,
+  });
+  const uow = createUnitOfWork({ db, idempotency });
+  const apps = createAppService({ db, clock });
+  const tenants = createTenantService({ db, clock });
+  const apiKeys = createApiKeyService({
+    db,
+    clock,
+    apps,
+    masterKeyHash: () => options.masterKeyHash,
+    cacheSeconds: config.auth.key_cache_seconds,
+    onTouchError: (err) => app.log.warn({ err }, 'could not record API key use'),
+  });
+  const campaigns = createCampaignService({ db, clock, apps, createdCounter: campaignMetrics(registry).created });
+
+  installErrorHandling(app);
+  installHttpMetrics(app, registry);
+  installAuth(app, apiKeys);
+  installIdempotency(app, idempotency);
+
+  healthRoutes(app, { db });
+  tenantRoutes(app, { tenants, apiKeys, uow });
+  appRoutes(app, { apps, uow });
+  campaignRoutes(app, { campaigns, uow });
+
+  // Expired Idempotency-Key records are never used (the claim treats them as absent); this only
+  // keeps the table small. Every 10 minutes, not on the request path.
+  const purge = setInterval(() => {
+    idempotency.purgeExpired().catch((err: unknown) => app.log.warn({ err }, 'idempotency purge failed'));
+  }, 600_000);
+  purge.unref();
+  app.addHook('onClose', async () => clearInterval(purge));
+
+  return app;
+}

@@ -1,0 +1,111 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isCheckViolation, isForeignKeyViolation, isUniqueViolation, pgErrorCode } from '../db/errors.js';
+import { AppError, isAppError } from '../platform/errors.js';
+import type { ErrorBodyType } from './common.schemas.js';
+
+interface ValidationIssue {
+  instancePath: string;
+  keyword: string;
+  message?: string;
+  params: Record<string, unknown>;
+}
+
+/** `body./start_time` style paths become `start_time`; query and params keep their part name. */
+function fieldOf(context: string | undefined, issue: ValidationIssue): string {
+  const extra =
+    issue.keyword === 'required'
+      ? String(issue.params.missingProperty)
+      : issue.keyword === 'additionalProperties'
+        ? String(issue.params.additionalProperty)
+        : '';
+  const path = [...issue.instancePath.split('/').filter(Boolean), ...(extra ? [extra] : [])].join('.');
+  if (context === 'body' || !context) return path || 'body';
+  return path ? (context === 'headers' ? path : path) : context;
+}
+
+function describe(issue: ValidationIssue): string {
+  if (issue.keyword === 'additionalProperties') return 'is not a known field';
+  if (issue.keyword === 'required') return 'is required';
+  if (issue.keyword === 'anyOf' || issue.keyword === 'const') return 'is not one of the allowed values';
+  return issue.message ?? 'is invalid';
+}
+
+/** Turns a Fastify schema validation failure into 400 invalid_request naming every bad field. */
+function fromValidation(err: FastifyError): AppError {
+  const context = (err as FastifyError & { validationContext?: string }).validationContext;
+  const issues = (err.validation ?? []) as ValidationIssue[];
+  // Union branches each add an error for the same field; keep the first per field and keyword kind.
+  const seen = new Set<string>();
+  const list: { field: string; message: string }[] = [];
+  for (const issue of issues) {
+    const field = fieldOf(context, issue);
+    if (seen.has(field)) continue;
+    seen.add(field);
+    list.push({ field, message: describe(issue) });
+  }
+  const first = list[0] ?? { field: context ?? 'body', message: 'is invalid' };
+  return new AppError('invalid', 'invalid_request', `${first.field} ${first.message}`, {
+    field: first.field,
+    location: context ?? 'body',
+    errors: list,
+  });
+}
+
+const fastifyCodes: Record<string, () => AppError> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: () => new AppError('invalid', 'invalid_json', 'The request body is not valid JSON'),
+  FST_ERR_CTP_EMPTY_JSON_BODY: () =>
+    new AppError('invalid', 'invalid_json', 'The body is empty but Content-Type is application/json; send {} or no Content-Type'),
+  FST_ERR_CTP_BODY_TOO_LARGE: () => new AppError('payload_too_large', 'payload_too_large', 'The request body is too large'),
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: () =>
+    new AppError('unsupported_media_type', 'unsupported_media_type', 'Send the body as application/json'),
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: () => new AppError('invalid', 'invalid_request', 'Content-Length does not match the body'),
+};
+
+/** Maps any thrown error onto an AppError; unknown ones become a generic 500. */
+export function toAppError(err: unknown): AppError {
+  if (isAppError(err)) return err;
+  const fe = err as FastifyError;
+  if (fe?.validation) return fromValidation(fe);
+  const known = fe?.code ? fastifyCodes[fe.code] : undefined;
+  if (known) return known();
+  if (fe instanceof SyntaxError && fe.statusCode === 400) return fastifyCodes.FST_ERR_CTP_INVALID_JSON_BODY!();
+  // Safety net: repos translate constraint violations, but a missed one is still the client's 4xx.
+  if (isUniqueViolation(err)) return new AppError('conflict', 'conflict', 'The resource already exists');
+  if (isForeignKeyViolation(err)) return new AppError('invalid', 'invalid_reference', 'A referenced resource does not exist');
+  if (isCheckViolation(err)) return new AppError('invalid', 'invalid_request', 'A value breaks a rule of the resource');
+  const pgCode = pgErrorCode(err);
+  if (pgCode === '22P02' || pgCode === '22003' || pgCode === '22007' || pgCode === '22008' || pgCode === '22001') {
+    return new AppError('invalid', 'invalid_request', 'A value is out of range or malformed');
+  }
+  if (typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return new AppError(fe.statusCode === 404 ? 'not_found' : 'invalid', 'invalid_request', fe.message);
+  }
+  return new AppError('internal', 'internal_error', 'Something went wrong on our side; the error was logged with the request id');
+}
+
+export function errorBody(err: AppError, requestId: string): ErrorBodyType {
+  return { error: { code: err.code, message: err.message, details: err.details ?? {} }, requestId };
+}
+
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const appError = toAppError(err);
+    if (appError.status >= 500) {
+      request.log.error({ err }, 'request failed');
+    } else {
+      request.log.info({ code: appError.code, status: appError.status }, 'request refused');
+    }
+    if (appError.kind === 'rate_limited' && typeof appError.details?.retry_after_seconds === 'number') {
+      void reply.header('retry-after', String(appError.details.retry_after_seconds));
+    }
+    return reply.code(appError.status).send(errorBody(appError, request.id));
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const err = new AppError('not_found', 'route_not_found', `No route ${request.method} ${request.url.split('?')[0]}`, {
+      method: request.method,
+      path: request.url.split('?')[0],
+    });
+    return reply.code(404).send(errorBody(err, request.id));
+  });
+}

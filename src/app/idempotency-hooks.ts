@@ -1,0 +1,72 @@
+import type { FastifyInstance } from 'fastify';
+import { AppError } from '../platform/errors.js';
+import { IDEMPOTENCY_KEY_PATTERN, type IdempotencyStore } from '../platform/idempotency.js';
+import { fingerprint } from '../platform/secrets.js';
+
+/**
+ * Idempotency-Key for every POST: claimed after validation (a request that fails validation
+ * changed nothing and is not recorded), replayed or refused before the handler runs, and settled
+ * by the unit of work (same transaction as the change) or, for refusals, in onSend.
+ */
+export function installIdempotency(app: FastifyInstance, store: IdempotencyStore): void {
+  app.decorateRequest('idempotency', null);
+
+  app.addHook('preHandler', async (request, reply) => {
+    if (request.method !== 'POST' || request.routeOptions.config.idempotent === false) return;
+    const raw = request.headers['idempotency-key'];
+    if (raw === undefined) return;
+    const key = Array.isArray(raw) ? raw[0] : raw;
+    if (!key || !IDEMPOTENCY_KEY_PATTERN.test(key)) {
+      throw new AppError('invalid', 'invalid_request', 'Idempotency-Key must be 1-255 printable ASCII characters', {
+        field: 'idempotency-key',
+        location: 'headers',
+      });
+    }
+    const actor = request.actor;
+    const scope = actor?.kind === 'tenant' ? actor.tenantId : '_platform';
+    const route = request.routeOptions.url ?? request.url;
+    const outcome = await store.claim({
+      scope,
+      key,
+      method: request.method,
+      route,
+      requestHash: fingerprint({
+        method: request.method,
+        route,
+        params: request.params ?? null,
+        query: request.query ?? null,
+        body: request.body ?? null,
+        product: request.headers['x-product-code'] ?? null,
+      }),
+    });
+    if (outcome.kind === 'replay') {
+      void reply.header('idempotent-replayed', 'true');
+      return reply.code(outcome.status).send(outcome.body);
+    }
+    request.idempotency = outcome.claim;
+  });
+
+  // A request that claimed a key but did not settle it in its transaction: a refusal (4xx, after
+  // its rollback) is recorded so the retry gets the same answer; a failure of ours (5xx) releases
+  // the key so the retry can run.
+  app.addHook('onSend', async (request, reply, payload) => {
+    const claim = request.idempotency;
+    if (!claim || claim.settled) return payload;
+    try {
+      if (reply.statusCode >= 500) await store.release(claim);
+      else await store.completeAlone(claim, reply.statusCode, parseJson(payload));
+    } catch (err) {
+      request.log.error({ err }, 'could not settle idempotency key');
+    }
+    return payload;
+  });
+}
+
+function parseJson(payload: unknown): unknown {
+  if (typeof payload !== 'string') return null;
+  try {
+    return JSON.parse(payload);
+  } catch {
+    return payload;
+  }
+}

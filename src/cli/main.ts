@@ -1,0 +1,142 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ConfigError, describeConfig, loadConfig } from '../config/load.js';
+import { openDatabase, type DatabaseHandle } from '../db/client.js';
+import { migrate } from '../db/migrate.js';
+import { startServer } from '../app/server.js';
+import { createAppService } from '../modules/apps/index.js';
+import { createApiKeyService, createTenantService, MasterKeyRequiredError } from '../modules/tenants/index.js';
+import { MASTER, type TenantActor } from '../platform/actor.js';
+import { systemClock } from '../platform/clock.js';
+import { isAppError } from '../platform/errors.js';
+
+/**
+ * `marketing-hub serve | migrate | tenants ... | keys ... | apps ... | config`. Every command
+ * calls the same services as HTTP does; admin commands act with platform (master) rights because
+ * whoever runs them already holds the database credentials.
+ */
+const program = new Command('marketing-hub').description('marketing-hub: marketing middle platform').showHelpAfterError();
+
+const port = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port number 0-65535');
+  return n;
+};
+
+program
+  .command('serve')
+  .description('Run the HTTP API (migrates the database first)')
+  .addOption(new Option('-p, --port <port>', 'HTTP port (default 8105, or PORT)').argParser(port))
+  .option('--host <host>', 'listen address')
+  .action(async (opts: { port?: number; host?: string }) => {
+    const overrides: Record<string, unknown> = {};
+    if (opts.port !== undefined) overrides['server.http.port'] = opts.port;
+    if (opts.host) overrides['server.http.host'] = opts.host;
+    await startServer(loadConfig({ overrides }));
+  });
+
+program
+  .command('migrate')
+  .description('Apply pending database migrations and exit')
+  .action(() =>
+    withDatabase(async (database) => {
+      const result = await migrate(database);
+      print(result.applied.length ? `applied: ${result.applied.join(', ')}` : 'database is up to date');
+    }),
+  );
+
+program
+  .command('config')
+  .description('Print the effective configuration (secrets masked)')
+  .action(() => print(describeConfig(loadConfig())));
+
+const tenants = program.command('tenants').description('Manage tenants');
+tenants
+  .command('create')
+  .requiredOption('--id <tenant_id>', 'tenant id')
+  .requiredOption('--name <name>', 'display name')
+  .action((opts: { id: string; name: string }) =>
+    withServices(async ({ tenants }) => print(await tenants.createTenant({ tenant_id: opts.id, name: opts.name }))),
+  );
+tenants.command('list').action(() => withServices(async ({ tenants }) => print(await tenants.listTenants({ page_size: 500 }))));
+
+const keys = program.command('keys').description('Manage API keys');
+keys
+  .command('create')
+  .requiredOption('--tenant <tenant_id>', 'tenant id')
+  .requiredOption('--name <name>', 'what the key is for')
+  .addOption(new Option('--role <role>', 'key role').choices(['admin', 'service', 'readonly']).default('service'))
+  .option('--product-codes <codes>', 'comma list of product codes the key is limited to')
+  .action((opts: { tenant: string; name: string; role: 'admin' | 'service' | 'readonly'; productCodes?: string }) =>
+    withServices(async ({ apiKeys }) => {
+      const productCodes = opts.productCodes?.split(',').map((c) => c.trim()).filter(Boolean);
+      print(await apiKeys.createKey(MASTER, opts.tenant, { name: opts.name, role: opts.role, ...(productCodes?.length ? { product_codes: productCodes } : {}) }));
+    }),
+  );
+keys
+  .command('list')
+  .requiredOption('--tenant <tenant_id>', 'tenant id')
+  .action((opts: { tenant: string }) => withServices(async ({ apiKeys }) => print(await apiKeys.listKeys(MASTER, opts.tenant, { page_size: 500 }))));
+keys
+  .command('revoke')
+  .requiredOption('--tenant <tenant_id>', 'tenant id')
+  .requiredOption('--key <key_id>', 'key id')
+  .action((opts: { tenant: string; key: string }) => withServices(async ({ apiKeys }) => print(await apiKeys.revokeKey(MASTER, opts.tenant, opts.key))));
+
+const apps = program.command('apps').description('Manage apps (product lines) of a tenant');
+apps
+  .command('create')
+  .requiredOption('--tenant <tenant_id>', 'tenant id')
+  .requiredOption('--product-code <code>', 'product code')
+  .requiredOption('--name <name>', 'display name')
+  .action((opts: { tenant: string; productCode: string; name: string }) =>
+    withServices(async ({ tenants, apps }) => {
+      await tenants.requireTenantExists(opts.tenant);
+      const admin: TenantActor = { kind: 'tenant', tenantId: opts.tenant, keyId: 'cli', role: 'admin', productCodes: null };
+      print(await apps.createApp(admin, { product_code: opts.productCode, name: opts.name }));
+    }),
+  );
+
+async function withDatabase(work: (database: DatabaseHandle) => Promise<void>): Promise<void> {
+  const config = loadConfig();
+  const database = await openDatabase({ url: config.data.database.source, dataDir: config.data.dir, poolSize: 2 });
+  try {
+    await work(database);
+  } finally {
+    await database.close();
+  }
+}
+
+function withServices(work: (services: CliServices) => Promise<void>): Promise<void> {
+  return withDatabase(async (database) => {
+    await migrate(database);
+    await work(buildServices(database));
+  });
+}
+
+type CliServices = ReturnType<typeof buildServices>;
+
+function buildServices(database: DatabaseHandle) {
+  const { db } = database;
+  const clock = systemClock;
+  const apps = createAppService({ db, clock });
+  return {
+    apps,
+    tenants: createTenantService({ db, clock }),
+    apiKeys: createApiKeyService({ db, clock, apps, masterKeyHash: () => null, cacheSeconds: 0 }),
+  };
+}
+
+function print(value: unknown): void {
+  process.stdout.write(typeof value === 'string' ? `${value}\n` : `${JSON.stringify(value, null, 2)}\n`);
+}
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof ConfigError || err instanceof MasterKeyRequiredError) {
+    process.stderr.write(`${err.message}\n`);
+  } else if (isAppError(err)) {
+    process.stderr.write(`error: ${err.code}: ${err.message}\n`);
+  } else {
+    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,112 @@
+import { Type, type Static } from 'typebox';
+
+/**
+ * Every setting of the service, in one schema. The YAML file (`configs/config.yaml`, seed layout)
+ * uses these keys; environment variables map onto them through `envBindings` below. The result
+ * is validated once at start and passed around as a frozen object, never read from a global.
+ */
+export const ConfigSchema = Type.Object(
+  {
+    server: Type.Object(
+      {
+        http: Type.Object(
+          {
+            host: Type.String({ minLength: 1, default: '0.0.0.0' }),
+            port: Type.Integer({ minimum: 0, maximum: 65535, default: 8105 }),
+            body_limit_bytes: Type.Integer({ minimum: 1024, maximum: 104857600, default: 1048576 }),
+            // false, true, or a comma list of proxy addresses/CIDRs whose X-Forwarded-For is believed.
+            trust_proxy: Type.Union([Type.Boolean(), Type.String()], { default: false }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+        // Kept so that a config.yaml written for the Go service still loads; nothing listens on it.
+        grpc: Type.Optional(
+          Type.Object({ addr: Type.Optional(Type.String()) }, { additionalProperties: false }),
+        ),
+        shutdown_grace_ms: Type.Integer({ minimum: 0, maximum: 600000, default: 10000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    data: Type.Object(
+      {
+        dir: Type.String({ minLength: 1, default: './data' }),
+        database: Type.Object(
+          {
+            source: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+            pool_size: Type.Integer({ minimum: 1, maximum: 1000, default: 20 }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+        redis: Type.Object(
+          { addr: Type.Optional(Type.String({ minLength: 1 })) },
+          { additionalProperties: false, default: {} },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    auth: Type.Object(
+      {
+        master_key: Type.Optional(Type.String({ minLength: 24, maxLength: 512 })),
+        // How long a verified API key is trusted without a database look-up. A revocation made
+        // through another process takes effect within this many seconds (at once in this one).
+        key_cache_seconds: Type.Integer({ minimum: 0, maximum: 3600, default: 10 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    idempotency: Type.Object(
+      {
+        ttl_hours: Type.Number({ exclusiveMinimum: 0, maximum: 720, default: 24 }),
+        // A request that claimed a key and then vanished (crash, killed process) holds the key for
+        // this long; afterwards a retry may run it. Nothing it did was committed, so that is safe.
+        lock_seconds: Type.Integer({ minimum: 1, maximum: 3600, default: 60 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    log: Type.Object(
+      {
+        level: Type.Union(
+          ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+          { default: 'info' },
+        ),
+        pretty: Type.Boolean({ default: false }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export type Config = Static<typeof ConfigSchema>;
+
+type EnvKind = 'string' | 'integer' | 'number' | 'boolean' | 'bool_or_string';
+
+export interface EnvBinding {
+  env: string;
+  path: string;
+  kind: EnvKind;
+  secret?: boolean;
+  description: string;
+}
+
+/** Environment variables, in precedence order: the first one set wins for a path. */
+export const envBindings: readonly EnvBinding[] = [
+  { env: 'PORT', path: 'server.http.port', kind: 'integer', description: 'HTTP port (default 8105)' },
+  { env: 'MARKETING_HTTP_PORT', path: 'server.http.port', kind: 'integer', description: 'HTTP port, seed name' },
+  { env: 'MARKETING_HTTP_HOST', path: 'server.http.host', kind: 'string', description: 'Listen address (default 0.0.0.0)' },
+  { env: 'MARKETING_HTTP_BODY_LIMIT', path: 'server.http.body_limit_bytes', kind: 'integer', description: 'Largest request body in bytes (default 1 MiB)' },
+  { env: 'MARKETING_TRUST_PROXY', path: 'server.http.trust_proxy', kind: 'bool_or_string', description: 'Trust X-Forwarded-For from: true, false, or a comma list of addresses/CIDRs' },
+  { env: 'MARKETING_SHUTDOWN_GRACE_MS', path: 'server.shutdown_grace_ms', kind: 'integer', description: 'How long SIGTERM waits for in-flight requests' },
+  { env: 'DATABASE_URL', path: 'data.database.source', kind: 'string', secret: true, description: 'PostgreSQL URL; unset = embedded PGlite' },
+  { env: 'MARKETING_DB_SOURCE', path: 'data.database.source', kind: 'string', secret: true, description: 'PostgreSQL URL, seed name' },
+  { env: 'MARKETING_DB_POOL_SIZE', path: 'data.database.pool_size', kind: 'integer', description: 'PostgreSQL connections per process (default 20)' },
+  { env: 'MARKETING_DATA_DIR', path: 'data.dir', kind: 'string', description: 'Embedded database folder (default ./data)' },
+  { env: 'REDIS_URL', path: 'data.redis.addr', kind: 'string', secret: true, description: 'Redis URL or host:port; unset = in-process equivalents' },
+  { env: 'MARKETING_REDIS_ADDR', path: 'data.redis.addr', kind: 'string', secret: true, description: 'Redis address, seed name' },
+  { env: 'MARKETING_MASTER_KEY', path: 'auth.master_key', kind: 'string', secret: true, description: 'Platform master key (24+ chars); required on PostgreSQL' },
+  { env: 'MARKETING_KEY_CACHE_SECONDS', path: 'auth.key_cache_seconds', kind: 'integer', description: 'Seconds a verified API key is cached (default 10)' },
+  { env: 'MARKETING_IDEMPOTENCY_TTL_HOURS', path: 'idempotency.ttl_hours', kind: 'number', description: 'Lifetime of Idempotency-Key records (default 24)' },
+  { env: 'MARKETING_IDEMPOTENCY_LOCK_SECONDS', path: 'idempotency.lock_seconds', kind: 'integer', description: 'Takeover time of an abandoned in-progress key (default 60)' },
+  { env: 'LOG_LEVEL', path: 'log.level', kind: 'string', description: 'fatal | error | warn | info | debug | trace | silent' },
+  { env: 'MARKETING_LOG_LEVEL', path: 'log.level', kind: 'string', description: 'Log level, seed-style name' },
+  { env: 'MARKETING_LOG_PRETTY', path: 'log.pretty', kind: 'boolean', description: 'Human-readable logs (needs pino-pretty, a dev dependency)' },
+];

@@ -1,0 +1,88 @@
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
+import { PGliteDialect } from 'kysely-pglite-dialect';
+import pg from 'pg';
+import type { DB } from './schema.js';
+
+export type Database = Kysely<DB>;
+/** What a repo function runs its SQL on: the database, or the transaction a service opened. */
+export type Executor = Kysely<DB> | Transaction<DB>;
+
+export interface DatabaseHandle {
+  db: Database;
+  kind: 'pglite' | 'postgres';
+  /** Where the data lives, for the start-up banner (password masked by the caller). */
+  location: string;
+  /**
+   * Runs a multi-statement SQL script on `conn` (a connection or transaction already held), as
+   * migrations need. PGlite's extended-protocol `query` takes one statement; its `exec` takes many.
+   */
+  execScript(conn: Executor, script: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+// int8 (counts, sums) comes back from `pg` as a string and from PGlite as a number; make both
+// numbers. Our int8 values are counters and minor-unit amounts, far below 2^53.
+pg.types.setTypeParser(20, (value) => Number(value));
+
+/** Embedded PostgreSQL (PGlite) in `dataDir`, or in memory when `dataDir` is null. */
+export async function openPglite(dataDir: string | null): Promise<DatabaseHandle> {
+  let location = 'memory';
+  if (dataDir) {
+    location = resolve(dataDir, 'pglite');
+    mkdirSync(location, { recursive: true });
+  }
+  const client = dataDir ? await PGlite.create(location) : await PGlite.create();
+  const db = new Kysely<DB>({ dialect: new PGliteDialect(client) });
+  return {
+    db,
+    kind: 'pglite',
+    location,
+    // The caller holds the single PGlite connection (Kysely serialises access), so exec runs
+    // inside the caller's transaction.
+    execScript: async (_conn, script) => {
+      await client.exec(script);
+    },
+    close: async () => {
+      await db.destroy();
+      if (!client.closed) await client.close();
+    },
+  };
+}
+
+export async function openPostgres(url: string, poolSize: number): Promise<DatabaseHandle> {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, application_name: 'marketing-hub' });
+  // A dropped idle connection must not crash the process; the pool replaces it.
+  pool.on('error', () => {});
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    kind: 'postgres',
+    location: url,
+    // Without parameters `pg` uses the simple query protocol, which accepts several statements.
+    execScript: async (conn, script) => {
+      await sql.raw(script).execute(conn);
+    },
+    close: () => db.destroy(),
+  };
+}
+
+export async function openDatabase(options: {
+  url?: string | undefined;
+  dataDir: string;
+  poolSize: number;
+}): Promise<DatabaseHandle> {
+  return options.url ? openPostgres(options.url, options.poolSize) : openPglite(options.dataDir);
+}
+
+/** Runs `fn` in a transaction: the caller's, if `executor` already is one, or a new one. */
+export async function inTransaction<T>(executor: Executor, fn: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
+  if (executor.isTransaction) return fn(executor as Transaction<DB>);
+  return executor.transaction().execute(fn);
+}
+
+export async function pingDatabase(db: Executor): Promise<void> {
+  await sql`select 1`.execute(db);
+}

@@ -1,0 +1,10 @@
+/**
+ * The Kysely view of the whole database, composed from each module's own table types so that
+ * a module's tables are declared next to the code that owns them.
+ */
+import type { PlatformTables } from '../platform/platform.tables.js';
+import type { TenantTables } from '../modules/tenants/tenant.tables.js';
+import type { AppTables } from '../modules/apps/app.tables.js';
+import type { CampaignTables } from '../modules/campaigns/campaign.tables.js';
+
+export interface DB extends PlatformTables, TenantTables, AppTables, CampaignTables {}

@@ -1,0 +1,59 @@
+import type { Selectable } from 'kysely';
+import type { Executor } from '../../db/client.js';
+import { isUniqueViolation } from '../../db/errors.js';
+import { AppError } from '../../platform/errors.js';
+import type { AppTable } from './app.tables.js';
+
+export type AppRow = Selectable<AppTable>;
+
+export async function insertApp(db: Executor, row: AppRow): Promise<AppRow> {
+  try {
+    return await db.insertInto('app').values(row).returningAll().executeTakeFirstOrThrow();
+  } catch (err) {
+    if (isUniqueViolation(err)) {
+      throw new AppError('conflict', 'app_already_exists', `An app with product_code ${row.product_code} already exists`, {
+        product_code: row.product_code,
+      });
+    }
+    throw err;
+  }
+}
+
+export function findApp(db: Executor, tenantId: string, productCode: string): Promise<AppRow | undefined> {
+  return db.selectFrom('app').selectAll().where('tenant_id', '=', tenantId).where('product_code', '=', productCode).executeTakeFirst();
+}
+
+export async function findExistingCodes(db: Executor, tenantId: string, codes: readonly string[]): Promise<Set<string>> {
+  if (codes.length === 0) return new Set();
+  const rows = await db
+    .selectFrom('app')
+    .select('product_code')
+    .where('tenant_id', '=', tenantId)
+    .where('product_code', 'in', codes)
+    .execute();
+  return new Set(rows.map((r) => r.product_code));
+}
+
+export async function listApps(
+  db: Executor,
+  tenantId: string,
+  options: { limit: number; offset: number; onlyCodes: readonly string[] | null },
+) {
+  let query = db.selectFrom('app').where('tenant_id', '=', tenantId);
+  if (options.onlyCodes) query = query.where('product_code', 'in', options.onlyCodes.length ? options.onlyCodes : ['']);
+  const [rows, total] = await Promise.all([
+    query.selectAll().orderBy('created_at', 'desc').orderBy('product_code').limit(options.limit).offset(options.offset).execute(),
+    query.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+  ]);
+  return { rows, total: Number(total.n) };
+}
+
+export function renameApp(db: Executor, tenantId: string, productCode: string, name: string, at: Date) {
+  return db
+    .updateTable('app')
+    .set({ name, updated_at: at })
+    .where('tenant_id', '=', tenantId)
+    .where('product_code', '=', productCode)
+    .returningAll()
+    .executeTakeFirst();
+}

@@ -1,0 +1,111 @@
+import type { Database, Executor } from '../../db/client.js';
+import { type Actor, canSeeProduct, requireTenant, type TenantActor } from '../../platform/actor.js';
+import type { Clock } from '../../platform/clock.js';
+import { AppError, notFound } from '../../platform/errors.js';
+import { pagination, toPage } from '../../platform/paging.js';
+import * as repo from './app.repo.js';
+import type { AppView, CreateAppInput } from './app.schemas.js';
+
+export type AppService = ReturnType<typeof createAppService>;
+
+function toAppView(row: repo.AppRow): AppView {
+  return {
+    tenant_id: row.tenant_id,
+    product_code: row.product_code,
+    name: row.name,
+    created_at: row.created_at.toISOString(),
+    updated_at: row.updated_at.toISOString(),
+  };
+}
+
+function unknownProduct(codes: string[]): AppError {
+  return new AppError('invalid', 'unknown_product_code', `No app with product_code ${codes.join(', ')} in this tenant; create it with POST /v1/apps`, {
+    field: 'product_code',
+    product_codes: codes,
+  });
+}
+
+export function createAppService(deps: { db: Database; clock: Clock }) {
+  const { db, clock } = deps;
+
+  async function requireProductsExist(tenantId: string, codes: readonly string[], exec: Executor = db): Promise<void> {
+    const found = await repo.findExistingCodes(exec, tenantId, codes);
+    const missing = codes.filter((c) => !found.has(c));
+    if (missing.length > 0) throw unknownProduct(missing);
+  }
+
+  return {
+    /** Registers a product line (app) of the caller's tenant. */
+    async createApp(actor: Actor, input: CreateAppInput, exec: Executor = db): Promise<AppView> {
+      const tenant = requireTenant(actor);
+      const now = clock.now();
+      const row = await repo.insertApp(exec, {
+        tenant_id: tenant.tenantId,
+        product_code: input.product_code,
+        name: input.name,
+        created_at: now,
+        updated_at: now,
+      });
+      return toAppView(row);
+    },
+
+    async getApp(actor: Actor, productCode: string, exec: Executor = db): Promise<AppView> {
+      const tenant = requireTenant(actor);
+      const row = canSeeProduct(tenant, productCode) ? await repo.findApp(exec, tenant.tenantId, productCode) : undefined;
+      if (!row) throw notFound('app', productCode);
+      return toAppView(row);
+    },
+
+    async listApps(actor: Actor, query: { page?: number; page_size?: number }, exec: Executor = db) {
+      const tenant = requireTenant(actor);
+      const page = toPage(query);
+      const { rows, total } = await repo.listApps(exec, tenant.tenantId, { ...page, onlyCodes: tenant.productCodes });
+      return { apps: rows.map(toAppView), pagination: pagination(total, page) };
+    },
+
+    async renameApp(actor: Actor, productCode: string, name: string, exec: Executor = db): Promise<AppView> {
+      const tenant = requireTenant(actor);
+      const row = canSeeProduct(tenant, productCode)
+        ? await repo.renameApp(exec, tenant.tenantId, productCode, name, clock.now())
+        : undefined;
+      if (!row) throw notFound('app', productCode);
+      return toAppView(row);
+    },
+
+    /** Throws unknown_product_code (400) naming every code that is not an app of the tenant. */
+    requireProductsExist,
+
+    /**
+     * The product line a write applies to: from the body or the X-Product-Code header (they must
+     * agree), one of the tenant's apps, and one the key may use.
+     */
+    async resolveProductCode(
+      actor: TenantActor,
+      fromBody: string | undefined,
+      fromHeader: string | undefined,
+      exec: Executor = db,
+    ): Promise<string> {
+      if (fromBody && fromHeader && fromBody !== fromHeader) {
+        throw new AppError('invalid', 'product_code_mismatch', 'product_code in the body and the X-Product-Code header differ', {
+          field: 'product_code',
+          body: fromBody,
+          header: fromHeader,
+        });
+      }
+      const code = fromBody ?? fromHeader;
+      if (!code) {
+        throw new AppError('invalid', 'invalid_request', 'product_code is required (in the body or the X-Product-Code header)', {
+          field: 'product_code',
+        });
+      }
+      if (!canSeeProduct(actor, code)) {
+        throw new AppError('forbidden', 'product_not_allowed', `This API key may not act on product ${code}`, {
+          product_code: code,
+          allowed: actor.productCodes,
+        });
+      }
+      await requireProductsExist(actor.tenantId, [code], exec);
+      return code;
+    },
+  };
+}

@@ -1,0 +1,2 @@
+export { createAppService, type AppService } from './app.service.js';
+export { appRoutes } from './app.routes.js';

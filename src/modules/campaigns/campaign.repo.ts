@@ -1,0 +1,142 @@
+import type { Insertable, Selectable, SelectQueryBuilder, Updateable } from 'kysely';
+import type { Executor } from '../../db/client.js';
+import { constraintName, isCheckViolation, isForeignKeyViolation } from '../../db/errors.js';
+import type { DB } from '../../db/schema.js';
+import { AppError, invalidRequest } from '../../platform/errors.js';
+import { type CampaignAction, type CampaignStatus, statusCondition, transitionCondition, transitions } from './campaign.status.js';
+import type { CampaignTable } from './campaign.tables.js';
+
+export type CampaignRow = Selectable<CampaignTable>;
+export type NewCampaignRow = Insertable<CampaignTable>;
+export type CampaignChanges = Omit<Updateable<CampaignTable>, 'tenant_id' | 'campaign_id' | 'version'>;
+
+/** Which campaigns a caller can see: its tenant, live rows, and its products if the key is restricted. */
+export interface Visibility {
+  tenantId: string;
+  productCodes: readonly string[] | null;
+}
+
+function visible<O>(query: SelectQueryBuilder<DB, 'campaign', O>, v: Visibility) {
+  let q = query.where('tenant_id', '=', v.tenantId).where('deleted_at', 'is', null);
+  if (v.productCodes) q = q.where('product_code', 'in', v.productCodes.length ? v.productCodes : ['']);
+  return q;
+}
+
+function translate(err: unknown): never {
+  if (isCheckViolation(err) && constraintName(err) === 'campaign_window_order') {
+    throw invalidRequest('end_time', 'must be after start_time');
+  }
+  if (isForeignKeyViolation(err)) {
+    throw new AppError('invalid', 'unknown_product_code', 'No app with this product_code in this tenant', { field: 'product_code' });
+  }
+  throw err;
+}
+
+export async function insertCampaign(db: Executor, row: NewCampaignRow): Promise<CampaignRow> {
+  try {
+    return await db.insertInto('campaign').values(row).returningAll().executeTakeFirstOrThrow();
+  } catch (err) {
+    translate(err);
+  }
+}
+
+export function findCampaign(db: Executor, v: Visibility, campaignId: string, options: { forUpdate?: boolean } = {}) {
+  let query = visible(db.selectFrom('campaign').selectAll(), v).where('campaign_id', '=', campaignId);
+  if (options.forUpdate) query = query.forUpdate();
+  return query.executeTakeFirst();
+}
+
+export interface CampaignFilter {
+  status?: CampaignStatus | undefined;
+  campaignType?: string | undefined;
+  productCode?: string | undefined;
+  nameContains?: string | undefined;
+  startFrom?: Date | undefined;
+  startTo?: Date | undefined;
+  endFrom?: Date | undefined;
+  endTo?: Date | undefined;
+}
+
+const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+export async function listCampaigns(
+  db: Executor,
+  v: Visibility,
+  filter: CampaignFilter,
+  page: { limit: number; offset: number },
+  now: Date,
+) {
+  let query = visible(db.selectFrom('campaign'), v);
+  const { status, campaignType, productCode, nameContains, startFrom, startTo, endFrom, endTo } = filter;
+  if (status) query = query.where((eb) => statusCondition(eb, status, now));
+  if (campaignType) query = query.where('campaign_type', '=', campaignType);
+  if (productCode) query = query.where('product_code', '=', productCode);
+  if (nameContains) query = query.where('campaign_name', 'ilike', `%${escapeLike(nameContains)}%`);
+  if (startFrom) query = query.where('start_time', '>=', startFrom);
+  if (startTo) query = query.where('start_time', '<', startTo);
+  if (endFrom) query = query.where('end_time', '>=', endFrom);
+  if (endTo) query = query.where('end_time', '<', endTo);
+  const [rows, total] = await Promise.all([
+    query.selectAll().orderBy('created_at', 'desc').orderBy('campaign_id', 'desc').limit(page.limit).offset(page.offset).execute(),
+    query.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+  ]);
+  return { rows, total: Number(total.n) };
+}
+
+export async function updateCampaign(
+  db: Executor,
+  v: Visibility,
+  campaignId: string,
+  changes: CampaignChanges,
+): Promise<CampaignRow | undefined> {
+  try {
+    return await db
+      .updateTable('campaign')
+      .set((eb) => ({ ...changes, version: eb('version', '+', 1) }))
+      .where('tenant_id', '=', v.tenantId)
+      .where('campaign_id', '=', campaignId)
+      .where('deleted_at', 'is', null)
+      .returningAll()
+      .executeTakeFirst();
+  } catch (err) {
+    translate(err);
+  }
+}
+
+/**
+ * Applies a lifecycle action in one conditional UPDATE: it happens only if the campaign is, at
+ * this instant, in a status the action is allowed from. No read-modify-write, so two racing
+ * actions cannot both win from the same state.
+ */
+export function applyTransition(db: Executor, v: Visibility, campaignId: string, action: CampaignAction, now: Date) {
+  const stamp =
+    action === 'publish'
+      ? { published_at: now }
+      : action === 'pause'
+        ? { paused_at: now }
+        : action === 'archive'
+          ? { archived_at: now }
+          : { paused_at: null };
+  let query = db
+    .updateTable('campaign')
+    .set((eb) => ({ lifecycle_state: transitions[action].to, updated_at: now, version: eb('version', '+', 1), ...stamp }))
+    .where('tenant_id', '=', v.tenantId)
+    .where('campaign_id', '=', campaignId)
+    .where('deleted_at', 'is', null)
+    .where((eb) => transitionCondition(eb, action, now));
+  if (v.productCodes) query = query.where('product_code', 'in', v.productCodes.length ? v.productCodes : ['']);
+  return query.returningAll().executeTakeFirst();
+}
+
+/** Soft-deletes a DRAFT or ARCHIVED campaign (rows that later grants may point at stay). */
+export function softDeleteCampaign(db: Executor, v: Visibility, campaignId: string, now: Date) {
+  let query = db
+    .updateTable('campaign')
+    .set({ deleted_at: now, updated_at: now })
+    .where('tenant_id', '=', v.tenantId)
+    .where('campaign_id', '=', campaignId)
+    .where('deleted_at', 'is', null)
+    .where('lifecycle_state', 'in', ['DRAFT', 'ARCHIVED']);
+  if (v.productCodes) query = query.where('product_code', 'in', v.productCodes.length ? v.productCodes : ['']);
+  return query.returning('campaign_id').executeTakeFirst();
+}

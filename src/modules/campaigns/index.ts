@@ -1,0 +1,17 @@
+import { Counter, type Registry } from 'prom-client';
+
+export { createCampaignService, type CampaignService } from './campaign.service.js';
+export { campaignRoutes } from './campaign.routes.js';
+export { campaignStatus, isCampaignActive, type CampaignStatus } from './campaign.status.js';
+
+/** The module's Prometheus metrics (names from seed 000). */
+export function campaignMetrics(registry: Registry) {
+  return {
+    created: new Counter({
+      name: 'marketing_campaign_created_total',
+      help: 'Campaigns created',
+      labelNames: ['campaign_type'] as const,
+      registers: [registry],
+    }),
+  };
+}

@@ -1,0 +1,140 @@
+import { randomBytes } from 'node:crypto';
+import type { Database, Executor } from '../../db/client.js';
+import type { Actor, TenantActor } from '../../platform/actor.js';
+import type { Clock } from '../../platform/clock.js';
+import { AppError, notFound } from '../../platform/errors.js';
+import { newId, randomToken } from '../../platform/ids.js';
+import { pagination, toPage } from '../../platform/paging.js';
+import { hashSecret, sameHash } from '../../platform/secrets.js';
+import type { AppService } from '../apps/index.js';
+import * as repo from './tenant.repo.js';
+import type { ApiKeyView, CreateApiKeyInput, CreatedApiKeyView } from './tenant.schemas.js';
+import { assertTenantAccess } from './tenant.service.js';
+
+export type ApiKeyService = ReturnType<typeof createApiKeyService>;
+
+const KEY_PREFIX = 'mhk_';
+// Crockford base32 without the look-alikes, as in ids.ts.
+const PREFIX_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+const CACHE_LIMIT = 10_000;
+
+/** `mhk_` + 8 visible characters + `_` + 256 random bits: the prefix finds the row, the rest proves it. */
+function mintKey(): { key: string; prefix: string } {
+  let visible = '';
+  // 256 is a multiple of 32, so `byte % 32` is uniform.
+  for (const byte of randomBytes(8)) visible += PREFIX_ALPHABET[byte % 32];
+  const prefix = `${KEY_PREFIX}${visible}`;
+  return { key: `${prefix}_${randomToken(32)}`, prefix };
+}
+
+export function toApiKeyView(row: repo.ApiKeyRow): ApiKeyView {
+  return {
+    key_id: row.key_id,
+    tenant_id: row.tenant_id,
+    name: row.name,
+    role: row.role,
+    prefix: row.prefix,
+    product_codes: row.product_codes,
+    created_at: row.created_at.toISOString(),
+    last_used_at: row.last_used_at?.toISOString() ?? null,
+    revoked_at: row.revoked_at?.toISOString() ?? null,
+  };
+}
+
+export function createApiKeyService(deps: {
+  db: Database;
+  clock: Clock;
+  apps: AppService;
+  masterKeyHash: () => string | null;
+  cacheSeconds: number;
+  onTouchError?: (err: unknown) => void;
+}) {
+  const { db, clock, apps } = deps;
+  // Verified keys, by secret digest. Bounded; entries expire after cacheSeconds.
+  const cache = new Map<string, { actor: TenantActor; until: number }>();
+
+  function forget(keyId: string): void {
+    for (const [digest, entry] of cache) if (entry.actor.keyId === keyId) cache.delete(digest);
+  }
+
+  return {
+    /** Creates a key for the tenant; the secret is in the answer and nowhere else. */
+    async createKey(actor: Actor, tenantId: string, input: CreateApiKeyInput, exec: Executor = db): Promise<CreatedApiKeyView> {
+      assertTenantAccess(actor, tenantId, 'admin');
+      const tenant = await repo.findTenant(exec, tenantId);
+      if (!tenant) throw notFound('tenant', tenantId);
+      if (input.product_codes) await apps.requireProductsExist(tenantId, input.product_codes, exec);
+      const { key, prefix } = mintKey();
+      const now = clock.now();
+      const row = await repo.insertApiKey(exec, {
+        tenant_id: tenantId,
+        key_id: newId('key', now.getTime()),
+        name: input.name,
+        role: input.role,
+        prefix,
+        secret_hash: hashSecret(key),
+        product_codes: input.product_codes ?? null,
+        created_at: now,
+        last_used_at: null,
+        revoked_at: null,
+      });
+      return { ...toApiKeyView(row), key };
+    },
+
+    async listKeys(
+      actor: Actor,
+      tenantId: string,
+      query: { page?: number; page_size?: number; include_revoked?: boolean },
+      exec: Executor = db,
+    ) {
+      assertTenantAccess(actor, tenantId, 'admin');
+      const tenant = await repo.findTenant(exec, tenantId);
+      if (!tenant) throw notFound('tenant', tenantId);
+      const page = toPage(query);
+      const { rows, total } = await repo.listApiKeys(exec, tenantId, { ...page, includeRevoked: query.include_revoked ?? false });
+      return { api_keys: rows.map(toApiKeyView), pagination: pagination(total, page) };
+    },
+
+    /** Revokes a key; it stops working at once in this process and within the cache time elsewhere. */
+    async revokeKey(actor: Actor, tenantId: string, keyId: string, exec: Executor = db): Promise<ApiKeyView> {
+      assertTenantAccess(actor, tenantId, 'admin');
+      const row = await repo.revokeApiKey(exec, tenantId, keyId, clock.now());
+      if (!row) throw notFound('api_key', keyId);
+      forget(keyId);
+      return toApiKeyView(row);
+    },
+
+    /** Turns a bearer token into an actor, or throws 401 unauthorized. */
+    async authenticate(token: string): Promise<Actor> {
+      const digest = hashSecret(token);
+      const master = deps.masterKeyHash();
+      if (master && sameHash(digest, master)) return { kind: 'master' };
+      if (!token.startsWith(KEY_PREFIX) || token.length < 20) throw unauthorized('Unknown API key');
+
+      const now = clock.now().getTime();
+      const cached = cache.get(digest);
+      if (cached && cached.until > now) return cached.actor;
+
+      const row = await repo.findApiKeyByPrefix(db, token.slice(0, KEY_PREFIX.length + 8));
+      if (!row || !sameHash(digest, row.secret_hash)) throw unauthorized('Unknown API key');
+      if (row.revoked_at) throw unauthorized('This API key was revoked');
+      const actor: TenantActor = Object.freeze({
+        kind: 'tenant',
+        tenantId: row.tenant_id,
+        keyId: row.key_id,
+        role: row.role,
+        productCodes: row.product_codes ? Object.freeze([...row.product_codes]) : null,
+      });
+      if (deps.cacheSeconds > 0) {
+        if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
+        cache.set(digest, { actor, until: now + deps.cacheSeconds * 1000 });
+      }
+      repo.touchApiKey(db, row.tenant_id, row.key_id, clock.now()).catch((err: unknown) => deps.onTouchError?.(err));
+      return actor;
+    },
+  };
+}
+
+export function unauthorized(message: string): AppError {
+  return new AppError('unauthorized', 'unauthorized', message);
+}
