@@ -70,7 +70,7 @@ export async function buildApp(options: BuildAppOptions): Promise<Api> {
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if (typeof body === 'string' && body.trim() === '') return done(null, undefined);
-    jsonParser(request, body as string, done);
+    void jsonParser(request, body as string, done);
   });
 
   app.addHook('onRequest', async (request, reply) => {
