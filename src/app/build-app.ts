@@ -68,6 +68,8 @@ export async function buildApp(options: BuildAppOptions): Promise<Api> {
   // action calls such as POST /publish; anything else goes through Fastify's safe JSON parser.
   const jsonParser = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
+  // The API speaks JSON only: a text/plain body is a 415, not a string handed to a route.
+  app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if (typeof body === 'string' && body.trim() === '') return done(null, undefined);
     void jsonParser(request, body as string, done);

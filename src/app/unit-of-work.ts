@@ -4,11 +4,20 @@ import type { Database } from '../db/client.js';
 import type { DB } from '../db/schema.js';
 import type { IdempotencyStore } from '../platform/idempotency.js';
 
+export interface UnitOfWorkOptions<T> {
+  /**
+   * What the Idempotency-Key record keeps of the response, when that must differ from what the
+   * caller gets (a secret shown once must not be kept in the record).
+   */
+  recordAs?: (result: T) => unknown;
+}
+
 export type UnitOfWork = <T>(
   request: FastifyRequest,
   reply: FastifyReply,
   status: number,
   work: (trx: Transaction<DB>) => Promise<T>,
+  options?: UnitOfWorkOptions<T>,
 ) => Promise<T>;
 
 /**
@@ -17,13 +26,17 @@ export type UnitOfWork = <T>(
  * crash can never leave a change whose retry would do it twice.
  */
 export function createUnitOfWork(deps: { db: Database; idempotency: IdempotencyStore }): UnitOfWork {
-  return async (request, reply, status, work) => {
+  return async (request, reply, status, work, options) => {
     reply.code(status);
-    return deps.db.transaction().execute(async (trx) => {
-      const result = await work(trx);
-      const claim = request.idempotency;
-      if (claim) await deps.idempotency.complete(trx, claim, status, result);
-      return result;
+    const claim = request.idempotency;
+    const result = await deps.db.transaction().execute(async (trx) => {
+      const value = await work(trx);
+      if (claim) await deps.idempotency.complete(trx, claim, status, options?.recordAs ? options.recordAs(value) : value);
+      return value;
     });
+    // Only now is the recorded answer durable; if the commit had failed, onSend would release
+    // (5xx) or record (4xx) the key instead.
+    if (claim) claim.settled = true;
+    return result;
   };
 }

@@ -147,5 +147,6 @@ export function describeConfig(config: Config): Record<string, unknown> {
 }
 
 export function maskUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]+):([^@/]+)@/, '//$1:***@');
+  // The user may be empty, as in the usual Redis form redis://:password@host.
+  return url.replace(/\/\/([^:@/]*):([^@/]+)@/, '//$1:***@');
 }

@@ -16,7 +16,10 @@ export type ClaimOutcome =
 
 export interface IdempotencyStore {
   claim(input: { scope: string; key: string; requestHash: string; method: string; route: string }): Promise<ClaimOutcome>;
-  /** Records the response inside the transaction that made the change, so both commit or neither. */
+  /**
+   * Records the response inside the transaction that made the change, so both commit or neither.
+   * The caller marks the claim settled once that transaction has committed.
+   */
   complete(trx: Executor, claim: IdempotencyClaim, status: number, body: unknown): Promise<void>;
   /** Records a response that changed nothing (a refusal after rollback). */
   completeAlone(claim: IdempotencyClaim, status: number, body: unknown): Promise<void>;
@@ -108,6 +111,7 @@ export function createIdempotencyStore(deps: {
 
     async completeAlone(claim, status, body) {
       await settle(db, claim, status, body);
+      claim.settled = true;
     },
 
     async release(claim) {
@@ -139,6 +143,5 @@ export function createIdempotencyStore(deps: {
       .where('idem_key', '=', claim.key)
       .where('request_hash', '=', claim.requestHash)
       .execute();
-    claim.settled = true;
   }
 }

@@ -44,7 +44,16 @@ export function toCampaignView(row: repo.CampaignRow, now: Date): CampaignView {
 
 const visibilityOf = (actor: TenantActor): repo.Visibility => ({ tenantId: actor.tenantId, productCodes: actor.productCodes });
 
-const toDate = (value: string | null | undefined) => (value === null || value === undefined ? null : new Date(value));
+/**
+ * An RFC 3339 string (already format-checked) as a Date. Some valid strings are not instants,
+ * such as the leap second 23:59:60, so a Date that comes out invalid is refused by field name.
+ */
+function toDate(field: string, value: string | null | undefined): Date | null {
+  if (value === null || value === undefined) return null;
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) throw invalidRequest(field, 'is not a representable instant');
+  return date;
+}
 
 function checkWindow(start: Date | null, end: Date | null): void {
   if (start && end && end.getTime() <= start.getTime()) throw invalidRequest('end_time', 'must be after start_time');
@@ -79,8 +88,8 @@ export function createCampaignService(deps: { db: Database; clock: Clock; apps: 
     /** Creates a campaign in DRAFT. */
     async createCampaign(actor: Actor, input: CreateCampaignInput, productHeader?: string, exec: Executor = db): Promise<CampaignView> {
       const tenant = requireTenant(actor);
-      const start = toDate(input.start_time);
-      const end = toDate(input.end_time);
+      const start = toDate('start_time', input.start_time);
+      const end = toDate('end_time', input.end_time);
       checkWindow(start, end);
       checkFormFields(input.form_fields);
       checkJsonSize('metadata', input.metadata, METADATA_MAX_BYTES);
@@ -128,10 +137,10 @@ export function createCampaignService(deps: { db: Database; clock: Clock; apps: 
           campaignType: query.campaign_type,
           productCode: query.product_code ?? productHeader,
           nameContains: query.name,
-          startFrom: toDate(query.start_from) ?? undefined,
-          startTo: toDate(query.start_to) ?? undefined,
-          endFrom: toDate(query.end_from) ?? undefined,
-          endTo: toDate(query.end_to) ?? undefined,
+          startFrom: toDate('start_from', query.start_from) ?? undefined,
+          startTo: toDate('start_to', query.start_to) ?? undefined,
+          endFrom: toDate('end_from', query.end_from) ?? undefined,
+          endTo: toDate('end_to', query.end_to) ?? undefined,
         },
         page,
         now,
@@ -164,8 +173,8 @@ export function createCampaignService(deps: { db: Database; clock: Clock; apps: 
           }
           await apps.resolveProductCode(tenant, changes.product_code, undefined, trx);
         }
-        const start = changes.start_time !== undefined ? toDate(changes.start_time) : current.start_time;
-        const end = changes.end_time !== undefined ? toDate(changes.end_time) : current.end_time;
+        const start = changes.start_time !== undefined ? toDate('start_time', changes.start_time) : current.start_time;
+        const end = changes.end_time !== undefined ? toDate('end_time', changes.end_time) : current.end_time;
         checkWindow(start, end);
         checkFormFields(changes.form_fields);
         checkJsonSize('metadata', changes.metadata, METADATA_MAX_BYTES);

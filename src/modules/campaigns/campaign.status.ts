@@ -71,7 +71,11 @@ export function statusCondition(eb: CampaignEb, status: CampaignStatus, now: Dat
   }
 }
 
-/** The condition under which `action` may apply now: the guard of the one conditional UPDATE. */
+/**
+ * The condition under which `action` may apply now: the guard of the one conditional UPDATE.
+ * Publishing also needs a window that is not over (a DRAFT's status ignores its window).
+ */
 export function transitionCondition(eb: CampaignEb, action: CampaignAction, now: Date): Expression<SqlBool> {
-  return eb.or(transitions[action].from.map((status) => statusCondition(eb, status, now)));
+  const allowed = eb.or(transitions[action].from.map((status) => statusCondition(eb, status, now)));
+  return action === 'publish' ? eb.and([allowed, notEnded(eb, now)]) : allowed;
 }

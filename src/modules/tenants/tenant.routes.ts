@@ -67,7 +67,10 @@ export function tenantRoutes(app: Api, deps: { tenants: TenantService; apiKeys: 
       },
     },
     async (request, reply) =>
-      uow(request, reply, 201, (trx) => apiKeys.createKey(request.actor!, request.params.tenant_id, request.body, trx)),
+      uow(request, reply, 201, (trx) => apiKeys.createKey(request.actor!, request.params.tenant_id, request.body, trx), {
+        // The secret is shown once: a replay of this request answers without it.
+        recordAs: ({ key: _secret, ...rest }) => rest,
+      }),
   );
 
   app.get(

@@ -54,7 +54,14 @@ export type ApiKeyView = Static<typeof ApiKey>;
 
 export const CreatedApiKey = Type.Intersect([
   ApiKey,
-  Type.Object({ key: Type.String({ description: 'The secret. Shown once: only its hash is stored.' }) }),
+  Type.Object({
+    key: Type.Optional(
+      Type.String({
+        description:
+          'The secret. Shown once: only its hash is stored. Absent when an Idempotency-Key retry replays this answer; if the secret was lost, revoke the key and create another.',
+      }),
+    ),
+  }),
 ]);
 export type CreatedApiKeyView = Static<typeof CreatedApiKey>;
 

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { newId } from './ids.js';
+import { fingerprint, hashSecret, sameHash, stableStringify } from './secrets.js';
+
+describe('newId', () => {
+  it('is prefixed, 26 Crockford base32 characters, and sorts by creation time', () => {
+    const a = newId('cmp', 1_700_000_000_000);
+    const b = newId('cmp', 1_700_000_000_001);
+    expect(a).toMatch(/^cmp_[0-9A-HJKMNP-TV-Z]{26}$/);
+    expect(a < b).toBe(true);
+  });
+
+  it('does not repeat', () => {
+    const ids = new Set(Array.from({ length: 10_000 }, () => newId('x', 0)));
+    expect(ids.size).toBe(10_000);
+  });
+});
+
+describe('stableStringify / fingerprint', () => {
+  it('ignores key order at every depth and undefined members', () => {
+    expect(stableStringify({ b: 1, a: { d: [1, { y: 2, x: 1 }], c: null } })).toBe('{"a":{"c":null,"d":[1,{"x":1,"y":2}]},"b":1}');
+    expect(fingerprint({ a: 1, b: undefined })).toBe(fingerprint({ a: 1 }));
+  });
+
+  it('tells different values apart', () => {
+    expect(fingerprint({ a: 1 })).not.toBe(fingerprint({ a: '1' }));
+    expect(fingerprint([1, 2])).not.toBe(fingerprint([2, 1]));
+  });
+});
+
+describe('hashSecret / sameHash', () => {
+  it('compares digests, not secrets', () => {
+    const digest = hashSecret('mhk_ABCDEFGH_secret');
+    expect(digest).toMatch(/^[0-9a-f]{64}$/);
+    expect(sameHash(digest, hashSecret('mhk_ABCDEFGH_secret'))).toBe(true);
+    expect(sameHash(digest, hashSecret('mhk_ABCDEFGH_other'))).toBe(false);
+    expect(sameHash(digest, 'abc')).toBe(false);
+  });
+});
