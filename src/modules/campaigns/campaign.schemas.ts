@@ -54,21 +54,8 @@ export const CreateCampaignBody = Type.Object(
 );
 export type CreateCampaignInput = Static<typeof CreateCampaignBody>;
 
-export const UpdateCampaignBody = Type.Object(
-  {
-    tenant_id: Type.Optional(Type.String({ maxLength: 64 })),
-    campaign_name: Type.Optional(editable.campaign_name),
-    campaign_type: Type.Optional(editable.campaign_type),
-    product_code: Type.Optional(editable.product_code),
-    description: Type.Optional(editable.description),
-    start_time: Type.Optional(editable.start_time),
-    end_time: Type.Optional(editable.end_time),
-    audience_id: Type.Optional(editable.audience_id),
-    form_fields: Type.Optional(editable.form_fields),
-    metadata: Type.Optional(editable.metadata),
-  },
-  { additionalProperties: false, minProperties: 1 },
-);
+/** Any subset of the create fields (at least one); PUT changes only what it names. */
+export const UpdateCampaignBody = Type.Partial(CreateCampaignBody, { additionalProperties: false, minProperties: 1 });
 export type UpdateCampaignInput = Static<typeof UpdateCampaignBody>;
 
 export const Campaign = Type.Object({
