@@ -5,17 +5,18 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyServerOptions } from 'fastify';
 import type { Config } from '../config/schema.js';
 import type { DatabaseHandle } from '../db/client.js';
-import { campaignMetrics, campaignRoutes, createCampaignService } from '../modules/campaigns/index.js';
-import { appRoutes, createAppService } from '../modules/apps/index.js';
-import { createApiKeyService, createTenantService, tenantRoutes } from '../modules/tenants/index.js';
+import { campaignRoutes } from '../modules/campaigns/index.js';
+import { appRoutes } from '../modules/apps/index.js';
+import { tenantRoutes } from '../modules/tenants/index.js';
+import { ledgerRoutes } from '../modules/ledger/index.js';
 import { type Clock, systemClock } from '../platform/clock.js';
-import { createIdempotencyStore } from '../platform/idempotency.js';
 import { installAuth } from './auth.js';
 import { ErrorBody } from './common.schemas.js';
 import { installErrorHandling } from './error-handler.js';
 import { healthRoutes } from './health.routes.js';
 import { installIdempotency } from './idempotency-hooks.js';
 import { createMetricsRegistry, installHttpMetrics } from './metrics.js';
+import { createServices } from './services.js';
 import type { Api } from './types.js';
 import { createUnitOfWork } from './unit-of-work.js';
 import { validatorCompiler } from './validation.js';
@@ -97,24 +98,16 @@ export async function buildApp(options: BuildAppOptions): Promise<Api> {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   const registry = createMetricsRegistry();
-  const idempotency = createIdempotencyStore({
+  const services = createServices({
+    config,
     db,
     clock,
-    ttlHours: config.idempotency.ttl_hours,
-    lockSeconds: config.idempotency.lock_seconds,
+    registry,
+    masterKeyHash: options.masterKeyHash,
+    warn: (err, message) => app.log.warn({ err }, message),
   });
+  const { idempotency, apps, tenants, apiKeys, campaigns, ledger } = services;
   const uow = createUnitOfWork({ db, idempotency });
-  const apps = createAppService({ db, clock });
-  const tenants = createTenantService({ db, clock });
-  const apiKeys = createApiKeyService({
-    db,
-    clock,
-    apps,
-    masterKeyHash: () => options.masterKeyHash,
-    cacheSeconds: config.auth.key_cache_seconds,
-    onTouchError: (err) => app.log.warn({ err }, 'could not record API key use'),
-  });
-  const campaigns = createCampaignService({ db, clock, apps, createdCounter: campaignMetrics(registry).created });
 
   installErrorHandling(app);
   installHttpMetrics(app, registry);
@@ -125,6 +118,7 @@ export async function buildApp(options: BuildAppOptions): Promise<Api> {
   tenantRoutes(app, { tenants, apiKeys, uow });
   appRoutes(app, { apps, uow });
   campaignRoutes(app, { campaigns, uow });
+  ledgerRoutes(app, { ledger, uow });
 
   // Expired Idempotency-Key records are never used (the claim treats them as absent); this only
   // keeps the table small. Every 10 minutes, not on the request path.

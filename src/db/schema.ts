@@ -6,5 +6,7 @@ import type { PlatformTables } from '../platform/platform.tables.js';
 import type { TenantTables } from '../modules/tenants/tenant.tables.js';
 import type { AppTables } from '../modules/apps/app.tables.js';
 import type { CampaignTables } from '../modules/campaigns/campaign.tables.js';
+import type { JobTables } from '../platform/jobs.tables.js';
+import type { LedgerTables } from '../modules/ledger/ledger.tables.js';
 
-export interface DB extends PlatformTables, TenantTables, AppTables, CampaignTables {}
+export interface DB extends PlatformTables, TenantTables, AppTables, CampaignTables, JobTables, LedgerTables {}

@@ -1,0 +1,49 @@
+import type { Registry } from 'prom-client';
+import type { Config } from '../config/schema.js';
+import type { Database } from '../db/client.js';
+import { campaignMetrics, createCampaignService } from '../modules/campaigns/index.js';
+import { createAppService } from '../modules/apps/index.js';
+import { createApiKeyService, createTenantService } from '../modules/tenants/index.js';
+import type { Clock } from '../platform/clock.js';
+import { createIdempotencyStore } from '../platform/idempotency.js';
+import { createJobQueue } from '../platform/jobs.js';
+import { createLedgerService } from '../modules/ledger/index.js';
+
+export interface ServiceDeps {
+  config: Readonly<Config>;
+  db: Database;
+  clock: Clock;
+  registry: Registry;
+  masterKeyHash: string | null;
+  warn: (err: unknown, message: string) => void;
+}
+
+/**
+ * Every service of the product over one database: what the HTTP app, the worker process and the
+ * CLI share. Modules get each other's services here, never each other's repos.
+ */
+export function createServices(deps: ServiceDeps) {
+  const { config, db, clock, registry } = deps;
+  const idempotency = createIdempotencyStore({
+    db,
+    clock,
+    ttlHours: config.idempotency.ttl_hours,
+    lockSeconds: config.idempotency.lock_seconds,
+  });
+  const apps = createAppService({ db, clock });
+  const tenants = createTenantService({ db, clock });
+  const apiKeys = createApiKeyService({
+    db,
+    clock,
+    apps,
+    masterKeyHash: () => deps.masterKeyHash,
+    cacheSeconds: config.auth.key_cache_seconds,
+    onTouchError: (err) => deps.warn(err, 'could not record API key use'),
+  });
+  const campaigns = createCampaignService({ db, clock, apps, createdCounter: campaignMetrics(registry).created });
+  const jobs = createJobQueue({ db, clock });
+  const ledger = createLedgerService({ db, clock });
+  return { idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger };
+}
+
+export type Services = ReturnType<typeof createServices>;
