@@ -6,7 +6,7 @@ import { createAppService } from '../modules/apps/index.js';
 import { createApiKeyService, createTenantService } from '../modules/tenants/index.js';
 import type { Clock } from '../platform/clock.js';
 import { createIdempotencyStore } from '../platform/idempotency.js';
-import { createJobQueue } from '../platform/jobs.js';
+import { createJobQueue, type JobRunner } from '../platform/jobs.js';
 import { createLedgerService } from '../modules/ledger/index.js';
 
 export interface ServiceDeps {
@@ -47,3 +47,13 @@ export function createServices(deps: ServiceDeps) {
 }
 
 export type Services = ReturnType<typeof createServices>;
+
+/**
+ * Gives every queue its handler and every sweep its schedule. The API process (in-process
+ * workers) and `marketing-hub worker` processes both call this, so they run the same work.
+ */
+export function registerJobHandlers(runner: JobRunner, services: Services, idempotencyPurgeMs = 600_000): void {
+  runner.every('idempotency.purge', idempotencyPurgeMs, async () => {
+    await services.idempotency.purgeExpired();
+  });
+}
