@@ -9,6 +9,9 @@ import { campaignRoutes } from '../modules/campaigns/index.js';
 import { appRoutes } from '../modules/apps/index.js';
 import { tenantRoutes } from '../modules/tenants/index.js';
 import { ledgerRoutes } from '../modules/ledger/index.js';
+import { rewardRoutes } from '../modules/rewards/index.js';
+import { inventoryRoutes } from '../modules/inventory/index.js';
+import { grantRoutes } from '../modules/grants/index.js';
 import { type Clock, systemClock } from '../platform/clock.js';
 import { installAuth } from './auth.js';
 import { ErrorBody } from './common.schemas.js';
@@ -106,7 +109,9 @@ export async function buildApp(options: BuildAppOptions): Promise<Api> {
     masterKeyHash: options.masterKeyHash,
     warn: (err, message) => app.log.warn({ err }, message),
   });
-  const { idempotency, apps, tenants, apiKeys, campaigns, ledger } = services;
+  // The server starts in-process job workers on these same services (see server.ts).
+  app.decorate('services', services);
+  const { idempotency, apps, tenants, apiKeys, campaigns, ledger, rewards, grants, inventory } = services;
   const uow = createUnitOfWork({ db, idempotency });
 
   installErrorHandling(app);
@@ -119,14 +124,10 @@ export async function buildApp(options: BuildAppOptions): Promise<Api> {
   appRoutes(app, { apps, uow });
   campaignRoutes(app, { campaigns, uow });
   ledgerRoutes(app, { ledger, uow });
+  rewardRoutes(app, { rewards, uow });
+  inventoryRoutes(app, { inventory, uow });
+  grantRoutes(app, { grants, uow });
 
-  // Expired Idempotency-Key records are never used (the claim treats them as absent); this only
-  // keeps the table small. Every 10 minutes, not on the request path.
-  const purge = setInterval(() => {
-    idempotency.purgeExpired().catch((err: unknown) => app.log.warn({ err }, 'idempotency purge failed'));
-  }, 600_000);
-  purge.unref();
-  app.addHook('onClose', async () => clearInterval(purge));
 
   return app;
 }

@@ -4,17 +4,22 @@ import { maskUrl } from '../config/load.js';
 import { type DatabaseHandle, openDatabase } from '../db/client.js';
 import { migrate } from '../db/migrate.js';
 import { resolveMasterKey } from '../modules/tenants/index.js';
+import { systemClock } from '../platform/clock.js';
+import { createJobRunner, type JobRunner } from '../platform/jobs.js';
 import { buildApp, loggerOptions } from './build-app.js';
+import { registerJobHandlers } from './services.js';
 import type { Api } from './types.js';
 
 export interface RunningServer {
   app: Api;
   database: DatabaseHandle;
   url: string;
+  /** The in-process job runner, or undefined when `jobs.in_process` is false. */
+  jobs: JobRunner | undefined;
   stop(): Promise<void>;
 }
 
-/** Opens the database, migrates it, resolves the master key, and listens. */
+/** Opens the database, migrates it, resolves the master key, listens, and runs the in-process workers. */
 export async function startServer(config: Readonly<Config>, options: { handleSignals?: boolean } = {}): Promise<RunningServer> {
   const logger = pino(loggerOptions(config) as pino.LoggerOptions);
   const database = await openDatabase({
@@ -23,6 +28,7 @@ export async function startServer(config: Readonly<Config>, options: { handleSig
     poolSize: config.data.database.pool_size,
   });
   let app: Api | undefined;
+  let jobs: JobRunner | undefined;
   try {
     const migrations = await migrate(database);
     if (migrations.applied.length > 0) logger.info({ applied: migrations.applied }, 'migrations applied');
@@ -37,14 +43,29 @@ export async function startServer(config: Readonly<Config>, options: { handleSig
     const url = `http://${shownHost}:${port}`;
     printBanner(url, database, master.generated);
 
+    if (config.jobs.in_process) {
+      // Started only once the app listens, so a process that fails to start never runs jobs.
+      jobs = createJobRunner({
+        db: database.db,
+        clock: systemClock,
+        log: logger.child({ component: 'jobs' }),
+        pollMs: config.jobs.poll_ms,
+        lockSeconds: config.jobs.lock_seconds,
+      });
+      registerJobHandlers(jobs, app.services);
+      jobs.start();
+    }
+
     let stopping: Promise<void> | undefined;
     const running: RunningServer = {
       app,
       database,
       url,
+      jobs,
       stop: () => {
         stopping ??= (async () => {
-          await app!.close();
+          // Requests and running jobs finish side by side; the database closes after both.
+          await Promise.all([app!.close(), jobs?.stop()]);
           await database.close();
         })();
         return stopping;
@@ -53,6 +74,7 @@ export async function startServer(config: Readonly<Config>, options: { handleSig
     if (options.handleSignals !== false) installSignalHandlers(running, config, logger);
     return running;
   } catch (err) {
+    await jobs?.stop().catch(() => {});
     await app?.close().catch(() => {});
     await database.close().catch(() => {});
     throw err;
@@ -81,7 +103,7 @@ function printBanner(url: string, database: DatabaseHandle, generatedMasterKey: 
   process.stdout.write(`${lines.join('\n')}\n\n`);
 }
 
-/** SIGTERM / SIGINT: stop accepting, let in-flight requests finish, close the database, exit. */
+/** SIGTERM / SIGINT: stop accepting, let in-flight requests and jobs finish, close the database, exit. */
 function installSignalHandlers(server: RunningServer, config: Readonly<Config>, logger: pino.Logger): void {
   const onSignal = (signal: NodeJS.Signals) => {
     logger.info({ signal }, 'shutting down');

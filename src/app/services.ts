@@ -8,6 +8,10 @@ import type { Clock } from '../platform/clock.js';
 import { createIdempotencyStore } from '../platform/idempotency.js';
 import { createJobQueue, type JobRunner } from '../platform/jobs.js';
 import { createLedgerService } from '../modules/ledger/index.js';
+import { createRewardService, rewardMetrics } from '../modules/rewards/index.js';
+import { createInventoryService, inventoryMetrics } from '../modules/inventory/index.js';
+import { createDeliveryHandler, createGrantService, DELIVERY_QUEUE, grantMetrics } from '../modules/grants/index.js';
+import { createSoldOutGate } from '../platform/sold-out-gate.js';
 
 export interface ServiceDeps {
   config: Readonly<Config>;
@@ -43,7 +47,18 @@ export function createServices(deps: ServiceDeps) {
   const campaigns = createCampaignService({ db, clock, apps, createdCounter: campaignMetrics(registry).created });
   const jobs = createJobQueue({ db, clock });
   const ledger = createLedgerService({ db, clock });
-  return { idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger };
+  const rewards = createRewardService({ db, clock, apps, campaigns, createdCounter: rewardMetrics(registry).created });
+  const gate = createSoldOutGate();
+  const grants = createGrantService({ db, clock, rewards, campaigns, ledger, jobs, gate, metrics: grantMetrics(registry) });
+  const inventory = createInventoryService({
+    db,
+    clock,
+    rewards,
+    metrics: inventoryMetrics(registry),
+    onStockReturned: (tenantId, rewardId) => grants.clearSoldOut(tenantId, rewardId),
+  });
+  const delivery = createDeliveryHandler({ db, clock });
+  return { idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery };
 }
 
 export type Services = ReturnType<typeof createServices>;
@@ -56,4 +71,10 @@ export function registerJobHandlers(runner: JobRunner, services: Services, idemp
   runner.every('idempotency.purge', idempotencyPurgeMs, async () => {
     await services.idempotency.purgeExpired();
   });
+  // Reservations past expires_at give their units back within about a second; confirm refuses
+  // them at once regardless (it checks expires_at itself), so the sweep only frees stock.
+  runner.every('inventory.expire', 1000, async () => {
+    await services.inventory.expireDue();
+  });
+  runner.register(DELIVERY_QUEUE, services.delivery, { concurrency: 8 });
 }

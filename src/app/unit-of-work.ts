@@ -15,7 +15,8 @@ export interface UnitOfWorkOptions<T> {
 export type UnitOfWork = <T>(
   request: FastifyRequest,
   reply: FastifyReply,
-  status: number,
+  /** The success status, or a function of the result (e.g. 201 created / 200 already there). */
+  status: number | ((result: T) => number),
   work: (trx: Transaction<DB>) => Promise<T>,
   options?: UnitOfWorkOptions<T>,
 ) => Promise<T>;
@@ -27,11 +28,12 @@ export type UnitOfWork = <T>(
  */
 export function createUnitOfWork(deps: { db: Database; idempotency: IdempotencyStore }): UnitOfWork {
   return async (request, reply, status, work, options) => {
-    reply.code(status);
     const claim = request.idempotency;
     const result = await deps.db.transaction().execute(async (trx) => {
       const value = await work(trx);
-      if (claim) await deps.idempotency.complete(trx, claim, status, options?.recordAs ? options.recordAs(value) : value);
+      const code = typeof status === 'number' ? status : status(value);
+      reply.code(code);
+      if (claim) await deps.idempotency.complete(trx, claim, code, options?.recordAs ? options.recordAs(value) : value);
       return value;
     });
     // Only now is the recorded answer durable; if the commit had failed, onSend would release

@@ -3,6 +3,7 @@ import { ConfigError, describeConfig, loadConfig } from '../config/load.js';
 import { openDatabase, type DatabaseHandle } from '../db/client.js';
 import { migrate } from '../db/migrate.js';
 import { startServer } from '../app/server.js';
+import { startWorker } from '../app/worker.js';
 import { createAppService } from '../modules/apps/index.js';
 import { createApiKeyService, createTenantService, MasterKeyRequiredError } from '../modules/tenants/index.js';
 import { MASTER, type TenantActor } from '../platform/actor.js';
@@ -10,7 +11,7 @@ import { systemClock } from '../platform/clock.js';
 import { isAppError } from '../platform/errors.js';
 
 /**
- * `marketing-hub serve | migrate | tenants ... | keys ... | apps ... | config`. Every command
+ * `marketing-hub serve | worker | migrate | tenants ... | keys ... | apps ... | config`. Every command
  * calls the same services as HTTP does; admin commands act with platform (master) rights because
  * whoever runs them already holds the database credentials.
  */
@@ -32,6 +33,13 @@ program
     if (opts.port !== undefined) overrides['server.http.port'] = opts.port;
     if (opts.host) overrides['server.http.host'] = opts.host;
     await startServer(loadConfig({ overrides }));
+  });
+
+program
+  .command('worker')
+  .description('Run the background jobs without HTTP (migrates the database first); for API processes with MARKETING_JOBS_IN_PROCESS=false')
+  .action(async () => {
+    await startWorker(loadConfig());
   });
 
 program

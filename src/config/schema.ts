@@ -62,6 +62,19 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    jobs: Type.Object(
+      {
+        // true: the API process also runs the background workers (one-process installs, the
+        // embedded database). At scale, set it false on API processes and run `marketing-hub worker`.
+        in_process: Type.Boolean({ default: true }),
+        // How often an idle worker looks for due jobs: the worst-case pickup delay of a new job.
+        poll_ms: Type.Integer({ minimum: 10, maximum: 60000, default: 250 }),
+        // Lease of a running job, renewed while its handler runs. A worker that dies holds its
+        // jobs this long before another worker runs them again.
+        lock_seconds: Type.Integer({ minimum: 5, maximum: 3600, default: 60 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     log: Type.Object(
       {
         level: Type.Union(
@@ -106,6 +119,9 @@ export const envBindings: readonly EnvBinding[] = [
   { env: 'MARKETING_KEY_CACHE_SECONDS', path: 'auth.key_cache_seconds', kind: 'integer', description: 'Seconds a verified API key is cached (default 10)' },
   { env: 'MARKETING_IDEMPOTENCY_TTL_HOURS', path: 'idempotency.ttl_hours', kind: 'number', description: 'Lifetime of Idempotency-Key records (default 24)' },
   { env: 'MARKETING_IDEMPOTENCY_LOCK_SECONDS', path: 'idempotency.lock_seconds', kind: 'integer', description: 'Takeover time of an abandoned in-progress key (default 60)' },
+  { env: 'MARKETING_JOBS_IN_PROCESS', path: 'jobs.in_process', kind: 'boolean', description: 'Run the job workers inside the API process (default true)' },
+  { env: 'MARKETING_JOBS_POLL_MS', path: 'jobs.poll_ms', kind: 'integer', description: 'How often workers look for due jobs, in ms (default 250)' },
+  { env: 'MARKETING_JOBS_LOCK_SECONDS', path: 'jobs.lock_seconds', kind: 'integer', description: 'Lease of a running job: how long the jobs of a dead worker wait (default 60)' },
   { env: 'LOG_LEVEL', path: 'log.level', kind: 'string', description: 'fatal | error | warn | info | debug | trace | silent' },
   { env: 'MARKETING_LOG_LEVEL', path: 'log.level', kind: 'string', description: 'Log level, seed-style name' },
   { env: 'MARKETING_LOG_PRETTY', path: 'log.pretty', kind: 'boolean', description: 'Human-readable logs (needs pino-pretty, a dev dependency)' },

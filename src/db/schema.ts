@@ -8,5 +8,17 @@ import type { AppTables } from '../modules/apps/app.tables.js';
 import type { CampaignTables } from '../modules/campaigns/campaign.tables.js';
 import type { JobTables } from '../platform/jobs.tables.js';
 import type { LedgerTables } from '../modules/ledger/ledger.tables.js';
+import type { RewardTables } from '../modules/rewards/reward.tables.js';
+import type { InventoryTables } from '../modules/inventory/inventory.tables.js';
+import type { GrantTables } from '../modules/grants/grant.tables.js';
 
-export interface DB extends PlatformTables, TenantTables, AppTables, CampaignTables, JobTables, LedgerTables {}
+export interface DB
+  extends PlatformTables,
+    TenantTables,
+    AppTables,
+    CampaignTables,
+    JobTables,
+    LedgerTables,
+    RewardTables,
+    InventoryTables,
+    GrantTables {}

@@ -230,6 +230,13 @@ export function createCampaignService(deps: { db: Database; clock: Clock; apps: 
       });
     },
 
+    /** For other modules: the campaign of a tenant (any status) or campaign_not_found. */
+    async findCampaignForTenant(tenantId: string, campaignId: string, exec: Executor = db) {
+      const row = await repo.findCampaign(exec, { tenantId, productCodes: null }, campaignId);
+      if (!row) throw notFound('campaign', campaignId);
+      return row;
+    },
+
     /**
      * For other modules: the campaign if it is ACTIVE now, else campaign_not_active (409) or
      * campaign_not_found (404).

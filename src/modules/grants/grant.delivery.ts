@@ -1,0 +1,75 @@
+import type { Database } from '../../db/client.js';
+import type { Clock } from '../../platform/clock.js';
+import { type JobRecord, PermanentJobError } from '../../platform/jobs.js';
+import { sendWebhook } from '../../platform/webhook.js';
+import type { RewardConfig } from '../rewards/index.js';
+import * as repo from './grant.repo.js';
+import { toGrantView } from './grant.service.js';
+
+interface DeliveryPayload {
+  grant_id: string;
+  event: 'reward_grant.created' | 'reward_grant.revoked';
+}
+
+const MAX_ERROR = 500;
+
+/**
+ * Sends one grant event to the reward's webhook, signed (see platform/webhook.ts). The job runner
+ * retries a throw with capped exponential backoff, so a receiver that is down for a while loses
+ * nothing; the grant shows attempts and the last error, and FAILED once the job gives up.
+ * Deliveries are at least once: receivers dedupe by the x-marketing-delivery-id header.
+ */
+export function createDeliveryHandler(deps: { db: Database; clock: Clock }) {
+  const { db, clock } = deps;
+  return async (job: JobRecord): Promise<void> => {
+    const { grant_id: grantId, event } = job.payload as DeliveryPayload;
+    const grant = await repo.findGrant(db, { tenantId: job.tenantId, productCodes: null }, grantId);
+    if (!grant) throw new PermanentJobError(`grant ${grantId} not found`);
+    // A grant revoked before its first delivery is not announced as created.
+    if (event === 'reward_grant.created' && grant.status === 'REVOKED') return;
+    const reward = await db
+      .selectFrom('reward')
+      .select('config')
+      .where('tenant_id', '=', job.tenantId)
+      .where('reward_id', '=', grant.reward_id)
+      .executeTakeFirst();
+    const distributor = (reward?.config as RewardConfig | undefined)?.distributor;
+    if (!distributor || distributor.type !== 'WEBHOOK') throw new PermanentJobError(`reward ${grant.reward_id} has no webhook distributor`);
+
+    const body = JSON.stringify({ event, delivery_id: `${grantId}:${event}`, grant: toGrantView(grant) });
+    const attempts = grant.delivery_attempts + 1;
+    try {
+      await sendWebhook({
+        url: distributor.url,
+        secret: distributor.secret,
+        body,
+        deliveryId: `${grantId}:${event}`,
+        ...(distributor.timeout_ms ? { timeoutMs: distributor.timeout_ms } : {}),
+      });
+    } catch (err) {
+      const lastAttempt = job.attempt >= job.maxAttempts;
+      const message = (err instanceof Error ? err.message : String(err)).slice(0, MAX_ERROR);
+      await repo.setDelivery(db, job.tenantId, grantId, {
+        delivery_attempts: attempts,
+        delivery_last_error: message,
+        ...(lastAttempt ? { delivery_status: 'FAILED' as const } : {}),
+        updated_at: clock.now(),
+      });
+      if (lastAttempt && event === 'reward_grant.created') {
+        await repo.setDelivery(db, job.tenantId, grantId, { status: 'FAILED', updated_at: clock.now() }, ['PENDING']);
+      }
+      throw err;
+    }
+    const now = clock.now();
+    await repo.setDelivery(db, job.tenantId, grantId, {
+      delivery_attempts: attempts,
+      delivery_status: 'DELIVERED',
+      delivery_last_error: null,
+      delivered_at: now,
+      updated_at: now,
+    });
+    if (event === 'reward_grant.created') {
+      await repo.setDelivery(db, job.tenantId, grantId, { status: 'DELIVERED', updated_at: now }, ['PENDING', 'FAILED']);
+    }
+  };
+}

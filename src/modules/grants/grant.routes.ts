@@ -1,0 +1,85 @@
+import { authErrors, errors } from '../../app/common.schemas.js';
+import type { Api } from '../../app/types.js';
+import type { UnitOfWork } from '../../app/unit-of-work.js';
+import { Eligibility, Grant, GrantBody, GrantList, GrantListQuery, GrantParams, StatusBody } from './grant.schemas.js';
+import type { GrantService } from './grant.service.js';
+import type { GrantView } from './grant.schemas.js';
+
+const tags = ['reward-grants'];
+
+export function grantRoutes(app: Api, deps: { grants: GrantService; uow: UnitOfWork }): void {
+  const { grants, uow } = deps;
+
+  app.post(
+    '/v1/reward-grants',
+    {
+      schema: {
+        tags,
+        summary: 'Grant a reward: validate -> reserve -> generate -> distribute, in one transaction',
+        description:
+          '201 with the new grant; 200 with the earlier grant when the same (source, source_id) already granted this reward. Refusals are 409 with a code: inventory_exhausted, per_user_limit_reached, min_interval_not_elapsed, campaign_not_active, reward_expired, reward_not_started ...',
+        body: GrantBody,
+        response: { 200: Grant, 201: Grant, ...errors(...authErrors, 404, 409, 422) },
+      },
+    },
+    async (request, reply) => {
+      const result = await uow<{ grant: GrantView; created: boolean }>(request, reply, (r) => (r.created ? 201 : 200), (trx) => grants.grantReward(request.actor!, request.body, trx), {
+        recordAs: (r) => r.grant,
+      });
+      return result.grant;
+    },
+  );
+
+  app.post(
+    '/v1/reward-grants/check',
+    {
+      config: { idempotent: false },
+      schema: {
+        tags,
+        summary: 'Would this grant succeed? The same checks, nothing granted: {eligible, reasons}',
+        body: GrantBody,
+        response: { 200: Eligibility, ...errors(...authErrors, 404) },
+      },
+    },
+    async (request) => grants.checkEligibility(request.actor!, request.body),
+  );
+
+  app.get(
+    '/v1/reward-grants',
+    { schema: { tags, summary: 'List grants', querystring: GrantListQuery, response: { 200: GrantList, ...errors(...authErrors) } } },
+    async (request) => grants.listGrants(request.actor!, request.query),
+  );
+
+  app.get(
+    '/v1/reward-grants/:grant_id',
+    { schema: { tags, summary: 'Get a grant with its delivery status', params: GrantParams, response: { 200: Grant, ...errors(...authErrors, 404) } } },
+    async (request) => grants.getGrant(request.actor!, request.params.grant_id),
+  );
+
+  app.put(
+    '/v1/reward-grants/:grant_id/status',
+    {
+      schema: {
+        tags,
+        summary: 'Mark a grant USED, or REVOKE it (stock back if unused, ledger reversal, code or coupon void)',
+        params: GrantParams,
+        body: StatusBody,
+        response: { 200: Grant, ...errors(...authErrors, 404, 409) },
+      },
+    },
+    async (request) => grants.changeStatus(request.actor!, request.params.grant_id, request.body),
+  );
+
+  app.post(
+    '/v1/reward-grants/:grant_id/retry-delivery',
+    {
+      schema: {
+        tags,
+        summary: 'Send a FAILED webhook delivery again',
+        params: GrantParams,
+        response: { 202: Grant, ...errors(...authErrors, 404, 409, 422) },
+      },
+    },
+    async (request, reply) => uow(request, reply, 202, (trx) => grants.retryDelivery(request.actor!, request.params.grant_id, trx)),
+  );
+}

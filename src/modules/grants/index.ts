@@ -1,0 +1,32 @@
+import { Counter, Histogram, type Registry } from 'prom-client';
+import type { GrantMetrics } from './grant.service.js';
+
+export { createGrantService, type GrantService, DELIVERY_QUEUE, LEDGER_CAUSE } from './grant.service.js';
+export { createDeliveryHandler } from './grant.delivery.js';
+export { grantRoutes } from './grant.routes.js';
+
+/** Seed 000's reward metrics. `result` is `granted`, `replayed`, or the refusal code. */
+export function grantMetrics(registry: Registry): GrantMetrics {
+  return {
+    granted: new Counter({
+      name: 'marketing_reward_granted_total',
+      help: 'Grant attempts by reward type and result (granted, replayed, or the refusal code)',
+      labelNames: ['reward_type', 'result'] as const,
+      registers: [registry],
+    }),
+    generation: new Histogram({
+      name: 'marketing_reward_generation_duration_seconds',
+      help: 'Time to generate the units of a grant',
+      labelNames: ['reward_type'] as const,
+      buckets: [0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05],
+      registers: [registry],
+    }),
+    distribution: new Histogram({
+      name: 'marketing_reward_distribution_duration_seconds',
+      help: 'Time to distribute a grant inside its transaction (ledger credit or webhook enqueue)',
+      labelNames: ['distributor'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
+      registers: [registry],
+    }),
+  };
+}

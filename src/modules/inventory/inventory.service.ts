@@ -1,0 +1,155 @@
+import type { Counter } from 'prom-client';
+import { type Database, type Executor, inTransaction } from '../../db/client.js';
+import { type Actor, requireTenant } from '../../platform/actor.js';
+import type { Clock } from '../../platform/clock.js';
+import { AppError, notFound } from '../../platform/errors.js';
+import { newId } from '../../platform/ids.js';
+import { pagination, toPage } from '../../platform/paging.js';
+import type { RewardService } from '../rewards/index.js';
+import type { ReservationListInput, ReservationView, ReserveInput } from './inventory.schemas.js';
+import * as repo from './reservation.repo.js';
+import { confirmReserved, releaseStock, type SlotTake, takeStock } from './stock.repo.js';
+
+export type InventoryService = ReturnType<typeof createInventoryService>;
+
+export interface InventoryMetrics {
+  reserved: Counter;
+  confirmed: Counter;
+  cancelled: Counter;
+  expired: Counter;
+}
+
+function toView(row: repo.ReservationRow): ReservationView {
+  const iso = (d: Date | null) => d?.toISOString() ?? null;
+  return {
+    reservation_id: row.reservation_id,
+    tenant_id: row.tenant_id,
+    reward_id: row.reward_id,
+    user_id: row.user_id,
+    quantity: row.quantity,
+    status: row.status,
+    expires_at: row.expires_at.toISOString(),
+    confirmed_at: iso(row.confirmed_at),
+    released_at: iso(row.released_at),
+    created_at: row.created_at.toISOString(),
+    updated_at: row.updated_at.toISOString(),
+  };
+}
+
+/**
+ * Seed 000's inventory reservations: hold units (reserved), then confirm them (used) or give them
+ * back (cancel, or expiry by the sweep). At every instant, per slot, reserved + used <= total.
+ */
+export function createInventoryService(deps: {
+  db: Database;
+  clock: Clock;
+  rewards: RewardService;
+  metrics: InventoryMetrics;
+  /** Called when units come back, so a sold-out gate can let requests through again. */
+  onStockReturned?: (tenantId: string, rewardId: string) => void;
+}) {
+  const { db, clock, rewards, metrics } = deps;
+
+  async function load(exec: Executor, tenantId: string, reservationId: string, productCodes: readonly string[] | null, actor: Actor) {
+    const row = await repo.findReservation(exec, tenantId, reservationId);
+    if (!row) throw notFound('reservation', reservationId);
+    if (productCodes) {
+      // A product-limited key sees only reservations of rewards of its products.
+      await rewards.findForGrant(requireTenant(actor), row.reward_id, exec).catch(() => {
+        throw notFound('reservation', reservationId);
+      });
+    }
+    return row;
+  }
+
+  return {
+    /** Holds `quantity` units of a reward for `ttl_seconds`; 409 inventory_exhausted if there are not that many. */
+    async reserve(actor: Actor, input: ReserveInput, exec: Executor = db): Promise<ReservationView> {
+      const tenant = requireTenant(actor);
+      return inTransaction(exec, async (trx) => {
+        const now = clock.now();
+        const reward = await rewards.findForGrant(tenant, input.reward_id, trx);
+        if (reward.valid_until && reward.valid_until.getTime() <= now.getTime()) {
+          throw new AppError('conflict', 'reward_expired', `Reward was valid until ${reward.valid_until.toISOString()}`, {});
+        }
+        const takes = await takeStock(trx, tenant.tenantId, reward.reward_id, input.quantity, 'reserved', reward.stock_slot_count);
+        if (!takes) throw new AppError('conflict', 'inventory_exhausted', `Reward ${reward.reward_id} has no stock left`, { reward_id: reward.reward_id });
+        const row = await repo.insertReservation(trx, {
+          tenant_id: tenant.tenantId,
+          reservation_id: newId('rsv', now.getTime()),
+          reward_id: reward.reward_id,
+          user_id: input.user_id ?? null,
+          quantity: input.quantity,
+          status: 'RESERVED',
+          slots: JSON.stringify(takes),
+          expires_at: new Date(now.getTime() + (input.ttl_seconds ?? 900) * 1000),
+          confirmed_at: null,
+          released_at: null,
+          created_at: now,
+          updated_at: now,
+        });
+        metrics.reserved.inc();
+        return toView(row);
+      });
+    },
+
+    /** Turns the held units into used ones; refused once the reservation expired. */
+    async confirm(actor: Actor, reservationId: string, exec: Executor = db): Promise<ReservationView> {
+      const tenant = requireTenant(actor);
+      return inTransaction(exec, async (trx) => {
+        const now = clock.now();
+        const current = await load(trx, tenant.tenantId, reservationId, tenant.productCodes, actor);
+        const row = await repo.settleReservation(trx, tenant.tenantId, reservationId, 'CONFIRMED', now);
+        if (!row) {
+          if (current.status === 'RESERVED' || current.status === 'EXPIRED') {
+            throw new AppError('conflict', 'reservation_expired', `Reservation expired at ${current.expires_at.toISOString()}`, {
+              expires_at: current.expires_at.toISOString(),
+            });
+          }
+          throw new AppError('conflict', 'invalid_reservation_transition', `Cannot confirm a ${current.status} reservation`, { status: current.status });
+        }
+        await confirmReserved(trx, tenant.tenantId, row.reward_id, row.slots as SlotTake);
+        metrics.confirmed.inc();
+        return toView(row);
+      });
+    },
+
+    /** Gives the held units back. */
+    async cancel(actor: Actor, reservationId: string, exec: Executor = db): Promise<ReservationView> {
+      const tenant = requireTenant(actor);
+      const result = await inTransaction(exec, async (trx) => {
+        const current = await load(trx, tenant.tenantId, reservationId, tenant.productCodes, actor);
+        const row = await repo.settleReservation(trx, tenant.tenantId, reservationId, 'CANCELLED', clock.now());
+        if (!row) throw new AppError('conflict', 'invalid_reservation_transition', `Cannot cancel a ${current.status} reservation`, { status: current.status });
+        await releaseStock(trx, tenant.tenantId, row.reward_id, row.slots as SlotTake, 'reserved');
+        metrics.cancelled.inc();
+        return row;
+      });
+      deps.onStockReturned?.(result.tenant_id, result.reward_id);
+      return toView(result);
+    },
+
+    async listReservations(actor: Actor, query: ReservationListInput, exec: Executor = db) {
+      const tenant = requireTenant(actor);
+      const page = toPage(query);
+      const { rows, total } = await repo.listReservations(exec, tenant.tenantId, { rewardId: query.reward_id, userId: query.user_id, status: query.status }, page);
+      return { reservations: rows.map(toView), pagination: pagination(total, page) };
+    },
+
+    /** The expiry sweep: gives back the units of overdue reservations, in batches; returns how many. */
+    async expireDue(batch = 500): Promise<number> {
+      let total = 0;
+      for (;;) {
+        const expired = await db.transaction().execute(async (trx) => {
+          const rows = await repo.expireDue(trx, clock.now(), batch);
+          for (const row of rows) await releaseStock(trx, row.tenant_id, row.reward_id, row.slots as SlotTake, 'reserved');
+          return rows;
+        });
+        for (const row of expired) deps.onStockReturned?.(row.tenant_id, row.reward_id);
+        metrics.expired.inc(expired.length);
+        total += expired.length;
+        if (expired.length < batch) return total;
+      }
+    },
+  };
+}

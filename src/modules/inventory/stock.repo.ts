@@ -1,0 +1,167 @@
+import { sql } from 'kysely';
+import type { Executor } from '../../db/client.js';
+import { AppError } from '../../platform/errors.js';
+
+/**
+ * Stock of one reward, split over up to MAX_SLOTS rows. A request takes its units from one slot
+ * in one conditional UPDATE, so parallel grants of a hot reward lock different rows and commit in
+ * parallel instead of queueing behind one row's lock and WAL flush. Every slot keeps
+ * reserved + used <= total (CHECK), so the reward as a whole can never be over-issued.
+ */
+export const MAX_SLOTS = 16;
+
+export type StockColumn = 'used' | 'reserved';
+/** Which slots a take came from, to give the units back to the same rows. */
+export type SlotTake = { slot: number; quantity: number }[];
+
+export interface StockSummary {
+  total: number | null;
+  reserved: number;
+  used: number;
+  available: number | null;
+}
+
+/** How many slots a reward of this size gets: one per unit for tiny stocks, at most MAX_SLOTS. */
+export const slotCountFor = (total: number | null) => (total === null ? MAX_SLOTS : Math.max(1, Math.min(MAX_SLOTS, total)));
+
+/** Splits `total` over `count` slots as evenly as possible. */
+export function splitTotal(total: number, count: number): number[] {
+  const base = Math.floor(total / count);
+  const extra = total % count;
+  return Array.from({ length: count }, (_, i) => base + (i < extra ? 1 : 0));
+}
+
+export async function createSlots(exec: Executor, tenantId: string, rewardId: string, total: number | null, count: number): Promise<void> {
+  const totals = total === null ? Array<number | null>(count).fill(null) : splitTotal(total, count);
+  await exec
+    .insertInto('reward_stock_slot')
+    .values(totals.map((t, slot) => ({ tenant_id: tenantId, reward_id: rewardId, slot, total: t, reserved: 0, used: 0 })))
+    .execute();
+}
+
+/**
+ * Takes `quantity` units into `column` (used for grants, reserved for reservations), or returns
+ * null when the reward does not have them: exactly, never a false "sold out" while units remain.
+ */
+export async function takeStock(
+  exec: Executor,
+  tenantId: string,
+  rewardId: string,
+  quantity: number,
+  column: StockColumn,
+  slotCount: number,
+): Promise<SlotTake | null> {
+  const col = sql.ref(column);
+  // 1. A random slot: the common case, one statement.
+  const slot = Math.floor(Math.random() * slotCount);
+  const fast = await sql<{ slot: number }>`
+    update reward_stock_slot set ${col} = ${col} + ${quantity}
+    where tenant_id = ${tenantId} and reward_id = ${rewardId} and slot = ${slot}
+      and (total is null or total - used - reserved >= ${quantity})
+    returning slot`.execute(exec);
+  if (fast.rows.length > 0) return [{ slot, quantity }];
+
+  // 2. Another slot with room that nobody holds right now (no waiting).
+  const other = await sql<{ slot: number }>`
+    update reward_stock_slot s set ${col} = ${sql.ref(`s.${column}`)} + ${quantity}
+    from (
+      select slot from reward_stock_slot
+      where tenant_id = ${tenantId} and reward_id = ${rewardId}
+        and (total is null or total - used - reserved >= ${quantity})
+      order by random() limit 1
+      for update skip locked
+    ) pick
+    where s.tenant_id = ${tenantId} and s.reward_id = ${rewardId} and s.slot = pick.slot
+    returning s.slot`.execute(exec);
+  if (other.rows.length > 0) return [{ slot: other.rows[0]!.slot, quantity }];
+
+  // 3. Near sell-out: wait for and lock every slot with room, in slot order (no deadlocks between
+  //    takers), and take across slots. Only an empty result here means "exhausted".
+  const free = await sql<{ slot: number; free: number | null }>`
+    select slot, case when total is null then null else total - used - reserved end as free
+    from reward_stock_slot
+    where tenant_id = ${tenantId} and reward_id = ${rewardId} and (total is null or total - used - reserved > 0)
+    order by slot
+    for update`.execute(exec);
+  const takes: SlotTake = [];
+  let left = quantity;
+  for (const row of free.rows) {
+    if (left === 0) break;
+    const take = row.free === null ? left : Math.min(left, Number(row.free));
+    takes.push({ slot: row.slot, quantity: take });
+    left -= take;
+  }
+  if (left > 0) return null;
+  for (const t of takes) {
+    await sql`update reward_stock_slot set ${col} = ${col} + ${t.quantity}
+              where tenant_id = ${tenantId} and reward_id = ${rewardId} and slot = ${t.slot}`.execute(exec);
+  }
+  return takes;
+}
+
+/** Gives units back (revocation, cancellation, expiry) to the slots they came from. */
+export async function releaseStock(exec: Executor, tenantId: string, rewardId: string, takes: SlotTake, column: StockColumn): Promise<void> {
+  const col = sql.ref(column);
+  for (const t of takes) {
+    await sql`update reward_stock_slot set ${col} = ${col} - ${t.quantity}
+              where tenant_id = ${tenantId} and reward_id = ${rewardId} and slot = ${t.slot}`.execute(exec);
+  }
+}
+
+/** Turns reserved units into used ones (a confirmed reservation), in the same slots. */
+export async function confirmReserved(exec: Executor, tenantId: string, rewardId: string, takes: SlotTake): Promise<void> {
+  for (const t of takes) {
+    await sql`update reward_stock_slot set reserved = reserved - ${t.quantity}, used = used + ${t.quantity}
+              where tenant_id = ${tenantId} and reward_id = ${rewardId} and slot = ${t.slot}`.execute(exec);
+  }
+}
+
+/** total / reserved / used / available of each reward, summed over its slots. */
+export async function summarizeStock(exec: Executor, tenantId: string, rewardIds: readonly string[]): Promise<Map<string, StockSummary>> {
+  const out = new Map<string, StockSummary>();
+  if (rewardIds.length === 0) return out;
+  const rows = await exec
+    .selectFrom('reward_stock_slot')
+    .select((eb) => [
+      'reward_id',
+      eb.fn.sum<number>('reserved').as('reserved'),
+      eb.fn.sum<number>('used').as('used'),
+      eb.fn.sum<number>('total').as('total'),
+      sql<boolean>`bool_or(total is null)`.as('unlimited'),
+    ])
+    .where('tenant_id', '=', tenantId)
+    .where('reward_id', 'in', rewardIds)
+    .groupBy('reward_id')
+    .execute();
+  for (const r of rows) {
+    const reserved = Number(r.reserved);
+    const used = Number(r.used);
+    const total = r.unlimited ? null : Number(r.total);
+    out.set(r.reward_id, { total, reserved, used, available: total === null ? null : total - reserved - used });
+  }
+  return out;
+}
+
+/**
+ * Changes the reward's total, never below what is already reserved or used: the slots are locked
+ * and re-split so each keeps what it holds plus an even share of the new room.
+ */
+export async function resizeStock(exec: Executor, tenantId: string, rewardId: string, newTotal: number | null): Promise<void> {
+  const slots = await sql<{ slot: number; held: number }>`
+    select slot, reserved + used as held from reward_stock_slot
+    where tenant_id = ${tenantId} and reward_id = ${rewardId}
+    order by slot for update`.execute(exec);
+  const held = slots.rows.reduce((sum, r) => sum + Number(r.held), 0);
+  if (newTotal !== null && newTotal < held) {
+    throw new AppError('conflict', 'stock_below_issued', `total_stock ${newTotal} is below the ${held} units already reserved or used`, {
+      field: 'total_stock',
+      issued: held,
+    });
+  }
+  const room = newTotal === null ? null : splitTotal(newTotal - held, slots.rows.length);
+  for (const [i, row] of slots.rows.entries()) {
+    const total = room === null ? null : Number(row.held) + room[i]!;
+    await sql`update reward_stock_slot set total = ${total}
+              where tenant_id = ${tenantId} and reward_id = ${rewardId} and slot = ${row.slot}`.execute(exec);
+  }
+}

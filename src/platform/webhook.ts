@@ -1,0 +1,153 @@
+/**
+ * Signed webhook delivery. The body is signed together with a timestamp
+ * (`x-marketing-signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`), so a receiver
+ * can check both who sent it and that it is fresh (a captured request cannot be replayed later).
+ * Deliveries are at least once: a retry carries the same `x-marketing-delivery-id`, which is what
+ * a receiver deduplicates on.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { type Clock, systemClock } from './clock.js';
+
+export const SIGNATURE_HEADER = 'x-marketing-signature';
+export const DELIVERY_ID_HEADER = 'x-marketing-delivery-id';
+export const WEBHOOK_USER_AGENT = 'marketing-hub-webhooks/1';
+const DEFAULT_TIMEOUT_MS = 10_000;
+// Enough of an error body to say what went wrong (a JSON error, a proxy's title), no more.
+const ERROR_BODY_SNIPPET_CHARS = 200;
+
+/** Hex HMAC-SHA256 of `${timestampSeconds}.${body}` with `secret`. */
+export function signWebhook(secret: string, timestampSeconds: number, body: string): string {
+  return createHmac('sha256', secret).update(`${timestampSeconds}.${body}`).digest('hex');
+}
+
+/** A failed delivery; `status` is set when the receiver answered (non-2xx), absent on network errors. */
+export class WebhookDeliveryError extends Error {
+  readonly status: number | undefined;
+
+  constructor(message: string, options: { status?: number; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'WebhookDeliveryError';
+    this.status = options.status;
+  }
+}
+
+export interface SendWebhookInput {
+  url: string;
+  secret: string;
+  /** The exact bytes that are signed and sent (JSON text). */
+  body: string;
+  /** Stable across retries of one delivery, so the receiver can drop duplicates. */
+  deliveryId: string;
+  timeoutMs?: number;
+  clock?: Clock;
+}
+
+/**
+ * POSTs a signed webhook. Resolves with the status on 2xx; throws a WebhookDeliveryError on any
+ * other status, a network failure or the timeout (default 10 s, covering the response body too).
+ * Redirects are not followed: a signed payload must not travel to a host nobody configured.
+ */
+export async function sendWebhook(input: SendWebhookInput): Promise<{ status: number }> {
+  const timeoutMs = input.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const timestamp = Math.floor((input.clock ?? systemClock).now().getTime() / 1000);
+  const target = describeTarget(input.url);
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  try {
+    let response: Response;
+    try {
+      response = await fetch(input.url, {
+        method: 'POST',
+        body: input.body,
+        redirect: 'manual',
+        signal: controller.signal,
+        headers: {
+          'content-type': 'application/json',
+          [SIGNATURE_HEADER]: `t=${timestamp},v1=${signWebhook(input.secret, timestamp, input.body)}`,
+          [DELIVERY_ID_HEADER]: input.deliveryId,
+          'user-agent': WEBHOOK_USER_AGENT,
+        },
+      });
+    } catch (err) {
+      if (controller.signal.aborted) {
+        throw new WebhookDeliveryError(`webhook to ${target} timed out after ${timeoutMs} ms`, { cause: err });
+      }
+      throw new WebhookDeliveryError(`webhook to ${target} failed: ${networkReason(err)}`, { cause: err });
+    }
+    if (response.status >= 200 && response.status < 300) {
+      // The body is not used; cancel it so the connection is released at once.
+      await response.body?.cancel().catch(() => {});
+      return { status: response.status };
+    }
+    const snippet = await readSnippet(response);
+    const redirect = response.status >= 300 && response.status < 400 ? ' (redirects are not followed)' : '';
+    throw new WebhookDeliveryError(
+      `webhook to ${target} answered HTTP ${response.status}${redirect}${snippet ? `: ${snippet}` : ''}`,
+      { status: response.status },
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * For receivers: true when `header` carries a v1 signature of `body` with `secret` and a
+ * timestamp within `toleranceSeconds` of `now` (either side, for clock skew). Several v1 values
+ * are accepted (any may match), so a sender can sign with an old and a new secret during rotation.
+ */
+export function verifyWebhookSignature(
+  secret: string,
+  header: string | null | undefined,
+  body: string,
+  options: { toleranceSeconds?: number; now?: Date } = {},
+): boolean {
+  if (!header) return false;
+  const toleranceSeconds = options.toleranceSeconds ?? 300;
+  let timestamp: number | undefined;
+  const signatures: string[] = [];
+  for (const part of header.split(',')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    const key = part.slice(0, eq).trim();
+    const value = part.slice(eq + 1).trim();
+    if (key === 't' && /^\d{1,15}$/.test(value)) timestamp = Number(value);
+    else if (key === 'v1' && /^[0-9a-f]{64}$/i.test(value)) signatures.push(value.toLowerCase());
+  }
+  if (timestamp === undefined || signatures.length === 0) return false;
+  const nowSeconds = Math.floor((options.now ?? new Date()).getTime() / 1000);
+  if (Math.abs(nowSeconds - timestamp) > toleranceSeconds) return false;
+  const expected = Buffer.from(signWebhook(secret, timestamp, body), 'hex');
+  let ok = false;
+  // Compare against every candidate (no early exit), each in constant time.
+  for (const signature of signatures) {
+    if (timingSafeEqual(expected, Buffer.from(signature, 'hex'))) ok = true;
+  }
+  return ok;
+}
+
+/** Scheme, host and port only: paths and query strings may carry tokens that logs must not show. */
+function describeTarget(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}`;
+  } catch {
+    return '(invalid url)';
+  }
+}
+
+function networkReason(err: unknown): string {
+  // undici reports "fetch failed" and puts the useful part (ECONNREFUSED, ENOTFOUND) in `cause`.
+  const cause = (err as { cause?: { code?: string; message?: string } } | undefined)?.cause;
+  if (cause?.code) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}`;
+  if (cause?.message) return cause.message;
+  return err instanceof Error ? err.message : String(err);
+}
+
+async function readSnippet(response: Response): Promise<string> {
+  try {
+    const text = (await response.text()).replace(/\s+/g, ' ').trim();
+    return text.length > ERROR_BODY_SNIPPET_CHARS ? `${text.slice(0, ERROR_BODY_SNIPPET_CHARS)}…` : text;
+  } catch {
+    return '';
+  }
+}
