@@ -62,7 +62,9 @@ export async function buildApp(options: BuildAppOptions): Promise<Api> {
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     },
     ajv: { customOptions: { strict: false } },
-    routerOptions: { ignoreTrailingSlash: true },
+    // Path ids are validated by each route's schema; the router's own 100-character default would
+    // refuse long (or percent-encoded non-ASCII) user ids outside our error shape.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1024 },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);

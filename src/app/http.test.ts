@@ -208,6 +208,21 @@ describe('OpenAPI and docs', () => {
     ['/v1/campaigns/{campaign_id}/pause', ['post']],
     ['/v1/campaigns/{campaign_id}/resume', ['post']],
     ['/v1/campaigns/{campaign_id}/archive', ['post']],
+    ['/v1/rewards', ['get', 'post']],
+    ['/v1/rewards/{reward_id}', ['delete', 'get', 'put']],
+    ['/v1/inventory/reserve', ['post']],
+    ['/v1/inventory/{reservation_id}/confirm', ['post']],
+    ['/v1/inventory/{reservation_id}/cancel', ['post']],
+    ['/v1/inventory/reservations', ['get']],
+    ['/v1/reward-grants', ['get', 'post']],
+    ['/v1/reward-grants/check', ['post']],
+    ['/v1/reward-grants/{grant_id}', ['get']],
+    ['/v1/reward-grants/{grant_id}/status', ['put']],
+    ['/v1/reward-grants/{grant_id}/retry-delivery', ['post']],
+    ['/v1/users/{user_id}/balances', ['get']],
+    ['/v1/users/{user_id}/ledger', ['get']],
+    ['/v1/users/{user_id}/ledger/debit', ['post']],
+    ['/v1/users/{user_id}/ledger/adjust', ['post']],
   ];
 
   it('GET /openapi.json documents every /v1 route of the app', async () => {

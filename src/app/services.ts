@@ -6,7 +6,7 @@ import { createAppService } from '../modules/apps/index.js';
 import { createApiKeyService, createTenantService } from '../modules/tenants/index.js';
 import type { Clock } from '../platform/clock.js';
 import { createIdempotencyStore } from '../platform/idempotency.js';
-import { createJobQueue, type JobRunner } from '../platform/jobs.js';
+import { createJobQueue, type JobRunner, purgeDoneJobs } from '../platform/jobs.js';
 import { createLedgerService } from '../modules/ledger/index.js';
 import { createRewardService, rewardMetrics } from '../modules/rewards/index.js';
 import { createInventoryService, inventoryMetrics } from '../modules/inventory/index.js';
@@ -47,8 +47,16 @@ export function createServices(deps: ServiceDeps) {
   const campaigns = createCampaignService({ db, clock, apps, createdCounter: campaignMetrics(registry).created });
   const jobs = createJobQueue({ db, clock });
   const ledger = createLedgerService({ db, clock });
-  const rewards = createRewardService({ db, clock, apps, campaigns, createdCounter: rewardMetrics(registry).created });
   const gate = createSoldOutGate();
+  const rewards = createRewardService({
+    db,
+    clock,
+    apps,
+    campaigns,
+    createdCounter: rewardMetrics(registry).created,
+    // Called only after a request, when `grants` below exists.
+    onStockChanged: (tenantId, rewardId) => grants.clearSoldOut(tenantId, rewardId),
+  });
   const grants = createGrantService({ db, clock, rewards, campaigns, ledger, jobs, gate, metrics: grantMetrics(registry) });
   const inventory = createInventoryService({
     db,
@@ -58,7 +66,7 @@ export function createServices(deps: ServiceDeps) {
     onStockReturned: (tenantId, rewardId) => grants.clearSoldOut(tenantId, rewardId),
   });
   const delivery = createDeliveryHandler({ db, clock });
-  return { idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery };
+  return { db, clock, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery };
 }
 
 export type Services = ReturnType<typeof createServices>;
@@ -77,4 +85,8 @@ export function registerJobHandlers(runner: JobRunner, services: Services, idemp
     await services.inventory.expireDue();
   });
   runner.register(DELIVERY_QUEUE, services.delivery, { concurrency: 8 });
+  // Finished jobs are kept a week for inspection, then deleted; DEAD jobs stay until retried.
+  runner.every('jobs.purge', 3_600_000, async () => {
+    await purgeDoneJobs(services.db, { before: new Date(services.clock.now().getTime() - 7 * 86_400_000), limit: 10_000 });
+  });
 }

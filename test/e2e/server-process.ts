@@ -17,7 +17,7 @@ export interface ServerProcess {
 function spawnCli(args: string[], env: Record<string, string>): ChildProcessByStdio<null, Readable, Readable> {
   return spawn(process.execPath, ['bin/marketing-hub.js', ...args], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'warn', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'warn', MARKETING_DB_POOL_SIZE: '5', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }

@@ -14,7 +14,7 @@ let shared: Promise<DatabaseHandle> | undefined;
  */
 export function testDatabase(): Promise<DatabaseHandle> {
   shared ??= (async () => {
-    const handle = testDbKind() === 'postgres' ? await openPostgres(inject('postgresUrl'), 40) : await openPglite(null);
+    const handle = testDbKind() === 'postgres' ? await openPostgres(inject('postgresUrl'), 10) : await openPglite(null);
     await migrate(handle);
     return handle;
   })();

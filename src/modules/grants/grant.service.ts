@@ -157,10 +157,11 @@ export function createGrantService(deps: {
       refuse(reward, 'min_interval_not_elapsed', new AppError('conflict', 'min_interval_not_elapsed', `The user got this reward less than ${interval} s ago`, { min_interval_seconds: interval }));
     }
 
-    const takes = await takeStock(trx, tenant.tenantId, reward.reward_id, quantity, 'used', reward.stock_slot_count);
+    const { takes, free } = await takeStock(trx, tenant.tenantId, reward.reward_id, quantity, 'used', reward.stock_slot_count);
     if (!takes) {
-      gate.markSoldOut(gateKey(tenant.tenantId, reward.reward_id));
-      refuse(reward, 'inventory_exhausted', exhausted(reward.reward_id));
+      // Only "nothing left" closes the gate; "fewer than asked" must not turn away smaller asks.
+      if (free === 0) gate.markSoldOut(gateKey(tenant.tenantId, reward.reward_id));
+      refuse(reward, 'inventory_exhausted', exhausted(reward.reward_id, free));
     }
 
     const stopGeneration = metrics.generation.startTimer({ reward_type: reward.reward_type });
@@ -226,8 +227,11 @@ export function createGrantService(deps: {
     }
   }
 
-  function exhausted(rewardId: string): AppError {
-    return new AppError('conflict', 'inventory_exhausted', `Reward ${rewardId} has no stock left`, { reward_id: rewardId });
+  function exhausted(rewardId: string, available = 0): AppError {
+    return new AppError('conflict', 'inventory_exhausted', available > 0 ? `Reward ${rewardId} has only ${available} units left` : `Reward ${rewardId} has no stock left`, {
+      reward_id: rewardId,
+      available,
+    });
   }
 
   return {
@@ -258,7 +262,8 @@ export function createGrantService(deps: {
       const config = reward.config as RewardConfig;
       const reasons: Refusal[] = [];
       const push = (r: Refusal | null) => r && reasons.push(r);
-      push(evaluateStatic(reward, config, quantity, now));
+      const staticRefusal = evaluateStatic(reward, config, quantity, now);
+      push(staticRefusal);
       let campaignId: string | null = null;
       try {
         campaignId = campaignOf(reward, input);
@@ -269,11 +274,16 @@ export function createGrantService(deps: {
       }
       if (input.source && input.source_id) {
         const existing = await repo.findGrantBySource(exec, tenant.tenantId, input.source, input.source_id, reward.reward_id);
-        if (existing) reasons.push({ code: 'source_already_granted', message: 'This cause already granted this reward', details: { grant_id: existing.grant_id } });
+        // The same request again would get its earlier grant back; another request is refused.
+        if (existing && existing.user_id === input.user_id && existing.quantity === quantity) {
+          reasons.push({ code: 'source_already_granted', message: 'This cause already granted this reward; a grant call returns that grant', details: { grant_id: existing.grant_id } });
+        } else if (existing) {
+          reasons.push({ code: 'source_already_used', message: 'This cause already granted this reward to another request', details: { grant_id: existing.grant_id } });
+        }
       }
       const key = { tenantId: tenant.tenantId, rewardId: reward.reward_id, userId: input.user_id };
       const limit = config.validator.per_user_limit;
-      if (limit !== undefined) {
+      if (limit !== undefined && staticRefusal?.code !== 'per_user_limit_reached') {
         const p = config.validator.period ?? 'LIFETIME';
         const counter = await repo.readCounter(exec, { ...key, periodKey: periodKey(p, now, campaignId) });
         const granted = Number(counter?.granted ?? 0);
@@ -289,7 +299,7 @@ export function createGrantService(deps: {
       }
       const stock = (await summarizeStock(exec, tenant.tenantId, [reward.reward_id])).get(reward.reward_id);
       if (stock && stock.available !== null && stock.available < quantity) {
-        reasons.push({ code: 'inventory_exhausted', message: 'Not enough stock left', details: { available: stock.available } });
+        reasons.push({ code: 'inventory_exhausted', message: 'Not enough stock left', details: { reward_id: reward.reward_id, available: stock.available } });
       }
       return { eligible: reasons.length === 0, reasons };
     },

@@ -10,6 +10,7 @@ export {
   summarizeStock,
   resizeStock,
   type SlotTake,
+  type TakeResult,
   type StockSummary,
 } from './stock.repo.js';
 export { createInventoryService, type InventoryService, type InventoryMetrics } from './inventory.service.js';

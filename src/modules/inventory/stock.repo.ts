@@ -14,6 +14,9 @@ export type StockColumn = 'used' | 'reserved';
 /** Which slots a take came from, to give the units back to the same rows. */
 export type SlotTake = { slot: number; quantity: number }[];
 
+/** A take either got its units, or learned how many were left (fewer than asked). */
+export type TakeResult = { takes: SlotTake; free?: undefined } | { takes: null; free: number };
+
 export interface StockSummary {
   total: number | null;
   reserved: number;
@@ -40,8 +43,9 @@ export async function createSlots(exec: Executor, tenantId: string, rewardId: st
 }
 
 /**
- * Takes `quantity` units into `column` (used for grants, reserved for reservations), or returns
- * null when the reward does not have them: exactly, never a false "sold out" while units remain.
+ * Takes `quantity` units into `column` (used for grants, reserved for reservations), or answers
+ * how many were free when the reward does not have that many: exactly, never a false "sold out"
+ * while units remain.
  */
 export async function takeStock(
   exec: Executor,
@@ -50,7 +54,7 @@ export async function takeStock(
   quantity: number,
   column: StockColumn,
   slotCount: number,
-): Promise<SlotTake | null> {
+): Promise<TakeResult> {
   const col = sql.ref(column);
   // 1. A random slot: the common case, one statement.
   const slot = Math.floor(Math.random() * slotCount);
@@ -59,24 +63,31 @@ export async function takeStock(
     where tenant_id = ${tenantId} and reward_id = ${rewardId} and slot = ${slot}
       and (total is null or total - used - reserved >= ${quantity})
     returning slot`.execute(exec);
-  if (fast.rows.length > 0) return [{ slot, quantity }];
+  if (fast.rows.length > 0) return { takes: [{ slot, quantity }] };
 
-  // 2. Another slot with room that nobody holds right now (no waiting).
+  // 2. Another slot with room that nobody holds right now (no waiting). The uncorrelated scalar
+  //    subquery runs once; a join to it could run it per row and take from several slots.
   const other = await sql<{ slot: number }>`
-    update reward_stock_slot s set ${col} = ${sql.ref(`s.${column}`)} + ${quantity}
-    from (
-      select slot from reward_stock_slot
-      where tenant_id = ${tenantId} and reward_id = ${rewardId}
-        and (total is null or total - used - reserved >= ${quantity})
-      order by random() limit 1
-      for update skip locked
-    ) pick
-    where s.tenant_id = ${tenantId} and s.reward_id = ${rewardId} and s.slot = pick.slot
-    returning s.slot`.execute(exec);
-  if (other.rows.length > 0) return [{ slot: other.rows[0]!.slot, quantity }];
+    update reward_stock_slot set ${col} = ${col} + ${quantity}
+    where tenant_id = ${tenantId} and reward_id = ${rewardId}
+      and (total is null or total - used - reserved >= ${quantity})
+      and slot = (
+        select slot from reward_stock_slot
+        where tenant_id = ${tenantId} and reward_id = ${rewardId}
+          and (total is null or total - used - reserved >= ${quantity})
+        order by random() limit 1
+        for update skip locked
+      )
+    returning slot`.execute(exec);
+  if (other.rows.length > 1) throw new Error(`stock take touched ${other.rows.length} slots`);
+  if (other.rows.length === 1) return { takes: [{ slot: other.rows[0]!.slot, quantity }] };
 
-  // 3. Near sell-out: wait for and lock every slot with room, in slot order (no deadlocks between
-  //    takers), and take across slots. Only an empty result here means "exhausted".
+  // 3. Near sell-out: wait for and lock every slot with room, in slot order, and take across
+  //    slots. Only an empty result here means "exhausted". Takers of one reward enter this step one
+  //    at a time (advisory lock): a conditional UPDATE that waited on a row and then failed its
+  //    recheck in step 1 keeps that row locked, so two takers here could otherwise lock out of
+  //    order and deadlock.
+  await sql`select pg_advisory_xact_lock(hashtext(${`stock:${tenantId}:${rewardId}`}))`.execute(exec);
   const free = await sql<{ slot: number; free: number | null }>`
     select slot, case when total is null then null else total - used - reserved end as free
     from reward_stock_slot
@@ -91,12 +102,12 @@ export async function takeStock(
     takes.push({ slot: row.slot, quantity: take });
     left -= take;
   }
-  if (left > 0) return null;
+  if (left > 0) return { takes: null, free: quantity - left };
   for (const t of takes) {
     await sql`update reward_stock_slot set ${col} = ${col} + ${t.quantity}
               where tenant_id = ${tenantId} and reward_id = ${rewardId} and slot = ${t.slot}`.execute(exec);
   }
-  return takes;
+  return { takes };
 }
 
 /** Gives units back (revocation, cancellation, expiry) to the slots they came from. */

@@ -41,7 +41,7 @@ export type ApplyOutcome =
   | { kind: 'raced' };
 
 /** The entry that makes `e` a repeat: same reversal, same reference, or same (cause, type, asset). */
-function duplicateOf(e: Pick<NewEntry, 'tenantId' | 'asset' | 'entryType' | 'causeType' | 'causeId' | 'reversesEntryId'>): RawBuilder<unknown> {
+function duplicateOf(e: NewEntry): RawBuilder<unknown> {
   if (e.reversesEntryId !== null) {
     return sql`tenant_id = ${e.tenantId} and reverses_entry_id = ${e.reversesEntryId}`;
   }

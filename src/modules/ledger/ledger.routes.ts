@@ -5,35 +5,17 @@ import type { Api } from '../../app/types.js';
 import type { UnitOfWork } from '../../app/unit-of-work.js';
 import type { DB } from '../../db/schema.js';
 import { AdjustBody, Balances, DebitBody, LedgerEntry, LedgerList, LedgerListQuery, UserParams } from './ledger.schemas.js';
-import type { LedgerEntryView, LedgerService, PostResult } from './ledger.service.js';
+import type { LedgerService, PostResult } from './ledger.service.js';
 
 const tags = ['ledger'];
-
-/** Carries a repeated reference_id's first entry out of the unit of work, whose 201 it is not. */
-class Repeat {
-  constructor(readonly entry: LedgerEntryView) {}
-}
 
 export function ledgerRoutes(app: Api, deps: { ledger: LedgerService; uow: UnitOfWork }): void {
   const { ledger, uow } = deps;
 
-  /**
-   * 201 with a new entry, or 200 with the first entry of a repeated reference_id. The repeat
-   * leaves the transaction by throwing (it changed nothing), so an Idempotency-Key records the
-   * 200 it really answered rather than the unit of work's 201.
-   */
+  /** 201 with a new entry, or 200 with the first entry of a repeated reference_id (recorded as such). */
   async function postOrRepeat(request: FastifyRequest, reply: FastifyReply, work: (trx: Transaction<DB>) => Promise<PostResult>) {
-    try {
-      return await uow(request, reply, 201, async (trx) => {
-        const result = await work(trx);
-        if (!result.created) throw new Repeat(result.entry);
-        return result.entry;
-      });
-    } catch (err) {
-      if (!(err instanceof Repeat)) throw err;
-      void reply.code(200);
-      return err.entry;
-    }
+    const result = await uow(request, reply, (r: PostResult) => (r.created ? 201 : 200), work, { recordAs: (r) => r.entry });
+    return result.entry;
   }
 
   app.get(

@@ -99,7 +99,11 @@ function checkPostInput(input: PostEntryInput): void {
   if ((input.entryType === 'SPEND' || input.entryType === 'EXPIRE') && sign > 0) {
     throw invalidRequest('amount', `must be negative for ${input.entryType}`);
   }
-  if (input.memo !== undefined && input.memo !== null && (typeof input.memo !== 'string' || input.memo.length > 1000 || input.memo.includes('\u0000'))) {
+  checkMemo(input.memo);
+}
+
+function checkMemo(memo: string | null | undefined): void {
+  if (memo !== undefined && memo !== null && (typeof memo !== 'string' || memo.length > 1000 || memo.includes('\u0000'))) {
     throw invalidRequest('memo', 'must be at most 1000 characters, without NUL');
   }
 }
@@ -144,7 +148,6 @@ export function createLedgerService(deps: { db: Database; clock: Clock }) {
         throw insufficientBalance(e.asset, await repo.readBalance(trx, e.tenantId, e.userId, e.asset), -e.amount, refusal);
       }
       case 'raced': {
-        if (process.env.LEDGER_DEBUG) console.error('LEDGER_RACED', e.causeType, e.reversesEntryId);
         await repo.undoAccountChange(trx, e);
         const entry = await repo.findDuplicate(trx, e);
         if (!entry) throw new Error('ledger: a concurrent post won the cause, but its entry is not visible');
@@ -153,7 +156,9 @@ export function createLedgerService(deps: { db: Database; clock: Clock }) {
     }
   }
 
-  function newEntry(tenantId: string, fields: Omit<repo.NewEntry, 'tenantId' | 'entryId' | 'createdAt' | 'causeId'> & { causeId?: string | undefined }): repo.NewEntry {
+  type EntryFields = Omit<repo.NewEntry, 'tenantId' | 'entryId' | 'createdAt' | 'causeId'> & { causeId?: string | undefined };
+
+  function newEntry(tenantId: string, fields: EntryFields): repo.NewEntry {
     const now = clock.now();
     const entryId = newId('led', now.getTime());
     // Without a reference the entry is its own cause: nothing to repeat.
@@ -194,7 +199,8 @@ export function createLedgerService(deps: { db: Database; clock: Clock }) {
       const { kind, entry } = await inTransaction(exec, (trx) => postOnce(trx, e));
       if (kind === 'posted') return { entry: toEntryView(entry), created: true };
       if (!sameEntry(entry, e)) {
-        throw new AppError('conflict', 'ledger_cause_reused', `${input.causeType} ${input.causeId} already posted a different ${entry.entry_type} entry`, {
+        const message = `${input.causeType} ${input.causeId} already posted a different ${entry.entry_type} entry`;
+        throw new AppError('conflict', 'ledger_cause_reused', message, {
           cause_type: input.causeType,
           cause_id: input.causeId,
           entry_id: entry.entry_id,
@@ -220,6 +226,7 @@ export function createLedgerService(deps: { db: Database; clock: Clock }) {
       checkId('tenant_id', input.tenantId, 64);
       checkId('cause_type', input.causeType, 64);
       checkId('cause_id', input.causeId, 256);
+      checkMemo(input.memo);
       return inTransaction(exec, async (trx) => {
         const originals = await repo.findUnreversed(trx, input.tenantId, input.causeType, input.causeId);
         const reversals: LedgerEntryView[] = [];

@@ -358,7 +358,15 @@ describe('POST /v1/users/:user_id/ledger/adjust', () => {
     const ctx = await setup();
     const user = uid();
     const up = must(await adjust(ctx.t, user, { asset: 'SUBSCRIPTION_DAYS', amount: 30, reason: 'support ticket 42' }), 201).body;
-    expect(up).toMatchObject({ user_id: user, asset: 'SUBSCRIPTION_DAYS', amount: 30, balance_after: 30, entry_type: 'ADJUST', cause_type: 'adjust', memo: 'support ticket 42' });
+    expect(up).toMatchObject({
+      user_id: user,
+      asset: 'SUBSCRIPTION_DAYS',
+      amount: 30,
+      balance_after: 30,
+      entry_type: 'ADJUST',
+      cause_type: 'adjust',
+      memo: 'support ticket 42',
+    });
     const down = must(await adjust(ctx.t, user, { asset: 'SUBSCRIPTION_DAYS', amount: -12, reason: 'overgranted' }), 201).body;
     expect(down).toMatchObject({ amount: -12, balance_after: 18 });
     expectError(await adjust(ctx.t, user, { asset: 'SUBSCRIPTION_DAYS', amount: -19, reason: 'too much' }), 409, 'insufficient_balance', {
@@ -442,8 +450,10 @@ describe('tenant walls', () => {
     const aHistory = await history(ctx.t, user);
 
     for (const key of [b.admin, b.service, b.readonly]) {
-      expect(must(await b.call('GET', path(user, 'balances'), undefined, { key }), 200).body.balances.map((x: { balance: number }) => x.balance)).toEqual([0, 0, 0]);
-      expect(must(await b.call('GET', path(user), undefined, { key }), 200).body).toEqual({ entries: [], pagination: { total: 0, page: 1, page_size: 20 } });
+      const own = must(await b.call('GET', path(user, 'balances'), undefined, { key }), 200).body;
+      expect(own.balances.map((x: { balance: number }) => x.balance)).toEqual([0, 0, 0]);
+      const list = must(await b.call('GET', path(user), undefined, { key }), 200).body;
+      expect(list).toEqual({ entries: [], pagination: { total: 0, page: 1, page_size: 20 } });
     }
     // B cannot spend A's points, and A's reference_id means nothing in B.
     expectError(await debit(b, user, { asset: 'POINTS', amount: 1, reference_id: 'shared-ref' }), 409, 'insufficient_balance', { balance: 0 });
@@ -519,7 +529,15 @@ describe('post (service, for other modules)', () => {
     const user = uid();
     await expect(
       ctx.app.database.db.transaction().execute(async (trx) => {
-        const e = await ctx.ledger.post(trx, { tenantId: ctx.t.tenantId, userId: user, asset: 'POINTS', amount: 5, entryType: 'GRANT', causeType: 'reward_grant', causeId: 'g' });
+        const e = await ctx.ledger.post(trx, {
+          tenantId: ctx.t.tenantId,
+          userId: user,
+          asset: 'POINTS',
+          amount: 5,
+          entryType: 'GRANT',
+          causeType: 'reward_grant',
+          causeId: 'g',
+        });
         expect(e.balance_after).toBe(5);
         throw new Error('the caller failed later');
       }),
@@ -534,7 +552,15 @@ describe('post (service, for other modules)', () => {
     const ctx = await setup();
     const user = uid();
     await grant(ctx, user, 3);
-    const spend = { tenantId: ctx.t.tenantId, userId: user, asset: 'POINTS' as const, amount: -4, entryType: 'SPEND' as const, causeType: 'order', causeId: 'o1' };
+    const spend: PostEntryInput = {
+      tenantId: ctx.t.tenantId,
+      userId: user,
+      asset: 'POINTS',
+      amount: -4,
+      entryType: 'SPEND',
+      causeType: 'order',
+      causeId: 'o1',
+    };
     const err = await appError(() => ctx.ledger.post(ctx.app.database.db, spend));
     expect({ status: err.status, code: err.code, details: err.details }).toEqual({
       status: 409,
@@ -581,7 +607,16 @@ describe('reverseCause', () => {
 
     const revoked = await ctx.ledger.reverseCause(db, { tenantId: ctx.t.tenantId, causeType: 'reward_grant', causeId: 'grant-r', memo: 'order cancelled' });
     expect(revoked).toHaveLength(2);
-    expect(revoked[0]).toMatchObject({ asset: 'POINTS', amount: -100, balance_after: 7, entry_type: 'REVOKE', cause_type: 'reward_grant', cause_id: 'grant-r', reverses_entry_id: points.entry_id, memo: 'order cancelled' });
+    expect(revoked[0]).toMatchObject({
+      asset: 'POINTS',
+      amount: -100,
+      balance_after: 7,
+      entry_type: 'REVOKE',
+      cause_type: 'reward_grant',
+      cause_id: 'grant-r',
+      reverses_entry_id: points.entry_id,
+      memo: 'order cancelled',
+    });
     expect(revoked[1]).toMatchObject({ asset: 'BALANCE', amount: -250, balance_after: 0, entry_type: 'REVOKE', reverses_entry_id: money.entry_id });
     expect((await balances(ctx.t, user)).balances.slice(0, 2)).toEqual([
       { asset: 'POINTS', balance: 7 },

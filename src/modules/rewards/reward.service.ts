@@ -55,6 +55,8 @@ export function createRewardService(deps: {
   apps: AppService;
   campaigns: CampaignService;
   createdCounter: Counter<'reward_type'>;
+  /** Called after total_stock changed, so a sold-out gate lets requests through again. */
+  onStockChanged?: (tenantId: string, rewardId: string) => void;
 }) {
   const { db, clock, apps, campaigns } = deps;
 
@@ -143,7 +145,10 @@ export function createRewardService(deps: {
         const validFrom = input.valid_from !== undefined ? toDate('valid_from', input.valid_from) : current.valid_from;
         const validUntil = input.valid_until !== undefined ? toDate('valid_until', input.valid_until) : current.valid_until;
         checkValidity(validFrom, validUntil);
-        if (input.total_stock !== undefined) await resizeStock(trx, tenant.tenantId, rewardId, input.total_stock);
+        if (input.total_stock !== undefined) {
+          await resizeStock(trx, tenant.tenantId, rewardId, input.total_stock);
+          deps.onStockChanged?.(tenant.tenantId, rewardId);
+        }
         const row = await repo.updateReward(trx, tenant.tenantId, rewardId, {
           ...(input.reward_name !== undefined && { reward_name: input.reward_name }),
           ...(input.total_stock !== undefined && { total_stock: input.total_stock }),
