@@ -105,7 +105,7 @@ async function prepare(base: string) {
       headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
       ...(body ? { body: JSON.stringify(body) } : {}),
     });
-    const json = (await res.json()) as Record<string, any>;
+    const json = (await res.json()) as Record<string, string>;
     if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
     return json;
   };
@@ -163,7 +163,9 @@ function report(results: Result[], consistency: string): void {
 }
 
 function startServer(url: string): Promise<{ url: string; stop: () => void }> {
-  const child = spawn(process.execPath, ['bin/marketing-hub.js', 'serve', '--port', '0', '--host', '127.0.0.1'], {
+  // BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", to profile the server.
+  const nodeArgs = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : [];
+  const child = spawn(process.execPath, [...nodeArgs, 'bin/marketing-hub.js', 'serve', '--port', '0', '--host', '127.0.0.1'], {
     cwd: ROOT,
     env: { ...process.env, DATABASE_URL: url, MARKETING_MASTER_KEY: MASTER, LOG_LEVEL: 'warn', MARKETING_DB_POOL_SIZE: String(POOL) },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { must, type Reply, type TenantFixture, type TestApp, testApp } from '../../../test/helpers/test-app.js';
 import { ManualClock } from '../../platform/clock.js';
 
@@ -29,6 +29,21 @@ async function reservations(t: TenantFixture, query: Record<string, string | num
 }
 
 const findReservation = async (t: TenantFixture, id: string) => (await reservations(t)).reservations.find((r) => r.reservation_id === id);
+
+/**
+ * A new app (its own services) whose sold-out gate never forgets: the gate remembers a sold-out
+ * answer for 1 s of `Date.now`, which it captures when the app is built, so building the app
+ * under a frozen Date makes a stale sold-out answer show however slow the run is. Close it with
+ * `app.app.close()`.
+ */
+async function appWithFrozenGate(clock: ManualClock = new ManualClock(new Date())): Promise<TestApp> {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  try {
+    return await testApp({ clock });
+  } finally {
+    vi.useRealTimers();
+  }
+}
 
 interface Ctx {
   app: TestApp;
@@ -121,12 +136,17 @@ describe('inventory: reserve, confirm, cancel', () => {
   });
 
   it('gives cancelled units back to grants at once (the sold-out answer is cleared)', async () => {
-    const t = await (await testApp()).newTenant();
-    const reward = await newReward(t, { total_stock: 1 });
-    const r = await reserved(t, { reward_id: reward.reward_id, quantity: 1 });
-    expectError(await t.call('POST', '/v1/reward-grants', { reward_id: reward.reward_id, user_id: 'u1' }), 409, 'inventory_exhausted');
-    must(await cancel(t, r.reservation_id), 200);
-    must(await t.call('POST', '/v1/reward-grants', { reward_id: reward.reward_id, user_id: 'u1' }), 201);
+    const app = await appWithFrozenGate();
+    try {
+      const t = await app.newTenant();
+      const reward = await newReward(t, { total_stock: 1 });
+      const r = await reserved(t, { reward_id: reward.reward_id, quantity: 1 });
+      expectError(await t.call('POST', '/v1/reward-grants', { reward_id: reward.reward_id, user_id: 'u1' }), 409, 'inventory_exhausted');
+      must(await cancel(t, r.reservation_id), 200);
+      must(await t.call('POST', '/v1/reward-grants', { reward_id: reward.reward_id, user_id: 'u1' }), 201);
+    } finally {
+      await app.app.close();
+    }
   });
 
   it('validates the request and refuses unknown or expired rewards', () =>
@@ -223,8 +243,11 @@ describe('inventory: expiry and transitions', () => {
       expect(await stockOf(t, reward.reward_id)).toEqual({ total: 10, reserved: 0, used: 1, available: 9 });
     }));
 
-  it('units given back by the sweep can be granted at once', () =>
-    withClock(async ({ app, t, clock }) => {
+  it('units given back by the sweep can be granted at once', async () => {
+    const clock = new ManualClock(new Date(Math.floor(Date.now() / SECOND) * SECOND));
+    const app = await appWithFrozenGate(clock);
+    try {
+      const t = await app.newTenant();
       const reward = await newReward(t, { total_stock: 1 });
       await reserved(t, { reward_id: reward.reward_id, quantity: 1, ttl_seconds: 30 });
       expectError(await t.call('POST', '/v1/reward-grants', { reward_id: reward.reward_id, user_id: 'u1' }), 409, 'inventory_exhausted');
@@ -232,7 +255,10 @@ describe('inventory: expiry and transitions', () => {
       await app.app.services.inventory.expireDue();
       must(await t.call('POST', '/v1/reward-grants', { reward_id: reward.reward_id, user_id: 'u1' }), 201);
       expect(await stockOf(t, reward.reward_id)).toEqual({ total: 1, reserved: 0, used: 1, available: 0 });
-    }));
+    } finally {
+      await app.app.close();
+    }
+  });
 });
 
 describe('inventory: list', () => {

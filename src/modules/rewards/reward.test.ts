@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { newCampaign } from '../../../test/helpers/factories.js';
-import { must, type Reply, type TenantFixture, testApp } from '../../../test/helpers/test-app.js';
+import { must, type Reply, type TenantFixture, type TestApp, testApp } from '../../../test/helpers/test-app.js';
 import { ManualClock } from '../../platform/clock.js';
 import { SECRET_MASK } from './reward.config.js';
 import { REWARD_TYPES, type RewardType } from './reward.tables.js';
@@ -59,7 +59,7 @@ const getReward = async (t: TenantFixture, id: string) => must(await t.call('GET
 const createTyped = (t: TenantFixture, type: RewardType, config: Record<string, unknown>) =>
   createReward(t, { reward_type: type, reward_name: `${type} reward`, config });
 
-async function storedConfig(app: Awaited<ReturnType<typeof testApp>>, tenantId: string, rewardId: string) {
+async function storedConfig(app: TestApp, tenantId: string, rewardId: string) {
   const row = await app.database.db
     .selectFrom('reward')
     .select('config')
@@ -73,6 +73,22 @@ async function publishedCampaign(t: TenantFixture, overrides: Record<string, unk
   const c = await newCampaign(t, overrides);
   must(await t.call('POST', `/v1/campaigns/${c.campaign_id}/publish`), 200);
   return c as { campaign_id: string; product_code: string };
+}
+
+/**
+ * A new app (its own services) whose sold-out gate never forgets: the gate remembers a sold-out
+ * answer for 1 s of `Date.now`, which it captures when the app is built, so building the app
+ * under a frozen Date makes a stale sold-out answer show however slow the run is. Close it with
+ * `app.app.close()`.
+ */
+async function appWithFrozenGate(): Promise<TestApp> {
+  const clock = new ManualClock(new Date());
+  vi.useFakeTimers({ toFake: ['Date'] });
+  try {
+    return await testApp({ clock });
+  } finally {
+    vi.useRealTimers();
+  }
 }
 
 /** The value of one sample of a Prometheus text exposition, 0 when absent. */
@@ -401,13 +417,18 @@ describe('rewards: stock', () => {
   });
 
   it('grants the new units at once after a sold-out reward is restocked', async () => {
-    const t = await (await testApp()).newTenant();
-    const r = await newReward(t, { total_stock: 1 });
-    must(await t.call('POST', '/v1/reward-grants', { reward_id: r.reward_id, user_id: 'u1' }), 201);
-    expectError(await t.call('POST', '/v1/reward-grants', { reward_id: r.reward_id, user_id: 'u2' }), 409, 'inventory_exhausted');
-    must(await t.call('PUT', `/v1/rewards/${r.reward_id}`, { total_stock: 3 }), 200);
-    // Restocking returns units: the next grant must not be turned away as sold out.
-    must(await t.call('POST', '/v1/reward-grants', { reward_id: r.reward_id, user_id: 'u2' }), 201);
+    const app = await appWithFrozenGate();
+    try {
+      const t = await app.newTenant();
+      const r = await newReward(t, { total_stock: 1 });
+      must(await t.call('POST', '/v1/reward-grants', { reward_id: r.reward_id, user_id: 'u1' }), 201);
+      expectError(await t.call('POST', '/v1/reward-grants', { reward_id: r.reward_id, user_id: 'u2' }), 409, 'inventory_exhausted');
+      expect(must(await t.call('PUT', `/v1/rewards/${r.reward_id}`, { total_stock: 3 }), 200).body.stock).toEqual({ total: 3, reserved: 0, used: 1, available: 2 });
+      // Restocking returns units: the next grant must not be turned away as sold out.
+      must(await t.call('POST', '/v1/reward-grants', { reward_id: r.reward_id, user_id: 'u2' }), 201);
+    } finally {
+      await app.app.close();
+    }
   });
 
   it('moves between limited and unlimited stock', async () => {
