@@ -10,7 +10,7 @@ import { createJobQueue, type JobRunner, purgeDoneJobs } from '../platform/jobs.
 import { createLedgerService } from '../modules/ledger/index.js';
 import { createRewardService, rewardMetrics } from '../modules/rewards/index.js';
 import { createInventoryService, inventoryMetrics } from '../modules/inventory/index.js';
-import { createDeliveryHandler, createGrantService, DELIVERY_QUEUE, grantMetrics } from '../modules/grants/index.js';
+import { createDeliveryDeadHandler, createDeliveryHandler, createGrantService, DELIVERY_QUEUE, grantMetrics } from '../modules/grants/index.js';
 import { createSoldOutGate } from '../platform/sold-out-gate.js';
 
 export interface ServiceDeps {
@@ -66,7 +66,8 @@ export function createServices(deps: ServiceDeps) {
     onStockReturned: (tenantId, rewardId) => grants.clearSoldOut(tenantId, rewardId),
   });
   const delivery = createDeliveryHandler({ db, clock });
-  return { db, clock, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery };
+  const deliveryDead = createDeliveryDeadHandler({ db, clock });
+  return { db, clock, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead };
 }
 
 export type Services = ReturnType<typeof createServices>;
@@ -84,7 +85,7 @@ export function registerJobHandlers(runner: JobRunner, services: Services, idemp
   runner.every('inventory.expire', 1000, async () => {
     await services.inventory.expireDue();
   });
-  runner.register(DELIVERY_QUEUE, services.delivery, { concurrency: 8 });
+  runner.register(DELIVERY_QUEUE, services.delivery, { concurrency: 8, onDead: services.deliveryDead });
   // Finished jobs are kept a week for inspection, then deleted; DEAD jobs stay until retried.
   runner.every('jobs.purge', 3_600_000, async () => {
     await purgeDoneJobs(services.db, { before: new Date(services.clock.now().getTime() - 7 * 86_400_000), limit: 10_000 });

@@ -38,13 +38,23 @@ export interface JobQueue {
 }
 
 export interface JobRunner {
-  register(queue: string, handler: JobHandler, options?: { concurrency?: number }): void;
+  register(queue: string, handler: JobHandler, options?: RegisterOptions): void;
   /** A recurring task (sweeps): runs every `ms` while the runner runs. */
   every(name: string, ms: number, task: () => Promise<void>): void;
   start(): void;
   stop(): Promise<void>;
   /** Runs every job that is due now, to completion (tests, CLI); returns how many ran. */
   runDue(): Promise<number>;
+}
+
+export interface RegisterOptions {
+  concurrency?: number;
+  /**
+   * Called once a job of the queue is DEAD (attempts used up, PermanentJobError, or its last
+   * attempt's worker vanished), so the owner can show the failure on its own record. Errors are
+   * logged, not retried.
+   */
+  onDead?: (job: JobRecord, lastError: string) => Promise<void>;
 }
 
 export interface JobLog {
@@ -199,6 +209,7 @@ export async function purgeDoneJobs(exec: Executor, input: { before: Date; limit
 interface QueueState {
   name: string;
   handler: JobHandler;
+  onDead: RegisterOptions['onDead'];
   concurrency: number;
   running: number;
   polling: boolean;
@@ -279,13 +290,32 @@ export function createJobRunner(deps: {
     if (!row) log.warn(jobRef(job), 'job lease lost while its handler runs; another worker may run it too');
   };
 
+  const record = (job: ClaimedJob) => ({
+    jobId: job.job_id,
+    tenantId: job.tenant_id,
+    queue: job.queue,
+    payload: job.payload,
+    attempt: job.attempts,
+    maxAttempts: job.max_attempts,
+  });
+
+  const notifyDead = async (queue: QueueState, job: ClaimedJob, lastError: string): Promise<void> => {
+    if (!queue.onDead) return;
+    try {
+      await queue.onDead(record(job), lastError);
+    } catch (err) {
+      log.error({ ...jobRef(job), err }, 'onDead hook failed');
+    }
+  };
+
   const runJob = async (queue: QueueState, job: ClaimedJob): Promise<void> => {
     const ref = jobRef(job);
     try {
       if (job.attempts > job.max_attempts) {
         // Claimed through an expired lease after its last allowed attempt: the worker of that
         // attempt died mid-run (possibly killed by this very job), so do not run it again.
-        await finish(job, { status: 'DEAD', last_error: 'the worker of the last attempt stopped before finishing (lease expired)' });
+        const lastError = 'the worker of the last attempt stopped before finishing (lease expired)';
+        if (await finish(job, { status: 'DEAD', last_error: lastError })) await notifyDead(queue, job, lastError);
         log.error(ref, 'job is dead: its last attempt never finished');
         return;
       }
@@ -318,7 +348,10 @@ export function createJobRunner(deps: {
         const permanent = failure.error instanceof PermanentJobError;
         if (permanent || job.attempts >= job.max_attempts) {
           owned = await finish(job, { status: 'DEAD', last_error: message });
-          if (owned) log.error({ ...ref, err: failure.error, permanent }, 'job is dead');
+          if (owned) {
+            log.error({ ...ref, err: failure.error, permanent }, 'job is dead');
+            await notifyDead(queue, job, message);
+          }
         } else {
           const delay = backoffMs(job.attempts, random);
           owned = await finish(job, { status: 'PENDING', run_at: new Date(clock.now().getTime() + delay), last_error: message });
@@ -404,7 +437,7 @@ export function createJobRunner(deps: {
       if (queues.has(name)) throw new Error(`jobs: queue ${name} already has a handler`);
       const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
       if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`jobs: concurrency must be an integer >= 1, got ${concurrency}`);
-      const queue: QueueState = { name, handler, concurrency, running: 0, polling: false, pollAgain: false, maybeMore: false, pausedUntil: 0 };
+      const queue: QueueState = { name, handler, onDead: options.onDead, concurrency, running: 0, polling: false, pollAgain: false, maybeMore: false, pausedUntil: 0 };
       queues.set(name, queue);
       kick(queue);
     },

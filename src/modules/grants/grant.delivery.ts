@@ -47,17 +47,12 @@ export function createDeliveryHandler(deps: { db: Database; clock: Clock }) {
         ...(distributor.timeout_ms ? { timeoutMs: distributor.timeout_ms } : {}),
       });
     } catch (err) {
-      const lastAttempt = job.attempt >= job.maxAttempts;
-      const message = (err instanceof Error ? err.message : String(err)).slice(0, MAX_ERROR);
+      // The runner retries with backoff; once it gives up, onDeliveryDead marks the grant FAILED.
       await repo.setDelivery(db, job.tenantId, grantId, {
         delivery_attempts: attempts,
-        delivery_last_error: message,
-        ...(lastAttempt ? { delivery_status: 'FAILED' as const } : {}),
+        delivery_last_error: (err instanceof Error ? err.message : String(err)).slice(0, MAX_ERROR),
         updated_at: clock.now(),
       });
-      if (lastAttempt && event === 'reward_grant.created') {
-        await repo.setDelivery(db, job.tenantId, grantId, { status: 'FAILED', updated_at: clock.now() }, ['PENDING']);
-      }
       throw err;
     }
     const now = clock.now();
@@ -71,5 +66,24 @@ export function createDeliveryHandler(deps: { db: Database; clock: Clock }) {
     if (event === 'reward_grant.created') {
       await repo.setDelivery(db, job.tenantId, grantId, { status: 'DELIVERED', updated_at: now }, ['PENDING', 'FAILED']);
     }
+  };
+}
+
+/**
+ * The delivery job is DEAD (attempts used up, a permanent error, or its last worker vanished):
+ * the grant shows FAILED, and POST /v1/reward-grants/{id}/retry-delivery can send it again.
+ */
+export function createDeliveryDeadHandler(deps: { db: Database; clock: Clock }) {
+  return async (job: JobRecord, lastError: string): Promise<void> => {
+    const { grant_id: grantId, event } = job.payload as DeliveryPayload;
+    const now = deps.clock.now();
+    const row = await repo.findGrant(deps.db, { tenantId: job.tenantId, productCodes: null }, grantId);
+    if (!row || row.delivery_status === 'DELIVERED') return;
+    await repo.setDelivery(deps.db, job.tenantId, grantId, {
+      delivery_status: 'FAILED',
+      delivery_last_error: row.delivery_last_error ?? lastError.slice(0, MAX_ERROR),
+      updated_at: now,
+    });
+    if (event === 'reward_grant.created') await repo.setDelivery(deps.db, job.tenantId, grantId, { status: 'FAILED', updated_at: now }, ['PENDING']);
   };
 }

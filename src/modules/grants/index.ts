@@ -2,7 +2,7 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 import type { GrantMetrics } from './grant.service.js';
 
 export { createGrantService, type GrantService, DELIVERY_QUEUE, LEDGER_CAUSE } from './grant.service.js';
-export { createDeliveryHandler } from './grant.delivery.js';
+export { createDeliveryHandler, createDeliveryDeadHandler } from './grant.delivery.js';
 export { grantRoutes } from './grant.routes.js';
 
 /** Seed 000's reward metrics. `result` is `granted`, `replayed`, or the refusal code. */
