@@ -1,13 +1,10 @@
 import pino from 'pino';
 import type { Config } from '../config/schema.js';
-import { maskUrl } from '../config/load.js';
-import { type DatabaseHandle, openDatabase } from '../db/client.js';
-import { migrate } from '../db/migrate.js';
+import type { DatabaseHandle } from '../db/client.js';
 import { resolveMasterKey } from '../modules/tenants/index.js';
-import { systemClock } from '../platform/clock.js';
-import { createJobRunner, type JobRunner } from '../platform/jobs.js';
+import type { JobRunner } from '../platform/jobs.js';
 import { buildApp, loggerOptions } from './build-app.js';
-import { registerJobHandlers } from './services.js';
+import { describeDatabase, openMigratedDatabase, startJobRunner, stopOnSignals } from './process.js';
 import type { Api } from './types.js';
 
 export interface RunningServer {
@@ -22,16 +19,10 @@ export interface RunningServer {
 /** Opens the database, migrates it, resolves the master key, listens, and runs the in-process workers. */
 export async function startServer(config: Readonly<Config>, options: { handleSignals?: boolean } = {}): Promise<RunningServer> {
   const logger = pino(loggerOptions(config) as pino.LoggerOptions);
-  const database = await openDatabase({
-    url: config.data.database.source,
-    dataDir: config.data.dir,
-    poolSize: config.data.database.pool_size,
-  });
+  const database = await openMigratedDatabase(config, logger);
   let app: Api | undefined;
   let jobs: JobRunner | undefined;
   try {
-    const migrations = await migrate(database);
-    if (migrations.applied.length > 0) logger.info({ applied: migrations.applied }, 'migrations applied');
     const master = await resolveMasterKey(database, config.auth.master_key);
     if (config.server.grpc?.addr) logger.warn('server.grpc is set but marketing-hub serves HTTP only; it is ignored');
 
@@ -45,15 +36,7 @@ export async function startServer(config: Readonly<Config>, options: { handleSig
 
     if (config.jobs.in_process) {
       // Started only once the app listens, so a process that fails to start never runs jobs.
-      jobs = createJobRunner({
-        db: database.db,
-        clock: systemClock,
-        log: logger.child({ component: 'jobs' }),
-        pollMs: config.jobs.poll_ms,
-        lockSeconds: config.jobs.lock_seconds,
-      });
-      registerJobHandlers(jobs, app.services);
-      jobs.start();
+      jobs = startJobRunner(config, database, app.services, logger);
     }
 
     let stopping: Promise<void> | undefined;
@@ -71,7 +54,7 @@ export async function startServer(config: Readonly<Config>, options: { handleSig
         return stopping;
       },
     };
-    if (options.handleSignals !== false) installSignalHandlers(running, config, logger);
+    if (options.handleSignals !== false) stopOnSignals(running.stop, config, logger);
     return running;
   } catch (err) {
     await jobs?.stop().catch(() => {});
@@ -82,7 +65,7 @@ export async function startServer(config: Readonly<Config>, options: { handleSig
 }
 
 function printBanner(url: string, database: DatabaseHandle, generatedMasterKey: string | undefined): void {
-  const where = database.kind === 'pglite' ? `embedded PGlite at ${database.location}` : `PostgreSQL ${maskUrl(database.location)}`;
+  const where = describeDatabase(database);
   const lines = [
     '',
     `marketing-hub is listening on ${url}`,
@@ -101,25 +84,4 @@ function printBanner(url: string, database: DatabaseHandle, generatedMasterKey: 
     );
   }
   process.stdout.write(`${lines.join('\n')}\n\n`);
-}
-
-/** SIGTERM / SIGINT: stop accepting, let in-flight requests and jobs finish, close the database, exit. */
-function installSignalHandlers(server: RunningServer, config: Readonly<Config>, logger: pino.Logger): void {
-  const onSignal = (signal: NodeJS.Signals) => {
-    logger.info({ signal }, 'shutting down');
-    const force = setTimeout(() => {
-      logger.error('graceful shutdown timed out; exiting');
-      process.exit(1);
-    }, config.server.shutdown_grace_ms);
-    force.unref();
-    server.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'error during shutdown');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
 }

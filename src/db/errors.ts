@@ -16,3 +16,6 @@ export function constraintName(err: unknown): string | undefined {
 export const isUniqueViolation = (err: unknown) => pgErrorCode(err) === UNIQUE_VIOLATION;
 export const isForeignKeyViolation = (err: unknown) => pgErrorCode(err) === FOREIGN_KEY_VIOLATION;
 export const isCheckViolation = (err: unknown) => pgErrorCode(err) === CHECK_VIOLATION;
+
+/** Escapes LIKE / ILIKE wildcards so a user's "50%_off" is matched literally. */
+export const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);

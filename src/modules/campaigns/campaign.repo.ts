@@ -1,6 +1,6 @@
 import type { Insertable, Selectable, SelectQueryBuilder, Updateable } from 'kysely';
 import type { Executor } from '../../db/client.js';
-import { constraintName, isCheckViolation, isForeignKeyViolation } from '../../db/errors.js';
+import { constraintName, escapeLike, isCheckViolation, isForeignKeyViolation } from '../../db/errors.js';
 import type { DB } from '../../db/schema.js';
 import { AppError, invalidRequest } from '../../platform/errors.js';
 import { type CampaignAction, type CampaignStatus, statusCondition, transitionCondition, transitions } from './campaign.status.js';
@@ -56,8 +56,6 @@ export interface CampaignFilter {
   endFrom?: Date | undefined;
   endTo?: Date | undefined;
 }
-
-const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 export async function listCampaigns(
   db: Executor,

@@ -6,6 +6,7 @@ import type { Clock } from '../../platform/clock.js';
 import { AppError, invalidRequest, notFound } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
 import { pagination, toPage } from '../../platform/paging.js';
+import { parseInstant } from '../../platform/time.js';
 import type { AppService } from '../apps/index.js';
 import * as repo from './campaign.repo.js';
 import type { CampaignListInput, CampaignView, CreateCampaignInput, UpdateCampaignInput } from './campaign.schemas.js';
@@ -44,17 +45,6 @@ export function toCampaignView(row: repo.CampaignRow, now: Date): CampaignView {
 
 const visibilityOf = (actor: TenantActor): repo.Visibility => ({ tenantId: actor.tenantId, productCodes: actor.productCodes });
 
-/**
- * An RFC 3339 string (already format-checked) as a Date. Some valid strings are not instants,
- * such as the leap second 23:59:60, so a Date that comes out invalid is refused by field name.
- */
-function toDate(field: string, value: string | null | undefined): Date | null {
-  if (value === null || value === undefined) return null;
-  const date = new Date(value);
-  if (Number.isNaN(date.getTime())) throw invalidRequest(field, 'is not a representable instant');
-  return date;
-}
-
 function checkWindow(start: Date | null, end: Date | null): void {
   if (start && end && end.getTime() <= start.getTime()) throw invalidRequest('end_time', 'must be after start_time');
 }
@@ -88,8 +78,8 @@ export function createCampaignService(deps: { db: Database; clock: Clock; apps: 
     /** Creates a campaign in DRAFT. */
     async createCampaign(actor: Actor, input: CreateCampaignInput, productHeader?: string, exec: Executor = db): Promise<CampaignView> {
       const tenant = requireTenant(actor);
-      const start = toDate('start_time', input.start_time);
-      const end = toDate('end_time', input.end_time);
+      const start = parseInstant('start_time', input.start_time);
+      const end = parseInstant('end_time', input.end_time);
       checkWindow(start, end);
       checkFormFields(input.form_fields);
       checkJsonSize('metadata', input.metadata, METADATA_MAX_BYTES);
@@ -137,10 +127,10 @@ export function createCampaignService(deps: { db: Database; clock: Clock; apps: 
           campaignType: query.campaign_type,
           productCode: query.product_code ?? productHeader,
           nameContains: query.name,
-          startFrom: toDate('start_from', query.start_from) ?? undefined,
-          startTo: toDate('start_to', query.start_to) ?? undefined,
-          endFrom: toDate('end_from', query.end_from) ?? undefined,
-          endTo: toDate('end_to', query.end_to) ?? undefined,
+          startFrom: parseInstant('start_from', query.start_from) ?? undefined,
+          startTo: parseInstant('start_to', query.start_to) ?? undefined,
+          endFrom: parseInstant('end_from', query.end_from) ?? undefined,
+          endTo: parseInstant('end_to', query.end_to) ?? undefined,
         },
         page,
         now,
@@ -173,8 +163,8 @@ export function createCampaignService(deps: { db: Database; clock: Clock; apps: 
           }
           await apps.resolveProductCode(tenant, changes.product_code, undefined, trx);
         }
-        const start = changes.start_time !== undefined ? toDate('start_time', changes.start_time) : current.start_time;
-        const end = changes.end_time !== undefined ? toDate('end_time', changes.end_time) : current.end_time;
+        const start = changes.start_time !== undefined ? parseInstant('start_time', changes.start_time) : current.start_time;
+        const end = changes.end_time !== undefined ? parseInstant('end_time', changes.end_time) : current.end_time;
         checkWindow(start, end);
         checkFormFields(changes.form_fields);
         checkJsonSize('metadata', changes.metadata, METADATA_MAX_BYTES);

@@ -6,6 +6,7 @@ import { AppError, notFound } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
 import type { JobQueue } from '../../platform/jobs.js';
 import { pagination, toPage } from '../../platform/paging.js';
+import { parseInstant } from '../../platform/time.js';
 import type { SoldOutGate } from '../../platform/sold-out-gate.js';
 import type { CampaignService } from '../campaigns/index.js';
 import { releaseStock, type SlotTake, summarizeStock, takeStock } from '../inventory/index.js';
@@ -120,6 +121,15 @@ export function createGrantService(deps: {
     const quantity = input.quantity ?? 1;
     const reward = await rewards.findForGrant(tenant, input.reward_id, trx);
     const config = reward.config as RewardConfig;
+    // A cause that already granted this reward gets that grant back, whatever changed since (the
+    // campaign ended, the stock ran out): the same request always gets the same answer.
+    if (input.source && input.source_id) {
+      const earlier = await repo.findGrantBySource(trx, tenant.tenantId, input.source, input.source_id, reward.reward_id);
+      if (earlier && earlier.user_id === input.user_id && earlier.quantity === quantity) {
+        metrics.granted.inc({ reward_type: reward.reward_type, result: 'replayed' });
+        return { grant: toGrantView(earlier), created: false };
+      }
+    }
     const campaignId = await checkPreconditions(trx, tenant, reward, input, now);
     const grantId = newId('grt', now.getTime());
     const distributor = config.distributor.type;
@@ -313,7 +323,6 @@ export function createGrantService(deps: {
     async listGrants(actor: Actor, query: GrantListInput, exec: Executor = db) {
       const tenant = requireTenant(actor);
       const page = toPage(query);
-      const date = (v: string | undefined) => (v ? new Date(v) : null);
       const { rows, total } = await repo.listGrants(
         exec,
         visibility(tenant),
@@ -322,8 +331,8 @@ export function createGrantService(deps: {
           ...(query.campaign_id && { campaignId: query.campaign_id }),
           ...(query.user_id && { userId: query.user_id }),
           ...(query.status && { status: query.status }),
-          from: date(query.created_from),
-          to: date(query.created_to),
+          from: parseInstant('created_from', query.created_from),
+          to: parseInstant('created_to', query.created_to),
         },
         page,
       );
@@ -370,7 +379,10 @@ export function createGrantService(deps: {
       });
     },
 
-    /** Sends a webhook grant whose delivery failed again (its attempts start over). */
+    /**
+     * Sends a webhook grant whose delivery failed again, as a new job with a fresh set of
+     * attempts; the grant's delivery.attempts keeps counting the whole history.
+     */
     async retryDelivery(actor: Actor, grantId: string, exec: Executor = db): Promise<GrantView> {
       const tenant = requireTenant(actor);
       return inTransaction(exec, async (trx) => {

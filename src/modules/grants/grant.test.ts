@@ -902,3 +902,20 @@ describe('grants: metrics', () => {
     }
   });
 });
+
+describe('grants: a retried cause after the campaign closed', () => {
+  it('gets its earlier grant back (200) instead of campaign_not_active', async () => {
+    const t = await (await testApp()).newTenant();
+    const { campaign, reward } = await campaignReward(t);
+    const body = { reward_id: reward.reward_id, user_id: 'u-retry', source: 'order', source_id: 'o-closed' };
+    const first = await t.call('POST', '/v1/reward-grants', body);
+    expect(first.status).toBe(201);
+    expect((await t.call('POST', `/v1/campaigns/${campaign.campaign_id}/pause`)).status).toBe(200);
+    const again = await t.call('POST', '/v1/reward-grants', body);
+    expect(again.status).toBe(200);
+    expect(again.body.grant_id).toBe(first.body.grant_id);
+    // A new cause is still refused while the campaign is paused.
+    const fresh = await t.call('POST', '/v1/reward-grants', { ...body, source_id: 'o-new' });
+    expect([fresh.status, fresh.body.error.code]).toEqual([409, 'campaign_not_active']);
+  });
+});

@@ -1,6 +1,6 @@
 import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { Executor } from '../../db/client.js';
-import { constraintName, isCheckViolation, isForeignKeyViolation } from '../../db/errors.js';
+import { constraintName, escapeLike, isCheckViolation, isForeignKeyViolation } from '../../db/errors.js';
 import { AppError, invalidRequest } from '../../platform/errors.js';
 import type { RewardTable } from './reward.tables.js';
 
@@ -31,8 +31,6 @@ export function findReward(db: Executor, v: Visibility, rewardId: string, option
   if (options.forUpdate) q = q.forUpdate();
   return q.executeTakeFirst();
 }
-
-const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 export async function listRewards(
   db: Executor,

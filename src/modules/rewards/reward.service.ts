@@ -5,6 +5,7 @@ import type { Clock } from '../../platform/clock.js';
 import { AppError, invalidRequest, notFound } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
 import { pagination, toPage } from '../../platform/paging.js';
+import { parseInstant } from '../../platform/time.js';
 import type { AppService } from '../apps/index.js';
 import type { CampaignService } from '../campaigns/index.js';
 import { createSlots, resizeStock, slotCountFor, type StockSummary, summarizeStock } from '../inventory/index.js';
@@ -34,13 +35,6 @@ export function toRewardView(row: repo.RewardRow, stock: StockSummary | undefine
     updated_at: row.updated_at.toISOString(),
     version: row.version,
   };
-}
-
-function toDate(field: string, value: string | null | undefined): Date | null {
-  if (value === null || value === undefined) return null;
-  const date = new Date(value);
-  if (Number.isNaN(date.getTime())) throw invalidRequest(field, 'is not a representable instant');
-  return date;
 }
 
 function checkValidity(from: Date | null, until: Date | null): void {
@@ -86,8 +80,8 @@ export function createRewardService(deps: {
     async createReward(actor: Actor, input: CreateRewardInput, productHeader?: string, exec: Executor = db): Promise<RewardView> {
       const tenant = requireTenant(actor);
       const config = parseRewardConfig(input.reward_type, input.config);
-      const validFrom = toDate('valid_from', input.valid_from);
-      const validUntil = toDate('valid_until', input.valid_until);
+      const validFrom = parseInstant('valid_from', input.valid_from);
+      const validUntil = parseInstant('valid_until', input.valid_until);
       checkValidity(validFrom, validUntil);
       return inTransaction(exec, async (trx) => {
         const productCode = await apps.resolveProductCode(tenant, input.product_code, productHeader, trx);
@@ -142,8 +136,8 @@ export function createRewardService(deps: {
         const current = await repo.findReward(trx, visibility(tenant), rewardId, { forUpdate: true });
         if (!current) throw notFound('reward', rewardId);
         const config = input.config ? parseRewardConfig(current.reward_type, input.config, current.config as RewardConfig) : undefined;
-        const validFrom = input.valid_from !== undefined ? toDate('valid_from', input.valid_from) : current.valid_from;
-        const validUntil = input.valid_until !== undefined ? toDate('valid_until', input.valid_until) : current.valid_until;
+        const validFrom = input.valid_from !== undefined ? parseInstant('valid_from', input.valid_from) : current.valid_from;
+        const validUntil = input.valid_until !== undefined ? parseInstant('valid_until', input.valid_until) : current.valid_until;
         checkValidity(validFrom, validUntil);
         if (input.total_stock !== undefined) {
           await resizeStock(trx, tenant.tenantId, rewardId, input.total_stock);
