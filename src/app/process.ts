@@ -13,6 +13,7 @@ export async function openMigratedDatabase(config: Readonly<Config>, logger: pin
     url: config.data.database.source,
     dataDir: config.data.dir,
     poolSize: config.data.database.pool_size,
+    preparedStatements: config.data.database.prepared_statements,
   });
   try {
     const migrations = await migrate(database);

@@ -34,6 +34,9 @@ export const ConfigSchema = Type.Object(
           {
             source: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
             pool_size: Type.Integer({ minimum: 1, maximum: 1000, default: 20 }),
+            // Named prepared statements: each statement is parsed and planned once per connection.
+            // Turn off behind a pooler in transaction mode that cannot carry them.
+            prepared_statements: Type.Boolean({ default: true }),
           },
           { additionalProperties: false, default: {} },
         ),
@@ -112,6 +115,7 @@ export const envBindings: readonly EnvBinding[] = [
   { env: 'DATABASE_URL', path: 'data.database.source', kind: 'string', secret: true, description: 'PostgreSQL URL; unset = embedded PGlite' },
   { env: 'MARKETING_DB_SOURCE', path: 'data.database.source', kind: 'string', secret: true, description: 'PostgreSQL URL, seed name' },
   { env: 'MARKETING_DB_POOL_SIZE', path: 'data.database.pool_size', kind: 'integer', description: 'PostgreSQL connections per process (default 20)' },
+  { env: 'MARKETING_DB_PREPARED_STATEMENTS', path: 'data.database.prepared_statements', kind: 'boolean', description: 'Named prepared statements on PostgreSQL (default true)' },
   { env: 'MARKETING_DATA_DIR', path: 'data.dir', kind: 'string', description: 'Embedded database folder (default ./data)' },
   { env: 'REDIS_URL', path: 'data.redis.addr', kind: 'string', secret: true, description: 'Redis URL or host:port; unset = in-process equivalents' },
   { env: 'MARKETING_REDIS_ADDR', path: 'data.redis.addr', kind: 'string', secret: true, description: 'Redis address, seed name' },

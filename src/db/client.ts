@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -52,10 +53,11 @@ export async function openPglite(dataDir: string | null): Promise<DatabaseHandle
   };
 }
 
-export async function openPostgres(url: string, poolSize: number): Promise<DatabaseHandle> {
+export async function openPostgres(url: string, poolSize: number, options: { preparedStatements?: boolean } = {}): Promise<DatabaseHandle> {
   const pool = new pg.Pool({ connectionString: url, max: poolSize, application_name: 'marketing-hub' });
   // A dropped idle connection must not crash the process; the pool replaces it.
   pool.on('error', () => {});
+  if (options.preparedStatements !== false) pool.on('connect', (client) => usePreparedStatements(client));
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,
@@ -69,12 +71,36 @@ export async function openPostgres(url: string, poolSize: number): Promise<Datab
   };
 }
 
+const statementNames = new Map<string, string>();
+
+/**
+ * Makes every parameterised query of this connection a named prepared statement, so PostgreSQL
+ * parses and plans each distinct statement once per connection and afterwards only binds and
+ * executes it. On the grant path that is most of PostgreSQL's work per statement. Kysely calls
+ * `client.query(sql, params)`; statements without parameters (BEGIN, migrations) stay unnamed.
+ */
+function usePreparedStatements(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as unknown as { query: (...args: unknown[]) => unknown }).query = (text: unknown, values?: unknown, callback?: unknown) => {
+    if (typeof text !== 'string' || !Array.isArray(values) || values.length === 0) return query(text, values, callback);
+    let name = statementNames.get(text);
+    if (!name) {
+      name = `mh_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
+      if (statementNames.size < 10_000) statementNames.set(text, name);
+    }
+    return query({ name, text, values }, callback);
+  };
+}
+
 export async function openDatabase(options: {
   url?: string | undefined;
   dataDir: string;
   poolSize: number;
+  preparedStatements?: boolean;
 }): Promise<DatabaseHandle> {
-  return options.url ? openPostgres(options.url, options.poolSize) : openPglite(options.dataDir);
+  return options.url
+    ? openPostgres(options.url, options.poolSize, { preparedStatements: options.preparedStatements ?? true })
+    : openPglite(options.dataDir);
 }
 
 /** Runs `fn` in a transaction: the caller's, if `executor` already is one, or a new one. */

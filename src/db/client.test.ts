@@ -1,0 +1,37 @@
+import { sql } from 'kysely';
+import { describe, expect, it } from 'vitest';
+import { postgresUrl, testDbKind } from '../../test/helpers/database.js';
+import { openPostgres } from './client.js';
+
+describe.runIf(testDbKind() === 'postgres')('PostgreSQL connections', () => {
+  const preparedOnOneConnection = async (preparedStatements: boolean) => {
+    const handle = await openPostgres(postgresUrl(), 1, { preparedStatements });
+    try {
+      return await handle.db.connection().execute(async (conn) => {
+        for (let i = 0; i < 3; i++) await sql`select ${i}::int + 1 as n`.execute(conn);
+        const r = await sql<{ n: number }>`select count(*)::int as n from pg_prepared_statements where statement like ${'%::int + 1%'}`.execute(conn);
+        return r.rows[0]!.n;
+      });
+    } finally {
+      await handle.close();
+    }
+  };
+
+  it('prepare each parameterised statement once per connection', async () => {
+    expect(await preparedOnOneConnection(true)).toBe(1);
+  });
+
+  it('can run without named statements (for poolers in transaction mode)', async () => {
+    expect(await preparedOnOneConnection(false)).toBe(0);
+  });
+
+  it('return int8 as numbers, as PGlite does', async () => {
+    const handle = await openPostgres(postgresUrl(), 1);
+    try {
+      const r = await sql<{ n: number }>`select ${5}::int8 * 2 as n`.execute(handle.db);
+      expect(r.rows[0]!.n).toBe(10);
+    } finally {
+      await handle.close();
+    }
+  });
+});
