@@ -65,7 +65,7 @@ export function createServices(deps: ServiceDeps) {
     metrics: inventoryMetrics(registry),
     onStockReturned: (tenantId, rewardId) => grants.clearSoldOut(tenantId, rewardId),
   });
-  const delivery = createDeliveryHandler({ db, clock });
+  const delivery = createDeliveryHandler({ db, clock, allowPrivateNetworks: config.webhooks.allow_private_networks });
   const deliveryDead = createDeliveryDeadHandler({ db, clock });
   return { db, clock, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead };
 }

@@ -78,6 +78,14 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    webhooks: Type.Object(
+      {
+        // Tenants choose webhook URLs; by default they may not point at loopback, private or
+        // link-local addresses (cloud metadata), so a URL cannot make us call our own network.
+        allow_private_networks: Type.Boolean({ default: false }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     log: Type.Object(
       {
         level: Type.Union(
@@ -126,6 +134,7 @@ export const envBindings: readonly EnvBinding[] = [
   { env: 'MARKETING_JOBS_IN_PROCESS', path: 'jobs.in_process', kind: 'boolean', description: 'Run the job workers inside the API process (default true)' },
   { env: 'MARKETING_JOBS_POLL_MS', path: 'jobs.poll_ms', kind: 'integer', description: 'How often workers look for due jobs, in ms (default 250)' },
   { env: 'MARKETING_JOBS_LOCK_SECONDS', path: 'jobs.lock_seconds', kind: 'integer', description: 'Lease of a running job: how long the jobs of a dead worker wait (default 60)' },
+  { env: 'MARKETING_WEBHOOKS_ALLOW_PRIVATE', path: 'webhooks.allow_private_networks', kind: 'boolean', description: 'Let webhook URLs reach loopback / private / link-local addresses (default false)' },
   { env: 'LOG_LEVEL', path: 'log.level', kind: 'string', description: 'fatal | error | warn | info | debug | trace | silent' },
   { env: 'MARKETING_LOG_LEVEL', path: 'log.level', kind: 'string', description: 'Log level, seed-style name' },
   { env: 'MARKETING_LOG_PRETTY', path: 'log.pretty', kind: 'boolean', description: 'Human-readable logs (needs pino-pretty, a dev dependency)' },

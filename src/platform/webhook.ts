@@ -7,6 +7,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { type Clock, systemClock } from './clock.js';
+import { privateAddressOf } from './network-guard.js';
 
 export const SIGNATURE_HEADER = 'x-marketing-signature';
 export const DELIVERY_ID_HEADER = 'x-marketing-delivery-id';
@@ -40,6 +41,20 @@ export interface SendWebhookInput {
   deliveryId: string;
   timeoutMs?: number;
   clock?: Clock;
+  /**
+   * When false, a URL whose host resolves to a loopback, private or link-local address is refused
+   * (WebhookBlockedError) before any request is made. Deliveries of tenant-configured URLs pass
+   * the `webhooks.allow_private_networks` setting (default false).
+   */
+  allowPrivateNetworks?: boolean;
+}
+
+/** The URL points into a network tenants must not reach; retrying will not help. */
+export class WebhookBlockedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WebhookBlockedError';
+  }
 }
 
 /**
@@ -51,6 +66,17 @@ export async function sendWebhook(input: SendWebhookInput): Promise<{ status: nu
   const timeoutMs = input.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const timestamp = Math.floor((input.clock ?? systemClock).now().getTime() / 1000);
   const target = describeTarget(input.url);
+  if (input.allowPrivateNetworks === false) {
+    let address: string | null;
+    try {
+      address = await privateAddressOf(input.url);
+    } catch (err) {
+      throw new WebhookDeliveryError(`webhook to ${target} failed: cannot resolve host (${networkReason(err)})`, { cause: err });
+    }
+    if (address) {
+      throw new WebhookBlockedError(`webhook to ${target} refused: it resolves to the private address ${address} (set webhooks.allow_private_networks to allow)`);
+    }
+  }
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   try {

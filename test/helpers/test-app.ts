@@ -58,7 +58,7 @@ export function testApp(options: { clock?: Clock } = {}): Promise<TestApp> {
 
 async function createTestApp(clock: Clock | undefined): Promise<TestApp> {
   const database = await testDatabase();
-  const config = loadConfig({ env: {}, file: null, overrides: { 'log.level': 'silent', 'auth.key_cache_seconds': 0 } });
+  const config = loadConfig({ env: {}, file: null, overrides: { 'log.level': 'silent', 'auth.key_cache_seconds': 0, 'webhooks.allow_private_networks': true } });
   const app = await buildApp({ config, database, masterKeyHash: hashSecret(TEST_MASTER_KEY), logger: false, ...(clock ? { clock } : {}) });
   await app.ready();
 

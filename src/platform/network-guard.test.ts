@@ -1,0 +1,86 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { buildApp } from '../app/build-app.js';
+import { registerJobHandlers } from '../app/services.js';
+import { loadConfig } from '../config/load.js';
+import { testDatabase } from '../../test/helpers/database.js';
+import { must, TEST_MASTER_KEY } from '../../test/helpers/test-app.js';
+import { systemClock } from './clock.js';
+import { createJobRunner } from './jobs.js';
+import { isPrivateAddress, privateAddressOf } from './network-guard.js';
+import { hashSecret } from './secrets.js';
+import { sendWebhook, WebhookBlockedError } from './webhook.js';
+
+describe('network guard for tenant-configured URLs', () => {
+  it('classifies loopback, private, link-local and mapped addresses as private; public ones not', () => {
+    for (const a of ['127.0.0.1', '10.1.2.3', '172.16.0.1', '172.31.255.255', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '::1', 'fd00::1', 'fe80::1', '::ffff:10.0.0.1']) {
+      expect(isPrivateAddress(a), a).toBe(true);
+    }
+    for (const a of ['8.8.8.8', '172.32.0.1', '1.1.1.1', '2001:4860:4860::8888', '::ffff:8.8.8.8']) {
+      expect(isPrivateAddress(a), a).toBe(false);
+    }
+  });
+
+  it('resolves host names before deciding', async () => {
+    expect(await privateAddressOf('http://localhost:9/hook')).toMatch(/^(127\.0\.0\.1|::1)$/);
+    expect(await privateAddressOf('http://[::1]:9/hook')).toBe('::1');
+    expect(await privateAddressOf('http://8.8.8.8/hook')).toBeNull();
+  });
+
+  it('sendWebhook refuses a private destination without making the request', async () => {
+    let hits = 0;
+    const server = createServer((_req, res) => {
+      hits++;
+      res.end('ok');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    try {
+      const send = (allowPrivateNetworks: boolean) => sendWebhook({ url, secret: 'x'.repeat(16), body: '{}', deliveryId: 'd1', allowPrivateNetworks });
+      await expect(send(false)).rejects.toBeInstanceOf(WebhookBlockedError);
+      expect(hits).toBe(0);
+      await expect(send(true)).resolves.toEqual({ status: 200 });
+      expect(hits).toBe(1);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('a grant whose webhook points into a private network fails at once, with the reason on the grant', async () => {
+    const database = await testDatabase();
+    const config = loadConfig({ env: {}, file: null, overrides: { 'log.level': 'silent', 'auth.key_cache_seconds': 0 } });
+    expect(config.webhooks.allow_private_networks).toBe(false);
+    const app = await buildApp({ config, database, masterKeyHash: hashSecret(TEST_MASTER_KEY), logger: false });
+    const runner = createJobRunner({ db: database.db, clock: systemClock, log: { info() {}, warn() {}, error() {} } });
+    registerJobHandlers(runner, app.services);
+    try {
+      const call = async (method: 'POST' | 'GET', url: string, key: string, body?: unknown) => {
+        const res = await app.inject({ method, url, headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { payload: JSON.stringify(body) } : {}) });
+        return { status: res.statusCode, body: res.json() };
+      };
+      const tenantId = `t_guard_${Date.now().toString(36)}`;
+      must(await call('POST', '/v1/tenants', TEST_MASTER_KEY, { tenant_id: tenantId, name: 'guard' }), 201);
+      const key = must(await call('POST', `/v1/tenants/${tenantId}/api-keys`, TEST_MASTER_KEY, { name: 'a', role: 'admin' }), 201).body.key as string;
+      must(await call('POST', '/v1/apps', key, { product_code: 'app1', name: 'a' }), 201);
+      const reward = must(
+        await call('POST', '/v1/rewards', key, {
+          reward_name: 'hook',
+          reward_type: 'POINTS',
+          product_code: 'app1',
+          config: { generator: { points: 1 }, distributor: { type: 'WEBHOOK', url: 'http://169.254.169.254/latest/meta-data', secret: 'x'.repeat(16) } },
+        }),
+        201,
+      ).body;
+      const grant = must(await call('POST', '/v1/reward-grants', key, { reward_id: reward.reward_id, user_id: 'u1' }), 201).body;
+      await runner.runDue();
+      const after = must(await call('GET', `/v1/reward-grants/${grant.grant_id}`, key), 200).body;
+      expect(after.status).toBe('FAILED');
+      expect(after.delivery).toMatchObject({ status: 'FAILED', attempts: 1 });
+      expect(after.delivery.last_error).toMatch(/private address 169\.254\.169\.254/);
+    } finally {
+      await runner.stop();
+      await app.close();
+    }
+  });
+});
