@@ -57,7 +57,7 @@ describe('network guard for tenant-configured URLs', () => {
     try {
       const call = async (method: 'POST' | 'GET', url: string, key: string, body?: unknown) => {
         const res = await app.inject({ method, url, headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { payload: JSON.stringify(body) } : {}) });
-        return { status: res.statusCode, body: res.json() };
+        return { status: res.statusCode, body: res.json(), headers: res.headers };
       };
       const tenantId = `t_guard_${Date.now().toString(36)}`;
       must(await call('POST', '/v1/tenants', TEST_MASTER_KEY, { tenant_id: tenantId, name: 'guard' }), 201);
