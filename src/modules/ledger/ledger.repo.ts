@@ -160,7 +160,7 @@ export interface EntryFilter {
   entryType?: LedgerEntryType | undefined;
 }
 
-/** A user's entries, newest first (exact order within an account, by account_seq). */
+/** A user's entries, newest first, in the exact order they were written (entry_seq). */
 export async function listEntries(
   exec: Executor,
   tenantId: string,
@@ -175,8 +175,7 @@ export async function listEntries(
     query
       .selectAll()
       .orderBy('created_at', 'desc')
-      .orderBy('account_seq', 'desc')
-      .orderBy('entry_id', 'desc')
+      .orderBy('entry_seq', 'desc')
       .limit(page.limit)
       .offset(page.offset)
       .execute(),
@@ -205,7 +204,6 @@ export function findUnreversed(exec: Executor, tenantId: string, causeType: stri
       ),
     )
     .orderBy('e.created_at')
-    .orderBy('e.account_seq')
-    .orderBy('e.entry_id')
+    .orderBy('e.entry_seq')
     .execute();
 }

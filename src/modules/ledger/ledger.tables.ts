@@ -20,6 +20,8 @@ export interface LedgerEntryTable {
   balance_after: number;
   /** 1, 2, ... within the account (tenant, user, asset). */
   account_seq: number;
+  /** One increasing number over all entries: the order they were written in. */
+  entry_seq: Generated<number>;
   entry_type: string;
   cause_type: string;
   cause_id: string;
