@@ -9,7 +9,28 @@ const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
  * instead of splitting random pages, and the prefix says what the id is for in logs and tickets.
  */
 export function newId(prefix: string, now: number = Date.now()): string {
-  return `${prefix}_${encodeTime(now)}${encodeRandom(randomBytes(10))}`;
+  return `${prefix}_${encodeTime(now)}${encodeRandom(nextRandom(now))}`;
+}
+
+// Monotonic within a millisecond (the ULID spec's way): ids made in the same millisecond by this
+// process continue from the previous random part + 1 instead of drawing a new one, so "newest
+// first" lists, which break time ties by id, show them in the order they were made.
+let lastTime = -1;
+let lastRandom = Buffer.alloc(10);
+
+function nextRandom(now: number): Buffer {
+  if (now > lastTime) {
+    lastTime = now;
+    lastRandom = randomBytes(10);
+    return lastRandom;
+  }
+  const next = Buffer.from(lastRandom);
+  for (let i = next.length - 1; i >= 0; i--) {
+    next[i] = (next[i]! + 1) & 0xff;
+    if (next[i] !== 0) break;
+  }
+  lastRandom = next;
+  return next;
 }
 
 function encodeTime(ms: number): string {

@@ -10,6 +10,12 @@ describe('newId', () => {
     expect(a < b).toBe(true);
   });
 
+  it('sorts in creation order within one millisecond', () => {
+    const ids = Array.from({ length: 1000 }, () => newId('x', 1_700_000_000_000));
+    expect([...ids].sort()).toEqual(ids);
+    expect(newId('x', 1_700_000_000_001) > ids[999]!).toBe(true);
+  });
+
   it('does not repeat', () => {
     const ids = new Set(Array.from({ length: 10_000 }, () => newId('x', 0)));
     expect(ids.size).toBe(10_000);
