@@ -42,7 +42,7 @@ export async function expireDue(db: Executor, now: Date, limit: number): Promise
 export async function listReservations(
   db: Executor,
   tenantId: string,
-  f: { rewardId?: string | undefined; userId?: string | undefined; status?: ReservationStatus | undefined; rewardIds?: readonly string[] | null },
+  f: { rewardId?: string | undefined; userId?: string | undefined; status?: ReservationStatus | undefined },
   page: { limit: number; offset: number },
 ) {
   let q = db.selectFrom('inventory_reservation').where('tenant_id', '=', tenantId);
