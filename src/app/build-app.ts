@@ -109,6 +109,7 @@ export async function buildApp(options: BuildAppOptions): Promise<Api> {
     clock,
     registry,
     masterKeyHash: options.masterKeyHash,
+    databaseKind: database.kind,
     warn: (err, message) => app.log.warn({ err }, message),
   });
   // The server starts in-process job workers on these same services (see server.ts).

@@ -10,7 +10,7 @@ import { createJobQueue, type JobRunner, purgeDoneJobs } from '../platform/jobs.
 import { createLedgerService } from '../modules/ledger/index.js';
 import { createRewardService, rewardMetrics } from '../modules/rewards/index.js';
 import { createInventoryService, inventoryMetrics } from '../modules/inventory/index.js';
-import { createDeliveryDeadHandler, createDeliveryHandler, createGrantService, DELIVERY_QUEUE, grantMetrics } from '../modules/grants/index.js';
+import { createDeliveryDeadHandler, createDeliveryHandler, createGrantBatcher, createGrantService, DELIVERY_QUEUE, grantMetrics } from '../modules/grants/index.js';
 import { createSoldOutGate } from '../platform/sold-out-gate.js';
 
 export interface ServiceDeps {
@@ -19,6 +19,8 @@ export interface ServiceDeps {
   clock: Clock;
   registry: Registry;
   masterKeyHash: string | null;
+  /** PGlite serves one connection: one grant batch in flight at a time is all it can use. */
+  databaseKind?: 'pglite' | 'postgres';
   warn: (err: unknown, message: string) => void;
 }
 
@@ -57,7 +59,24 @@ export function createServices(deps: ServiceDeps) {
     // Called only after a request, when `grants` below exists.
     onStockChanged: (tenantId, rewardId) => grants.clearSoldOut(tenantId, rewardId),
   });
-  const grants = createGrantService({ db, clock, rewards, campaigns, ledger, jobs, gate, metrics: grantMetrics(registry) });
+  const grantSettings = config.grants;
+  const metricsOfGrants = grantMetrics(registry);
+  const grants = createGrantService({
+    db,
+    clock,
+    rewards,
+    campaigns,
+    ledger,
+    jobs,
+    gate,
+    metrics: metricsOfGrants,
+    snapshotTtlMs: grantSettings.snapshot_cache_ms,
+    batcher: grantSettings.batch_max_size > 1 ? createGrantBatcher(db, {
+            maxSize: grantSettings.batch_max_size,
+            concurrency: deps.databaseKind === 'pglite' ? 1 : grantSettings.batch_concurrency,
+            onBatch: (size) => metricsOfGrants.batchSize.observe(size),
+          }) : null,
+  });
   const inventory = createInventoryService({
     db,
     clock,

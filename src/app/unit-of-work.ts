@@ -1,9 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Transaction } from 'kysely';
-import type { Database } from '../db/client.js';
+import type { Database, Executor } from '../db/client.js';
 import type { DB } from '../db/schema.js';
 import type { IdempotencyStore } from '../platform/idempotency.js';
-import { pgErrorCode } from '../db/errors.js';
+import { retryTransient } from '../db/retry.js';
 
 export interface UnitOfWorkOptions<T> {
   /**
@@ -11,33 +11,27 @@ export interface UnitOfWorkOptions<T> {
    * caller gets (a secret shown once must not be kept in the record).
    */
   recordAs?: (result: T) => unknown;
+  /**
+   * The work is atomic on its own (one statement, like the grant): without an Idempotency-Key
+   * there is nothing to record with it, so it runs without a wrapping transaction and saves the
+   * BEGIN and COMMIT round trips. With a key it still runs in the transaction that records it.
+   */
+  selfContained?: boolean;
 }
 
-export type UnitOfWork = <T>(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  /** The success status, or a function of the result (e.g. 201 created / 200 already there). */
-  status: number | ((result: T) => number),
-  work: (trx: Transaction<DB>) => Promise<T>,
-  options?: UnitOfWorkOptions<T>,
-) => Promise<T>;
+type Status<T> = number | ((result: T) => number);
 
-const TRANSIENT = new Set(['40P01', '40001']);
-const ATTEMPTS = 5;
-
-/**
- * Runs a transaction again when PostgreSQL aborted it as a deadlock victim or for a serialization
- * failure: nothing of it was committed, so running it again is safe.
- */
-export async function retryTransient<T>(run: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await run();
-    } catch (err) {
-      if (attempt >= ATTEMPTS || !TRANSIENT.has(pgErrorCode(err) ?? '')) throw err;
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
-    }
-  }
+export interface UnitOfWork {
+  /** `status`: the success status, or a function of the result (e.g. 201 created / 200 already there). */
+  <T>(request: FastifyRequest, reply: FastifyReply, status: Status<T>, work: (trx: Transaction<DB>) => Promise<T>, options?: UnitOfWorkOptions<T>): Promise<T>;
+  /** Work that is atomic on its own gets the root database when there is nothing to record. */
+  <T>(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    status: Status<T>,
+    work: (exec: Executor) => Promise<T>,
+    options: UnitOfWorkOptions<T> & { selfContained: true },
+  ): Promise<T>;
 }
 
 /**
@@ -46,8 +40,19 @@ export async function retryTransient<T>(run: () => Promise<T>): Promise<T> {
  * crash can never leave a change whose retry would do it twice.
  */
 export function createUnitOfWork(deps: { db: Database; idempotency: IdempotencyStore }): UnitOfWork {
-  return async (request, reply, status, work, options) => {
+  return implementation(deps) as UnitOfWork;
+}
+
+function implementation(deps: { db: Database; idempotency: IdempotencyStore }) {
+  // One implementation behind both signatures: `work` gets a Transaction, or the root database
+  // when it declared itself self-contained.
+  return async <T>(request: FastifyRequest, reply: FastifyReply, status: Status<T>, work: (exec: Executor) => Promise<T>, options?: UnitOfWorkOptions<T>) => {
     const claim = request.idempotency;
+    if (!claim && options?.selfContained) {
+      const value = await work(deps.db);
+      reply.code(typeof status === 'number' ? status : status(value));
+      return value;
+    }
     const run = () =>
       deps.db.transaction().execute(async (trx) => {
         const value = await work(trx);

@@ -35,6 +35,18 @@ export interface EnqueueInput {
 export interface JobQueue {
   /** Writes the job with `exec`: pass the transaction of the change that causes it. */
   enqueue(exec: Executor, job: EnqueueInput): Promise<string>;
+  /**
+   * The job's id and checked fields, for a caller that inserts the job row inside its own
+   * statement (the one-statement grant): it runs at the time of that statement.
+   */
+  prepare(job: Omit<EnqueueInput, 'runAt'>): PreparedJob;
+}
+
+export interface PreparedJob {
+  job_id: string;
+  queue: string;
+  payload: unknown;
+  max_attempts: number;
 }
 
 export interface JobRunner {
@@ -103,13 +115,17 @@ export function backoffMs(attempt: number, random: () => number = Math.random): 
 /** The queue producers use: `services.jobs.enqueue(trx, { tenantId, queue, payload })`. */
 export function createJobQueue(deps: { db: Database; clock: Clock }): JobQueue {
   const { clock } = deps;
+  const prepare = (job: Omit<EnqueueInput, 'runAt'>): PreparedJob => {
+    const maxAttempts = job.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+    if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new Error(`jobs: maxAttempts must be an integer >= 1, got ${maxAttempts}`);
+    if (!job.queue) throw new Error('jobs: queue is required');
+    return { job_id: newId('job', clock.now().getTime()), queue: job.queue, payload: job.payload ?? null, max_attempts: maxAttempts };
+  };
   return {
+    prepare,
     async enqueue(exec, job) {
-      const maxAttempts = job.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
-      if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new Error(`jobs: maxAttempts must be an integer >= 1, got ${maxAttempts}`);
-      if (!job.queue) throw new Error('jobs: queue is required');
+      const { job_id: jobId, max_attempts: maxAttempts } = prepare(job);
       const now = clock.now();
-      const jobId = newId('job', now.getTime());
       // Deliberately `exec`, never the root database: the job must commit or roll back with the
       // caller's change (and on PGlite the root handle would wait forever behind the open transaction).
       await exec

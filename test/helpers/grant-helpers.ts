@@ -21,6 +21,8 @@ export async function appWithFrozenGate(): Promise<TestApp> {
 /** The value of one sample of a Prometheus text exposition, 0 when absent. */
 export function metricValue(text: string, name: string, labels: Record<string, string>): number {
   for (const line of text.split('\n')) {
+    // A sample without labels: `name value`.
+    if (Object.keys(labels).length === 0 && line.startsWith(`${name} `)) return Number(line.slice(name.length + 1).trim());
     if (!line.startsWith(`${name}{`)) continue;
     const close = line.lastIndexOf('}');
     const found = Object.fromEntries([...line.slice(name.length + 1, close).matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));

@@ -74,7 +74,7 @@ export function createCampaignService(deps: { db: Database; clock: Clock; apps: 
     return row;
   }
 
-  return {
+  const service = {
     /** Creates a campaign in DRAFT. */
     async createCampaign(actor: Actor, input: CreateCampaignInput, productHeader?: string, exec: Executor = db): Promise<CampaignView> {
       const tenant = requireTenant(actor);
@@ -232,16 +232,27 @@ export function createCampaignService(deps: { db: Database; clock: Clock; apps: 
      * campaign_not_found (404).
      */
     async requireActiveCampaign(tenantId: string, campaignId: string, exec: Executor = db) {
-      const row = await repo.findCampaign(exec, { tenantId, productCodes: null }, campaignId);
+      const row = await service.findForGrant(tenantId, campaignId, exec);
       if (!row) throw notFound('campaign', campaignId);
+      service.assertActive(row);
+      return row;
+    },
+
+    /** The campaign row a grant decides on (any product of the tenant), or undefined. */
+    findForGrant(tenantId: string, campaignId: string, exec: Executor = db) {
+      return repo.findCampaign(exec, { tenantId, productCodes: null }, campaignId);
+    },
+
+    /** 409 campaign_not_active unless `row` is ACTIVE now. */
+    assertActive(row: repo.CampaignRow): void {
       const status = campaignStatus(row, clock.now());
       if (status !== 'ACTIVE') {
-        throw new AppError('conflict', 'campaign_not_active', `Campaign ${campaignId} is ${status}, not ACTIVE`, {
-          campaign_id: campaignId,
+        throw new AppError('conflict', 'campaign_not_active', `Campaign ${row.campaign_id} is ${status}, not ACTIVE`, {
+          campaign_id: row.campaign_id,
           status,
         });
       }
-      return row;
     },
   };
+  return service;
 }

@@ -23,8 +23,9 @@ export function grantRoutes(app: Api, deps: { grants: GrantService; uow: UnitOfW
       },
     },
     async (request, reply) => {
-      const result = await uow<{ grant: GrantView; created: boolean }>(request, reply, (r) => (r.created ? 201 : 200), (trx) => grants.grantReward(request.actor!, request.body, trx), {
+      const result = await uow<{ grant: GrantView; created: boolean }>(request, reply, (r) => (r.created ? 201 : 200), (exec) => grants.grantReward(request.actor!, request.body, exec), {
         recordAs: (r) => r.grant,
+        selfContained: true,
       });
       return result.grant;
     },

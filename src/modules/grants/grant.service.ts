@@ -8,14 +8,17 @@ import type { JobQueue } from '../../platform/jobs.js';
 import { pagination, toPage } from '../../platform/paging.js';
 import { parseInstant } from '../../platform/time.js';
 import type { SoldOutGate } from '../../platform/sold-out-gate.js';
-import type { CampaignService } from '../campaigns/index.js';
-import { releaseStock, type SlotTake, summarizeStock, takeStock } from '../inventory/index.js';
+import { createSnapshotCache } from '../../platform/snapshot-cache.js';
+import { retryTransient } from '../../db/retry.js';
+import type { CampaignRow, CampaignService } from '../campaigns/index.js';
+import { releaseStock, type SlotTake, summarizeStock } from '../inventory/index.js';
 import type { LedgerService } from '../ledger/index.js';
 import type { RewardConfig, RewardRow, RewardService } from '../rewards/index.js';
 import { evaluateStatic, type Refusal, refusalError } from './grant.eligibility.js';
 import { generateUnits } from './grant.generate.js';
 import { LAST_GRANT_KEY, periodKey } from './grant.period.js';
 import * as repo from './grant.repo.js';
+import { type GrantBatcher, GrantRefusal, refusalToError, runGrantStatement, type GrantStatement } from './grant.statement.js';
 import type { EligibilityView, GrantInput, GrantListInput, GrantView, StatusInput } from './grant.schemas.js';
 import type { GrantStatus } from './grant.tables.js';
 
@@ -28,6 +31,7 @@ export const LEDGER_CAUSE = 'reward_grant';
 export interface GrantMetrics {
   granted: Counter<'reward_type' | 'result'>;
   generation: Histogram<'reward_type'>;
+  batchSize: Histogram;
   distribution: Histogram<'distributor'>;
 }
 
@@ -79,8 +83,41 @@ export function createGrantService(deps: {
   jobs: JobQueue;
   gate: SoldOutGate;
   metrics: GrantMetrics;
+  /** How long a reward or campaign read for a grant is reused (0: read every time). */
+  snapshotTtlMs?: number;
+  /** Group commit for grants that are their own transaction; null: one statement each. */
+  batcher?: GrantBatcher | null;
 }) {
   const { db, clock, rewards, campaigns, ledger, jobs, gate, metrics } = deps;
+  const snapshotTtlMs = deps.snapshotTtlMs ?? 5_000;
+
+  // Rewards and campaigns a grant decides on, kept briefly (see snapshot-cache.ts): the grant
+  // statement verifies their versions, and any refusal decided on a cached row is decided again
+  // on a fresh read, so a cached row can cost a round trip but never change an answer.
+  const rewardCache = createSnapshotCache<RewardRow>({ ttlMs: snapshotTtlMs });
+  const campaignCache = createSnapshotCache<CampaignRow>({ ttlMs: snapshotTtlMs });
+
+  async function loadReward(exec: Executor, tenant: TenantActor, rewardId: string, fresh: boolean): Promise<RewardRow> {
+    const key = gateKey(tenant.tenantId, rewardId);
+    let row = fresh ? undefined : rewardCache.get(key);
+    if (!row) {
+      row = await rewards.findForGrant({ ...tenant, productCodes: null }, rewardId, exec);
+      rewardCache.set(key, row);
+    }
+    if (tenant.productCodes && !tenant.productCodes.includes(row.product_code)) throw notFound('reward', rewardId);
+    return row;
+  }
+
+  async function loadCampaign(exec: Executor, tenantId: string, campaignId: string, fresh: boolean): Promise<CampaignRow> {
+    const key = gateKey(tenantId, campaignId);
+    let row = fresh ? undefined : campaignCache.get(key);
+    if (!row) {
+      row = await campaigns.findForGrant(tenantId, campaignId, exec);
+      if (!row) throw notFound('campaign', campaignId);
+      campaignCache.set(key, row);
+    }
+    return row;
+  }
 
   /** The campaign a grant belongs to: the reward's own, or the one named in the request. */
   function campaignOf(reward: RewardRow, input: GrantInput): string | null {
@@ -97,144 +134,131 @@ export function createGrantService(deps: {
     throw err;
   }
 
-  /** Everything that must hold before a grant, checked with reads only (shared with /check). */
-  async function checkPreconditions(trx: Executor, tenant: TenantActor, reward: RewardRow, input: GrantInput, now: Date): Promise<string | null> {
+  /** What a grant decides before it writes: the reward's own rules and the campaign's state. */
+  async function decide(exec: Executor, tenant: TenantActor, input: GrantInput, fresh: boolean) {
+    const now = clock.now();
+    const reward = await loadReward(exec, tenant, input.reward_id, fresh);
     const config = reward.config as RewardConfig;
     const refusal = evaluateStatic(reward, config, input.quantity ?? 1, now);
-    if (refusal) refuse(reward, refusal.code, refusalError(refusal));
+    if (refusal) throw refusalError(refusal);
     const campaignId = campaignOf(reward, input);
-    if (campaignId) {
-      await campaigns.requireActiveCampaign(tenant.tenantId, campaignId, trx).catch((err: unknown) => {
-        if (err instanceof AppError) refuse(reward, err.code, err);
-        throw err;
-      });
-    }
-    return campaignId;
+    const campaign = campaignId ? await loadCampaign(exec, tenant.tenantId, campaignId, fresh) : null;
+    if (campaign) campaigns.assertActive(campaign);
+    return { now, reward, config, campaignId, campaign };
+  }
+
+  /** The grant an earlier request with this cause made, if it matches this request. */
+  async function replayOf(exec: Executor, tenant: TenantActor, input: GrantInput, earlier?: repo.GrantRow) {
+    if (!input.source || !input.source_id) return null;
+    const row = earlier ?? (await repo.findGrantBySource(exec, tenant.tenantId, input.source, input.source_id, input.reward_id));
+    if (!row) return null;
+    if (row.user_id === input.user_id && row.quantity === (input.quantity ?? 1)) return row;
+    throw new AppError('conflict', 'source_already_used', `${input.source} ${input.source_id} already granted this reward to another request`, {
+      grant_id: row.grant_id,
+    });
   }
 
   /**
-   * validate -> reserve -> generate -> distribute, as one transaction (seed 000). Every limit is a
-   * conditional statement in that transaction; any refusal rolls all of it back.
+   * validate -> reserve -> generate -> distribute, as one statement (seed 000): the service
+   * decides (rules, campaign, generated units, ids) and mh_grant applies it atomically. Every
+   * limit is a conditional statement inside it; any refusal rolls all of it back.
    */
-  async function grantInTransaction(trx: Executor, tenant: TenantActor, input: GrantInput): Promise<{ grant: GrantView; created: boolean }> {
-    const now = clock.now();
+  async function grantOnce(exec: Executor, tenant: TenantActor, input: GrantInput): Promise<{ grant: GrantView; created: boolean }> {
     const quantity = input.quantity ?? 1;
-    const reward = await rewards.findForGrant(tenant, input.reward_id, trx);
-    const config = reward.config as RewardConfig;
-    // A cause that already granted this reward gets that grant back, whatever changed since (the
-    // campaign ended, the stock ran out): the same request always gets the same answer.
-    if (input.source && input.source_id) {
-      const earlier = await repo.findGrantBySource(trx, tenant.tenantId, input.source, input.source_id, reward.reward_id);
-      if (earlier && earlier.user_id === input.user_id && earlier.quantity === quantity) {
-        metrics.granted.inc({ reward_type: reward.reward_type, result: 'replayed' });
-        return { grant: toGrantView(earlier), created: false };
+    for (let attempt = 0; ; attempt++) {
+      const fresh = attempt > 0;
+      let decided;
+      try {
+        decided = await decide(exec, tenant, input, fresh);
+      } catch (err) {
+        if (!(err instanceof AppError)) throw err;
+        if (!fresh) continue; // perhaps decided on cached rows: decide again on fresh ones
+        // A cause that already granted this reward gets that grant back, whatever changed since
+        // (the campaign ended, the reward expired): the same request always gets the same answer.
+        const earlier = await replayOf(exec, tenant, input).catch((e: unknown) => refuse(null, (e as AppError).code, e as AppError));
+        if (earlier) return replayed(earlier);
+        refuse(rewardCache.get(gateKey(tenant.tenantId, input.reward_id)) ?? null, err.code, err);
       }
-    }
-    const campaignId = await checkPreconditions(trx, tenant, reward, input, now);
-    const grantId = newId('grt', now.getTime());
-    const distributor = config.distributor.type;
-    const key = { tenantId: tenant.tenantId, rewardId: reward.reward_id, userId: input.user_id };
+      const { now, reward, config, campaignId, campaign } = decided;
+      const distributor = config.distributor.type;
+      const grantId = newId('grt', now.getTime());
 
-    // The cause first: the unique (source, source_id, reward) index makes a repeated cause find
-    // the grant it already made, before this transaction has changed anything else.
-    let claimed = false;
-    if (input.source && input.source_id) {
-      const row = await repo.insertGrant(trx, baseRow());
-      if (!row) {
-        const existing = await repo.findGrantBySource(trx, tenant.tenantId, input.source, input.source_id, reward.reward_id);
-        if (existing && existing.user_id === input.user_id && existing.quantity === quantity) {
-          metrics.granted.inc({ reward_type: reward.reward_type, result: 'replayed' });
-          return { grant: toGrantView(existing), created: false };
-        }
-        refuse(reward, 'source_already_used', new AppError('conflict', 'source_already_used', `${input.source} ${input.source_id} already granted this reward to another request`, {
-          grant_id: existing?.grant_id ?? null,
-        }));
+      // Timed here, observed only for grants made: the histograms describe grants, not refusals.
+      const generationStart = performance.now();
+      const unit = generateUnits(reward.reward_type, config, quantity, now);
+      const generationSeconds = (performance.now() - generationStart) / 1000;
+
+      const limit = config.validator.per_user_limit;
+      const period = config.validator.period ?? 'LIFETIME';
+      const interval = config.validator.min_interval_seconds;
+      const distributionStart = performance.now();
+      let result;
+      try {
+        const statement: GrantStatement = {
+          tenantId: tenant.tenantId,
+          rewardId: reward.reward_id,
+          rewardVersion: reward.version,
+          campaignId,
+          campaignVersion: campaign?.version ?? null,
+          grantId,
+          rewardType: reward.reward_type,
+          productCode: reward.product_code,
+          userId: input.user_id,
+          quantity,
+          source: input.source ?? null,
+          sourceId: input.source_id ?? null,
+          status: distributor === 'WEBHOOK' ? 'PENDING' : 'DELIVERED',
+          distributor,
+          deliveryStatus: distributor === 'WEBHOOK' ? 'PENDING' : 'NOT_REQUIRED',
+          payload: unit.payload,
+          now,
+          limit: limit === undefined ? null : { perUserLimit: limit, periodKey: periodKey(period, now, campaignId) },
+          minIntervalMs: interval === undefined ? null : interval * 1000,
+          credit:
+            distributor === 'AUTO' && unit.credit
+              ? ledger.prepareCredit({
+                  tenantId: tenant.tenantId,
+                  userId: input.user_id,
+                  asset: unit.credit.asset,
+                  amount: unit.credit.amount,
+                  causeType: LEDGER_CAUSE,
+                  causeId: grantId,
+                  memo: reward.reward_name,
+                })
+              : null,
+          job: distributor === 'WEBHOOK' ? jobs.prepare({ tenantId: tenant.tenantId, queue: DELIVERY_QUEUE, payload: { grant_id: grantId, event: 'reward_grant.created' } }) : null,
+        };
+        // Inside a caller's transaction the grant must be part of it; otherwise it may share a
+        // batch (and a commit) with other grants.
+        result = deps.batcher && !exec.isTransaction ? await deps.batcher.submit(statement) : await runGrantStatement(exec, statement);
+      } catch (err) {
+        if (!(err instanceof GrantRefusal)) throw err;
+        const error = refusalToError(err, { rewardId: reward.reward_id, quantity, perUserLimit: limit, period, minIntervalSeconds: interval });
+        // Only "nothing left" closes the gate; "fewer than asked" must not turn away smaller asks.
+        if (err.code === 'inventory_exhausted' && error.details?.available === 0) gate.markSoldOut(gateKey(tenant.tenantId, reward.reward_id));
+        refuse(reward, err.code, error);
       }
-      claimed = true;
-    }
-
-    const limit = config.validator.per_user_limit;
-    let period: string | null = null;
-    if (limit !== undefined) {
-      const p = config.validator.period ?? 'LIFETIME';
-      period = periodKey(p, now, campaignId);
-      if (!(await repo.countTowardsLimit(trx, { ...key, periodKey: period }, quantity, limit, now))) {
-        refuse(reward, 'per_user_limit_reached', new AppError('conflict', 'per_user_limit_reached', `The user already has the most grants of this reward allowed per ${p.toLowerCase()}`, { per_user_limit: limit, period: p }));
+      if (result.outcome === 'stale') {
+        rewardCache.delete(gateKey(tenant.tenantId, reward.reward_id));
+        if (campaignId) campaignCache.delete(gateKey(tenant.tenantId, campaignId));
+        // Changed again between our read and the statement, twice in a row: say so, don't spin.
+        if (attempt >= 3) throw new AppError('conflict', 'concurrent_update', 'The reward or its campaign changed while granting; retry', {});
+        continue;
       }
+      if (result.outcome === 'replayed') {
+        const earlier = await replayOf(exec, tenant, input, result.grant).catch((e: unknown) => refuse(reward, (e as AppError).code, e as AppError));
+        return replayed(earlier!, reward.reward_type);
+      }
+      metrics.generation.observe({ reward_type: reward.reward_type }, generationSeconds);
+      metrics.distribution.observe({ distributor }, (performance.now() - distributionStart) / 1000);
+      metrics.granted.inc({ reward_type: reward.reward_type, result: 'granted' });
+      return { grant: toGrantView(result.grant), created: true };
     }
-    const interval = config.validator.min_interval_seconds;
-    if (interval !== undefined && !(await repo.stampIfIntervalPassed(trx, { ...key, periodKey: LAST_GRANT_KEY }, now, interval * 1000))) {
-      refuse(reward, 'min_interval_not_elapsed', new AppError('conflict', 'min_interval_not_elapsed', `The user got this reward less than ${interval} s ago`, { min_interval_seconds: interval }));
-    }
+  }
 
-    const { takes, free } = await takeStock(trx, tenant.tenantId, reward.reward_id, quantity, 'used', reward.stock_slot_count);
-    if (!takes) {
-      // Only "nothing left" closes the gate; "fewer than asked" must not turn away smaller asks.
-      if (free === 0) gate.markSoldOut(gateKey(tenant.tenantId, reward.reward_id));
-      refuse(reward, 'inventory_exhausted', exhausted(reward.reward_id, free));
-    }
-
-    const stopGeneration = metrics.generation.startTimer({ reward_type: reward.reward_type });
-    const unit = generateUnits(reward.reward_type, config, quantity, now);
-    stopGeneration();
-
-    const stopDistribution = metrics.distribution.startTimer({ distributor });
-    const status: GrantStatus = distributor === 'WEBHOOK' ? 'PENDING' : 'DELIVERED';
-    const finished = {
-      payload: JSON.stringify(unit.payload),
-      stock_slots: JSON.stringify(takes),
-      period_key: period,
-      status,
-      delivery_status: distributor === 'WEBHOOK' ? ('PENDING' as const) : ('NOT_REQUIRED' as const),
-    };
-    const row = claimed ? await repo.completeGrant(trx, tenant.tenantId, grantId, finished) : await repo.insertGrant(trx, { ...baseRow(), ...finished });
-    if (!row) throw new Error('grant insert returned no row');
-    if (distributor === 'AUTO' && unit.credit) {
-      await ledger.post(trx, {
-        tenantId: tenant.tenantId,
-        userId: input.user_id,
-        asset: unit.credit.asset,
-        amount: unit.credit.amount,
-        entryType: 'GRANT',
-        causeType: LEDGER_CAUSE,
-        causeId: grantId,
-        memo: reward.reward_name,
-      });
-    }
-    if (distributor === 'WEBHOOK') {
-      await jobs.enqueue(trx, { tenantId: tenant.tenantId, queue: DELIVERY_QUEUE, payload: { grant_id: grantId, event: 'reward_grant.created' } });
-    }
-    stopDistribution();
-    metrics.granted.inc({ reward_type: reward.reward_type, result: 'granted' });
-    return { grant: toGrantView(row), created: true };
-
-    function baseRow() {
-      return {
-        tenant_id: tenant.tenantId,
-        grant_id: grantId,
-        reward_id: reward.reward_id,
-        reward_type: reward.reward_type,
-        product_code: reward.product_code,
-        campaign_id: campaignId,
-        user_id: input.user_id,
-        quantity,
-        source: input.source ?? null,
-        source_id: input.source_id ?? null,
-        status: 'PENDING' as const,
-        distributor,
-        payload: '{}',
-        stock_slots: '[]',
-        period_key: null,
-        delivery_status: 'PENDING' as const,
-        delivery_last_error: null,
-        delivered_at: null,
-        used_at: null,
-        revoked_at: null,
-        revoke_reason: null,
-        created_at: now,
-        updated_at: now,
-      };
-    }
+  function replayed(row: repo.GrantRow, rewardType = row.reward_type) {
+    metrics.granted.inc({ reward_type: rewardType, result: 'replayed' });
+    return { grant: toGrantView(row), created: false };
   }
 
   function exhausted(rewardId: string, available = 0): AppError {
@@ -260,7 +284,9 @@ export function createGrantService(deps: {
         metrics.granted.inc({ reward_type: 'UNKNOWN', result: 'inventory_exhausted' });
         throw exhausted(input.reward_id);
       }
-      return inTransaction(exec, (trx) => grantInTransaction(trx, tenant, input));
+      // A deadlock victim is retried here only when the grant is its own transaction; inside a
+      // caller's transaction the caller (e.g. the unit of work) retries the whole of it.
+      return exec.isTransaction ? grantOnce(exec, tenant, input) : retryTransient(() => grantOnce(exec, tenant, input));
     },
 
     /** Runs the grant's checks without granting: {eligible, reasons} with machine-readable codes. */

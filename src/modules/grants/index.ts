@@ -4,6 +4,7 @@ import type { GrantMetrics } from './grant.service.js';
 export { createGrantService, type GrantService, DELIVERY_QUEUE, LEDGER_CAUSE } from './grant.service.js';
 export { createDeliveryHandler, createDeliveryDeadHandler } from './grant.delivery.js';
 export { grantRoutes } from './grant.routes.js';
+export { createGrantBatcher, type GrantBatcher } from './grant.statement.js';
 
 /** Seed 000's reward metrics. `result` is `granted`, `replayed`, or the refusal code. */
 export function grantMetrics(registry: Registry): GrantMetrics {
@@ -21,9 +22,15 @@ export function grantMetrics(registry: Registry): GrantMetrics {
       buckets: [0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05],
       registers: [registry],
     }),
+    batchSize: new Histogram({
+      name: 'marketing_reward_grant_batch_size',
+      help: 'Grants per group commit (one statement and one transaction for all of them)',
+      buckets: [1, 2, 4, 8, 16, 32],
+      registers: [registry],
+    }),
     distribution: new Histogram({
       name: 'marketing_reward_distribution_duration_seconds',
-      help: 'Time to distribute a grant inside its transaction (ledger credit or webhook enqueue)',
+      help: 'Time of the grant statement that distributes a grant (ledger credit or webhook enqueue, with the stock take and the grant row)',
       labelNames: ['distributor'] as const,
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
       registers: [registry],

@@ -72,7 +72,7 @@ export function createInventoryService(deps: {
         if (reward.valid_until && reward.valid_until.getTime() <= now.getTime()) {
           throw new AppError('conflict', 'reward_expired', `Reward was valid until ${reward.valid_until.toISOString()}`, {});
         }
-        const { takes, free } = await takeStock(trx, tenant.tenantId, reward.reward_id, input.quantity, 'reserved', reward.stock_slot_count);
+        const { takes, free } = await takeStock(trx, tenant.tenantId, reward.reward_id, input.quantity, 'reserved');
         if (!takes) {
           throw new AppError('conflict', 'inventory_exhausted', `Reward ${reward.reward_id} has ${free} of the ${input.quantity} units asked for`, {
             reward_id: reward.reward_id,

@@ -45,69 +45,14 @@ export async function createSlots(exec: Executor, tenantId: string, rewardId: st
 /**
  * Takes `quantity` units into `column` (used for grants, reserved for reservations), or answers
  * how many were free when the reward does not have that many: exactly, never a false "sold out"
- * while units remain.
+ * while units remain. The database function mh_take_stock (migration 0009) does it in one round
+ * trip: a random free slot, else a wait on a slot with room, else a take across slots near sell-out.
  */
-export async function takeStock(
-  exec: Executor,
-  tenantId: string,
-  rewardId: string,
-  quantity: number,
-  column: StockColumn,
-  slotCount: number,
-): Promise<TakeResult> {
-  const col = sql.ref(column);
-  // 1. A random slot: the common case, one statement.
-  const slot = Math.floor(Math.random() * slotCount);
-  const fast = await sql<{ slot: number }>`
-    update reward_stock_slot set ${col} = ${col} + ${quantity}
-    where tenant_id = ${tenantId} and reward_id = ${rewardId} and slot = ${slot}
-      and (total is null or total - used - reserved >= ${quantity})
-    returning slot`.execute(exec);
-  if (fast.rows.length > 0) return { takes: [{ slot, quantity }] };
-
-  // 2. Another slot with room that nobody holds right now (no waiting). The uncorrelated scalar
-  //    subquery runs once; a join to it could run it per row and take from several slots.
-  const other = await sql<{ slot: number }>`
-    update reward_stock_slot set ${col} = ${col} + ${quantity}
-    where tenant_id = ${tenantId} and reward_id = ${rewardId}
-      and (total is null or total - used - reserved >= ${quantity})
-      and slot = (
-        select slot from reward_stock_slot
-        where tenant_id = ${tenantId} and reward_id = ${rewardId}
-          and (total is null or total - used - reserved >= ${quantity})
-        order by random() limit 1
-        for update skip locked
-      )
-    returning slot`.execute(exec);
-  if (other.rows.length > 1) throw new Error(`stock take touched ${other.rows.length} slots`);
-  if (other.rows.length === 1) return { takes: [{ slot: other.rows[0]!.slot, quantity }] };
-
-  // 3. Near sell-out: wait for and lock every slot with room, in slot order, and take across
-  //    slots. Only an empty result here means "exhausted". Takers of one reward enter this step one
-  //    at a time (advisory lock): a conditional UPDATE that waited on a row and then failed its
-  //    recheck in step 1 keeps that row locked, so two takers here could otherwise lock out of
-  //    order and deadlock.
-  await sql`select pg_advisory_xact_lock(hashtext(${`stock:${tenantId}:${rewardId}`}))`.execute(exec);
-  const free = await sql<{ slot: number; free: number | null }>`
-    select slot, case when total is null then null else total - used - reserved end as free
-    from reward_stock_slot
-    where tenant_id = ${tenantId} and reward_id = ${rewardId} and (total is null or total - used - reserved > 0)
-    order by slot
-    for update`.execute(exec);
-  const takes: SlotTake = [];
-  let left = quantity;
-  for (const row of free.rows) {
-    if (left === 0) break;
-    const take = row.free === null ? left : Math.min(left, Number(row.free));
-    takes.push({ slot: row.slot, quantity: take });
-    left -= take;
-  }
-  if (left > 0) return { takes: null, free: quantity - left };
-  for (const t of takes) {
-    await sql`update reward_stock_slot set ${col} = ${col} + ${t.quantity}
-              where tenant_id = ${tenantId} and reward_id = ${rewardId} and slot = ${t.slot}`.execute(exec);
-  }
-  return { takes };
+export async function takeStock(exec: Executor, tenantId: string, rewardId: string, quantity: number, column: StockColumn): Promise<TakeResult> {
+  const { rows } = await sql<{ r: { takes?: SlotTake; free?: number } }>`
+    select mh_take_stock(${tenantId}, ${rewardId}, ${quantity}, ${column}) as r`.execute(exec);
+  const r = rows[0]!.r;
+  return r.takes ? { takes: r.takes } : { takes: null, free: Number(r.free ?? 0) };
 }
 
 /** Gives units back (revocation, cancellation, expiry) to the slots they came from. */

@@ -50,11 +50,16 @@ function duplicateOf(e: NewEntry): RawBuilder<unknown> {
   return sql`${base} and entry_type = ${e.entryType} and asset = ${e.asset}`;
 }
 
-function translate(err: unknown): never {
+/** The domain error for a database error of a ledger write, if it is one (else undefined). */
+export function ledgerWriteError(err: unknown): AppError | undefined {
   if (isCheckViolation(err) && constraintName(err) === 'ledger_account_balance_max') {
-    throw new AppError('conflict', 'balance_limit_exceeded', 'The balance would exceed 9007199254740991', {});
+    return new AppError('conflict', 'balance_limit_exceeded', 'The balance would exceed 9007199254740991', {});
   }
-  throw err;
+  return undefined;
+}
+
+function translate(err: unknown): never {
+  throw ledgerWriteError(err) ?? err;
 }
 
 /**

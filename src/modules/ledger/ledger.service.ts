@@ -31,6 +31,15 @@ export interface PostEntryInput {
   memo?: string | null;
 }
 
+/** A credit ready for mh_ledger_credit (see prepareCredit). */
+export interface PreparedCredit {
+  entry_id: string;
+  asset: LedgerAsset;
+  amount: number;
+  cause_type: string;
+  memo: string | null;
+}
+
 export interface LedgerEntryView {
   entry_id: string;
   user_id: string;
@@ -207,6 +216,16 @@ export function createLedgerService(deps: { db: Database; clock: Clock }) {
         });
       }
       return { entry: toEntryView(entry), created: false };
+    },
+
+    /**
+     * The checked fields and id of a credit whose cause is new (a grant being made), for a caller
+     * that applies it inside its own statement with the database function mh_ledger_credit.
+     */
+    prepareCredit(input: Omit<PostEntryInput, 'entryType'>): PreparedCredit {
+      checkPostInput({ ...input, entryType: 'GRANT' });
+      const { entryId } = newEntry(input.tenantId, { ...input, entryType: 'GRANT', reversesEntryId: null, memo: input.memo ?? null });
+      return { entry_id: entryId, asset: input.asset, amount: input.amount, cause_type: input.causeType, memo: input.memo ?? null };
     },
 
     /** postEntry, answering only the entry (the new one, or the one this cause already posted). */

@@ -1,0 +1,254 @@
+import { sql } from 'kysely';
+import type { Executor } from '../../db/client.js';
+import { pgErrorCode } from '../../db/errors.js';
+import { AppError } from '../../platform/errors.js';
+import type { PreparedJob } from '../../platform/jobs.js';
+import { ledgerWriteError, type PreparedCredit } from '../ledger/index.js';
+import type { GrantRow } from './grant.repo.js';
+import type { DeliveryStatus, GrantStatus } from './grant.tables.js';
+
+/**
+ * One grant as ONE statement: the database function mh_grant (migration 0009) applies what the
+ * service decided. Everything the function needs travels in one JSON parameter, so the statement
+ * text never changes and stays prepared on each connection.
+ */
+export interface GrantStatement {
+  tenantId: string;
+  rewardId: string;
+  /** The reward version the decision was made on; a newer stored version answers 'stale'. */
+  rewardVersion: number;
+  campaignId: string | null;
+  /** Checked like rewardVersion when the campaign was checked (ACTIVE) by the service. */
+  campaignVersion: number | null;
+  grantId: string;
+  rewardType: string;
+  productCode: string;
+  userId: string;
+  quantity: number;
+  source: string | null;
+  sourceId: string | null;
+  status: GrantStatus;
+  distributor: string;
+  deliveryStatus: DeliveryStatus;
+  payload: Record<string, unknown>;
+  now: Date;
+  limit: { perUserLimit: number; periodKey: string } | null;
+  minIntervalMs: number | null;
+  credit: PreparedCredit | null;
+  job: PreparedJob | null;
+}
+
+export type GrantStatementResult = { outcome: 'granted' | 'replayed'; grant: GrantRow } | { outcome: 'stale' };
+
+/** A refusal the database made (per-user limit, interval, stock): nothing was written. */
+export class GrantRefusal extends Error {
+  constructor(
+    readonly code: string,
+    readonly details: Record<string, unknown>,
+  ) {
+    super(code);
+    this.name = 'GrantRefusal';
+  }
+}
+
+// Custom SQLSTATE the functions raise refusals with (see 0009_grant_in_one_statement.sql).
+const REFUSAL_STATE = 'MH409';
+
+/** The JSON parameter of mh_grant. */
+function toParameter(s: GrantStatement): Record<string, unknown> {
+  const p: Record<string, unknown> = {
+    tenant_id: s.tenantId,
+    reward_id: s.rewardId,
+    reward_version: s.rewardVersion,
+    campaign_id: s.campaignId,
+    grant_id: s.grantId,
+    reward_type: s.rewardType,
+    product_code: s.productCode,
+    user_id: s.userId,
+    quantity: s.quantity,
+    source: s.source,
+    source_id: s.sourceId,
+    status: s.status,
+    distributor: s.distributor,
+    delivery_status: s.deliveryStatus,
+    payload: s.payload,
+    now: s.now.toISOString(),
+    period_key: s.limit?.periodKey ?? null,
+  };
+  // Optional parts are absent keys, not nulls: the function tests them with `?`.
+  if (s.campaignVersion !== null) p.campaign_version = s.campaignVersion;
+  if (s.limit) p.per_user_limit = s.limit.perUserLimit;
+  if (s.minIntervalMs !== null) p.min_interval_ms = s.minIntervalMs;
+  if (s.credit) p.credit = s.credit;
+  if (s.job) p.job = s.job;
+  return p;
+}
+
+type RawOutcome = { outcome: 'granted' | 'replayed' | 'stale'; grant?: Record<string, unknown> };
+
+function toResult(raw: RawOutcome): GrantStatementResult {
+  if (raw.outcome === 'stale') return { outcome: 'stale' };
+  return { outcome: raw.outcome, grant: grantFromJson(raw.grant!) };
+}
+
+/** A database error as the service sees it: a refusal, a known ledger limit, or the error itself. */
+function translate(err: unknown): Error {
+  if (pgErrorCode(err) === REFUSAL_STATE) return new GrantRefusal((err as Error).message, parseDetail(err));
+  return ledgerWriteError(err) ?? (err as Error);
+}
+
+type BatchItemOutcome = RawOutcome | { outcome: 'error'; sqlstate: string; message: string; detail: string | null; constraint: string | null };
+
+/** A failed grant of a batch, shaped like the error the driver would have thrown for it alone. */
+class BatchItemError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly detail: string | null,
+    readonly constraint: string | null,
+  ) {
+    super(message);
+    this.name = 'BatchItemError';
+  }
+}
+
+// A grant of a multi-grant batch that would have had to wait for a stock slot (see mh_grant_batch).
+const BUSY_STATE = 'MHBSY';
+
+async function runBatch(exec: Executor, params: readonly Record<string, unknown>[]): Promise<BatchItemOutcome[]> {
+  try {
+    const { rows } = await sql<{ r: BatchItemOutcome[] }>`select mh_grant_batch(${JSON.stringify(params)}::jsonb) as r`.execute(exec);
+    return rows[0]!.r;
+  } catch (err) {
+    // The statement as a whole failed (connection lost, database down): nothing of it committed.
+    throw translate(err);
+  }
+}
+
+function settle(o: BatchItemOutcome): GrantStatementResult {
+  if (o.outcome === 'error') throw translate(new BatchItemError(o.sqlstate, o.message, o.detail, o.constraint));
+  return toResult(o);
+}
+
+/**
+ * One grant as its own statement. Its writes are a subtransaction: a refusal rolls back the
+ * grant's own writes and throws, and inside a caller's transaction the caller decides what
+ * happens to the rest of it. (It also keeps expected refusals out of the server's error log.)
+ */
+export async function runGrantStatement(exec: Executor, s: GrantStatement): Promise<GrantStatementResult> {
+  return settle((await runBatch(exec, [toParameter(s)]))[0]!);
+}
+
+export interface GrantBatcher {
+  /** Runs the grant in the next batch; answers (or throws) exactly as runGrantStatement would. */
+  submit(s: GrantStatement): Promise<GrantStatementResult>;
+}
+
+interface Waiting {
+  p: Record<string, unknown>;
+  resolve: (r: GrantStatementResult) => void;
+  reject: (e: unknown) => void;
+}
+
+/** Users' rows are locked in this order by every batch (see mh_grant_batch). */
+const byUser = (a: Waiting, b: Waiting) => compare(a.p.tenant_id, b.p.tenant_id) || compare(a.p.user_id, b.p.user_id) || compare(a.p.reward_id, b.p.reward_id);
+const compare = (a: unknown, b: unknown) => (String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0);
+
+/**
+ * Group commit for grants. A grant that arrives while `concurrency` batches are in flight waits
+ * for the next one, so under load many grants share one round trip and one commit (WAL flush)
+ * instead of queueing for connections one statement each; with no load a grant goes at once,
+ * alone. Grants that are part of a caller's transaction never come here.
+ */
+export function createGrantBatcher(db: Executor, options: { maxSize: number; concurrency: number; onBatch?: (size: number) => void }): GrantBatcher {
+  const queue: Waiting[] = [];
+  let inFlight = 0;
+
+  function pump(): void {
+    while (inFlight < options.concurrency && queue.length > 0) {
+      const batch = queue.splice(0, options.maxSize).sort(byUser);
+      options.onBatch?.(batch.length);
+      inFlight++;
+      void run(batch).finally(() => {
+        inFlight--;
+        pump();
+      });
+    }
+  }
+
+  async function run(batch: Waiting[]): Promise<void> {
+    let outcomes: BatchItemOutcome[];
+    try {
+      outcomes = await runBatch(db, batch.map((b) => b.p));
+    } catch (err) {
+      for (const b of batch) b.reject(err);
+      return;
+    }
+    batch.forEach((b, i) => {
+      const o = outcomes[i]!;
+      // It would have waited for a slot while the batch held other rows: now it goes alone,
+      // holding nothing else, and may wait.
+      if (o.outcome === 'error' && o.sqlstate === BUSY_STATE) {
+        runBatch(db, [b.p]).then((r) => settle(r[0]!)).then(b.resolve, b.reject);
+        return;
+      }
+      try {
+        b.resolve(settle(o));
+      } catch (err) {
+        b.reject(err);
+      }
+    });
+  }
+
+  return {
+    submit(s) {
+      return new Promise((resolve, reject) => {
+        queue.push({ p: toParameter(s), resolve, reject });
+        pump();
+      });
+    },
+  };
+}
+
+function parseDetail(err: unknown): Record<string, unknown> {
+  const detail = (err as { detail?: unknown }).detail;
+  if (typeof detail !== 'string' || detail === '') return {};
+  try {
+    return JSON.parse(detail) as Record<string, unknown>;
+  } catch {
+    return {};
+  }
+}
+
+const DATE_COLUMNS = ['delivered_at', 'used_at', 'revoked_at', 'created_at', 'updated_at'] as const;
+
+/** A reward_grant row as to_jsonb gives it, with its timestamps as Dates like a queried row. */
+export function grantFromJson(json: Record<string, unknown>): GrantRow {
+  const row = { ...json } as Record<string, unknown>;
+  for (const c of DATE_COLUMNS) row[c] = row[c] === null || row[c] === undefined ? null : new Date(row[c] as string);
+  return row as unknown as GrantRow;
+}
+
+/** The API error of a database refusal. */
+export function refusalToError(r: GrantRefusal, ctx: { rewardId: string; quantity: number; perUserLimit?: number; period?: string; minIntervalSeconds?: number }): AppError {
+  switch (r.code) {
+    case 'per_user_limit_reached':
+      return new AppError('conflict', r.code, `The user already has the most grants of this reward allowed per ${ctx.period?.toLowerCase() ?? 'period'}`, {
+        per_user_limit: ctx.perUserLimit ?? null,
+        period: ctx.period ?? null,
+      });
+    case 'min_interval_not_elapsed':
+      return new AppError('conflict', r.code, `The user got this reward less than ${ctx.minIntervalSeconds} s ago`, {
+        min_interval_seconds: ctx.minIntervalSeconds ?? null,
+      });
+    case 'inventory_exhausted': {
+      const available = Number(r.details.available ?? 0);
+      return new AppError('conflict', r.code, available > 0 ? `Reward ${ctx.rewardId} has only ${available} units left` : `Reward ${ctx.rewardId} has no stock left`, {
+        reward_id: ctx.rewardId,
+        available,
+      });
+    }
+    default:
+      return new AppError('conflict', r.code, r.code.replaceAll('_', ' '), r.details);
+  }
+}
