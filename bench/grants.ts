@@ -38,6 +38,9 @@ async function main(): Promise<void> {
   const dbName = `mh_bench_${Date.now().toString(36)}`;
   await admin(`create database ${dbName}`);
   const url = withDatabase(ADMIN_URL, dbName);
+  // BENCH_DIAG=1: time the grant functions inside PostgreSQL and show the stock table's update
+  // statistics after each case (a diagnostic; it adds a little overhead to every call).
+  if (process.env.BENCH_DIAG) await admin(`alter database ${dbName} set track_functions = 'pl'`);
   const server = await startServer(url);
   try {
     const setup = await prepare(server.url);
@@ -46,14 +49,18 @@ async function main(): Promise<void> {
     // Warm-up, not counted: JIT, the server's connection pool and its prepared statements. The
     // first measured case would otherwise pay for them and look slower than it is.
     await load('warm-up', server.url, setup.key, () => setup.warmUp, 201, Math.min(5, DURATION));
+    await diagnose(url, 'after warm-up');
     results.push(await load('hot reward (1 reward)', server.url, setup.key, () => setup.hot, 201));
+    await diagnose(url, 'after hot');
     results.push(await load('spread (100 rewards)', server.url, setup.key, () => setup.spread[Math.floor(Math.random() * setup.spread.length)]!, 201));
+    await diagnose(url, 'after spread');
     results.push(await load('sold out (409 rejections)', server.url, setup.key, () => setup.soldOut, 409));
     report(results, await verify(url, setup.hot));
   } finally {
     server.stop();
     await new Promise((r) => setTimeout(r, 500));
-    await admin(`drop database if exists ${dbName} with (force)`);
+    if (process.env.BENCH_KEEP) console.log(`kept database ${dbName} (BENCH_KEEP)`);
+    else await admin(`drop database if exists ${dbName} with (force)`);
   }
 }
 
@@ -136,6 +143,18 @@ async function prepare(base: string) {
   const warmUp = await reward(1_000_000_000);
   await call('POST', '/v1/reward-grants', key, { reward_id: soldOut, user_id: 'first' });
   return { key, hot, spread, soldOut, warmUp };
+}
+
+async function diagnose(url: string, when: string): Promise<void> {
+  if (!process.env.BENCH_DIAG) return;
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  const f = await c.query('select funcname, calls, round(total_time::numeric, 1) as total_ms, round(self_time::numeric, 1) as self_ms from pg_stat_user_functions order by funcname');
+  const t = await c.query("select relname, n_tup_upd, n_tup_hot_upd, n_dead_tup, pg_relation_size(relid) as bytes from pg_stat_user_tables where relname in ('reward_stock_slot', 'reward_grant', 'ledger_account') order by relname");
+  console.log(`-- ${when}`);
+  console.table(f.rows);
+  console.table(t.rows);
+  await c.end();
 }
 
 /** Stock counters, grant rows and ledger entries of the hot reward must agree after the run. */

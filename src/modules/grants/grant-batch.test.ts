@@ -93,6 +93,40 @@ describe('grants: group commit', () => {
   });
 });
 
+describe('grants: a refusal leaves nothing of the grant behind', () => {
+  it('min_interval refusal comes after the stock take: the units go back', async () => {
+    const t = await (await testApp()).newTenant();
+    const { reward: r } = await reward(t, { total_stock: 5, validator: { min_interval_seconds: 3600 } });
+    must(await grant(t, { reward_id: r.reward_id, user_id: 'u1' }), 201);
+    const replies = await Promise.all(Array.from({ length: 20 }, () => grant(t, { reward_id: r.reward_id, user_id: 'u1' })));
+    expect(codes(replies)).toEqual({ min_interval_not_elapsed: 20 });
+    expect(must(await t.call('GET', `/v1/rewards/${r.reward_id}`), 200).body.stock).toMatchObject({ used: 1, available: 4 });
+  });
+
+  it('a refused grant with a cause releases the cause: it can grant once stock comes back', async () => {
+    const t = await (await testApp()).newTenant();
+    const { reward: r } = await reward(t, { total_stock: 1 });
+    must(await grant(t, { reward_id: r.reward_id, user_id: 'u1' }), 201);
+    const cause = { reward_id: r.reward_id, user_id: 'u2', source: 'order', source_id: 'o-9' };
+    expect((await grant(t, cause)).body.error.code).toBe('inventory_exhausted');
+    must(await t.call('PUT', `/v1/rewards/${r.reward_id}`, { total_stock: 2 }), 200);
+    const granted = must(await grant(t, cause), 201).body;
+    expect(must(await grant(t, cause), 200).body.grant_id).toBe(granted.grant_id);
+  });
+
+  it('a per-user limit refusal undoes the count: the user still gets the grants the limit allows', async () => {
+    const t = await (await testApp()).newTenant();
+    const { reward: r } = await reward(t, { total_stock: 3, validator: { per_user_limit: 2 } });
+    must(await grant(t, { reward_id: r.reward_id, user_id: 'u1' }), 201);
+    must(await grant(t, { reward_id: r.reward_id, user_id: 'u2', quantity: 2 }), 201);
+    // u1 counted 1 of 2; the stock (0 left) refuses, and the count must go back to 1.
+    expect((await grant(t, { reward_id: r.reward_id, user_id: 'u1' })).body.error.code).toBe('inventory_exhausted');
+    must(await t.call('PUT', `/v1/rewards/${r.reward_id}`, { total_stock: 5 }), 200);
+    must(await grant(t, { reward_id: r.reward_id, user_id: 'u1' }), 201);
+    expect((await grant(t, { reward_id: r.reward_id, user_id: 'u1' })).body.error.code).toBe('per_user_limit_reached');
+  });
+});
+
 describe('grants: cached reward and campaign rows never change an answer', () => {
   it('a reward changed after it was cached grants by its new config', async () => {
     const t = await (await testApp()).newTenant();

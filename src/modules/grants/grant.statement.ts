@@ -1,6 +1,5 @@
 import { sql } from 'kysely';
 import type { Executor } from '../../db/client.js';
-import { pgErrorCode } from '../../db/errors.js';
 import { AppError } from '../../platform/errors.js';
 import type { PreparedJob } from '../../platform/jobs.js';
 import { ledgerWriteError, type PreparedCredit } from '../ledger/index.js';
@@ -40,7 +39,7 @@ export interface GrantStatement {
 
 export type GrantStatementResult = { outcome: 'granted' | 'replayed'; grant: GrantRow } | { outcome: 'stale' };
 
-/** A refusal the database made (per-user limit, interval, stock): nothing was written. */
+/** A refusal the database made (per-user limit, interval, stock): nothing was left written. */
 export class GrantRefusal extends Error {
   constructor(
     readonly code: string,
@@ -50,9 +49,6 @@ export class GrantRefusal extends Error {
     this.name = 'GrantRefusal';
   }
 }
-
-// Custom SQLSTATE the functions raise refusals with (see 0009_grant_in_one_statement.sql).
-const REFUSAL_STATE = 'MH409';
 
 /** The JSON parameter of mh_grant. */
 function toParameter(s: GrantStatement): Record<string, unknown> {
@@ -84,57 +80,38 @@ function toParameter(s: GrantStatement): Record<string, unknown> {
   return p;
 }
 
-type RawOutcome = { outcome: 'granted' | 'replayed' | 'stale'; grant?: Record<string, unknown> };
+/** What mh_grant answers for one grant (see 0009_grant_in_one_statement.sql). */
+type Outcome =
+  | { outcome: 'granted' | 'replayed'; grant: Record<string, unknown> }
+  | { outcome: 'stale' }
+  | { outcome: 'refused'; code: string; details: Record<string, unknown> }
+  | { outcome: 'busy' };
 
-function toResult(raw: RawOutcome): GrantStatementResult {
-  if (raw.outcome === 'stale') return { outcome: 'stale' };
-  return { outcome: raw.outcome, grant: grantFromJson(raw.grant!) };
-}
-
-/** A database error as the service sees it: a refusal, a known ledger limit, or the error itself. */
-function translate(err: unknown): Error {
-  if (pgErrorCode(err) === REFUSAL_STATE) return new GrantRefusal((err as Error).message, parseDetail(err));
-  return ledgerWriteError(err) ?? (err as Error);
-}
-
-type BatchItemOutcome = RawOutcome | { outcome: 'error'; sqlstate: string; message: string; detail: string | null; constraint: string | null };
-
-/** A failed grant of a batch, shaped like the error the driver would have thrown for it alone. */
-class BatchItemError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly detail: string | null,
-    readonly constraint: string | null,
-  ) {
-    super(message);
-    this.name = 'BatchItemError';
+function settle(o: Outcome): GrantStatementResult {
+  switch (o.outcome) {
+    case 'granted':
+    case 'replayed':
+      return { outcome: o.outcome, grant: grantFromJson(o.grant) };
+    case 'stale':
+      return o;
+    case 'refused':
+      throw new GrantRefusal(o.code, o.details ?? {});
+    case 'busy':
+      // Only a grant of a multi-grant batch is ever busy; the batcher runs it again on its own.
+      throw new Error('mh_grant answered busy to a grant that was not batched');
   }
 }
 
-// A grant of a multi-grant batch that would have had to wait for a stock slot (see mh_grant_batch).
-const BUSY_STATE = 'MHBSY';
-
-async function runBatch(exec: Executor, params: readonly Record<string, unknown>[]): Promise<BatchItemOutcome[]> {
+async function runBatch(exec: Executor, params: readonly Record<string, unknown>[]): Promise<Outcome[]> {
   try {
-    const { rows } = await sql<{ r: BatchItemOutcome[] }>`select mh_grant_batch(${JSON.stringify(params)}::jsonb) as r`.execute(exec);
+    const { rows } = await sql<{ r: Outcome[] }>`select mh_grant_batch(${JSON.stringify(params)}::jsonb) as r`.execute(exec);
     return rows[0]!.r;
   } catch (err) {
-    // The statement as a whole failed (connection lost, database down): nothing of it committed.
-    throw translate(err);
+    throw ledgerWriteError(err) ?? err;
   }
 }
 
-function settle(o: BatchItemOutcome): GrantStatementResult {
-  if (o.outcome === 'error') throw translate(new BatchItemError(o.sqlstate, o.message, o.detail, o.constraint));
-  return toResult(o);
-}
-
-/**
- * One grant as its own statement. Its writes are a subtransaction: a refusal rolls back the
- * grant's own writes and throws, and inside a caller's transaction the caller decides what
- * happens to the rest of it. (It also keeps expected refusals out of the server's error log.)
- */
+/** One grant as its own statement; a refusal leaves nothing written and throws GrantRefusal. */
 export async function runGrantStatement(exec: Executor, s: GrantStatement): Promise<GrantStatementResult> {
   return settle((await runBatch(exec, [toParameter(s)]))[0]!);
 }
@@ -176,26 +153,30 @@ export function createGrantBatcher(db: Executor, options: { maxSize: number; con
     }
   }
 
+  /** A grant on its own: after a busy answer, or when its batch failed as a whole. */
+  const alone = (w: Waiting) => runBatch(db, [w.p]).then((r) => settle(r[0]!)).then(w.resolve, w.reject);
+
   async function run(batch: Waiting[]): Promise<void> {
-    let outcomes: BatchItemOutcome[];
+    let outcomes: Outcome[];
     try {
-      outcomes = await runBatch(db, batch.map((b) => b.p));
+      outcomes = await runBatch(db, batch.map((w) => w.p));
     } catch (err) {
-      for (const b of batch) b.reject(err);
+      // Nothing of the batch committed. One grant's error (or a deadlock) must not fail the
+      // others: each runs again on its own and gets its own answer.
+      if (batch.length === 1) batch[0]!.reject(err);
+      else for (const w of batch) void alone(w);
       return;
     }
-    batch.forEach((b, i) => {
+    batch.forEach((w, i) => {
       const o = outcomes[i]!;
-      // It would have waited for a slot while the batch held other rows: now it goes alone,
-      // holding nothing else, and may wait.
-      if (o.outcome === 'error' && o.sqlstate === BUSY_STATE) {
-        runBatch(db, [b.p]).then((r) => settle(r[0]!)).then(b.resolve, b.reject);
+      if (o.outcome === 'busy') {
+        void alone(w);
         return;
       }
       try {
-        b.resolve(settle(o));
+        w.resolve(settle(o));
       } catch (err) {
-        b.reject(err);
+        w.reject(err);
       }
     });
   }
@@ -208,16 +189,6 @@ export function createGrantBatcher(db: Executor, options: { maxSize: number; con
       });
     },
   };
-}
-
-function parseDetail(err: unknown): Record<string, unknown> {
-  const detail = (err as { detail?: unknown }).detail;
-  if (typeof detail !== 'string' || detail === '') return {};
-  try {
-    return JSON.parse(detail) as Record<string, unknown>;
-  } catch {
-    return {};
-  }
 }
 
 const DATE_COLUMNS = ['delivered_at', 'used_at', 'revoked_at', 'created_at', 'updated_at'] as const;
