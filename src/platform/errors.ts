@@ -38,7 +38,12 @@ export class AppError extends Error {
   readonly details: ErrorDetails | undefined;
 
   constructor(kind: ErrorKind, code: string, message: string, details?: ErrorDetails) {
+    // An AppError is an answer to the client, not a bug to trace: skip capturing a stack, which
+    // costs more than the rest of a refusal (a sold-out flood is thousands of them a second).
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = limit;
     this.name = 'AppError';
     this.kind = kind;
     this.code = code;

@@ -282,19 +282,18 @@ end $$;
 
 -- Grants in one transaction: what the service sends when grants arrive faster than single
 -- statements can commit. They run one after the other, as if sent one by one inside one
--- transaction, and commit together with one WAL flush. Answers one result per grant, in order.
+-- transaction, and commit together with one WAL flush. Answers one row per grant, in order.
 -- An error (not a refusal) in any of them fails the statement, and the caller runs them again
 -- one by one. Grants of one reward reuse the slot the batch already holds, and a grant never
 -- waits for a slot another transaction holds ("busy": the caller runs it on its own): with the
 -- grants sorted by user, rows of a user (limit counters, ledger accounts) are the only rows a
 -- batch waits for, and every batch locks them in the same order, so batches cannot deadlock.
 create function mh_grant_batch(p jsonb)
-returns jsonb
+returns setof jsonb
 language plpgsql as $$
 declare
   v_item jsonb;
   v_out jsonb;
-  v_results jsonb := '[]'::jsonb;
   v_held jsonb := '{}'::jsonb;
   v_key text;
   v_many boolean := jsonb_array_length(p) > 1;
@@ -311,7 +310,7 @@ begin
     if v_out->>'outcome' = 'granted' and not v_held ? v_key then
       v_held := v_held || jsonb_build_object(v_key, v_out->'grant'->'stock_slots'->0->'slot');
     end if;
-    v_results := v_results || jsonb_build_array(v_out);
+    -- One row per grant, in order (a growing JSON array would be copied on every append).
+    return next v_out;
   end loop;
-  return v_results;
 end $$;

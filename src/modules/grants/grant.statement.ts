@@ -104,8 +104,8 @@ function settle(o: Outcome): GrantStatementResult {
 
 async function runBatch(exec: Executor, params: readonly Record<string, unknown>[]): Promise<Outcome[]> {
   try {
-    const { rows } = await sql<{ r: Outcome[] }>`select mh_grant_batch(${JSON.stringify(params)}::jsonb) as r`.execute(exec);
-    return rows[0]!.r;
+    const { rows } = await sql<{ r: Outcome }>`select r from mh_grant_batch(${JSON.stringify(params)}::jsonb) as r`.execute(exec);
+    return rows.map((row) => row.r);
   } catch (err) {
     throw ledgerWriteError(err) ?? err;
   }
