@@ -83,8 +83,8 @@ export const ConfigSchema = Type.Object(
         // Group commit: grants that arrive while `batch_concurrency` batches are in flight go
         // together in the next one (one round trip, one commit, each grant in its own
         // subtransaction). 1 turns batching off: one statement per grant.
-        batch_max_size: Type.Integer({ minimum: 1, maximum: 32, default: 32 }),
-        batch_concurrency: Type.Integer({ minimum: 1, maximum: 64, default: 4 }),
+        batch_max_size: Type.Integer({ minimum: 1, maximum: 32, default: 16 }),
+        batch_concurrency: Type.Integer({ minimum: 1, maximum: 64, default: 2 }),
         // How long a reward or campaign read by a grant is reused; each use is re-verified by
         // version inside the grant statement, so this trades memory for round trips, not accuracy.
         snapshot_cache_ms: Type.Integer({ minimum: 0, maximum: 60000, default: 5000 }),
@@ -147,8 +147,8 @@ export const envBindings: readonly EnvBinding[] = [
   { env: 'MARKETING_JOBS_IN_PROCESS', path: 'jobs.in_process', kind: 'boolean', description: 'Run the job workers inside the API process (default true)' },
   { env: 'MARKETING_JOBS_POLL_MS', path: 'jobs.poll_ms', kind: 'integer', description: 'How often workers look for due jobs, in ms (default 250)' },
   { env: 'MARKETING_JOBS_LOCK_SECONDS', path: 'jobs.lock_seconds', kind: 'integer', description: 'Lease of a running job: how long the jobs of a dead worker wait (default 60)' },
-  { env: 'MARKETING_GRANT_BATCH_MAX_SIZE', path: 'grants.batch_max_size', kind: 'integer', description: 'Most grants per group commit, 1 = no batching (default 32)' },
-  { env: 'MARKETING_GRANT_BATCH_CONCURRENCY', path: 'grants.batch_concurrency', kind: 'integer', description: 'Grant batches in flight at once per process (default 4)' },
+  { env: 'MARKETING_GRANT_BATCH_MAX_SIZE', path: 'grants.batch_max_size', kind: 'integer', description: 'Most grants per group commit, 1 = no batching (default 16)' },
+  { env: 'MARKETING_GRANT_BATCH_CONCURRENCY', path: 'grants.batch_concurrency', kind: 'integer', description: 'Grant batches in flight at once per process (default 2)' },
   { env: 'MARKETING_WEBHOOKS_ALLOW_PRIVATE', path: 'webhooks.allow_private_networks', kind: 'boolean', description: 'Let webhook URLs reach loopback / private / link-local addresses (default false)' },
   { env: 'LOG_LEVEL', path: 'log.level', kind: 'string', description: 'fatal | error | warn | info | debug | trace | silent' },
   { env: 'MARKETING_LOG_LEVEL', path: 'log.level', kind: 'string', description: 'Log level, seed-style name' },
