@@ -1,6 +1,6 @@
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { AppError } from './errors.js';
+import type { AppError } from './errors.js';
 import { endUserIp, ipLimitKey, normalizeIp, resolveClientIp } from './client-ip.js';
 
 /** A Fastify app with the service's trust_proxy setting and a route that reports what it resolves. */
