@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { metricValue } from '../../test/helpers/grant-helpers.js';
 import { connectTestRedis, deletePrefix, redisSkipNote, testRedisUrl, uniquePrefix } from '../../test/helpers/redis.js';
 import { closedPort } from '../../test/helpers/tcp-proxy.js';
@@ -198,7 +198,7 @@ describe('GET /ready with Redis configured', () => {
       await api.close();
     }
     // Closing the app closed the Redis connection the services opened.
-    await vi.waitFor(() => expect(api.services.redis!.status).toBe('end'));
+    expect(api.services.redis!.status).toBe('end');
   });
 });
 

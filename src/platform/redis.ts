@@ -109,16 +109,28 @@ export async function probeRedis(client: Redis, timeoutMs = 500): Promise<'UP' |
   }
 }
 
-/** Graceful shutdown: QUIT when connected (pending replies arrive first), else just drop the socket. */
+/**
+ * Graceful shutdown: QUIT when connected (pending replies arrive first) and wait for the socket to
+ * close, at most a second; otherwise, or after that, drop it. Resolves with the client ended.
+ */
 export async function closeRedis(client: Redis | null): Promise<void> {
   if (!client || client.status === 'end') return;
-  if (client.status === 'ready') {
-    try {
-      await client.quit();
-      return;
-    } catch {
-      // fall through: the connection is gone anyway
+  const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
+  let timer: NodeJS.Timeout | undefined;
+  const endedOrTimeout = () => Promise.race([ended, new Promise<void>((resolve) => (timer = setTimeout(resolve, 1000)))]);
+  try {
+    if (client.status === 'ready') {
+      await client.quit().catch(() => {});
+      await endedOrTimeout();
     }
+    // (status changes while awaiting; TypeScript's narrowing from the first check does not see it)
+    if ((client.status as string) === 'end') return;
+    // Between reconnect attempts there is no socket: disconnect() cancels the next attempt and
+    // nothing further happens (no 'end' event), so there is nothing to wait for.
+    const idle = client.status === 'reconnecting';
+    client.disconnect();
+    if (!idle) await endedOrTimeout();
+  } finally {
+    clearTimeout(timer);
   }
-  client.disconnect();
 }
