@@ -99,26 +99,7 @@ export function createServices(deps: ServiceDeps) {
   const close = async () => {
     if (ownsRedis) await closeRedis(redis);
   };
-  return {
-    db,
-    clock,
-    idempotency,
-    apps,
-    tenants,
-    apiKeys,
-    campaigns,
-    jobs,
-    ledger,
-    rewards,
-    grants,
-    inventory,
-    delivery,
-    deliveryDead,
-    redis,
-    limiter,
-    redeemGuard,
-    close,
-  };
+  return { db, clock, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead, redis, limiter, redeemGuard, close };
 }
 
 export type Services = ReturnType<typeof createServices>;
