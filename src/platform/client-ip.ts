@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { Type } from 'typebox';
 import { invalidRequest } from './errors.js';
 
 /**
@@ -23,6 +24,16 @@ export interface ClientIp {
   ip: string;
   source: 'body' | 'forwarded' | 'socket';
 }
+
+/**
+ * The body field for routes that rate-limit per end user (`client_ip: Type.Optional(ClientIpField)`).
+ * Checked to be an address by resolveClientIp / endUserIp (400 invalid_request naming client_ip).
+ */
+export const ClientIpField = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  description: "The end user's IP address, when a backend calls for its users (used for per-IP limits)",
+});
 
 /** What this needs of a Fastify request (so it can be tested and used without Fastify types). */
 export interface RequestAddress {
