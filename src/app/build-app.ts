@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Redis } from 'ioredis';
 import Fastify, { type FastifyBaseLogger, type FastifyServerOptions } from 'fastify';
 import type { Config } from '../config/schema.js';
 import type { DatabaseHandle } from '../db/client.js';
@@ -29,6 +30,8 @@ export interface BuildAppOptions {
   database: DatabaseHandle;
   masterKeyHash: string | null;
   clock?: Clock;
+  /** A Redis client instead of the configured one (tests); the caller closes it. */
+  redis?: Redis | null;
   /** A ready pino logger (serve), or pino options; tests pass `false`. */
   logger?: FastifyBaseLogger | FastifyServerOptions['logger'];
 }
@@ -111,7 +114,11 @@ export async function buildApp(options: BuildAppOptions): Promise<Api> {
     masterKeyHash: options.masterKeyHash,
     databaseKind: database.kind,
     warn: (err, message) => app.log.warn({ err }, message),
+    info: (message) => app.log.info(message),
+    ...(options.redis !== undefined ? { redis: options.redis } : {}),
   });
+  // Closing the app (SIGTERM, tests) also closes the Redis connection the services opened.
+  app.addHook('onClose', async () => services.close());
   // The server starts in-process job workers on these same services (see server.ts).
   app.decorate('services', services);
   const { idempotency, apps, tenants, apiKeys, campaigns, ledger, rewards, grants, inventory } = services;
@@ -122,7 +129,7 @@ export async function buildApp(options: BuildAppOptions): Promise<Api> {
   installAuth(app, apiKeys);
   installIdempotency(app, idempotency);
 
-  healthRoutes(app, { db });
+  healthRoutes(app, { db, redis: services.redis });
   tenantRoutes(app, { tenants, apiKeys, uow });
   appRoutes(app, { apps, uow });
   campaignRoutes(app, { campaigns, uow });

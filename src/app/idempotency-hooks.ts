@@ -48,12 +48,13 @@ export function installIdempotency(app: FastifyInstance, store: IdempotencyStore
 
   // A request that claimed a key but did not settle it in its transaction: a refusal (4xx, after
   // its rollback) is recorded so the retry gets the same answer; a failure of ours (5xx) releases
-  // the key so the retry can run.
+  // the key so the retry can run. So does a 429: "retry after N seconds" is an invitation to send
+  // the same request again, and replaying the 429 to that retry would refuse it for a day.
   app.addHook('onSend', async (request, reply, payload) => {
     const claim = request.idempotency;
     if (!claim || claim.settled) return payload;
     try {
-      if (reply.statusCode >= 500) await store.release(claim);
+      if (reply.statusCode >= 500 || reply.statusCode === 429) await store.release(claim);
       else await store.completeAlone(claim, reply.statusCode, parseJson(payload));
     } catch (err) {
       request.log.error({ err }, 'could not settle idempotency key');

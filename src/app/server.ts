@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.js';
 import type { DatabaseHandle } from '../db/client.js';
 import { resolveMasterKey } from '../modules/tenants/index.js';
 import type { JobRunner } from '../platform/jobs.js';
+import { connectRedisInBackground } from '../platform/redis.js';
 import { buildApp, loggerOptions } from './build-app.js';
 import { describeDatabase, openMigratedDatabase, startJobRunner, stopOnSignals } from './process.js';
 import type { Api } from './types.js';
@@ -28,6 +29,8 @@ export async function startServer(config: Readonly<Config>, options: { handleSig
 
     app = await buildApp({ config, database, masterKeyHash: master.hash, logger });
     await app.listen({ host: config.server.http.host, port: config.server.http.port });
+    // Connect now rather than on the first request; a Redis that is down is logged, not fatal.
+    connectRedisInBackground(app.services.redis);
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.server.http.port;
     const shownHost = ['0.0.0.0', '::'].includes(config.server.http.host) ? 'localhost' : config.server.http.host;
@@ -47,7 +50,8 @@ export async function startServer(config: Readonly<Config>, options: { handleSig
       jobs,
       stop: () => {
         stopping ??= (async () => {
-          // Requests and running jobs finish side by side; the database closes after both.
+          // Requests and running jobs finish side by side; the database closes after both (the
+          // Redis connection closes with the app, in its onClose hook).
           await Promise.all([app!.close(), jobs?.stop()]);
           await database.close();
         })();

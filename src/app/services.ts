@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config/schema.js';
 import type { Database } from '../db/client.js';
@@ -12,6 +13,8 @@ import { createRewardService, rewardMetrics } from '../modules/rewards/index.js'
 import { createInventoryService, inventoryMetrics } from '../modules/inventory/index.js';
 import { createDeliveryDeadHandler, createDeliveryHandler, createGrantBatcher, createGrantService, DELIVERY_QUEUE, grantMetrics } from '../modules/grants/index.js';
 import { createSoldOutGate } from '../platform/sold-out-gate.js';
+import { closeRedis, createRedis } from '../platform/redis.js';
+import { createRateLimiter, createRedemptionGuard, rateLimitMetrics } from '../platform/rate-limit/index.js';
 
 export interface ServiceDeps {
   config: Readonly<Config>;
@@ -22,6 +25,12 @@ export interface ServiceDeps {
   /** PGlite serves one connection: one grant batch in flight at a time is all it can use. */
   databaseKind?: 'pglite' | 'postgres';
   warn: (err: unknown, message: string) => void;
+  info?: (message: string) => void;
+  /**
+   * A Redis client to use instead of the configured one (tests); the caller then closes it.
+   * Unset: created from `data.redis` (null without an address) and closed by `close()`.
+   */
+  redis?: Redis | null;
 }
 
 /**
@@ -86,7 +95,30 @@ export function createServices(deps: ServiceDeps) {
   });
   const delivery = createDeliveryHandler({ db, clock, allowPrivateNetworks: config.webhooks.allow_private_networks });
   const deliveryDead = createDeliveryDeadHandler({ db, clock });
-  return { db, clock, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead };
+
+  const log = { warn: deps.warn, info: (message: string) => deps.info?.(message) };
+  const ownsRedis = deps.redis === undefined;
+  const redis = ownsRedis ? createRedis(config.data.redis, log) : (deps.redis ?? null);
+  const limiter = createRateLimiter({
+    redis,
+    metrics: rateLimitMetrics(registry),
+    lockout: { failures: config.rate_limits.lockout.failures, windowMs: config.rate_limits.lockout.window_seconds * 1000 },
+    now: () => clock.now().getTime(),
+    keyPrefix: config.data.redis.key_prefix,
+    memoryMaxKeys: config.rate_limits.memory_max_keys,
+    log,
+  });
+  // What the redeem-codes module calls around each redemption (attempt limits and lock-out).
+  const redeemGuard = createRedemptionGuard({
+    limiter,
+    limits: config.rate_limits.redeem,
+    productQuotas: (tenantId, productCode) => apps.getRateLimits(tenantId, productCode),
+  });
+  /** Releases what the services hold besides the database (the Redis connection they opened). */
+  const close = async () => {
+    if (ownsRedis) await closeRedis(redis);
+  };
+  return { db, clock, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead, redis, limiter, redeemGuard, close };
 }
 
 export type Services = ReturnType<typeof createServices>;

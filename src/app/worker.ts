@@ -6,7 +6,7 @@ import type { JobRunner } from '../platform/jobs.js';
 import { loggerOptions } from './build-app.js';
 import { createMetricsRegistry } from './metrics.js';
 import { describeDatabase, openMigratedDatabase, startJobRunner, stopOnSignals } from './process.js';
-import { createServices } from './services.js';
+import { createServices, type Services } from './services.js';
 
 export interface RunningWorker {
   runner: JobRunner;
@@ -23,8 +23,9 @@ export async function startWorker(config: Readonly<Config>, options: { handleSig
   const logger = pino(loggerOptions(config) as pino.LoggerOptions);
   const database = await openMigratedDatabase(config, logger);
   let runner: JobRunner | undefined;
+  let services: Services | undefined;
   try {
-    const services = createServices({
+    services = createServices({
       config,
       db: database.db,
       clock: systemClock,
@@ -36,6 +37,7 @@ export async function startWorker(config: Readonly<Config>, options: { handleSig
       warn: (err, message) => logger.warn({ err }, message),
     });
     runner = startJobRunner(config, database, services, logger);
+    const opened = services;
     process.stdout.write(`marketing-hub worker is working on ${describeDatabase(database)} (polling every ${config.jobs.poll_ms} ms); stop with SIGTERM or Ctrl+C\n`);
 
     const started = runner;
@@ -46,6 +48,7 @@ export async function startWorker(config: Readonly<Config>, options: { handleSig
       stop: () => {
         stopping ??= (async () => {
           await started.stop();
+          await opened.close();
           await database.close();
         })();
         return stopping;
@@ -55,6 +58,7 @@ export async function startWorker(config: Readonly<Config>, options: { handleSig
     return worker;
   } catch (err) {
     await runner?.stop().catch(() => {});
+    await services?.close().catch(() => {});
     await database.close().catch(() => {});
     throw err;
   }

@@ -5,6 +5,16 @@ import { Type, type Static } from 'typebox';
  * uses these keys; environment variables map onto them through `envBindings` below. The result
  * is validated once at start and passed around as a frozen object, never read from a global.
  */
+/** A sliding-window limit: at most `limit` per `window_seconds`. */
+const WindowLimit = (limit: number, windowSeconds: number) =>
+  Type.Object(
+    {
+      limit: Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: limit }),
+      window_seconds: Type.Integer({ minimum: 1, maximum: 30 * 86400, default: windowSeconds }),
+    },
+    { additionalProperties: false, default: {} },
+  );
+
 export const ConfigSchema = Type.Object(
   {
     server: Type.Object(
@@ -41,7 +51,15 @@ export const ConfigSchema = Type.Object(
           { additionalProperties: false, default: {} },
         ),
         redis: Type.Object(
-          { addr: Type.Optional(Type.String({ minLength: 1 })) },
+          {
+            addr: Type.Optional(Type.String({ minLength: 1 })),
+            // Redis is optional: a command that takes longer than this counts as Redis being
+            // down, and the caller falls back to its in-process equivalent for that call.
+            command_timeout_ms: Type.Integer({ minimum: 10, maximum: 60000, default: 500 }),
+            connect_timeout_ms: Type.Integer({ minimum: 100, maximum: 60000, default: 2000 }),
+            // Every key this service writes starts with this, so installs can share one Redis.
+            key_prefix: Type.String({ maxLength: 64, default: 'mh:' }),
+          },
           { additionalProperties: false, default: {} },
         ),
       },
@@ -99,6 +117,39 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    // Abuse defence (seed 002 防刷): attempt limits in front of redemption, and a lock-out after
+    // repeated failures (wrong or used codes). Counted in Redis when configured, else in-process.
+    rate_limits: Type.Object(
+      {
+        redeem: Type.Object(
+          {
+            // Attempts per end user, and per end-user IP address (only when a real end-user IP
+            // is known: see src/platform/client-ip.ts). An IP is often shared (NAT, carrier
+            // networks), hence the higher default.
+            per_user: WindowLimit(30, 3600),
+            per_client_ip: WindowLimit(300, 3600),
+            // Attempts per product line (app) per sliding hour and per sliding day; null =
+            // no quota. An app's own `rate_limits` overrides these.
+            per_product_hour: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], { default: null }),
+            per_product_day: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], { default: null }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+        // After `failures` failed attempts within `window_seconds` (per user and per end-user IP),
+        // further attempts are refused until the oldest failure leaves the window.
+        lockout: Type.Object(
+          {
+            failures: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10 }),
+            window_seconds: Type.Integer({ minimum: 1, maximum: 30 * 86400, default: 3600 }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+        // Most keys the in-process limiter keeps (used without Redis, or while Redis is down);
+        // beyond it the least recently used are forgotten, which can only be lenient.
+        memory_max_keys: Type.Integer({ minimum: 100, maximum: 10_000_000, default: 100_000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     log: Type.Object(
       {
         level: Type.Union(
@@ -140,6 +191,14 @@ export const envBindings: readonly EnvBinding[] = [
   { env: 'MARKETING_DATA_DIR', path: 'data.dir', kind: 'string', description: 'Embedded database folder (default ./data)' },
   { env: 'REDIS_URL', path: 'data.redis.addr', kind: 'string', secret: true, description: 'Redis URL or host:port; unset = in-process equivalents' },
   { env: 'MARKETING_REDIS_ADDR', path: 'data.redis.addr', kind: 'string', secret: true, description: 'Redis address, seed name' },
+  { env: 'MARKETING_REDIS_KEY_PREFIX', path: 'data.redis.key_prefix', kind: 'string', description: 'Prefix of every Redis key (default mh:)' },
+  { env: 'MARKETING_REDIS_COMMAND_TIMEOUT_MS', path: 'data.redis.command_timeout_ms', kind: 'integer', description: 'A slower Redis command counts as Redis down (default 500)' },
+  { env: 'MARKETING_REDEEM_PER_USER', path: 'rate_limits.redeem.per_user.limit', kind: 'integer', description: 'Redemption attempts per user per window (default 30 per hour)' },
+  { env: 'MARKETING_REDEEM_PER_IP', path: 'rate_limits.redeem.per_client_ip.limit', kind: 'integer', description: 'Redemption attempts per end-user IP per window (default 300 per hour)' },
+  { env: 'MARKETING_REDEEM_PRODUCT_HOUR', path: 'rate_limits.redeem.per_product_hour', kind: 'integer', description: 'Redemption attempts per product line per hour (default: none)' },
+  { env: 'MARKETING_REDEEM_PRODUCT_DAY', path: 'rate_limits.redeem.per_product_day', kind: 'integer', description: 'Redemption attempts per product line per day (default: none)' },
+  { env: 'MARKETING_LOCKOUT_FAILURES', path: 'rate_limits.lockout.failures', kind: 'integer', description: 'Failed attempts per user / IP that lock further attempts (default 10)' },
+  { env: 'MARKETING_LOCKOUT_WINDOW_SECONDS', path: 'rate_limits.lockout.window_seconds', kind: 'integer', description: 'Window of the failure lock-out (default 3600)' },
   { env: 'MARKETING_MASTER_KEY', path: 'auth.master_key', kind: 'string', secret: true, description: 'Platform master key (24+ chars); required on PostgreSQL' },
   { env: 'MARKETING_KEY_CACHE_SECONDS', path: 'auth.key_cache_seconds', kind: 'integer', description: 'Seconds a verified API key is cached (default 10)' },
   { env: 'MARKETING_IDEMPOTENCY_TTL_HOURS', path: 'idempotency.ttl_hours', kind: 'number', description: 'Lifetime of Idempotency-Key records (default 24)' },

@@ -71,3 +71,21 @@ export function notFound(resource: string, id: string): AppError {
     [`${resource}_id`]: id,
   });
 }
+
+/**
+ * 429 rate_limited with `details.retry_after_seconds`, which the error handler also sends as the
+ * `Retry-After` header (whole seconds, at least 1). `rule` names the limit that refused.
+ */
+export function rateLimited(result: { retryAfterMs: number; rule: string | null }, message?: string): AppError {
+  const seconds = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
+  const text =
+    message ??
+    (result.rule === 'lockout'
+      ? `Too many failed attempts; retry in ${seconds} s`
+      : `Too many requests${result.rule ? ` (${result.rule} limit)` : ''}; retry in ${seconds} s`);
+  return new AppError('rate_limited', 'rate_limited', text, {
+    rule: result.rule,
+    retry_after_seconds: seconds,
+    retry_after_ms: result.retryAfterMs,
+  });
+}

@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import type { Insertable, Selectable } from 'kysely';
 import type { Executor } from '../../db/client.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import { AppError } from '../../platform/errors.js';
@@ -6,7 +6,7 @@ import type { AppTable } from './app.tables.js';
 
 export type AppRow = Selectable<AppTable>;
 
-export async function insertApp(db: Executor, row: AppRow): Promise<AppRow> {
+export async function insertApp(db: Executor, row: Insertable<AppTable>): Promise<AppRow> {
   try {
     return await db.insertInto('app').values(row).returningAll().executeTakeFirstOrThrow();
   } catch (err) {
@@ -48,12 +48,28 @@ export async function listApps(
   return { rows, total: Number(total.n) };
 }
 
-export function renameApp(db: Executor, tenantId: string, productCode: string, name: string, at: Date) {
+export function updateApp(
+  db: Executor,
+  tenantId: string,
+  productCode: string,
+  change: { name?: string; rate_limits?: string | null },
+  at: Date,
+) {
   return db
     .updateTable('app')
-    .set({ name, updated_at: at })
+    .set({ ...change, updated_at: at })
     .where('tenant_id', '=', tenantId)
     .where('product_code', '=', productCode)
     .returningAll()
+    .executeTakeFirst();
+}
+
+/** The app's quota overrides, or undefined when there is no such app. */
+export async function findRateLimits(db: Executor, tenantId: string, productCode: string): Promise<{ rate_limits: unknown } | undefined> {
+  return db
+    .selectFrom('app')
+    .select('rate_limits')
+    .where('tenant_id', '=', tenantId)
+    .where('product_code', '=', productCode)
     .executeTakeFirst();
 }

@@ -39,8 +39,14 @@ export function appRoutes(app: Api, deps: { apps: AppService; uow: UnitOfWork })
     '/v1/apps/:product_code',
     {
       config: { role: 'admin' },
-      schema: { tags, summary: 'Rename an app', params: AppParams, body: UpdateAppBody, response: { 200: App, ...errors(...authErrors, 404) } },
+      schema: {
+        tags,
+        summary: 'Rename an app and / or set its redemption quotas',
+        params: AppParams,
+        body: UpdateAppBody,
+        response: { 200: App, ...errors(...authErrors, 404) },
+      },
     },
-    async (request) => apps.renameApp(request.actor!, request.params.product_code, request.body.name),
+    async (request) => apps.updateApp(request.actor!, request.params.product_code, request.body),
   );
 }

@@ -4,7 +4,7 @@ import type { Clock } from '../../platform/clock.js';
 import { AppError, notFound } from '../../platform/errors.js';
 import { pagination, toPage } from '../../platform/paging.js';
 import * as repo from './app.repo.js';
-import type { AppView, CreateAppInput } from './app.schemas.js';
+import type { AppRateLimitsType, AppView, CreateAppInput, UpdateAppInput } from './app.schemas.js';
 
 export type AppService = ReturnType<typeof createAppService>;
 
@@ -13,9 +13,23 @@ function toAppView(row: repo.AppRow): AppView {
     tenant_id: row.tenant_id,
     product_code: row.product_code,
     name: row.name,
+    rate_limits: toRateLimits(row.rate_limits),
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
   };
+}
+
+/** Only the known quota fields of the stored JSON (it is written by this module alone). */
+function toRateLimits(stored: unknown): AppRateLimitsType {
+  const out: AppRateLimitsType = {};
+  if (stored && typeof stored === 'object') {
+    const value = stored as Record<string, unknown>;
+    for (const field of ['redeem_per_hour', 'redeem_per_day'] as const) {
+      const v = value[field];
+      if (v === null || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0)) out[field] = v;
+    }
+  }
+  return out;
 }
 
 function unknownProduct(codes: string[]): AppError {
@@ -43,6 +57,7 @@ export function createAppService(deps: { db: Database; clock: Clock }) {
         tenant_id: tenant.tenantId,
         product_code: input.product_code,
         name: input.name,
+        rate_limits: input.rate_limits ? JSON.stringify(input.rate_limits) : null,
         created_at: now,
         updated_at: now,
       });
@@ -63,13 +78,31 @@ export function createAppService(deps: { db: Database; clock: Clock }) {
       return { apps: rows.map(toAppView), pagination: pagination(total, page) };
     },
 
-    async renameApp(actor: Actor, productCode: string, name: string, exec: Executor = db): Promise<AppView> {
+    /** Renames the app and / or replaces its quota overrides (`rate_limits`). */
+    async updateApp(actor: Actor, productCode: string, input: UpdateAppInput, exec: Executor = db): Promise<AppView> {
       const tenant = requireTenant(actor);
+      if (input.name === undefined && input.rate_limits === undefined) {
+        throw new AppError('invalid', 'invalid_request', 'body: send name, rate_limits or both', { field: 'name' });
+      }
+      const change = {
+        ...(input.name !== undefined ? { name: input.name } : {}),
+        ...(input.rate_limits !== undefined ? { rate_limits: JSON.stringify(input.rate_limits) } : {}),
+      };
       const row = canSeeProduct(tenant, productCode)
-        ? await repo.renameApp(exec, tenant.tenantId, productCode, name, clock.now())
+        ? await repo.updateApp(exec, tenant.tenantId, productCode, change, clock.now())
         : undefined;
       if (!row) throw notFound('app', productCode);
       return toAppView(row);
+    },
+
+    /**
+     * The app's own redemption quotas (fields it does not set are absent), or null when the
+     * tenant has no such app. For the rate limiter; no actor check, the caller has resolved the
+     * product code already.
+     */
+    async getRateLimits(tenantId: string, productCode: string, exec: Executor = db): Promise<AppRateLimitsType | null> {
+      const row = await repo.findRateLimits(exec, tenantId, productCode);
+      return row ? toRateLimits(row.rate_limits) : null;
     },
 
     /** Throws unknown_product_code (400) naming every code that is not an app of the tenant. */

@@ -9,7 +9,7 @@ function expectRefusal(reply: Reply, status: number, code: string) {
   return reply.body.error as { code: string; message: string; details: Record<string, unknown> };
 }
 
-const APP_FIELDS = ['created_at', 'name', 'product_code', 'tenant_id', 'updated_at'];
+const APP_FIELDS = ['created_at', 'name', 'product_code', 'rate_limits', 'tenant_id', 'updated_at'];
 
 describe('POST /v1/apps', () => {
   it('registers an app with the tenant admin key: 201', async () => {
@@ -198,5 +198,46 @@ describe('GET and PUT /v1/apps', () => {
     expectRefusal(await t.call('GET', '/v1/apps/app1', undefined, { key: restricted }), 404, 'app_not_found');
     expectRefusal(await t.call('PUT', '/v1/apps/app1', { name: 'Nope' }, { key: restricted }), 404, 'app_not_found');
     expect(must(await t.call('GET', '/v1/apps/app1'), 200).body.name).toBe('App app1');
+  });
+});
+
+describe('app rate_limits (redemption quotas per product line)', () => {
+  it('starts with none, is set on create or by PUT (replacing the whole set), and null turns a quota off', async () => {
+    const app = await testApp();
+    const t = await app.newTenant();
+    expect(must(await t.call('GET', `/v1/apps/${t.productCode}`), 200).body.rate_limits).toEqual({});
+
+    const created = must(
+      await t.call('POST', '/v1/apps', { product_code: 'quota', name: 'Q', rate_limits: { redeem_per_hour: 100, redeem_per_day: 1000 } }, { key: t.admin }),
+      201,
+    ).body;
+    expect(created.rate_limits).toEqual({ redeem_per_hour: 100, redeem_per_day: 1000 });
+
+    const updated = must(await t.call('PUT', '/v1/apps/quota', { rate_limits: { redeem_per_day: null } }, { key: t.admin }), 200).body;
+    expect(updated).toMatchObject({ name: 'Q', rate_limits: { redeem_per_day: null } });
+    expect(must(await t.call('GET', '/v1/apps/quota'), 200).body.rate_limits).toEqual({ redeem_per_day: null });
+    expect(await app.app.services.apps.getRateLimits(t.tenantId, 'quota')).toEqual({ redeem_per_day: null });
+    expect(await app.app.services.apps.getRateLimits(t.tenantId, 'missing')).toBeNull();
+  });
+
+  it('refuses bad quotas and an empty PUT with 400 invalid_request, changing nothing', async () => {
+    const app = await testApp();
+    const t = await app.newTenant();
+    const url = `/v1/apps/${t.productCode}`;
+    for (const rate_limits of [{ redeem_per_hour: -1 }, { redeem_per_hour: 1.5 }, { redeem_per_hour: '5' }, { per_minute: 3 }]) {
+      const error = expectRefusal(await t.call('PUT', url, { rate_limits }, { key: t.admin }), 400, 'invalid_request');
+      expect(String(error.details.field)).toMatch(/^rate_limits/);
+    }
+    expectRefusal(await t.call('PUT', url, {}, { key: t.admin }), 400, 'invalid_request');
+    expectRefusal(await t.call('PUT', url, { rate_limits: { redeem_per_hour: 5 } }), 403, 'insufficient_role');
+    expect(must(await t.call('GET', url), 200).body.rate_limits).toEqual({});
+  });
+
+  it('another tenant cannot read or set them', async () => {
+    const app = await testApp();
+    const [a, b] = [await app.newTenant(), await app.newTenant({ productCodes: ['b_quota'] })];
+    expectRefusal(await a.call('PUT', '/v1/apps/b_quota', { rate_limits: { redeem_per_hour: 0 } }, { key: a.admin }), 404, 'app_not_found');
+    expect(await app.app.services.apps.getRateLimits(a.tenantId, 'b_quota')).toBeNull();
+    expect(must(await b.call('GET', '/v1/apps/b_quota'), 200).body.rate_limits).toEqual({});
   });
 });

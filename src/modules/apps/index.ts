@@ -1,2 +1,3 @@
 export { createAppService, type AppService } from './app.service.js';
 export { appRoutes } from './app.routes.js';
+export type { AppRateLimitsType as AppRateLimits } from './app.schemas.js';
