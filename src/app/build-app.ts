@@ -12,6 +12,7 @@ import { ledgerRoutes } from '../modules/ledger/index.js';
 import { rewardRoutes } from '../modules/rewards/index.js';
 import { inventoryRoutes } from '../modules/inventory/index.js';
 import { grantRoutes } from '../modules/grants/index.js';
+import { redeemCodeRoutes } from '../modules/redeem-codes/index.js';
 import { type Clock, systemClock } from '../platform/clock.js';
 import { installAuth } from './auth.js';
 import { ErrorBody } from './common.schemas.js';
@@ -109,6 +110,7 @@ export async function buildApp(options: BuildAppOptions): Promise<Api> {
     clock,
     registry,
     masterKeyHash: options.masterKeyHash,
+    pool: database.pool ?? null,
     warn: (err, message) => app.log.warn({ err }, message),
   });
   // The server starts in-process job workers on these same services (see server.ts).
@@ -129,6 +131,7 @@ export async function buildApp(options: BuildAppOptions): Promise<Api> {
   rewardRoutes(app, { rewards, uow });
   inventoryRoutes(app, { inventory, uow });
   grantRoutes(app, { grants, uow });
+  redeemCodeRoutes(app, { batches: services.redeemBatches, codes: services.redeemCodes, redemptions: services.redemptions, uow });
 
 
   return app;

@@ -86,6 +86,21 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    redeem_codes: Type.Object(
+      {
+        // Highest allowed chance that one random guess hits a live code of a batch (count / keyspace).
+        max_guess_probability: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 1e-6 }),
+        // Batches up to this many codes are made inside the request (201); larger ones by a job (202).
+        sync_limit: Type.Integer({ minimum: 1, maximum: 100000, default: 10000 }),
+        // Codes per chunk transaction of a generation job: progress is committed with each chunk.
+        chunk_size: Type.Integer({ minimum: 100, maximum: 1000000, default: 50000 }),
+        // Rows per keyset page of a CSV export: the most an export holds in memory.
+        export_page_size: Type.Integer({ minimum: 100, maximum: 100000, default: 5000 }),
+        // A batch created by another process is recognised by redemptions here within this long.
+        shape_reload_ms: Type.Integer({ minimum: 0, maximum: 600000, default: 1000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     log: Type.Object(
       {
         level: Type.Union(
@@ -135,6 +150,11 @@ export const envBindings: readonly EnvBinding[] = [
   { env: 'MARKETING_JOBS_POLL_MS', path: 'jobs.poll_ms', kind: 'integer', description: 'How often workers look for due jobs, in ms (default 250)' },
   { env: 'MARKETING_JOBS_LOCK_SECONDS', path: 'jobs.lock_seconds', kind: 'integer', description: 'Lease of a running job: how long the jobs of a dead worker wait (default 60)' },
   { env: 'MARKETING_WEBHOOKS_ALLOW_PRIVATE', path: 'webhooks.allow_private_networks', kind: 'boolean', description: 'Let webhook URLs reach loopback / private / link-local addresses (default false)' },
+  { env: 'MARKETING_CODES_MAX_GUESS_PROBABILITY', path: 'redeem_codes.max_guess_probability', kind: 'number', description: 'Refuse batches whose codes a random guess hits more often than this (default 1e-6)' },
+  { env: 'MARKETING_CODES_SYNC_LIMIT', path: 'redeem_codes.sync_limit', kind: 'integer', description: 'Largest batch made inside the request (default 10000)' },
+  { env: 'MARKETING_CODES_CHUNK_SIZE', path: 'redeem_codes.chunk_size', kind: 'integer', description: 'Codes per committed chunk of a generation job (default 50000)' },
+  { env: 'MARKETING_CODES_EXPORT_PAGE_SIZE', path: 'redeem_codes.export_page_size', kind: 'integer', description: 'Rows per page of a CSV export (default 5000)' },
+  { env: 'MARKETING_CODES_SHAPE_RELOAD_MS', path: 'redeem_codes.shape_reload_ms', kind: 'integer', description: 'How soon batches made by another process are recognised, in ms (default 1000)' },
   { env: 'LOG_LEVEL', path: 'log.level', kind: 'string', description: 'fatal | error | warn | info | debug | trace | silent' },
   { env: 'MARKETING_LOG_LEVEL', path: 'log.level', kind: 'string', description: 'Log level, seed-style name' },
   { env: 'MARKETING_LOG_PRETTY', path: 'log.pretty', kind: 'boolean', description: 'Human-readable logs (needs pino-pretty, a dev dependency)' },

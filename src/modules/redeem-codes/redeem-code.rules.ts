@@ -101,7 +101,8 @@ export function entropyBits(rule: CodeRule): number {
 export function checkGuessability(rule: CodeRule, count: number, maxDensity: number): void {
   const bits = entropyBits(rule);
   const log2Density = Math.log2(count) - bits;
-  if (log2Density <= Math.log2(maxDensity)) return;
+  // The epsilon keeps a batch exactly at the limit (100 codes of 8 digits at 1e-6) from failing on rounding.
+  if (log2Density <= Math.log2(maxDensity) + 1e-9) return;
   const perChar = Math.log2(rule.alphabet.length);
   const needed = Math.ceil((Math.log2(count) - Math.log2(maxDensity)) / perChar - 1e-9);
   throw new AppError('invalid', 'code_space_too_small', `${count} codes of ${rule.length} characters from ${rule.alphabet.length} symbols could be guessed (1 in ${Math.round(2 ** -log2Density)} per try); use length ${needed} or more`, {
@@ -116,11 +117,20 @@ export function checkGuessability(rule: CodeRule, count: number, maxDensity: num
 }
 
 /**
- * The Luhn mod N check character over `body` in `alphabet` (the Luhn algorithm generalised to
- * any alphabet size): it catches every single wrong character and most swaps of neighbours.
+ * The check character of `body` over `alphabet` (n symbols), chosen so that a wrong character is
+ * always caught. For odd n it is Damm's method over the quasigroup x*y = (2x + y) mod n, which is
+ * totally anti-symmetric, so it also catches every swap of two different neighbours. For even n
+ * that quasigroup does not exist (2 has no inverse mod n), so it is Luhn mod N, which catches
+ * every single wrong character and most swaps. Default alphabets: 31 and 55 symbols (Damm), 10
+ * digits (Luhn).
  */
 export function checkCharacter(body: string, alphabet: string): string {
   const n = alphabet.length;
+  if (n % 2 === 1) {
+    let interim = 0;
+    for (const c of body) interim = (2 * interim + alphabet.indexOf(c)) % n;
+    return alphabet[(n - ((2 * interim) % n)) % n]!;
+  }
   let factor = 2;
   let sum = 0;
   for (let i = body.length - 1; i >= 0; i--) {
