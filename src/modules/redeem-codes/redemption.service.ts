@@ -86,7 +86,7 @@ export function createRedemptionService(deps: {
   // Best effort: the outcome is already decided (and committed); a failing guard must not change the answer.
   const after = (attempt: RedeemAttempt, outcome: string) => deps.guard?.after?.(attempt, outcome).catch(() => undefined);
 
-  async function redeemInTransaction(tenant: TenantActor, a: RedeemAttempt, trx: Executor): Promise<{ result: RedeemResultView; codeType: string }> {
+  async function redeemInTransaction(tenant: TenantActor, a: RedeemAttempt, trx: Executor, seen: { codeType?: string }): Promise<RedeemResultView> {
     const now = clock.now();
     const row = pickTyped(await repo.findCodes(trx, visibility(tenant), lookupForms(a.code)), a.code);
     if (!row) throw refusal('not_found', 'code_not_found', 'No such code');
@@ -141,7 +141,8 @@ export function createRedemptionService(deps: {
       created_at: now,
     });
     if (!redemption) throw used();
-    return { result: { redemption: toRedemptionView(redemption, display), grant }, codeType: row.code_type };
+    seen.codeType = row.code_type;
+    return { redemption: toRedemptionView(redemption, display), grant };
   }
 
   return {
@@ -174,8 +175,11 @@ export function createRedemptionService(deps: {
         const seen = await shapes.recognize(tenant.tenantId, attempt.code);
         if (seen.kind === 'bad_check') throw refusal('invalid', 'code_mistyped', 'The code is mistyped: its check character does not match', { field: 'code' });
         if (seen.kind === 'none') throw refusal('not_found', 'code_not_found', 'No such code');
-        const { result, codeType } = await run((trx) => redeemInTransaction(tenant, attempt, trx));
-        metrics.redeemed.inc({ code_type: codeType });
+        // The transaction's value is exactly the response (the unit of work records it for
+        // Idempotency-Key replays); the code type for the metric comes out on the side.
+        const seenCode: { codeType?: string } = {};
+        const result = await run((trx) => redeemInTransaction(tenant, attempt, trx, seenCode));
+        metrics.redeemed.inc({ code_type: seenCode.codeType ?? 'UNKNOWN' });
         await after(attempt, 'redeemed');
         return result;
       } catch (err) {
