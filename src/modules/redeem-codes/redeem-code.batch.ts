@@ -70,7 +70,8 @@ export function toBatchView(b: repo.BatchRow, codes?: string[]): BatchView {
 }
 
 const visibility = (a: TenantActor): repo.Visibility => ({ tenantId: a.tenantId, productCodes: a.productCodes });
-const REDRAW_ROUNDS = 20;
+// Only a bound against looping forever in a nearly full code space; each round redraws what collided.
+const REDRAW_ROUNDS = 100;
 const COPY_COLLISION_RETRIES = 3;
 
 export function createBatchService(deps: {
