@@ -14,7 +14,8 @@ async function expectInvisible(outsider: TenantFixture, own: { campaignId: strin
   expectError(await outsider.call('POST', `/v1/redeem-codes/${target.code}/assign`, { user_id: 'x' }), 404, 'code_not_found');
   expectError(await outsider.call('POST', `/v1/redeem-codes/${target.code}/void`), 404, 'code_not_found');
   expectError(await redeem(outsider, { code: target.code, user_id: 'thief' }), 404, 'code_not_found');
-  for (const query of [{ batch_id: target.batchId }, { campaign_id: target.campaignId }, { user_id: 'owner' }]) {
+  const queries: Record<string, string>[] = [{ batch_id: target.batchId }, { campaign_id: target.campaignId }, { user_id: 'owner' }];
+  for (const query of queries) {
     expect(must(await outsider.call('GET', '/v1/redeem-codes', undefined, { query }), 200).body.pagination.total, JSON.stringify(query)).toBe(0);
     expect(must(await outsider.call('GET', '/v1/redemptions', undefined, { query }), 200).body.pagination.total, JSON.stringify(query)).toBe(0);
   }

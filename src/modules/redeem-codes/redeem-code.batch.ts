@@ -128,7 +128,14 @@ export function createBatchService(deps: {
      * Creates a batch of `count` codes for a campaign. Up to settings.syncLimit they are made in
      * the caller's transaction and returned (`codes`); above, a job makes them (`async: true`).
      */
-    async createBatch(actor: Actor, campaignId: string, input: CreateBatchInput, exec: Executor = db): Promise<{ batch: BatchView; async: boolean }> {
+    async createBatch(
+      actor: Actor,
+      campaignId: string,
+      input: CreateBatchInput,
+      exec: Executor = db,
+      /** The CLI runs the batch itself and delays the job, which then only finishes what a dead CLI left. */
+      options: { deferJobMs?: number } = {},
+    ): Promise<{ batch: BatchView; async: boolean }> {
       const tenant = requireTenant(actor);
       const rule = resolveRule(input);
       checkGuessability(rule, input.count, settings.maxGuessProbability);
@@ -171,7 +178,8 @@ export function createBatchService(deps: {
         });
         shapes.invalidate(tenant.tenantId);
         if (async) {
-          const jobId = await jobs.enqueue(trx, { tenantId: tenant.tenantId, queue: GENERATE_QUEUE, payload: { batch_id: batch.batch_id } });
+          const runAt = new Date(now.getTime() + (options.deferJobMs ?? 0));
+          const jobId = await jobs.enqueue(trx, { tenantId: tenant.tenantId, queue: GENERATE_QUEUE, payload: { batch_id: batch.batch_id }, runAt });
           await repo.setBatchJob(trx, tenant.tenantId, batch.batch_id, jobId);
           return { batch: toBatchView({ ...batch, job_id: jobId }), async };
         }

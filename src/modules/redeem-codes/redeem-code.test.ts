@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { metricValue } from '../../../test/helpers/grant-helpers.js';
 import { codeCampaign, createBatch, expectError, newBatch, pointsOf, redeem } from '../../../test/helpers/redeem-code-helpers.js';
 import { must, testApp } from '../../../test/helpers/test-app.js';
 
