@@ -100,7 +100,11 @@ export function codesCommand(program: Command): void {
 const cliActor = (tenantId: string): TenantActor => ({ kind: 'tenant', tenantId, keyId: 'cli', role: 'admin', productCodes: null });
 
 async function run(services: Services, tenantId: string, batchId: string, started: number): Promise<void> {
-  const bar = new SingleBar({ format: 'codes [{bar}] {percentage}% | {value}/{total} | {eta_formatted} left', etaBuffer: 20, hideCursor: true }, Presets.shades_classic);
+  // Not a terminal (CI, a log file): a plain progress line every 2 s instead of a redrawn bar.
+  const bar = new SingleBar(
+    { format: 'codes [{bar}] {percentage}% | {value}/{total} | {eta_formatted} left', etaBuffer: 20, hideCursor: true, noTTYOutput: true, notTTYSchedule: 2000 },
+    Presets.shades_classic,
+  );
   const before = await services.redeemBatches.getBatch(cliActor(tenantId), batchId);
   bar.start(before.total, before.generated);
   try {
