@@ -194,20 +194,12 @@ export async function listRedemptions(
   f: { userId?: string; code?: string[]; batchId?: string; campaignId?: string; productCode?: string; from?: Date | null; to?: Date | null },
   page: { limit: number; offset: number },
 ) {
-  let q = db.selectFrom('redeem_code_redemption as r').where('r.tenant_id', '=', v.tenantId);
-  if (v.productCodes) {
-    const visible = v.productCodes.length ? v.productCodes : [''];
-    q = q.where((eb) =>
-      eb.exists(
-        eb
-          .selectFrom('redeem_code_batch as b')
-          .select(sql`1`.as('x'))
-          .whereRef('b.tenant_id', '=', 'r.tenant_id')
-          .whereRef('b.batch_id', '=', 'r.batch_id')
-          .where('b.product_code', 'in', visible),
-      ),
-    );
-  }
+  // Joined with the batch for the code's display form (prefix, grouping) and product visibility.
+  let q = db
+    .selectFrom('redeem_code_redemption as r')
+    .innerJoin('redeem_code_batch as b', (j) => j.onRef('b.tenant_id', '=', 'r.tenant_id').onRef('b.batch_id', '=', 'r.batch_id'))
+    .where('r.tenant_id', '=', v.tenantId);
+  if (v.productCodes) q = q.where('b.product_code', 'in', v.productCodes.length ? v.productCodes : ['']);
   if (f.userId) q = q.where('r.user_id', '=', f.userId);
   if (f.code) q = q.where('r.code', 'in', f.code);
   if (f.batchId) q = q.where('r.batch_id', '=', f.batchId);
@@ -216,7 +208,7 @@ export async function listRedemptions(
   if (f.from) q = q.where('r.created_at', '>=', f.from);
   if (f.to) q = q.where('r.created_at', '<', f.to);
   const [rows, total] = await Promise.all([
-    q.selectAll('r').orderBy('r.created_at', 'desc').orderBy('r.redemption_id', 'desc').limit(page.limit).offset(page.offset).execute(),
+    q.selectAll('r').select(['b.code_type', 'b.prefix', 'b.group_size']).orderBy('r.created_at', 'desc').orderBy('r.redemption_id', 'desc').limit(page.limit).offset(page.offset).execute(),
     q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
   ]);
   return { rows, total: Number(total.n) };

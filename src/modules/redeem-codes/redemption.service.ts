@@ -209,7 +209,7 @@ export function createRedemptionService(deps: {
         },
         page,
       );
-      return { redemptions: rows.map((r) => toRedemptionView(r, r.code)), pagination: pagination(total, page) };
+      return { redemptions: rows.map((r) => toRedemptionView(r, displayCode(r.code, r))), pagination: pagination(total, page) };
     },
   };
 }

@@ -136,7 +136,7 @@ describe('redemption refusals and idempotency', () => {
   it('GET /v1/redemptions: who, what, when, product and address, with filters', async () => {
     const app = await testApp();
     const t = await app.newTenant({ productCodes: ['app1', 'mini'] });
-    const { batch, campaignId } = await newBatch(t, { count: 3 });
+    const { batch, campaignId } = await newBatch(t, { count: 3, group_size: 4 });
     must(await redeem(t, { code: batch.codes[0], user_id: 'u1', client_ip: '198.51.100.1' }, { 'x-product-code': 'mini' }), 201);
     must(await redeem(t, { code: batch.codes[1], user_id: 'u2' }, { 'x-product-code': 'app1' }), 201);
     const all = must(await t.call('GET', '/v1/redemptions', undefined, { query: { campaign_id: campaignId } }), 200).body;
@@ -147,7 +147,7 @@ describe('redemption refusals and idempotency', () => {
     const byProduct = must(await t.call('GET', '/v1/redemptions', undefined, { query: { product_code: 'app1' } }), 200).body;
     expect(byProduct.pagination.total).toBe(1);
     const byCode = must(await t.call('GET', '/v1/redemptions', undefined, { query: { code: batch.codes[0]!.toLowerCase() } }), 200).body;
-    expect(byCode.redemptions.map((r: { user_id: string }) => r.user_id)).toEqual(['u1']);
+    expect(byCode.redemptions.map((r: { user_id: string; code: string }) => [r.user_id, r.code])).toEqual([['u1', batch.codes[0]]]);
   });
 
   it('metrics: generated, redeemed and refusals by code', async () => {
