@@ -100,17 +100,20 @@ export function codesCommand(program: Command): void {
 const cliActor = (tenantId: string): TenantActor => ({ kind: 'tenant', tenantId, keyId: 'cli', role: 'admin', productCodes: null });
 
 async function run(services: Services, tenantId: string, batchId: string, started: number): Promise<void> {
-  // Not a terminal (CI, a log file): a plain progress line every 2 s instead of a redrawn bar.
-  const bar = new SingleBar(
-    { format: 'codes [{bar}] {percentage}% | {value}/{total} | {eta_formatted} left', etaBuffer: 20, hideCursor: true, noTTYOutput: true, notTTYSchedule: 2000 },
-    Presets.shades_classic,
-  );
   const before = await services.redeemBatches.getBatch(cliActor(tenantId), batchId);
-  bar.start(before.total, before.generated);
+  // A terminal gets a redrawn bar; a log file or CI gets one line per committed chunk (the bar's
+  // own timer does not fire while the embedded database keeps the event loop busy).
+  const tty = Boolean(process.stderr.isTTY);
+  const bar = new SingleBar({ format: 'codes [{bar}] {percentage}% | {value}/{total} | {eta_formatted} left', etaBuffer: 20, hideCursor: true }, Presets.shades_classic);
+  if (tty) bar.start(before.total, before.generated);
+  const report = (generated: number, total: number) => {
+    if (tty) bar.update(generated);
+    else process.stderr.write(`codes ${generated}/${total} (${Math.floor((generated / total) * 100)}%)\n`);
+  };
   try {
-    await services.redeemBatches.runBatch(tenantId, batchId, (generated) => bar.update(generated));
+    await services.redeemBatches.runBatch(tenantId, batchId, report);
   } finally {
-    bar.stop();
+    if (tty) bar.stop();
   }
   const done = await services.redeemBatches.getBatch(cliActor(tenantId), batchId);
   const { codes: _codes, ...summary } = done;
