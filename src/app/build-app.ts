@@ -13,6 +13,7 @@ import { ledgerRoutes } from '../modules/ledger/index.js';
 import { rewardRoutes } from '../modules/rewards/index.js';
 import { inventoryRoutes } from '../modules/inventory/index.js';
 import { grantRoutes } from '../modules/grants/index.js';
+import { redeemCodeRoutes } from '../modules/redeem-codes/index.js';
 import { type Clock, systemClock } from '../platform/clock.js';
 import { installAuth } from './auth.js';
 import { ErrorBody } from './common.schemas.js';
@@ -113,6 +114,7 @@ export async function buildApp(options: BuildAppOptions): Promise<Api> {
     registry,
     masterKeyHash: options.masterKeyHash,
     databaseKind: database.kind,
+    pool: database.pool ?? null,
     warn: (err, message) => app.log.warn({ err }, message),
     info: (message) => app.log.info(message),
     ...(options.redis !== undefined ? { redis: options.redis } : {}),
@@ -137,6 +139,7 @@ export async function buildApp(options: BuildAppOptions): Promise<Api> {
   rewardRoutes(app, { rewards, uow });
   inventoryRoutes(app, { inventory, uow });
   grantRoutes(app, { grants, uow });
+  redeemCodeRoutes(app, { batches: services.redeemBatches, codes: services.redeemCodes, redemptions: services.redemptions, uow });
 
 
   return app;

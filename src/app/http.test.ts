@@ -223,6 +223,16 @@ describe('OpenAPI and docs', () => {
     ['/v1/users/{user_id}/ledger', ['get']],
     ['/v1/users/{user_id}/ledger/debit', ['post']],
     ['/v1/users/{user_id}/ledger/adjust', ['post']],
+    ['/v1/campaigns/{campaign_id}/redeem-codes', ['post']],
+    ['/v1/redeem-code-batches/{batch_id}', ['get']],
+    ['/v1/redeem-code-batches/{batch_id}/void', ['post']],
+    ['/v1/redeem-codes', ['get']],
+    ['/v1/redeem-codes/export', ['get']],
+    ['/v1/redeem-codes/{code}', ['get']],
+    ['/v1/redeem-codes/{code}/assign', ['post']],
+    ['/v1/redeem-codes/{code}/void', ['post']],
+    ['/v1/redeem', ['post']],
+    ['/v1/redemptions', ['get']],
   ];
 
   it('GET /openapi.json documents every /v1 route of the app', async () => {

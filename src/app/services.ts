@@ -15,6 +15,18 @@ import { createDeliveryDeadHandler, createDeliveryHandler, createGrantBatcher, c
 import { createSoldOutGate } from '../platform/sold-out-gate.js';
 import { closeRedis, createRedis } from '../platform/redis.js';
 import { createRateLimiter, createRedemptionGuard, rateLimitMetrics } from '../platform/rate-limit/index.js';
+import type pg from 'pg';
+import {
+  createBatchService,
+  createCodeService,
+  createRedemptionService,
+  createShapeCache,
+  GENERATE_QUEUE,
+  listShapesForCache,
+  type RedeemGuard,
+  redeemCodeMetrics,
+  redemptionLimits,
+} from '../modules/redeem-codes/index.js';
 
 export interface ServiceDeps {
   config: Readonly<Config>;
@@ -31,6 +43,10 @@ export interface ServiceDeps {
    * Unset: created from `data.redis` (null without an address) and closed by `close()`.
    */
   redis?: Redis | null;
+  /** The PostgreSQL pool behind `db` (null on PGlite), for bulk COPY of redeem codes. */
+  pool?: pg.Pool | null;
+  /** Abuse defence in front of redemptions (rate limits, lock-out), when one is configured. */
+  redeemGuard?: RedeemGuard;
 }
 
 /**
@@ -118,7 +134,27 @@ export function createServices(deps: ServiceDeps) {
   const close = async () => {
     if (ownsRedis) await closeRedis(redis);
   };
-  return { db, clock, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead, redis, limiter, redeemGuard, close };
+  const codeMetrics = redeemCodeMetrics(registry);
+  const codeShapes = createShapeCache({ load: listShapesForCache(db), reloadMs: config.redeem_codes.shape_reload_ms });
+  const redeemBatches = createBatchService({
+    db,
+    clock,
+    apps,
+    campaigns,
+    rewards,
+    jobs,
+    pool: deps.pool ?? null,
+    shapes: codeShapes,
+    generated: codeMetrics.generated,
+    settings: {
+      syncLimit: config.redeem_codes.sync_limit,
+      chunkSize: config.redeem_codes.chunk_size,
+      maxGuessProbability: config.redeem_codes.max_guess_probability,
+    },
+  });
+  const redeemCodes = createCodeService({ db, clock, exportPageSize: config.redeem_codes.export_page_size });
+  const redemptions = createRedemptionService({ db, clock, campaigns, grants, shapes: codeShapes, metrics: codeMetrics, guard: deps.redeemGuard ?? redemptionLimits(redeemGuard) });
+  return { db, clock, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead, redis, limiter, redeemGuard, redeemBatches, redeemCodes, redemptions, close };
 }
 
 export type Services = ReturnType<typeof createServices>;
@@ -137,6 +173,10 @@ export function registerJobHandlers(runner: JobRunner, services: Services, idemp
     await services.inventory.expireDue();
   });
   runner.register(DELIVERY_QUEUE, services.delivery, { concurrency: 8, onDead: services.deliveryDead });
+  // Large code batches, one at a time per process: each already keeps a connection busy with COPY.
+  runner.register(GENERATE_QUEUE, async (job) => {
+    await services.redeemBatches.runBatch(job.tenantId, (job.payload as { batch_id: string }).batch_id);
+  }, { concurrency: 1 });
   // Finished jobs are kept a week for inspection, then deleted; DEAD jobs stay until retried.
   runner.every('jobs.purge', 3_600_000, async () => {
     await purgeDoneJobs(services.db, { before: new Date(services.clock.now().getTime() - 7 * 86_400_000), limit: 10_000 });

@@ -34,6 +34,7 @@ export async function startWorker(config: Readonly<Config>, options: { handleSig
       // No HTTP here, so no request is ever authenticated with the master key.
       masterKeyHash: null,
       databaseKind: database.kind,
+      pool: database.pool ?? null,
       warn: (err, message) => logger.warn({ err }, message),
     });
     runner = startJobRunner(config, database, services, logger);

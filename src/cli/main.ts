@@ -9,6 +9,7 @@ import { createApiKeyService, createTenantService, MasterKeyRequiredError } from
 import { MASTER, type TenantActor } from '../platform/actor.js';
 import { systemClock } from '../platform/clock.js';
 import { isAppError } from '../platform/errors.js';
+import { codesCommand } from './codes.js';
 
 /**
  * `marketing-hub serve | worker | migrate | tenants ... | keys ... | apps ... | config`. Every command
@@ -103,6 +104,8 @@ apps
       print(await apps.createApp(admin, { product_code: opts.productCode, name: opts.name }));
     }),
   );
+
+codesCommand(program);
 
 async function withDatabase(work: (database: DatabaseHandle) => Promise<void>): Promise<void> {
   const config = loadConfig();

@@ -150,6 +150,21 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    redeem_codes: Type.Object(
+      {
+        // Highest allowed chance that one random guess hits a live code of a batch (count / keyspace).
+        max_guess_probability: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 1e-6 }),
+        // Batches up to this many codes are made inside the request (201); larger ones by a job (202).
+        sync_limit: Type.Integer({ minimum: 1, maximum: 100000, default: 10000 }),
+        // Codes per chunk transaction of a generation job: progress is committed with each chunk.
+        chunk_size: Type.Integer({ minimum: 100, maximum: 1000000, default: 50000 }),
+        // Rows per keyset page of a CSV export: the most an export holds in memory.
+        export_page_size: Type.Integer({ minimum: 100, maximum: 100000, default: 5000 }),
+        // A batch created by another process is recognised by redemptions here within this long.
+        shape_reload_ms: Type.Integer({ minimum: 0, maximum: 600000, default: 1000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     log: Type.Object(
       {
         level: Type.Union(
@@ -209,6 +224,11 @@ export const envBindings: readonly EnvBinding[] = [
   { env: 'MARKETING_GRANT_BATCH_MAX_SIZE', path: 'grants.batch_max_size', kind: 'integer', description: 'Most grants per group commit, 1 = no batching (default 16)' },
   { env: 'MARKETING_GRANT_BATCH_CONCURRENCY', path: 'grants.batch_concurrency', kind: 'integer', description: 'Grant batches in flight at once per process (default 2)' },
   { env: 'MARKETING_WEBHOOKS_ALLOW_PRIVATE', path: 'webhooks.allow_private_networks', kind: 'boolean', description: 'Let webhook URLs reach loopback / private / link-local addresses (default false)' },
+  { env: 'MARKETING_CODES_MAX_GUESS_PROBABILITY', path: 'redeem_codes.max_guess_probability', kind: 'number', description: 'Refuse batches whose codes a random guess hits more often than this (default 1e-6)' },
+  { env: 'MARKETING_CODES_SYNC_LIMIT', path: 'redeem_codes.sync_limit', kind: 'integer', description: 'Largest batch made inside the request (default 10000)' },
+  { env: 'MARKETING_CODES_CHUNK_SIZE', path: 'redeem_codes.chunk_size', kind: 'integer', description: 'Codes per committed chunk of a generation job (default 50000)' },
+  { env: 'MARKETING_CODES_EXPORT_PAGE_SIZE', path: 'redeem_codes.export_page_size', kind: 'integer', description: 'Rows per page of a CSV export (default 5000)' },
+  { env: 'MARKETING_CODES_SHAPE_RELOAD_MS', path: 'redeem_codes.shape_reload_ms', kind: 'integer', description: 'How soon batches made by another process are recognised, in ms (default 1000)' },
   { env: 'LOG_LEVEL', path: 'log.level', kind: 'string', description: 'fatal | error | warn | info | debug | trace | silent' },
   { env: 'MARKETING_LOG_LEVEL', path: 'log.level', kind: 'string', description: 'Log level, seed-style name' },
   { env: 'MARKETING_LOG_PRETTY', path: 'log.pretty', kind: 'boolean', description: 'Human-readable logs (needs pino-pretty, a dev dependency)' },

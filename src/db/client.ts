@@ -16,6 +16,8 @@ export interface DatabaseHandle {
   kind: 'pglite' | 'postgres';
   /** Where the data lives, for the start-up banner (password masked by the caller). */
   location: string;
+  /** The PostgreSQL pool (null on PGlite), for bulk writes through COPY, which Kysely cannot stream. */
+  pool?: pg.Pool | null;
   /**
    * Runs a multi-statement SQL script on `conn` (a connection or transaction already held), as
    * migrations need. PGlite's extended-protocol `query` takes one statement; its `exec` takes many.
@@ -41,6 +43,7 @@ export async function openPglite(dataDir: string | null): Promise<DatabaseHandle
     db,
     kind: 'pglite',
     location,
+    pool: null,
     // The caller holds the single PGlite connection (Kysely serialises access), so exec runs
     // inside the caller's transaction.
     execScript: async (_conn, script) => {
@@ -63,6 +66,7 @@ export async function openPostgres(url: string, poolSize: number, options: { pre
     db,
     kind: 'postgres',
     location: url,
+    pool,
     // Without parameters `pg` uses the simple query protocol, which accepts several statements.
     execScript: async (conn, script) => {
       await sql.raw(script).execute(conn);

@@ -11,6 +11,7 @@ import type { LedgerTables } from '../modules/ledger/ledger.tables.js';
 import type { RewardTables } from '../modules/rewards/reward.tables.js';
 import type { InventoryTables } from '../modules/inventory/inventory.tables.js';
 import type { GrantTables } from '../modules/grants/grant.tables.js';
+import type { RedeemCodeTables } from '../modules/redeem-codes/redeem-code.tables.js';
 
 export interface DB
   extends PlatformTables,
@@ -21,4 +22,5 @@ export interface DB
     LedgerTables,
     RewardTables,
     InventoryTables,
-    GrantTables {}
+    GrantTables,
+    RedeemCodeTables {}

@@ -7,7 +7,8 @@ import type { LimitResult, LockoutState, RateRule } from './types.js';
 /** Who is redeeming. `clientIp`: the end user's address from `endUserIp`, null when unknown. */
 export interface RedeemSubject {
   tenantId: string;
-  productCode: string;
+  /** The product line redeemed from; null when the caller named none (no product quota then). */
+  productCode: string | null;
   userId: string;
   clientIp: string | null;
 }
@@ -43,6 +44,7 @@ export function redemptionRules(limits: RedeemConfig, subject: RedeemSubject, ap
       windowMs: limits.per_client_ip.window_seconds * 1000,
     });
   }
+  if (subject.productCode === null) return rules;
   const hour = app && app.redeem_per_hour !== undefined ? app.redeem_per_hour : limits.per_product_hour;
   const day = app && app.redeem_per_day !== undefined ? app.redeem_per_day : limits.per_product_day;
   const product = `${base(subject)}:product:${subject.productCode}`;
@@ -84,7 +86,7 @@ export function createRedemptionGuard(deps: {
     async admit(subject) {
       const lock = await limiter.checkLockout(lockoutKeys(subject));
       if (lock.locked) throw rateLimited({ retryAfterMs: lock.retryAfterMs, rule: 'lockout' });
-      const quotas = await deps.productQuotas(subject.tenantId, subject.productCode);
+      const quotas = subject.productCode === null ? null : await deps.productQuotas(subject.tenantId, subject.productCode);
       const result = await limiter.hitAll(redemptionRules(limits, subject, quotas));
       if (!result.allowed) throw rateLimited(result);
       return result;

@@ -1,0 +1,235 @@
+/**
+ * Batches of codes: created with their rules, generated at once (small) or by a background job
+ * (large), chunk by chunk with the progress committed alongside each chunk's codes.
+ */
+import type { Counter } from 'prom-client';
+import type pg from 'pg';
+import { type Database, type Executor, inTransaction } from '../../db/client.js';
+import { type Actor, requireTenant, type TenantActor } from '../../platform/actor.js';
+import type { Clock } from '../../platform/clock.js';
+import { AppError, invalidRequest, notFound } from '../../platform/errors.js';
+import { newId } from '../../platform/ids.js';
+import type { JobQueue } from '../../platform/jobs.js';
+import { parseInstant } from '../../platform/time.js';
+import type { AppService } from '../apps/index.js';
+import type { CampaignService } from '../campaigns/index.js';
+import type { RewardService } from '../rewards/index.js';
+import { advanceProgress, type ChunkTarget, copyChunk, insertCodes } from './redeem-code.bulk.js';
+import * as repo from './redeem-code.repo.js';
+import { checkGuessability, type CodeRule, displayCode, entropyBits, generateCodes, resolveRule } from './redeem-code.rules.js';
+import type { BatchView, CreateBatchInput } from './redeem-code.schemas.js';
+import type { ShapeCache } from './redeem-code.shapes.js';
+
+/** The queue large batches are generated through. */
+export const GENERATE_QUEUE = 'redeem_codes.generate';
+
+export interface BatchSettings {
+  /** Largest count made inside the request (201); more goes to a job (202). */
+  syncLimit: number;
+  /** Codes per chunk transaction of a job. */
+  chunkSize: number;
+  /** Highest allowed chance that one random guess is a live code of the batch. */
+  maxGuessProbability: number;
+}
+
+export const ruleOf = (b: repo.BatchRow): CodeRule => ({
+  code_type: b.code_type,
+  length: b.length,
+  prefix: b.prefix,
+  alphabet: b.alphabet,
+  check_char: b.check_char,
+  group_size: b.group_size,
+});
+
+export function toBatchView(b: repo.BatchRow, codes?: string[]): BatchView {
+  const iso = (d: Date | null) => d?.toISOString() ?? null;
+  return {
+    batch_id: b.batch_id,
+    tenant_id: b.tenant_id,
+    campaign_id: b.campaign_id,
+    reward_id: b.reward_id,
+    product_code: b.product_code,
+    code_type: b.code_type,
+    length: b.length,
+    prefix: b.prefix,
+    alphabet: b.alphabet,
+    check_char: b.check_char,
+    group_size: b.group_size,
+    expires_at: iso(b.expires_at),
+    max_uses: b.max_uses,
+    applicable_products: b.applicable_products,
+    status: b.status,
+    total: b.total,
+    generated: b.generated,
+    entropy_bits: Math.round(entropyBits(ruleOf(b)) * 100) / 100,
+    voided_at: iso(b.voided_at),
+    created_at: b.created_at.toISOString(),
+    updated_at: b.updated_at.toISOString(),
+    ...(codes ? { codes: codes.map((c) => displayCode(c, b)) } : {}),
+  };
+}
+
+const visibility = (a: TenantActor): repo.Visibility => ({ tenantId: a.tenantId, productCodes: a.productCodes });
+// Only a bound against looping forever in a nearly full code space; each round redraws what collided.
+const REDRAW_ROUNDS = 100;
+const COPY_COLLISION_RETRIES = 3;
+
+export function createBatchService(deps: {
+  db: Database;
+  clock: Clock;
+  apps: AppService;
+  campaigns: CampaignService;
+  rewards: RewardService;
+  jobs: JobQueue;
+  /** PostgreSQL pool for COPY; null (PGlite) writes chunks with INSERT. */
+  pool: pg.Pool | null;
+  shapes: ShapeCache;
+  generated: Counter<'code_type'>;
+  settings: BatchSettings;
+}) {
+  const { db, clock, campaigns, rewards, jobs, shapes, settings } = deps;
+
+  /** Inserts codes seq from+1..from+count in `trx`, redrawing any that collide with existing ones. */
+  async function insertDrawn(trx: Executor, t: Pick<ChunkTarget, 'tenantId' | 'batchId' | 'from'>, rule: CodeRule, count: number): Promise<string[]> {
+    const codes = generateCodes(rule, count);
+    let seqs = codes.map((_, i) => t.from + i + 1);
+    let drawn = codes;
+    for (let round = 0; round < REDRAW_ROUNDS; round++) {
+      const missing = await insertCodes(trx, t, seqs, drawn);
+      if (missing.length === 0) return codes;
+      // Each collision gets a fresh code; a redraw that collides again is simply drawn again.
+      drawn = generateCodes(rule, missing.length);
+      missing.forEach((seq, i) => (codes[seq - t.from - 1] = drawn[i]!));
+      seqs = missing;
+    }
+    throw new AppError('conflict', 'code_space_exhausted', 'New codes keep colliding with existing ones; use longer codes', { field: 'length' });
+  }
+
+  /** Writes one chunk in its own transaction; 'stale' when the batch moved on or was voided. */
+  async function writeChunk(batch: repo.BatchRow, from: number, count: number): Promise<'written' | 'stale'> {
+    const rule = ruleOf(batch);
+    const target: ChunkTarget = { tenantId: batch.tenant_id, batchId: batch.batch_id, from, total: batch.total, now: clock.now() };
+    if (deps.pool) {
+      for (let attempt = 0; attempt < COPY_COLLISION_RETRIES; attempt++) {
+        const outcome = await copyChunk(deps.pool, target, generateCodes(rule, count));
+        if (outcome !== 'collision') return outcome;
+      }
+    }
+    // PGlite, or a chunk that kept colliding under COPY: INSERT skips and redraws collisions.
+    return db.transaction().execute(async (trx) => {
+      if (!(await advanceProgress(trx, target, from + count))) return 'stale';
+      await insertDrawn(trx, target, rule, count);
+      return 'written';
+    });
+  }
+
+  return {
+    /**
+     * Creates a batch of `count` codes for a campaign. Up to settings.syncLimit they are made in
+     * the caller's transaction and returned (`codes`); above, a job makes them (`async: true`).
+     */
+    async createBatch(
+      actor: Actor,
+      campaignId: string,
+      input: CreateBatchInput,
+      exec: Executor = db,
+      /** The CLI runs the batch itself and delays the job, which then only finishes what a dead CLI left. */
+      options: { deferJobMs?: number } = {},
+    ): Promise<{ batch: BatchView; async: boolean }> {
+      const tenant = requireTenant(actor);
+      const rule = resolveRule(input);
+      checkGuessability(rule, input.count, settings.maxGuessProbability);
+      const now = clock.now();
+      const expiresAt = parseInstant('expires_at', input.expires_at);
+      if (expiresAt && expiresAt.getTime() <= now.getTime()) throw invalidRequest('expires_at', 'must be in the future');
+      return inTransaction(exec, async (trx) => {
+        const campaign = await campaigns.getCampaign(tenant, campaignId, trx);
+        const reward = await rewards.findForGrant(tenant, input.reward_id, trx).catch((err: unknown) => {
+          if (err instanceof AppError && err.kind === 'not_found') {
+            throw new AppError('invalid', 'unknown_reward', `No reward ${input.reward_id} in this tenant`, { field: 'reward_id' });
+          }
+          throw err;
+        });
+        if (reward.campaign_id && reward.campaign_id !== campaignId) {
+          throw new AppError('invalid', 'reward_campaign_mismatch', `Reward ${reward.reward_id} belongs to campaign ${reward.campaign_id}`, {
+            field: 'reward_id',
+            reward_campaign_id: reward.campaign_id,
+          });
+        }
+        const products = input.applicable_products ? [...new Set(input.applicable_products)] : null;
+        for (const code of products ?? []) await deps.apps.resolveProductCode(tenant, code, undefined, trx);
+        const async = input.count > settings.syncLimit;
+        let batch = await repo.insertBatch(trx, {
+          tenant_id: tenant.tenantId,
+          batch_id: newId('rcb', now.getTime()),
+          campaign_id: campaignId,
+          reward_id: reward.reward_id,
+          product_code: campaign.product_code,
+          ...rule,
+          expires_at: expiresAt,
+          max_uses: input.max_uses ?? 1,
+          applicable_products: products,
+          total: input.count,
+          status: 'PENDING',
+          job_id: null,
+          voided_at: null,
+          created_at: now,
+          updated_at: now,
+        });
+        shapes.invalidate(tenant.tenantId);
+        if (async) {
+          const runAt = new Date(now.getTime() + (options.deferJobMs ?? 0));
+          const jobId = await jobs.enqueue(trx, { tenantId: tenant.tenantId, queue: GENERATE_QUEUE, payload: { batch_id: batch.batch_id }, runAt });
+          await repo.setBatchJob(trx, tenant.tenantId, batch.batch_id, jobId);
+          return { batch: toBatchView({ ...batch, job_id: jobId }), async };
+        }
+        const target = { tenantId: tenant.tenantId, batchId: batch.batch_id, from: 0, total: input.count, now };
+        const codes = await insertDrawn(trx, target, rule, input.count);
+        await advanceProgress(trx, target, input.count);
+        deps.generated.inc({ code_type: rule.code_type }, input.count);
+        batch = { ...batch, generated: input.count, status: 'DONE' };
+        return { batch: toBatchView(batch, codes), async };
+      });
+    },
+
+    /**
+     * Generates what a batch still lacks, chunk by chunk; each chunk commits with the progress,
+     * so after a crash this resumes where the last commit left off. Stops when the batch is done
+     * or voided. Used by the job, the CLI and the bench.
+     */
+    async runBatch(tenantId: string, batchId: string, onProgress?: (generated: number, total: number) => void): Promise<repo.BatchRow | undefined> {
+      const all: repo.Visibility = { tenantId, productCodes: null };
+      let batch = await repo.findBatch(db, all, batchId);
+      while (batch && (batch.status === 'PENDING' || batch.status === 'RUNNING') && batch.generated < batch.total) {
+        const count = Math.min(settings.chunkSize, batch.total - batch.generated);
+        const outcome = await writeChunk(batch, batch.generated, count);
+        if (outcome === 'written') {
+          deps.generated.inc({ code_type: batch.code_type }, count);
+          batch = { ...batch, generated: batch.generated + count, status: batch.generated + count === batch.total ? 'DONE' : 'RUNNING' };
+        } else {
+          batch = await repo.findBatch(db, all, batchId);
+        }
+        if (batch) onProgress?.(batch.generated, batch.total);
+      }
+      return batch;
+    },
+
+    async getBatch(actor: Actor, batchId: string, exec: Executor = db): Promise<BatchView> {
+      const row = await repo.findBatch(exec, visibility(requireTenant(actor)), batchId);
+      if (!row) throw notFound('batch', batchId);
+      return toBatchView(row);
+    },
+
+    /** Voids a whole batch: none of its codes redeems afterwards, and unfinished generation stops. */
+    async voidBatch(actor: Actor, batchId: string, exec: Executor = db): Promise<BatchView> {
+      const tenant = requireTenant(actor);
+      const row = await repo.voidBatch(exec, visibility(tenant), batchId, clock.now());
+      if (row) return toBatchView(row);
+      const current = await repo.findBatch(exec, visibility(tenant), batchId);
+      if (!current) throw notFound('batch', batchId);
+      throw new AppError('conflict', 'batch_already_voided', `Batch ${batchId} is already voided`, { batch_id: batchId });
+    },
+  };
+}
+
+export type BatchService = ReturnType<typeof createBatchService>;

@@ -1,0 +1,215 @@
+import { type Insertable, type Selectable, sql } from 'kysely';
+import type { Executor } from '../../db/client.js';
+import type { RedeemCodeBatchTable, RedeemCodeTable, RedemptionTable } from './redeem-code.tables.js';
+
+export type BatchRow = Selectable<RedeemCodeBatchTable>;
+export type CodeRow = Selectable<RedeemCodeTable>;
+export type RedemptionRow = Selectable<RedemptionTable>;
+/** A code with the batch fields that decide what it is and how it shows. */
+export type CodeWithBatch = CodeRow & Pick<BatchRow, (typeof BATCH_FIELDS)[number]> & { batch_status: BatchRow['status'] };
+
+export interface Visibility {
+  tenantId: string;
+  productCodes: readonly string[] | null;
+}
+
+const BATCH_FIELDS = [
+  'campaign_id',
+  'reward_id',
+  'product_code',
+  'code_type',
+  'prefix',
+  'group_size',
+  'expires_at',
+  'max_uses',
+  'applicable_products',
+] as const;
+
+export async function insertBatch(db: Executor, row: Insertable<RedeemCodeBatchTable>): Promise<BatchRow> {
+  return db.insertInto('redeem_code_batch').values(row).returningAll().executeTakeFirstOrThrow();
+}
+
+export function findBatch(db: Executor, v: Visibility, batchId: string) {
+  let q = db.selectFrom('redeem_code_batch').selectAll().where('tenant_id', '=', v.tenantId).where('batch_id', '=', batchId);
+  if (v.productCodes) q = q.where('product_code', 'in', v.productCodes.length ? v.productCodes : ['']);
+  return q.executeTakeFirst();
+}
+
+export function setBatchJob(db: Executor, tenantId: string, batchId: string, jobId: string) {
+  return db.updateTable('redeem_code_batch').set({ job_id: jobId }).where('tenant_id', '=', tenantId).where('batch_id', '=', batchId).execute();
+}
+
+/** Voids a batch that is not voided yet: its codes stop redeeming and an unfinished generation stops. */
+export function voidBatch(db: Executor, v: Visibility, batchId: string, now: Date) {
+  let q = db
+    .updateTable('redeem_code_batch')
+    .set({ status: 'VOIDED', voided_at: now, updated_at: now })
+    .where('tenant_id', '=', v.tenantId)
+    .where('batch_id', '=', batchId)
+    .where('status', '<>', 'VOIDED');
+  if (v.productCodes) q = q.where('product_code', 'in', v.productCodes.length ? v.productCodes : ['']);
+  return q.returningAll().executeTakeFirst();
+}
+
+/** The distinct code shapes of a tenant's batches, for recognising typed input without a look-up. */
+export function listShapes(db: Executor, tenantId: string) {
+  return db
+    .selectFrom('redeem_code_batch')
+    .select(['code_type', 'length', 'prefix', 'alphabet', 'check_char', 'group_size'])
+    .distinct()
+    .where('tenant_id', '=', tenantId)
+    .execute();
+}
+
+function codesWithBatch(db: Executor, v: Visibility) {
+  let q = db
+    .selectFrom('redeem_code as c')
+    .innerJoin('redeem_code_batch as b', (j) => j.onRef('b.tenant_id', '=', 'c.tenant_id').onRef('b.batch_id', '=', 'c.batch_id'))
+    .selectAll('c')
+    .select(BATCH_FIELDS.map((f) => `b.${f}` as const))
+    .select('b.status as batch_status')
+    .where('c.tenant_id', '=', v.tenantId);
+  if (v.productCodes) q = q.where('b.product_code', 'in', v.productCodes.length ? v.productCodes : ['']);
+  return q;
+}
+
+/** The rows stored under any of `forms` (at most two: as typed and upper case). */
+export function findCodes(db: Executor, v: Visibility, forms: string[]): Promise<CodeWithBatch[]> {
+  return codesWithBatch(db, v).where('c.code', 'in', forms).execute() as Promise<CodeWithBatch[]>;
+}
+
+export type CodeStatusFilter = 'ACTIVE' | 'REDEEMED' | 'VOIDED' | 'EXPIRED';
+
+export async function listCodes(
+  db: Executor,
+  v: Visibility,
+  f: { campaignId?: string; batchId?: string; status?: CodeStatusFilter; userId?: string; now: Date },
+  page: { limit: number; offset: number },
+) {
+  let q = codesWithBatch(db, v);
+  if (f.campaignId) q = q.where('b.campaign_id', '=', f.campaignId);
+  if (f.batchId) q = q.where('c.batch_id', '=', f.batchId);
+  if (f.userId) {
+    const userId = f.userId;
+    q = q.where((eb) =>
+      eb.or([
+        eb('c.assigned_user_id', '=', userId),
+        eb.exists(
+          eb
+            .selectFrom('redeem_code_redemption as r')
+            .select(sql`1`.as('x'))
+            .whereRef('r.tenant_id', '=', 'c.tenant_id')
+            .whereRef('r.batch_id', '=', 'c.batch_id')
+            .whereRef('r.seq', '=', 'c.seq')
+            .where('r.user_id', '=', userId),
+        ),
+      ]),
+    );
+  }
+  // The stored status is refined at read time: a voided batch voids its codes, expiry is a date.
+  if (f.status === 'VOIDED') q = q.where((eb) => eb.or([eb('c.status', '=', 'VOIDED'), eb('b.status', '=', 'VOIDED')]));
+  if (f.status === 'REDEEMED') q = q.where('c.status', '=', 'REDEEMED').where('b.status', '<>', 'VOIDED');
+  if (f.status === 'ACTIVE' || f.status === 'EXPIRED') {
+    q = q.where('c.status', '=', 'ACTIVE').where('b.status', '<>', 'VOIDED');
+    q = f.status === 'ACTIVE' ? q.where((eb) => eb.or([eb('b.expires_at', 'is', null), eb('b.expires_at', '>', f.now)])) : q.where('b.expires_at', '<=', f.now);
+  }
+  const [rows, total] = await Promise.all([
+    q.orderBy('c.batch_id', 'desc').orderBy('c.seq', 'asc').limit(page.limit).offset(page.offset).execute() as Promise<CodeWithBatch[]>,
+    q.clearSelect().select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+  ]);
+  return { rows, total: Number(total.n) };
+}
+
+/** One page of a batch's codes after `afterSeq`, by primary key (keyset paging for the export). */
+export function pageOfBatch(db: Executor, tenantId: string, batchId: string, afterSeq: number, limit: number) {
+  return db
+    .selectFrom('redeem_code')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('batch_id', '=', batchId)
+    .where('seq', '>', afterSeq)
+    .orderBy('seq', 'asc')
+    .limit(limit)
+    .execute();
+}
+
+/**
+ * Uses the code once for `userId`: one conditional UPDATE, so parallel redemptions of a code
+ * queue on its row and only as many as max_uses find it usable. An assigned code is usable by
+ * its user only.
+ */
+export function useCode(db: Executor, k: { tenantId: string; batchId: string; seq: number }, userId: string, maxUses: number, now: Date) {
+  return db
+    .updateTable('redeem_code')
+    .set((eb) => ({
+      uses: eb('uses', '+', 1),
+      status: sql`case when uses + 1 >= ${maxUses} then 'REDEEMED' else status end`,
+      last_redeemed_at: now,
+    }))
+    .where('tenant_id', '=', k.tenantId)
+    .where('batch_id', '=', k.batchId)
+    .where('seq', '=', k.seq)
+    .where('status', '=', 'ACTIVE')
+    .where('uses', '<', maxUses)
+    .where((eb) => eb.or([eb('assigned_user_id', 'is', null), eb('assigned_user_id', '=', userId)]))
+    .returning(['uses', 'status'])
+    .executeTakeFirst();
+}
+
+/** Assigns an unused, active code to a user (again to the same user is a no-op). */
+export function assignCode(db: Executor, k: { tenantId: string; batchId: string; seq: number }, userId: string, now: Date) {
+  return db
+    .updateTable('redeem_code')
+    .set((eb) => ({ assigned_user_id: userId, assigned_at: eb.fn.coalesce('assigned_at', sql<Date>`${now}`) }))
+    .where('tenant_id', '=', k.tenantId)
+    .where('batch_id', '=', k.batchId)
+    .where('seq', '=', k.seq)
+    .where('status', '=', 'ACTIVE')
+    .where('uses', '=', 0)
+    .where((eb) => eb.or([eb('assigned_user_id', 'is', null), eb('assigned_user_id', '=', userId)]))
+    .returning('seq')
+    .executeTakeFirst();
+}
+
+export function voidCode(db: Executor, k: { tenantId: string; batchId: string; seq: number }, now: Date) {
+  return db
+    .updateTable('redeem_code')
+    .set({ status: 'VOIDED', voided_at: now })
+    .where('tenant_id', '=', k.tenantId)
+    .where('batch_id', '=', k.batchId)
+    .where('seq', '=', k.seq)
+    .where('status', '=', 'ACTIVE')
+    .returning('seq')
+    .executeTakeFirst();
+}
+
+/** Records a redemption; undefined when this user already redeemed this code. */
+export function insertRedemption(db: Executor, row: Insertable<RedemptionTable>) {
+  return db.insertInto('redeem_code_redemption').values(row).onConflict((oc) => oc.doNothing()).returningAll().executeTakeFirst();
+}
+
+export async function listRedemptions(
+  db: Executor,
+  v: Visibility,
+  f: { userId?: string; code?: string[]; batchId?: string; campaignId?: string; productCode?: string; from?: Date | null; to?: Date | null },
+  page: { limit: number; offset: number },
+) {
+  // Joined with the batch for the code's display form (prefix, grouping) and product visibility.
+  let q = db
+    .selectFrom('redeem_code_redemption as r')
+    .innerJoin('redeem_code_batch as b', (j) => j.onRef('b.tenant_id', '=', 'r.tenant_id').onRef('b.batch_id', '=', 'r.batch_id'))
+    .where('r.tenant_id', '=', v.tenantId);
+  if (v.productCodes) q = q.where('b.product_code', 'in', v.productCodes.length ? v.productCodes : ['']);
+  if (f.userId) q = q.where('r.user_id', '=', f.userId);
+  if (f.code) q = q.where('r.code', 'in', f.code);
+  if (f.batchId) q = q.where('r.batch_id', '=', f.batchId);
+  if (f.campaignId) q = q.where('r.campaign_id', '=', f.campaignId);
+  if (f.productCode) q = q.where('r.product_code', '=', f.productCode);
+  if (f.from) q = q.where('r.created_at', '>=', f.from);
+  if (f.to) q = q.where('r.created_at', '<', f.to);
+  const [rows, total] = await Promise.all([
+    q.selectAll('r').select(['b.code_type', 'b.prefix', 'b.group_size']).orderBy('r.created_at', 'desc').orderBy('r.redemption_id', 'desc').limit(page.limit).offset(page.offset).execute(),
+    q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+  ]);
+  return { rows, total: Number(total.n) };
+}

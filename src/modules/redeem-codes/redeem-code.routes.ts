@@ -1,0 +1,156 @@
+import { endUserIp } from '../../platform/client-ip.js';
+import { Readable } from 'node:stream';
+import { stringify } from 'csv-stringify';
+import { Type } from 'typebox';
+import { authErrors, errors, ProductCodeHeader } from '../../app/common.schemas.js';
+import type { Api } from '../../app/types.js';
+import type { UnitOfWork } from '../../app/unit-of-work.js';
+import type { BatchService } from './redeem-code.batch.js';
+import {
+  AssignBody,
+  Batch,
+  BatchParams,
+  CampaignParams,
+  CodeList,
+  CodeListQuery,
+  CodeParams,
+  CreateBatchBody,
+  EmptyBody,
+  ExportQuery,
+  RedeemBody,
+  RedeemCode,
+  RedeemResult,
+  RedemptionList,
+  RedemptionListQuery,
+  type BatchView,
+  type RedeemCodeView,
+} from './redeem-code.schemas.js';
+import type { CodeService } from './redeem-code.service.js';
+import type { RedemptionService } from './redemption.service.js';
+
+const tags = ['redeem-codes'];
+const CSV_COLUMNS = ['code', 'code_id', 'batch_id', 'campaign_id', 'reward_id', 'status', 'uses', 'max_uses', 'assigned_user_id', 'expires_at', 'applicable_products'] as const;
+
+export function redeemCodeRoutes(app: Api, deps: { batches: BatchService; codes: CodeService; redemptions: RedemptionService; uow: UnitOfWork }): void {
+  const { batches, codes, redemptions, uow } = deps;
+
+  app.post(
+    '/v1/campaigns/:campaign_id/redeem-codes',
+    {
+      schema: {
+        tags,
+        summary: 'Generate a batch of redeem codes for a campaign',
+        description:
+          'Up to 10,000 codes: 201 with the batch and its codes. More: 202 with the batch (status PENDING); a background job generates them, GET /v1/redeem-code-batches/{batch_id} shows progress, GET /v1/redeem-codes/export streams them. 400 code_space_too_small when codes of that length could be guessed.',
+        params: CampaignParams,
+        body: CreateBatchBody,
+        response: { 201: Batch, 202: Batch, ...errors(...authErrors, 404, 409, 422) },
+      },
+    },
+    async (request, reply) => {
+      const result = await uow<{ batch: BatchView; async: boolean }>(request, reply, (r) => (r.async ? 202 : 201), (trx) =>
+        batches.createBatch(request.actor!, request.params.campaign_id, request.body, trx), { recordAs: (r) => r.batch });
+      return result.batch;
+    },
+  );
+
+  app.get(
+    '/v1/redeem-code-batches/:batch_id',
+    { schema: { tags, summary: 'A batch: status and generated / total', params: BatchParams, response: { 200: Batch, ...errors(...authErrors, 404) } } },
+    async (request) => batches.getBatch(request.actor!, request.params.batch_id),
+  );
+
+  app.post(
+    '/v1/redeem-code-batches/:batch_id/void',
+    {
+      schema: { tags, summary: 'Void a whole batch: none of its codes redeems afterwards', params: BatchParams, body: EmptyBody, response: { 200: Batch, ...errors(...authErrors, 404, 409, 422) } },
+    },
+    async (request, reply) => uow(request, reply, 200, (trx) => batches.voidBatch(request.actor!, request.params.batch_id, trx)),
+  );
+
+  app.get(
+    '/v1/redeem-codes',
+    { schema: { tags, summary: 'List codes (filters: campaign, batch, status, user)', querystring: CodeListQuery, response: { 200: CodeList, ...errors(...authErrors) } } },
+    async (request) => codes.listCodes(request.actor!, request.query),
+  );
+
+  app.get(
+    '/v1/redeem-codes/export',
+    {
+      schema: {
+        tags,
+        summary: 'Stream the codes of a batch as CSV',
+        description: `Columns: ${CSV_COLUMNS.join(', ')}. Streamed page by page; any batch size.`,
+        querystring: ExportQuery,
+        produces: ['text/csv'],
+        response: { 200: Type.String({ description: 'CSV with a header row' }), ...errors(...authErrors, 404) },
+      },
+    },
+    async (request, reply) => {
+      const { batch, rows } = await codes.exportBatch(request.actor!, request.query.batch_id);
+      const csv = Readable.from(toRecords(rows)).pipe(stringify({ header: true, columns: [...CSV_COLUMNS] }));
+      void reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${batch.batch_id}.csv"`);
+      // A stream is sent as is (no serialisation); the 200 schema above only documents it.
+      return reply.send(csv as unknown as string);
+    },
+  );
+
+  app.get(
+    '/v1/redeem-codes/:code',
+    { schema: { tags, summary: 'A code (with or without dashes)', params: CodeParams, response: { 200: RedeemCode, ...errors(...authErrors, 404) } } },
+    async (request) => codes.getCode(request.actor!, request.params.code),
+  );
+
+  app.post(
+    '/v1/redeem-codes/:code/assign',
+    {
+      schema: {
+        tags,
+        summary: 'Assign an unused code to a user: only that user can redeem it',
+        params: CodeParams,
+        body: AssignBody,
+        response: { 200: RedeemCode, ...errors(...authErrors, 404, 409, 422) },
+      },
+    },
+    async (request, reply) => uow(request, reply, 200, (trx) => codes.assignCode(request.actor!, request.params.code, request.body.user_id, trx)),
+  );
+
+  app.post(
+    '/v1/redeem-codes/:code/void',
+    { schema: { tags, summary: 'Void a code', params: CodeParams, body: EmptyBody, response: { 200: RedeemCode, ...errors(...authErrors, 404, 409, 422) } } },
+    async (request, reply) => uow(request, reply, 200, (trx) => codes.voidCode(request.actor!, request.params.code, trx)),
+  );
+
+  app.post(
+    '/v1/redeem',
+    {
+      schema: {
+        tags,
+        summary: 'Redeem a code: checks, use and grant in one transaction',
+        description:
+          '201 with the redemption and the grant. Refusals: 404 code_not_found, 400 code_mistyped (check character), 409 code_already_redeemed / code_expired / code_voided / campaign_not_active, 403 code_not_assigned_to_user / product_not_applicable, and the grant\'s own (409 inventory_exhausted, per_user_limit_reached ...).',
+        headers: ProductCodeHeader,
+        body: RedeemBody,
+        response: { 201: RedeemResult, ...errors(...authErrors, 404, 409, 422, 429) },
+      },
+    },
+    async (request, reply) => {
+      // Per-IP limits count the end user's address only (client_ip from the calling backend).
+      const limitIp = endUserIp(request, request.body.client_ip, { serverCaller: true });
+      const attempt = redemptions.attemptOf(request.actor!, request.body, request.headers['x-product-code'], request.ip, limitIp);
+      return redemptions.redeem(request.actor!, attempt, (work) => uow(request, reply, 201, work));
+    },
+  );
+
+  app.get(
+    '/v1/redemptions',
+    {
+      schema: { tags, summary: 'Who redeemed what, when, from which product and address', querystring: RedemptionListQuery, response: { 200: RedemptionList, ...errors(...authErrors) } },
+    },
+    async (request) => redemptions.listRedemptions(request.actor!, request.query),
+  );
+}
+
+async function* toRecords(rows: AsyncIterable<RedeemCodeView>) {
+  for await (const r of rows) yield { ...r, applicable_products: r.applicable_products?.join('|') ?? '' };
+}

@@ -1,0 +1,229 @@
+/**
+ * Redeeming a code: the checks, the use and the grant in ONE transaction, so a code is used
+ * exactly when its reward was granted. The path is kept lean for the hot case: typed input is
+ * recognised from memory first (shape and check character), then one read of the code with its
+ * batch, the campaign check, one conditional UPDATE, the grant, one INSERT.
+ */
+import type { Counter } from 'prom-client';
+import type { Transaction } from 'kysely';
+import { type Database, type Executor } from '../../db/client.js';
+import type { DB } from '../../db/schema.js';
+import { type Actor, canSeeProduct, requireTenant, type TenantActor } from '../../platform/actor.js';
+import type { Clock } from '../../platform/clock.js';
+import { AppError } from '../../platform/errors.js';
+import { newId } from '../../platform/ids.js';
+import { pagination, toPage } from '../../platform/paging.js';
+import { parseInstant } from '../../platform/time.js';
+import type { CampaignService } from '../campaigns/index.js';
+import type { GrantService } from '../grants/index.js';
+import * as repo from './redeem-code.repo.js';
+import { displayCode, lookupForms } from './redeem-code.rules.js';
+import type { RedeemInput, RedeemResultView, RedemptionListInput, RedemptionView } from './redeem-code.schemas.js';
+import { codeIdOf, pickTyped, visibility } from './redeem-code.service.js';
+import type { ShapeCache } from './redeem-code.shapes.js';
+
+/** What a guard (rate limits, lock-out, a cache in front of the database) sees of an attempt. */
+export interface RedeemAttempt {
+  tenantId: string;
+  userId: string;
+  /** The code as typed. */
+  code: string;
+  clientIp: string | null;
+  /**
+   * The end user's address for per-IP limits: `client_ip` given by the calling backend, else
+   * null (a backend's own address is not a user's; see src/platform/client-ip.ts).
+   */
+  limitIp: string | null;
+  productCode: string | null;
+}
+
+/**
+ * A seam for abuse defence built elsewhere: `before` runs ahead of any database work and may
+ * refuse by throwing an AppError (e.g. 429 rate_limited); `after` learns the outcome
+ * ('redeemed' or the refusal code), e.g. to count failures towards a lock-out. Neither runs
+ * inside the redemption's transaction, so a guard may call Redis.
+ */
+export interface RedeemGuard {
+  before?(attempt: RedeemAttempt): Promise<void>;
+  after?(attempt: RedeemAttempt, outcome: string): Promise<void>;
+}
+
+export interface RedeemMetrics {
+  redeemed: Counter<'code_type'>;
+  refused: Counter<'code'>;
+}
+
+/** Runs the redemption's work in a transaction: the HTTP unit of work (Idempotency-Key), or a plain one. */
+export type Transact = <T>(work: (trx: Transaction<DB>) => Promise<T>) => Promise<T>;
+
+export const GRANT_SOURCE = 'redeem_code';
+
+export function toRedemptionView(r: repo.RedemptionRow, display: string): RedemptionView {
+  return {
+    redemption_id: r.redemption_id,
+    code: display,
+    code_id: codeIdOf(r.batch_id, r.seq),
+    batch_id: r.batch_id,
+    campaign_id: r.campaign_id,
+    reward_id: r.reward_id,
+    user_id: r.user_id,
+    grant_id: r.grant_id,
+    product_code: r.product_code,
+    client_ip: r.client_ip,
+    created_at: r.created_at.toISOString(),
+  };
+}
+
+const refusal = (kind: 'not_found' | 'conflict' | 'forbidden' | 'invalid', code: string, message: string, details: Record<string, unknown> = {}) =>
+  new AppError(kind, code, message, details);
+
+export function createRedemptionService(deps: {
+  db: Database;
+  clock: Clock;
+  campaigns: CampaignService;
+  grants: GrantService;
+  shapes: ShapeCache;
+  metrics: RedeemMetrics;
+  guard?: RedeemGuard | undefined;
+}) {
+  const { db, clock, campaigns, shapes, metrics } = deps;
+
+  // Best effort: the outcome is already decided (and committed); a failing guard must not change the answer.
+  const after = (attempt: RedeemAttempt, outcome: string) => deps.guard?.after?.(attempt, outcome).catch(() => undefined);
+
+  async function redeemInTransaction(tenant: TenantActor, a: RedeemAttempt, trx: Executor, seen: { codeType?: string }): Promise<RedeemResultView> {
+    const now = clock.now();
+    const row = pickTyped(await repo.findCodes(trx, visibility(tenant), lookupForms(a.code)), a.code);
+    if (!row) throw refusal('not_found', 'code_not_found', 'No such code');
+    const display = displayCode(row.code, row);
+    if (row.status === 'VOIDED' || row.batch_status === 'VOIDED') throw refusal('conflict', 'code_voided', 'The code was voided', { code: display });
+    await campaigns.requireActiveCampaign(tenant.tenantId, row.campaign_id, trx);
+    if (row.expires_at && row.expires_at.getTime() <= now.getTime()) {
+      throw refusal('conflict', 'code_expired', 'The code has expired', { code: display, expires_at: row.expires_at.toISOString() });
+    }
+    if (row.assigned_user_id !== null && row.assigned_user_id !== a.userId) {
+      throw refusal('forbidden', 'code_not_assigned_to_user', 'The code is assigned to another user', { code: display });
+    }
+    if (row.applicable_products && (a.productCode === null || !row.applicable_products.includes(a.productCode))) {
+      throw refusal('forbidden', 'product_not_applicable', `The code cannot be redeemed from ${a.productCode ?? 'an unnamed product'}`, {
+        product_code: a.productCode,
+        applicable_products: row.applicable_products,
+      });
+    }
+    const used = () => refusal('conflict', 'code_already_redeemed', 'The code was already redeemed', { code: display, max_uses: row.max_uses });
+    if (row.status === 'REDEEMED') throw used();
+    const key = { tenantId: row.tenant_id, batchId: row.batch_id, seq: row.seq };
+    if (!(await repo.useCode(trx, key, a.userId, row.max_uses, now))) {
+      // Someone else's redemption (or a void, or an assignment) committed first while we waited for the row.
+      const [again] = await repo.findCodes(trx, visibility(tenant), [row.code]);
+      if (again?.status === 'VOIDED') throw refusal('conflict', 'code_voided', 'The code was voided', { code: display });
+      if (again?.assigned_user_id && again.assigned_user_id !== a.userId) throw refusal('forbidden', 'code_not_assigned_to_user', 'The code is assigned to another user', { code: display });
+      throw used();
+    }
+    const codeId = codeIdOf(row.batch_id, row.seq);
+    // The cause of the grant: the code, or (multi-use) the code for this user. The grant flow keeps
+    // one grant per cause, so this code can never grant this reward twice to the same redemption.
+    const sourceId = row.max_uses === 1 ? codeId : `${codeId}/${a.userId}`;
+    const { grant, created } = await deps.grants.grantReward(
+      tenant,
+      { reward_id: row.reward_id, user_id: a.userId, campaign_id: row.campaign_id, source: GRANT_SOURCE, source_id: sourceId },
+      trx,
+    );
+    // An earlier grant for this cause: this user already redeemed this multi-use code.
+    if (!created) throw used();
+    const redemption = await repo.insertRedemption(trx, {
+      tenant_id: row.tenant_id,
+      batch_id: row.batch_id,
+      seq: row.seq,
+      user_id: a.userId,
+      redemption_id: newId('rdm', now.getTime()),
+      code: row.code,
+      campaign_id: row.campaign_id,
+      reward_id: row.reward_id,
+      grant_id: grant.grant_id,
+      product_code: a.productCode,
+      client_ip: a.clientIp,
+      created_at: now,
+    });
+    if (!redemption) throw used();
+    seen.codeType = row.code_type;
+    return { redemption: toRedemptionView(redemption, display), grant };
+  }
+
+  return {
+    /**
+     * The attempt a request makes: product from the body or X-Product-Code (they must agree, and
+     * the key must be allowed it), client address from the body (a server calling for its user)
+     * or the connection.
+     */
+    attemptOf(actor: Actor, input: RedeemInput, productHeader: string | undefined, callerIp: string | undefined, limitIp?: string | null): RedeemAttempt {
+      const tenant = requireTenant(actor);
+      if (input.product_code && productHeader && input.product_code !== productHeader) {
+        throw new AppError('invalid', 'product_code_mismatch', 'product_code in the body and the X-Product-Code header differ', { field: 'product_code' });
+      }
+      const product = input.product_code ?? productHeader ?? null;
+      if (product !== null && !canSeeProduct(tenant, product)) {
+        throw new AppError('forbidden', 'product_not_allowed', `This API key may not act on product ${product}`, { product_code: product });
+      }
+      return {
+        tenantId: tenant.tenantId,
+        userId: input.user_id,
+        code: input.code,
+        clientIp: input.client_ip ?? callerIp ?? null,
+        limitIp: limitIp ?? null,
+        productCode: product,
+      };
+    },
+
+    /**
+     * Redeems a code: recognised from memory (unknown shapes and wrong check characters never
+     * reach the database), then checked, used and granted in one transaction via `transact`.
+     */
+    async redeem(actor: Actor, attempt: RedeemAttempt, transact?: Transact): Promise<RedeemResultView> {
+      const tenant = requireTenant(actor);
+      const run: Transact = transact ?? ((work) => db.transaction().execute(work));
+      try {
+        await deps.guard?.before?.(attempt);
+        const seen = await shapes.recognize(tenant.tenantId, attempt.code);
+        if (seen.kind === 'bad_check') throw refusal('invalid', 'code_mistyped', 'The code is mistyped: its check character does not match', { field: 'code' });
+        if (seen.kind === 'none') throw refusal('not_found', 'code_not_found', 'No such code');
+        // The transaction's value is exactly the response (the unit of work records it for
+        // Idempotency-Key replays); the code type for the metric comes out on the side.
+        const seenCode: { codeType?: string } = {};
+        const result = await run((trx) => redeemInTransaction(tenant, attempt, trx, seenCode));
+        metrics.redeemed.inc({ code_type: seenCode.codeType ?? 'UNKNOWN' });
+        await after(attempt, 'redeemed');
+        return result;
+      } catch (err) {
+        if (err instanceof AppError) {
+          metrics.refused.inc({ code: err.code });
+          await after(attempt, err.code);
+        }
+        throw err;
+      }
+    },
+
+    /** Who redeemed what, when, from which product and address; newest first. */
+    async listRedemptions(actor: Actor, query: RedemptionListInput, exec: Executor = db) {
+      const tenant = requireTenant(actor);
+      const page = toPage(query);
+      const { rows, total } = await repo.listRedemptions(
+        exec,
+        visibility(tenant),
+        {
+          ...(query.user_id && { userId: query.user_id }),
+          ...(query.code && { code: lookupForms(query.code) }),
+          ...(query.batch_id && { batchId: query.batch_id }),
+          ...(query.campaign_id && { campaignId: query.campaign_id }),
+          ...(query.product_code && { productCode: query.product_code }),
+          from: parseInstant('created_from', query.created_from),
+          to: parseInstant('created_to', query.created_to),
+        },
+        page,
+      );
+      return { redemptions: rows.map((r) => toRedemptionView(r, displayCode(r.code, r))), pagination: pagination(total, page) };
+    },
+  };
+}
+
+export type RedemptionService = ReturnType<typeof createRedemptionService>;
