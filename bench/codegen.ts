@@ -14,7 +14,7 @@
  */
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import pg from 'pg';
+import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { createMetricsRegistry } from '../src/app/metrics.js';
 import { createServices } from '../src/app/services.js';
@@ -24,6 +24,7 @@ import { migrate } from '../src/db/migrate.js';
 import { generateCodes, resolveRule } from '../src/modules/redeem-codes/redeem-code.rules.js';
 import type { TenantActor } from '../src/platform/actor.js';
 import { systemClock } from '../src/platform/clock.js';
+import { admin, withDatabase } from './support.js';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const COUNT = Number(process.env.BENCH_CODES ?? 1_000_000);
@@ -32,10 +33,8 @@ const TENANT = 'bench';
 
 async function main(): Promise<void> {
   const dbName = `mh_codegen_${Date.now().toString(36)}`;
-  await admin(`create database ${dbName}`);
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${dbName}`;
-  const database = await openPostgres(url.toString(), 4);
+  await admin(ADMIN_URL, `create database ${dbName}`);
+  const database = await openPostgres(withDatabase(ADMIN_URL, dbName), 4);
   try {
     await migrate(database);
     const config = loadConfig({ env: {}, file: null, overrides: { 'log.level': 'silent' } });
@@ -81,7 +80,7 @@ async function main(): Promise<void> {
     );
   } finally {
     await database.close();
-    await admin(`drop database if exists ${dbName} with (force)`);
+    await admin(ADMIN_URL, `drop database if exists ${dbName} with (force)`);
   }
 }
 
@@ -121,15 +120,6 @@ async function verify(pool: pg.Pool, batchId: string | null): Promise<void> {
   if (n !== COUNT || d !== COUNT || m !== COUNT) throw new Error(`expected ${COUNT} distinct codes seq 1..${COUNT}, found ${n} rows, ${d} distinct, max seq ${m}`);
 }
 
-async function admin(statement: string): Promise<void> {
-  const c = new pg.Client({ connectionString: ADMIN_URL });
-  await c.connect();
-  try {
-    await c.query(statement);
-  } finally {
-    await c.end();
-  }
-}
 
 main().catch((err: unknown) => {
   process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

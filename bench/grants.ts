@@ -17,6 +17,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import { admin, withDatabase } from './support.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -36,11 +37,11 @@ interface Result {
 
 async function main(): Promise<void> {
   const dbName = `mh_bench_${Date.now().toString(36)}`;
-  await admin(`create database ${dbName}`);
+  await admin(ADMIN_URL, `create database ${dbName}`);
   const url = withDatabase(ADMIN_URL, dbName);
   // BENCH_DIAG=1: time the grant functions inside PostgreSQL and show the stock table's update
   // statistics after each case (a diagnostic; it adds a little overhead to every call).
-  if (process.env.BENCH_DIAG) await admin(`alter database ${dbName} set track_functions = 'pl'`);
+  if (process.env.BENCH_DIAG) await admin(ADMIN_URL, `alter database ${dbName} set track_functions = 'pl'`);
   const server = await startServer(url);
   try {
     const setup = await prepare(server.url);
@@ -60,7 +61,7 @@ async function main(): Promise<void> {
     server.stop();
     await new Promise((r) => setTimeout(r, 500));
     if (process.env.BENCH_KEEP) console.log(`kept database ${dbName} (BENCH_KEEP)`);
-    else await admin(`drop database if exists ${dbName} with (force)`);
+    else await admin(ADMIN_URL, `drop database if exists ${dbName} with (force)`);
   }
 }
 
@@ -205,21 +206,7 @@ function startServer(url: string): Promise<{ url: string; stop: () => void }> {
   });
 }
 
-function withDatabase(url: string, db: string): string {
-  const u = new URL(url);
-  u.pathname = `/${db}`;
-  return u.toString();
-}
 
-async function admin(statement: string): Promise<void> {
-  const c = new pg.Client({ connectionString: ADMIN_URL });
-  await c.connect();
-  try {
-    await c.query(statement);
-  } finally {
-    await c.end();
-  }
-}
 
 main().catch((err: unknown) => {
   console.error(err);

@@ -99,8 +99,8 @@ export const ConfigSchema = Type.Object(
     grants: Type.Object(
       {
         // Group commit: grants that arrive while `batch_concurrency` batches are in flight go
-        // together in the next one (one round trip, one commit, each grant in its own
-        // subtransaction). 1 turns batching off: one statement per grant.
+        // together in the next one (one round trip and one commit; each grant still gets its
+        // own answer). 1 turns batching off: one statement per grant.
         batch_max_size: Type.Integer({ minimum: 1, maximum: 32, default: 16 }),
         batch_concurrency: Type.Integer({ minimum: 1, maximum: 64, default: 2 }),
         // How long a reward or campaign read by a grant is reused; each use is re-verified by
