@@ -172,7 +172,7 @@ async function verify(url: string, hot: string): Promise<string> {
 function report(results: Result[], consistency: string): void {
   const [base, hot, spread, sold] = results as [Result, Result, Result, Result];
   const f = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : '-');
-  console.log(`\nbench/grants  ${CONNECTIONS} connections, ${DURATION} s each, server pool ${POOL}, PostgreSQL\n`);
+  console.log(`\nbench/grants  ${CONNECTIONS} connections, ${DURATION} s each, server pool ${POOL}, ${process.env.BENCH_WORKERS ?? 1} API process(es), PostgreSQL\n`);
   console.log('case                                   ok/s     p50 ms  p99 ms   ok      other');
   for (const r of results) {
     console.log(`${r.name.padEnd(38)} ${f(r.perSecond).padStart(6)}  ${String(r.p50).padStart(7)} ${String(Number.isFinite(r.p99) ? r.p99 : '-').padStart(7)}  ${String(r.ok).padStart(7)} ${String(r.other).padStart(7)}`);
@@ -190,7 +190,9 @@ function report(results: Result[], consistency: string): void {
 function startServer(url: string): Promise<{ url: string; stop: () => void }> {
   // BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", to profile the server.
   const nodeArgs = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : [];
-  const child = spawn(process.execPath, [...nodeArgs, 'bin/marketing-hub.js', 'serve', '--port', '0', '--host', '127.0.0.1'], {
+  // BENCH_WORKERS: API processes sharing the port (serve --workers), e.g. one per core.
+  const workers = process.env.BENCH_WORKERS ? ['--workers', process.env.BENCH_WORKERS] : [];
+  const child = spawn(process.execPath, [...nodeArgs, 'bin/marketing-hub.js', 'serve', '--port', '0', '--host', '127.0.0.1', ...workers], {
     cwd: ROOT,
     env: { ...process.env, DATABASE_URL: url, MARKETING_MASTER_KEY: MASTER, LOG_LEVEL: 'warn', MARKETING_DB_POOL_SIZE: String(POOL) },
     stdio: ['ignore', 'pipe', 'inherit'],

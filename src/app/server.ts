@@ -18,7 +18,7 @@ export interface RunningServer {
 }
 
 /** Opens the database, migrates it, resolves the master key, listens, and runs the in-process workers. */
-export async function startServer(config: Readonly<Config>, options: { handleSignals?: boolean } = {}): Promise<RunningServer> {
+export async function startServer(config: Readonly<Config>, options: { handleSignals?: boolean; quiet?: boolean } = {}): Promise<RunningServer> {
   const logger = pino(loggerOptions(config) as pino.LoggerOptions);
   const database = await openMigratedDatabase(config, logger);
   let app: Api | undefined;
@@ -35,7 +35,7 @@ export async function startServer(config: Readonly<Config>, options: { handleSig
     const port = typeof address === 'object' && address ? address.port : config.server.http.port;
     const shownHost = ['0.0.0.0', '::'].includes(config.server.http.host) ? 'localhost' : config.server.http.host;
     const url = `http://${shownHost}:${port}`;
-    printBanner(url, database, master.generated);
+    if (!options.quiet) printBanner(url, database, master.generated);
 
     if (config.jobs.in_process) {
       // Started only once the app listens, so a process that fails to start never runs jobs.

@@ -10,6 +10,7 @@ import { MASTER, type TenantActor } from '../platform/actor.js';
 import { systemClock } from '../platform/clock.js';
 import { isAppError } from '../platform/errors.js';
 import { codesCommand } from './codes.js';
+import { runCluster, workerIndex } from '../app/cluster.js';
 
 /**
  * `marketing-hub serve | worker | migrate | tenants ... | keys ... | apps ... | config`. Every command
@@ -17,6 +18,12 @@ import { codesCommand } from './codes.js';
  * whoever runs them already holds the database credentials.
  */
 const program = new Command('marketing-hub').description('marketing-hub: marketing middle platform').showHelpAfterError();
+
+const positive = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError('a whole number 1-64');
+  return n;
+};
 
 const port = (value: string) => {
   const n = Number(value);
@@ -29,11 +36,18 @@ program
   .description('Run the HTTP API (migrates the database first)')
   .addOption(new Option('-p, --port <port>', 'HTTP port (default 8105, or PORT)').argParser(port))
   .option('--host <host>', 'listen address')
-  .action(async (opts: { port?: number; host?: string }) => {
+  .addOption(new Option('-w, --workers <n>', 'API processes sharing the port, e.g. one per core (PostgreSQL only)').argParser(positive))
+  .action(async (opts: { port?: number; host?: string; workers?: number }) => {
     const overrides: Record<string, unknown> = {};
     if (opts.port !== undefined) overrides['server.http.port'] = opts.port;
     if (opts.host) overrides['server.http.host'] = opts.host;
-    await startServer(loadConfig({ overrides }));
+    if (opts.workers !== undefined) overrides['server.workers'] = opts.workers;
+    const index = workerIndex();
+    // In a cluster, worker 0 alone runs the in-process jobs and prints the banner.
+    if (index !== null && index > 0) overrides['jobs.in_process'] = false;
+    const config = loadConfig({ overrides });
+    if (index === null && config.server.workers > 1) await runCluster(config, config.server.workers);
+    else await startServer(config, { quiet: index !== null && index > 0 });
   });
 
 program

@@ -34,6 +34,8 @@ export const ConfigSchema = Type.Object(
           Type.Object({ addr: Type.Optional(Type.String()) }, { additionalProperties: false }),
         ),
         shutdown_grace_ms: Type.Integer({ minimum: 0, maximum: 600000, default: 10000 }),
+        // API processes sharing the port (Node cluster), e.g. one per core; PostgreSQL only.
+        workers: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -198,6 +200,7 @@ export const envBindings: readonly EnvBinding[] = [
   { env: 'MARKETING_HTTP_HOST', path: 'server.http.host', kind: 'string', description: 'Listen address (default 0.0.0.0)' },
   { env: 'MARKETING_HTTP_BODY_LIMIT', path: 'server.http.body_limit_bytes', kind: 'integer', description: 'Largest request body in bytes (default 1 MiB)' },
   { env: 'MARKETING_TRUST_PROXY', path: 'server.http.trust_proxy', kind: 'bool_or_string', description: 'Trust X-Forwarded-For from: true, false, or a comma list of addresses/CIDRs' },
+  { env: 'MARKETING_WORKERS', path: 'server.workers', kind: 'integer', description: 'API processes sharing the port, e.g. one per core (default 1; PostgreSQL only)' },
   { env: 'MARKETING_SHUTDOWN_GRACE_MS', path: 'server.shutdown_grace_ms', kind: 'integer', description: 'How long SIGTERM waits for in-flight requests' },
   { env: 'DATABASE_URL', path: 'data.database.source', kind: 'string', secret: true, description: 'PostgreSQL URL; unset = embedded PGlite' },
   { env: 'MARKETING_DB_SOURCE', path: 'data.database.source', kind: 'string', secret: true, description: 'PostgreSQL URL, seed name' },
