@@ -269,9 +269,12 @@ export function createCodeMirror(deps: {
       };
     },
 
-    /** After a commit: the code's state as the database has it now (monotone; best effort). */
-    async noteRow(row: CodeWithBatch): Promise<void> {
-      await writeBatch(row.tenant_id, row.batch_id, { ...row, status: row.batch_status });
+    /**
+     * After a commit: the code's state as the database has it now (monotone; best effort), and its
+     * batch's entry unless `batch: false` (a redemption changes only the code).
+     */
+    async noteRow(row: CodeWithBatch, options: { batch?: boolean } = {}): Promise<void> {
+      if (options.batch !== false) await writeBatch(row.tenant_id, row.batch_id, { ...row, status: row.batch_status });
       await writeCodes(row.tenant_id, [{ ...row, max_uses: row.max_uses }]);
     },
 

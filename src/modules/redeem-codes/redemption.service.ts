@@ -90,7 +90,7 @@ export function createRedemptionService(deps: {
   /** The Redis mirror of code states (fast refusals); absent or disabled without Redis. */
   mirror?: CodeMirror | undefined;
 }) {
-  const { db, clock, campaigns, shapes, metrics, mirror } = deps;
+  const { db, clock, shapes, metrics, mirror } = deps;
 
   // Best effort: the outcome is already decided (and committed); a failing guard must not change the answer.
   const after = (attempt: RedeemAttempt, outcome: string) => deps.guard?.after?.(attempt, outcome).catch(() => undefined);
@@ -109,7 +109,10 @@ export function createRedemptionService(deps: {
     seen.row = row;
     const display = displayCode(row.code, row);
     if (row.status === 'VOIDED' || row.batch_status === 'VOIDED') throw refusal('conflict', 'code_voided', 'The code was voided', { code: display });
-    await campaigns.requireActiveCampaign(tenant.tenantId, row.campaign_id, trx);
+    // The campaign (ACTIVE, within its window) is checked by the grant below, from its snapshot
+    // cache verified in the grant statement: a read here would cost a round trip per redemption
+    // for the same answer. So code refusals (expired, used, ...) come before campaign_not_active,
+    // as on the Redis fast path, which does not know campaigns either.
     if (row.expires_at && row.expires_at.getTime() <= now.getTime()) {
       throw refusal('conflict', 'code_expired', 'The code has expired', { code: display, expires_at: row.expires_at.toISOString() });
     }
@@ -213,7 +216,7 @@ export function createRedemptionService(deps: {
         const result = await run((trx) => redeemInTransaction(tenant, attempt, trx, seenCode));
         metrics.redeemed.inc({ code_type: seenCode.codeType ?? 'UNKNOWN' });
         // Committed: the mirror learns the use (a replayed answer ran nothing and teaches nothing).
-        if (mirror?.enabled && seenCode.row && seenCode.used) await mirror.noteRow({ ...seenCode.row, ...seenCode.used }).catch(() => undefined);
+        if (mirror?.enabled && seenCode.row && seenCode.used) await mirror.noteRow({ ...seenCode.row, ...seenCode.used }, { batch: false }).catch(() => undefined);
         await after(attempt, 'redeemed');
         return result;
       } catch (err) {
