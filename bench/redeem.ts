@@ -71,6 +71,8 @@ async function main(): Promise<void> {
     // Warm-up, not counted: JIT, pools, prepared statements, the shape cache.
     await load('warm-up', server.url, key, () => codes[next++]!, 201, Math.min(5, DURATION));
     results.push(await load(`redeem (random pool codes, ${CONNECTIONS} conns)`, server.url, key, () => codes[next++]!, 201));
+    // BENCH_ONLY_REDEEM=1 (with BENCH_NODE_ARGS=--cpu-prof): a profile of redemptions alone.
+    if (process.env.BENCH_ONLY_REDEEM) return console.log(results);
     const invalid = generateCodes(resolveRule({ code_type: 'ALPHANUM', length: 12 }), 400_000);
     let bad = 0;
     results.push(await load('invalid codes (404, Redis fast path)', server.url, key, () => invalid[bad++ % invalid.length]!, 404));

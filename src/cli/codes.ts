@@ -103,7 +103,11 @@ export function codesCommand(program: Command): void {
     .option('--batch <batch_id>', 'only this batch (needs --tenant)')
     .action((opts: { tenant?: string; batch?: string }) =>
       withServices(async (services) => {
-        if (opts.batch && !opts.tenant) throw new InvalidArgumentError('--batch needs --tenant');
+        if (opts.batch && !opts.tenant) {
+          process.stderr.write('--batch needs --tenant\n');
+          process.exitCode = 2;
+          return;
+        }
         if (!services.codeMirror.enabled) {
           process.stderr.write('No Redis configured (REDIS_URL / data.redis.addr): there is no mirror to reconcile\n');
           process.exitCode = 1;
