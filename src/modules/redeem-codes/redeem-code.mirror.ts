@@ -226,6 +226,29 @@ export function createCodeMirror(deps: {
     }, undefined);
   }
 
+  // Write-backs of redemptions that commit close together go to Redis in one call: the ones queued
+  // while the event loop is busy are flushed together on the next turn (one round trip, not one
+  // per redemption; each caller still waits for its own write).
+  const queued = new Map<string, { rows: CodeFields[]; done: (() => void)[] }>();
+  let flushing = false;
+  function flush(): void {
+    flushing = false;
+    const work = [...queued];
+    queued.clear();
+    for (const [tenantId, q] of work) void writeCodes(tenantId, q.rows).finally(() => q.done.forEach((d) => d()));
+  }
+  function queueCode(tenantId: string, row: CodeFields): Promise<void> {
+    let q = queued.get(tenantId);
+    if (!q) queued.set(tenantId, (q = { rows: [], done: [] }));
+    q.rows.push(row);
+    const written = new Promise<void>((resolve) => q.done.push(resolve));
+    if (!flushing) {
+      flushing = true;
+      setImmediate(flush);
+    }
+    return written;
+  }
+
   const writeBatch = (tenantId: string, batchId: string, b: BatchFields) =>
     withRedis((_r, s) => s.mergeBatches(1, keys(tenantId).batches, batchId, batchValue(b)), undefined);
 
@@ -275,7 +298,7 @@ export function createCodeMirror(deps: {
      */
     async noteRow(row: CodeWithBatch, options: { batch?: boolean } = {}): Promise<void> {
       if (options.batch !== false) await writeBatch(row.tenant_id, row.batch_id, { ...row, status: row.batch_status });
-      await writeCodes(row.tenant_id, [{ ...row, max_uses: row.max_uses }]);
+      await queueCode(row.tenant_id, row);
     },
 
     /** After a commit (a batch voided): the batch's entry as the database has it. Best effort. */
