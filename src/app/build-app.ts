@@ -139,7 +139,7 @@ export async function buildApp(options: BuildAppOptions): Promise<Api> {
   rewardRoutes(app, { rewards, uow });
   inventoryRoutes(app, { inventory, uow });
   grantRoutes(app, { grants, uow });
-  redeemCodeRoutes(app, { batches: services.redeemBatches, codes: services.redeemCodes, redemptions: services.redemptions, uow });
+  redeemCodeRoutes(app, { batches: services.redeemBatches, codes: services.redeemCodes, redemptions: services.redemptions, uow, mirror: services.codeMirror });
 
 
   return app;

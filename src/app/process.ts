@@ -34,7 +34,7 @@ export function startJobRunner(config: Readonly<Config>, database: DatabaseHandl
     pollMs: config.jobs.poll_ms,
     lockSeconds: config.jobs.lock_seconds,
   });
-  registerJobHandlers(runner, services);
+  registerJobHandlers(runner, services, undefined, config.redeem_codes.mirror_reconcile_minutes * 60_000);
   runner.start();
   return runner;
 }

@@ -18,7 +18,9 @@ import { createRateLimiter, createRedemptionGuard, rateLimitMetrics } from '../p
 import type pg from 'pg';
 import {
   createBatchService,
+  createCodeMirror,
   createCodeService,
+  createReconciler,
   createRedemptionService,
   createShapeCache,
   GENERATE_QUEUE,
@@ -136,6 +138,15 @@ export function createServices(deps: ServiceDeps) {
   };
   const codeMetrics = redeemCodeMetrics(registry);
   const codeShapes = createShapeCache({ load: listShapesForCache(db), reloadMs: config.redeem_codes.shape_reload_ms });
+  // The Redis mirror of code states (fast refusals); without Redis it is off and every redemption asks the database.
+  const codeMirror = createCodeMirror({
+    redis,
+    db,
+    metrics: codeMetrics,
+    log,
+    settings: { keyPrefix: config.data.redis.key_prefix, rosterReloadMs: config.redeem_codes.shape_reload_ms, pendingTtlMs: 600_000, loadPageSize: config.redeem_codes.export_page_size },
+  });
+  const codeReconciler = createReconciler({ db, mirror: codeMirror, redis, metrics: codeMetrics, pageSize: config.redeem_codes.export_page_size });
   const redeemBatches = createBatchService({
     db,
     clock,
@@ -146,6 +157,7 @@ export function createServices(deps: ServiceDeps) {
     pool: deps.pool ?? null,
     shapes: codeShapes,
     generated: codeMetrics.generated,
+    mirror: codeMirror,
     settings: {
       syncLimit: config.redeem_codes.sync_limit,
       chunkSize: config.redeem_codes.chunk_size,
@@ -153,8 +165,8 @@ export function createServices(deps: ServiceDeps) {
     },
   });
   const redeemCodes = createCodeService({ db, clock, exportPageSize: config.redeem_codes.export_page_size });
-  const redemptions = createRedemptionService({ db, clock, campaigns, grants, shapes: codeShapes, metrics: codeMetrics, guard: deps.redeemGuard ?? redemptionLimits(redeemGuard) });
-  return { db, clock, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead, redis, limiter, redeemGuard, redeemBatches, redeemCodes, redemptions, close };
+  const redemptions = createRedemptionService({ db, clock, campaigns, grants, shapes: codeShapes, metrics: codeMetrics, guard: deps.redeemGuard ?? redemptionLimits(redeemGuard), mirror: codeMirror });
+  return { db, clock, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead, redis, limiter, redeemGuard, redeemBatches, redeemCodes, redemptions, codeMirror, codeReconciler, close };
 }
 
 export type Services = ReturnType<typeof createServices>;
@@ -163,7 +175,7 @@ export type Services = ReturnType<typeof createServices>;
  * Gives every queue its handler and every sweep its schedule. The API process (in-process
  * workers) and `marketing-hub worker` processes both call this, so they run the same work.
  */
-export function registerJobHandlers(runner: JobRunner, services: Services, idempotencyPurgeMs = 600_000): void {
+export function registerJobHandlers(runner: JobRunner, services: Services, idempotencyPurgeMs = 600_000, mirrorReconcileMs = 30 * 60_000): void {
   runner.every('idempotency.purge', idempotencyPurgeMs, async () => {
     await services.idempotency.purgeExpired();
   });
@@ -177,6 +189,12 @@ export function registerJobHandlers(runner: JobRunner, services: Services, idemp
   runner.register(GENERATE_QUEUE, async (job) => {
     await services.redeemBatches.runBatch(job.tenantId, (job.payload as { batch_id: string }).batch_id);
   }, { concurrency: 1 });
+  // The Redis mirror of redeem codes drifts only by outside hands or lost writes; the database wins.
+  if (services.codeMirror.enabled && mirrorReconcileMs > 0) {
+    runner.every('redeem_codes.reconcile', mirrorReconcileMs, async () => {
+      await services.codeReconciler.reconcile();
+    });
+  }
   // Finished jobs are kept a week for inspection, then deleted; DEAD jobs stay until retried.
   runner.every('jobs.purge', 3_600_000, async () => {
     await purgeDoneJobs(services.db, { before: new Date(services.clock.now().getTime() - 7 * 86_400_000), limit: 10_000 });

@@ -13,6 +13,7 @@ import { createMetricsRegistry } from '../app/metrics.js';
 import { createServices, type Services } from '../app/services.js';
 import type { TenantActor } from '../platform/actor.js';
 import { systemClock } from '../platform/clock.js';
+import { mirroredCreate } from '../modules/redeem-codes/index.js';
 
 const JOB_SAFETY_DELAY_MS = 10 * 60_000;
 
@@ -62,7 +63,7 @@ export function codesCommand(program: Command): void {
         await services.tenants.requireTenantExists(opts.tenant);
         const products = opts.products?.split(',').map((c) => c.trim()).filter(Boolean);
         const started = Date.now();
-        const { batch } = await services.redeemBatches.createBatch(
+        const { batch } = await mirroredCreate(services.codeMirror, opts.tenant, () => services.redeemBatches.createBatch(
           actor,
           opts.campaign,
           {
@@ -80,7 +81,7 @@ export function codesCommand(program: Command): void {
           },
           undefined,
           { deferJobMs: JOB_SAFETY_DELAY_MS },
-        );
+        ));
         await run(services, opts.tenant, batch.batch_id, started);
       }),
     );
@@ -93,6 +94,28 @@ export function codesCommand(program: Command): void {
       withServices(async (services) => {
         await services.redeemBatches.getBatch(cliActor(opts.tenant), opts.batch);
         await run(services, opts.tenant, opts.batch, Date.now());
+      }),
+    );
+  codes
+    .command('reconcile')
+    .description('Repair the Redis mirror of code states from the database (the database wins); prints what was fixed')
+    .option('--tenant <tenant_id>', 'only this tenant (default every tenant with codes)')
+    .option('--batch <batch_id>', 'only this batch (needs --tenant)')
+    .action((opts: { tenant?: string; batch?: string }) =>
+      withServices(async (services) => {
+        if (opts.batch && !opts.tenant) {
+          process.stderr.write('--batch needs --tenant\n');
+          process.exitCode = 2;
+          return;
+        }
+        if (!services.codeMirror.enabled) {
+          process.stderr.write('No Redis configured (REDIS_URL / data.redis.addr): there is no mirror to reconcile\n');
+          process.exitCode = 1;
+          return;
+        }
+        const started = Date.now();
+        const report = await services.codeReconciler.reconcile({ ...(opts.tenant && { tenantId: opts.tenant }), ...(opts.batch && { batchId: opts.batch }) });
+        process.stdout.write(`${JSON.stringify({ ...report, seconds: Math.round((Date.now() - started) / 100) / 10 }, null, 2)}\n`);
       }),
     );
 }
@@ -135,7 +158,11 @@ async function withServices(work: (services: Services) => Promise<void>): Promis
       pool: database.pool ?? null,
       warn: (err, message) => process.stderr.write(`${message}: ${String(err)}\n`),
     });
-    await work(services);
+    try {
+      await work(services);
+    } finally {
+      await services.close();
+    }
   } finally {
     await database.close();
   }

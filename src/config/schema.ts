@@ -164,6 +164,8 @@ export const ConfigSchema = Type.Object(
         export_page_size: Type.Integer({ minimum: 100, maximum: 100000, default: 5000 }),
         // A batch created by another process is recognised by redemptions here within this long.
         shape_reload_ms: Type.Integer({ minimum: 0, maximum: 600000, default: 1000 }),
+        // Minutes between reconciles of the Redis mirror of code states with the database; 0 = never.
+        mirror_reconcile_minutes: Type.Integer({ minimum: 0, maximum: 10080, default: 30 }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -231,6 +233,7 @@ export const envBindings: readonly EnvBinding[] = [
   { env: 'MARKETING_CODES_SYNC_LIMIT', path: 'redeem_codes.sync_limit', kind: 'integer', description: 'Largest batch made inside the request (default 10000)' },
   { env: 'MARKETING_CODES_CHUNK_SIZE', path: 'redeem_codes.chunk_size', kind: 'integer', description: 'Codes per committed chunk of a generation job (default 50000)' },
   { env: 'MARKETING_CODES_EXPORT_PAGE_SIZE', path: 'redeem_codes.export_page_size', kind: 'integer', description: 'Rows per page of a CSV export (default 5000)' },
+  { env: 'MARKETING_CODES_MIRROR_RECONCILE_MINUTES', path: 'redeem_codes.mirror_reconcile_minutes', kind: 'integer', description: 'Minutes between repairs of the Redis code mirror from the database; 0 = never (default 30)' },
   { env: 'MARKETING_CODES_SHAPE_RELOAD_MS', path: 'redeem_codes.shape_reload_ms', kind: 'integer', description: 'How soon batches made by another process are recognised, in ms (default 1000)' },
   { env: 'LOG_LEVEL', path: 'log.level', kind: 'string', description: 'fatal | error | warn | info | debug | trace | silent' },
   { env: 'MARKETING_LOG_LEVEL', path: 'log.level', kind: 'string', description: 'Log level, seed-style name' },

@@ -1,5 +1,6 @@
 import { Counter, type Registry } from 'prom-client';
 import type { RedeemMetrics } from './redemption.service.js';
+import type { MirrorMetrics } from './redeem-code.mirror.js';
 
 export { createBatchService, type BatchService, type BatchSettings, GENERATE_QUEUE } from './redeem-code.batch.js';
 export { createCodeService, type CodeService } from './redeem-code.service.js';
@@ -7,10 +8,24 @@ export { createRedemptionService, type RedemptionService, type RedeemGuard, type
 export { createShapeCache, type ShapeCache } from './redeem-code.shapes.js';
 export { listShapesForCache } from './redeem-code.shapes-loader.js';
 export { redeemCodeRoutes } from './redeem-code.routes.js';
+export { createCodeMirror, type CodeMirror, mirroredCreate, mirrorKeys } from './redeem-code.mirror.js';
+export { createReconciler, type Reconciler, type ReconcileReport } from './redeem-code.reconcile.js';
 
 /** Seed 000's redeem-code metrics, plus refusals by their error code. */
-export function redeemCodeMetrics(registry: Registry): RedeemMetrics & { generated: Counter<'code_type'> } {
+export function redeemCodeMetrics(registry: Registry): RedeemMetrics & MirrorMetrics & { generated: Counter<'code_type'> } {
   return {
+    fastPath: new Counter({
+      name: 'marketing_redeem_code_fast_path_total',
+      help: 'Redemptions seen by the Redis fast path, by result: passed (known live, on to the database), miss (not provable from Redis), unavailable (no or failing Redis), refused_<reason>',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    fixed: new Counter({
+      name: 'marketing_redeem_code_mirror_fixed_total',
+      help: 'Entries of the Redis code mirror repaired by reconcile, by kind (missing, wrong, extra, batches, pending)',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
     generated: new Counter({
       name: 'marketing_redeem_code_generated_total',
       help: 'Redeem codes generated and stored',

@@ -19,6 +19,7 @@ import * as repo from './redeem-code.repo.js';
 import { checkGuessability, type CodeRule, displayCode, entropyBits, generateCodes, resolveRule } from './redeem-code.rules.js';
 import type { BatchView, CreateBatchInput } from './redeem-code.schemas.js';
 import type { ShapeCache } from './redeem-code.shapes.js';
+import type { CodeMirror } from './redeem-code.mirror.js';
 
 /** The queue large batches are generated through. */
 export const GENERATE_QUEUE = 'redeem_codes.generate';
@@ -86,6 +87,8 @@ export function createBatchService(deps: {
   shapes: ShapeCache;
   generated: Counter<'code_type'>;
   settings: BatchSettings;
+  /** The Redis mirror of code states: each chunk is loaded into it after it commits. */
+  mirror?: CodeMirror | undefined;
 }) {
   const { db, clock, campaigns, rewards, jobs, shapes, settings } = deps;
 
@@ -202,7 +205,16 @@ export function createBatchService(deps: {
       let batch = await repo.findBatch(db, all, batchId);
       while (batch && (batch.status === 'PENDING' || batch.status === 'RUNNING') && batch.generated < batch.total) {
         const count = Math.min(settings.chunkSize, batch.total - batch.generated);
-        const outcome = await writeChunk(batch, batch.generated, count);
+        // The chunk's codes become redeemable at its commit: the mirror's pending token covers
+        // them until they are loaded into it (see redeem-code.mirror.ts).
+        const release = deps.mirror?.enabled ? await deps.mirror.hold(tenantId) : null;
+        let outcome: Awaited<ReturnType<typeof writeChunk>>;
+        try {
+          outcome = await writeChunk(batch, batch.generated, count);
+          if (outcome === 'written' && deps.mirror) await deps.mirror.loadBatch(tenantId, batchId, batch.generated).catch(() => 0);
+        } finally {
+          await release?.();
+        }
         if (outcome === 'written') {
           deps.generated.inc({ code_type: batch.code_type }, count);
           batch = { ...batch, generated: batch.generated + count, status: batch.generated + count === batch.total ? 'DONE' : 'RUNNING' };

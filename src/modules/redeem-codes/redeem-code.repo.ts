@@ -78,6 +78,13 @@ export function findCodes(db: Executor, v: Visibility, forms: string[]): Promise
   return codesWithBatch(db, v).where('c.code', 'in', forms).execute() as Promise<CodeWithBatch[]>;
 }
 
+/** One code with its batch by its key (the mirror's refresh after an assignment or a void). */
+export function findCodeByKey(db: Executor, tenantId: string, batchId: string, seq: number): Promise<CodeWithBatch | undefined> {
+  return codesWithBatch(db, { tenantId, productCodes: null }).where('c.batch_id', '=', batchId).where('c.seq', '=', seq).executeTakeFirst() as Promise<
+    CodeWithBatch | undefined
+  >;
+}
+
 export type CodeStatusFilter = 'ACTIVE' | 'REDEEMED' | 'VOIDED' | 'EXPIRED';
 
 export async function listCodes(

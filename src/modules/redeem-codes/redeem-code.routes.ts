@@ -27,12 +27,23 @@ import {
 } from './redeem-code.schemas.js';
 import type { CodeService } from './redeem-code.service.js';
 import type { RedemptionService } from './redemption.service.js';
+import { type CodeMirror, mirroredCreate } from './redeem-code.mirror.js';
+import { requireTenant } from '../../platform/actor.js';
 
 const tags = ['redeem-codes'];
 const CSV_COLUMNS = ['code', 'code_id', 'batch_id', 'campaign_id', 'reward_id', 'status', 'uses', 'max_uses', 'assigned_user_id', 'expires_at', 'applicable_products'] as const;
 
-export function redeemCodeRoutes(app: Api, deps: { batches: BatchService; codes: CodeService; redemptions: RedemptionService; uow: UnitOfWork }): void {
-  const { batches, codes, redemptions, uow } = deps;
+export function redeemCodeRoutes(
+  app: Api,
+  deps: { batches: BatchService; codes: CodeService; redemptions: RedemptionService; uow: UnitOfWork; mirror?: CodeMirror | undefined },
+): void {
+  const { batches, codes, redemptions, uow, mirror } = deps;
+  // After a change committed, the mirror learns it (best effort: a miss only slows redemptions).
+  const tenantOf = (request: { actor?: Parameters<typeof requireTenant>[0] | null | undefined }) => requireTenant(request.actor!).tenantId;
+  async function refreshed<T extends RedeemCodeView>(tenantId: string, view: T): Promise<T> {
+    await mirror?.refreshCode(tenantId, view.code_id).catch(() => undefined);
+    return view;
+  }
 
   app.post(
     '/v1/campaigns/:campaign_id/redeem-codes',
@@ -48,8 +59,9 @@ export function redeemCodeRoutes(app: Api, deps: { batches: BatchService; codes:
       },
     },
     async (request, reply) => {
-      const result = await uow<{ batch: BatchView; async: boolean }>(request, reply, (r) => (r.async ? 202 : 201), (trx) =>
-        batches.createBatch(request.actor!, request.params.campaign_id, request.body, trx), { recordAs: (r) => r.batch });
+      const result = await mirroredCreate(mirror, tenantOf(request), () =>
+        uow<{ batch: BatchView; async: boolean }>(request, reply, (r) => (r.async ? 202 : 201), (trx) =>
+          batches.createBatch(request.actor!, request.params.campaign_id, request.body, trx), { recordAs: (r) => r.batch }));
       return result.batch;
     },
   );
@@ -65,7 +77,11 @@ export function redeemCodeRoutes(app: Api, deps: { batches: BatchService; codes:
     {
       schema: { tags, summary: 'Void a whole batch: none of its codes redeems afterwards', params: BatchParams, body: EmptyBody, response: { 200: Batch, ...errors(...authErrors, 404, 409, 422) } },
     },
-    async (request, reply) => uow(request, reply, 200, (trx) => batches.voidBatch(request.actor!, request.params.batch_id, trx)),
+    async (request, reply) => {
+      const batch = await uow(request, reply, 200, (trx) => batches.voidBatch(request.actor!, request.params.batch_id, trx));
+      await mirror?.refreshBatch(batch.tenant_id, batch.batch_id).catch(() => undefined);
+      return batch;
+    },
   );
 
   app.get(
@@ -112,13 +128,14 @@ export function redeemCodeRoutes(app: Api, deps: { batches: BatchService; codes:
         response: { 200: RedeemCode, ...errors(...authErrors, 404, 409, 422) },
       },
     },
-    async (request, reply) => uow(request, reply, 200, (trx) => codes.assignCode(request.actor!, request.params.code, request.body.user_id, trx)),
+    async (request, reply) =>
+      refreshed(tenantOf(request), await uow(request, reply, 200, (trx) => codes.assignCode(request.actor!, request.params.code, request.body.user_id, trx))),
   );
 
   app.post(
     '/v1/redeem-codes/:code/void',
     { schema: { tags, summary: 'Void a code', params: CodeParams, body: EmptyBody, response: { 200: RedeemCode, ...errors(...authErrors, 404, 409, 422) } } },
-    async (request, reply) => uow(request, reply, 200, (trx) => codes.voidCode(request.actor!, request.params.code, trx)),
+    async (request, reply) => refreshed(tenantOf(request), await uow(request, reply, 200, (trx) => codes.voidCode(request.actor!, request.params.code, trx))),
   );
 
   app.post(

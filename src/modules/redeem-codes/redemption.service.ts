@@ -21,6 +21,8 @@ import { displayCode, lookupForms } from './redeem-code.rules.js';
 import type { RedeemInput, RedeemResultView, RedemptionListInput, RedemptionView } from './redeem-code.schemas.js';
 import { codeIdOf, pickTyped, visibility } from './redeem-code.service.js';
 import type { ShapeCache } from './redeem-code.shapes.js';
+import type { CodeMirror } from './redeem-code.mirror.js';
+import { fastPathDecision } from './redemption.fast-path.js';
 
 /** What a guard (rate limits, lock-out, a cache in front of the database) sees of an attempt. */
 export interface RedeemAttempt {
@@ -85,19 +87,32 @@ export function createRedemptionService(deps: {
   shapes: ShapeCache;
   metrics: RedeemMetrics;
   guard?: RedeemGuard | undefined;
+  /** The Redis mirror of code states (fast refusals); absent or disabled without Redis. */
+  mirror?: CodeMirror | undefined;
 }) {
-  const { db, clock, campaigns, shapes, metrics } = deps;
+  const { db, clock, shapes, metrics, mirror } = deps;
 
   // Best effort: the outcome is already decided (and committed); a failing guard must not change the answer.
   const after = (attempt: RedeemAttempt, outcome: string) => deps.guard?.after?.(attempt, outcome).catch(() => undefined);
 
-  async function redeemInTransaction(tenant: TenantActor, a: RedeemAttempt, trx: Executor, seen: { codeType?: string }): Promise<RedeemResultView> {
+  // What the transaction saw of the code, for the mirror's write-back after it ended.
+  interface Seen {
+    codeType?: string;
+    row?: repo.CodeWithBatch;
+    used?: { uses: number; status: repo.CodeRow['status'] };
+  }
+
+  async function redeemInTransaction(tenant: TenantActor, a: RedeemAttempt, trx: Executor, seen: Seen): Promise<RedeemResultView> {
     const now = clock.now();
     const row = pickTyped(await repo.findCodes(trx, visibility(tenant), lookupForms(a.code)), a.code);
     if (!row) throw refusal('not_found', 'code_not_found', 'No such code');
+    seen.row = row;
     const display = displayCode(row.code, row);
     if (row.status === 'VOIDED' || row.batch_status === 'VOIDED') throw refusal('conflict', 'code_voided', 'The code was voided', { code: display });
-    await campaigns.requireActiveCampaign(tenant.tenantId, row.campaign_id, trx);
+    // The campaign (ACTIVE, within its window) is checked by the grant below, from its snapshot
+    // cache verified in the grant statement: a read here would cost a round trip per redemption
+    // for the same answer. So code refusals (expired, used, ...) come before campaign_not_active,
+    // as on the Redis fast path, which does not know campaigns either.
     if (row.expires_at && row.expires_at.getTime() <= now.getTime()) {
       throw refusal('conflict', 'code_expired', 'The code has expired', { code: display, expires_at: row.expires_at.toISOString() });
     }
@@ -110,16 +125,18 @@ export function createRedemptionService(deps: {
         applicable_products: row.applicable_products,
       });
     }
-    const used = () => refusal('conflict', 'code_already_redeemed', 'The code was already redeemed', { code: display, max_uses: row.max_uses });
-    if (row.status === 'REDEEMED') throw used();
+    const usedUp = () => refusal('conflict', 'code_already_redeemed', 'The code was already redeemed', { code: display, max_uses: row.max_uses });
+    if (row.status === 'REDEEMED') throw usedUp();
     const key = { tenantId: row.tenant_id, batchId: row.batch_id, seq: row.seq };
-    if (!(await repo.useCode(trx, key, a.userId, row.max_uses, now))) {
+    const used = await repo.useCode(trx, key, a.userId, row.max_uses, now);
+    if (!used) {
       // Someone else's redemption (or a void, or an assignment) committed first while we waited for the row.
       const [again] = await repo.findCodes(trx, visibility(tenant), [row.code]);
       if (again?.status === 'VOIDED') throw refusal('conflict', 'code_voided', 'The code was voided', { code: display });
       if (again?.assigned_user_id && again.assigned_user_id !== a.userId) throw refusal('forbidden', 'code_not_assigned_to_user', 'The code is assigned to another user', { code: display });
-      throw used();
+      throw usedUp();
     }
+    seen.used = used;
     const codeId = codeIdOf(row.batch_id, row.seq);
     // The cause of the grant: the code, or (multi-use) the code for this user. The grant flow keeps
     // one grant per cause, so this code can never grant this reward twice to the same redemption.
@@ -130,7 +147,7 @@ export function createRedemptionService(deps: {
       trx,
     );
     // An earlier grant for this cause: this user already redeemed this multi-use code.
-    if (!created) throw used();
+    if (!created) throw usedUp();
     const redemption = await repo.insertRedemption(trx, {
       tenant_id: row.tenant_id,
       batch_id: row.batch_id,
@@ -145,7 +162,7 @@ export function createRedemptionService(deps: {
       client_ip: a.clientIp,
       created_at: now,
     });
-    if (!redemption) throw used();
+    if (!redemption) throw usedUp();
     seen.codeType = row.code_type;
     return { redemption: toRedemptionView(redemption, display), grant };
   }
@@ -182,21 +199,32 @@ export function createRedemptionService(deps: {
     async redeem(actor: Actor, attempt: RedeemAttempt, transact?: Transact): Promise<RedeemResultView> {
       const tenant = requireTenant(actor);
       const run: Transact = transact ?? ((work) => db.transaction().execute(work));
+      const seenCode: Seen = {};
       try {
         await deps.guard?.before?.(attempt);
         const seen = await shapes.recognize(tenant.tenantId, attempt.code);
         if (seen.kind === 'bad_check') throw refusal('invalid', 'code_mistyped', 'The code is mistyped: its check character does not match', { field: 'code' });
         if (seen.kind === 'none') throw refusal('not_found', 'code_not_found', 'No such code');
+        if (mirror?.enabled) {
+          // Redis first: unknown, used-up, expired, voided and foreign codes end here.
+          const decided = fastPathDecision(await mirror.probe(tenant.tenantId, lookupForms(attempt.code)), tenant, attempt, clock.now());
+          mirror.count(decided.result);
+          if (decided.refusal) throw decided.refusal;
+        }
         // The transaction's value is exactly the response (the unit of work records it for
         // Idempotency-Key replays); the code type for the metric comes out on the side.
-        const seenCode: { codeType?: string } = {};
         const result = await run((trx) => redeemInTransaction(tenant, attempt, trx, seenCode));
         metrics.redeemed.inc({ code_type: seenCode.codeType ?? 'UNKNOWN' });
+        // Committed: the mirror learns the use (a replayed answer ran nothing and teaches nothing).
+        if (mirror?.enabled && seenCode.row && seenCode.used) await mirror.noteRow({ ...seenCode.row, ...seenCode.used }, { batch: false }).catch(() => undefined);
         await after(attempt, 'redeemed');
         return result;
       } catch (err) {
         if (err instanceof AppError) {
           metrics.refused.inc({ code: err.code });
+          // Rolled back: the code is as the transaction read it (committed state), which heals a
+          // mirror that let a used or voided code through.
+          if (mirror?.enabled && seenCode.row) await mirror.noteRow(seenCode.row).catch(() => undefined);
           await after(attempt, err.code);
         }
         throw err;

@@ -54,12 +54,10 @@ describe('redemptions under parallel load', () => {
     const t = await app.newTenant();
     const { batch } = await newBatch(t, { count: 1, max_uses: 1000 });
     const replies = await Promise.all(Array.from({ length: 100 }, () => redeem(t, { code: batch.codes[0], user_id: 'same' })));
-    // Exactly one wins. The rest are refused as used, or, once the user's attempts pass the
-    // per-user limit (30 an hour) or the lock-out (10 failures), as rate_limited.
-    const counts = tally(replies) as Record<string, number>;
-    expect(counts[201]).toBe(1);
-    expect((counts['409 code_already_redeemed'] ?? 0) + (counts['429 rate_limited'] ?? 0)).toBe(99);
-    expect(counts['409 code_already_redeemed']).toBeLessThanOrEqual(29);
+    // One user's 100 attempts also meet the per-user limit (30 per hour) and, after 10 refusals,
+    // the lock-out: whatever is not the one success is refused as used or as rate limited.
+    const { 201: won, '409 code_already_redeemed': used = 0, '429 rate_limited': limited = 0, ...other } = tally(replies);
+    expect({ won, other, total: used + limited }).toEqual({ won: 1, other: {}, total: 99 });
     expect(await pointsOf(t, 'same')).toBe(10);
     expect(must(await t.call('GET', `/v1/redeem-codes/${batch.codes[0]}`), 200).body.uses).toBe(1);
   });

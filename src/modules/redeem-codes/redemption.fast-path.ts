@@ -1,0 +1,52 @@
+/**
+ * The decision the fast path makes from a mirror probe (redeem-code.mirror.ts): the same checks,
+ * in the same order and with the same error codes and details, as the transaction in
+ * redemption.service.ts, minus the campaign (not mirrored; the database checks it on success).
+ * Only refusals come out of here; a code that looks fine goes on to the database.
+ */
+import type { TenantActor } from '../../platform/actor.js';
+import { canSeeProduct } from '../../platform/actor.js';
+import { AppError } from '../../platform/errors.js';
+import type { FastPathResult, Probe } from './redeem-code.mirror.js';
+import { displayCode, isCaseSensitive, stripInput } from './redeem-code.rules.js';
+import type { RedeemAttempt } from './redemption.service.js';
+
+export function fastPathDecision(probe: Probe, tenant: TenantActor, a: RedeemAttempt, now: Date): { result: FastPathResult; refusal?: AppError } {
+  if (probe.kind === 'unavailable') return { result: 'unavailable' };
+  if (probe.kind === 'miss') return { result: 'miss' };
+  if (probe.kind === 'unknown') return { result: 'refused_unknown', refusal: new AppError('not_found', 'code_not_found', 'No such code') };
+  const { state, batch, code } = probe;
+  // A case-sensitive code is only the exact spelling; anything else is the database's to judge.
+  if (isCaseSensitive(batch.codeType) && code !== stripInput(a.code)) return { result: 'miss' };
+  // A product-limited key does not see other products' batches: to it the code does not exist.
+  if (!canSeeProduct(tenant, batch.productCode)) return { result: 'refused_unknown', refusal: new AppError('not_found', 'code_not_found', 'No such code') };
+  const display = displayCode(code, { code_type: batch.codeType, prefix: batch.prefix, group_size: batch.groupSize });
+  if (state.status === 'V' || batch.status === 'V') {
+    return { result: 'refused_voided', refusal: new AppError('conflict', 'code_voided', 'The code was voided', { code: display }) };
+  }
+  if (batch.expiresAt !== null && batch.expiresAt <= now.getTime()) {
+    return {
+      result: 'refused_expired',
+      refusal: new AppError('conflict', 'code_expired', 'The code has expired', { code: display, expires_at: new Date(batch.expiresAt).toISOString() }),
+    };
+  }
+  if (state.assignedUserId !== null && state.assignedUserId !== a.userId) {
+    return { result: 'refused_not_assigned', refusal: new AppError('forbidden', 'code_not_assigned_to_user', 'The code is assigned to another user', { code: display }) };
+  }
+  if (batch.applicableProducts && (a.productCode === null || !batch.applicableProducts.includes(a.productCode))) {
+    return {
+      result: 'refused_product',
+      refusal: new AppError('forbidden', 'product_not_applicable', `The code cannot be redeemed from ${a.productCode ?? 'an unnamed product'}`, {
+        product_code: a.productCode,
+        applicable_products: batch.applicableProducts,
+      }),
+    };
+  }
+  if (state.status === 'R' || state.uses >= state.maxUses) {
+    return {
+      result: 'refused_used',
+      refusal: new AppError('conflict', 'code_already_redeemed', 'The code was already redeemed', { code: display, max_uses: state.maxUses }),
+    };
+  }
+  return { result: 'passed' };
+}
