@@ -123,7 +123,13 @@ describe('code rules', () => {
     const mixed = resolveRule({ code_type: 'ALPHANUM_MIXED', length: 8, check_char: true });
     const m = generateCodes(mixed, 200).find((c) => /[a-z]/.test(c.slice(0, -1)))!;
     expect(matchShape(m, mixed)).toBe('match');
-    expect(matchShape(m.toUpperCase(), mixed)).not.toBe('match');
+    // Upper-cased, it is another code: never looked up as the original, and nearly always refused by
+    // the check character (1 in 55 passes it by chance, as any random string of that shape would).
+    expect(lookupForms(m.toUpperCase())).not.toContain(m);
+    const upper = generateCodes(mixed, 50)
+      .filter((c) => c.toUpperCase() !== c)
+      .map((c) => matchShape(c.toUpperCase(), mixed));
+    expect(upper.filter((r) => r === 'bad_check').length).toBeGreaterThan(upper.length / 2);
     expect(lookupForms('ab-cd')).toEqual(['abcd', 'ABCD']);
     expect(lookupForms('AB CD')).toEqual(['ABCD']);
   });
