@@ -16,6 +16,7 @@ import { createSoldOutGate } from '../platform/sold-out-gate.js';
 import { closeRedis, createRedis } from '../platform/redis.js';
 import { createRateLimiter, createRedemptionGuard, rateLimitMetrics } from '../platform/rate-limit/index.js';
 import type pg from 'pg';
+import { createCustomerService, customerMetrics } from '../modules/customers/index.js';
 import {
   createBatchService,
   createCodeService,
@@ -154,7 +155,14 @@ export function createServices(deps: ServiceDeps) {
   });
   const redeemCodes = createCodeService({ db, clock, exportPageSize: config.redeem_codes.export_page_size });
   const redemptions = createRedemptionService({ db, clock, campaigns, grants, shapes: codeShapes, metrics: codeMetrics, guard: deps.redeemGuard ?? redemptionLimits(redeemGuard) });
-  return { db, clock, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead, redis, limiter, redeemGuard, redeemBatches, redeemCodes, redemptions, close };
+  const customers = createCustomerService({
+    db,
+    clock,
+    importChunkSize: config.customers.import_chunk_size,
+    importMaxBytes: config.customers.import_max_bytes,
+    imported: customerMetrics(registry).imported,
+  });
+  return { db, clock, customers, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead, redis, limiter, redeemGuard, redeemBatches, redeemCodes, redemptions, close };
 }
 
 export type Services = ReturnType<typeof createServices>;
