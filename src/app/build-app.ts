@@ -15,6 +15,7 @@ import { inventoryRoutes } from '../modules/inventory/index.js';
 import { grantRoutes } from '../modules/grants/index.js';
 import { redeemCodeRoutes } from '../modules/redeem-codes/index.js';
 import { customerRoutes } from '../modules/customers/index.js';
+import { audienceRoutes } from '../modules/audiences/index.js';
 import { type Clock, systemClock } from '../platform/clock.js';
 import { installAuth } from './auth.js';
 import { ErrorBody } from './common.schemas.js';
@@ -142,6 +143,7 @@ export async function buildApp(options: BuildAppOptions): Promise<Api> {
   grantRoutes(app, { grants, uow });
   redeemCodeRoutes(app, { batches: services.redeemBatches, codes: services.redeemCodes, redemptions: services.redemptions, uow });
   customerRoutes(app, { customers: services.customers, uow });
+  audienceRoutes(app, { audiences: services.audiences, uow });
 
   return app;
 }

@@ -17,6 +17,7 @@ import { closeRedis, createRedis } from '../platform/redis.js';
 import { createRateLimiter, createRedemptionGuard, rateLimitMetrics } from '../platform/rate-limit/index.js';
 import type pg from 'pg';
 import { createCustomerService, customerMetrics } from '../modules/customers/index.js';
+import { audienceMetrics, createAudienceService } from '../modules/audiences/index.js';
 import {
   createBatchService,
   createCodeService,
@@ -161,8 +162,11 @@ export function createServices(deps: ServiceDeps) {
     importChunkSize: config.customers.import_chunk_size,
     importMaxBytes: config.customers.import_max_bytes,
     imported: customerMetrics(registry).imported,
+    // Erasing a customer also takes them out of every audience list, in the same transaction.
+    onErase: (exec, tenantId, userId) => audiences.forgetUser(exec, tenantId, userId),
   });
-  return { db, clock, customers, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead, redis, limiter, redeemGuard, redeemBatches, redeemCodes, redemptions, close };
+  const audiences = createAudienceService({ db, clock, apps, evaluated: audienceMetrics(registry).evaluated });
+  return { db, clock, customers, audiences, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead, redis, limiter, redeemGuard, redeemBatches, redeemCodes, redemptions, close };
 }
 
 export type Services = ReturnType<typeof createServices>;
