@@ -38,13 +38,14 @@ function typedAttribute(path: string[], kind: Bound['kind']): RawBuilder<unknown
   const json = attributeJson(path);
   if (kind === 'number') return sql`(case when jsonb_typeof(${json}) = 'number' then (${json})::numeric end)`;
   if (kind === 'date') return sql`mh_instant(${json} #>> '{}')`;
-  return sql`(case when jsonb_typeof(${json}) = 'string' then (${json} #>> '{}') end) collate "C"`;
+  return sql`((case when jsonb_typeof(${json}) = 'string' then (${json} #>> '{}') end) collate "C")`;
 }
 
 function boundValue(b: Bound, now: Date): RawBuilder<unknown> {
   if (b.kind === 'number') return sql`${b.value}::numeric`;
   if (b.kind === 'date') return sql`${instant(b.value, now)}::timestamptz`;
-  return sql`${b.value}::text collate "C"`;
+  // Parenthesised: BETWEEN's bounds do not take a bare COLLATE.
+  return sql`(${b.value}::text collate "C")`;
 }
 
 const COMPARE = { gt: sql`>`, gte: sql`>=`, lt: sql`<`, lte: sql`<=` } as const;
