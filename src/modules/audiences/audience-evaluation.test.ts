@@ -66,6 +66,11 @@ describe('audience evaluation: SQL count, membership and preview agree for every
     await seg(leaf('attributes.city', 'in', ['Shanghai', 'Beijing']), ['alice', 'bob']);
     await seg(leaf('attributes.city', 'not_in', ['Shanghai', 'Beijing']), ['carol', 'dave']);
     await seg(leaf('attributes.nested.level', 'eq', 3), ['alice']);
+    // Long lists take another SQL form (an array built once); same answers.
+    const many = Array.from({ length: 40 }, (_, i) => `city${i}`);
+    await seg(leaf('attributes.city', 'in', [...many, 'Beijing']), ['bob']);
+    await seg(leaf('attributes.city', 'not_in', [...many, 'Beijing']), ['alice', 'carol', 'dave']);
+    await seg(leaf('attributes.age', 'in', [...Array.from({ length: 40 }, (_, i) => 100 + i), 35, '40']), ['alice', 'carol']);
   });
 
   it('attributes: gt / gte / lt / lte / between on numbers and text; values of another type never match', async () => {
@@ -94,6 +99,9 @@ describe('audience evaluation: SQL count, membership and preview agree for every
     await seg(leaf('attributes.registered_at', 'between', ['2023-01-01', '2025-12-31T23:59:59Z']), ['alice', 'bob']);
     await seg(leaf('created_at', 'between', ['2025-09-01T00:00:00Z', '2025-12-26T00:00:00Z']), ['alice', 'bob']);
     await seg(leaf('created_at', 'before', { ago: '1w' }), ['alice']);
+    // Offsets are honoured: 2025-12-20T00:00:00Z is 2025-12-20T08:00:00+08:00.
+    await seg(leaf('attributes.registered_at', 'gte', '2025-12-20T08:00:00+08:00'), ['alice']);
+    await seg(leaf('attributes.registered_at', 'gt', '2025-12-20T08:00:00+08:00'), []);
   });
 
   it('"registered in the last 30 days" moves with the clock', async () => {

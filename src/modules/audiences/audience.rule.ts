@@ -38,8 +38,9 @@ export type Cond = { kind: 'and' | 'or'; children: Cond[] } | { kind: 'not'; chi
 export const RULE_LIMITS = { nodes: 200, depth: 10, listValues: 1000, bytes: 32 * 1024 };
 
 const KEY = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
-const INSTANT =
-  /^[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?)?([Zz]|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?$/;
+// The instants attribute values are compared as (the same shapes as mh_instant in SQL, 0013):
+// "YYYY-MM-DD" (midnight UTC) or "YYYY-MM-DDTHH:MM:SS[.ffffff](Z|±HH:MM)".
+const INSTANT = /^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2}))?$/;
 const DURATION = /^([0-9]{1,6})(m|h|d|w)$/;
 const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 const CHANNELS = ['sms', 'email', 'push'];
@@ -69,7 +70,7 @@ class Checker {
 }
 
 export function isInstant(text: string): boolean {
-  return INSTANT.test(text) && !Number.isNaN(Date.parse(text.replace(' ', 'T')));
+  return INSTANT.test(text) && !Number.isNaN(Date.parse(text));
 }
 
 function throwProblems(problems: Problem[]): never {
