@@ -76,12 +76,14 @@ async function main(): Promise<void> {
     await c.query('drop index customer_tags; drop index customer_attributes');
     // Tags are written sorted (byte order) as the service keeps them: city_* < new < vip.
     await c.query(
-      `insert into customer (tenant_id, user_id, tags, attributes, consent, created_at, updated_at)
+      `insert into customer (tenant_id, user_id, tags, attributes, attribute_dates, consent, created_at, updated_at)
        select $1, 'u' || g,
               array['city_' || (g % 50)] || (case when g % 3 = 0 then array['new'] else '{}' end) || (case when g % 10 = 0 then array['vip'] else '{}' end),
               jsonb_build_object('age', g % 80, 'city', 'city_' || (g % 50), 'plan', (array['free', 'pro', 'team'])[1 + g % 3],
                                  'spend', (g % 1000) * 1.5,
                                  'registered_at', to_char(timestamptz '2025-01-01' + (g % 365) * interval '1 day', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')),
+              -- What the service's writers store beside a date attribute (customer.dates.ts).
+              jsonb_build_object('registered_at', extract(epoch from timestamptz '2025-01-01' + (g % 365) * interval '1 day') * 1000),
               case when g % 2 = 0 then '{"sms": {"status": "opt_in", "updated_at": "2025-01-01T00:00:00Z"}}'::jsonb else '{}'::jsonb end,
               timestamptz '2025-01-01' + (g % 365) * interval '1 day', now()
        from generate_series(1, $2::int) g`,

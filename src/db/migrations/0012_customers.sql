@@ -9,6 +9,10 @@ create table customer (
   tags text[] not null default '{}',
   -- Free-form JSON object; PUT merges top-level keys into it.
   attributes jsonb not null default '{}',
+  -- The date-valued attributes as instants: {"registered_at": 1734652800000, "trial.ends": ...}
+  -- (attribute path -> epoch milliseconds), parsed once when written, so a segment on a date
+  -- attribute compares numbers instead of validating and parsing strings per row.
+  attribute_dates jsonb not null default '{}',
   -- Per channel: {"sms": {"status": "opt_in", "updated_at": "..."}, "email": ..., "push": ...}.
   consent jsonb not null default '{}',
   created_at timestamptz not null,

@@ -104,6 +104,31 @@ describe('audience evaluation: SQL count, membership and preview agree for every
     await seg(leaf('attributes.registered_at', 'gt', '2025-12-20T08:00:00+08:00'), []);
   });
 
+  it('date attributes follow every write: replaced, removed, nested, imported', async () => {
+    const u = await app.newTenant();
+    const audience = must(await u.call('POST', '/v1/audiences', {
+      audience_name: 'trial ends soon', audience_type: 'SEGMENT', product_code: u.productCode,
+      rule: { or: [{ field: 'attributes.trial_ends', op: 'before', value: { from_now: '7d' } }, { field: 'attributes.plan.renews', op: 'before', value: '2026-01-05' }] },
+    }), 201).body;
+    const count = async () => must(await u.call('GET', `/v1/audiences/${audience.audience_id}/count`), 200).body.count as number;
+    must(await u.call('PUT', '/v1/customers/d1', { attributes: { trial_ends: '2026-01-03T00:00:00Z' } }), 201);
+    must(await u.call('PUT', '/v1/customers/d2', { attributes: { plan: { renews: '2026-01-02' } } }), 201);
+    expect(await count()).toBe(2);
+    must(await u.call('PUT', '/v1/customers/d1', { attributes: { trial_ends: '2026-03-01T00:00:00Z' } }), 200);
+    must(await u.call('PUT', '/v1/customers/d2', { attributes: { plan: { name: 'pro' } } }), 200);
+    expect(await count()).toBe(0);
+    must(await u.call('PUT', '/v1/customers/d1', { attributes: { trial_ends: '2026-01-02' } }), 200);
+    expect(await count()).toBe(1);
+    must(await u.call('PUT', '/v1/customers/d1', { attributes: { trial_ends: 'next week' } }), 200);
+    expect(await count()).toBe(0);
+    must(await u.call('PUT', '/v1/customers/d1', { attributes: { trial_ends: '2026-01-02' } }), 200);
+    must(await u.call('PUT', '/v1/customers/d1', { attributes: { trial_ends: null } }), 200);
+    expect(await count()).toBe(0);
+    const csv = 'user_id,trial_ends,plan:json\nd3,2026-01-04T12:00:00+08:00,\nd4,,"{""renews"": ""2026-01-01""}"\nd5,2027-01-01,\n';
+    must(await u.call('POST', '/v1/customers/import', undefined, { payload: csv, headers: { 'content-type': 'text/csv' } }), 200);
+    expect(await count()).toBe(2);
+  });
+
   it('"registered in the last 30 days" moves with the clock', async () => {
     const id = await seg(leaf('created_at', 'after', { ago: '30d' }), ['bob', 'carol', 'dave']);
     clock.set('2026-01-28T00:00:00Z');

@@ -8,6 +8,7 @@
  *               `created_at`, `updated_at`, `user_id` and `consent.<sms|email|push>`.
  */
 import { AppError } from '../../platform/errors.js';
+import { instantMs } from '../customers/index.js';
 
 export const OPS = ['eq', 'neq', 'in', 'not_in', 'gt', 'gte', 'lt', 'lte', 'between', 'contains', 'exists', 'before', 'after'] as const;
 export type Op = (typeof OPS)[number];
@@ -38,9 +39,6 @@ export type Cond = { kind: 'and' | 'or'; children: Cond[] } | { kind: 'not'; chi
 export const RULE_LIMITS = { nodes: 200, depth: 10, listValues: 1000, bytes: 32 * 1024 };
 
 const KEY = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
-// The instants attribute values are compared as (the same shapes as mh_instant in SQL, 0013):
-// "YYYY-MM-DD" (midnight UTC) or "YYYY-MM-DDTHH:MM:SS[.ffffff](Z|±HH:MM)".
-const INSTANT = /^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2}))?$/;
 const DURATION = /^([0-9]{1,6})(m|h|d|w)$/;
 const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 const CHANNELS = ['sms', 'email', 'push'];
@@ -69,8 +67,9 @@ class Checker {
   }
 }
 
+/** Dates in rules take the shapes dates in attributes are recognised by (customer.dates.ts). */
 export function isInstant(text: string): boolean {
-  return INSTANT.test(text) && !Number.isNaN(Date.parse(text));
+  return instantMs(text) !== null;
 }
 
 function throwProblems(problems: Problem[]): never {

@@ -18,7 +18,15 @@ export interface CustomerWrite {
   remove_keys: string[];
   /** {channel: {status, updated_at}} to set. */
   consent: Record<string, unknown>;
+  /** Top-level attribute keys this write sets or removes: their old parsed dates are dropped. */
+  written_keys: string[];
+  /** The parsed dates of the attributes written (path -> epoch ms), see customer.dates.ts. */
+  dates: Record<string, number>;
 }
+
+// The parsed dates kept after a write: those under keys it did not touch, then its own.
+const keptDates = (written: RawBuilder<unknown>) =>
+  sql`(c.attribute_dates - array(select k from jsonb_object_keys(c.attribute_dates) as k where split_part(k, '.', 1) = any(${written})))`;
 
 function translate(err: unknown): never {
   if (isCheckViolation(err) && constraintName(err) === 'customer_tag_limit') {
@@ -38,12 +46,13 @@ const sortedTags = (arrayExpr: RawBuilder<unknown>) => sql<string[]>`array(selec
 export async function upsertCustomer(db: Executor, tenantId: string, w: CustomerWrite, now: Date) {
   try {
     return await sql<CustomerRow & { created: boolean }>`
-      insert into customer as c (tenant_id, user_id, tags, attributes, consent, created_at, updated_at)
+      insert into customer as c (tenant_id, user_id, tags, attributes, attribute_dates, consent, created_at, updated_at)
       values (${tenantId}, ${w.user_id}, ${sortedTags(sql`${w.tags ?? []}::text[]`)},
-              ${JSON.stringify(w.attributes)}::jsonb, ${JSON.stringify(w.consent)}::jsonb, ${now}, ${now})
+              ${JSON.stringify(w.attributes)}::jsonb, ${JSON.stringify(w.dates)}::jsonb, ${JSON.stringify(w.consent)}::jsonb, ${now}, ${now})
       on conflict (tenant_id, user_id) do update set
         tags = case when ${w.tags !== null} then excluded.tags else c.tags end,
         attributes = (c.attributes || excluded.attributes) - ${w.remove_keys}::text[],
+        attribute_dates = ${keptDates(sql`${w.written_keys}::text[]`)} || excluded.attribute_dates,
         consent = c.consent || excluded.consent,
         updated_at = excluded.updated_at
       returning c.*, (c.xmax = 0) as created`
@@ -64,13 +73,13 @@ export async function upsertCustomer(db: Executor, tenantId: string, w: Customer
 export async function upsertCustomers(db: Executor, tenantId: string, rows: CustomerWrite[], now: Date): Promise<{ created: number; updated: number }> {
   if (rows.length === 0) return { created: 0, updated: 0 };
   const input = sql`jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-        as r(user_id text, tags jsonb, attributes jsonb, remove_keys text[], consent jsonb)`;
+        as r(user_id text, tags jsonb, attributes jsonb, remove_keys text[], consent jsonb, written_keys text[], dates jsonb)`;
   try {
     const inserted = await sql<{ user_id: string }>`
-      insert into customer (tenant_id, user_id, tags, attributes, consent, created_at, updated_at)
+      insert into customer (tenant_id, user_id, tags, attributes, attribute_dates, consent, created_at, updated_at)
       select ${tenantId}, r.user_id,
              ${sortedTags(sql`coalesce(array(select jsonb_array_elements_text(r.tags)), '{}')`)},
-             r.attributes, r.consent, ${now}, ${now}
+             r.attributes, r.dates, r.consent, ${now}, ${now}
       from ${input}
       on conflict (tenant_id, user_id) do nothing
       returning user_id`.execute(db);
@@ -82,10 +91,11 @@ export async function upsertCustomers(db: Executor, tenantId: string, rows: Cust
         tags = case when r.tags is null then c.tags
                     else ${sortedTags(sql`array(select jsonb_array_elements_text(r.tags))`)} end,
         attributes = (c.attributes || r.attributes) - coalesce(r.remove_keys, '{}'),
+        attribute_dates = ${keptDates(sql`coalesce(r.written_keys, '{}')`)} || r.dates,
         consent = c.consent || r.consent,
         updated_at = ${now}
       from jsonb_to_recordset(${JSON.stringify(rest)}::jsonb)
-        as r(user_id text, tags jsonb, attributes jsonb, remove_keys text[], consent jsonb)
+        as r(user_id text, tags jsonb, attributes jsonb, remove_keys text[], consent jsonb, written_keys text[], dates jsonb)
       where c.tenant_id = ${tenantId} and c.user_id = r.user_id
       returning c.user_id`.execute(db);
     return { created: created.size, updated: updated.rows.length };

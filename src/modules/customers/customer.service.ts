@@ -5,6 +5,7 @@ import { pgErrorCode } from '../../db/errors.js';
 import { type Actor, requireTenant } from '../../platform/actor.js';
 import type { Clock } from '../../platform/clock.js';
 import { AppError, invalidRequest, notFound } from '../../platform/errors.js';
+import { datesOf } from './customer.dates.js';
 import { type ImportFormat, type ImportItem, limitBytes, readCsv, readNdjson } from './customer.import.js';
 import * as repo from './customer.repo.js';
 import {
@@ -62,7 +63,15 @@ function toWrite(userId: string, input: PutCustomerInput, now: Date): repo.Custo
     const status = input.consent?.[channel];
     if (status) consent[channel] = { status, updated_at: now.toISOString() };
   }
-  return { user_id: userId, tags: input.tags ?? null, attributes, remove_keys: removeKeys, consent };
+  return {
+    user_id: userId,
+    tags: input.tags ?? null,
+    attributes,
+    remove_keys: removeKeys,
+    consent,
+    written_keys: Object.keys(input.attributes ?? {}),
+    dates: datesOf(attributes),
+  };
 }
 
 /** Two writes of one user in one chunk become one: later values win, attributes merge by key. */
@@ -71,7 +80,17 @@ function mergeWrites(a: repo.CustomerWrite, b: repo.CustomerWrite): repo.Custome
   for (const key of b.remove_keys) delete attributes[key];
   Object.assign(attributes, b.attributes);
   const removeKeys = [...a.remove_keys.filter((k) => !(k in b.attributes)), ...b.remove_keys];
-  return { user_id: a.user_id, tags: b.tags ?? a.tags, attributes, remove_keys: [...new Set(removeKeys)], consent: { ...a.consent, ...b.consent } };
+  const touched = new Set(b.written_keys);
+  const dates = Object.fromEntries(Object.entries(a.dates).filter(([path]) => !touched.has(path.split('.')[0]!)));
+  return {
+    user_id: a.user_id,
+    tags: b.tags ?? a.tags,
+    attributes,
+    remove_keys: [...new Set(removeKeys)],
+    consent: { ...a.consent, ...b.consent },
+    written_keys: [...new Set([...a.written_keys, ...b.written_keys])],
+    dates: { ...dates, ...b.dates },
+  };
 }
 
 export interface CustomerServiceDeps {

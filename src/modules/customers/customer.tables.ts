@@ -7,6 +7,7 @@ export interface CustomerTable {
   user_id: string;
   tags: ColumnType<string[], string[] | undefined, string[]>;
   attributes: Json;
+  attribute_dates: Json;
   consent: Json;
   created_at: Date;
   updated_at: Date;

@@ -4,6 +4,7 @@ export { createCustomerService, type CustomerService } from './customer.service.
 export type { CustomerRow } from './customer.repo.js';
 export { customerRoutes } from './customer.routes.js';
 export { CHANNELS, type Channel } from './customer.schemas.js';
+export { instantMs } from './customer.dates.js';
 
 /** The module's Prometheus metrics. */
 export function customerMetrics(registry: Registry) {
