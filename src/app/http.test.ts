@@ -233,6 +233,14 @@ describe('OpenAPI and docs', () => {
     ['/v1/redeem-codes/{code}/void', ['post']],
     ['/v1/redeem', ['post']],
     ['/v1/redemptions', ['get']],
+    ['/v1/customers/{user_id}', ['delete', 'get', 'put']],
+    ['/v1/customers/{user_id}/tags', ['post']],
+    ['/v1/customers/import', ['post']],
+    ['/v1/audiences', ['get', 'post']],
+    ['/v1/audiences/{audience_id}', ['delete', 'get', 'put']],
+    ['/v1/audiences/{audience_id}/members', ['delete', 'get', 'post']],
+    ['/v1/audiences/{audience_id}/count', ['get']],
+    ['/v1/audiences/{audience_id}/preview', ['get']],
   ];
 
   it('GET /openapi.json documents every /v1 route of the app', async () => {

@@ -16,6 +16,8 @@ import { createSoldOutGate } from '../platform/sold-out-gate.js';
 import { closeRedis, createRedis } from '../platform/redis.js';
 import { createRateLimiter, createRedemptionGuard, rateLimitMetrics } from '../platform/rate-limit/index.js';
 import type pg from 'pg';
+import { createCustomerService, customerMetrics } from '../modules/customers/index.js';
+import { audienceMetrics, createAudienceService } from '../modules/audiences/index.js';
 import {
   createBatchService,
   createCodeMirror,
@@ -166,7 +168,17 @@ export function createServices(deps: ServiceDeps) {
   });
   const redeemCodes = createCodeService({ db, clock, exportPageSize: config.redeem_codes.export_page_size });
   const redemptions = createRedemptionService({ db, clock, campaigns, grants, shapes: codeShapes, metrics: codeMetrics, guard: deps.redeemGuard ?? redemptionLimits(redeemGuard), mirror: codeMirror });
-  return { db, clock, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead, redis, limiter, redeemGuard, redeemBatches, redeemCodes, redemptions, codeMirror, codeReconciler, close };
+  const customers = createCustomerService({
+    db,
+    clock,
+    importChunkSize: config.customers.import_chunk_size,
+    importMaxBytes: config.customers.import_max_bytes,
+    imported: customerMetrics(registry).imported,
+    // Erasing a customer also takes them out of every audience list, in the same transaction.
+    onErase: (exec, tenantId, userId) => audiences.forgetUser(exec, tenantId, userId),
+  });
+  const audiences = createAudienceService({ db, clock, apps, evaluated: audienceMetrics(registry).evaluated });
+  return { db, clock, customers, audiences, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead, redis, limiter, redeemGuard, redeemBatches, redeemCodes, redemptions, codeMirror, codeReconciler, close };
 }
 
 export type Services = ReturnType<typeof createServices>;

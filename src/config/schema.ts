@@ -169,6 +169,15 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    customers: Type.Object(
+      {
+        // Rows per committed chunk of an import (one multi-row upsert each): the most it holds in memory.
+        import_chunk_size: Type.Integer({ minimum: 1, maximum: 50000, default: 1000 }),
+        // Largest import body; a streamed import is not held in memory, so this only bounds its time.
+        import_max_bytes: Type.Integer({ minimum: 1024, maximum: 4294967296, default: 268435456 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     log: Type.Object(
       {
         level: Type.Union(
@@ -235,6 +244,8 @@ export const envBindings: readonly EnvBinding[] = [
   { env: 'MARKETING_CODES_EXPORT_PAGE_SIZE', path: 'redeem_codes.export_page_size', kind: 'integer', description: 'Rows per page of a CSV export (default 5000)' },
   { env: 'MARKETING_CODES_MIRROR_RECONCILE_MINUTES', path: 'redeem_codes.mirror_reconcile_minutes', kind: 'integer', description: 'Minutes between repairs of the Redis code mirror from the database; 0 = never (default 30)' },
   { env: 'MARKETING_CODES_SHAPE_RELOAD_MS', path: 'redeem_codes.shape_reload_ms', kind: 'integer', description: 'How soon batches made by another process are recognised, in ms (default 1000)' },
+  { env: 'MARKETING_CUSTOMERS_IMPORT_CHUNK_SIZE', path: 'customers.import_chunk_size', kind: 'integer', description: 'Rows per committed chunk of a customer import (default 1000)' },
+  { env: 'MARKETING_CUSTOMERS_IMPORT_MAX_BYTES', path: 'customers.import_max_bytes', kind: 'integer', description: 'Largest customer import body in bytes (default 256 MiB)' },
   { env: 'LOG_LEVEL', path: 'log.level', kind: 'string', description: 'fatal | error | warn | info | debug | trace | silent' },
   { env: 'MARKETING_LOG_LEVEL', path: 'log.level', kind: 'string', description: 'Log level, seed-style name' },
   { env: 'MARKETING_LOG_PRETTY', path: 'log.pretty', kind: 'boolean', description: 'Human-readable logs (needs pino-pretty, a dev dependency)' },

@@ -12,6 +12,8 @@ import type { RewardTables } from '../modules/rewards/reward.tables.js';
 import type { InventoryTables } from '../modules/inventory/inventory.tables.js';
 import type { GrantTables } from '../modules/grants/grant.tables.js';
 import type { RedeemCodeTables } from '../modules/redeem-codes/redeem-code.tables.js';
+import type { CustomerTables } from '../modules/customers/customer.tables.js';
+import type { AudienceTables } from '../modules/audiences/audience.tables.js';
 
 export interface DB
   extends PlatformTables,
@@ -23,4 +25,6 @@ export interface DB
     RewardTables,
     InventoryTables,
     GrantTables,
-    RedeemCodeTables {}
+    RedeemCodeTables,
+    CustomerTables,
+    AudienceTables {}

@@ -1,0 +1,141 @@
+import { Type } from 'typebox';
+import { authErrors, errors, ProductCodeHeader } from '../../app/common.schemas.js';
+import type { Api } from '../../app/types.js';
+import type { UnitOfWork } from '../../app/unit-of-work.js';
+import { requireTenant } from '../../platform/actor.js';
+import {
+  Audience,
+  AudienceCount,
+  AudienceList,
+  AudienceListQuery,
+  AudienceParams,
+  AudiencePreview,
+  CreateAudienceBody,
+  MemberIdsBody,
+  MemberQuery,
+  MembersAdded,
+  MembersRemoved,
+  Membership,
+  PreviewQuery,
+  UpdateAudienceBody,
+} from './audience.schemas.js';
+import type { AudienceService } from './audience.service.js';
+
+const tags = ['audiences'];
+
+export function audienceRoutes(app: Api, deps: { audiences: AudienceService; uow: UnitOfWork }): void {
+  const { audiences, uow } = deps;
+
+  app.post(
+    '/v1/audiences',
+    {
+      schema: {
+        tags,
+        summary: 'Create an audience (TAG, SEGMENT or LIST); the rule is validated here',
+        headers: ProductCodeHeader,
+        body: CreateAudienceBody,
+        response: { 201: Audience, ...errors(...authErrors, 409, 422) },
+      },
+    },
+    async (request, reply) =>
+      uow(request, reply, 201, (trx) => audiences.createAudience(requireTenant(request.actor!), request.body, request.headers['x-product-code'], trx)),
+  );
+
+  app.get(
+    '/v1/audiences',
+    { schema: { tags, summary: 'List audiences', headers: ProductCodeHeader, querystring: AudienceListQuery, response: { 200: AudienceList, ...errors(...authErrors) } } },
+    async (request) => audiences.listAudiences(request.actor!, request.query, request.headers['x-product-code']),
+  );
+
+  app.get(
+    '/v1/audiences/:audience_id',
+    { schema: { tags, summary: 'Get an audience', params: AudienceParams, response: { 200: Audience, ...errors(...authErrors, 404) } } },
+    async (request) => audiences.getAudience(request.actor!, request.params.audience_id),
+  );
+
+  app.put(
+    '/v1/audiences/:audience_id',
+    {
+      schema: {
+        tags,
+        summary: 'Change an audience (name, description, product_code, rule)',
+        params: AudienceParams,
+        body: UpdateAudienceBody,
+        response: { 200: Audience, ...errors(...authErrors, 404, 409) },
+      },
+    },
+    async (request) => audiences.updateAudience(request.actor!, request.params.audience_id, request.body),
+  );
+
+  app.delete(
+    '/v1/audiences/:audience_id',
+    { schema: { tags, summary: 'Delete an audience (and its list members)', params: AudienceParams, response: { 204: Type.Null(), ...errors(...authErrors, 404) } } },
+    async (request, reply) => {
+      await audiences.deleteAudience(request.actor!, request.params.audience_id);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    '/v1/audiences/:audience_id/members',
+    {
+      schema: {
+        tags,
+        summary: 'Is a user in the audience, and why',
+        params: AudienceParams,
+        querystring: MemberQuery,
+        response: { 200: Membership, ...errors(...authErrors, 404) },
+      },
+    },
+    async (request) => audiences.getMembership(request.actor!, request.params.audience_id, request.query.user_id),
+  );
+
+  app.post(
+    '/v1/audiences/:audience_id/members',
+    {
+      schema: {
+        tags,
+        summary: 'Add user ids to a LIST audience (up to 10,000 per call)',
+        params: AudienceParams,
+        body: MemberIdsBody,
+        response: { 200: MembersAdded, ...errors(...authErrors, 404, 409, 422) },
+      },
+    },
+    async (request, reply) =>
+      uow(request, reply, 200, (trx) => audiences.addMembers(request.actor!, request.params.audience_id, request.body.user_ids, trx)),
+  );
+
+  app.delete(
+    '/v1/audiences/:audience_id/members',
+    {
+      schema: {
+        tags,
+        summary: 'Remove user ids from a LIST audience',
+        params: AudienceParams,
+        body: MemberIdsBody,
+        response: { 200: MembersRemoved, ...errors(...authErrors, 404, 409) },
+      },
+    },
+    async (request) => audiences.removeMembers(request.actor!, request.params.audience_id, request.body.user_ids),
+  );
+
+  app.get(
+    '/v1/audiences/:audience_id/count',
+    { schema: { tags, summary: 'How many users the audience holds now (one query)', params: AudienceParams, response: { 200: AudienceCount, ...errors(...authErrors, 404) } } },
+    async (request) => audiences.countAudience(request.actor!, request.params.audience_id),
+  );
+
+  app.get(
+    '/v1/audiences/:audience_id/preview',
+    {
+      schema: {
+        tags,
+        summary: 'A page of the audience\'s users, in user_id order',
+        params: AudienceParams,
+        querystring: PreviewQuery,
+        response: { 200: AudiencePreview, ...errors(...authErrors, 404) },
+      },
+    },
+    async (request) => audiences.previewAudience(request.actor!, request.params.audience_id, request.query),
+  );
+}

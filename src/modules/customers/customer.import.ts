@@ -1,0 +1,196 @@
+/**
+ * Streaming readers of a customer import: CSV (csv-parse) or NDJSON, one row at a time, so a
+ * 100k-row body is never held in memory. Each yields either a profile write or a row error with
+ * its line number; a bad row is reported and reading goes on.
+ */
+import { createInterface } from 'node:readline';
+import { Transform, type Readable } from 'node:stream';
+import { Ajv } from 'ajv';
+import { parse } from 'csv-parse';
+import { Type } from 'typebox';
+import { AppError } from '../../platform/errors.js';
+import { CHANNELS, PutCustomerBody, UserId, type PutCustomerInput } from './customer.schemas.js';
+
+export type ImportFormat = 'csv' | 'ndjson';
+
+/** A row as read: the input of a PUT plus its user_id, or why it was refused. */
+export type ImportItem =
+  | { line: number; ok: true; userId: string; input: PutCustomerInput }
+  | { line: number; ok: false; field: string | null; message: string };
+
+const ajv = new Ajv({ allErrors: false, strict: false, coerceTypes: false });
+const checkRow = ajv.compile(
+  Type.Object({ user_id: UserId, ...PutCustomerBody.properties }, { additionalProperties: false }),
+);
+
+/** Validates one decoded row (both formats end here); `check` adds the service's own rules. */
+function validateRow(line: number, value: unknown, check: (input: PutCustomerInput) => void): ImportItem {
+  if (!checkRow(value)) {
+    const e = checkRow.errors![0]!;
+    const missing = (e.params as { missingProperty?: string; additionalProperty?: string }) ?? {};
+    const path = e.instancePath.slice(1).replace(/\//g, '.');
+    const field = missing.missingProperty ?? missing.additionalProperty ?? (path || null);
+    const where = missing.additionalProperty ? 'is not a known field' : (e.message ?? 'is invalid');
+    return { line, ok: false, field, message: missing.missingProperty ? 'is required' : where };
+  }
+  const { user_id: userId, ...input } = value as PutCustomerInput & { user_id: string };
+  try {
+    check(input);
+  } catch (err) {
+    if (err instanceof AppError) return { line, ok: false, field: (err.details?.field as string | undefined) ?? null, message: err.message };
+    throw err;
+  }
+  return { line, ok: true, userId, input };
+}
+
+/** Counts bytes and fails the stream past `maxBytes` (a streamed body has no other bound). */
+export function limitBytes(maxBytes: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      seen += chunk.length;
+      if (seen > maxBytes) {
+        done(new AppError('payload_too_large', 'payload_too_large', `The import is larger than ${maxBytes} bytes`, { limit_bytes: maxBytes }));
+        return;
+      }
+      done(null, chunk);
+    },
+  });
+}
+
+export async function* readNdjson(body: Readable, check: (input: PutCustomerInput) => void): AsyncGenerator<ImportItem> {
+  const lines = createInterface({ input: body, crlfDelay: Infinity });
+  let line = 0;
+  for await (const text of lines) {
+    line += 1;
+    if (text.trim() === '') continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      yield { line, ok: false, field: null, message: 'is not valid JSON' };
+      continue;
+    }
+    yield validateRow(line, value, check);
+  }
+}
+
+type ColumnKind = 'string' | 'number' | 'boolean' | 'json';
+interface Column {
+  kind: 'user_id' | 'tags' | 'consent' | 'attribute';
+  name: string;
+  type: ColumnKind;
+}
+
+const ATTRIBUTE_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
+
+/**
+ * The header row: `user_id` (required), `tags` (separated by `|`), `consent_sms` /
+ * `consent_email` / `consent_push` (opt_in / opt_out), and any other column an attribute, typed
+ * by an optional suffix: `age:number`, `vip:boolean`, `prefs:json` (default string).
+ */
+function readHeader(cells: string[]): Column[] {
+  const seen = new Set<string>();
+  const columns = cells.map((raw, i): Column => {
+    const cell = raw.trim();
+    const [name = '', type = 'string', ...extra] = cell.split(':');
+    const field = `header[${i}]`;
+    if (seen.has(name)) throw headerError(field, `column ${name} appears twice`);
+    seen.add(name);
+    if (name === 'user_id' || name === 'tags') return { kind: name, name, type: 'string' };
+    const channel = /^consent_(.+)$/.exec(name)?.[1];
+    if (channel !== undefined) {
+      if (!(CHANNELS as readonly string[]).includes(channel)) throw headerError(field, `unknown consent channel ${channel} (sms, email, push)`);
+      return { kind: 'consent', name: channel, type: 'string' };
+    }
+    if (!ATTRIBUTE_NAME.test(name)) throw headerError(field, `"${cell}" is not an attribute name (letters, digits, _ and -, at most 64)`);
+    if (extra.length > 0 || !['string', 'number', 'boolean', 'json'].includes(type)) {
+      throw headerError(field, `"${cell}": the type suffix is one of :string, :number, :boolean, :json`);
+    }
+    return { kind: 'attribute', name, type: type as ColumnKind };
+  });
+  if (!seen.has('user_id')) throw headerError('header', 'a user_id column is required');
+  return columns;
+}
+
+function headerError(field: string, message: string): AppError {
+  return new AppError('invalid', 'invalid_import_header', `${field}: ${message}`, { field, line: 1 });
+}
+
+function cellValue(column: Column, text: string): unknown {
+  switch (column.type) {
+    case 'string':
+      return text;
+    case 'number': {
+      const n = Number(text.trim());
+      if (text.trim() === '' || !Number.isFinite(n)) throw new Error('is not a number');
+      return n;
+    }
+    case 'boolean': {
+      const v = text.trim().toLowerCase();
+      if (v === 'true' || v === '1') return true;
+      if (v === 'false' || v === '0') return false;
+      throw new Error('is not a boolean (true / false)');
+    }
+    case 'json':
+      try {
+        return JSON.parse(text);
+      } catch {
+        throw new Error('is not valid JSON');
+      }
+  }
+}
+
+export async function* readCsv(body: Readable, check: (input: PutCustomerInput) => void): AsyncGenerator<ImportItem> {
+  // Records with a CSV syntax error (an unclosed quote, say) are skipped by the parser and
+  // reported here; it carries on with the next record.
+  const parser = body.pipe(parse({ bom: true, info: true, skip_empty_lines: true, relax_column_count: true, skip_records_with_error: true, max_record_size: 1 << 20 }));
+  const skipped: ImportItem[] = [];
+  parser.on('skip', (err: Error & { lines?: number }) => {
+    skipped.push({ line: err.lines ?? 0, ok: false, field: null, message: `is not valid CSV (${err.message})` });
+  });
+  body.on('error', (err) => parser.destroy(err));
+  let columns: Column[] | null = null;
+  for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+    while (skipped.length) yield skipped.shift()!;
+    const line = info.lines;
+    if (!columns) {
+      columns = readHeader(record);
+      continue;
+    }
+    if (record.length !== columns.length) {
+      yield { line, ok: false, field: null, message: `has ${record.length} fields; the header has ${columns.length}` };
+      continue;
+    }
+    const row: Record<string, unknown> = {};
+    const attributes: Record<string, unknown> = {};
+    const consent: Record<string, string> = {};
+    let bad: ImportItem | null = null;
+    for (let i = 0; i < columns.length && !bad; i++) {
+      const column = columns[i]!;
+      const text = record[i]!;
+      if (column.kind === 'user_id') row.user_id = text.trim();
+      else if (column.kind === 'tags') {
+        if (text.trim() !== '') row.tags = text.split('|').map((t) => t.trim()).filter((t) => t !== '');
+      } else if (column.kind === 'consent') {
+        if (text.trim() !== '') consent[column.name] = text.trim();
+      } else if (text !== '') {
+        // An empty cell leaves the attribute as it is.
+        try {
+          attributes[column.name] = cellValue(column, text);
+        } catch (err) {
+          bad = { line, ok: false, field: `attributes.${column.name}`, message: `${column.name}: ${(err as Error).message}` };
+        }
+      }
+    }
+    if (bad) {
+      yield bad;
+      continue;
+    }
+    if (Object.keys(attributes).length) row.attributes = attributes;
+    if (Object.keys(consent).length) row.consent = consent;
+    yield validateRow(line, row, check);
+  }
+  while (skipped.length) yield skipped.shift()!;
+}
+
