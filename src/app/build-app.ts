@@ -14,6 +14,7 @@ import { rewardRoutes } from '../modules/rewards/index.js';
 import { inventoryRoutes } from '../modules/inventory/index.js';
 import { grantRoutes } from '../modules/grants/index.js';
 import { redeemCodeRoutes } from '../modules/redeem-codes/index.js';
+import { taskRoutes } from '../modules/tasks/index.js';
 import { type Clock, systemClock } from '../platform/clock.js';
 import { installAuth } from './auth.js';
 import { ErrorBody } from './common.schemas.js';
@@ -140,6 +141,7 @@ export async function buildApp(options: BuildAppOptions): Promise<Api> {
   inventoryRoutes(app, { inventory, uow });
   grantRoutes(app, { grants, uow });
   redeemCodeRoutes(app, { batches: services.redeemBatches, codes: services.redeemCodes, redemptions: services.redemptions, uow });
+  taskRoutes(app, { tasks: services.tasks, uow });
 
 
   return app;

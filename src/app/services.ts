@@ -27,6 +27,7 @@ import {
   redeemCodeMetrics,
   redemptionLimits,
 } from '../modules/redeem-codes/index.js';
+import { createTaskService, taskMetrics } from '../modules/tasks/index.js';
 
 export interface ServiceDeps {
   config: Readonly<Config>;
@@ -154,7 +155,10 @@ export function createServices(deps: ServiceDeps) {
   });
   const redeemCodes = createCodeService({ db, clock, exportPageSize: config.redeem_codes.export_page_size });
   const redemptions = createRedemptionService({ db, clock, campaigns, grants, shapes: codeShapes, metrics: codeMetrics, guard: deps.redeemGuard ?? redemptionLimits(redeemGuard) });
-  return { db, clock, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead, redis, limiter, redeemGuard, redeemBatches, redeemCodes, redemptions, close };
+  // audiences: the audiences module's checkMember, wired when that module lands; until then a
+  // campaign with an audience_id lets no task progress (audience_check_unavailable).
+  const tasks = createTaskService({ db, clock, apps, campaigns, rewards, grants, audiences: undefined, metrics: taskMetrics(registry) });
+  return { db, clock, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead, redis, limiter, redeemGuard, redeemBatches, redeemCodes, redemptions, tasks, close };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -12,6 +12,7 @@ import type { RewardTables } from '../modules/rewards/reward.tables.js';
 import type { InventoryTables } from '../modules/inventory/inventory.tables.js';
 import type { GrantTables } from '../modules/grants/grant.tables.js';
 import type { RedeemCodeTables } from '../modules/redeem-codes/redeem-code.tables.js';
+import type { TaskTables } from '../modules/tasks/task.tables.js';
 
 export interface DB
   extends PlatformTables,
@@ -23,4 +24,5 @@ export interface DB
     RewardTables,
     InventoryTables,
     GrantTables,
-    RedeemCodeTables {}
+    RedeemCodeTables,
+    TaskTables {}
