@@ -314,6 +314,7 @@ export function createTrigger(deps: TriggerDeps) {
       const index = types.length ? indexTasks(await repo.findActiveTasks(exec, tenant.tenantId, types, now)) : new Map();
       const memo = new Map<string, boolean>();
       const toSave: { eventId: string; results: string }[] = [];
+      const done = new Map<string, TaskOutcomeView[]>();
       const results = [];
       for (const [i, event] of events.entries()) {
         if (event instanceof AppError) {
@@ -321,8 +322,11 @@ export function createTrigger(deps: TriggerDeps) {
           continue;
         }
         if (claimed.get(event.eventId) !== event) {
+          // A repeat of an earlier event of this batch, or of one claimed before the batch.
+          const sibling = claimed.get(event.eventId);
+          const first = sibling ? { user_id: sibling.userId, event_type: sibling.eventType, results: { tasks: done.get(event.eventId) ?? [] } } : earlier.get(event.eventId);
           try {
-            results.push({ index: i, ok: true, result: replay(event, earlier.get(event.eventId) as never), error: null });
+            results.push({ index: i, ok: true, result: replay(event, first), error: null });
             metrics.triggered.inc({ form: 'batch', result: 'duplicate' });
           } catch (err) {
             results.push({ index: i, ok: false, result: null, error: { code: (err as AppError).code, message: (err as AppError).message } });
@@ -330,6 +334,7 @@ export function createTrigger(deps: TriggerDeps) {
           continue;
         }
         const result = await runEvent(exec, tenant, event, index, now, memo);
+        done.set(event.eventId, result.tasks);
         if (!event.generatedId && result.tasks.length > 0) toSave.push({ eventId: event.eventId, results: JSON.stringify({ tasks: result.tasks }) });
         metrics.triggered.inc({ form: 'batch', result: 'processed' });
         results.push({ index: i, ok: true, result, error: null });
