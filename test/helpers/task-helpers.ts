@@ -20,7 +20,7 @@ export async function taskCampaign(t: TenantFixture, o: { points?: number; total
 }
 
 export function taskBody(overrides: Record<string, unknown> = {}) {
-  return { task_name: 'Sign in', task_type: 'SIGN_IN', event_type: 'SIGN_IN', condition: { type: 'count', target: 1 }, ...overrides };
+  return { task_name: 'Sign in', task_type: 'SIGN_IN', event_type: 'SIGN_IN', product_code: 'app1', condition: { type: 'count', target: 1 }, ...overrides };
 }
 
 /** Creates a task and links it to the campaign; returns the task. */
