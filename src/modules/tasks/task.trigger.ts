@@ -316,7 +316,14 @@ export function createTrigger(deps: TriggerDeps) {
       const toSave: { eventId: string; results: string }[] = [];
       const done = new Map<string, TaskOutcomeView[]>();
       const results = [];
-      for (const [i, event] of events.entries()) {
+      // Events run grouped by user (stably, so one user's events keep their order): every batch
+      // then takes progress-row locks in the same order, and two batches cannot deadlock on them.
+      const order = events.map((e, i) => ({ e, i })).sort((a, b) => {
+        const ua = a.e instanceof AppError ? '' : a.e.userId;
+        const ub = b.e instanceof AppError ? '' : b.e.userId;
+        return ua < ub ? -1 : ua > ub ? 1 : a.i - b.i;
+      });
+      for (const { e: event, i } of order) {
         if (event instanceof AppError) {
           results.push({ index: i, ok: false, result: null, error: { code: event.code, message: event.message } });
           continue;
@@ -345,7 +352,7 @@ export function createTrigger(deps: TriggerDeps) {
                    where e.tenant_id = ${tenant.tenantId} and e.event_id = v.event_id`.execute(exec);
       }
       metrics.duration.observe({ form: 'batch' }, (performance.now() - started) / 1000);
-      return { results };
+      return { results: results.sort((a, b) => a.index - b.index) };
     },
   };
 }
