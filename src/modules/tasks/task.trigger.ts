@@ -5,7 +5,7 @@
  * and record each completion together with its reward grant. Everything an event writes commits
  * together or not at all.
  */
-import { sql } from 'kysely';
+import { type Insertable, sql } from 'kysely';
 import type { Counter, Histogram } from 'prom-client';
 import type { Executor } from '../../db/client.js';
 import { canSeeProduct, type TenantActor } from '../../platform/actor.js';
@@ -16,6 +16,8 @@ import { conditionOf, capOf, progressShown } from './task.rules.js';
 import { localDay, periodKey } from './task.period.js';
 import * as repo from './task.repo.js';
 import type { RepeatPolicy, TaskOutcomeView, TriggerResultView } from './task.schemas.js';
+import type { TaskCompletionLogTable } from './task.tables.js';
+import { runBatch } from './task.batch.js';
 
 /**
  * What the tasks module needs of audiences (built in the audiences module): is this user a
@@ -123,6 +125,9 @@ function matchesFilters(filters: Record<string, unknown> | undefined, data: Reco
   return true;
 }
 
+/** Completion rows to insert together at the end of a batch (instead of one insert each). */
+export type CompletionSink = Insertable<TaskCompletionLogTable>[];
+
 export interface TriggerDeps {
   grants: GrantService;
   audiences?: AudienceCheck | undefined;
@@ -211,7 +216,7 @@ export function createTrigger(deps: TriggerDeps) {
    * out, per-user limit, ...) writes nothing of itself and leaves the transaction usable: the
    * completion still counts (the user did the task) and shows why no reward came with it.
    */
-  async function complete(exec: Executor, tenant: TenantActor, event: TriggerEvent, task: repo.ActiveTaskRow, campaignId: string, period: string, seq: number, now: Date) {
+  async function complete(exec: Executor, tenant: TenantActor, event: TriggerEvent, task: repo.ActiveTaskRow, campaignId: string, period: string, seq: number, now: Date, sink?: CompletionSink) {
     const completionId = newId('tcl', now.getTime());
     let grantId: string | null = null;
     let error: { code: string; message: string } | null = null;
@@ -231,7 +236,7 @@ export function createTrigger(deps: TriggerDeps) {
       }
     }
     const status = !task.reward_id ? 'NONE' : grantId ? 'GRANTED' : 'REFUSED';
-    await repo.insertCompletion(exec, {
+    const row: Insertable<TaskCompletionLogTable> = {
       tenant_id: tenant.tenantId,
       completion_id: completionId,
       task_id: task.task_id,
@@ -248,7 +253,9 @@ export function createTrigger(deps: TriggerDeps) {
       grant_error_code: error?.code ?? null,
       grant_error_message: error?.message ?? null,
       completed_at: now,
-    });
+    };
+    if (sink) sink.push(row);
+    else await repo.insertCompletion(exec, row);
     metrics.completed.inc({ task_type: task.task_type });
     return { completion_id: completionId, seq, grant_status: status, grant_id: grantId, grant_error: error };
   }
@@ -312,47 +319,40 @@ export function createTrigger(deps: TriggerDeps) {
       );
       const types = [...new Set(valid.map((e) => e.eventType))];
       const index = types.length ? indexTasks(await repo.findActiveTasks(exec, tenant.tenantId, types, now)) : new Map();
-      const memo = new Map<string, boolean>();
-      const toSave: { eventId: string; results: string }[] = [];
-      const done = new Map<string, TaskOutcomeView[]>();
-      const results = [];
       // Events run grouped by user (stably, so one user's events keep their order): every batch
       // then takes progress-row locks in the same order, and two batches cannot deadlock on them.
-      const order = events.map((e, i) => ({ e, i })).sort((a, b) => {
-        const ua = a.e instanceof AppError ? '' : a.e.userId;
-        const ub = b.e instanceof AppError ? '' : b.e.userId;
-        return ua < ub ? -1 : ua > ub ? 1 : a.i - b.i;
+      const runnable = events
+        .map((e, i) => ({ e, i }))
+        .filter((x): x is { e: TriggerEvent; i: number } => !(x.e instanceof AppError) && claimed.get(x.e.eventId) === x.e)
+        .sort((a, b) => (a.e.userId < b.e.userId ? -1 : a.e.userId > b.e.userId ? 1 : a.i - b.i));
+      const answers = await runBatch(exec, tenant, runnable.map(({ e }) => ({ event: e, tasks: tasksFor(tenant, index, e) })), now, { pickCampaign, matchesFilters, complete });
+      const toSave: { eventId: string; results: string }[] = [];
+      const results = events.map((event, i) => {
+        if (event instanceof AppError) return { index: i, ok: false, result: null, error: { code: event.code, message: event.message } };
+        const tasks = answers.get(event);
+        if (tasks) {
+          if (!event.generatedId && tasks.length > 0) toSave.push({ eventId: event.eventId, results: JSON.stringify({ tasks }) });
+          metrics.triggered.inc({ form: 'batch', result: 'processed' });
+          return { index: i, ok: true, result: { event_id: event.eventId, duplicate: false, tasks }, error: null };
+        }
+        // A repeat of an event of this batch, or of one claimed before the batch.
+        const sibling = claimed.get(event.eventId);
+        const first = sibling ? { user_id: sibling.userId, event_type: sibling.eventType, results: { tasks: answers.get(sibling) ?? [] } } : earlier.get(event.eventId);
+        try {
+          const result = replay(event, first);
+          metrics.triggered.inc({ form: 'batch', result: 'duplicate' });
+          return { index: i, ok: true, result, error: null };
+        } catch (err) {
+          return { index: i, ok: false, result: null, error: { code: (err as AppError).code, message: (err as AppError).message } };
+        }
       });
-      for (const { e: event, i } of order) {
-        if (event instanceof AppError) {
-          results.push({ index: i, ok: false, result: null, error: { code: event.code, message: event.message } });
-          continue;
-        }
-        if (claimed.get(event.eventId) !== event) {
-          // A repeat of an earlier event of this batch, or of one claimed before the batch.
-          const sibling = claimed.get(event.eventId);
-          const first = sibling ? { user_id: sibling.userId, event_type: sibling.eventType, results: { tasks: done.get(event.eventId) ?? [] } } : earlier.get(event.eventId);
-          try {
-            results.push({ index: i, ok: true, result: replay(event, first), error: null });
-            metrics.triggered.inc({ form: 'batch', result: 'duplicate' });
-          } catch (err) {
-            results.push({ index: i, ok: false, result: null, error: { code: (err as AppError).code, message: (err as AppError).message } });
-          }
-          continue;
-        }
-        const result = await runEvent(exec, tenant, event, index, now, memo);
-        done.set(event.eventId, result.tasks);
-        if (!event.generatedId && result.tasks.length > 0) toSave.push({ eventId: event.eventId, results: JSON.stringify({ tasks: result.tasks }) });
-        metrics.triggered.inc({ form: 'batch', result: 'processed' });
-        results.push({ index: i, ok: true, result, error: null });
-      }
       if (toSave.length) {
         await sql`update task_event e set results = v.results::jsonb
                     from unnest(${toSave.map((s) => s.eventId)}::text[], ${toSave.map((s) => s.results)}::text[]) as v(event_id, results)
                    where e.tenant_id = ${tenant.tenantId} and e.event_id = v.event_id`.execute(exec);
       }
       metrics.duration.observe({ form: 'batch' }, (performance.now() - started) / 1000);
-      return { results: results.sort((a, b) => a.index - b.index) };
+      return { results };
     },
   };
 }
