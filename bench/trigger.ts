@@ -5,8 +5,9 @@
  *   npx tsx bench/trigger.ts          (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test)
  *
  * Setup: 5 ACTIVE campaigns, 20 tasks (4 per campaign) over 10 event types, so an event moves 2
- * tasks; conditions rotate count / amount_sum / distinct / consecutive_days, repeats ONCE / DAILY
- * / UNLIMITED, and every other task grants a POINTS reward. Users are drawn from 100,000 ids.
+ * tasks; conditions rotate count (3 events; 1 for the ONCE task, a first-time bonus) / amount_sum
+ * (10,000) / distinct (2) / consecutive_days (2), repeats ONCE / WEEKLY / MONTHLY / UNLIMITED,
+ * and every other task grants a POINTS reward. Users are drawn from 100,000 ids.
  *
  * 1. Baseline: pgbench running, per event, the writes a trigger makes, as bare SQL on look-alike
  *    tables: INSERT the event, two progress upserts, one completion row, one grant row and one
@@ -149,10 +150,10 @@ async function prepare(base: string): Promise<string> {
   const key = (await call('POST', '/v1/tenants/bench/api-keys', MASTER, { name: 'bench', role: 'admin' })).key as string;
   await call('POST', '/v1/apps', key, { product_code: 'app1', name: 'App' });
   const conditions = [
-    { type: 'count', target: 3 },
+    { type: 'count', target: 1 },
     { type: 'amount_sum', target: 10000 },
-    { type: 'distinct', target: 3, field: 'channel' },
-    { type: 'consecutive_days', target: 3 },
+    { type: 'distinct', target: 2, field: 'channel' },
+    { type: 'consecutive_days', target: 2 },
   ];
   const repeats = ['UNLIMITED', 'ONCE', 'WEEKLY', 'UNLIMITED', 'MONTHLY'];
   for (let c = 0; c < 5; c++) {
@@ -166,7 +167,9 @@ async function prepare(base: string): Promise<string> {
         task_type: 'CUSTOM',
         product_code: 'app1',
         event_type: `E${i % EVENT_TYPES}`,
-        condition: conditions[i % conditions.length],
+        // Counting tasks need 3 events, except the ONCE ones (a first-time bonus): about one
+        // event in ten completes a task and grants, most only move progress.
+        condition: i % conditions.length === 0 && repeats[i % repeats.length] !== 'ONCE' ? { type: 'count', target: 3 } : conditions[i % conditions.length],
         repeat: repeats[i % repeats.length],
         ...(i % 2 === 0 ? { reward_id: reward.reward_id } : {}),
       });

@@ -25,8 +25,24 @@ export function isValidTimeZone(zone: string): boolean {
   }
 }
 
+// Every zone's offset is a multiple of 15 minutes, so all instants of one 15-minute slot fall on
+// the same local day: the slot's answer is remembered (Intl formatting costs microseconds, and a
+// batch asks once per event and task).
+const SLOT_MS = 15 * 60_000;
+const days = new Map<string, string>();
+
 /** The calendar day (YYYY-MM-DD) of `instant` in `zone`. */
 export function localDay(instant: Date, zone: string): string {
+  const slot = `${zone}|${Math.floor(instant.getTime() / SLOT_MS)}`;
+  const known = days.get(slot);
+  if (known) return known;
+  const day = formatDay(instant, zone);
+  if (days.size >= 10_000) days.clear();
+  days.set(slot, day);
+  return day;
+}
+
+function formatDay(instant: Date, zone: string): string {
   const parts = formatter(zone).formatToParts(instant);
   const get = (type: string) => parts.find((p) => p.type === type)!.value;
   return `${get('year')}-${get('month')}-${get('day')}`;

@@ -106,7 +106,12 @@ export interface ActiveTaskRow extends TaskRow {
  * read here in the same statement so a trigger costs one round trip to find its tasks.
  */
 export async function findActiveTasks(db: Executor, tenantId: string, eventTypes: readonly string[] | null, now: Date): Promise<ActiveTaskRow[]> {
-  const r = await sql<ActiveTaskRow>`
+  const r = await sql<ActiveTaskRow>`${activeTasksQuery(tenantId, eventTypes, now)}`.execute(db);
+  return r.rows;
+}
+
+function activeTasksQuery(tenantId: string, eventTypes: readonly string[] | null, now: Date) {
+  return sql`
     select t.*, l.campaign_id, c.audience_id, l.sort_order
       from task t
       join campaign_task l on l.tenant_id = t.tenant_id and l.task_id = t.task_id
@@ -120,14 +125,33 @@ export async function findActiveTasks(db: Executor, tenantId: string, eventTypes
        and c.lifecycle_state = 'PUBLISHED'
        and (c.start_time is null or c.start_time <= ${now})
        and (c.end_time is null or c.end_time > ${now})
-     order by t.task_id, l.sort_order, l.campaign_id`.execute(db);
-  return r.rows;
+     order by t.task_id, l.sort_order, l.campaign_id`;
 }
 
-/** Claims an event id for the tenant; false when it was claimed before (a repeat). */
-export async function claimEvent(db: Executor, row: { tenant_id: string; event_id: string; user_id: string; event_type: string; product_code: string | null; occurred_at: Date; received_at: Date }): Promise<boolean> {
-  const r = await db.insertInto('task_event').values(row).onConflict((oc) => oc.doNothing()).returning('event_id').executeTakeFirst();
-  return r !== undefined;
+export interface EventClaim {
+  tenant_id: string;
+  event_id: string;
+  user_id: string;
+  event_type: string;
+  product_code: string | null;
+  occurred_at: Date;
+  received_at: Date;
+}
+
+/**
+ * Claims an event id and finds the event's live tasks in ONE round trip (the hot path of a
+ * single trigger). `claimed` false: the id was claimed before, the event is a repeat.
+ */
+export async function claimAndFind(db: Executor, row: EventClaim, now: Date): Promise<{ claimed: boolean; tasks: ActiveTaskRow[] }> {
+  const r = await sql<ActiveTaskRow & { claimed: number }>`
+    with claim as (
+      insert into task_event (tenant_id, event_id, user_id, event_type, product_code, occurred_at, received_at)
+      values (${row.tenant_id}, ${row.event_id}, ${row.user_id}, ${row.event_type}, ${row.product_code}, ${row.occurred_at}, ${row.received_at})
+      on conflict do nothing
+      returning 1
+    ), live as (${activeTasksQuery(row.tenant_id, [row.event_type], now)})
+    select (select count(*) from claim)::int as claimed, live.* from (select 1) as one left join live on true`.execute(db);
+  return { claimed: r.rows[0]!.claimed > 0, tasks: r.rows.filter((t) => t.task_id !== null) };
 }
 
 export function findEvent(db: Executor, tenantId: string, eventId: string) {

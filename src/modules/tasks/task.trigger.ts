@@ -288,13 +288,13 @@ export function createTrigger(deps: TriggerDeps) {
     /** One event in `exec` (a transaction). */
     async triggerOne(exec: Executor, tenant: TenantActor, event: TriggerEvent, now: Date): Promise<TriggerResultView> {
       const started = performance.now();
-      const claimed = await repo.claimEvent(exec, claimRow(tenant, event, now));
+      const { claimed, tasks } = await repo.claimAndFind(exec, claimRow(tenant, event, now), now);
       if (!claimed) {
         const result = replay(event, await repo.findEvent(exec, tenant.tenantId, event.eventId));
         metrics.triggered.inc({ form: 'single', result: 'duplicate' });
         return result;
       }
-      const index = indexTasks(await repo.findActiveTasks(exec, tenant.tenantId, [event.eventType], now));
+      const index = indexTasks(tasks);
       const result = await runEvent(exec, tenant, event, index, now, new Map());
       if (!event.generatedId && result.tasks.length > 0) await repo.saveEventResults(exec, tenant.tenantId, event.eventId, { tasks: result.tasks });
       metrics.triggered.inc({ form: 'single', result: 'processed' });
