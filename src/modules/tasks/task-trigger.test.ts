@@ -82,6 +82,8 @@ describe('task conditions', () => {
     const third = await signIn();
     expect(third).toMatchObject({ progressed: true, progress: 3, completions: 1 });
     expect(third.completed[0].grant_status).toBe('GRANTED');
+    clock.set('2026-03-13T20:00:00Z'); // 04:00 on the 14th: the 13th was missed, the streak reads 0
+    expect(must(await t.call('GET', '/v1/users/u1/tasks'), 200).body.tasks[0]).toMatchObject({ progress: 0, completions: 1 });
     clock.set('2026-03-14T01:00:00Z'); // the 13th missed: the streak starts again
     expect(await signIn()).toMatchObject({ progressed: true, progress: 1, completions: 1, completed: [] });
     await env.app.close();

@@ -9,13 +9,25 @@ import type { AppService } from '../apps/index.js';
 import type { CampaignService } from '../campaigns/index.js';
 import type { RewardService } from '../rewards/index.js';
 import * as logs from './task-log.repo.js';
-import { periodKey } from './task.period.js';
+import { localDay, periodKey } from './task.period.js';
 import * as repo from './task.repo.js';
 import { capOf, conditionOf, progressShown, validateTaskRules } from './task.rules.js';
 import type { BatchInput, CompletionLogInput, CompletionLogView, CreateTaskInput, LinkInput, RepeatPolicy, StatsInput, TaskListInput, TaskView, TriggerInput, UpdateTaskInput } from './task.schemas.js';
 import { createTrigger, normalizeEvent, type TriggerDeps } from './task.trigger.js';
 
 export type TaskService = ReturnType<typeof createTaskService>;
+
+/** A date column as YYYY-MM-DD (pg gives a Date at local midnight, PGlite may give a string). */
+function dayString(value: unknown): string {
+  if (value instanceof Date) return `${value.getFullYear()}-${String(value.getMonth() + 1).padStart(2, '0')}-${String(value.getDate()).padStart(2, '0')}`;
+  return String(value).slice(0, 10);
+}
+
+function previousDay(day: string): string {
+  const d = new Date(`${day}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() - 1);
+  return d.toISOString().slice(0, 10);
+}
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
 
@@ -298,11 +310,13 @@ export function createTaskService(deps: TriggerDeps & { db: Database; clock: Clo
         const state = found.get(`${task.task_id}\u0000${key}`);
         const condition = conditionOf(task);
         const cap = capOf(repeat, task.max_completions);
+        // A streak whose last day is before yesterday is already broken: it shows 0 until the next day counts.
+        const broken = condition.type === 'consecutive_days' && state?.last_day != null && dayString(state.last_day) < previousDay(localDay(now, task.time_zone));
         return {
           task: toTaskView(task),
           campaign_ids: ids,
           period_key: key,
-          progress: progressShown(condition, cap, state),
+          progress: broken && !(cap !== null && state!.completions >= cap) ? 0 : progressShown(condition, cap, state),
           target: condition.target,
           completions: state?.completions ?? 0,
           completed: cap !== null && (state?.completions ?? 0) >= cap,
