@@ -68,6 +68,11 @@ export async function hasProgress(db: Executor, tenantId: string, taskId: string
 
 // ---- campaign links -------------------------------------------------------------------------
 
+export async function hasLinks(db: Executor, tenantId: string, taskId: string): Promise<boolean> {
+  const row = await db.selectFrom('campaign_task').select('task_id').where('tenant_id', '=', tenantId).where('task_id', '=', taskId).limit(1).executeTakeFirst();
+  return row !== undefined;
+}
+
 export async function insertLink(db: Executor, row: { tenant_id: string; campaign_id: string; task_id: string; sort_order: number; created_at: Date }): Promise<boolean> {
   const r = await db.insertInto('campaign_task').values(row).onConflict((oc) => oc.doNothing()).returning('task_id').executeTakeFirst();
   return r !== undefined;

@@ -175,6 +175,10 @@ export function createTaskService(deps: TriggerDeps & { db: Database; clock: Clo
           throw new AppError('conflict', 'task_field_locked', `${touched.join(', ')} cannot change once users have progress; create a new task`, { fields: touched });
         }
         if (changes.product_code !== undefined && changes.product_code !== current.product_code) {
+          // Links join a task to campaigns of its product; moving it would leave them pointing across products.
+          if (await repo.hasLinks(trx, tenant.tenantId, taskId)) {
+            throw new AppError('conflict', 'task_field_locked', 'product_code cannot change while the task is linked to campaigns; unlink it first', { fields: ['product_code'] });
+          }
           await apps.resolveProductCode(tenant, changes.product_code, undefined, trx);
         }
         if (changes.reward_id !== undefined) await checkReward(tenant, rules.reward_id, trx);

@@ -51,8 +51,8 @@ describe('task CRUD', () => {
     expect(must(await t.call('GET', '/v1/tasks'), 200).body.pagination.total).toBe(0);
   });
 
-  it('locks the counting rules once users have progress', async () => {
-    const t = await (await testApp()).newTenant();
+  it('locks the counting rules once users have progress, and the product while linked', async () => {
+    const t = await (await testApp()).newTenant({ productCodes: ['app1', 'app2'] });
     const { campaignId } = await taskCampaign(t);
     const task = await linkedTask(t, campaignId, { condition: { type: 'count', target: 5 } });
     must(await t.call('PUT', `/v1/tasks/${task.task_id}`, { condition: { type: 'count', target: 4 } }), 200);
@@ -60,6 +60,7 @@ describe('task CRUD', () => {
     expectError(await t.call('PUT', `/v1/tasks/${task.task_id}`, { condition: { type: 'count', target: 2 } }), 409, 'task_field_locked', { fields: ['condition'] });
     expectError(await t.call('PUT', `/v1/tasks/${task.task_id}`, { time_zone: 'Asia/Tokyo' }), 409, 'task_field_locked');
     must(await t.call('PUT', `/v1/tasks/${task.task_id}`, { task_name: 'still fine', end_time: '2099-01-01T00:00:00Z' }), 200);
+    expectError(await t.call('PUT', `/v1/tasks/${task.task_id}`, { product_code: 'app2' }), 409, 'task_field_locked', { fields: ['product_code'] });
   });
 
   it('counts created tasks in marketing_task_created_total, and triggers in the trigger metrics', async () => {
