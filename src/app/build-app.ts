@@ -16,6 +16,7 @@ import { grantRoutes } from '../modules/grants/index.js';
 import { redeemCodeRoutes } from '../modules/redeem-codes/index.js';
 import { customerRoutes } from '../modules/customers/index.js';
 import { audienceRoutes } from '../modules/audiences/index.js';
+import { taskRoutes } from '../modules/tasks/index.js';
 import { type Clock, systemClock } from '../platform/clock.js';
 import { installAuth } from './auth.js';
 import { ErrorBody } from './common.schemas.js';
@@ -144,6 +145,7 @@ export async function buildApp(options: BuildAppOptions): Promise<Api> {
   redeemCodeRoutes(app, { batches: services.redeemBatches, codes: services.redeemCodes, redemptions: services.redemptions, uow, mirror: services.codeMirror });
   customerRoutes(app, { customers: services.customers, uow });
   audienceRoutes(app, { audiences: services.audiences, uow });
+  taskRoutes(app, { tasks: services.tasks, uow });
 
 
   return app;

@@ -241,6 +241,15 @@ describe('OpenAPI and docs', () => {
     ['/v1/audiences/{audience_id}/members', ['delete', 'get', 'post']],
     ['/v1/audiences/{audience_id}/count', ['get']],
     ['/v1/audiences/{audience_id}/preview', ['get']],
+    ['/v1/tasks', ['get', 'post']],
+    ['/v1/tasks/{task_id}', ['delete', 'get', 'put']],
+    ['/v1/tasks/trigger', ['post']],
+    ['/v1/tasks/trigger/batch', ['post']],
+    ['/v1/tasks/{task_id}/completion-stats', ['get']],
+    ['/v1/task-completion-logs', ['get']],
+    ['/v1/users/{user_id}/tasks', ['get']],
+    ['/v1/campaigns/{campaign_id}/tasks', ['get', 'post']],
+    ['/v1/campaigns/{campaign_id}/tasks/{task_id}', ['delete']],
   ];
 
   it('GET /openapi.json documents every /v1 route of the app', async () => {

@@ -31,6 +31,7 @@ import {
   redeemCodeMetrics,
   redemptionLimits,
 } from '../modules/redeem-codes/index.js';
+import { createTaskService, taskMetrics } from '../modules/tasks/index.js';
 
 export interface ServiceDeps {
   config: Readonly<Config>;
@@ -178,7 +179,8 @@ export function createServices(deps: ServiceDeps) {
     onErase: (exec, tenantId, userId) => audiences.forgetUser(exec, tenantId, userId),
   });
   const audiences = createAudienceService({ db, clock, apps, evaluated: audienceMetrics(registry).evaluated });
-  return { db, clock, customers, audiences, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead, redis, limiter, redeemGuard, redeemBatches, redeemCodes, redemptions, codeMirror, codeReconciler, close };
+  const tasks = createTaskService({ db, clock, apps, campaigns, rewards, grants, audiences, metrics: taskMetrics(registry) });
+  return { db, clock, customers, audiences, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead, redis, limiter, redeemGuard, redeemBatches, redeemCodes, redemptions, codeMirror, codeReconciler, tasks, close };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -14,6 +14,7 @@ import type { GrantTables } from '../modules/grants/grant.tables.js';
 import type { RedeemCodeTables } from '../modules/redeem-codes/redeem-code.tables.js';
 import type { CustomerTables } from '../modules/customers/customer.tables.js';
 import type { AudienceTables } from '../modules/audiences/audience.tables.js';
+import type { TaskTables } from '../modules/tasks/task.tables.js';
 
 export interface DB
   extends PlatformTables,
@@ -27,4 +28,5 @@ export interface DB
     GrantTables,
     RedeemCodeTables,
     CustomerTables,
-    AudienceTables {}
+    AudienceTables,
+    TaskTables {}

@@ -1,0 +1,249 @@
+/**
+ * bench/trigger: task-trigger throughput on PostgreSQL, next to a raw-SQL baseline of the same
+ * writes measured in the same run (absolute figures on a shared 2-core machine are noise).
+ *
+ *   npx tsx bench/trigger.ts          (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test)
+ *
+ * Setup: 5 ACTIVE campaigns, 20 tasks (4 per campaign) over 10 event types, so an event moves 2
+ * tasks; conditions rotate count (3 events; 1 for the ONCE task, a first-time bonus) / amount_sum
+ * (10,000) / distinct (2) / consecutive_days (2), repeats ONCE / WEEKLY / MONTHLY / UNLIMITED,
+ * and every other task grants a POINTS reward. Users are drawn from 100,000 ids.
+ *
+ * 1. Baseline: pgbench running, per event, the writes a trigger makes, as bare SQL on look-alike
+ *    tables: INSERT the event, two progress upserts, one completion row, one grant row and one
+ *    balance upsert (an upper bound: not every event completes a task or grants).
+ * 2. Single: POST /v1/tasks/trigger over HTTP, one event per request, distinct event ids.
+ * 3. Batch: POST /v1/tasks/trigger/batch with BENCH_BATCH (1,000) events per request.
+ * Only 200s count; everything else is counted and printed as "other".
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import pg from 'pg';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const BATCH_CONNECTIONS = Number(process.env.BENCH_BATCH_CONNECTIONS ?? 4);
+const BATCH = Number(process.env.BENCH_BATCH ?? 1000);
+const DURATION = Number(process.env.BENCH_SECONDS ?? 15);
+const POOL = Number(process.env.BENCH_POOL ?? 16);
+const USERS = 100_000;
+const EVENT_TYPES = 10;
+const MASTER = 'bench-master-key-0123456789abcdefghij';
+
+interface Result {
+  name: string;
+  ok: number;
+  other: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+}
+
+let seq = 0;
+/** A random event of one of the bench's types, for a random one of the 100,000 users. */
+function event() {
+  const r = Math.random();
+  return {
+    event_type: `E${Math.floor(r * EVENT_TYPES)}`,
+    user_id: `u${Math.floor(Math.random() * USERS)}`,
+    product_code: 'app1',
+    event_id: `${process.pid}-${seq++}`,
+    event_data: { amount: 100 + Math.floor(Math.random() * 5000), channel: `c${Math.floor(Math.random() * 4)}` },
+  };
+}
+
+async function main(): Promise<void> {
+  const dbName = `mh_bench_${Date.now().toString(36)}`;
+  await admin(`create database ${dbName}`);
+  const url = withDatabase(ADMIN_URL, dbName);
+  const server = await startServer(url);
+  try {
+    const key = await prepare(server.url);
+    const results: Result[] = [];
+    results.push(await baseline(url));
+    await load('warm-up', server.url, key, false, Math.min(5, DURATION)); // JIT, pool, prepared statements
+    results.push(await load(`single: POST /v1/tasks/trigger, ${CONNECTIONS} clients`, server.url, key, false));
+    results.push(await load(`batch: ${BATCH} events/request, ${BATCH_CONNECTIONS} clients`, server.url, key, true));
+    report(results, await verify(url));
+  } finally {
+    server.stop();
+    await new Promise((r) => setTimeout(r, 500));
+    if (process.env.BENCH_KEEP) console.log(`kept database ${dbName} (BENCH_KEEP)`);
+    else await admin(`drop database if exists ${dbName} with (force)`);
+  }
+}
+
+async function baseline(url: string): Promise<Result> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  await c.query(`
+    create table b_event (tenant_id text, event_id text, user_id text, event_type text, occurred_at timestamptz, primary key (tenant_id, event_id));
+    create table b_progress (tenant_id text, task_id text, user_id text, period_key text, progress bigint not null, completions int not null,
+                             primary key (tenant_id, task_id, user_id, period_key));
+    create table b_completion (tenant_id text, completion_id bigserial, task_id text, user_id text, event_id text, completed_at timestamptz default now(), primary key (tenant_id, completion_id));
+    create table b_grant (tenant_id text, grant_id bigserial, user_id text, source_id text, created_at timestamptz default now(), primary key (tenant_id, grant_id));
+    create table b_balance (tenant_id text, user_id text, balance bigint not null, primary key (tenant_id, user_id));`);
+  await c.end();
+  const script = '/tmp/mh-bench-trigger.sql';
+  writeFileSync(
+    script,
+    [
+      '\\set u random(1, 100000)',
+      '\\set t random(1, 10)',
+      'BEGIN;',
+      "INSERT INTO b_event VALUES ('bench', md5(random()::text), 'u' || :u, 'E' || :t, now());",
+      "INSERT INTO b_progress VALUES ('bench', 't' || :t, 'u' || :u, '', 1, 0) ON CONFLICT (tenant_id, task_id, user_id, period_key) DO UPDATE SET progress = b_progress.progress + 1, completions = b_progress.completions + (CASE WHEN b_progress.progress + 1 >= 3 THEN 1 ELSE 0 END) WHERE b_progress.completions < 1000000 RETURNING progress, completions;",
+      "INSERT INTO b_progress VALUES ('bench', 't' || (:t + 10), 'u' || :u, '', 1, 0) ON CONFLICT (tenant_id, task_id, user_id, period_key) DO UPDATE SET progress = b_progress.progress + 1, completions = b_progress.completions + (CASE WHEN b_progress.progress + 1 >= 3 THEN 1 ELSE 0 END) WHERE b_progress.completions < 1000000 RETURNING progress, completions;",
+      "INSERT INTO b_completion (tenant_id, task_id, user_id, event_id) VALUES ('bench', 't' || :t, 'u' || :u, 'e');",
+      "INSERT INTO b_grant (tenant_id, user_id, source_id) VALUES ('bench', 'u' || :u, 'c');",
+      "INSERT INTO b_balance VALUES ('bench', 'u' || :u, 10) ON CONFLICT (tenant_id, user_id) DO UPDATE SET balance = b_balance.balance + 10;",
+      'END;',
+      '',
+    ].join('\n'),
+  );
+  const u = new URL(url);
+  const out = execFileSync(
+    'pgbench',
+    ['-h', u.hostname, '-p', u.port || '5432', '-U', decodeURIComponent(u.username) || 'postgres', '-n', '-f', script, '-c', String(CONNECTIONS), '-j', '2', '-T', String(DURATION), u.pathname.slice(1)],
+    { encoding: 'utf8' },
+  );
+  const tps = Number(/tps = ([\d.]+)/.exec(out)?.[1] ?? 0);
+  const latency = Number(/latency average = ([\d.]+) ms/.exec(out)?.[1] ?? 0);
+  const tx = Number(/number of transactions actually processed: (\d+)/.exec(out)?.[1] ?? 0);
+  return { name: `baseline: pgbench same writes, ${CONNECTIONS} clients`, ok: tx, other: 0, perSecond: tps, p50: latency, p99: Number.NaN };
+}
+
+async function load(name: string, base: string, key: string, batch: boolean, duration = DURATION): Promise<Result> {
+  const result = await autocannon({
+    url: `${base}/v1/tasks/trigger${batch ? '/batch' : ''}`,
+    connections: batch ? BATCH_CONNECTIONS : CONNECTIONS,
+    duration,
+    timeout: 60,
+    requests: [
+      {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        setupRequest: (req) => ({ ...req, body: JSON.stringify(batch ? { events: Array.from({ length: BATCH }, event) } : event()) }),
+      },
+    ],
+  });
+  const ok = result['2xx'];
+  const perRequest = batch ? BATCH : 1;
+  return { name, ok: ok * perRequest, other: result.requests.total - ok, perSecond: (ok * perRequest) / result.duration, p50: result.latency.p50, p99: result.latency.p99 };
+}
+
+async function prepare(base: string): Promise<string> {
+  const call = async (method: string, path: string, key: string, body?: unknown) => {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    const json = (await res.json()) as Record<string, string>;
+    if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+  await call('POST', '/v1/tenants', MASTER, { tenant_id: 'bench', name: 'Bench' });
+  const key = (await call('POST', '/v1/tenants/bench/api-keys', MASTER, { name: 'bench', role: 'admin' })).key as string;
+  await call('POST', '/v1/apps', key, { product_code: 'app1', name: 'App' });
+  const conditions = [
+    { type: 'count', target: 1 },
+    { type: 'amount_sum', target: 10000 },
+    { type: 'distinct', target: 2, field: 'channel' },
+    { type: 'consecutive_days', target: 2 },
+  ];
+  const repeats = ['UNLIMITED', 'ONCE', 'WEEKLY', 'UNLIMITED', 'MONTHLY'];
+  for (let c = 0; c < 5; c++) {
+    const campaign = await call('POST', '/v1/campaigns', key, { product_code: 'app1', campaign_name: `Bench ${c}`, campaign_type: 'TASK' });
+    await call('POST', `/v1/campaigns/${campaign.campaign_id}/publish`, key);
+    const reward = await call('POST', '/v1/rewards', key, { reward_name: 'points', reward_type: 'POINTS', product_code: 'app1', campaign_id: campaign.campaign_id, total_stock: null, config: { generator: { points: 10 } } });
+    for (let k = 0; k < 4; k++) {
+      const i = c * 4 + k;
+      const task = await call('POST', '/v1/tasks', key, {
+        task_name: `task ${i}`,
+        task_type: 'CUSTOM',
+        product_code: 'app1',
+        event_type: `E${i % EVENT_TYPES}`,
+        // Counting tasks need 3 events, except the ONCE ones (a first-time bonus): about one
+        // event in ten completes a task and grants, most only move progress.
+        condition: i % conditions.length === 0 && repeats[i % repeats.length] !== 'ONCE' ? { type: 'count', target: 3 } : conditions[i % conditions.length],
+        repeat: repeats[i % repeats.length],
+        ...(i % 2 === 0 ? { reward_id: reward.reward_id } : {}),
+      });
+      await call('POST', `/v1/campaigns/${campaign.campaign_id}/tasks`, key, { task_id: task.task_id });
+    }
+  }
+  return key;
+}
+
+/** Completion rows, granted completions and task grants must agree after the run. */
+async function verify(url: string): Promise<string> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  const q = async (text: string) => Number((await c.query(text)).rows[0].n);
+  const completions = await q('select count(*) as n from task_completion_log');
+  const granted = await q("select count(*) as n from task_completion_log where grant_status = 'GRANTED'");
+  const grants = await q("select count(*) as n from reward_grant where source = 'task_completion'");
+  const events = await q('select count(*) as n from task_event');
+  await c.end();
+  const line = `${events} events, ${completions} completions, ${granted} granted = ${grants} grants`;
+  return granted === grants ? `consistent: ${line}` : `INCONSISTENT: ${line}`;
+}
+
+function report(results: Result[], consistency: string): void {
+  const [base, single, batch] = results as [Result, Result, Result];
+  const f = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : '-');
+  console.log(`\nbench/trigger  ${DURATION} s each, server pool ${POOL}, PostgreSQL, 20 tasks in 5 campaigns, ${USERS} users\n`);
+  console.log('case                                              events/s  p50 ms  p99 ms   events    other');
+  for (const r of results) {
+    console.log(`${r.name.padEnd(49)} ${f(r.perSecond).padStart(8)}  ${String(r.p50).padStart(6)} ${String(Number.isFinite(r.p99) ? r.p99 : '-').padStart(7)}  ${String(r.ok).padStart(7)} ${String(r.other).padStart(7)}`);
+  }
+  const ratio = single.perSecond / base.perSecond;
+  console.log('\ntargets');
+  console.log(`  single events/s / baseline tps      ${ratio.toFixed(2)}  (target >= 0.40)  ${ratio >= 0.4 ? 'met' : 'NOT met'}`);
+  console.log(`  single p99                          ${single.p99} ms  (target < 30 ms)  ${single.p99 < 30 ? 'met' : 'NOT met'}`);
+  console.log(`  batch events/s                      ${batch.perSecond.toFixed(0)}  (target >= 20000)  ${batch.perSecond >= 20000 ? 'met' : 'NOT met'}`);
+  console.log(`\n${consistency}\n`);
+}
+
+function startServer(url: string): Promise<{ url: string; stop: () => void }> {
+  const nodeArgs = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : [];
+  const child = spawn(process.execPath, [...nodeArgs, 'bin/marketing-hub.js', 'serve', '--port', '0', '--host', '127.0.0.1'], {
+    cwd: ROOT,
+    env: { ...process.env, DATABASE_URL: url, MARKETING_MASTER_KEY: MASTER, LOG_LEVEL: 'warn', MARKETING_DB_POOL_SIZE: String(POOL) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve({ url: m[1]!, stop: () => child.kill('SIGTERM') });
+    });
+    child.once('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
+  });
+}
+
+function withDatabase(url: string, db: string): string {
+  const u = new URL(url);
+  u.pathname = `/${db}`;
+  return u.toString();
+}
+
+async function admin(statement: string): Promise<void> {
+  const c = new pg.Client({ connectionString: ADMIN_URL });
+  await c.connect();
+  try {
+    await c.query(statement);
+  } finally {
+    await c.end();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

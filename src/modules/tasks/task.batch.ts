@@ -1,0 +1,307 @@
+/**
+ * The batch form of a trigger, set-based: after the claims (one statement) and the task lookup
+ * (one query), each task's progress moves for ALL the batch's users in ONE conditional upsert
+ * (additive conditions summed per user and period first; streak days per user and day), distinct
+ * values go in with one insert, the states the answers need come back with one read, and the
+ * completion rows go in with one insert. Per event only the reward grants remain, one per
+ * completion, inside the same transaction.
+ */
+import { sql } from 'kysely';
+import type { Executor } from '../../db/client.js';
+import type { TenantActor } from '../../platform/actor.js';
+import { capOf, conditionOf, type Condition, progressShown } from './task.rules.js';
+import { localDay, periodKey } from './task.period.js';
+import * as repo from './task.repo.js';
+import type { RepeatPolicy, TaskOutcomeView } from './task.schemas.js';
+import type { CompletionSink, TriggerEvent } from './task.trigger.js';
+
+/** One (event, task) pair that may move progress. */
+interface Step {
+  event: TriggerEvent;
+  task: repo.ActiveTaskRow;
+  condition: Condition;
+  cap: number | null;
+  key: repo.ProgressKey;
+  keyStr: string;
+  campaignId: string;
+  outcome: TaskOutcomeView;
+  delta: number;
+  day: string;
+  value: string;
+  gain: number;
+}
+
+export interface BatchHelpers {
+  pickCampaign(exec: Executor, links: repo.ActiveTaskRow[], userId: string, memo: Map<string, boolean>): Promise<{ campaignId: string | null; reason: string | null }>;
+  matchesFilters(filters: Record<string, unknown> | undefined, data: Record<string, unknown>): boolean;
+  complete(exec: Executor, tenant: TenantActor, event: TriggerEvent, task: repo.ActiveTaskRow, campaignId: string, period: string, seq: number, now: Date, sink: CompletionSink): Promise<TaskOutcomeView['completed'][number]>;
+}
+
+const keyOf = (k: repo.ProgressKey) => `${k.taskId}\u0000${k.userId}\u0000${k.periodKey}`;
+
+/** Runs claimed events (already in user order) against their tasks; answers per event. */
+export async function runBatch(
+  exec: Executor,
+  tenant: TenantActor,
+  events: { event: TriggerEvent; tasks: repo.ActiveTaskRow[][] }[],
+  now: Date,
+  h: BatchHelpers,
+): Promise<Map<TriggerEvent, TaskOutcomeView[]>> {
+  const answers = new Map<TriggerEvent, TaskOutcomeView[]>();
+  const memo = new Map<string, boolean>();
+  const all: Step[] = [];
+  const additive: Step[] = [];
+  const distinct: Step[] = [];
+  const streak: Step[] = [];
+  const read: Read = (s, reason) => {
+    s.outcome.progressed = false;
+    s.outcome.reason = reason;
+  };
+
+  // 1. Decide per (event, task) what it contributes, in event order.
+  for (const { event, tasks } of events) {
+    const outcomes: TaskOutcomeView[] = [];
+    answers.set(event, outcomes);
+    for (const links of tasks) {
+      const task = links[0]!;
+      const condition = conditionOf(task);
+      const repeat = task.repeat_policy as RepeatPolicy;
+      const key = { tenantId: tenant.tenantId, taskId: task.task_id, userId: event.userId, periodKey: periodKey(repeat, event.occurredAt, task.time_zone) };
+      const outcome: TaskOutcomeView = { task_id: task.task_id, campaign_id: null, progressed: true, reason: null, period_key: key.periodKey, progress: 0, target: condition.target, completions: 0, completed: [] };
+      outcomes.push(outcome);
+      const step: Step = { event, task, condition, cap: capOf(repeat, task.max_completions), key, keyStr: keyOf(key), campaignId: '', outcome, delta: 1, day: '', value: '', gain: 0 };
+      all.push(step);
+      if (!h.matchesFilters(condition.filters, event.data)) {
+        read(step, 'filter_mismatch');
+        continue;
+      }
+      const picked = await h.pickCampaign(exec, links, event.userId, memo);
+      if (!picked.campaignId) {
+        read(step, picked.reason!);
+        continue;
+      }
+      step.campaignId = outcome.campaign_id = picked.campaignId;
+      if (condition.type === 'consecutive_days') {
+        step.day = localDay(event.occurredAt, task.time_zone);
+        streak.push(step);
+      } else if (condition.type === 'amount_sum') {
+        const amount = event.data.amount;
+        if (typeof amount !== 'number' || !Number.isSafeInteger(amount) || amount < 0) read(step, 'invalid_amount');
+        else if (amount === 0) read(step, 'no_amount');
+        else additive.push(Object.assign(step, { delta: amount }));
+      } else if (condition.type === 'distinct') {
+        const value = event.data[condition.field!];
+        if (value === undefined || value === null || typeof value === 'object') read(step, 'missing_field');
+        else distinct.push(Object.assign(step, { value: String(value) }));
+      } else {
+        additive.push(step);
+      }
+    }
+  }
+
+  // The state of every key before this batch, in one read: an event that does not move a key
+  // answers with the state at its place in the sequence, exactly as the single form would.
+  const before = await readStates(exec, tenant.tenantId, all);
+
+  // 2. Distinct values: one insert; a value counts for the first event that brought it.
+  if (distinct.length) {
+    const first = new Map<string, Step>();
+    for (const s of distinct) {
+      const k = `${s.keyStr}\u0000${s.value}`;
+      if (first.has(k)) read(s, 'value_already_counted');
+      else first.set(k, s);
+    }
+    const candidates = [...first.values()];
+    const inserted = await sql<{ task_id: string; user_id: string; period_key: string; value: string }>`
+      insert into task_progress_value (tenant_id, task_id, user_id, period_key, value)
+      select ${tenant.tenantId}, * from unnest(${candidates.map((s) => s.task.task_id)}::text[], ${candidates.map((s) => s.event.userId)}::text[],
+                                               ${candidates.map((s) => s.key.periodKey)}::text[], ${candidates.map((s) => s.value)}::text[])
+      on conflict do nothing
+      returning task_id, user_id, period_key, value`.execute(exec);
+    const fresh = new Set(inserted.rows.map((r) => `${r.task_id}\u0000${r.user_id}\u0000${r.period_key}\u0000${r.value}`));
+    for (const s of candidates) {
+      if (fresh.has(`${s.keyStr}\u0000${s.value}`)) additive.push(s);
+      else read(s, 'value_already_counted');
+    }
+  }
+
+  // 3. Per task, in task_id order (the order single triggers lock in, so the two cannot
+  //    deadlock), one upsert over every (user, period) the batch moves.
+  const additiveByTask = groupBy(additive, (s) => s.task.task_id);
+  const streakByTask = groupBy(streak, (s) => s.task.task_id);
+  for (const taskId of [...new Set([...additiveByTask.keys(), ...streakByTask.keys()])].sort()) {
+    const steps = additiveByTask.get(taskId);
+    if (steps) await moveAdditive(exec, tenant.tenantId, steps, now, read);
+    else await moveStreak(exec, tenant.tenantId, streakByTask.get(taskId)!, now, read);
+  }
+
+  // 4. Answers of the events that did not move: the state left by the last event before them.
+  const current = new Map<string, { progress: number; completions: number }>();
+  for (const s of all) {
+    if (s.outcome.reason === null) {
+      current.set(s.keyStr, { progress: s.outcome.progress, completions: s.outcome.completions });
+      continue;
+    }
+    let state = current.get(s.keyStr);
+    if (!state) {
+      const row = before.get(s.keyStr);
+      state = { progress: progressShown(s.condition, s.cap, row), completions: row?.completions ?? 0 };
+    }
+    s.outcome.progress = state.progress;
+    s.outcome.completions = state.completions;
+    if (s.outcome.reason === 'day_already_counted' && s.cap !== null && state.completions >= s.cap) s.outcome.reason = 'already_completed';
+  }
+
+  // 5. Completions with their grants, in event order; their rows in one insert.
+  const sink: CompletionSink = [];
+  const position = new Map(events.map((e, i) => [e.event, i]));
+  for (const s of [...additive, ...streak].filter((x) => x.gain > 0).sort((a, b) => position.get(a.event)! - position.get(b.event)!)) {
+    for (let i = 1; i <= s.gain; i++) {
+      s.outcome.completed.push(await h.complete(exec, tenant, s.event, s.task, s.campaignId, s.key.periodKey, s.outcome.completions - s.gain + i, now, sink));
+    }
+  }
+  if (sink.length) await exec.insertInto('task_completion_log').values(sink).execute();
+  return answers;
+}
+
+type Read = (s: Step, reason: string) => void;
+
+async function readStates(exec: Executor, tenantId: string, steps: Step[]) {
+  const keys = [...new Map(steps.map((s) => [s.keyStr, s.key])).values()];
+  if (!keys.length) return new Map<string, { progress: number; completions: number }>();
+  const rows = await sql<{ task_id: string; user_id: string; period_key: string; progress: number; completions: number }>`
+    select p.task_id, p.user_id, p.period_key, p.progress, p.completions
+      from task_progress p
+      join unnest(${keys.map((k) => k.taskId)}::text[], ${keys.map((k) => k.userId)}::text[], ${keys.map((k) => k.periodKey)}::text[]) as k(task_id, user_id, period_key)
+        on p.task_id = k.task_id and p.user_id = k.user_id and p.period_key = k.period_key
+     where p.tenant_id = ${tenantId}`.execute(exec);
+  return new Map(rows.rows.map((r) => [`${r.task_id}\u0000${r.user_id}\u0000${r.period_key}`, { progress: Number(r.progress), completions: r.completions }]));
+}
+
+/** Additive conditions summed per (user, period), then one upsert for the task. */
+async function moveAdditive(exec: Executor, tenantId: string, steps: Step[], now: Date, read: Read): Promise<void> {
+  const task = steps[0]!.task;
+  const { target } = steps[0]!.condition;
+  const cap = steps[0]!.cap;
+  const byKey = groupBy(steps, (s) => s.keyStr);
+  const keys = [...byKey.values()].map((ks) => {
+    const total = ks.reduce((sum, s) => sum + s.delta, 0);
+    const firstGain = Math.min(Math.floor(total / target), cap ?? Number.MAX_SAFE_INTEGER);
+    return { k: ks[0]!.key, rest: total - firstGain * target, firstGain };
+  });
+  const states = await upsertAdditive(exec, tenantId, task.task_id, target, cap, keys, now);
+  for (const [keyStr, ks] of byKey) {
+    const state = states.get(keyStr);
+    if (state) attribute(ks, state, target, cap);
+    else for (const s of ks) read(s, 'already_completed');
+  }
+}
+
+/**
+ * Streak days: one upsert for the (user, period) keys that saw one day in this batch; keys that
+ * saw several days (rare: a late event next to a current one) go day by day, in order.
+ */
+async function moveStreak(exec: Executor, tenantId: string, steps: Step[], now: Date, read: Read): Promise<void> {
+  const { target } = steps[0]!.condition;
+  const cap = steps[0]!.cap;
+  const everyMultiple = steps[0]!.task.repeat_policy === 'UNLIMITED';
+  const single: Step[][] = [];
+  for (const ks of groupBy(steps, (s) => s.keyStr).values()) {
+    if (ks.every((s) => s.day === ks[0]!.day)) {
+      single.push(ks);
+      continue;
+    }
+    for (const s of ks) {
+      const state = await repo.addStreakDay(exec, s.key, s.day, target, cap, everyMultiple, now);
+      if (state) setMoved(s, state, cap);
+      else read(s, 'day_already_counted');
+    }
+  }
+  if (!single.length) return;
+  const states = await upsertStreak(exec, tenantId, steps[0]!.task.task_id, target, cap, everyMultiple, single.map((ks) => ({ k: ks[0]!.key, day: ks[0]!.day })), now);
+  for (const ks of single) {
+    const state = states.get(ks[0]!.keyStr);
+    if (state) setMoved(ks[0]!, state, cap);
+    else read(ks[0]!, 'day_already_counted');
+    for (const s of ks.slice(1)) read(s, 'day_already_counted');
+  }
+}
+
+function setMoved(s: Step, state: repo.ProgressState, cap: number | null): void {
+  s.gain = state.last_gain;
+  s.outcome.completions = state.completions;
+  s.outcome.progress = progressShown(s.condition, cap, state);
+}
+
+/**
+ * Shares out what one aggregated upsert did among the events it summed: completions go to the
+ * event whose amount crossed each multiple of the target, in event order, up to the gain the
+ * database computed under the row lock.
+ */
+function attribute(steps: Step[], state: repo.ProgressState, target: number, cap: number | null): void {
+  const total = steps.reduce((sum, s) => sum + s.delta, 0);
+  const gain = state.last_gain;
+  const before = Number(state.progress) + gain * target;
+  const startCompletions = state.completions - gain;
+  let running = before - total;
+  let made = 0;
+  for (const s of steps) {
+    running += s.delta;
+    const due = Math.min(Math.floor(running / target), gain);
+    s.gain = due - made;
+    made = due;
+    s.outcome.completions = startCompletions + made;
+    s.outcome.progress = progressShown(s.condition, cap, { progress: running - made * target, completions: startCompletions + made });
+  }
+}
+
+async function upsertAdditive(exec: Executor, tenantId: string, taskId: string, target: number, cap: number | null, keys: { k: repo.ProgressKey; rest: number; firstGain: number }[], now: Date) {
+  const capSql = cap === null ? sql`2147483647` : sql`${cap}::int`;
+  // The inserted row carries the batch's sum as (rest, firstGain); the sum is rest + firstGain * target.
+  const delta = sql`(excluded.progress + excluded.completions::bigint * ${target}::bigint)`;
+  const gain = sql`least((p.progress + ${delta}) / ${target}::bigint, ${capSql} - p.completions)`;
+  const r = await sql<{ user_id: string; period_key: string } & repo.ProgressState>`
+    insert into task_progress as p (tenant_id, task_id, user_id, period_key, progress, completions, last_gain, updated_at)
+    select ${tenantId}, ${taskId}, v.user_id, v.period_key, v.rest, v.gain, v.gain, ${now}::timestamptz
+      from unnest(${keys.map((x) => x.k.userId)}::text[], ${keys.map((x) => x.k.periodKey)}::text[], ${keys.map((x) => x.rest)}::bigint[], ${keys.map((x) => x.firstGain)}::int[])
+           as v(user_id, period_key, rest, gain)
+    on conflict (tenant_id, task_id, user_id, period_key) do update set
+      progress = p.progress + ${delta} - ${gain} * ${target}::bigint,
+      completions = p.completions + ${gain},
+      last_gain = ${gain},
+      updated_at = excluded.updated_at
+    where p.completions < ${capSql}
+    returning user_id, period_key, progress, completions, last_gain`.execute(exec);
+  return new Map(r.rows.map((row) => [`${taskId}\u0000${row.user_id}\u0000${row.period_key}`, row]));
+}
+
+async function upsertStreak(exec: Executor, tenantId: string, taskId: string, target: number, cap: number | null, everyMultiple: boolean, keys: { k: repo.ProgressKey; day: string }[], now: Date) {
+  const capSql = cap === null ? sql`2147483647` : sql`${cap}::int`;
+  const streakLen = sql`(case when p.last_day = excluded.last_day - 1 then p.progress + 1 else 1 end)`;
+  const reached = everyMultiple ? sql`${streakLen} % ${target}::bigint = 0` : sql`${streakLen} >= ${target}::bigint`;
+  const gain = sql`(case when ${reached} and p.completions < ${capSql} then 1 else 0 end)`;
+  const firstGain = target === 1 ? 1 : 0;
+  const r = await sql<{ user_id: string; period_key: string } & repo.ProgressState>`
+    insert into task_progress as p (tenant_id, task_id, user_id, period_key, progress, completions, last_day, last_gain, updated_at)
+    select ${tenantId}, ${taskId}, v.user_id, v.period_key, 1, ${firstGain}::int, v.day, ${firstGain}::int, ${now}::timestamptz
+      from unnest(${keys.map((x) => x.k.userId)}::text[], ${keys.map((x) => x.k.periodKey)}::text[], ${keys.map((x) => x.day)}::date[]) as v(user_id, period_key, day)
+    on conflict (tenant_id, task_id, user_id, period_key) do update set
+      progress = ${streakLen},
+      completions = p.completions + ${gain},
+      last_gain = ${gain},
+      last_day = excluded.last_day,
+      updated_at = excluded.updated_at
+    where p.completions < ${capSql} and (p.last_day is null or p.last_day < excluded.last_day)
+    returning user_id, period_key, progress, completions, last_gain`.execute(exec);
+  return new Map(r.rows.map((row) => [`${taskId}\u0000${row.user_id}\u0000${row.period_key}`, row]));
+}
+
+function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const list = out.get(key(item));
+    if (list) list.push(item);
+    else out.set(key(item), [item]);
+  }
+  return out;
+}

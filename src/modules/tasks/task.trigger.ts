@@ -1,0 +1,381 @@
+/**
+ * Triggering tasks with events (seed 000: POST /v1/tasks/trigger). One event, in the caller's
+ * transaction: claim its event_id (a repeat changes nothing), find the live tasks of its type,
+ * gate each by its campaign's audience, advance the user's progress in one conditional upsert,
+ * and record each completion together with its reward grant. Everything an event writes commits
+ * together or not at all.
+ */
+import { type Insertable, sql } from 'kysely';
+import type { Counter, Histogram } from 'prom-client';
+import type { Executor } from '../../db/client.js';
+import { canSeeProduct, type TenantActor } from '../../platform/actor.js';
+import { AppError, invalidRequest } from '../../platform/errors.js';
+import { newId } from '../../platform/ids.js';
+import type { GrantService } from '../grants/index.js';
+import { conditionOf, capOf, progressShown } from './task.rules.js';
+import { localDay, periodKey } from './task.period.js';
+import * as repo from './task.repo.js';
+import type { RepeatPolicy, TaskOutcomeView, TriggerResultView } from './task.schemas.js';
+import type { TaskCompletionLogTable } from './task.tables.js';
+import { runBatch } from './task.batch.js';
+
+/**
+ * What the tasks module needs of audiences (built in the audiences module): is this user a
+ * member of this audience now, and why (or why not). `exec` lets the check read in the trigger's
+ * transaction.
+ */
+export interface AudienceCheck {
+  checkMember(tenantId: string, audienceId: string, userId: string, exec?: Executor): Promise<{ member: boolean; reasons: string[] }>;
+}
+
+export interface TaskMetrics {
+  created: Counter<'task_type'>;
+  triggered: Counter<'form' | 'result'>;
+  completed: Counter<'task_type'>;
+  duration: Histogram<'form'>;
+}
+
+/** The grant source of a task's rewards: one grant per completion id. */
+export const GRANT_SOURCE = 'task_completion';
+/** How far in the future an event may say it happened (client clocks drift). */
+const MAX_FUTURE_MS = 5 * 60_000;
+/** How late an event may arrive and still count on the day it happened. */
+const MAX_PAST_MS = 7 * 86_400_000;
+const EVENT_DATA_MAX_BYTES = 16 * 1024;
+
+export interface RawEvent {
+  event_type: string;
+  user_id: string | number;
+  product_code?: string | undefined;
+  event_data?: Record<string, unknown> | undefined;
+  event_id?: string | undefined;
+  occurred_at?: string | undefined;
+}
+
+export interface TriggerEvent {
+  eventId: string;
+  /** The caller gave no event_id: there is nothing to dedupe by and no answer to keep. */
+  generatedId: boolean;
+  userId: string;
+  eventType: string;
+  productCode: string | null;
+  data: Record<string, unknown>;
+  occurredAt: Date;
+}
+
+/** Checks an event before any database work; 400 / 403 name the problem. */
+export function normalizeEvent(tenant: TenantActor, input: RawEvent, productHeader: string | undefined, now: Date): TriggerEvent {
+  if (input.product_code && productHeader && input.product_code !== productHeader) {
+    throw new AppError('invalid', 'product_code_mismatch', 'product_code in the body and the X-Product-Code header differ', { field: 'product_code' });
+  }
+  const productCode = input.product_code ?? productHeader ?? null;
+  if (productCode !== null && !canSeeProduct(tenant, productCode)) {
+    throw new AppError('forbidden', 'product_not_allowed', `This API key may not act on product ${productCode}`, { product_code: productCode });
+  }
+  const userId = String(input.user_id);
+  if (userId.length === 0 || userId.length > 128) throw invalidRequest('user_id', 'must be 1-128 characters');
+  const data = input.event_data ?? {};
+  if (Buffer.byteLength(JSON.stringify(data), 'utf8') > EVENT_DATA_MAX_BYTES) throw invalidRequest('event_data', `must be at most ${EVENT_DATA_MAX_BYTES} bytes`);
+  let occurredAt = now;
+  if (input.occurred_at !== undefined) {
+    occurredAt = new Date(input.occurred_at);
+    if (Number.isNaN(occurredAt.getTime())) throw invalidRequest('occurred_at', 'is not a representable instant');
+    if (occurredAt.getTime() > now.getTime() + MAX_FUTURE_MS) throw invalidRequest('occurred_at', 'is in the future');
+    if (occurredAt.getTime() < now.getTime() - MAX_PAST_MS) throw invalidRequest('occurred_at', 'is more than 7 days ago');
+  }
+  return {
+    eventId: input.event_id ?? newId('evt', now.getTime()),
+    generatedId: input.event_id === undefined,
+    userId,
+    eventType: input.event_type,
+    productCode,
+    data,
+    occurredAt,
+  };
+}
+
+/** Event types to tasks (a row per ACTIVE campaign link), as findActiveTasks answered. */
+export type TaskIndex = Map<string, repo.ActiveTaskRow[][]>;
+
+/** Groups the links of each task so a task progresses once per event whatever its campaigns. */
+export function indexTasks(rows: repo.ActiveTaskRow[]): TaskIndex {
+  const byTask = new Map<string, repo.ActiveTaskRow[]>();
+  for (const row of rows) {
+    const links = byTask.get(row.task_id);
+    if (links) links.push(row);
+    else byTask.set(row.task_id, [row]);
+  }
+  const index: TaskIndex = new Map();
+  for (const links of byTask.values()) {
+    const type = links[0]!.event_type;
+    const list = index.get(type);
+    if (list) list.push(links);
+    else index.set(type, [links]);
+  }
+  return index;
+}
+
+function matchesFilters(filters: Record<string, unknown> | undefined, data: Record<string, unknown>): boolean {
+  if (!filters) return true;
+  for (const [field, wanted] of Object.entries(filters)) {
+    const value = data[field];
+    const allowed = Array.isArray(wanted) ? wanted : [wanted];
+    if (!allowed.some((w) => w === value)) return false;
+  }
+  return true;
+}
+
+/** Completion rows to insert together at the end of a batch (instead of one insert each). */
+export type CompletionSink = Insertable<TaskCompletionLogTable>[];
+
+export interface TriggerDeps {
+  grants: GrantService;
+  audiences?: AudienceCheck | undefined;
+  metrics: TaskMetrics;
+}
+
+export function createTrigger(deps: TriggerDeps) {
+  const { grants, metrics } = deps;
+
+  /** The campaign the task progresses for: the first linked one whose audience holds the user. */
+  async function pickCampaign(exec: Executor, links: repo.ActiveTaskRow[], userId: string, memo: Map<string, boolean>): Promise<{ campaignId: string | null; reason: string | null }> {
+    let reason = 'not_in_audience';
+    for (const link of links) {
+      if (link.audience_id === null) return { campaignId: link.campaign_id, reason: null };
+      if (!deps.audiences) {
+        // Fail closed: without the audiences module nobody can be shown to be in the audience.
+        reason = 'audience_check_unavailable';
+        continue;
+      }
+      const key = `${link.audience_id}\u0000${userId}`;
+      let member = memo.get(key);
+      if (member === undefined) {
+        member = (await deps.audiences.checkMember(link.tenant_id, link.audience_id, userId, exec)).member;
+        memo.set(key, member);
+      }
+      if (member) return { campaignId: link.campaign_id, reason: null };
+    }
+    return { campaignId: null, reason };
+  }
+
+  async function advanceTask(exec: Executor, tenant: TenantActor, event: TriggerEvent, links: repo.ActiveTaskRow[], now: Date, memo: Map<string, boolean>): Promise<TaskOutcomeView> {
+    const task = links[0]!;
+    const condition = conditionOf(task);
+    const repeat = task.repeat_policy as RepeatPolicy;
+    const cap = capOf(repeat, task.max_completions);
+    const key: repo.ProgressKey = { tenantId: tenant.tenantId, taskId: task.task_id, userId: event.userId, periodKey: periodKey(repeat, event.occurredAt, task.time_zone) };
+    const outcome = (campaignId: string | null, reason: string | null, state: { progress: number; completions: number } | undefined): TaskOutcomeView => ({
+      task_id: task.task_id,
+      campaign_id: campaignId,
+      progressed: reason === null,
+      reason,
+      period_key: key.periodKey,
+      progress: progressShown(condition, cap, state),
+      target: condition.target,
+      completions: state?.completions ?? 0,
+      completed: [],
+    });
+    const notProgressed = async (campaignId: string | null, reason: string) => outcome(campaignId, reason, await repo.readProgress(exec, key));
+
+    if (!matchesFilters(condition.filters, event.data)) return notProgressed(null, 'filter_mismatch');
+    const { campaignId, reason } = await pickCampaign(exec, links, event.userId, memo);
+    if (!campaignId) return notProgressed(null, reason!);
+
+    let state: repo.ProgressState | undefined;
+    if (condition.type === 'consecutive_days') {
+      state = await repo.addStreakDay(exec, key, localDay(event.occurredAt, task.time_zone), condition.target, cap, repeat === 'UNLIMITED', now);
+      if (!state) {
+        const current = await repo.readProgress(exec, key);
+        return outcome(campaignId, cap !== null && (current?.completions ?? 0) >= cap ? 'already_completed' : 'day_already_counted', current);
+      }
+    } else {
+      let delta = 1;
+      if (condition.type === 'amount_sum') {
+        const amount = event.data.amount;
+        if (typeof amount !== 'number' || !Number.isSafeInteger(amount) || amount < 0) return notProgressed(campaignId, 'invalid_amount');
+        if (amount === 0) return notProgressed(campaignId, 'no_amount');
+        delta = amount;
+      } else if (condition.type === 'distinct') {
+        const value = event.data[condition.field!];
+        if (value === undefined || value === null || typeof value === 'object') return notProgressed(campaignId, 'missing_field');
+        if (!(await repo.addDistinctValue(exec, key, String(value)))) return notProgressed(campaignId, 'value_already_counted');
+      }
+      state = await repo.addProgress(exec, key, delta, condition.target, cap, now);
+      if (!state) return notProgressed(campaignId, 'already_completed');
+    }
+
+    const result = outcome(campaignId, null, state);
+    for (let i = 1; i <= state.last_gain; i++) {
+      result.completed.push(await complete(exec, tenant, event, task, campaignId, key.periodKey, state.completions - state.last_gain + i, now));
+    }
+    return result;
+  }
+
+  /**
+   * Records one completion and grants its reward in the same transaction. A refused grant (sold
+   * out, per-user limit, ...) writes nothing of itself and leaves the transaction usable: the
+   * completion still counts (the user did the task) and shows why no reward came with it.
+   */
+  async function complete(exec: Executor, tenant: TenantActor, event: TriggerEvent, task: repo.ActiveTaskRow, campaignId: string, period: string, seq: number, now: Date, sink?: CompletionSink) {
+    const completionId = newId('tcl', now.getTime());
+    let grantId: string | null = null;
+    let error: { code: string; message: string } | null = null;
+    if (task.reward_id) {
+      try {
+        // The task, not the caller's key, decides the reward: a product-limited key that may
+        // trigger this task's product gets the task's reward even if it is of another product.
+        const { grant } = await grants.grantReward(
+          { ...tenant, productCodes: null },
+          { reward_id: task.reward_id, user_id: event.userId, quantity: task.reward_quantity, campaign_id: campaignId, source: GRANT_SOURCE, source_id: completionId },
+          exec,
+        );
+        grantId = grant.grant_id;
+      } catch (err) {
+        if (!(err instanceof AppError)) throw err;
+        error = { code: err.code, message: err.message };
+      }
+    }
+    const status = !task.reward_id ? 'NONE' : grantId ? 'GRANTED' : 'REFUSED';
+    const row: Insertable<TaskCompletionLogTable> = {
+      tenant_id: tenant.tenantId,
+      completion_id: completionId,
+      task_id: task.task_id,
+      campaign_id: campaignId,
+      product_code: task.product_code,
+      user_id: event.userId,
+      event_id: event.eventId,
+      period_key: period,
+      seq,
+      reward_id: task.reward_id,
+      reward_quantity: task.reward_id ? task.reward_quantity : null,
+      grant_id: grantId,
+      grant_status: status,
+      grant_error_code: error?.code ?? null,
+      grant_error_message: error?.message ?? null,
+      completed_at: now,
+    };
+    if (sink) sink.push(row);
+    else await repo.insertCompletion(exec, row);
+    metrics.completed.inc({ task_type: task.task_type });
+    return { completion_id: completionId, seq, grant_status: status, grant_id: grantId, grant_error: error };
+  }
+
+  /** The tasks an event may move, for the caller's products. */
+  function tasksFor(tenant: TenantActor, index: TaskIndex, event: TriggerEvent): repo.ActiveTaskRow[][] {
+    return (index.get(event.eventType) ?? []).filter((links) => {
+      const product = links[0]!.product_code;
+      return (event.productCode === null || product === event.productCode) && canSeeProduct(tenant, product);
+    });
+  }
+
+  /** Runs a claimed event against its tasks, in task_id order (parallel events lock rows in the same order). */
+  async function runEvent(exec: Executor, tenant: TenantActor, event: TriggerEvent, index: TaskIndex, now: Date, memo: Map<string, boolean>): Promise<TriggerResultView> {
+    const tasks: TaskOutcomeView[] = [];
+    for (const links of tasksFor(tenant, index, event)) tasks.push(await advanceTask(exec, tenant, event, links, now, memo));
+    return { event_id: event.eventId, duplicate: false, tasks };
+  }
+
+  /** The answer for an event id claimed before: the first answer, if it was the same event. */
+  function replay(event: TriggerEvent, row: { user_id: string; event_type: string; results: unknown } | undefined): TriggerResultView {
+    if (!row || row.user_id !== event.userId || row.event_type !== event.eventType) {
+      throw new AppError('conflict', 'event_id_reused', `event_id ${event.eventId} was used for another event`, { event_id: event.eventId });
+    }
+    const first = row.results as { tasks?: TaskOutcomeView[] } | null;
+    return { event_id: event.eventId, duplicate: true, tasks: first?.tasks ?? [] };
+  }
+
+  return {
+    /** One event in `exec` (a transaction). */
+    async triggerOne(exec: Executor, tenant: TenantActor, event: TriggerEvent, now: Date): Promise<TriggerResultView> {
+      const started = performance.now();
+      const { claimed, tasks } = await repo.claimAndFind(exec, claimRow(tenant, event, now), now);
+      if (!claimed) {
+        const result = replay(event, await repo.findEvent(exec, tenant.tenantId, event.eventId));
+        metrics.triggered.inc({ form: 'single', result: 'duplicate' });
+        return result;
+      }
+      const index = indexTasks(tasks);
+      const result = await runEvent(exec, tenant, event, index, now, new Map());
+      if (!event.generatedId && result.tasks.length > 0) await repo.saveEventResults(exec, tenant.tenantId, event.eventId, { tasks: result.tasks });
+      metrics.triggered.inc({ form: 'single', result: 'processed' });
+      metrics.duration.observe({ form: 'single' }, (performance.now() - started) / 1000);
+      return result;
+    },
+
+    /**
+     * Many events in `exec` (one transaction): the claims in one statement, the tasks of every
+     * event type in one query, each event's progress in its own conditional upserts, and the
+     * answers kept in one statement. Per-event refusals (a reused event id) are per-event results.
+     */
+    async triggerMany(exec: Executor, tenant: TenantActor, events: (TriggerEvent | AppError)[], now: Date) {
+      const started = performance.now();
+      const valid = events.filter((e): e is TriggerEvent => !(e instanceof AppError));
+      const claimed = await claimEvents(exec, tenant, valid, now);
+      const duplicates = valid.filter((e) => !claimed.has(e.eventId) || claimed.get(e.eventId) !== e);
+      const earlier = new Map(
+        duplicates.length
+          ? (await exec.selectFrom('task_event').select(['event_id', 'user_id', 'event_type', 'results']).where('tenant_id', '=', tenant.tenantId).where('event_id', 'in', [...new Set(duplicates.map((e) => e.eventId))]).execute()).map((r) => [r.event_id, r])
+          : [],
+      );
+      const types = [...new Set(valid.map((e) => e.eventType))];
+      const index = types.length ? indexTasks(await repo.findActiveTasks(exec, tenant.tenantId, types, now)) : new Map();
+      // Events run grouped by user (stably, so one user's events keep their order): every batch
+      // then takes progress-row locks in the same order, and two batches cannot deadlock on them.
+      const runnable = events
+        .map((e, i) => ({ e, i }))
+        .filter((x): x is { e: TriggerEvent; i: number } => !(x.e instanceof AppError) && claimed.get(x.e.eventId) === x.e)
+        .sort((a, b) => (a.e.userId < b.e.userId ? -1 : a.e.userId > b.e.userId ? 1 : a.i - b.i));
+      const answers = await runBatch(exec, tenant, runnable.map(({ e }) => ({ event: e, tasks: tasksFor(tenant, index, e) })), now, { pickCampaign, matchesFilters, complete });
+      const toSave: { eventId: string; results: string }[] = [];
+      const results = events.map((event, i) => {
+        if (event instanceof AppError) return { index: i, ok: false, result: null, error: { code: event.code, message: event.message } };
+        const tasks = answers.get(event);
+        if (tasks) {
+          if (!event.generatedId && tasks.length > 0) toSave.push({ eventId: event.eventId, results: JSON.stringify({ tasks }) });
+          metrics.triggered.inc({ form: 'batch', result: 'processed' });
+          return { index: i, ok: true, result: { event_id: event.eventId, duplicate: false, tasks }, error: null };
+        }
+        // A repeat of an event of this batch, or of one claimed before the batch.
+        const sibling = claimed.get(event.eventId);
+        const first = sibling ? { user_id: sibling.userId, event_type: sibling.eventType, results: { tasks: answers.get(sibling) ?? [] } } : earlier.get(event.eventId);
+        try {
+          const result = replay(event, first);
+          metrics.triggered.inc({ form: 'batch', result: 'duplicate' });
+          return { index: i, ok: true, result, error: null };
+        } catch (err) {
+          return { index: i, ok: false, result: null, error: { code: (err as AppError).code, message: (err as AppError).message } };
+        }
+      });
+      if (toSave.length) {
+        await sql`update task_event e set results = v.results::jsonb
+                    from unnest(${toSave.map((s) => s.eventId)}::text[], ${toSave.map((s) => s.results)}::text[]) as v(event_id, results)
+                   where e.tenant_id = ${tenant.tenantId} and e.event_id = v.event_id`.execute(exec);
+      }
+      metrics.duration.observe({ form: 'batch' }, (performance.now() - started) / 1000);
+      return { results };
+    },
+  };
+}
+
+function claimRow(tenant: TenantActor, event: TriggerEvent, now: Date) {
+  return { tenant_id: tenant.tenantId, event_id: event.eventId, user_id: event.userId, event_type: event.eventType, product_code: event.productCode, occurred_at: event.occurredAt, received_at: now };
+}
+
+/** Claims every event id of a batch in one statement; the first event with an id wins it. */
+async function claimEvents(exec: Executor, tenant: TenantActor, events: TriggerEvent[], now: Date): Promise<Map<string, TriggerEvent>> {
+  const first = new Map<string, TriggerEvent>();
+  for (const e of events) if (!first.has(e.eventId)) first.set(e.eventId, e);
+  if (first.size === 0) return new Map();
+  const list = [...first.values()];
+  const r = await sql<{ event_id: string }>`
+    insert into task_event (tenant_id, event_id, user_id, event_type, product_code, occurred_at, received_at)
+    select ${tenant.tenantId}, v.event_id, v.user_id, v.event_type, v.product_code, v.occurred_at, ${now}
+      from unnest(${list.map((e) => e.eventId)}::text[], ${list.map((e) => e.userId)}::text[], ${list.map((e) => e.eventType)}::text[],
+                  ${list.map((e) => e.productCode)}::text[], ${list.map((e) => e.occurredAt.toISOString())}::timestamptz[])
+           as v(event_id, user_id, event_type, product_code, occurred_at)
+    on conflict do nothing
+    returning event_id`.execute(exec);
+  const claimed = new Map<string, TriggerEvent>();
+  for (const row of r.rows) claimed.set(row.event_id, first.get(row.event_id)!);
+  return claimed;
+}
