@@ -89,6 +89,8 @@ export function createServices(deps: ServiceDeps) {
     // Called only after a request, when `grants` below exists.
     onStockChanged: (tenantId, rewardId) => grants.clearSoldOut(tenantId, rewardId),
   });
+  // Before grants: a campaign's audience gates its rewards.
+  const audiences = createAudienceService({ db, clock, apps, evaluated: audienceMetrics(registry).evaluated });
   const grantSettings = config.grants;
   const metricsOfGrants = grantMetrics(registry);
   const grants = createGrantService({
@@ -100,6 +102,7 @@ export function createServices(deps: ServiceDeps) {
     jobs,
     gate,
     metrics: metricsOfGrants,
+    audiences,
     snapshotTtlMs: grantSettings.snapshot_cache_ms,
     batcher: grantSettings.batch_max_size > 1 ? createGrantBatcher(db, {
             maxSize: grantSettings.batch_max_size,
@@ -178,7 +181,6 @@ export function createServices(deps: ServiceDeps) {
     // Erasing a customer also takes them out of every audience list, in the same transaction.
     onErase: (exec, tenantId, userId) => audiences.forgetUser(exec, tenantId, userId),
   });
-  const audiences = createAudienceService({ db, clock, apps, evaluated: audienceMetrics(registry).evaluated });
   const tasks = createTaskService({ db, clock, apps, campaigns, rewards, grants, audiences, metrics: taskMetrics(registry) });
   return { db, clock, customers, audiences, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead, redis, limiter, redeemGuard, redeemBatches, redeemCodes, redemptions, codeMirror, codeReconciler, tasks, close };
 }

@@ -24,6 +24,11 @@ import type { GrantStatus } from './grant.tables.js';
 
 export type GrantService = ReturnType<typeof createGrantService>;
 
+/** What grants need of the audiences module. */
+export interface AudienceCheck {
+  checkMember(tenantId: string, audienceId: string, userId: string, exec?: Executor): Promise<{ member: boolean; reasons: string[] }>;
+}
+
 /** The queue webhook deliveries of grants go through (see grant.delivery.ts). */
 export const DELIVERY_QUEUE = 'reward.delivery';
 export const LEDGER_CAUSE = 'reward_grant';
@@ -87,6 +92,8 @@ export function createGrantService(deps: {
   snapshotTtlMs?: number;
   /** Group commit for grants that are their own transaction; null: one statement each. */
   batcher?: GrantBatcher | null;
+  /** Membership of a campaign's audience (the audiences module): outside it, not_in_audience. */
+  audiences?: AudienceCheck;
 }) {
   const { db, clock, rewards, campaigns, ledger, jobs, gate, metrics } = deps;
   const snapshotTtlMs = deps.snapshotTtlMs ?? 5_000;
@@ -144,7 +151,22 @@ export function createGrantService(deps: {
     const campaignId = campaignOf(reward, input);
     const campaign = campaignId ? await loadCampaign(exec, tenant.tenantId, campaignId, fresh) : null;
     if (campaign) campaigns.assertActive(campaign);
+    if (campaign?.audience_id) await requireAudience(exec, tenant.tenantId, campaign.audience_id, input.user_id);
     return { now, reward, config, campaignId, campaign };
+  }
+
+  /** The user's audience refusal, if any (null: a member). */
+  async function audienceRefusal(exec: Executor, tenantId: string, audienceId: string, userId: string): Promise<Refusal | null> {
+    if (!deps.audiences) {
+      return { code: 'audience_check_unavailable', message: 'The campaign has an audience, and no audience check is configured', details: { audience_id: audienceId } };
+    }
+    const { member, reasons } = await deps.audiences.checkMember(tenantId, audienceId, userId, exec);
+    return member ? null : { code: 'not_in_audience', message: 'The user is not in the campaign\'s audience', details: { audience_id: audienceId, reasons } };
+  }
+
+  async function requireAudience(exec: Executor, tenantId: string, audienceId: string, userId: string): Promise<void> {
+    const refusal = await audienceRefusal(exec, tenantId, audienceId, userId);
+    if (refusal) throw refusalError(refusal);
   }
 
   /** The grant an earlier request with this cause made, if it matches this request. */
@@ -303,7 +325,10 @@ export function createGrantService(deps: {
       let campaignId: string | null = null;
       try {
         campaignId = campaignOf(reward, input);
-        if (campaignId) await campaigns.requireActiveCampaign(tenant.tenantId, campaignId, exec);
+        if (campaignId) {
+          const campaign = await campaigns.requireActiveCampaign(tenant.tenantId, campaignId, exec);
+          if (campaign.audience_id) push(await audienceRefusal(exec, tenant.tenantId, campaign.audience_id, input.user_id));
+        }
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
         reasons.push({ code: err.code, message: err.message, details: err.details ?? {} });
