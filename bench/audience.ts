@@ -22,6 +22,7 @@ import { createAudienceService } from '../src/modules/audiences/index.js';
 import { ManualClock } from '../src/platform/clock.js';
 import type { TenantActor } from '../src/platform/actor.js';
 import { Counter, Registry } from 'prom-client';
+import { admin, withDatabase } from './support.js';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? 1_000_000);
@@ -63,7 +64,7 @@ const AUDIENCES: Array<{ name: string; type: 'TAG' | 'SEGMENT'; rule: unknown }>
 
 async function main(): Promise<void> {
   const dbName = `mh_bench_aud_${Date.now().toString(36)}`;
-  await admin(`create database ${dbName}`);
+  await admin(ADMIN_URL, `create database ${dbName}`);
   const url = withDatabase(ADMIN_URL, dbName);
   const handle = await openPostgres(url, 4);
   try {
@@ -130,25 +131,11 @@ async function main(): Promise<void> {
   } finally {
     await handle.close();
     if (process.env.BENCH_KEEP) console.log(`kept database ${dbName} (BENCH_KEEP)`);
-    else await admin(`drop database if exists ${dbName} with (force)`);
+    else await admin(ADMIN_URL, `drop database if exists ${dbName} with (force)`);
   }
 }
 
-function withDatabase(url: string, db: string): string {
-  const u = new URL(url);
-  u.pathname = `/${db}`;
-  return u.toString();
-}
 
-async function admin(statement: string): Promise<void> {
-  const c = new pg.Client({ connectionString: ADMIN_URL });
-  await c.connect();
-  try {
-    await c.query(statement);
-  } finally {
-    await c.end();
-  }
-}
 
 main().catch((err) => {
   console.error(err);

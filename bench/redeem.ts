@@ -31,6 +31,7 @@ import { generateCodes, resolveRule } from '../src/modules/redeem-codes/redeem-c
 import { mirrorKeys } from '../src/modules/redeem-codes/index.js';
 import type { TenantActor } from '../src/platform/actor.js';
 import { systemClock } from '../src/platform/clock.js';
+import { admin } from './support.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -55,7 +56,7 @@ interface Result {
 async function main(): Promise<void> {
   const dbName = `mh_redeem_${Date.now().toString(36)}`;
   const prefix = `mhbench:${dbName}:`;
-  await admin(`create database ${dbName}`);
+  await admin(ADMIN_URL, `create database ${dbName}`);
   const url = new URL(ADMIN_URL);
   url.pathname = `/${dbName}`;
   let server: { url: string; stop: () => void } | undefined;
@@ -85,7 +86,7 @@ async function main(): Promise<void> {
     await redis.unlink(...Object.values(mirrorKeys(prefix, TENANT)));
     await redis.quit();
     if (process.env.BENCH_KEEP) console.log(`kept database ${dbName} (BENCH_KEEP)`);
-    else await admin(`drop database if exists ${dbName} with (force)`);
+    else await admin(ADMIN_URL, `drop database if exists ${dbName} with (force)`);
   }
 }
 
@@ -226,15 +227,6 @@ function shuffle<T>(items: T[]): T[] {
   return items;
 }
 
-async function admin(statement: string): Promise<void> {
-  const c = new pg.Client({ connectionString: ADMIN_URL });
-  await c.connect();
-  try {
-    await c.query(statement);
-  } finally {
-    await c.end();
-  }
-}
 
 main().catch((err: unknown) => {
   console.error(err);

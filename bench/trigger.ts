@@ -21,6 +21,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import { admin, withDatabase } from './support.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -57,7 +58,7 @@ function event() {
 
 async function main(): Promise<void> {
   const dbName = `mh_bench_${Date.now().toString(36)}`;
-  await admin(`create database ${dbName}`);
+  await admin(ADMIN_URL, `create database ${dbName}`);
   const url = withDatabase(ADMIN_URL, dbName);
   const server = await startServer(url);
   try {
@@ -72,7 +73,7 @@ async function main(): Promise<void> {
     server.stop();
     await new Promise((r) => setTimeout(r, 500));
     if (process.env.BENCH_KEEP) console.log(`kept database ${dbName} (BENCH_KEEP)`);
-    else await admin(`drop database if exists ${dbName} with (force)`);
+    else await admin(ADMIN_URL, `drop database if exists ${dbName} with (force)`);
   }
 }
 
@@ -227,21 +228,7 @@ function startServer(url: string): Promise<{ url: string; stop: () => void }> {
   });
 }
 
-function withDatabase(url: string, db: string): string {
-  const u = new URL(url);
-  u.pathname = `/${db}`;
-  return u.toString();
-}
 
-async function admin(statement: string): Promise<void> {
-  const c = new pg.Client({ connectionString: ADMIN_URL });
-  await c.connect();
-  try {
-    await c.query(statement);
-  } finally {
-    await c.end();
-  }
-}
 
 main().catch((err: unknown) => {
   console.error(err);
