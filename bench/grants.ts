@@ -13,13 +13,11 @@
  * Only 201s count as grants and only 409 inventory_exhausted as sold-out rejections: requests
  * that fail some other way are counted and printed, never as throughput.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { admin, withDatabase } from './support.js';
+import { admin, startServer, withDatabase } from './support.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const DURATION = Number(process.env.BENCH_SECONDS ?? 15);
@@ -42,7 +40,7 @@ async function main(): Promise<void> {
   // BENCH_DIAG=1: time the grant functions inside PostgreSQL and show the stock table's update
   // statistics after each case (a diagnostic; it adds a little overhead to every call).
   if (process.env.BENCH_DIAG) await admin(ADMIN_URL, `alter database ${dbName} set track_functions = 'pl'`);
-  const server = await startServer(url);
+  const server = await startServer({ DATABASE_URL: url, MARKETING_MASTER_KEY: MASTER, MARKETING_DB_POOL_SIZE: String(POOL) }, process.env.BENCH_WORKERS ? ['--workers', process.env.BENCH_WORKERS] : []);
   try {
     const setup = await prepare(server.url);
     const results: Result[] = [];
@@ -58,8 +56,7 @@ async function main(): Promise<void> {
     results.push(await load('sold out (409 rejections)', server.url, setup.key, () => setup.soldOut, 409));
     report(results, await verify(url, setup.hot));
   } finally {
-    server.stop();
-    await new Promise((r) => setTimeout(r, 500));
+    await server.stop();
     if (process.env.BENCH_KEEP) console.log(`kept database ${dbName} (BENCH_KEEP)`);
     else await admin(ADMIN_URL, `drop database if exists ${dbName} with (force)`);
   }
@@ -187,26 +184,6 @@ function report(results: Result[], consistency: string): void {
   console.log(`\n${consistency}\n`);
 }
 
-function startServer(url: string): Promise<{ url: string; stop: () => void }> {
-  // BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", to profile the server.
-  const nodeArgs = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : [];
-  // BENCH_WORKERS: API processes sharing the port (serve --workers), e.g. one per core.
-  const workers = process.env.BENCH_WORKERS ? ['--workers', process.env.BENCH_WORKERS] : [];
-  const child = spawn(process.execPath, [...nodeArgs, 'bin/marketing-hub.js', 'serve', '--port', '0', '--host', '127.0.0.1', ...workers], {
-    cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: url, MARKETING_MASTER_KEY: MASTER, LOG_LEVEL: 'warn', MARKETING_DB_POOL_SIZE: String(POOL) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ url: m[1]!, stop: () => child.kill('SIGTERM') });
-    });
-    child.once('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
-  });
-}
 
 
 

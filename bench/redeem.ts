@@ -16,9 +16,8 @@
  *    (random seq of the pool, autocommit), at 32 clients as in the issue.
  * Only 201s count as redemptions and only 404 code_not_found as rejections.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -31,9 +30,8 @@ import { generateCodes, resolveRule } from '../src/modules/redeem-codes/redeem-c
 import { mirrorKeys } from '../src/modules/redeem-codes/index.js';
 import type { TenantActor } from '../src/platform/actor.js';
 import { systemClock } from '../src/platform/clock.js';
-import { admin } from './support.js';
+import { admin, startServer } from './support.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const COUNT = Number(process.env.BENCH_CODES ?? 1_000_000);
@@ -59,12 +57,12 @@ async function main(): Promise<void> {
   await admin(ADMIN_URL, `create database ${dbName}`);
   const url = new URL(ADMIN_URL);
   url.pathname = `/${dbName}`;
-  let server: { url: string; stop: () => void } | undefined;
+  let server: { url: string; stop: () => Promise<void> } | undefined;
   try {
     const t0 = performance.now();
     const pool = await makePool(url.toString(), prefix);
     console.log(`pool: ${COUNT} codes generated and mirrored in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    server = await startServer(url.toString(), prefix);
+    server = await startServer({ DATABASE_URL: url.toString(), REDIS_URL, MARKETING_REDIS_KEY_PREFIX: prefix, MARKETING_MASTER_KEY: MASTER, MARKETING_DB_POOL_SIZE: String(POOL) });
     const key = await apiKey(server.url);
     const codes = shuffle(pool.codes);
     let next = 0;
@@ -80,8 +78,7 @@ async function main(): Promise<void> {
     results.push(baseline(url.toString(), pool.batchId));
     report(results, await verify(url.toString()));
   } finally {
-    server?.stop();
-    await new Promise((r) => setTimeout(r, 500));
+    await server?.stop();
     const redis = new Redis(REDIS_URL);
     await redis.unlink(...Object.values(mirrorKeys(prefix, TENANT)));
     await redis.quit();
@@ -193,31 +190,6 @@ function report(results: Result[], consistency: string): void {
   console.log(`\n${consistency}\n`);
 }
 
-function startServer(url: string, prefix: string): Promise<{ url: string; stop: () => void }> {
-  const nodeArgs = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : [];
-  const child = spawn(process.execPath, [...nodeArgs, 'bin/marketing-hub.js', 'serve', '--port', '0', '--host', '127.0.0.1'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      DATABASE_URL: url,
-      REDIS_URL,
-      MARKETING_REDIS_KEY_PREFIX: prefix,
-      MARKETING_MASTER_KEY: MASTER,
-      LOG_LEVEL: 'warn',
-      MARKETING_DB_POOL_SIZE: String(POOL),
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ url: m[1]!, stop: () => child.kill('SIGTERM') });
-    });
-    child.once('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
-  });
-}
 
 function shuffle<T>(items: T[]): T[] {
   for (let i = items.length - 1; i > 0; i--) {

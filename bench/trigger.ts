@@ -16,14 +16,12 @@
  * 3. Batch: POST /v1/tasks/trigger/batch with BENCH_BATCH (1,000) events per request.
  * Only 200s count; everything else is counted and printed as "other".
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { admin, withDatabase } from './support.js';
+import { admin, startServer, withDatabase } from './support.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const BATCH_CONNECTIONS = Number(process.env.BENCH_BATCH_CONNECTIONS ?? 4);
@@ -60,7 +58,7 @@ async function main(): Promise<void> {
   const dbName = `mh_bench_${Date.now().toString(36)}`;
   await admin(ADMIN_URL, `create database ${dbName}`);
   const url = withDatabase(ADMIN_URL, dbName);
-  const server = await startServer(url);
+  const server = await startServer({ DATABASE_URL: url, MARKETING_MASTER_KEY: MASTER, MARKETING_DB_POOL_SIZE: String(POOL) });
   try {
     const key = await prepare(server.url);
     const results: Result[] = [];
@@ -70,8 +68,7 @@ async function main(): Promise<void> {
     results.push(await load(`batch: ${BATCH} events/request, ${BATCH_CONNECTIONS} clients`, server.url, key, true));
     report(results, await verify(url));
   } finally {
-    server.stop();
-    await new Promise((r) => setTimeout(r, 500));
+    await server.stop();
     if (process.env.BENCH_KEEP) console.log(`kept database ${dbName} (BENCH_KEEP)`);
     else await admin(ADMIN_URL, `drop database if exists ${dbName} with (force)`);
   }
@@ -210,23 +207,6 @@ function report(results: Result[], consistency: string): void {
   console.log(`\n${consistency}\n`);
 }
 
-function startServer(url: string): Promise<{ url: string; stop: () => void }> {
-  const nodeArgs = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : [];
-  const child = spawn(process.execPath, [...nodeArgs, 'bin/marketing-hub.js', 'serve', '--port', '0', '--host', '127.0.0.1'], {
-    cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: url, MARKETING_MASTER_KEY: MASTER, LOG_LEVEL: 'warn', MARKETING_DB_POOL_SIZE: String(POOL) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ url: m[1]!, stop: () => child.kill('SIGTERM') });
-    });
-    child.once('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
-  });
-}
 
 
 

@@ -1,4 +1,4 @@
-import { type Insertable, type Selectable, sql } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import type { Executor } from '../../db/client.js';
 import type { GrantStatus, GrantTable } from './grant.tables.js';
 
@@ -7,16 +7,6 @@ export type GrantRow = Selectable<GrantTable>;
 export interface Visibility {
   tenantId: string;
   productCodes: readonly string[] | null;
-}
-
-/** Inserts a grant; with a source, returns undefined when that cause already granted this reward. */
-export async function insertGrant(db: Executor, row: Insertable<GrantTable>): Promise<GrantRow | undefined> {
-  return db
-    .insertInto('reward_grant')
-    .values(row)
-    .onConflict((oc) => oc.columns(['tenant_id', 'source', 'source_id', 'reward_id']).where('source', 'is not', null).doNothing())
-    .returningAll()
-    .executeTakeFirst();
 }
 
 export function findGrant(db: Executor, v: Visibility, grantId: string, options: { forUpdate?: boolean } = {}) {
@@ -56,44 +46,6 @@ export async function listGrants(
     q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
   ]);
   return { rows, total: Number(total.n) };
-}
-
-/**
- * Counts `quantity` more grants for the user in `periodKey`, only if that keeps the count within
- * `limit`: one conditional upsert, so parallel requests of one user cannot pass the limit together.
- */
-export async function countTowardsLimit(
-  db: Executor,
-  k: { tenantId: string; rewardId: string; userId: string; periodKey: string },
-  quantity: number,
-  limit: number,
-  now: Date,
-): Promise<boolean> {
-  const r = await sql<{ granted: number }>`
-    insert into reward_user_counter (tenant_id, reward_id, user_id, period_key, granted, last_granted_at)
-    values (${k.tenantId}, ${k.rewardId}, ${k.userId}, ${k.periodKey}, ${quantity}, ${now})
-    on conflict (tenant_id, reward_id, user_id, period_key) do update
-      set granted = reward_user_counter.granted + excluded.granted, last_granted_at = excluded.last_granted_at
-      where reward_user_counter.granted + excluded.granted <= ${limit}
-    returning granted`.execute(db);
-  return r.rows.length > 0;
-}
-
-/** Records a grant now only if the user's previous one is at least `minIntervalMs` old. */
-export async function stampIfIntervalPassed(
-  db: Executor,
-  k: { tenantId: string; rewardId: string; userId: string; periodKey: string },
-  now: Date,
-  minIntervalMs: number,
-): Promise<boolean> {
-  const r = await sql<{ granted: number }>`
-    insert into reward_user_counter (tenant_id, reward_id, user_id, period_key, granted, last_granted_at)
-    values (${k.tenantId}, ${k.rewardId}, ${k.userId}, ${k.periodKey}, 1, ${now})
-    on conflict (tenant_id, reward_id, user_id, period_key) do update
-      set granted = reward_user_counter.granted + 1, last_granted_at = excluded.last_granted_at
-      where reward_user_counter.last_granted_at <= ${new Date(now.getTime() - minIntervalMs)}
-    returning granted`.execute(db);
-  return r.rows.length > 0;
 }
 
 export function readCounter(db: Executor, k: { tenantId: string; rewardId: string; userId: string; periodKey: string }) {
@@ -141,8 +93,4 @@ export function setDelivery(
   let q = db.updateTable('reward_grant').set(changes).where('tenant_id', '=', tenantId).where('grant_id', '=', grantId);
   if (onlyIfStatus) q = q.where('status', 'in', onlyIfStatus);
   return q.returningAll().executeTakeFirst();
-}
-
-export function completeGrant(db: Executor, tenantId: string, grantId: string, changes: Pick<Insertable<GrantTable>, 'payload' | 'stock_slots' | 'period_key' | 'status' | 'delivery_status'>) {
-  return db.updateTable('reward_grant').set(changes).where('tenant_id', '=', tenantId).where('grant_id', '=', grantId).returningAll().executeTakeFirstOrThrow();
 }
