@@ -30,6 +30,21 @@ export interface AudienceCheck {
 }
 
 /** The queue webhook deliveries of grants go through (see grant.delivery.ts). */
+/** What a caller may add to a grant's statement (see GrantStatement.with). */
+export interface GrantOptions {
+  with?: GrantStatement['with'];
+}
+
+/**
+ * `created`: false when the same cause already granted (the earlier grant is returned).
+ * `answer`: the statement's whole answer for a grant made now, with what `with` added.
+ */
+export interface GrantOutcome {
+  grant: GrantView;
+  created: boolean;
+  answer?: Record<string, unknown>;
+}
+
 export const DELIVERY_QUEUE = 'reward.delivery';
 export const LEDGER_CAUSE = 'reward_grant';
 
@@ -185,7 +200,7 @@ export function createGrantService(deps: {
    * decides (rules, campaign, generated units, ids) and mh_grant applies it atomically. Every
    * limit is a conditional statement inside it; any refusal rolls all of it back.
    */
-  async function grantOnce(exec: Executor, tenant: TenantActor, input: GrantInput): Promise<{ grant: GrantView; created: boolean }> {
+  async function grantOnce(exec: Executor, tenant: TenantActor, input: GrantInput, options: GrantOptions): Promise<GrantOutcome> {
     const quantity = input.quantity ?? 1;
     for (let attempt = 0; ; attempt++) {
       const fresh = attempt > 0;
@@ -249,12 +264,16 @@ export function createGrantService(deps: {
                 })
               : null,
           job: distributor === 'WEBHOOK' ? jobs.prepare({ tenantId: tenant.tenantId, queue: DELIVERY_QUEUE, payload: { grant_id: grantId, event: 'reward_grant.created' } }) : null,
+          with: options.with,
         };
         // Inside a caller's transaction the grant must be part of it; otherwise it may share a
         // batch (and a commit) with other grants.
         result = deps.batcher && !exec.isTransaction ? await deps.batcher.submit(statement) : await runGrantStatement(exec, statement);
       } catch (err) {
         if (!(err instanceof GrantRefusal)) throw err;
+        // The work that came with the grant refused (e.g. the code was redeemed meanwhile): the
+        // grant was never tried, and the caller turns the refusal into its own error.
+        if (err.details.stage) throw err;
         const error = refusalToError(err, { rewardId: reward.reward_id, quantity, perUserLimit: limit, period, minIntervalSeconds: interval });
         // Only "nothing left" closes the gate; "fewer than asked" must not turn away smaller asks.
         if (err.code === 'inventory_exhausted' && error.details?.available === 0) gate.markSoldOut(gateKey(tenant.tenantId, reward.reward_id));
@@ -274,7 +293,7 @@ export function createGrantService(deps: {
       metrics.generation.observe({ reward_type: reward.reward_type }, generationSeconds);
       metrics.distribution.observe({ distributor }, (performance.now() - distributionStart) / 1000);
       metrics.granted.inc({ reward_type: reward.reward_type, result: 'granted' });
-      return { grant: toGrantView(result.grant), created: true };
+      return { grant: toGrantView(result.grant), created: true, answer: result.answer };
     }
   }
 
@@ -295,7 +314,7 @@ export function createGrantService(deps: {
      * Grants a reward to a user. `created` is false when the same cause (source, source_id)
      * already granted it: the first grant is returned and nothing changes.
      */
-    async grantReward(actor: Actor, input: GrantInput, exec: Executor = db): Promise<{ grant: GrantView; created: boolean }> {
+    async grantReward(actor: Actor, input: GrantInput, exec: Executor = db, options: GrantOptions = {}): Promise<GrantOutcome> {
       const tenant = requireTenant(actor);
       if ((input.source === undefined) !== (input.source_id === undefined)) {
         throw new AppError('invalid', 'invalid_request', 'source and source_id go together', { field: input.source ? 'source_id' : 'source' });
@@ -308,7 +327,7 @@ export function createGrantService(deps: {
       }
       // A deadlock victim is retried here only when the grant is its own transaction; inside a
       // caller's transaction the caller (e.g. the unit of work) retries the whole of it.
-      return exec.isTransaction ? grantOnce(exec, tenant, input) : retryTransient(() => grantOnce(exec, tenant, input));
+      return exec.isTransaction ? grantOnce(exec, tenant, input, options) : retryTransient(() => grantOnce(exec, tenant, input, options));
     },
 
     /** Runs the grant's checks without granting: {eligible, reasons} with machine-readable codes. */

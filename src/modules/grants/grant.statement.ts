@@ -35,9 +35,16 @@ export interface GrantStatement {
   minIntervalMs: number | null;
   credit: PreparedCredit | null;
   job: PreparedJob | null;
+  /**
+   * Work that succeeds or fails with the grant, in the same statement: `redeem`, the code a
+   * redemption uses (mh_redeem, migration 0015). Its refusals carry details.stage.
+   */
+  with?: { redeem: Record<string, unknown> } | undefined;
 }
 
-export type GrantStatementResult = { outcome: 'granted' | 'replayed'; grant: GrantRow } | { outcome: 'stale' };
+export type GrantStatementResult =
+  | { outcome: 'granted' | 'replayed'; grant: GrantRow; /** The statement's whole answer (e.g. mh_redeem's redemption). */ answer: Record<string, unknown> }
+  | { outcome: 'stale' };
 
 /** A refusal the database made (per-user limit, interval, stock): nothing was left written. */
 export class GrantRefusal extends Error {
@@ -77,6 +84,7 @@ function toParameter(s: GrantStatement): Record<string, unknown> {
   if (s.minIntervalMs !== null) p.min_interval_ms = s.minIntervalMs;
   if (s.credit) p.credit = s.credit;
   if (s.job) p.job = s.job;
+  if (s.with) p.redeem = s.with.redeem;
   return p;
 }
 
@@ -91,7 +99,7 @@ function settle(o: Outcome): GrantStatementResult {
   switch (o.outcome) {
     case 'granted':
     case 'replayed':
-      return { outcome: o.outcome, grant: grantFromJson(o.grant) };
+      return { outcome: o.outcome, grant: grantFromJson(o.grant), answer: o };
     case 'stale':
       return o;
     case 'refused':

@@ -1,10 +1,10 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { GrantMetrics } from './grant.service.js';
 
-export { createGrantService, type GrantService, DELIVERY_QUEUE, LEDGER_CAUSE } from './grant.service.js';
+export { createGrantService, type GrantService, type GrantOutcome, DELIVERY_QUEUE, LEDGER_CAUSE } from './grant.service.js';
 export { createDeliveryHandler, createDeliveryDeadHandler } from './grant.delivery.js';
 export { grantRoutes } from './grant.routes.js';
-export { createGrantBatcher, type GrantBatcher } from './grant.statement.js';
+export { createGrantBatcher, type GrantBatcher, GrantRefusal } from './grant.statement.js';
 
 /** Seed 000's reward metrics. `result` is `granted`, `replayed`, or the refusal code. */
 export function grantMetrics(registry: Registry): GrantMetrics {

@@ -143,7 +143,7 @@ export function redeemCodeRoutes(
     {
       schema: {
         tags,
-        summary: 'Redeem a code: checks, use and grant in one transaction',
+        summary: 'Redeem a code: checks, use and grant in one statement',
         description:
           '201 with the redemption and the grant. Refusals: 404 code_not_found, 400 code_mistyped (check character), 409 code_already_redeemed / code_expired / code_voided / campaign_not_active, 403 code_not_assigned_to_user / product_not_applicable, and the grant\'s own (409 inventory_exhausted, per_user_limit_reached ...).',
         headers: ProductCodeHeader,
@@ -155,7 +155,8 @@ export function redeemCodeRoutes(
       // Per-IP limits count the end user's address only (client_ip from the calling backend).
       const limitIp = endUserIp(request, request.body.client_ip, { serverCaller: true });
       const attempt = redemptions.attemptOf(request.actor!, request.body, request.headers['x-product-code'], request.ip, limitIp);
-      return redemptions.redeem(request.actor!, attempt, (work) => uow(request, reply, 201, work));
+      // One statement is atomic on its own: a transaction only when there is an answer to record.
+      return redemptions.redeem(request.actor!, attempt, (work) => uow(request, reply, 201, work, { selfContained: true }));
     },
   );
 

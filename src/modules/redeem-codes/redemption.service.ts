@@ -1,13 +1,12 @@
 /**
- * Redeeming a code: the checks, the use and the grant in ONE transaction, so a code is used
- * exactly when its reward was granted. The path is kept lean for the hot case: typed input is
- * recognised from memory first (shape and check character), then one read of the code with its
- * batch, the campaign check, one conditional UPDATE, the grant, one INSERT.
+ * Redeeming a code: the use, the grant and the redemption record in ONE statement (mh_redeem),
+ * so a code is used exactly when its reward was granted. The path is kept lean for the hot case:
+ * typed input is recognised from memory first (shape and check character), then one read of the
+ * code with its batch, then the statement, which re-checks the code under its row lock and
+ * shares a group commit with other grants when there is no caller's transaction.
  */
 import type { Counter } from 'prom-client';
-import type { Transaction } from 'kysely';
 import { type Database, type Executor } from '../../db/client.js';
-import type { DB } from '../../db/schema.js';
 import { type Actor, canSeeProduct, requireTenant, type TenantActor } from '../../platform/actor.js';
 import type { Clock } from '../../platform/clock.js';
 import { AppError } from '../../platform/errors.js';
@@ -15,7 +14,7 @@ import { newId } from '../../platform/ids.js';
 import { pagination, toPage } from '../../platform/paging.js';
 import { parseInstant } from '../../platform/time.js';
 import type { CampaignService } from '../campaigns/index.js';
-import type { GrantService } from '../grants/index.js';
+import { GrantRefusal, type GrantService } from '../grants/index.js';
 import * as repo from './redeem-code.repo.js';
 import { displayCode, lookupForms } from './redeem-code.rules.js';
 import type { RedeemInput, RedeemResultView, RedemptionListInput, RedemptionView } from './redeem-code.schemas.js';
@@ -55,8 +54,11 @@ export interface RedeemMetrics {
   refused: Counter<'code'>;
 }
 
-/** Runs the redemption's work in a transaction: the HTTP unit of work (Idempotency-Key), or a plain one. */
-export type Transact = <T>(work: (trx: Transaction<DB>) => Promise<T>) => Promise<T>;
+/**
+ * Runs the redemption's work: in the HTTP unit of work's transaction when the request holds an
+ * Idempotency-Key (the answer is recorded with it), else on the database (the work is one statement).
+ */
+export type Transact = <T>(work: (exec: Executor) => Promise<T>) => Promise<T>;
 
 export const GRANT_SOURCE = 'redeem_code';
 
@@ -74,6 +76,29 @@ export function toRedemptionView(r: repo.RedemptionRow, display: string): Redemp
     client_ip: r.client_ip,
     created_at: r.created_at.toISOString(),
   };
+}
+
+/** The refusals about the code itself, whether found on the read or under the statement's lock. */
+function codeRefusals(display: string, maxUses: number) {
+  return (code: string): AppError => {
+    switch (code) {
+      case 'code_voided':
+        return new AppError('conflict', code, 'The code was voided', { code: display });
+      case 'code_not_assigned_to_user':
+        return new AppError('forbidden', code, 'The code is assigned to another user', { code: display });
+      case 'code_expired':
+        return new AppError('conflict', code, 'The code has expired', { code: display });
+      case 'code_not_found':
+        return new AppError('not_found', code, 'No such code');
+      default:
+        return new AppError('conflict', 'code_already_redeemed', 'The code was already redeemed', { code: display, max_uses: maxUses });
+    }
+  };
+}
+
+/** A redeem_code_redemption row as to_jsonb gives it. */
+function redemptionFromJson(json: Record<string, unknown>): repo.RedemptionRow {
+  return { ...json, created_at: new Date(json.created_at as string) } as unknown as repo.RedemptionRow;
 }
 
 const refusal = (kind: 'not_found' | 'conflict' | 'forbidden' | 'invalid', code: string, message: string, details: Record<string, unknown> = {}) =>
@@ -102,13 +127,20 @@ export function createRedemptionService(deps: {
     used?: { uses: number; status: repo.CodeRow['status'] };
   }
 
-  async function redeemInTransaction(tenant: TenantActor, a: RedeemAttempt, trx: Executor, seen: Seen): Promise<RedeemResultView> {
+  /**
+   * One read of the code (outside any transaction), the checks on it, then ONE statement that
+   * uses the code, grants its reward and records the redemption (mh_redeem, migration 0015): it
+   * re-checks the code under its row lock, so what changed since the read is still refused.
+   * Without a caller's transaction the statement shares a group commit with other grants.
+   */
+  async function redeemOnce(tenant: TenantActor, a: RedeemAttempt, exec: Executor, seen: Seen): Promise<RedeemResultView> {
     const now = clock.now();
-    const row = pickTyped(await repo.findCodes(trx, visibility(tenant), lookupForms(a.code)), a.code);
+    const row = pickTyped(await repo.findCodes(exec, visibility(tenant), lookupForms(a.code)), a.code);
     if (!row) throw refusal('not_found', 'code_not_found', 'No such code');
     seen.row = row;
     const display = displayCode(row.code, row);
-    if (row.status === 'VOIDED' || row.batch_status === 'VOIDED') throw refusal('conflict', 'code_voided', 'The code was voided', { code: display });
+    const codeRefusal = codeRefusals(display, row.max_uses);
+    if (row.status === 'VOIDED' || row.batch_status === 'VOIDED') throw codeRefusal('code_voided');
     // The campaign (ACTIVE, within its window) is checked by the grant below, from its snapshot
     // cache verified in the grant statement: a read here would cost a round trip per redemption
     // for the same answer. So code refusals (expired, used, ...) come before campaign_not_active,
@@ -116,55 +148,54 @@ export function createRedemptionService(deps: {
     if (row.expires_at && row.expires_at.getTime() <= now.getTime()) {
       throw refusal('conflict', 'code_expired', 'The code has expired', { code: display, expires_at: row.expires_at.toISOString() });
     }
-    if (row.assigned_user_id !== null && row.assigned_user_id !== a.userId) {
-      throw refusal('forbidden', 'code_not_assigned_to_user', 'The code is assigned to another user', { code: display });
-    }
+    if (row.assigned_user_id !== null && row.assigned_user_id !== a.userId) throw codeRefusal('code_not_assigned_to_user');
     if (row.applicable_products && (a.productCode === null || !row.applicable_products.includes(a.productCode))) {
       throw refusal('forbidden', 'product_not_applicable', `The code cannot be redeemed from ${a.productCode ?? 'an unnamed product'}`, {
         product_code: a.productCode,
         applicable_products: row.applicable_products,
       });
     }
-    const usedUp = () => refusal('conflict', 'code_already_redeemed', 'The code was already redeemed', { code: display, max_uses: row.max_uses });
-    if (row.status === 'REDEEMED') throw usedUp();
-    const key = { tenantId: row.tenant_id, batchId: row.batch_id, seq: row.seq };
-    const used = await repo.useCode(trx, key, a.userId, row.max_uses, now);
-    if (!used) {
-      // Someone else's redemption (or a void, or an assignment) committed first while we waited for the row.
-      const [again] = await repo.findCodes(trx, visibility(tenant), [row.code]);
-      if (again?.status === 'VOIDED') throw refusal('conflict', 'code_voided', 'The code was voided', { code: display });
-      if (again?.assigned_user_id && again.assigned_user_id !== a.userId) throw refusal('forbidden', 'code_not_assigned_to_user', 'The code is assigned to another user', { code: display });
-      throw usedUp();
-    }
-    seen.used = used;
+    if (row.status === 'REDEEMED') throw codeRefusal('code_already_redeemed');
     const codeId = codeIdOf(row.batch_id, row.seq);
     // The cause of the grant: the code, or (multi-use) the code for this user. The grant flow keeps
     // one grant per cause, so this code can never grant this reward twice to the same redemption.
     const sourceId = row.max_uses === 1 ? codeId : `${codeId}/${a.userId}`;
-    const { grant, created } = await deps.grants.grantReward(
-      tenant,
-      { reward_id: row.reward_id, user_id: a.userId, campaign_id: row.campaign_id, source: GRANT_SOURCE, source_id: sourceId },
-      trx,
-    );
+    let outcome;
+    try {
+      outcome = await deps.grants.grantReward(
+        tenant,
+        { reward_id: row.reward_id, user_id: a.userId, campaign_id: row.campaign_id, source: GRANT_SOURCE, source_id: sourceId },
+        exec,
+        {
+          with: {
+            redeem: {
+              batch_id: row.batch_id,
+              seq: row.seq,
+              max_uses: row.max_uses,
+              ...(row.expires_at && { expires_at: row.expires_at.toISOString() }),
+              redemption_id: newId('rdm', now.getTime()),
+              code: row.code,
+              campaign_id: row.campaign_id,
+              product_code: a.productCode,
+              client_ip: a.clientIp,
+            },
+          },
+        },
+      );
+    } catch (err) {
+      // The statement found the code changed since the read (used, voided, assigned meanwhile).
+      if (err instanceof GrantRefusal && err.details.stage === 'code') {
+        delete seen.row; // the read is older than what refused: the mirror must not learn it
+        throw codeRefusal(err.code);
+      }
+      throw err;
+    }
     // An earlier grant for this cause: this user already redeemed this multi-use code.
-    if (!created) throw usedUp();
-    const redemption = await repo.insertRedemption(trx, {
-      tenant_id: row.tenant_id,
-      batch_id: row.batch_id,
-      seq: row.seq,
-      user_id: a.userId,
-      redemption_id: newId('rdm', now.getTime()),
-      code: row.code,
-      campaign_id: row.campaign_id,
-      reward_id: row.reward_id,
-      grant_id: grant.grant_id,
-      product_code: a.productCode,
-      client_ip: a.clientIp,
-      created_at: now,
-    });
-    if (!redemption) throw usedUp();
+    if (!outcome.created || !outcome.answer) throw codeRefusal('code_already_redeemed');
+    const redemption = redemptionFromJson(outcome.answer.redemption as Record<string, unknown>);
+    seen.used = outcome.answer.code_state as Seen['used'];
     seen.codeType = row.code_type;
-    return { redemption: toRedemptionView(redemption, display), grant };
+    return { redemption: toRedemptionView(redemption, display), grant: outcome.grant };
   }
 
   return {
@@ -198,7 +229,7 @@ export function createRedemptionService(deps: {
      */
     async redeem(actor: Actor, attempt: RedeemAttempt, transact?: Transact): Promise<RedeemResultView> {
       const tenant = requireTenant(actor);
-      const run: Transact = transact ?? ((work) => db.transaction().execute(work));
+      const run: Transact = transact ?? ((work) => work(db));
       const seenCode: Seen = {};
       try {
         await deps.guard?.before?.(attempt);
@@ -211,9 +242,9 @@ export function createRedemptionService(deps: {
           mirror.count(decided.result);
           if (decided.refusal) throw decided.refusal;
         }
-        // The transaction's value is exactly the response (the unit of work records it for
+        // The work's value is exactly the response (the unit of work records it for
         // Idempotency-Key replays); the code type for the metric comes out on the side.
-        const result = await run((trx) => redeemInTransaction(tenant, attempt, trx, seenCode));
+        const result = await run((exec) => redeemOnce(tenant, attempt, exec, seenCode));
         metrics.redeemed.inc({ code_type: seenCode.codeType ?? 'UNKNOWN' });
         // Committed: the mirror learns the use (a replayed answer ran nothing and teaches nothing).
         if (mirror?.enabled && seenCode.row && seenCode.used) await mirror.noteRow({ ...seenCode.row, ...seenCode.used }, { batch: false }).catch(() => undefined);
@@ -222,8 +253,8 @@ export function createRedemptionService(deps: {
       } catch (err) {
         if (err instanceof AppError) {
           metrics.refused.inc({ code: err.code });
-          // Rolled back: the code is as the transaction read it (committed state), which heals a
-          // mirror that let a used or voided code through.
+          // Refused: the code is as it was read (committed state), which heals a mirror that let
+          // a used or voided code through.
           if (mirror?.enabled && seenCode.row) await mirror.noteRow(seenCode.row).catch(() => undefined);
           await after(attempt, err.code);
         }
