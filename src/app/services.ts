@@ -24,6 +24,7 @@ import {
   createCodeService,
   createReconciler,
   createRedemptionService,
+  createCodeReader,
   createShapeCache,
   GENERATE_QUEUE,
   listShapesForCache,
@@ -171,7 +172,18 @@ export function createServices(deps: ServiceDeps) {
     },
   });
   const redeemCodes = createCodeService({ db, clock, exportPageSize: config.redeem_codes.export_page_size });
-  const redemptions = createRedemptionService({ db, clock, campaigns, grants, shapes: codeShapes, metrics: codeMetrics, guard: deps.redeemGuard ?? redemptionLimits(redeemGuard), mirror: codeMirror });
+  const redemptions = createRedemptionService({
+    db,
+    clock,
+    campaigns,
+    grants,
+    shapes: codeShapes,
+    metrics: codeMetrics,
+    guard: deps.redeemGuard ?? redemptionLimits(redeemGuard),
+    mirror: codeMirror,
+    // Grouped like the grants they lead to (same switch and in-flight limit).
+    reader: grantSettings.batch_max_size > 1 ? createCodeReader(db, { maxSize: 64, concurrency: deps.databaseKind === 'pglite' ? 1 : grantSettings.batch_concurrency }) : undefined,
+  });
   const customers = createCustomerService({
     db,
     clock,

@@ -6,6 +6,7 @@ export { createBatchService, type BatchService, type BatchSettings, GENERATE_QUE
 export { createCodeService, type CodeService } from './redeem-code.service.js';
 export { createRedemptionService, type RedemptionService, type RedeemGuard, type RedeemAttempt, GRANT_SOURCE } from './redemption.service.js';
 export { createShapeCache, type ShapeCache } from './redeem-code.shapes.js';
+export { createCodeReader, type CodeReader } from './redeem-code.reader.js';
 export { listShapesForCache } from './redeem-code.shapes-loader.js';
 export { redeemCodeRoutes } from './redeem-code.routes.js';
 export { createCodeMirror, type CodeMirror, mirroredCreate, mirrorKeys } from './redeem-code.mirror.js';

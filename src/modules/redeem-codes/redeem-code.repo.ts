@@ -78,6 +78,26 @@ export function findCodes(db: Executor, v: Visibility, forms: string[]): Promise
   return codesWithBatch(db, v).where('c.code', 'in', forms).execute() as Promise<CodeWithBatch[]>;
 }
 
+/**
+ * Codes of many lookups in one query (the redemption read batcher), each (tenant, code) pair an
+ * exact match on the unique index; no product filter: callers apply their own visibility.
+ */
+export function findCodesByKeys(db: Executor, keys: readonly { tenantId: string; code: string }[]): Promise<CodeWithBatch[]> {
+  const tenants = keys.map((k) => k.tenantId);
+  const codes = keys.map((k) => k.code);
+  return db
+    .selectFrom('redeem_code as c')
+    .innerJoin('redeem_code_batch as b', (j) => j.onRef('b.tenant_id', '=', 'c.tenant_id').onRef('b.batch_id', '=', 'c.batch_id'))
+    .selectAll('c')
+    .select(BATCH_FIELDS.map((f) => `b.${f}` as const))
+    .select('b.status as batch_status')
+    .where(sql<boolean>`(c.tenant_id, c.code) in (select * from unnest(${tenants}::text[], ${codes}::text[]))`)
+    .execute() as Promise<CodeWithBatch[]>;
+}
+
+/** Whether a key limited to some products may see a code of this batch product. */
+export const visibleTo = (v: Visibility, productCode: string) => v.productCodes === null || v.productCodes.includes(productCode);
+
 /** One code with its batch by its key (the mirror's refresh after an assignment or a void). */
 export function findCodeByKey(db: Executor, tenantId: string, batchId: string, seq: number): Promise<CodeWithBatch | undefined> {
   return codesWithBatch(db, { tenantId, productCodes: null }).where('c.batch_id', '=', batchId).where('c.seq', '=', seq).executeTakeFirst() as Promise<

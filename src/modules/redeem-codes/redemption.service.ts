@@ -21,6 +21,7 @@ import type { RedeemInput, RedeemResultView, RedemptionListInput, RedemptionView
 import { codeIdOf, pickTyped, visibility } from './redeem-code.service.js';
 import type { ShapeCache } from './redeem-code.shapes.js';
 import type { CodeMirror } from './redeem-code.mirror.js';
+import type { CodeReader } from './redeem-code.reader.js';
 import { fastPathDecision } from './redemption.fast-path.js';
 
 /** What a guard (rate limits, lock-out, a cache in front of the database) sees of an attempt. */
@@ -112,6 +113,8 @@ export function createRedemptionService(deps: {
   shapes: ShapeCache;
   metrics: RedeemMetrics;
   guard?: RedeemGuard | undefined;
+  /** Grouped reads of codes (absent: each redemption reads its code on its own). */
+  reader?: CodeReader | undefined;
   /** The Redis mirror of code states (fast refusals); absent or disabled without Redis. */
   mirror?: CodeMirror | undefined;
 }) {
@@ -135,7 +138,13 @@ export function createRedemptionService(deps: {
    */
   async function redeemOnce(tenant: TenantActor, a: RedeemAttempt, exec: Executor, seen: Seen): Promise<RedeemResultView> {
     const now = clock.now();
-    const row = pickTyped(await repo.findCodes(exec, visibility(tenant), lookupForms(a.code)), a.code);
+    // Alone inside a caller's transaction; otherwise in a read shared with concurrent redemptions.
+    const forms = lookupForms(a.code);
+    const candidates =
+      deps.reader && !exec.isTransaction
+        ? (await deps.reader.find(tenant.tenantId, forms)).filter((r) => repo.visibleTo(visibility(tenant), r.product_code))
+        : await repo.findCodes(exec, visibility(tenant), forms);
+    const row = pickTyped(candidates, a.code);
     if (!row) throw refusal('not_found', 'code_not_found', 'No such code');
     seen.row = row;
     const display = displayCode(row.code, row);
