@@ -239,6 +239,7 @@ describe('OpenAPI and docs', () => {
     ['/v1/audiences', ['get', 'post']],
     ['/v1/audiences/{audience_id}', ['delete', 'get', 'put']],
     ['/v1/audiences/{audience_id}/members', ['delete', 'get', 'post']],
+    ['/v1/audiences/{audience_id}/members/import', ['post']],
     ['/v1/audiences/{audience_id}/count', ['get']],
     ['/v1/audiences/{audience_id}/preview', ['get']],
     ['/v1/tasks', ['get', 'post']],

@@ -91,7 +91,14 @@ export function createServices(deps: ServiceDeps) {
     onStockChanged: (tenantId, rewardId) => grants.clearSoldOut(tenantId, rewardId),
   });
   // Before grants: a campaign's audience gates its rewards.
-  const audiences = createAudienceService({ db, clock, apps, evaluated: audienceMetrics(registry).evaluated });
+  const audiences = createAudienceService({
+    db,
+    clock,
+    apps,
+    evaluated: audienceMetrics(registry).evaluated,
+    uploadChunkSize: config.audiences.upload_chunk_size,
+    uploadMaxBytes: config.audiences.upload_max_bytes,
+  });
   const grantSettings = config.grants;
   const metricsOfGrants = grantMetrics(registry);
   const grants = createGrantService({

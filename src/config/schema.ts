@@ -178,6 +178,16 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    audiences: Type.Object(
+      {
+        // Ids per INSERT of a LIST member upload (one statement, committed on its own): the most
+        // the upload holds in memory.
+        upload_chunk_size: Type.Integer({ minimum: 1, maximum: 50000, default: 5000 }),
+        // Largest member upload body; streamed, so this only bounds its time.
+        upload_max_bytes: Type.Integer({ minimum: 1024, maximum: 4294967296, default: 268435456 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     log: Type.Object(
       {
         level: Type.Union(
@@ -246,6 +256,8 @@ export const envBindings: readonly EnvBinding[] = [
   { env: 'MARKETING_CODES_SHAPE_RELOAD_MS', path: 'redeem_codes.shape_reload_ms', kind: 'integer', description: 'How soon batches made by another process are recognised, in ms (default 1000)' },
   { env: 'MARKETING_CUSTOMERS_IMPORT_CHUNK_SIZE', path: 'customers.import_chunk_size', kind: 'integer', description: 'Rows per committed chunk of a customer import (default 1000)' },
   { env: 'MARKETING_CUSTOMERS_IMPORT_MAX_BYTES', path: 'customers.import_max_bytes', kind: 'integer', description: 'Largest customer import body in bytes (default 256 MiB)' },
+  { env: 'MARKETING_AUDIENCES_UPLOAD_CHUNK_SIZE', path: 'audiences.upload_chunk_size', kind: 'integer', description: 'Ids per committed INSERT of a LIST member upload (default 5000)' },
+  { env: 'MARKETING_AUDIENCES_UPLOAD_MAX_BYTES', path: 'audiences.upload_max_bytes', kind: 'integer', description: 'Largest LIST member upload body in bytes (default 256 MiB)' },
   { env: 'LOG_LEVEL', path: 'log.level', kind: 'string', description: 'fatal | error | warn | info | debug | trace | silent' },
   { env: 'MARKETING_LOG_LEVEL', path: 'log.level', kind: 'string', description: 'Log level, seed-style name' },
   { env: 'MARKETING_LOG_PRETTY', path: 'log.pretty', kind: 'boolean', description: 'Human-readable logs (needs pino-pretty, a dev dependency)' },

@@ -1,8 +1,11 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { authErrors, errors, ProductCodeHeader } from '../../app/common.schemas.js';
 import type { Api } from '../../app/types.js';
+import type { Readable } from 'node:stream';
 import type { UnitOfWork } from '../../app/unit-of-work.js';
 import { requireTenant } from '../../platform/actor.js';
+import { UPLOAD_MEDIA_TYPES, uploadFormatOf } from '../../platform/upload.js';
 import {
   Audience,
   AudienceCount,
@@ -15,6 +18,7 @@ import {
   MemberQuery,
   MembersAdded,
   MembersRemoved,
+  MembersUploadReport,
   Membership,
   PreviewQuery,
   UpdateAudienceBody,
@@ -104,6 +108,35 @@ export function audienceRoutes(app: Api, deps: { audiences: AudienceService; uow
     async (request, reply) =>
       uow(request, reply, 200, (trx) => audiences.addMembers(request.actor!, request.params.audience_id, request.body.user_ids, trx)),
   );
+
+  // The upload reads its body as a stream, so its parsers live in their own plugin scope: the
+  // JSON routes keep answering 415 to CSV and NDJSON bodies.
+  void app.register(async (plain) => {
+    const scope = plain.withTypeProvider<TypeBoxTypeProvider>();
+    scope.addContentTypeParser(UPLOAD_MEDIA_TYPES, (_request, payload, done) => done(null, payload));
+    // Any other type reaches the handler too, for the 415 that names the accepted types.
+    scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+    scope.post(
+      '/v1/audiences/:audience_id/members/import',
+      {
+        // Adding an id twice changes nothing, so sending a file again is safe by itself; an
+        // Idempotency-Key would have to fingerprint a streamed body, which is never held whole.
+        config: { idempotent: false },
+        schema: {
+          tags,
+          summary: 'Add user ids to a LIST audience from a CSV (text/csv) or NDJSON (application/x-ndjson) upload, streamed',
+          description:
+            'CSV: a header with a user_id column (other columns ignored), or a single column of ids without a header. NDJSON: one {"user_id": "..."} or one JSON string per line. Written in chunks that commit as they go; bad rows are reported by line and never stop the good ones.',
+          params: AudienceParams,
+          response: { 200: MembersUploadReport, ...errors(...authErrors, 404, 409, 413, 415, 503) },
+        },
+      },
+      async (request) => {
+        const format = uploadFormatOf(request.headers['content-type']);
+        return audiences.uploadMembers(request.actor!, request.params.audience_id, format, request.body as Readable);
+      },
+    );
+  });
 
   app.delete(
     '/v1/audiences/:audience_id/members',

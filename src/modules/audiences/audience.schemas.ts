@@ -67,7 +67,9 @@ export const AudienceListQuery = Type.Object(
 export type AudienceListInput = Static<typeof AudienceListQuery>;
 
 export const AudienceParams = Type.Object({ audience_id: Type.String({ minLength: 1, maxLength: 64 }) });
-export const UserIdText = Type.String({ minLength: 1, maxLength: 128 });
+// No NUL: PostgreSQL text cannot hold it, so it would fail the statement rather than the one id.
+export const USER_ID_MAX = 128;
+export const UserIdText = Type.String({ minLength: 1, maxLength: USER_ID_MAX, pattern: '^[^\\u0000]*$', description: '1-128 characters, no NUL' });
 
 export const MemberQuery = Type.Object({ user_id: UserIdText }, { additionalProperties: false });
 export const Membership = Type.Object({
@@ -83,6 +85,23 @@ export const MemberIdsBody = Type.Object(
   { additionalProperties: false },
 );
 export const MembersAdded = Type.Object({ audience_id: Type.String(), added: Type.Integer(), already_present: Type.Integer() });
+export const UploadRowError = Type.Object({
+  row: Type.Integer({ description: 'Line of the file (1 = the first line; a CSV header is line 1)' }),
+  code: Type.String({ description: 'missing_user_id, invalid_user_id, wrong_field_count, invalid_csv, invalid_json or invalid_row' }),
+  message: Type.String(),
+});
+export type UploadRowErrorType = Static<typeof UploadRowError>;
+export const MembersUploadReport = Type.Object({
+  audience_id: Type.String(),
+  format: Type.String({ description: 'csv or ndjson' }),
+  rows: Type.Integer({ description: 'Data rows read (rows = added + already_members + failed)' }),
+  added: Type.Integer({ description: 'Ids that joined the list' }),
+  already_members: Type.Integer({ description: 'Valid rows whose id was in the list already, including repeats within the file' }),
+  failed: Type.Integer(),
+  errors: Type.Array(UploadRowError, { description: 'Per failed row, in file order; the first 1,000' }),
+  errors_truncated: Type.Boolean(),
+});
+export type MembersUploadReportType = Static<typeof MembersUploadReport>;
 export const MembersRemoved = Type.Object({ audience_id: Type.String(), removed: Type.Integer() });
 
 export const AudienceCount = Type.Object({ audience_id: Type.String(), count: Type.Integer(), evaluated_at: Timestamp });

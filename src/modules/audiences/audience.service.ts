@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { Counter } from 'prom-client';
 import { type Database, type Executor, inTransaction } from '../../db/client.js';
 import { type Actor, requireTenant, type TenantActor } from '../../platform/actor.js';
@@ -5,12 +6,14 @@ import type { Clock } from '../../platform/clock.js';
 import { AppError, invalidRequest, notFound } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
 import { pagination, toPage } from '../../platform/paging.js';
+import type { UploadFormat } from '../../platform/upload.js';
 import type { AppService } from '../apps/index.js';
 import * as repo from './audience.repo.js';
 import { checkSegmentRule, checkTagRule, type Cond } from './audience.rule.js';
 import type { AudienceListInput, AudienceView, CreateAudienceInput, UpdateAudienceInput } from './audience.schemas.js';
 import { explain } from './audience.sql.js';
 import type { AudienceType } from './audience.tables.js';
+import { uploadMembers } from './audience.upload.js';
 
 export type AudienceService = ReturnType<typeof createAudienceService>;
 export type EvaluationKind = 'member' | 'count' | 'preview';
@@ -44,7 +47,18 @@ export function checkRule(type: AudienceType, rule: unknown): Cond | null {
 
 const visibilityOf = (actor: TenantActor): repo.Visibility => ({ tenantId: actor.tenantId, productCodes: actor.productCodes });
 
-export function createAudienceService(deps: { db: Database; clock: Clock; apps: AppService; evaluated: Counter<'audience_type' | 'operation'> }) {
+export interface AudienceServiceDeps {
+  db: Database;
+  clock: Clock;
+  apps: AppService;
+  evaluated: Counter<'audience_type' | 'operation'>;
+  /** Ids per INSERT of a member upload (default 5,000). */
+  uploadChunkSize?: number;
+  /** Largest member upload body (default 256 MiB). */
+  uploadMaxBytes?: number;
+}
+
+export function createAudienceService(deps: AudienceServiceDeps) {
   const { db, clock, apps } = deps;
 
   async function loadVisible(exec: Executor, actor: TenantActor, audienceId: string) {
@@ -195,6 +209,16 @@ export function createAudienceService(deps: { db: Database; clock: Clock; apps: 
       const unique = [...new Set(userIds)];
       const added = await repo.addMembers(exec, row.tenant_id, audienceId, unique, clock.now());
       return { audience_id: audienceId, added, already_present: unique.length - added };
+    },
+
+    /**
+     * Adds the ids of a streamed CSV / NDJSON upload to a LIST audience, chunk by chunk (see
+     * audience.upload.ts); bad rows are reported by line and never stop the others.
+     */
+    async uploadMembers(actor: Actor, audienceId: string, format: UploadFormat, body: Readable, exec: Executor = db) {
+      const row = await loadList(exec, requireTenant(actor), audienceId);
+      const upload = { db: exec, clock, chunkSize: deps.uploadChunkSize ?? 5000, maxBytes: deps.uploadMaxBytes ?? 256 * 1024 * 1024 };
+      return uploadMembers(upload, { tenantId: row.tenant_id, audienceId }, format, body);
     },
 
     async removeMembers(actor: Actor, audienceId: string, userIds: string[], exec: Executor = db) {

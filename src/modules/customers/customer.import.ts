@@ -1,17 +1,17 @@
 /**
- * Streaming readers of a customer import: CSV (csv-parse) or NDJSON, one row at a time, so a
- * 100k-row body is never held in memory. Each yields either a profile write or a row error with
- * its line number; a bad row is reported and reading goes on.
+ * Readers of a customer import: the shared streamed CSV / NDJSON readers (platform/upload.ts)
+ * turned into profile writes, one row at a time, so a 100k-row body is never held in memory. Each
+ * yields either a profile write or a row error with its line number; a bad row is reported and
+ * reading goes on.
  */
-import { createInterface } from 'node:readline';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { Ajv } from 'ajv';
-import { parse } from 'csv-parse';
 import { Type } from 'typebox';
 import { AppError } from '../../platform/errors.js';
+import { readCsvRecords, readNdjsonValues, type UploadFormat } from '../../platform/upload.js';
 import { CHANNELS, PutCustomerBody, UserId, type PutCustomerInput } from './customer.schemas.js';
 
-export type ImportFormat = 'csv' | 'ndjson';
+export type ImportFormat = UploadFormat;
 
 /** A row as read: the input of a PUT plus its user_id, or why it was refused. */
 export type ImportItem =
@@ -43,35 +43,9 @@ function validateRow(line: number, value: unknown, check: (input: PutCustomerInp
   return { line, ok: true, userId, input };
 }
 
-/** Counts bytes and fails the stream past `maxBytes` (a streamed body has no other bound). */
-export function limitBytes(maxBytes: number): Transform {
-  let seen = 0;
-  return new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      seen += chunk.length;
-      if (seen > maxBytes) {
-        done(new AppError('payload_too_large', 'payload_too_large', `The import is larger than ${maxBytes} bytes`, { limit_bytes: maxBytes }));
-        return;
-      }
-      done(null, chunk);
-    },
-  });
-}
-
 export async function* readNdjson(body: Readable, check: (input: PutCustomerInput) => void): AsyncGenerator<ImportItem> {
-  const lines = createInterface({ input: body, crlfDelay: Infinity });
-  let line = 0;
-  for await (const text of lines) {
-    line += 1;
-    if (text.trim() === '') continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      yield { line, ok: false, field: null, message: 'is not valid JSON' };
-      continue;
-    }
-    yield validateRow(line, value, check);
+  for await (const item of readNdjsonValues(body)) {
+    yield item.ok ? validateRow(item.line, item.value, check) : { line: item.line, ok: false, field: null, message: item.message };
   }
 }
 
@@ -142,18 +116,13 @@ function cellValue(column: Column, text: string): unknown {
 }
 
 export async function* readCsv(body: Readable, check: (input: PutCustomerInput) => void): AsyncGenerator<ImportItem> {
-  // Records with a CSV syntax error (an unclosed quote, say) are skipped by the parser and
-  // reported here; it carries on with the next record.
-  const parser = body.pipe(parse({ bom: true, info: true, skip_empty_lines: true, relax_column_count: true, skip_records_with_error: true, max_record_size: 1 << 20 }));
-  const skipped: ImportItem[] = [];
-  parser.on('skip', (err: Error & { lines?: number }) => {
-    skipped.push({ line: err.lines ?? 0, ok: false, field: null, message: `is not valid CSV (${err.message})` });
-  });
-  body.on('error', (err) => parser.destroy(err));
   let columns: Column[] | null = null;
-  for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-    while (skipped.length) yield skipped.shift()!;
-    const line = info.lines;
+  for await (const item of readCsvRecords(body)) {
+    if (!item.ok) {
+      yield { line: item.line, ok: false, field: null, message: item.message };
+      continue;
+    }
+    const { line, cells: record } = item;
     if (!columns) {
       columns = readHeader(record);
       continue;
@@ -191,6 +160,5 @@ export async function* readCsv(body: Readable, check: (input: PutCustomerInput) 
     if (Object.keys(consent).length) row.consent = consent;
     yield validateRow(line, row, check);
   }
-  while (skipped.length) yield skipped.shift()!;
 }
 

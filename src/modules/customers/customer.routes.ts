@@ -3,11 +3,11 @@ import { Type } from 'typebox';
 import { authErrors, errors } from '../../app/common.schemas.js';
 import type { Api } from '../../app/types.js';
 import type { UnitOfWork } from '../../app/unit-of-work.js';
+import { UPLOAD_MEDIA_TYPES, uploadFormatOf } from '../../platform/upload.js';
 import { Customer, CustomerParams, ImportReport, PutCustomerBody, TagChangeBody } from './customer.schemas.js';
-import { type CustomerService, requireImportFormat } from './customer.service.js';
+import { type CustomerService } from './customer.service.js';
 
 const tags = ['customers'];
-const IMPORT_TYPES = ['text/csv', 'application/x-ndjson', 'application/ndjson'];
 
 export function customerRoutes(app: Api, deps: { customers: CustomerService; uow: UnitOfWork }): void {
   const { customers, uow } = deps;
@@ -75,7 +75,7 @@ export function customerRoutes(app: Api, deps: { customers: CustomerService; uow
   // The import reads its body as a stream, so its parsers live in their own plugin scope: other
   // routes keep answering 415 to CSV and NDJSON bodies.
   void app.register(async (scope) => {
-    scope.addContentTypeParser(IMPORT_TYPES, (_request, payload, done) => done(null, payload));
+    scope.addContentTypeParser(UPLOAD_MEDIA_TYPES, (_request, payload, done) => done(null, payload));
     scope.post(
       '/v1/customers/import',
       {
@@ -91,7 +91,7 @@ export function customerRoutes(app: Api, deps: { customers: CustomerService; uow
         },
       },
       async (request) => {
-        const format = requireImportFormat(request.headers['content-type']);
+        const format = uploadFormatOf(request.headers['content-type']);
         return customers.importCustomers(request.actor!, format, request.body as Readable);
       },
     );

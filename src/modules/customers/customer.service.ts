@@ -6,7 +6,8 @@ import { type Actor, requireTenant } from '../../platform/actor.js';
 import type { Clock } from '../../platform/clock.js';
 import { AppError, invalidRequest, notFound } from '../../platform/errors.js';
 import { datesOf } from './customer.dates.js';
-import { type ImportFormat, type ImportItem, limitBytes, readCsv, readNdjson } from './customer.import.js';
+import { limitedBody } from '../../platform/upload.js';
+import { type ImportFormat, type ImportItem, readCsv, readNdjson } from './customer.import.js';
 import * as repo from './customer.repo.js';
 import {
   ATTRIBUTES_MAX_BYTES,
@@ -147,8 +148,7 @@ export function createCustomerService(deps: CustomerServiceDeps) {
      */
     async importCustomers(actor: Actor, format: ImportFormat, body: Readable, exec: Executor = db): Promise<ImportReportType> {
       const tenantId = requireTenant(actor).tenantId;
-      const limited = body.pipe(limitBytes(deps.importMaxBytes));
-      body.on('error', (err) => limited.destroy(err));
+      const limited = limitedBody(body, deps.importMaxBytes);
       const items: AsyncGenerator<ImportItem> = format === 'csv' ? readCsv(limited, checkInput) : readNdjson(limited, checkInput);
       const errors: ImportErrorType[] = [];
       let rows = 0;
@@ -212,11 +212,4 @@ export function createCustomerService(deps: CustomerServiceDeps) {
       return repo.findCustomer(exec, tenantId, userId);
     },
   };
-}
-
-export function requireImportFormat(contentType: string | undefined): ImportFormat {
-  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type === 'text/csv') return 'csv';
-  if (type === 'application/x-ndjson' || type === 'application/ndjson') return 'ndjson';
-  throw new AppError('unsupported_media_type', 'unsupported_media_type', 'Send the import as text/csv or application/x-ndjson');
 }
