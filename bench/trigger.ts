@@ -62,10 +62,13 @@ async function main(): Promise<void> {
   try {
     const key = await prepare(server.url);
     const results: Result[] = [];
-    results.push(await baseline(url));
+    // BENCH_ONLY=single|batch (with BENCH_NODE_ARGS=--cpu-prof): one form alone, for a profile.
+    const only = process.env.BENCH_ONLY;
+    if (!only) results.push(await baseline(url));
     await load('warm-up', server.url, key, false, Math.min(5, DURATION)); // JIT, pool, prepared statements
-    results.push(await load(`single: POST /v1/tasks/trigger, ${CONNECTIONS} clients`, server.url, key, false));
-    results.push(await load(`batch: ${BATCH} events/request, ${BATCH_CONNECTIONS} clients`, server.url, key, true));
+    if (!only || only === 'single') results.push(await load(`single: POST /v1/tasks/trigger, ${CONNECTIONS} clients`, server.url, key, false));
+    if (!only || only === 'batch') results.push(await load(`batch: ${BATCH} events/request, ${BATCH_CONNECTIONS} clients`, server.url, key, true));
+    if (only) return console.log(results);
     report(results, await verify(url));
   } finally {
     await server.stop();

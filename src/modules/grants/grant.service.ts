@@ -18,7 +18,7 @@ import { evaluateStatic, type Refusal, refusalError } from './grant.eligibility.
 import { generateUnits } from './grant.generate.js';
 import { LAST_GRANT_KEY, periodKey } from './grant.period.js';
 import * as repo from './grant.repo.js';
-import { type GrantBatcher, GrantRefusal, refusalToError, runGrantStatement, type GrantStatement } from './grant.statement.js';
+import { type GrantBatcher, GrantRefusal, refusalToError, runGrantStatement, runGrantStatements, type GrantStatement } from './grant.statement.js';
 import type { EligibilityView, GrantInput, GrantListInput, GrantView, StatusInput } from './grant.schemas.js';
 import type { GrantStatus } from './grant.tables.js';
 
@@ -201,7 +201,6 @@ export function createGrantService(deps: {
    * limit is a conditional statement inside it; any refusal rolls all of it back.
    */
   async function grantOnce(exec: Executor, tenant: TenantActor, input: GrantInput, options: GrantOptions): Promise<GrantOutcome> {
-    const quantity = input.quantity ?? 1;
     for (let attempt = 0; ; attempt++) {
       const fresh = attempt > 0;
       let decided;
@@ -216,56 +215,11 @@ export function createGrantService(deps: {
         if (earlier) return replayed(earlier);
         refuse(rewardCache.get(gateKey(tenant.tenantId, input.reward_id)) ?? null, err.code, err);
       }
-      const { now, reward, config, campaignId, campaign } = decided;
-      const distributor = config.distributor.type;
-      const grantId = newId('grt', now.getTime());
-
-      // Timed here, observed only for grants made: the histograms describe grants, not refusals.
-      const generationStart = performance.now();
-      const unit = generateUnits(reward.reward_type, config, quantity, now);
-      const generationSeconds = (performance.now() - generationStart) / 1000;
-
-      const limit = config.validator.per_user_limit;
-      const period = config.validator.period ?? 'LIFETIME';
-      const interval = config.validator.min_interval_seconds;
-      const distributionStart = performance.now();
+      const { reward, campaignId } = decided;
+      const prepared = prepareStatement(tenant, input, decided, options);
+      const { statement, limit, period, interval } = prepared;
       let result;
       try {
-        const statement: GrantStatement = {
-          tenantId: tenant.tenantId,
-          rewardId: reward.reward_id,
-          rewardVersion: reward.version,
-          campaignId,
-          campaignVersion: campaign?.version ?? null,
-          grantId,
-          rewardType: reward.reward_type,
-          productCode: reward.product_code,
-          userId: input.user_id,
-          quantity,
-          source: input.source ?? null,
-          sourceId: input.source_id ?? null,
-          status: distributor === 'WEBHOOK' ? 'PENDING' : 'DELIVERED',
-          distributor,
-          deliveryStatus: distributor === 'WEBHOOK' ? 'PENDING' : 'NOT_REQUIRED',
-          payload: unit.payload,
-          now,
-          limit: limit === undefined ? null : { perUserLimit: limit, periodKey: periodKey(period, now, campaignId) },
-          minIntervalMs: interval === undefined ? null : interval * 1000,
-          credit:
-            distributor === 'AUTO' && unit.credit
-              ? ledger.prepareCredit({
-                  tenantId: tenant.tenantId,
-                  userId: input.user_id,
-                  asset: unit.credit.asset,
-                  amount: unit.credit.amount,
-                  causeType: LEDGER_CAUSE,
-                  causeId: grantId,
-                  memo: reward.reward_name,
-                })
-              : null,
-          job: distributor === 'WEBHOOK' ? jobs.prepare({ tenantId: tenant.tenantId, queue: DELIVERY_QUEUE, payload: { grant_id: grantId, event: 'reward_grant.created' } }) : null,
-          with: options.with,
-        };
         // Inside a caller's transaction the grant must be part of it; otherwise it may share a
         // batch (and a commit) with other grants.
         result = deps.batcher && !exec.isTransaction ? await deps.batcher.submit(statement) : await runGrantStatement(exec, statement);
@@ -274,7 +228,7 @@ export function createGrantService(deps: {
         // The work that came with the grant refused (e.g. the code was redeemed meanwhile): the
         // grant was never tried, and the caller turns the refusal into its own error.
         if (err.details.stage) throw err;
-        const error = refusalToError(err, { rewardId: reward.reward_id, quantity, perUserLimit: limit, period, minIntervalSeconds: interval });
+        const error = refusalToError(err, { rewardId: reward.reward_id, quantity: statement.quantity, perUserLimit: limit, period, minIntervalSeconds: interval });
         // Only "nothing left" closes the gate; "fewer than asked" must not turn away smaller asks.
         if (err.code === 'inventory_exhausted' && error.details?.available === 0) gate.markSoldOut(gateKey(tenant.tenantId, reward.reward_id));
         refuse(reward, err.code, error);
@@ -290,11 +244,69 @@ export function createGrantService(deps: {
         const earlier = await replayOf(exec, tenant, input, result.grant).catch((e: unknown) => refuse(reward, (e as AppError).code, e as AppError));
         return replayed(earlier!, reward.reward_type);
       }
-      metrics.generation.observe({ reward_type: reward.reward_type }, generationSeconds);
-      metrics.distribution.observe({ distributor }, (performance.now() - distributionStart) / 1000);
-      metrics.granted.inc({ reward_type: reward.reward_type, result: 'granted' });
-      return { grant: toGrantView(result.grant), created: true, answer: result.answer };
+      return granted(prepared, result.grant, result.answer);
     }
+  }
+
+  /** The statement of a decided grant: generated units, ids, limits, ledger credit, webhook job. */
+  function prepareStatement(tenant: TenantActor, input: GrantInput, decided: Awaited<ReturnType<typeof decide>>, options: GrantOptions) {
+    const { now, reward, config, campaignId, campaign } = decided;
+    const quantity = input.quantity ?? 1;
+    const distributor = config.distributor.type;
+    const grantId = newId('grt', now.getTime());
+
+    // Timed here, observed only for grants made: the histograms describe grants, not refusals.
+    const generationStart = performance.now();
+    const unit = generateUnits(reward.reward_type, config, quantity, now);
+    const generationSeconds = (performance.now() - generationStart) / 1000;
+
+    const limit = config.validator.per_user_limit;
+    const period = config.validator.period ?? 'LIFETIME';
+    const interval = config.validator.min_interval_seconds;
+    const statement: GrantStatement = {
+      tenantId: tenant.tenantId,
+      rewardId: reward.reward_id,
+      rewardVersion: reward.version,
+      campaignId,
+      campaignVersion: campaign?.version ?? null,
+      grantId,
+      rewardType: reward.reward_type,
+      productCode: reward.product_code,
+      userId: input.user_id,
+      quantity,
+      source: input.source ?? null,
+      sourceId: input.source_id ?? null,
+      status: distributor === 'WEBHOOK' ? 'PENDING' : 'DELIVERED',
+      distributor,
+      deliveryStatus: distributor === 'WEBHOOK' ? 'PENDING' : 'NOT_REQUIRED',
+      payload: unit.payload,
+      now,
+      limit: limit === undefined ? null : { perUserLimit: limit, periodKey: periodKey(period, now, campaignId) },
+      minIntervalMs: interval === undefined ? null : interval * 1000,
+      credit:
+        distributor === 'AUTO' && unit.credit
+          ? ledger.prepareCredit({
+              tenantId: tenant.tenantId,
+              userId: input.user_id,
+              asset: unit.credit.asset,
+              amount: unit.credit.amount,
+              causeType: LEDGER_CAUSE,
+              causeId: grantId,
+              memo: reward.reward_name,
+            })
+          : null,
+      job: distributor === 'WEBHOOK' ? jobs.prepare({ tenantId: tenant.tenantId, queue: DELIVERY_QUEUE, payload: { grant_id: grantId, event: 'reward_grant.created' } }) : null,
+      with: options.with,
+    };
+    return { statement, reward, distributor, generationSeconds, distributionStart: performance.now(), limit, period, interval };
+  }
+
+  /** A grant the statement made: counted and observed. */
+  function granted(p: ReturnType<typeof prepareStatement>, row: repo.GrantRow, answer: Record<string, unknown>): GrantOutcome {
+    metrics.generation.observe({ reward_type: p.reward.reward_type }, p.generationSeconds);
+    metrics.distribution.observe({ distributor: p.distributor }, (performance.now() - p.distributionStart) / 1000);
+    metrics.granted.inc({ reward_type: p.reward.reward_type, result: 'granted' });
+    return { grant: toGrantView(row), created: true, answer };
   }
 
   function replayed(row: repo.GrantRow, rewardType = row.reward_type) {
@@ -328,6 +340,48 @@ export function createGrantService(deps: {
       // A deadlock victim is retried here only when the grant is its own transaction; inside a
       // caller's transaction the caller (e.g. the unit of work) retries the whole of it.
       return exec.isTransaction ? grantOnce(exec, tenant, input, options) : retryTransient(() => grantOnce(exec, tenant, input, options));
+    },
+
+    /**
+     * Many grants (a batch of task completions) with ONE statement for all of them, in `exec`
+     * (usually the caller's transaction). Each is decided as grantReward would decide it; the ones
+     * the shared statement grants come back from it, and any it does not (refused, a cause that
+     * granted before, a stale cached row, a stock slot another transaction holds: nothing of those
+     * was written) runs again on its own through grantReward, which gives it exactly the answer it
+     * would have had alone. So a refusal costs a second round trip, and a grant that had to run
+     * alone is made after the batch's others. Answers in order: the grant, or the refusal.
+     */
+    async grantMany(actor: Actor, inputs: readonly GrantInput[], exec: Executor = db): Promise<(GrantOutcome | AppError)[]> {
+      const tenant = requireTenant(actor);
+      const out: (GrantOutcome | AppError | undefined)[] = new Array(inputs.length);
+      const batch: { index: number; prepared: ReturnType<typeof prepareStatement> }[] = [];
+      if (inputs.length > 1) {
+        for (const [index, input] of inputs.entries()) {
+          if ((input.source === undefined) !== (input.source_id === undefined)) continue;
+          if (!input.source && gate.isSoldOut(gateKey(tenant.tenantId, input.reward_id))) continue;
+          try {
+            batch.push({ index, prepared: prepareStatement(tenant, input, await decide(exec, tenant, input, false), {}) });
+          } catch (err) {
+            if (!(err instanceof AppError)) throw err; // refused as decided: it runs alone below
+          }
+        }
+      }
+      if (batch.length > 1) {
+        const made = await runGrantStatements(exec, batch.map((b) => b.prepared.statement));
+        made.forEach((m, k) => {
+          if (m) out[batch[k]!.index] = granted(batch[k]!.prepared, m.grant, m.answer);
+        });
+      }
+      for (const [index, input] of inputs.entries()) {
+        if (out[index] !== undefined) continue;
+        try {
+          out[index] = await this.grantReward(actor, input, exec);
+        } catch (err) {
+          if (!(err instanceof AppError)) throw err;
+          out[index] = err;
+        }
+      }
+      return out as (GrantOutcome | AppError)[];
     },
 
     /** Runs the grant's checks without granting: {eligible, reasons} with machine-readable codes. */

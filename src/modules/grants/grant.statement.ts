@@ -124,6 +124,16 @@ export async function runGrantStatement(exec: Executor, s: GrantStatement): Prom
   return settle((await runBatch(exec, [toParameter(s)]))[0]!);
 }
 
+/**
+ * Several grants in ONE statement in the caller's executor (mh_grant_batch): for each, the grant
+ * made, or null when the statement did not make it (refused, replayed, stale or busy; nothing of
+ * it was written) and the caller must run it again on its own.
+ */
+export async function runGrantStatements(exec: Executor, statements: readonly GrantStatement[]): Promise<({ grant: GrantRow; answer: Record<string, unknown> } | null)[]> {
+  const outcomes = await runBatch(exec, statements.map(toParameter));
+  return outcomes.map((o) => (o.outcome === 'granted' ? { grant: grantFromJson(o.grant), answer: o } : null));
+}
+
 export interface GrantBatcher {
   /** Runs the grant in the next batch; answers (or throws) exactly as runGrantStatement would. */
   submit(s: GrantStatement): Promise<GrantStatementResult>;

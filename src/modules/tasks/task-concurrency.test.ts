@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { pointsOf } from '../../../test/helpers/redeem-code-helpers.js';
 import { linkedTask, taskCampaign, trigger } from '../../../test/helpers/task-helpers.js';
 import { must, testApp } from '../../../test/helpers/test-app.js';
+import { metricValue } from '../../../test/helpers/grant-helpers.js';
 
 /**
  * Parallel events for one user: progress and completions hold exactly. On PostgreSQL these run
@@ -55,5 +56,43 @@ describe('tasks under concurrency', () => {
     expect(same.filter((r) => r.body.duplicate === false)).toHaveLength(1);
     expect(same.filter((r) => r.body.tasks[0]?.completed.length === 1)).toHaveLength(50); // repeats show the first answer
     expect(await pointsOf(t, 'u2')).toBe(2);
+  });
+
+  it('a batch whose completions outrun the stock: one grant statement, exactly the stock granted, the rest REFUSED', async () => {
+    const app = await testApp();
+    const t = await app.newTenant();
+    const { campaignId, rewardId } = await taskCampaign(t, { points: 3, total_stock: 7, validator: { per_user_limit: 1 } });
+    await linkedTask(t, campaignId, { reward_id: rewardId, event_type: 'BUY', repeat: 'ONCE' });
+    // 30 users complete the ONCE task; u0 and u1 also appear twice (their second event is already_completed).
+    const events = [...Array.from({ length: 30 }, (_, i) => ({ event_type: 'BUY', user_id: `u${i}`, event_id: `b${i}` })), { event_type: 'BUY', user_id: 'u0', event_id: 'again0' }];
+    const metrics = async () => metricValue((await app.call('GET', '/metrics', undefined, { key: null })).body as string, 'marketing_reward_granted_total', { reward_type: 'POINTS', result: 'granted' });
+    const before = await metrics();
+    const results = must(await t.call('POST', '/v1/tasks/trigger/batch', { events: events.map((e) => ({ ...e, product_code: t.productCode })) }), 200).body.results as any[];
+    const completed = results.flatMap((r) => r.result.tasks[0].completed);
+    expect(completed).toHaveLength(30);
+    const granted = completed.filter((c: any) => c.grant_status === 'GRANTED');
+    expect(granted).toHaveLength(7);
+    expect(completed.filter((c: any) => c.grant_status === 'REFUSED').every((c: any) => c.grant_error.code === 'inventory_exhausted')).toBe(true);
+    expect(results[30].result.tasks[0]).toMatchObject({ progressed: false, reason: 'already_completed' });
+    expect((await metrics()) - before).toBe(7);
+    expect(must(await t.call('GET', `/v1/rewards/${rewardId}`), 200).body.stock).toMatchObject({ total: 7, used: 7, available: 0 });
+    const grants = must(await t.call('GET', '/v1/reward-grants', undefined, { query: { reward_id: rewardId, page_size: 100 } }), 200).body;
+    expect(grants.pagination.total).toBe(7);
+    expect(new Set(grants.grants.map((g: any) => g.grant_id))).toEqual(new Set(granted.map((c: any) => c.grant_id)));
+    for (const g of granted.slice(0, 3)) expect(await pointsOf(t, grants.grants.find((x: any) => x.grant_id === g.grant_id).user_id)).toBe(3);
+    const logs = must(await t.call('GET', '/v1/task-completion-logs', undefined, { query: { page_size: 100 } }), 200).body;
+    expect(logs.pagination.total).toBe(30);
+  });
+
+  it('a batch where one user completes the same UNLIMITED task several times: the per-user limit holds inside the batch', async () => {
+    const t = await (await testApp()).newTenant();
+    const { campaignId, rewardId } = await taskCampaign(t, { points: 1, validator: { per_user_limit: 2 } });
+    await linkedTask(t, campaignId, { reward_id: rewardId, repeat: 'UNLIMITED', event_type: 'TAP' });
+    const events = Array.from({ length: 5 }, (_, i) => ({ event_type: 'TAP', user_id: 'solo', event_id: `t${i}` }));
+    const results = must(await t.call('POST', '/v1/tasks/trigger/batch', { events: events.map((e) => ({ ...e, product_code: t.productCode })) }), 200).body.results as any[];
+    const completed = results.flatMap((r) => r.result.tasks[0].completed);
+    expect(completed.map((c: any) => c.grant_status)).toEqual(['GRANTED', 'GRANTED', 'REFUSED', 'REFUSED', 'REFUSED']);
+    expect(completed[4].grant_error.code).toBe('per_user_limit_reached');
+    expect(await pointsOf(t, 'solo')).toBe(2);
   });
 });

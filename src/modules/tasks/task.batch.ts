@@ -3,8 +3,8 @@
  * (one query), each task's progress moves for ALL the batch's users in ONE conditional upsert
  * (additive conditions summed per user and period first; streak days per user and day), distinct
  * values go in with one insert, the states the answers need come back with one read, and the
- * completion rows go in with one insert. Per event only the reward grants remain, one per
- * completion, inside the same transaction.
+ * completion rows go in with one insert, and the completions' grants go in one grant statement
+ * (grantMany), all inside the same transaction.
  */
 import { sql } from 'kysely';
 import type { Executor } from '../../db/client.js';
@@ -13,7 +13,7 @@ import { capOf, conditionOf, type Condition, progressShown } from './task.rules.
 import { localDay, periodKey } from './task.period.js';
 import * as repo from './task.repo.js';
 import type { RepeatPolicy, TaskOutcomeView } from './task.schemas.js';
-import type { CompletionSink, TriggerEvent } from './task.trigger.js';
+import type { CompletionItem, CompletionSink, TriggerEvent } from './task.trigger.js';
 
 /** One (event, task) pair that may move progress. */
 interface Step {
@@ -34,7 +34,7 @@ interface Step {
 export interface BatchHelpers {
   pickCampaign(exec: Executor, links: repo.ActiveTaskRow[], userId: string, memo: Map<string, boolean>): Promise<{ campaignId: string | null; reason: string | null }>;
   matchesFilters(filters: Record<string, unknown> | undefined, data: Record<string, unknown>): boolean;
-  complete(exec: Executor, tenant: TenantActor, event: TriggerEvent, task: repo.ActiveTaskRow, campaignId: string, period: string, seq: number, now: Date, sink: CompletionSink): Promise<TaskOutcomeView['completed'][number]>;
+  completeMany(exec: Executor, tenant: TenantActor, items: CompletionItem[], now: Date, sink: CompletionSink): Promise<TaskOutcomeView['completed']>;
 }
 
 const keyOf = (k: repo.ProgressKey) => `${k.taskId}\u0000${k.userId}\u0000${k.periodKey}`;
@@ -152,13 +152,18 @@ export async function runBatch(
     if (s.outcome.reason === 'day_already_counted' && s.cap !== null && state.completions >= s.cap) s.outcome.reason = 'already_completed';
   }
 
-  // 5. Completions with their grants, in event order; their rows in one insert.
+  // 5. Completions in event order: their grants in one statement, their rows in one insert.
   const sink: CompletionSink = [];
   const position = new Map(events.map((e, i) => [e.event, i]));
+  const items: (CompletionItem & { step: Step })[] = [];
   for (const s of [...additive, ...streak].filter((x) => x.gain > 0).sort((a, b) => position.get(a.event)! - position.get(b.event)!)) {
     for (let i = 1; i <= s.gain; i++) {
-      s.outcome.completed.push(await h.complete(exec, tenant, s.event, s.task, s.campaignId, s.key.periodKey, s.outcome.completions - s.gain + i, now, sink));
+      items.push({ step: s, event: s.event, task: s.task, campaignId: s.campaignId, period: s.key.periodKey, seq: s.outcome.completions - s.gain + i });
     }
+  }
+  if (items.length) {
+    const done = await h.completeMany(exec, tenant, items, now, sink);
+    items.forEach((item, i) => item.step.outcome.completed.push(done[i]!));
   }
   if (sink.length) await exec.insertInto('task_completion_log').values(sink).execute();
   return answers;
@@ -246,6 +251,13 @@ function attribute(steps: Step[], state: repo.ProgressState, target: number, cap
   let running = before - total;
   let made = 0;
   for (const s of steps) {
+    if (cap !== null && startCompletions + made >= cap) {
+      // The cap was reached by an earlier event of the batch: alone, this event's upsert would
+      // have been refused (already_completed). Step 4 fills in the state it saw.
+      s.outcome.progressed = false;
+      s.outcome.reason = 'already_completed';
+      continue;
+    }
     running += s.delta;
     const due = Math.min(Math.floor(running / target), gain);
     s.gain = due - made;

@@ -128,6 +128,15 @@ function matchesFilters(filters: Record<string, unknown> | undefined, data: Reco
 /** Completion rows to insert together at the end of a batch (instead of one insert each). */
 export type CompletionSink = Insertable<TaskCompletionLogTable>[];
 
+/** A task completed by an event: the `seq`-th completion in its period. */
+export interface CompletionItem {
+  event: TriggerEvent;
+  task: repo.ActiveTaskRow;
+  campaignId: string;
+  period: string;
+  seq: number;
+}
+
 export interface TriggerDeps {
   grants: GrantService;
   audiences?: AudienceCheck | undefined;
@@ -211,43 +220,30 @@ export function createTrigger(deps: TriggerDeps) {
     return result;
   }
 
-  /**
-   * Records one completion and grants its reward in the same transaction. A refused grant (sold
-   * out, per-user limit, ...) writes nothing of itself and leaves the transaction usable: the
-   * completion still counts (the user did the task) and shows why no reward came with it.
-   */
-  async function complete(exec: Executor, tenant: TenantActor, event: TriggerEvent, task: repo.ActiveTaskRow, campaignId: string, period: string, seq: number, now: Date, sink?: CompletionSink) {
-    const completionId = newId('tcl', now.getTime());
-    let grantId: string | null = null;
-    let error: { code: string; message: string } | null = null;
-    if (task.reward_id) {
-      try {
-        // The task, not the caller's key, decides the reward: a product-limited key that may
-        // trigger this task's product gets the task's reward even if it is of another product.
-        const { grant } = await grants.grantReward(
-          { ...tenant, productCodes: null },
-          { reward_id: task.reward_id, user_id: event.userId, quantity: task.reward_quantity, campaign_id: campaignId, source: GRANT_SOURCE, source_id: completionId },
-          exec,
-        );
-        grantId = grant.grant_id;
-      } catch (err) {
-        if (!(err instanceof AppError)) throw err;
-        error = { code: err.code, message: err.message };
-      }
-    }
-    const status = !task.reward_id ? 'NONE' : grantId ? 'GRANTED' : 'REFUSED';
+  /** One step that completed a task: what its completion row and grant are made of. */
+  type Completion = CompletionItem & { completionId: string };
+
+  function grantInput(c: Completion) {
+    return { reward_id: c.task.reward_id!, user_id: c.event.userId, quantity: c.task.reward_quantity, campaign_id: c.campaignId, source: GRANT_SOURCE, source_id: c.completionId };
+  }
+
+  /** The completion row and answer, given how its grant went (null: the task has no reward). */
+  async function record(exec: Executor, tenant: TenantActor, c: Completion, now: Date, grant: { grantId: string } | AppError | null, sink?: CompletionSink) {
+    const grantId = grant && !(grant instanceof AppError) ? grant.grantId : null;
+    const error = grant instanceof AppError ? { code: grant.code, message: grant.message } : null;
+    const status = !c.task.reward_id ? 'NONE' : grantId ? 'GRANTED' : 'REFUSED';
     const row: Insertable<TaskCompletionLogTable> = {
       tenant_id: tenant.tenantId,
-      completion_id: completionId,
-      task_id: task.task_id,
-      campaign_id: campaignId,
-      product_code: task.product_code,
-      user_id: event.userId,
-      event_id: event.eventId,
-      period_key: period,
-      seq,
-      reward_id: task.reward_id,
-      reward_quantity: task.reward_id ? task.reward_quantity : null,
+      completion_id: c.completionId,
+      task_id: c.task.task_id,
+      campaign_id: c.campaignId,
+      product_code: c.task.product_code,
+      user_id: c.event.userId,
+      event_id: c.event.eventId,
+      period_key: c.period,
+      seq: c.seq,
+      reward_id: c.task.reward_id,
+      reward_quantity: c.task.reward_id ? c.task.reward_quantity : null,
       grant_id: grantId,
       grant_status: status,
       grant_error_code: error?.code ?? null,
@@ -256,8 +252,43 @@ export function createTrigger(deps: TriggerDeps) {
     };
     if (sink) sink.push(row);
     else await repo.insertCompletion(exec, row);
-    metrics.completed.inc({ task_type: task.task_type });
-    return { completion_id: completionId, seq, grant_status: status, grant_id: grantId, grant_error: error };
+    metrics.completed.inc({ task_type: c.task.task_type });
+    return { completion_id: c.completionId, seq: c.seq, grant_status: status, grant_id: grantId, grant_error: error };
+  }
+
+  /**
+   * Records one completion and grants its reward in the same transaction. A refused grant (sold
+   * out, per-user limit, ...) writes nothing of itself and leaves the transaction usable: the
+   * completion still counts (the user did the task) and shows why no reward came with it.
+   * The task, not the caller's key, decides the reward: a product-limited key that may trigger
+   * this task's product gets the task's reward even if it is of another product.
+   */
+  async function complete(exec: Executor, tenant: TenantActor, event: TriggerEvent, task: repo.ActiveTaskRow, campaignId: string, period: string, seq: number, now: Date) {
+    const c: Completion = { event, task, campaignId, period, seq, completionId: newId('tcl', now.getTime()) };
+    let grant: { grantId: string } | AppError | null = null;
+    if (task.reward_id) {
+      try {
+        grant = { grantId: (await grants.grantReward({ ...tenant, productCodes: null }, grantInput(c), exec)).grant.grant_id };
+      } catch (err) {
+        if (!(err instanceof AppError)) throw err;
+        grant = err;
+      }
+    }
+    return record(exec, tenant, c, now, grant);
+  }
+
+  /** Completions of a batch, in order: their grants in one statement (grantMany), their rows into `sink`. */
+  async function completeMany(exec: Executor, tenant: TenantActor, items: CompletionItem[], now: Date, sink: CompletionSink) {
+    const all: Completion[] = items.map((it) => ({ ...it, completionId: newId('tcl', now.getTime()) }));
+    const rewarded = all.filter((c) => c.task.reward_id);
+    const answers = await grants.grantMany({ ...tenant, productCodes: null }, rewarded.map(grantInput), exec);
+    const byCompletion = new Map(rewarded.map((c, i) => [c, answers[i]!]));
+    const out = [];
+    for (const c of all) {
+      const a = byCompletion.get(c);
+      out.push(await record(exec, tenant, c, now, a === undefined ? null : a instanceof AppError ? a : { grantId: a.grant.grant_id }, sink));
+    }
+    return out;
   }
 
   /** The tasks an event may move, for the caller's products. */
@@ -325,7 +356,7 @@ export function createTrigger(deps: TriggerDeps) {
         .map((e, i) => ({ e, i }))
         .filter((x): x is { e: TriggerEvent; i: number } => !(x.e instanceof AppError) && claimed.get(x.e.eventId) === x.e)
         .sort((a, b) => (a.e.userId < b.e.userId ? -1 : a.e.userId > b.e.userId ? 1 : a.i - b.i));
-      const answers = await runBatch(exec, tenant, runnable.map(({ e }) => ({ event: e, tasks: tasksFor(tenant, index, e) })), now, { pickCampaign, matchesFilters, complete });
+      const answers = await runBatch(exec, tenant, runnable.map(({ e }) => ({ event: e, tasks: tasksFor(tenant, index, e) })), now, { pickCampaign, matchesFilters, completeMany });
       const toSave: { eventId: string; results: string }[] = [];
       const results = events.map((event, i) => {
         if (event instanceof AppError) return { index: i, ok: false, result: null, error: { code: event.code, message: event.message } };
