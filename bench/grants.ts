@@ -44,6 +44,12 @@ async function main(): Promise<void> {
   try {
     const setup = await prepare(server.url);
     const results: Result[] = [];
+    // BENCH_ONLY=soldout|hot (with BENCH_NODE_ARGS=--cpu-prof): that case alone, for a profile.
+    const only = process.env.BENCH_ONLY;
+    if (only === 'soldout' || only === 'hot') {
+      await load('warm-up', server.url, setup.key, () => setup.warmUp, 201, Math.min(5, DURATION));
+      return console.log(only === 'hot' ? await load('hot', server.url, setup.key, () => setup.hot, 201) : await load('sold out', server.url, setup.key, () => setup.soldOut, 409));
+    }
     results.push(await baseline(url));
     // Warm-up, not counted: JIT, the server's connection pool and its prepared statements. The
     // first measured case would otherwise pay for them and look slower than it is.
