@@ -8,6 +8,12 @@
 -- code, campaign_id, product_code, client_ip}. Answers what mh_grant answers, and with a granted
 -- grant the redemption row ("redemption"). A refusal of the code itself is
 -- {"outcome": "refused", "code": ..., "details": {"stage": "code"}} with nothing written.
+--
+-- Two changes to the grant functions come with it (measured with pgbench over mh_grant_batch):
+-- the claimed grant row is updated by ctid (see mh_grant below), and a batch writes its ledger
+-- entries and new grant rows with one INSERT per table after its grants ran, instead of one per
+-- grant: each statement inside a function pays executor start-up and the table's CHECK
+-- constraints parsed afresh, which cost more than the row itself.
 
 create function mh_redeem(p jsonb)
 returns jsonb
@@ -121,6 +127,11 @@ declare
   v_existing reward_grant;
   v_take record;
   v_claim tid;
+  v_balance bigint;
+  v_count bigint;
+  v_posted timestamptz;
+  v_writes jsonb;
+  v_row jsonb;
 begin
   -- The snapshot the application decided on must still be current (primary-key reads).
   select coalesce((select r.version = (p->>'reward_version')::int and r.deleted_at is null from reward r
@@ -212,10 +223,24 @@ begin
     return v_refusal;
   end if;
 
+  -- The rows nothing later in the batch reads (the ledger entry, an unclaimed grant row) are not
+  -- written here but answered under "writes": mh_grant_batch inserts them, for the whole batch,
+  -- with one statement per table. The balance moves here, so later grants of the batch see it.
+  -- An entry is never dated before the account's previous one: a grant decided a moment before
+  -- another may reach the account after it, and the ledger's order (created_at, entry_seq) must
+  -- be the order the balance moved in.
   if p ? 'credit' then
-    perform mh_ledger_credit(v_tenant, p->'credit'->>'entry_id', v_user, p->'credit'->>'asset',
-                             (p->'credit'->>'amount')::bigint, 'GRANT', p->'credit'->>'cause_type',
-                             v_grant_id, p->'credit'->>'memo', v_now);
+    insert into ledger_account as a (tenant_id, user_id, asset, balance, entry_count, updated_at)
+    values (v_tenant, v_user, p->'credit'->>'asset', (p->'credit'->>'amount')::bigint, 1, v_now)
+    on conflict (tenant_id, user_id, asset) do update
+      set balance = a.balance + excluded.balance, entry_count = a.entry_count + 1,
+          updated_at = greatest(a.updated_at, excluded.updated_at)
+    returning a.balance, a.entry_count, a.updated_at into v_balance, v_count, v_posted;
+    v_writes := jsonb_build_object('entry', jsonb_build_object(
+      'tenant_id', v_tenant, 'entry_id', p->'credit'->>'entry_id', 'user_id', v_user, 'asset', p->'credit'->>'asset',
+      'amount', (p->'credit'->>'amount')::bigint, 'balance_after', v_balance, 'account_seq', v_count,
+      'entry_type', 'GRANT', 'cause_type', p->'credit'->>'cause_type', 'cause_id', v_grant_id,
+      'memo', p->'credit'->>'memo', 'created_at', v_posted));
   end if;
   if p ? 'job' then
     insert into job (tenant_id, job_id, queue, payload, max_attempts, run_at, created_at, updated_at)
@@ -229,17 +254,23 @@ begin
         period_key = p->>'period_key', delivery_status = p->>'delivery_status'
     where g.ctid = v_claim
     returning * into v_grant;
-  else
-    insert into reward_grant (tenant_id, grant_id, reward_id, reward_type, product_code, campaign_id, user_id,
-                              quantity, source, source_id, status, distributor, payload, stock_slots, period_key,
-                              delivery_status, created_at, updated_at)
-    values (v_tenant, v_grant_id, v_reward, p->>'reward_type', p->>'product_code', v_campaign, v_user,
-            v_quantity, null, null, p->>'status', p->>'distributor', p->'payload', v_stock->'takes',
-            p->>'period_key', p->>'delivery_status', v_now, v_now)
-    returning * into v_grant;
+    return jsonb_build_object('outcome', 'granted', 'grant', to_jsonb(v_grant), 'writes', v_writes);
   end if;
-  return jsonb_build_object('outcome', 'granted', 'grant', to_jsonb(v_grant));
+  -- Every column, as to_jsonb of the stored row would show it.
+  v_row := jsonb_build_object(
+    'tenant_id', v_tenant, 'grant_id', v_grant_id, 'reward_id', v_reward, 'reward_type', p->>'reward_type',
+    'product_code', p->>'product_code', 'campaign_id', v_campaign, 'user_id', v_user, 'quantity', v_quantity,
+    'source', null, 'source_id', null, 'status', p->>'status', 'distributor', p->>'distributor',
+    'payload', p->'payload', 'stock_slots', v_stock->'takes', 'period_key', p->>'period_key',
+    'delivery_status', p->>'delivery_status', 'delivery_attempts', 0, 'delivery_last_error', null,
+    'delivered_at', null, 'used_at', null, 'revoked_at', null, 'revoke_reason', null,
+    'created_at', v_now, 'updated_at', v_now);
+  return jsonb_build_object('outcome', 'granted', 'grant', v_row,
+                            'writes', coalesce(v_writes, '{}'::jsonb) || jsonb_build_object('grant', v_row));
 end $$;
+
+-- mh_grant now moves the account itself and leaves the entry to mh_grant_batch.
+drop function mh_ledger_credit(text, text, text, text, bigint, text, text, text, text, timestamptz);
 
 -- mh_grant_batch (0009) again, now running redemptions too: an item with "redeem" goes to
 -- mh_redeem. Everything else is as before.
@@ -249,6 +280,9 @@ language plpgsql as $$
 declare
   v_item jsonb;
   v_out jsonb;
+  v_outs jsonb[] := '{}';
+  v_entries jsonb := '[]'::jsonb;
+  v_grants jsonb := '[]'::jsonb;
   v_held jsonb := '{}'::jsonb;
   v_key text;
   v_many boolean := jsonb_array_length(p) > 1;
@@ -266,10 +300,50 @@ begin
     else
       v_out := mh_grant(v_item);
     end if;
-    if v_out->>'outcome' = 'granted' and not v_held ? v_key then
-      v_held := v_held || jsonb_build_object(v_key, v_out->'grant'->'stock_slots'->0->'slot');
+    if v_out->>'outcome' = 'granted' then
+      if not v_held ? v_key then
+        v_held := v_held || jsonb_build_object(v_key, v_out->'grant'->'stock_slots'->0->'slot');
+      end if;
+      if v_out->'writes' ? 'entry' then
+        v_entries := v_entries || jsonb_build_array(v_out->'writes'->'entry');
+      end if;
+      if v_out->'writes' ? 'grant' then
+        v_grants := v_grants || jsonb_build_array(v_out->'writes'->'grant');
+      end if;
+      v_out := v_out - 'writes';
     end if;
-    -- One row per grant, in order (a growing JSON array would be copied on every append).
+    v_outs := v_outs || v_out;
+  end loop;
+
+  -- The batch's ledger entries and new grant rows, one statement per table (entry_seq follows
+  -- the batch's order). An error here fails the whole statement, as any error of a grant does.
+  if jsonb_array_length(v_entries) > 0 then
+    insert into ledger_entry (tenant_id, entry_id, user_id, asset, amount, balance_after, account_seq,
+                              entry_type, cause_type, cause_id, reverses_entry_id, memo, created_at)
+    select e.tenant_id, e.entry_id, e.user_id, e.asset, e.amount, e.balance_after, e.account_seq,
+           e.entry_type, e.cause_type, e.cause_id, null, e.memo, e.created_at
+    from jsonb_array_elements(v_entries) with ordinality as x(item, ord),
+         jsonb_to_record(x.item) as e(tenant_id text, entry_id text, user_id text, asset text, amount bigint,
+                                      balance_after bigint, account_seq bigint, entry_type text, cause_type text,
+                                      cause_id text, memo text, created_at timestamptz)
+    order by x.ord;
+  end if;
+  if jsonb_array_length(v_grants) > 0 then
+    insert into reward_grant (tenant_id, grant_id, reward_id, reward_type, product_code, campaign_id, user_id,
+                              quantity, source, source_id, status, distributor, payload, stock_slots, period_key,
+                              delivery_status, created_at, updated_at)
+    select g.tenant_id, g.grant_id, g.reward_id, g.reward_type, g.product_code, g.campaign_id, g.user_id,
+           g.quantity, null, null, g.status, g.distributor, g.payload, g.stock_slots, g.period_key,
+           g.delivery_status, g.created_at, g.updated_at
+    from jsonb_to_recordset(v_grants) as g(tenant_id text, grant_id text, reward_id text, reward_type text,
+                                           product_code text, campaign_id text, user_id text, quantity integer,
+                                           status text, distributor text, payload jsonb, stock_slots jsonb,
+                                           period_key text, delivery_status text, created_at timestamptz,
+                                           updated_at timestamptz);
+  end if;
+
+  -- One row per grant, in order.
+  foreach v_out in array v_outs loop
     return next v_out;
   end loop;
 end $$;

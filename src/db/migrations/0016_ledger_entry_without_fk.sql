@@ -1,6 +1,6 @@
--- ledger_entry loses its foreign key to ledger_account. Every entry is written by a statement
--- that derives it from its account row in the same statement (mh_ledger_credit upserts the
--- account and then inserts the entry; ledger.repo.ts applyEntry inserts `from acct`), and no code
+-- ledger_entry loses its foreign key to ledger_account. Every entry is written by the statement
+-- that moved its account row (mh_grant upserts the account and mh_grant_batch inserts the entry
+-- with the balance it returned; ledger.repo.ts applyEntry inserts `from acct`), and no code
 -- deletes accounts, so the key could never fail. What it did cost: a per-row trigger query with a
 -- KEY SHARE lock on a row the statement already holds, measured at 13% of the database time of a
 -- grant (pgbench over mh_grant_batch, 16 grants per call: 7.26 -> 6.31 ms).

@@ -67,6 +67,10 @@ describe('grants: group commit', () => {
     expect(must(await t.call('GET', '/v1/reward-grants', undefined, { query: { reward_id: scarce.reward_id } }), 200).body.pagination.total).toBe(10);
     expect(await balance(t, 'same-user')).toBe(10);
     for (let u = 0; u < 4; u++) expect(await balance(t, `o${u}`)).toBe(70);
+    // Entries written together at the end of a batch keep the account's order: each one's
+    // balance_after and account_seq follow the one before it, newest first.
+    const entries = must(await t.call('GET', '/v1/users/o0/ledger', undefined, { query: { page_size: 50 } }), 200).body.entries as { amount: number; balance_after: number }[];
+    expect(entries.map((e) => e.balance_after)).toEqual([70, 63, 56, 49, 42, 35, 28, 21, 14, 7]);
 
     // Every statement went through a batch, and batches did carry several grants.
     const after = (await app.call('GET', '/metrics', undefined, { key: null })).body as string;

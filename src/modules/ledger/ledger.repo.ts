@@ -79,14 +79,14 @@ export async function applyEntry(exec: Executor, e: NewEntry): Promise<ApplyOutc
             on conflict (tenant_id, user_id, asset) do update
               set balance = ledger_account.balance + excluded.balance,
                   entry_count = ledger_account.entry_count + 1,
-                  updated_at = excluded.updated_at
-            returning balance, entry_count`
+                  updated_at = greatest(ledger_account.updated_at, excluded.updated_at)
+            returning balance, entry_count, updated_at`
       : sql`update ledger_account
-            set balance = balance + ${amount}, entry_count = entry_count + 1, updated_at = ${now}
+            set balance = balance + ${amount}, entry_count = entry_count + 1, updated_at = greatest(updated_at, ${now})
             where tenant_id = ${e.tenantId} and user_id = ${e.userId} and asset = ${e.asset}
               and balance + ${amount} >= 0
               and not exists (select 1 from dup)
-            returning balance, entry_count`;
+            returning balance, entry_count, updated_at`;
   const statement = sql<LedgerEntryRow & { outcome: 'posted' | 'duplicate' | 'raced' }>`
     with dup as (
       select * from ledger_entry where ${duplicateOf(e)} limit 1
@@ -97,7 +97,7 @@ export async function applyEntry(exec: Executor, e: NewEntry): Promise<ApplyOutc
                                 entry_type, cause_type, cause_id, reverses_entry_id, memo, created_at)
       select ${e.tenantId}::text, ${e.entryId}::text, ${e.userId}::text, ${e.asset}::text, ${amount},
              acct.balance, acct.entry_count, ${e.entryType}::text, ${e.causeType}::text, ${e.causeId}::text,
-             ${e.reversesEntryId}::text, ${e.memo}::text, ${now}
+             ${e.reversesEntryId}::text, ${e.memo}::text, acct.updated_at
       from acct
       on conflict do nothing
       returning *

@@ -31,7 +31,7 @@ export interface PostEntryInput {
   memo?: string | null;
 }
 
-/** A credit ready for mh_ledger_credit (see prepareCredit). */
+/** A credit ready for the grant statement (mh_grant; see prepareCredit). */
 export interface PreparedCredit {
   entry_id: string;
   asset: LedgerAsset;
@@ -220,7 +220,7 @@ export function createLedgerService(deps: { db: Database; clock: Clock }) {
 
     /**
      * The checked fields and id of a credit whose cause is new (a grant being made), for a caller
-     * that applies it inside its own statement with the database function mh_ledger_credit.
+     * that applies it inside its own statement (mh_grant moves the account, mh_grant_batch writes the entry).
      */
     prepareCredit(input: Omit<PostEntryInput, 'entryType'>): PreparedCredit {
       checkPostInput({ ...input, entryType: 'GRANT' });
