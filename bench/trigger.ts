@@ -184,12 +184,14 @@ async function prepare(base: string): Promise<string> {
 async function verify(url: string): Promise<string> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
-  const q = async (text: string) => Number((await c.query(text)).rows[0].n);
-  const completions = await q('select count(*) as n from task_completion_log');
-  const granted = await q("select count(*) as n from task_completion_log where grant_status = 'GRANTED'");
-  const grants = await q("select count(*) as n from reward_grant where source = 'task_completion'");
-  const events = await q('select count(*) as n from task_event');
+  // One statement, so one snapshot: batches still committing after autocannon stopped must not
+  // land between two counts.
+  const { rows } = await c.query(`select (select count(*) from task_completion_log) as completions,
+      (select count(*) from task_completion_log where grant_status = 'GRANTED') as granted,
+      (select count(*) from reward_grant where source = 'task_completion') as grants,
+      (select count(*) from task_event) as events`);
   await c.end();
+  const { completions, granted, grants, events } = rows[0] as Record<string, string>;
   const line = `${events} events, ${completions} completions, ${granted} granted = ${grants} grants`;
   return granted === grants ? `consistent: ${line}` : `INCONSISTENT: ${line}`;
 }
