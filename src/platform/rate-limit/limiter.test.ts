@@ -178,6 +178,23 @@ function limiterSuite(name: string, backend: 'memory' | 'redis') {
       expect(await limiter.checkLockout([])).toEqual({ locked: false, retryAfterMs: 0 });
     });
 
+    it('admit: the lock-out and the limits in one step; a locked-out attempt charges nothing', async () => {
+      const { limiter } = setup({ failures: 2, windowMs: 60_000 });
+      const limits = [{ name: 'user', key: 'user:x', limit: 3, windowMs: 60_000 }];
+      expect(await limiter.admit(['user:x'], limits)).toMatchObject({ allowed: true });
+      await limiter.recordFailure(['user:x']);
+      expect(await limiter.admit(['user:x'], limits)).toMatchObject({ allowed: true });
+      await limiter.recordFailure(['user:x']);
+      // Locked: refused as lockout, and the attempt limit is not charged (2 of 3 used).
+      for (let i = 0; i < 5; i++) expect(await limiter.admit(['user:x'], limits)).toMatchObject({ allowed: false, rule: 'lockout' });
+      expect(await limiter.hitAll(limits)).toMatchObject({ allowed: true, remaining: 0 });
+      // Not locked, over the limit: refused by the limit; the failure count is never charged by admit.
+      expect(await limiter.admit(['user:y'], [{ name: 'user', key: 'user:y', limit: 1, windowMs: 60_000 }])).toMatchObject({ allowed: true });
+      expect(await limiter.admit(['user:y'], [{ name: 'user', key: 'user:y', limit: 1, windowMs: 60_000 }])).toMatchObject({ allowed: false, rule: 'user' });
+      expect(await limiter.checkLockout(['user:y'])).toEqual({ locked: false, retryAfterMs: 0 });
+      expect(await limiter.admit([], [])).toMatchObject({ allowed: true });
+    });
+
     it('refuses malformed rules as programming errors', async () => {
       const { limiter } = setup();
       await expect(limiter.hit('k', 1, 1000, 0)).rejects.toThrow(RangeError);

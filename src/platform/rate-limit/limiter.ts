@@ -17,6 +17,11 @@ export interface RateLimiter {
   recordFailure(keys: readonly string[]): Promise<LockoutState>;
   /** Locked when any key holds `failures` failures within the lock-out window. Charges nothing. */
   checkLockout(keys: readonly string[]): Promise<LockoutState>;
+  /**
+   * checkLockout and hitAll as ONE atomic step (one Redis call): refused with rule `lockout` (or
+   * the limit with the longest wait) without charging anything, else charged to every limit.
+   */
+  admit(lockoutKeys: readonly string[], rules: readonly RateRule[], cost?: number): Promise<LimitResult>;
   /** Where the last call was counted: `redis`, or `memory` (no Redis configured, or Redis failing). */
   backend(): 'redis' | 'memory';
 }
@@ -81,8 +86,8 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   }
 
   const limitKey = (key: string, windowMs: number) => `${prefix}rl:${windowMs}:${key}`;
-  const failureRules = (keys: readonly string[]): RateRule[] =>
-    keys.map((key) => ({ name: 'lockout', key: `${prefix}fail:${lockout.windowMs}:${key}`, limit: lockout.failures, windowMs: lockout.windowMs }));
+  const failureRules = (keys: readonly string[], peek = false): RateRule[] =>
+    keys.map((key) => ({ name: 'lockout', key: `${prefix}fail:${lockout.windowMs}:${key}`, limit: lockout.failures, windowMs: lockout.windowMs, peek }));
   const asLockout = (result: LimitResult): LockoutState => ({ locked: !result.allowed, retryAfterMs: result.retryAfterMs });
 
   async function hitAll(rules: readonly RateRule[], cost = 1): Promise<LimitResult> {
@@ -103,6 +108,13 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       const state = asLockout(await run('peek', failureRules(keys), 1));
       if (state.locked) options.metrics.rejected.inc({ rule: 'lockout' });
       return state;
+    },
+    async admit(lockoutKeys, rules, cost = 1) {
+      const all = [...failureRules(lockoutKeys, true), ...rules.map((r) => ({ ...r, key: limitKey(r.key, r.windowMs) }))];
+      if (all.length === 0) return { allowed: true, remaining: Infinity, retryAfterMs: 0, rule: null };
+      const result = await run('hit', all, cost);
+      if (!result.allowed) options.metrics.rejected.inc({ rule: result.rule ?? 'unknown' });
+      return result;
     },
     backend: () => last,
   };

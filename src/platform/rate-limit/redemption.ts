@@ -84,10 +84,9 @@ export function createRedemptionGuard(deps: {
   const { limiter, limits } = deps;
   return {
     async admit(subject) {
-      const lock = await limiter.checkLockout(lockoutKeys(subject));
-      if (lock.locked) throw rateLimited({ retryAfterMs: lock.retryAfterMs, rule: 'lockout' });
       const quotas = subject.productCode === null ? null : await deps.productQuotas(subject.tenantId, subject.productCode);
-      const result = await limiter.hitAll(redemptionRules(limits, subject, quotas));
+      // The lock-out and the attempt limits in one atomic call: a locked-out attempt charges nothing.
+      const result = await limiter.admit(lockoutKeys(subject), redemptionRules(limits, subject, quotas));
       if (!result.allowed) throw rateLimited(result);
       return result;
     },

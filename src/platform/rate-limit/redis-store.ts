@@ -8,7 +8,7 @@ import { bucketWidth } from './window.js';
  * refusal by one rule charges none. Keep the two in step (the same test suite runs on both).
  *
  * KEYS: one hash per rule (field = bucket index, value = units). ARGV: mode, now (ms), cost, then
- * limit, window, bucket width per rule. Returns {allowed 0/1, remaining (-1 = no rules),
+ * limit, window, bucket width and peek (1: checked, never charged) per rule. Returns {allowed 0/1, remaining (-1 = no rules),
  * retry_after_ms, index of the refusing rule (1-based, 0 = none)}.
  */
 export const SLIDING_WINDOW_LUA = `
@@ -44,8 +44,8 @@ local function charge(key, newest, b, w)
 end
 
 local function rule(r)
-  local base = 3 + 3 * (r - 1)
-  return tonumber(ARGV[base + 1]), tonumber(ARGV[base + 2]), tonumber(ARGV[base + 3])
+  local base = 3 + 4 * (r - 1)
+  return tonumber(ARGV[base + 1]), tonumber(ARGV[base + 2]), tonumber(ARGV[base + 3]), ARGV[base + 4] == '1'
 end
 
 if mode == 'add' then
@@ -88,9 +88,12 @@ if refused > 0 then return { 0, remaining, worst, refused } end
 if mode == 'hit' then
   remaining = -1
   for r = 1, n do
-    local limit, w, b = rule(r)
-    charge(KEYS[r], newest_of[r], b, w)
-    local left = limit - used_of[r] - cost
+    local limit, w, b, peek = rule(r)
+    local left = limit - used_of[r]
+    if not peek then
+      charge(KEYS[r], newest_of[r], b, w)
+      left = left - cost
+    end
     if remaining < 0 or left < remaining then remaining = left end
   end
 end
@@ -113,7 +116,7 @@ export function createRedisStore(redis: Redis, options: { now?: () => number } =
   return {
     async run(mode: StoreMode, rules: readonly RateRule[], cost: number): Promise<LimitResult> {
       const args: (string | number)[] = [mode, now(), cost];
-      for (const rule of rules) args.push(rule.limit, rule.windowMs, bucketWidth(rule.windowMs));
+      for (const rule of rules) args.push(rule.limit, rule.windowMs, bucketWidth(rule.windowMs), rule.peek ? 1 : 0);
       const [allowed, remaining, retryAfterMs, refused] = await script(rules.length, ...rules.map((r) => r.key), ...args);
       return {
         allowed: allowed === 1,

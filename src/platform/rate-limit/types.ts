@@ -7,6 +7,11 @@ export interface RateRule {
   /** Units allowed per window; 0 refuses everything. */
   limit: number;
   windowMs: number;
+  /**
+   * Checked like the others, never charged: a condition the call must pass without counting
+   * towards it (the lock-out's failure count, checked in the same atomic step as the limits).
+   */
+  peek?: boolean;
 }
 
 export interface LimitResult {

@@ -96,10 +96,11 @@ export function evaluate(
   if (refusedBy >= 0) return { allowed: false, remaining, retryAfterMs: worst, rule: rules[refusedBy]!.name };
   if (mode === 'hit') {
     rules.forEach((rule, i) => {
+      if (rule.peek) return;
       const b = bucketWidth(rule.windowMs);
       expire(rule.key, charge(get(rule.key), seen[i]!.newest, cost, now, b, rule.windowMs));
     });
-    remaining = Math.min(...rules.map((rule, i) => rule.limit - seen[i]!.used - cost));
+    remaining = Math.min(...rules.map((rule, i) => rule.limit - seen[i]!.used - (rule.peek ? 0 : cost)));
   }
   return { allowed: true, remaining: rules.length ? remaining : Infinity, retryAfterMs: 0, rule: null };
 }
