@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Transaction } from 'kysely';
-import type { Database, Executor } from '../db/client.js';
+import { type Database, type Executor, runTransaction } from '../db/client.js';
 import type { DB } from '../db/schema.js';
 import type { IdempotencyStore } from '../platform/idempotency.js';
 import { retryTransient } from '../db/retry.js';
@@ -54,7 +54,7 @@ function implementation(deps: { db: Database; idempotency: IdempotencyStore }) {
       return value;
     }
     const run = () =>
-      deps.db.transaction().execute(async (trx) => {
+      runTransaction(deps.db, async (trx) => {
         const value = await work(trx);
         const code = typeof status === 'number' ? status : status(value);
         reply.code(code);

@@ -110,7 +110,38 @@ export async function openDatabase(options: {
 /** Runs `fn` in a transaction: the caller's, if `executor` already is one, or a new one. */
 export async function inTransaction<T>(executor: Executor, fn: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
   if (executor.isTransaction) return fn(executor as Transaction<DB>);
-  return executor.transaction().execute(fn);
+  return runTransaction(executor, fn);
+}
+
+// Work to run once a transaction commits, by transaction (dropped with it on a rollback).
+const afterCommitWork = new WeakMap<object, (() => void)[]>();
+
+/**
+ * Runs `fn` once the transaction `exec` has committed, or at once when `exec` is not a
+ * transaction; never when it rolls back (a deadlock retry runs the work again and registers
+ * again). For effects that must describe committed work only, such as metrics. The transaction
+ * must have been started with runTransaction (or inTransaction, or the HTTP unit of work).
+ */
+export function afterCommit(exec: Executor, fn: () => void): void {
+  if (!exec.isTransaction) return fn();
+  const queue = afterCommitWork.get(exec);
+  if (queue) queue.push(fn);
+  else afterCommitWork.set(exec, [fn]);
+}
+
+/** A new transaction around `fn`; after it commits, the work `afterCommit` registered on it runs. */
+export async function runTransaction<T>(executor: Executor, fn: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
+  let trx: Transaction<DB> | undefined;
+  const value = await executor.transaction().execute((t) => {
+    trx = t;
+    return fn(t);
+  });
+  const queue = trx && afterCommitWork.get(trx);
+  if (queue) {
+    afterCommitWork.delete(trx!);
+    for (const work of queue) work();
+  }
+  return value;
 }
 
 export async function pingDatabase(db: Executor): Promise<void> {

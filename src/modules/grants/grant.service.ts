@@ -1,5 +1,5 @@
 import type { Counter, Histogram } from 'prom-client';
-import { type Database, type Executor, inTransaction } from '../../db/client.js';
+import { afterCommit, type Database, type Executor, inTransaction } from '../../db/client.js';
 import { type Actor, requireTenant, type TenantActor } from '../../platform/actor.js';
 import type { Clock } from '../../platform/clock.js';
 import { AppError, notFound } from '../../platform/errors.js';
@@ -244,7 +244,7 @@ export function createGrantService(deps: {
         const earlier = await replayOf(exec, tenant, input, result.grant).catch((e: unknown) => refuse(reward, (e as AppError).code, e as AppError));
         return replayed(earlier!, reward.reward_type);
       }
-      return granted(prepared, result.grant, result.answer);
+      return granted(exec, prepared, result.grant, result.answer);
     }
   }
 
@@ -301,11 +301,14 @@ export function createGrantService(deps: {
     return { statement, reward, distributor, generationSeconds, distributionStart: performance.now(), limit, period, interval };
   }
 
-  /** A grant the statement made: counted and observed. */
-  function granted(p: ReturnType<typeof prepareStatement>, row: repo.GrantRow, answer: Record<string, unknown>): GrantOutcome {
-    metrics.generation.observe({ reward_type: p.reward.reward_type }, p.generationSeconds);
-    metrics.distribution.observe({ distributor: p.distributor }, (performance.now() - p.distributionStart) / 1000);
-    metrics.granted.inc({ reward_type: p.reward.reward_type, result: 'granted' });
+  /** A grant the statement made: counted and observed once it is committed (`exec`'s transaction, if any). */
+  function granted(exec: Executor, p: ReturnType<typeof prepareStatement>, row: repo.GrantRow, answer: Record<string, unknown>): GrantOutcome {
+    const distributionSeconds = (performance.now() - p.distributionStart) / 1000;
+    afterCommit(exec, () => {
+      metrics.generation.observe({ reward_type: p.reward.reward_type }, p.generationSeconds);
+      metrics.distribution.observe({ distributor: p.distributor }, distributionSeconds);
+      metrics.granted.inc({ reward_type: p.reward.reward_type, result: 'granted' });
+    });
     return { grant: toGrantView(row), created: true, answer };
   }
 
@@ -369,7 +372,7 @@ export function createGrantService(deps: {
       if (batch.length > 1) {
         const made = await runGrantStatements(exec, batch.map((b) => b.prepared.statement));
         made.forEach((m, k) => {
-          if (m) out[batch[k]!.index] = granted(batch[k]!.prepared, m.grant, m.answer);
+          if (m) out[batch[k]!.index] = granted(exec, batch[k]!.prepared, m.grant, m.answer);
         });
       }
       for (const [index, input] of inputs.entries()) {

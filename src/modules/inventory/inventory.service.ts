@@ -1,5 +1,5 @@
 import type { Counter } from 'prom-client';
-import { type Database, type Executor, inTransaction } from '../../db/client.js';
+import { type Database, type Executor, inTransaction, runTransaction } from '../../db/client.js';
 import { type Actor, requireTenant } from '../../platform/actor.js';
 import type { Clock } from '../../platform/clock.js';
 import { AppError, notFound } from '../../platform/errors.js';
@@ -145,7 +145,7 @@ export function createInventoryService(deps: {
     async expireDue(batch = 500): Promise<number> {
       let total = 0;
       for (;;) {
-        const expired = await db.transaction().execute(async (trx) => {
+        const expired = await runTransaction(db, async (trx) => {
           const rows = await repo.expireDue(trx, clock.now(), batch);
           for (const row of rows) await releaseStock(trx, row.tenant_id, row.reward_id, row.slots as SlotTake, 'reserved');
           return rows;

@@ -4,7 +4,7 @@
  */
 import type { Counter } from 'prom-client';
 import type pg from 'pg';
-import { type Database, type Executor, inTransaction } from '../../db/client.js';
+import { type Database, type Executor, inTransaction, runTransaction } from '../../db/client.js';
 import { type Actor, requireTenant, type TenantActor } from '../../platform/actor.js';
 import type { Clock } from '../../platform/clock.js';
 import { AppError, invalidRequest, notFound } from '../../platform/errors.js';
@@ -119,7 +119,7 @@ export function createBatchService(deps: {
       }
     }
     // PGlite, or a chunk that kept colliding under COPY: INSERT skips and redraws collisions.
-    return db.transaction().execute(async (trx) => {
+    return runTransaction(db, async (trx) => {
       if (!(await advanceProgress(trx, target, from + count))) return 'stale';
       await insertDrawn(trx, target, rule, count);
       return 'written';

@@ -7,7 +7,7 @@
  */
 import { type Insertable, sql } from 'kysely';
 import type { Counter, Histogram } from 'prom-client';
-import type { Executor } from '../../db/client.js';
+import { afterCommit, type Executor } from '../../db/client.js';
 import { canSeeProduct, type TenantActor } from '../../platform/actor.js';
 import { AppError, invalidRequest } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
@@ -252,7 +252,8 @@ export function createTrigger(deps: TriggerDeps) {
     };
     if (sink) sink.push(row);
     else await repo.insertCompletion(exec, row);
-    metrics.completed.inc({ task_type: c.task.task_type });
+    // Counted once the completion is committed (a rolled-back or retried trigger counts nothing).
+    afterCommit(exec, () => metrics.completed.inc({ task_type: c.task.task_type }));
     return { completion_id: c.completionId, seq: c.seq, grant_status: status, grant_id: grantId, grant_error: error };
   }
 
@@ -322,14 +323,17 @@ export function createTrigger(deps: TriggerDeps) {
       const { claimed, tasks } = await repo.claimAndFind(exec, claimRow(tenant, event, now), now);
       if (!claimed) {
         const result = replay(event, await repo.findEvent(exec, tenant.tenantId, event.eventId));
-        metrics.triggered.inc({ form: 'single', result: 'duplicate' });
+        afterCommit(exec, () => metrics.triggered.inc({ form: 'single', result: 'duplicate' }));
         return result;
       }
       const index = indexTasks(tasks);
       const result = await runEvent(exec, tenant, event, index, now, new Map());
       if (!event.generatedId && result.tasks.length > 0) await repo.saveEventResults(exec, tenant.tenantId, event.eventId, { tasks: result.tasks });
-      metrics.triggered.inc({ form: 'single', result: 'processed' });
-      metrics.duration.observe({ form: 'single' }, (performance.now() - started) / 1000);
+      const seconds = (performance.now() - started) / 1000;
+      afterCommit(exec, () => {
+        metrics.triggered.inc({ form: 'single', result: 'processed' });
+        metrics.duration.observe({ form: 'single' }, seconds);
+      });
       return result;
     },
 
@@ -363,7 +367,7 @@ export function createTrigger(deps: TriggerDeps) {
         const tasks = answers.get(event);
         if (tasks) {
           if (!event.generatedId && tasks.length > 0) toSave.push({ eventId: event.eventId, results: JSON.stringify({ tasks }) });
-          metrics.triggered.inc({ form: 'batch', result: 'processed' });
+          afterCommit(exec, () => metrics.triggered.inc({ form: 'batch', result: 'processed' }));
           return { index: i, ok: true, result: { event_id: event.eventId, duplicate: false, tasks }, error: null };
         }
         // A repeat of an event of this batch, or of one claimed before the batch.
@@ -371,7 +375,7 @@ export function createTrigger(deps: TriggerDeps) {
         const first = sibling ? { user_id: sibling.userId, event_type: sibling.eventType, results: { tasks: answers.get(sibling) ?? [] } } : earlier.get(event.eventId);
         try {
           const result = replay(event, first);
-          metrics.triggered.inc({ form: 'batch', result: 'duplicate' });
+          afterCommit(exec, () => metrics.triggered.inc({ form: 'batch', result: 'duplicate' }));
           return { index: i, ok: true, result, error: null };
         } catch (err) {
           return { index: i, ok: false, result: null, error: { code: (err as AppError).code, message: (err as AppError).message } };
@@ -382,7 +386,8 @@ export function createTrigger(deps: TriggerDeps) {
                     from unnest(${toSave.map((s) => s.eventId)}::text[], ${toSave.map((s) => s.results)}::text[]) as v(event_id, results)
                    where e.tenant_id = ${tenant.tenantId} and e.event_id = v.event_id`.execute(exec);
       }
-      metrics.duration.observe({ form: 'batch' }, (performance.now() - started) / 1000);
+      const seconds = (performance.now() - started) / 1000;
+      afterCommit(exec, () => metrics.duration.observe({ form: 'batch' }, seconds));
       return { results };
     },
   };
