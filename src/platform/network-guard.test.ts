@@ -8,7 +8,8 @@ import { testDatabase } from '../../test/helpers/database.js';
 import { must, TEST_MASTER_KEY } from '../../test/helpers/test-app.js';
 import { systemClock } from './clock.js';
 import { createJobRunner } from './jobs.js';
-import { isPrivateAddress, privateAddressOf } from './network-guard.js';
+import { fetch as undiciFetch } from 'undici';
+import { isPrivateAddress, PrivateAddressError, privateAddressOf, publicOnlyAgent, publicOnlyLookup } from './network-guard.js';
 import { hashSecret } from './secrets.js';
 import { sendWebhook, WebhookBlockedError } from './webhook.js';
 
@@ -19,6 +20,27 @@ describe('network guard for tenant-configured URLs', () => {
     }
     for (const a of ['8.8.8.8', '172.32.0.1', '1.1.1.1', '2001:4860:4860::8888', '::ffff:8.8.8.8']) {
       expect(isPrivateAddress(a), a).toBe(false);
+    }
+  });
+
+  it('the connection itself refuses private addresses (no check-then-connect gap for DNS rebinding)', async () => {
+    // A receiver on loopback, reached through the guarded agent without any check before: the
+    // lookup the socket uses refuses the address it would connect to.
+    const server = createServer((_req, res) => res.end('reached'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const refused = await undiciFetch(`http://localhost:${port}/hook`, { dispatcher: publicOnlyAgent }).catch((err: unknown) => err);
+      expect((refused as { cause?: unknown }).cause).toBeInstanceOf(PrivateAddressError);
+      // The same lookup in both forms Node asks for.
+      const one = await new Promise<unknown>((resolve) => publicOnlyLookup('localhost', {}, (err) => resolve(err)));
+      const all = await new Promise<unknown>((resolve) => publicOnlyLookup('localhost', { all: true }, (err) => resolve(err)));
+      expect(one).toBeInstanceOf(PrivateAddressError);
+      expect(all).toBeInstanceOf(PrivateAddressError);
+      // Without the guard the receiver is there (the refusal above is the guard's, not a dead port).
+      expect(await (await undiciFetch(`http://localhost:${port}/hook`)).text()).toBe('reached');
+    } finally {
+      server.close();
     }
   });
 

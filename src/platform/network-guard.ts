@@ -1,5 +1,7 @@
+import { lookup as lookupCallback, type LookupAddress, type LookupAllOptions, type LookupOneOptions } from 'node:dns';
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
+import { Agent } from 'undici';
 
 /**
  * Addresses a tenant-configured URL must not reach from inside our network: loopback, private
@@ -43,12 +45,43 @@ export function isPrivateAddress(address: string): boolean {
 }
 
 /**
- * Resolves the URL's host and returns the private address it points at, if any. Checked right
- * before each send; a host that resolves to a public address now and a private one a moment later
- * (DNS rebinding) is not fully covered by a check-then-connect, which is noted in the README.
+ * Resolves the URL's host and returns the private address it points at, if any: the check before
+ * a send, for a clear refusal. The connection itself goes through `publicOnlyAgent`, which checks
+ * the addresses it actually connects to, so a host that resolves to a public address here and a
+ * private one a moment later (DNS rebinding) is refused too.
  */
 export async function privateAddressOf(url: string): Promise<string | null> {
   const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
   const addresses = isIP(host) ? [host] : (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
   return addresses.find(isPrivateAddress) ?? null;
 }
+
+export class PrivateAddressError extends Error {
+  readonly code = 'EPRIVATEADDRESS';
+  constructor(readonly address: string) {
+    super(`resolves to the private address ${address}`);
+    this.name = 'PrivateAddressError';
+  }
+}
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
+/**
+ * dns.lookup for sockets that must reach public addresses only: every address it hands to the
+ * connection is checked, in the form Node asks for (one address, or all of them when it tries
+ * several families).
+ */
+export function publicOnlyLookup(hostname: string, options: LookupOneOptions | LookupAllOptions, callback: LookupCallback): void {
+  lookupCallback(hostname, { ...options, all: true }, (err, addresses) => {
+    if (err) return callback(err, []);
+    const bad = addresses.find((a) => isPrivateAddress(a.address));
+    if (bad) return callback(new PrivateAddressError(bad.address), []);
+    if (options.all) return callback(null, addresses);
+    const first = addresses[0];
+    if (!first) return callback(Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }), []);
+    callback(null, first.address, first.family);
+  });
+}
+
+/** An HTTP agent whose connections reach public addresses only (see publicOnlyLookup). */
+export const publicOnlyAgent = new Agent({ connect: { lookup: publicOnlyLookup } });

@@ -7,7 +7,8 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { type Clock, systemClock } from './clock.js';
-import { privateAddressOf } from './network-guard.js';
+import { Agent, fetch as undiciFetch } from 'undici';
+import { PrivateAddressError, privateAddressOf, publicOnlyAgent } from './network-guard.js';
 
 export const SIGNATURE_HEADER = 'x-marketing-signature';
 export const DELIVERY_ID_HEADER = 'x-marketing-delivery-id';
@@ -62,6 +63,8 @@ export class WebhookBlockedError extends Error {
  * other status, a network failure or the timeout (default 10 s, covering the response body too).
  * Redirects are not followed: a signed payload must not travel to a host nobody configured.
  */
+const defaultAgent = new Agent();
+
 export async function sendWebhook(input: SendWebhookInput): Promise<{ status: number }> {
   const timeoutMs = input.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const timestamp = Math.floor((input.clock ?? systemClock).now().getTime() / 1000);
@@ -80,9 +83,11 @@ export async function sendWebhook(input: SendWebhookInput): Promise<{ status: nu
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   try {
-    let response: Response;
+    let response: Awaited<ReturnType<typeof undiciFetch>>;
     try {
-      response = await fetch(input.url, {
+      response = await undiciFetch(input.url, {
+        // Without private networks allowed, the connection checks the addresses it connects to.
+        dispatcher: input.allowPrivateNetworks === false ? publicOnlyAgent : defaultAgent,
         method: 'POST',
         body: input.body,
         redirect: 'manual',
@@ -97,6 +102,11 @@ export async function sendWebhook(input: SendWebhookInput): Promise<{ status: nu
     } catch (err) {
       if (controller.signal.aborted) {
         throw new WebhookDeliveryError(`webhook to ${target} timed out after ${timeoutMs} ms`, { cause: err });
+      }
+      const cause = (err as { cause?: unknown }).cause;
+      if (cause instanceof PrivateAddressError) {
+        // The host changed its answer between the check above and the connection (DNS rebinding).
+        throw new WebhookBlockedError(`webhook to ${target} refused: it ${cause.message} (set webhooks.allow_private_networks to allow)`);
       }
       throw new WebhookDeliveryError(`webhook to ${target} failed: ${networkReason(err)}`, { cause: err });
     }
