@@ -69,6 +69,12 @@ async function main(): Promise<void> {
     const results: Result[] = [];
     // Warm-up, not counted: JIT, pools, prepared statements, the shape cache.
     await load('warm-up', server.url, key, () => codes[next++]!, 201, Math.min(5, DURATION));
+    // BENCH_ONLY_INVALID=1 (with BENCH_NODE_ARGS=--cpu-prof): a profile of invalid-code rejections alone.
+    if (process.env.BENCH_ONLY_INVALID) {
+      const invalid = generateCodes(resolveRule({ code_type: 'ALPHANUM', length: 12 }), 400_000);
+      let i = 0;
+      return console.log(await load('invalid codes', server.url, key, () => invalid[i++ % invalid.length]!, 404));
+    }
     results.push(await load(`redeem (random pool codes, ${CONNECTIONS} conns)`, server.url, key, () => codes[next++]!, 201));
     // BENCH_ONLY_REDEEM=1 (with BENCH_NODE_ARGS=--cpu-prof): a profile of redemptions alone.
     if (process.env.BENCH_ONLY_REDEEM) return console.log(results);
