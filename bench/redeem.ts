@@ -86,7 +86,10 @@ async function main(): Promise<void> {
   } finally {
     await server?.stop();
     const redis = new Redis(REDIS_URL);
-    await redis.unlink(...Object.values(mirrorKeys(prefix, TENANT)));
+    // Everything this run wrote under its prefix: the mirror and the rate-limit counters.
+    for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 1000 }) as AsyncIterable<string[]>) {
+      if (keys.length) await redis.unlink(...keys);
+    }
     await redis.quit();
     if (process.env.BENCH_KEEP) console.log(`kept database ${dbName} (BENCH_KEEP)`);
     else await admin(ADMIN_URL, `drop database if exists ${dbName} with (force)`);
