@@ -200,7 +200,18 @@ export function createServices(deps: ServiceDeps) {
     // Erasing a customer also takes them out of every audience list, in the same transaction.
     onErase: (exec, tenantId, userId) => audiences.forgetUser(exec, tenantId, userId),
   });
-  const tasks = createTaskService({ db, clock, apps, campaigns, rewards, grants, audiences, metrics: taskMetrics(registry) });
+  const tasks = createTaskService({
+    db,
+    clock,
+    apps,
+    campaigns,
+    rewards,
+    grants,
+    audiences,
+    metrics: taskMetrics(registry),
+    // Single events group-commit like grants (same switch and in-flight limit).
+    grouping: { maxSize: grantSettings.batch_max_size, concurrency: deps.databaseKind === 'pglite' ? 1 : grantSettings.batch_concurrency },
+  });
   return { db, clock, customers, audiences, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead, redis, limiter, redeemGuard, redeemBatches, redeemCodes, redemptions, codeMirror, codeReconciler, tasks, close };
 }
 

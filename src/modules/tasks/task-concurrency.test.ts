@@ -95,4 +95,33 @@ describe('tasks under concurrency', () => {
     expect(completed[4].grant_error.code).toBe('per_user_limit_reached');
     expect(await pointsOf(t, 'solo')).toBe(2);
   });
+
+  it('parallel single events share group commits on PostgreSQL; each gets its own answer, a reused event id its 409', async () => {
+    const app = await testApp();
+    const t = await app.newTenant();
+    const { campaignId, rewardId } = await taskCampaign(t, { points: 4 });
+    await linkedTask(t, campaignId, { reward_id: rewardId, event_type: 'GROUP' });
+    const durations = async () =>
+      metricValue((await app.call('GET', '/metrics', undefined, { key: null })).body as string, 'marketing_task_trigger_duration_seconds_count', { form: 'single' });
+    const before = await durations();
+    const replies = await Promise.all([
+      ...Array.from({ length: 120 }, (_, i) => trigger(t, { event_type: 'GROUP', user_id: `g${i}`, event_id: `grp${i}` })),
+      // The same event id for another user: one of the two is first, the other is told the id was reused.
+      trigger(t, { event_type: 'GROUP', user_id: 'other', event_id: 'grp0' }),
+    ]);
+    const reused = replies.filter((r) => r.status === 409);
+    expect(reused).toHaveLength(1);
+    expect(reused[0]!.body.error.code).toBe('event_id_reused');
+    const ok = replies.filter((r) => r.status === 200);
+    expect(ok).toHaveLength(120);
+    for (const r of ok) expect(r.body.tasks[0].completed).toHaveLength(1);
+    const grants = must(await t.call('GET', '/v1/reward-grants', undefined, { query: { reward_id: rewardId, page_size: 200 } }), 200).body;
+    expect(grants.pagination.total).toBe(120);
+    const logs = must(await t.call('GET', '/v1/task-completion-logs', undefined, { query: { page_size: 200 } }), 200).body;
+    expect(logs.pagination.total).toBe(120);
+    const groups = (await durations()) - before;
+    // One observation per group (or per event run alone): fewer than events where requests overlap.
+    if (process.env.MH_TEST_DB === 'postgres') expect(groups).toBeLessThan(121);
+    expect(groups).toBeGreaterThan(0);
+  });
 });

@@ -76,7 +76,8 @@ export function taskRoutes(app: Api, deps: { tasks: TaskService; uow: UnitOfWork
         response: { 200: TriggerResult, ...errors(...authErrors, 409, 422) },
       },
     },
-    async (request, reply) => uow(request, reply, 200, (trx) => tasks.trigger(request.actor!, request.body, request.headers['x-product-code'], trx)),
+    // Without an Idempotency-Key the service runs the event in its own transaction (grouped under load).
+    async (request, reply) => uow(request, reply, 200, (exec) => tasks.trigger(request.actor!, request.body, request.headers['x-product-code'], exec), { selfContained: true }),
   );
 
   app.post(

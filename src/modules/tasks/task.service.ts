@@ -13,6 +13,7 @@ import { localDay, periodKey } from './task.period.js';
 import * as repo from './task.repo.js';
 import { capOf, conditionOf, progressShown, validateTaskRules } from './task.rules.js';
 import type { BatchInput, CompletionLogInput, CompletionLogView, CreateTaskInput, LinkInput, RepeatPolicy, StatsInput, TaskListInput, TaskView, TriggerInput, UpdateTaskInput } from './task.schemas.js';
+import { createTriggerGrouper } from './task.group.js';
 import { createTrigger, normalizeEvent, type TriggerDeps } from './task.trigger.js';
 
 export type TaskService = ReturnType<typeof createTaskService>;
@@ -77,9 +78,23 @@ const visibility = (a: TenantActor): repo.Visibility => ({ tenantId: a.tenantId,
 // Fields that decide how events count: fixed once a user has progress, or progress would change meaning.
 const COUNTING_FIELDS = ['condition', 'repeat', 'max_completions', 'time_zone', 'event_type'] as const;
 
-export function createTaskService(deps: TriggerDeps & { db: Database; clock: Clock; apps: AppService; campaigns: CampaignService; rewards: RewardService}) {
+export function createTaskService(
+  deps: TriggerDeps & {
+    db: Database;
+    clock: Clock;
+    apps: AppService;
+    campaigns: CampaignService;
+    rewards: RewardService;
+    /** Group commit of single events (see task.group.ts); absent or maxSize 1: each event alone. */
+    grouping?: { maxSize: number; concurrency: number } | undefined;
+  },
+) {
   const { db, clock, apps, campaigns, rewards } = deps;
   const trigger = createTrigger(deps);
+  const grouper =
+    deps.grouping && deps.grouping.maxSize > 1
+      ? createTriggerGrouper(db, clock, { group: (exec, tenant, events, now) => trigger.triggerGroup(exec, tenant, events, now, 'single'), one: trigger.triggerOne }, deps.grouping)
+      : null;
 
   async function loadVisible(exec: Executor, tenant: TenantActor, taskId: string, forUpdate = false) {
     const row = await repo.findTask(exec, visibility(tenant), taskId, { forUpdate });
@@ -250,11 +265,15 @@ export function createTaskService(deps: TriggerDeps & { db: Database; clock: Clo
       };
     },
 
-    /** One event (seed 000 trigger body) in `exec`, which should be a transaction. */
+    /**
+     * One event (seed 000 trigger body): in the caller's transaction when `exec` is one (an
+     * Idempotency-Key's unit of work), else in a group commit with other events under load.
+     */
     async trigger(actor: Actor, input: TriggerInput, productHeader: string | undefined, exec: Executor = db) {
       const tenant = requireTenant(actor);
       const now = clock.now();
       const event = normalizeEvent(tenant, input, productHeader, now);
+      if (grouper && !exec.isTransaction) return grouper.submit(tenant, event);
       return inTransaction(exec, (trx) => trigger.triggerOne(trx, tenant, event, now));
     },
 

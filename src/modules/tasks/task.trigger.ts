@@ -342,7 +342,7 @@ export function createTrigger(deps: TriggerDeps) {
      * event type in one query, each event's progress in its own conditional upserts, and the
      * answers kept in one statement. Per-event refusals (a reused event id) are per-event results.
      */
-    async triggerMany(exec: Executor, tenant: TenantActor, events: (TriggerEvent | AppError)[], now: Date) {
+    async triggerGroup(exec: Executor, tenant: TenantActor, events: (TriggerEvent | AppError)[], now: Date, form: 'single' | 'batch' = 'batch'): Promise<(TriggerResultView | AppError)[]> {
       const started = performance.now();
       const valid = events.filter((e): e is TriggerEvent => !(e instanceof AppError));
       const claimed = await claimEvents(exec, tenant, valid, now);
@@ -362,23 +362,24 @@ export function createTrigger(deps: TriggerDeps) {
         .sort((a, b) => (a.e.userId < b.e.userId ? -1 : a.e.userId > b.e.userId ? 1 : a.i - b.i));
       const answers = await runBatch(exec, tenant, runnable.map(({ e }) => ({ event: e, tasks: tasksFor(tenant, index, e) })), now, { pickCampaign, matchesFilters, completeMany });
       const toSave: { eventId: string; results: string }[] = [];
-      const results = events.map((event, i) => {
-        if (event instanceof AppError) return { index: i, ok: false, result: null, error: { code: event.code, message: event.message } };
+      const results = events.map((event): TriggerResultView | AppError => {
+        if (event instanceof AppError) return event;
         const tasks = answers.get(event);
         if (tasks) {
           if (!event.generatedId && tasks.length > 0) toSave.push({ eventId: event.eventId, results: JSON.stringify({ tasks }) });
-          afterCommit(exec, () => metrics.triggered.inc({ form: 'batch', result: 'processed' }));
-          return { index: i, ok: true, result: { event_id: event.eventId, duplicate: false, tasks }, error: null };
+          afterCommit(exec, () => metrics.triggered.inc({ form, result: 'processed' }));
+          return { event_id: event.eventId, duplicate: false, tasks };
         }
         // A repeat of an event of this batch, or of one claimed before the batch.
         const sibling = claimed.get(event.eventId);
         const first = sibling ? { user_id: sibling.userId, event_type: sibling.eventType, results: { tasks: answers.get(sibling) ?? [] } } : earlier.get(event.eventId);
         try {
           const result = replay(event, first);
-          afterCommit(exec, () => metrics.triggered.inc({ form: 'batch', result: 'duplicate' }));
-          return { index: i, ok: true, result, error: null };
+          afterCommit(exec, () => metrics.triggered.inc({ form, result: 'duplicate' }));
+          return result;
         } catch (err) {
-          return { index: i, ok: false, result: null, error: { code: (err as AppError).code, message: (err as AppError).message } };
+          if (!(err instanceof AppError)) throw err;
+          return err;
         }
       });
       if (toSave.length) {
@@ -387,8 +388,19 @@ export function createTrigger(deps: TriggerDeps) {
                    where e.tenant_id = ${tenant.tenantId} and e.event_id = v.event_id`.execute(exec);
       }
       const seconds = (performance.now() - started) / 1000;
-      afterCommit(exec, () => metrics.duration.observe({ form: 'batch' }, seconds));
-      return { results };
+      // One observation per call: a batch, or a group of single events run together.
+      afterCommit(exec, () => metrics.duration.observe({ form }, seconds));
+      return results;
+    },
+
+    /** The batch form's answer: per event, in input order, the result or the refusal. */
+    async triggerMany(exec: Executor, tenant: TenantActor, events: (TriggerEvent | AppError)[], now: Date) {
+      const results = await this.triggerGroup(exec, tenant, events, now, 'batch');
+      return {
+        results: results.map((r, index) =>
+          r instanceof AppError ? { index, ok: false, result: null, error: { code: r.code, message: r.message } } : { index, ok: true, result: r, error: null },
+        ),
+      };
     },
   };
 }
