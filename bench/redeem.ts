@@ -16,7 +16,6 @@
  *    (random seq of the pool, autocommit), at 32 clients as in the issue.
  * Only 201s count as redemptions and only 404 code_not_found as rejections.
  */
-import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
@@ -30,7 +29,7 @@ import { generateCodes, resolveRule } from '../src/modules/redeem-codes/redeem-c
 import { mirrorKeys } from '../src/modules/redeem-codes/index.js';
 import type { TenantActor } from '../src/platform/actor.js';
 import { systemClock } from '../src/platform/clock.js';
-import { admin, startServer } from './support.js';
+import { admin, pgbench, startServer } from './support.js';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -159,15 +158,7 @@ function baseline(url: string, batchId: string): Result {
     script,
     `\\set s random(1, ${COUNT})\nUPDATE redeem_code SET uses = uses + 1, status = CASE WHEN uses + 1 >= 1 THEN 'REDEEMED' ELSE status END, last_redeemed_at = now() WHERE tenant_id = '${TENANT}' AND batch_id = '${batchId}' AND seq = :s AND status = 'ACTIVE' AND uses < 1 AND assigned_user_id IS NULL;\n`,
   );
-  const u = new URL(url);
-  const out = execFileSync(
-    'pgbench',
-    ['-h', u.hostname, '-p', u.port || '5432', '-U', decodeURIComponent(u.username) || 'postgres', '-n', '-f', script, '-c', String(PGBENCH_CLIENTS), '-j', '2', '-T', String(DURATION), u.pathname.slice(1)],
-    { encoding: 'utf8' },
-  );
-  const tps = Number(/tps = ([\d.]+)/.exec(out)?.[1] ?? 0);
-  const latency = Number(/latency average = ([\d.]+) ms/.exec(out)?.[1] ?? 0);
-  const tx = Number(/number of transactions actually processed: (\d+)/.exec(out)?.[1] ?? 0);
+  const { tps, latencyMs: latency, transactions: tx } = pgbench(url, script, { clients: PGBENCH_CLIENTS, seconds: DURATION });
   return { name: `baseline: pgbench UPDATE, ${PGBENCH_CLIENTS} clients`, ok: tx, other: 0, perSecond: tps, p50: latency, p99: Number.NaN };
 }
 

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 
@@ -20,6 +20,38 @@ export function withDatabase(url: string, db: string): string {
   const u = new URL(url);
   u.pathname = `/${db}`;
   return u.toString();
+}
+
+/**
+ * Runs the pgbench script file `script` against `url` and reads its summary: transactions per
+ * second, average latency and transactions processed.
+ */
+export function pgbench(url: string, script: string, options: { clients: number; seconds: number }): { tps: number; latencyMs: number; transactions: number } {
+  const u = new URL(url);
+  const out = execFileSync(
+    'pgbench',
+    ['-h', u.hostname, '-p', u.port || '5432', '-U', decodeURIComponent(u.username) || 'postgres', '-n', '-f', script, '-c', String(options.clients), '-j', '2', '-T', String(options.seconds), u.pathname.slice(1)],
+    { encoding: 'utf8' },
+  );
+  return {
+    tps: Number(/tps = ([\d.]+)/.exec(out)?.[1] ?? 0),
+    latencyMs: Number(/latency average = ([\d.]+) ms/.exec(out)?.[1] ?? 0),
+    transactions: Number(/number of transactions actually processed: (\d+)/.exec(out)?.[1] ?? 0),
+  };
+}
+
+/** A JSON API caller for a bench's setup: throws on any status >= 300. */
+export function apiCaller(base: string) {
+  return async (method: string, path: string, key: string, body?: unknown): Promise<Record<string, string>> => {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    const json = (await res.json()) as Record<string, string>;
+    if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+    return json;
+  };
 }
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -16,11 +16,10 @@
  * 3. Batch: POST /v1/tasks/trigger/batch with BENCH_BATCH (1,000) events per request.
  * Only 200s count; everything else is counted and printed as "other".
  */
-import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { admin, startServer, withDatabase } from './support.js';
+import { admin, apiCaller, pgbench, startServer, withDatabase } from './support.js';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -105,15 +104,7 @@ async function baseline(url: string): Promise<Result> {
       '',
     ].join('\n'),
   );
-  const u = new URL(url);
-  const out = execFileSync(
-    'pgbench',
-    ['-h', u.hostname, '-p', u.port || '5432', '-U', decodeURIComponent(u.username) || 'postgres', '-n', '-f', script, '-c', String(CONNECTIONS), '-j', '2', '-T', String(DURATION), u.pathname.slice(1)],
-    { encoding: 'utf8' },
-  );
-  const tps = Number(/tps = ([\d.]+)/.exec(out)?.[1] ?? 0);
-  const latency = Number(/latency average = ([\d.]+) ms/.exec(out)?.[1] ?? 0);
-  const tx = Number(/number of transactions actually processed: (\d+)/.exec(out)?.[1] ?? 0);
+  const { tps, latencyMs: latency, transactions: tx } = pgbench(url, script, { clients: CONNECTIONS, seconds: DURATION });
   return { name: `baseline: pgbench same writes, ${CONNECTIONS} clients`, ok: tx, other: 0, perSecond: tps, p50: latency, p99: Number.NaN };
 }
 
@@ -137,16 +128,7 @@ async function load(name: string, base: string, key: string, batch: boolean, dur
 }
 
 async function prepare(base: string): Promise<string> {
-  const call = async (method: string, path: string, key: string, body?: unknown) => {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    const json = (await res.json()) as Record<string, string>;
-    if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-    return json;
-  };
+  const call = apiCaller(base);
   await call('POST', '/v1/tenants', MASTER, { tenant_id: 'bench', name: 'Bench' });
   const key = (await call('POST', '/v1/tenants/bench/api-keys', MASTER, { name: 'bench', role: 'admin' })).key as string;
   await call('POST', '/v1/apps', key, { product_code: 'app1', name: 'App' });

@@ -67,7 +67,7 @@ export function createServices(deps: ServiceDeps) {
     ttlHours: config.idempotency.ttl_hours,
     lockSeconds: config.idempotency.lock_seconds,
   });
-  const apps = createAppService({ db, clock });
+  const apps = createAppService({ db, clock, quotaCacheMs: config.grants.snapshot_cache_ms });
   const tenants = createTenantService({ db, clock });
   const apiKeys = createApiKeyService({
     db,

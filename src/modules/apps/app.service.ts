@@ -3,6 +3,7 @@ import { type Actor, canSeeProduct, requireTenant, type TenantActor } from '../.
 import type { Clock } from '../../platform/clock.js';
 import { AppError, notFound } from '../../platform/errors.js';
 import { pagination, toPage } from '../../platform/paging.js';
+import { createSnapshotCache } from '../../platform/snapshot-cache.js';
 import * as repo from './app.repo.js';
 import type { AppRateLimitsType, AppView, CreateAppInput, UpdateAppInput } from './app.schemas.js';
 
@@ -39,8 +40,12 @@ function unknownProduct(codes: string[]): AppError {
   });
 }
 
-export function createAppService(deps: { db: Database; clock: Clock }) {
+export function createAppService(deps: { db: Database; clock: Clock; /** How long an app's quotas are reused by the rate limiter (default 5 s; 0: read every time). */ quotaCacheMs?: number }) {
   const { db, clock } = deps;
+  // Read on every redemption that names a product: kept briefly, and dropped in this process when
+  // the app changes (other processes see a change within quotaCacheMs).
+  const quotaCache = createSnapshotCache<{ limits: AppRateLimitsType | null }>({ ttlMs: deps.quotaCacheMs ?? 5_000 });
+  const quotaKey = (tenantId: string, productCode: string) => `${tenantId}\u0000${productCode}`;
 
   async function requireProductsExist(tenantId: string, codes: readonly string[], exec: Executor = db): Promise<void> {
     const found = await repo.findExistingCodes(exec, tenantId, codes);
@@ -61,6 +66,7 @@ export function createAppService(deps: { db: Database; clock: Clock }) {
         created_at: now,
         updated_at: now,
       });
+      quotaCache.delete(quotaKey(tenant.tenantId, input.product_code));
       return toAppView(row);
     },
 
@@ -92,6 +98,7 @@ export function createAppService(deps: { db: Database; clock: Clock }) {
         ? await repo.updateApp(exec, tenant.tenantId, productCode, change, clock.now())
         : undefined;
       if (!row) throw notFound('app', productCode);
+      quotaCache.delete(quotaKey(tenant.tenantId, productCode));
       return toAppView(row);
     },
 
@@ -101,8 +108,13 @@ export function createAppService(deps: { db: Database; clock: Clock }) {
      * product code already.
      */
     async getRateLimits(tenantId: string, productCode: string, exec: Executor = db): Promise<AppRateLimitsType | null> {
+      const key = quotaKey(tenantId, productCode);
+      const cached = exec === db ? quotaCache.get(key) : undefined;
+      if (cached) return cached.limits;
       const row = await repo.findRateLimits(exec, tenantId, productCode);
-      return row ? toRateLimits(row.rate_limits) : null;
+      const limits = row ? toRateLimits(row.rate_limits) : null;
+      if (exec === db) quotaCache.set(key, { limits });
+      return limits;
     },
 
     /** Throws unknown_product_code (400) naming every code that is not an app of the tenant. */

@@ -220,6 +220,17 @@ describe('app rate_limits (redemption quotas per product line)', () => {
     expect(await app.app.services.apps.getRateLimits(t.tenantId, 'missing')).toBeNull();
   });
 
+  it('the limiter reads quotas from a short cache that a change or a new app drops at once', async () => {
+    const app = await testApp();
+    const t = await app.newTenant();
+    const apps = app.app.services.apps;
+    expect(await apps.getRateLimits(t.tenantId, 'later')).toBeNull(); // cached as "no such app"
+    must(await t.call('POST', '/v1/apps', { product_code: 'later', name: 'L', rate_limits: { redeem_per_hour: 7 } }, { key: t.admin }), 201);
+    expect(await apps.getRateLimits(t.tenantId, 'later')).toEqual({ redeem_per_hour: 7 });
+    must(await t.call('PUT', '/v1/apps/later', { rate_limits: { redeem_per_hour: 3 } }, { key: t.admin }), 200);
+    expect(await apps.getRateLimits(t.tenantId, 'later')).toEqual({ redeem_per_hour: 3 });
+  });
+
   it('refuses bad quotas and an empty PUT with 400 invalid_request, changing nothing', async () => {
     const app = await testApp();
     const t = await app.newTenant();

@@ -160,29 +160,6 @@ export function pageOfBatch(db: Executor, tenantId: string, batchId: string, aft
     .execute();
 }
 
-/**
- * Uses the code once for `userId`: one conditional UPDATE, so parallel redemptions of a code
- * queue on its row and only as many as max_uses find it usable. An assigned code is usable by
- * its user only.
- */
-export function useCode(db: Executor, k: { tenantId: string; batchId: string; seq: number }, userId: string, maxUses: number, now: Date) {
-  return db
-    .updateTable('redeem_code')
-    .set((eb) => ({
-      uses: eb('uses', '+', 1),
-      status: sql`case when uses + 1 >= ${maxUses} then 'REDEEMED' else status end`,
-      last_redeemed_at: now,
-    }))
-    .where('tenant_id', '=', k.tenantId)
-    .where('batch_id', '=', k.batchId)
-    .where('seq', '=', k.seq)
-    .where('status', '=', 'ACTIVE')
-    .where('uses', '<', maxUses)
-    .where((eb) => eb.or([eb('assigned_user_id', 'is', null), eb('assigned_user_id', '=', userId)]))
-    .returning(['uses', 'status'])
-    .executeTakeFirst();
-}
-
 /** Assigns an unused, active code to a user (again to the same user is a no-op). */
 export function assignCode(db: Executor, k: { tenantId: string; batchId: string; seq: number }, userId: string, now: Date) {
   return db
@@ -208,11 +185,6 @@ export function voidCode(db: Executor, k: { tenantId: string; batchId: string; s
     .where('status', '=', 'ACTIVE')
     .returning('seq')
     .executeTakeFirst();
-}
-
-/** Records a redemption; undefined when this user already redeemed this code. */
-export function insertRedemption(db: Executor, row: Insertable<RedemptionTable>) {
-  return db.insertInto('redeem_code_redemption').values(row).onConflict((oc) => oc.doNothing()).returningAll().executeTakeFirst();
 }
 
 export async function listRedemptions(

@@ -140,10 +140,11 @@ export function createRedemptionService(deps: {
     const now = clock.now();
     // Alone inside a caller's transaction; otherwise in a read shared with concurrent redemptions.
     const forms = lookupForms(a.code);
+    const seenBy = visibility(tenant);
     const candidates =
       deps.reader && !exec.isTransaction
-        ? (await deps.reader.find(tenant.tenantId, forms)).filter((r) => repo.visibleTo(visibility(tenant), r.product_code))
-        : await repo.findCodes(exec, visibility(tenant), forms);
+        ? (await deps.reader.find(tenant.tenantId, forms)).filter((r) => repo.visibleTo(seenBy, r.product_code))
+        : await repo.findCodes(exec, seenBy, forms);
     const row = pickTyped(candidates, a.code);
     if (!row) throw refusal('not_found', 'code_not_found', 'No such code');
     seen.row = row;
