@@ -338,9 +338,11 @@ export function createTrigger(deps: TriggerDeps) {
     },
 
     /**
-     * Many events in `exec` (one transaction): the claims in one statement, the tasks of every
-     * event type in one query, each event's progress in its own conditional upserts, and the
-     * answers kept in one statement. Per-event refusals (a reused event id) are per-event results.
+     * Many events in `exec` (one transaction), set-based (task.batch.ts): the claims in one
+     * statement, the tasks of every event type in one query, the progress per task in one upsert,
+     * the grants in one statement, the answers kept in one statement. Answers per event, in input
+     * order: its result, or its refusal (a reused event id) as an AppError. Used by the batch form
+     * and by the group commit of single events (`form` labels the metrics).
      */
     async triggerGroup(exec: Executor, tenant: TenantActor, events: (TriggerEvent | AppError)[], now: Date, form: 'single' | 'batch' = 'batch'): Promise<(TriggerResultView | AppError)[]> {
       const started = performance.now();
