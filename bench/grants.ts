@@ -10,12 +10,15 @@
  *    an uncounted warm-up of the server on another reward).
  * 3. Spread: the same over 100 rewards.
  * 4. Sold out: the same on a reward with no stock left (409 inventory_exhausted).
+ * 5. HTTP ceiling: a bare Fastify process answering the same 409 to the same requests
+ *    (bench/http-ceiling.ts): what one Node process can answer at all on this machine, next to
+ *    which the sold-out figure is read.
  * Only 201s count as grants and only 409 inventory_exhausted as sold-out rejections: requests
  * that fail some other way are counted and printed, never as throughput.
  */
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { admin, apiCaller, pgbench, startServer, withDatabase } from './support.js';
+import { admin, apiCaller, pgbench, startProcess, startServer, withDatabase } from './support.js';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
@@ -59,6 +62,7 @@ async function main(): Promise<void> {
     results.push(await load('spread (100 rewards)', server.url, setup.key, () => setup.spread[Math.floor(Math.random() * setup.spread.length)]!, 201));
     await diagnose(url, 'after spread');
     results.push(await load('sold out (409 rejections)', server.url, setup.key, () => setup.soldOut, 409));
+    results.push(await ceiling(setup.soldOut));
     report(results, await verify(url, setup.hot));
   } finally {
     await server.stop();
@@ -83,6 +87,16 @@ async function baseline(url: string): Promise<Result> {
   );
   const { tps, latencyMs: latency, transactions: tx } = pgbench(url, script, { clients: CONNECTIONS, seconds: DURATION });
   return { name: `baseline: pgbench hot row, ${CONNECTIONS} clients`, ok: tx, other: 0, perSecond: tps, p50: latency, p99: Number.NaN };
+}
+
+/** The same sold-out load against bench/http-ceiling.ts, a bare Fastify 409 in its own process. */
+async function ceiling(reward: string): Promise<Result> {
+  const bare = await startProcess(['--import', 'tsx', 'bench/http-ceiling.ts']);
+  try {
+    return await load('http ceiling (bare Fastify 409)', bare.url, 'none', () => reward, 409);
+  } finally {
+    await bare.stop();
+  }
 }
 
 async function load(name: string, base: string, key: string, reward: () => string, expect: number, duration = DURATION): Promise<Result> {
@@ -155,7 +169,7 @@ async function verify(url: string, hot: string): Promise<string> {
 }
 
 function report(results: Result[], consistency: string): void {
-  const [base, hot, spread, sold] = results as [Result, Result, Result, Result];
+  const [base, hot, spread, sold, bare] = results as [Result, Result, Result, Result, Result];
   const f = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : '-');
   console.log(`\nbench/grants  ${CONNECTIONS} connections, ${DURATION} s each, server pool ${POOL}, ${process.env.BENCH_WORKERS ?? 1} API process(es), PostgreSQL\n`);
   console.log('case                                   ok/s     p50 ms  p99 ms   ok      other');
@@ -169,6 +183,9 @@ function report(results: Result[], consistency: string): void {
   check('hot grants/s / spread grants/s', hot.perSecond / spread.perSecond, 0.8);
   check('sold-out rejections/s / hot grants/s', sold.perSecond / hot.perSecond, 5);
   console.log(`  ${'hot p99'.padEnd(44)} ${hot.p99} ms  (target < 50 ms)  ${hot.p99 < 50 ? 'met' : 'NOT met'}`);
+  console.log('\nwhere the sold-out figure stands (no target)');
+  console.log(`  ${'sold-out rejections/s / http ceiling'.padEnd(44)} ${(sold.perSecond / bare.perSecond).toFixed(2)}x`);
+  console.log(`  ${'http ceiling / hot grants/s'.padEnd(44)} ${(bare.perSecond / hot.perSecond).toFixed(2)}x`);
   console.log(`\n${consistency}\n`);
 }
 

@@ -63,9 +63,14 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
  */
 export function startServer(env: Record<string, string>, args: string[] = []): Promise<{ url: string; stop: () => Promise<void> }> {
   const nodeArgs = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : [];
-  const child = spawn(process.execPath, [...nodeArgs, 'bin/marketing-hub.js', 'serve', '--port', '0', '--host', '127.0.0.1', ...args], {
+  return startProcess([...nodeArgs, 'bin/marketing-hub.js', 'serve', '--port', '0', '--host', '127.0.0.1', ...args], { LOG_LEVEL: 'warn', ...env });
+}
+
+/** Starts `node ...args` in the project folder; resolves once it prints "listening on <url>". */
+export function startProcess(args: string[], env: Record<string, string> = {}): Promise<{ url: string; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {

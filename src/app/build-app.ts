@@ -88,8 +88,10 @@ export async function buildApp(options: BuildAppOptions): Promise<Api> {
     void jsonParser(request, body as string, done);
   });
 
-  app.addHook('onRequest', async (request, reply) => {
+  // Hooks on every request are callback style where they need no await: no promise per call.
+  app.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
+    done();
   });
 
   await app.register(swagger, {

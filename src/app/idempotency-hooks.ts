@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../platform/errors.js';
 import { IDEMPOTENCY_KEY_PATTERN, type IdempotencyStore } from '../platform/idempotency.js';
 import { fingerprint } from '../platform/secrets.js';
@@ -11,11 +11,18 @@ import { fingerprint } from '../platform/secrets.js';
 export function installIdempotency(app: FastifyInstance, store: IdempotencyStore): void {
   app.decorateRequest('idempotency', null);
 
-  app.addHook('preHandler', async (request, reply) => {
-    if (request.method !== 'POST' || request.routeOptions.config.idempotent === false) return;
+  // Callback style: the common call has no key and must not pay for a promise.
+  app.addHook('preHandler', (request, reply, done) => {
+    if (request.method !== 'POST' || request.routeOptions.config.idempotent === false) return done();
     const raw = request.headers['idempotency-key'];
-    if (raw === undefined) return;
-    const key = Array.isArray(raw) ? raw[0] : raw;
+    if (raw === undefined) return done();
+    claimKey(request, reply, Array.isArray(raw) ? raw[0] : raw).then(
+      () => done(),
+      (err: unknown) => done(err as Error),
+    );
+  });
+
+  async function claimKey(request: FastifyRequest, reply: FastifyReply, key: string | undefined): Promise<void> {
     if (!key || !IDEMPOTENCY_KEY_PATTERN.test(key)) {
       throw new AppError('invalid', 'invalid_request', 'Idempotency-Key must be 1-255 printable ASCII characters', {
         field: 'idempotency-key',
@@ -41,25 +48,27 @@ export function installIdempotency(app: FastifyInstance, store: IdempotencyStore
     });
     if (outcome.kind === 'replay') {
       void reply.header('idempotent-replayed', 'true');
-      return reply.code(outcome.status).send(outcome.body);
+      void reply.code(outcome.status).send(outcome.body);
+      return;
     }
     request.idempotency = outcome.claim;
-  });
+  }
 
   // A request that claimed a key but did not settle it in its transaction: a refusal (4xx, after
   // its rollback) is recorded so the retry gets the same answer; a failure of ours (5xx) releases
   // the key so the retry can run. So does a 429: "retry after N seconds" is an invitation to send
   // the same request again, and replaying the 429 to that retry would refuse it for a day.
-  app.addHook('onSend', async (request, reply, payload) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     const claim = request.idempotency;
-    if (!claim || claim.settled) return payload;
-    try {
-      if (reply.statusCode >= 500 || reply.statusCode === 429) await store.release(claim);
-      else await store.completeAlone(claim, reply.statusCode, parseJson(payload));
-    } catch (err) {
-      request.log.error({ err }, 'could not settle idempotency key');
-    }
-    return payload;
+    if (!claim || claim.settled) return done(null, payload);
+    const settle = reply.statusCode >= 500 || reply.statusCode === 429 ? store.release(claim) : store.completeAlone(claim, reply.statusCode, parseJson(payload));
+    settle.then(
+      () => done(null, payload),
+      (err: unknown) => {
+        request.log.error({ err }, 'could not settle idempotency key');
+        done(null, payload);
+      },
+    );
   });
 }
 
