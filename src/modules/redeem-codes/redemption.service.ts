@@ -242,13 +242,25 @@ export function createRedemptionService(deps: {
       const run: Transact = transact ?? ((work) => work(db));
       const seenCode: Seen = {};
       try {
-        await deps.guard?.before?.(attempt);
-        const seen = await shapes.recognize(tenant.tenantId, attempt.code);
+        // The admission (rate limits, lock-out) and the Redis probe of the code go out together,
+        // one round trip instead of two in a row; the admission's answer still comes first (a
+        // limited caller gets its 429 whatever the code), and the probe only reads.
+        const admitted = deps.guard?.before?.(attempt);
+        const recognized = shapes.recognize(tenant.tenantId, attempt.code);
+        const probed = mirror?.enabled
+          ? recognized.then((r) => (r.kind === 'none' || r.kind === 'bad_check' ? null : mirror.probe(tenant.tenantId, lookupForms(attempt.code))))
+          : null;
+        // Whatever ends this attempt early, the other promises must not reject unobserved.
+        recognized.catch(() => undefined);
+        probed?.catch(() => undefined);
+        await admitted;
+        const seen = await recognized;
         if (seen.kind === 'bad_check') throw refusal('invalid', 'code_mistyped', 'The code is mistyped: its check character does not match', { field: 'code' });
         if (seen.kind === 'none') throw refusal('not_found', 'code_not_found', 'No such code');
-        if (mirror?.enabled) {
+        const probe = probed && (await probed);
+        if (mirror?.enabled && probe) {
           // Redis first: unknown, used-up, expired, voided and foreign codes end here.
-          const decided = fastPathDecision(await mirror.probe(tenant.tenantId, lookupForms(attempt.code)), tenant, attempt, clock.now());
+          const decided = fastPathDecision(probe, tenant, attempt, clock.now());
           mirror.count(decided.result);
           if (decided.refusal) throw decided.refusal;
         }
