@@ -16,13 +16,15 @@ export function installIdempotency(app: FastifyInstance, store: IdempotencyStore
     if (request.method !== 'POST' || request.routeOptions.config.idempotent === false) return done();
     const raw = request.headers['idempotency-key'];
     if (raw === undefined) return done();
+    // A replay has been answered by claimKey: a callback hook that replied must not call done.
     claimKey(request, reply, Array.isArray(raw) ? raw[0] : raw).then(
-      () => done(),
+      (replied) => (replied ? undefined : done()),
       (err: unknown) => done(err as Error),
     );
   });
 
-  async function claimKey(request: FastifyRequest, reply: FastifyReply, key: string | undefined): Promise<void> {
+  /** Claims the key for this request, or answers a replay (true: the reply is sent). */
+  async function claimKey(request: FastifyRequest, reply: FastifyReply, key: string | undefined): Promise<boolean> {
     if (!key || !IDEMPOTENCY_KEY_PATTERN.test(key)) {
       throw new AppError('invalid', 'invalid_request', 'Idempotency-Key must be 1-255 printable ASCII characters', {
         field: 'idempotency-key',
@@ -49,9 +51,10 @@ export function installIdempotency(app: FastifyInstance, store: IdempotencyStore
     if (outcome.kind === 'replay') {
       void reply.header('idempotent-replayed', 'true');
       void reply.code(outcome.status).send(outcome.body);
-      return;
+      return true;
     }
     request.idempotency = outcome.claim;
+    return false;
   }
 
   // A request that claimed a key but did not settle it in its transaction: a refusal (4xx, after
