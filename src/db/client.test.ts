@@ -21,6 +21,24 @@ describe.runIf(testDbKind() === 'postgres')('PostgreSQL connections', () => {
     expect(await preparedOnOneConnection(true)).toBe(1);
   });
 
+  it('leave set-based statements over arrays unnamed, so each is planned for its own arrays', async () => {
+    const handle = await openPostgres(postgresUrl(), 1);
+    try {
+      const named = await handle.db.connection().execute(async (conn) => {
+        // More than five runs: a named statement could have switched to a generic plan by now.
+        for (let i = 1; i <= 7; i++) {
+          const r = await sql<{ n: number }>`select count(*)::int as n from unnest(${Array.from({ length: i * 10 }, (_, k) => `x${k}`)}::text[]) as v(x)`.execute(conn);
+          expect(r.rows[0]!.n).toBe(i * 10);
+        }
+        const r = await sql<{ n: number }>`select count(*)::int as n from pg_prepared_statements where statement like ${'%unnest(%'}`.execute(conn);
+        return r.rows[0]!.n;
+      });
+      expect(named).toBe(0);
+    } finally {
+      await handle.close();
+    }
+  });
+
   it('can run without named statements (for poolers in transaction mode)', async () => {
     expect(await preparedOnOneConnection(false)).toBe(0);
   });

@@ -82,11 +82,23 @@ const statementNames = new Map<string, string>();
  * parses and plans each distinct statement once per connection and afterwards only binds and
  * executes it. On the grant path that is most of PostgreSQL's work per statement. Kysely calls
  * `client.query(sql, params)`; statements without parameters (BEGIN, migrations) stay unnamed.
+ *
+ * Set-based statements over arrays (`unnest($1::text[])`, the batch paths) stay unnamed too, so
+ * each is planned for its own arrays. After five executions a named statement may switch to a
+ * generic plan, which cannot know how many elements an array holds; for the task batches' joins
+ * against task_progress such a plan made runs bimodal (seen: single-event triggers at about 1,100
+ * or about 2,400 events/s from one run to the next, depending on which plan a connection kept;
+ * with custom plans four runs in a row gave 1,830-2,200). Their planning is shared by every row
+ * they handle.
  */
+export function isSetBased(text: string): boolean {
+  return text.includes('unnest(');
+}
+
 function usePreparedStatements(client: pg.PoolClient): void {
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
   (client as unknown as { query: (...args: unknown[]) => unknown }).query = (text: unknown, values?: unknown, callback?: unknown) => {
-    if (typeof text !== 'string' || !Array.isArray(values) || values.length === 0) return query(text, values, callback);
+    if (typeof text !== 'string' || !Array.isArray(values) || values.length === 0 || isSetBased(text)) return query(text, values, callback);
     let name = statementNames.get(text);
     if (!name) {
       name = `mh_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
