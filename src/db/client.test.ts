@@ -21,19 +21,22 @@ describe.runIf(testDbKind() === 'postgres')('PostgreSQL connections', () => {
     expect(await preparedOnOneConnection(true)).toBe(1);
   });
 
-  it('leave set-based statements over arrays unnamed, so each is planned for its own arrays', async () => {
+  it('leave set-based statements over small arrays unnamed, so each is planned for its own arrays', async () => {
     const handle = await openPostgres(postgresUrl(), 1);
     try {
       const named = await handle.db.connection().execute(async (conn) => {
+        const count = async (size: number) =>
+          (await sql<{ n: number }>`select count(*)::int as n from unnest(${Array.from({ length: size }, (_, k) => `x${k}`)}::text[]) as v(x)`.execute(conn)).rows[0]!.n;
+        const prepared = async () =>
+          (await sql<{ n: number }>`select count(*)::int as n from pg_prepared_statements where statement like ${'%unnest(%'}`.execute(conn)).rows[0]!.n;
         // More than five runs: a named statement could have switched to a generic plan by now.
-        for (let i = 1; i <= 7; i++) {
-          const r = await sql<{ n: number }>`select count(*)::int as n from unnest(${Array.from({ length: i * 10 }, (_, k) => `x${k}`)}::text[]) as v(x)`.execute(conn);
-          expect(r.rows[0]!.n).toBe(i * 10);
-        }
-        const r = await sql<{ n: number }>`select count(*)::int as n from pg_prepared_statements where statement like ${'%unnest(%'}`.execute(conn);
-        return r.rows[0]!.n;
+        for (let i = 1; i <= 7; i++) expect(await count(i * 10)).toBe(i * 10);
+        const afterSmall = await prepared();
+        // A large batch keeps its cached plan.
+        expect(await count(500)).toBe(500);
+        return { afterSmall, afterLarge: await prepared() };
       });
-      expect(named).toBe(0);
+      expect(named).toEqual({ afterSmall: 0, afterLarge: 1 });
     } finally {
       await handle.close();
     }
