@@ -77,33 +77,33 @@ export async function openPostgres(url: string, poolSize: number, options: { pre
 
 const statementNames = new Map<string, string>();
 
+// Above this many elements a set-based statement stays named: a large batch (say 1,000 trigger
+// events) did better with its cached plan than planned afresh (11,200-11,400 against 9,300
+// events/s), and the plans cached for it are made for large arrays.
+const LARGE_ARRAY = 100;
+
+/** A statement over small arrays (`unnest`), to be planned for its own arrays each time. */
+function plannedPerCall(text: string, values: readonly unknown[]): boolean {
+  return text.includes('unnest(') && !values.some((v) => Array.isArray(v) && v.length > LARGE_ARRAY);
+}
+
 /**
  * Makes every parameterised query of this connection a named prepared statement, so PostgreSQL
  * parses and plans each distinct statement once per connection and afterwards only binds and
  * executes it. On the grant path that is most of PostgreSQL's work per statement. Kysely calls
  * `client.query(sql, params)`; statements without parameters (BEGIN, migrations) stay unnamed.
  *
- * Set-based statements over arrays (`unnest($1::text[])`, the batch paths) stay unnamed too, so
- * each is planned for its own arrays. After five executions a named statement may switch to a
- * generic plan, which cannot know how many elements an array holds; for the task batches' joins
- * against task_progress such a plan made runs bimodal (seen: single-event triggers at about 1,100
- * or about 2,400 events/s from one run to the next, depending on which plan a connection kept;
- * with custom plans four runs in a row gave 1,830-2,200).
+ * Set-based statements over small arrays (`unnest($1::text[])` with up to LARGE_ARRAY elements:
+ * the groups of single task events) stay unnamed too, so each is planned for its own arrays.
+ * After five executions a named statement may switch to a generic plan, which cannot know how
+ * many elements an array holds; such a plan made single-event trigger runs bimodal (about 1,100
+ * or about 2,400 events/s from one run to the next, depending on the plan a connection kept;
+ * planned per call, four runs in a row gave 1,830-2,200).
  */
-export function isSetBased(text: string, values: readonly unknown[]): boolean {
-  return text.includes('unnest(') && !values.some((v) => Array.isArray(v) && v.length > LARGE_ARRAY);
-}
-
-// Above this many elements a statement stays named: a large batch (say 1,000 trigger events) does
-// better with a cached plan than with planning afresh (measured: 11,200-11,400 against
-// 9,300 events/s), and the plans cached for it are made for large arrays. Small groups, where
-// the generic plan went wrong, are planned each time; planning a few elements costs little.
-const LARGE_ARRAY = 100;
-
 function usePreparedStatements(client: pg.PoolClient): void {
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
   (client as unknown as { query: (...args: unknown[]) => unknown }).query = (text: unknown, values?: unknown, callback?: unknown) => {
-    if (typeof text !== 'string' || !Array.isArray(values) || values.length === 0 || isSetBased(text, values)) return query(text, values, callback);
+    if (typeof text !== 'string' || !Array.isArray(values) || values.length === 0 || plannedPerCall(text, values)) return query(text, values, callback);
     let name = statementNames.get(text);
     if (!name) {
       name = `mh_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;

@@ -53,6 +53,14 @@ export function createApiKeyService(deps: {
   // Verified keys, by secret digest. Bounded; entries expire after cacheSeconds.
   const cache = new Map<string, { actor: TenantActor; until: number }>();
 
+  /** A cached tenant key (looked at first: the common call), or the master key. */
+  function knownByDigest(digest: string): Actor | undefined {
+    const cached = cache.get(digest);
+    if (cached && cached.until > clock.now().getTime()) return cached.actor;
+    const master = deps.masterKeyHash();
+    return master && sameHash(digest, master) ? MASTER : undefined;
+  }
+
   function forget(keyId: string): void {
     for (const [digest, entry] of cache) if (entry.actor.keyId === keyId) cache.delete(digest);
   }
@@ -107,28 +115,20 @@ export function createApiKeyService(deps: {
     /**
      * The caller of `token` when that is known without the database (a key verified within the
      * cache time, or the master key); undefined when only `authenticate` can tell. It lets the
-     * request hook answer most calls without a promise. The cache is looked at first: a digest
-     * found there is a tenant key's, so the common call skips the master comparison.
+     * request hook answer most calls without a promise.
      */
     knownActor(token: string): Actor | undefined {
-      const digest = hashSecret(token);
-      const cached = cache.get(digest);
-      if (cached && cached.until > clock.now().getTime()) return cached.actor;
-      const master = deps.masterKeyHash();
-      return master && sameHash(digest, master) ? MASTER : undefined;
+      return knownByDigest(hashSecret(token));
     },
 
     /** Turns a bearer token into an actor, or throws 401 unauthorized. */
     async authenticate(token: string): Promise<Actor> {
       const digest = hashSecret(token);
-      const master = deps.masterKeyHash();
-      if (master && sameHash(digest, master)) return MASTER;
+      const known = knownByDigest(digest);
+      if (known) return known;
       if (!token.startsWith(KEY_PREFIX) || token.length < 20) throw unauthorized('Unknown API key');
 
       const now = clock.now().getTime();
-      const cached = cache.get(digest);
-      if (cached && cached.until > now) return cached.actor;
-
       const row = await repo.findApiKeyByPrefix(db, token.slice(0, KEY_PREFIX.length + 8));
       if (!row || !sameHash(digest, row.secret_hash)) throw unauthorized('Unknown API key');
       if (row.revoked_at) throw unauthorized('This API key was revoked');
