@@ -1,0 +1,335 @@
+-- Redemptions of a group commit as a SET: a few statements for the whole batch instead of about
+-- eleven per redemption. Measured with pg_stat_statements (track = all) on a 2-core machine, a
+-- redemption cost mh_grant_batch about 1.1 ms of which the row work of its statements was about
+-- 0.57 ms; the rest was each statement's start-up inside PL/pgSQL and the JSON passed between
+-- the functions. Here the batch's codes are locked in one statement, checked in one, the stock
+-- taken once per reward, and the codes, accounts, ledger entries, grants, redemptions and jobs
+-- written with one statement (one per table).
+--
+-- mh_grant_batch hands this function the batch's plain redemptions: a cause (source) and none of
+-- per_user_limit or min_interval_ms (their counters are per item). It settles what it can and
+-- answers (ord, outcome) for those; every item it does not answer (a stale snapshot, a second
+-- item for the same code, a code another transaction holds, a reward whose stock no single slot
+-- can cover) goes through mh_redeem one by one afterwards, exactly as before. So this function
+-- never needs to refuse anything but the code itself, and the per-item path stays the reference.
+
+create type mh_redeem_item as (
+  ord integer,
+  tenant_id text,
+  user_id text,
+  now timestamptz,
+  reward_id text,
+  reward_version integer,
+  campaign_id text,
+  campaign_version integer,
+  grant_id text,
+  reward_type text,
+  product_code text,
+  quantity bigint,
+  source text,
+  source_id text,
+  status text,
+  distributor text,
+  delivery_status text,
+  payload jsonb,
+  period_key text,
+  credit jsonb,
+  job jsonb,
+  batch_id text,
+  seq integer,
+  max_uses integer,
+  expires_at timestamptz,
+  redemption_id text,
+  code text,
+  redeem_campaign_id text,
+  redeem_product_code text,
+  client_ip text
+);
+
+create function mh_redeem_set(p_items mh_redeem_item[])
+returns table (ord integer, outcome jsonb)
+language plpgsql as $$
+declare
+  v_live integer[];
+  v_locked integer[];
+  v_pass integer[];
+  v_slot_ords integer[] := '{}';
+  v_slots smallint[] := '{}';
+  v_reward record;
+  v_stock jsonb;
+begin
+  -- 1. The first item of each code whose reward (and campaign) snapshot is still current.
+  select coalesce(array_agg(i.ord), '{}') into v_live
+  from (select distinct on (x.tenant_id, x.batch_id, x.seq) x.*
+        from unnest(p_items) x
+        order by x.tenant_id, x.batch_id, x.seq, x.ord) i
+  where exists (select from reward r
+                where r.tenant_id = i.tenant_id and r.reward_id = i.reward_id
+                  and r.version = i.reward_version and r.deleted_at is null)
+    and (i.campaign_version is null
+         or exists (select from campaign c
+                    where c.tenant_id = i.tenant_id and c.campaign_id = i.campaign_id
+                      and c.version = i.campaign_version and c.deleted_at is null));
+  if cardinality(v_live) = 0 then
+    return;
+  end if;
+
+  -- 2. Their codes, locked; a code another transaction holds is skipped (its item goes one by
+  --    one, and waits there). Nothing here waits, so batches never wait on each other for codes.
+  select coalesce(array_agg(l.ord), '{}') into v_locked
+  from (select i.ord
+        from unnest(p_items) i
+        join redeem_code c on c.tenant_id = i.tenant_id and c.batch_id = i.batch_id and c.seq = i.seq
+        where i.ord = any (v_live)
+        for update of c skip locked) l;
+  if cardinality(v_locked) = 0 then
+    return;
+  end if;
+
+  -- 3. The checks of mh_redeem, on the codes as they are now (this statement's snapshot is newer
+  --    than the locks, so it sees whatever their previous holders committed). A multi-use code
+  --    is used once per user: an earlier redemption by this user refuses it.
+  return query
+    select i.ord, jsonb_build_object('outcome', 'refused', 'code', x.refusal, 'details', '{"stage": "code"}'::jsonb)
+    from unnest(p_items) i
+    join redeem_code c on c.tenant_id = i.tenant_id and c.batch_id = i.batch_id and c.seq = i.seq
+    cross join lateral (select case
+      when c.status = 'VOIDED' then 'code_voided'
+      when c.assigned_user_id is not null and c.assigned_user_id <> i.user_id then 'code_not_assigned_to_user'
+      when c.status <> 'ACTIVE' or c.uses >= i.max_uses then 'code_already_redeemed'
+      when i.expires_at is not null and i.expires_at <= i.now then 'code_expired'
+      when i.max_uses > 1 and exists (select from redeem_code_redemption d
+                                      where d.tenant_id = i.tenant_id and d.batch_id = i.batch_id
+                                        and d.seq = i.seq and d.user_id = i.user_id) then 'code_already_redeemed'
+      end as refusal) x
+    where i.ord = any (v_locked) and x.refusal is not null;
+  select coalesce(array_agg(i.ord), '{}') into v_pass
+  from unnest(p_items) i
+  join redeem_code c on c.tenant_id = i.tenant_id and c.batch_id = i.batch_id and c.seq = i.seq
+  where i.ord = any (v_locked)
+    and c.status = 'ACTIVE' and c.uses < i.max_uses
+    and (c.assigned_user_id is null or c.assigned_user_id = i.user_id)
+    and (i.expires_at is null or i.expires_at > i.now)
+    and (i.max_uses = 1 or not exists (select from redeem_code_redemption d
+                                       where d.tenant_id = i.tenant_id and d.batch_id = i.batch_id
+                                         and d.seq = i.seq and d.user_id = i.user_id));
+  if cardinality(v_pass) = 0 then
+    return;
+  end if;
+
+  -- 4. The stock: once per reward, for all of its redemptions, from one slot that no other
+  --    transaction holds. A reward whose slots are all held, or that no single slot can cover
+  --    (near sell-out), leaves its redemptions to the one-by-one path.
+  for v_reward in
+    select i.tenant_id, i.reward_id, sum(i.quantity)::bigint as quantity, array_agg(i.ord) as ords
+    from unnest(p_items) i
+    where i.ord = any (v_pass)
+    group by i.tenant_id, i.reward_id
+  loop
+    -- With nowait and no preferred slot, mh_take_stock takes from one slot or from none.
+    v_stock := mh_take_stock(v_reward.tenant_id, v_reward.reward_id, v_reward.quantity, 'used', null, true);
+    if v_stock ? 'takes' then
+      v_slot_ords := v_slot_ords || v_reward.ords;
+      v_slots := v_slots || array_fill((v_stock->'takes'->0->>'slot')::smallint, array[cardinality(v_reward.ords)]);
+    end if;
+  end loop;
+  if cardinality(v_slot_ords) = 0 then
+    return;
+  end if;
+
+  -- 5. Everything else in one statement: use the codes, move the accounts (one upsert per
+  --    account, however many of its grants are in the batch; each entry gets the balance after
+  --    it, in the batch's order), and insert the entries, grants, redemptions and jobs.
+  return query
+    with ok as (
+      select i.*, s.slot
+      from unnest(p_items) i
+      join unnest(v_slot_ords, v_slots) as s(ord, slot) on s.ord = i.ord
+    ),
+    used as (
+      update redeem_code c
+      set uses = c.uses + 1,
+          status = case when c.uses + 1 >= ok.max_uses then 'REDEEMED' else c.status end,
+          last_redeemed_at = ok.now
+      from ok
+      where c.tenant_id = ok.tenant_id and c.batch_id = ok.batch_id and c.seq = ok.seq
+      returning ok.ord, c.uses, c.status
+    ),
+    credits as (
+      select ok.ord, ok.tenant_id, ok.user_id, ok.credit->>'asset' as asset, (ok.credit->>'amount')::bigint as amount,
+             ok.credit->>'entry_id' as entry_id, ok.credit->>'cause_type' as cause_type, ok.credit->>'memo' as memo,
+             ok.grant_id, ok.now
+      from ok
+      where ok.credit is not null
+    ),
+    accounts as (
+      insert into ledger_account as a (tenant_id, user_id, asset, balance, entry_count, updated_at)
+      select k.tenant_id, k.user_id, k.asset, sum(k.amount), count(*), max(k.now)
+      from credits k
+      group by k.tenant_id, k.user_id, k.asset
+      order by k.tenant_id, k.user_id, k.asset
+      on conflict (tenant_id, user_id, asset) do update
+        set balance = a.balance + excluded.balance, entry_count = a.entry_count + excluded.entry_count,
+            updated_at = greatest(a.updated_at, excluded.updated_at)
+      returning a.tenant_id, a.user_id, a.asset, a.balance, a.entry_count, a.updated_at
+    ),
+    entries as (
+      insert into ledger_entry (tenant_id, entry_id, user_id, asset, amount, balance_after, account_seq,
+                                entry_type, cause_type, cause_id, reverses_entry_id, memo, created_at)
+      select k.tenant_id, k.entry_id, k.user_id, k.asset, k.amount,
+             a.balance - coalesce(sum(k.amount) over later, 0),
+             a.entry_count - coalesce(count(*) over later, 0),
+             'GRANT', k.cause_type, k.grant_id, null, k.memo, a.updated_at
+      from credits k
+      join accounts a on a.tenant_id = k.tenant_id and a.user_id = k.user_id and a.asset = k.asset
+      window later as (partition by k.tenant_id, k.user_id, k.asset order by k.ord desc
+                       rows between unbounded preceding and 1 preceding)
+      order by k.ord
+    ),
+    grants as (
+      insert into reward_grant as g (tenant_id, grant_id, reward_id, reward_type, product_code, campaign_id, user_id,
+                                     quantity, source, source_id, status, distributor, payload, stock_slots, period_key,
+                                     delivery_status, created_at, updated_at)
+      select ok.tenant_id, ok.grant_id, ok.reward_id, ok.reward_type, ok.product_code, ok.campaign_id, ok.user_id,
+             ok.quantity, ok.source, ok.source_id, ok.status, ok.distributor, ok.payload,
+             jsonb_build_array(jsonb_build_object('slot', ok.slot, 'quantity', ok.quantity)), ok.period_key,
+             ok.delivery_status, ok.now, ok.now
+      from ok
+      order by ok.ord
+      returning g.grant_id, to_jsonb(g) as j
+    ),
+    redemptions as (
+      insert into redeem_code_redemption as r (tenant_id, batch_id, seq, user_id, redemption_id, code, campaign_id,
+                                               reward_id, grant_id, product_code, client_ip, created_at)
+      select ok.tenant_id, ok.batch_id, ok.seq, ok.user_id, ok.redemption_id, ok.code, ok.redeem_campaign_id,
+             ok.reward_id, ok.grant_id, ok.redeem_product_code, ok.client_ip, ok.now
+      from ok
+      order by ok.ord
+      returning r.grant_id, to_jsonb(r) as j
+    ),
+    jobs as (
+      insert into job (tenant_id, job_id, queue, payload, max_attempts, run_at, created_at, updated_at)
+      select ok.tenant_id, ok.job->>'job_id', ok.job->>'queue', ok.job->'payload', (ok.job->>'max_attempts')::int,
+             ok.now, ok.now, ok.now
+      from ok
+      where ok.job is not null
+      order by ok.ord
+    )
+    select ok.ord, jsonb_build_object('outcome', 'granted', 'grant', g.j, 'redemption', r.j,
+                                      'code_state', jsonb_build_object('uses', u.uses, 'status', u.status))
+    from ok
+    join used u on u.ord = ok.ord
+    join grants g on g.grant_id = ok.grant_id
+    join redemptions r on r.grant_id = ok.grant_id;
+    -- (entries and jobs are not read: a data-modifying CTE runs to completion all the same.)
+end $$;
+
+-- mh_grant_batch (0018) again: its plain redemptions first go through mh_redeem_set together;
+-- whatever that did not settle runs one by one as before.
+create or replace function mh_grant_batch(p jsonb)
+returns setof jsonb
+language plpgsql as $$
+declare
+  v_item jsonb;
+  v_ord integer;
+  v_out jsonb;
+  v_settled jsonb[];
+  v_set mh_redeem_item[];
+  v_outs jsonb[] := '{}';
+  v_entries jsonb[] := '{}';
+  v_grants jsonb[] := '{}';
+  v_held jsonb := '{}'::jsonb;
+  v_key text;
+  v_n integer := jsonb_array_length(p);
+  v_many boolean := v_n > 1;
+begin
+  if v_many then
+    select coalesce(array_agg(row(
+             e.ord::integer, i->>'tenant_id', i->>'user_id', (i->>'now')::timestamptz, i->>'reward_id',
+             (i->>'reward_version')::integer, i->>'campaign_id', (i->>'campaign_version')::integer,
+             i->>'grant_id', i->>'reward_type', i->>'product_code', (i->>'quantity')::bigint, i->>'source',
+             i->>'source_id', i->>'status', i->>'distributor', i->>'delivery_status', i->'payload',
+             i->>'period_key', i->'credit', i->'job', i->'redeem'->>'batch_id', (i->'redeem'->>'seq')::integer,
+             (i->'redeem'->>'max_uses')::integer, (i->'redeem'->>'expires_at')::timestamptz,
+             i->'redeem'->>'redemption_id', i->'redeem'->>'code', i->'redeem'->>'campaign_id',
+             i->'redeem'->>'product_code', i->'redeem'->>'client_ip')::mh_redeem_item), '{}')
+      into v_set
+    from jsonb_array_elements(p) with ordinality as e(i, ord)
+    where i ? 'redeem' and i->>'source' is not null
+      and not i ? 'per_user_limit' and not i ? 'min_interval_ms';
+    if cardinality(v_set) > 1 then
+      v_settled := array_fill(null::jsonb, array[v_n]);
+      for v_ord, v_out in select s.ord, s.outcome from mh_redeem_set(v_set) s loop
+        v_settled[v_ord] := v_out;
+      end loop;
+    end if;
+  end if;
+
+  v_ord := 0;
+  for v_item in select value from jsonb_array_elements(p) loop
+    v_ord := v_ord + 1;
+    v_key := (v_item->>'tenant_id') || ':' || (v_item->>'reward_id');
+    v_out := v_settled[v_ord];
+    if v_out is null then
+      if v_many then
+        v_item := v_item || '{"nowait": true}'::jsonb;
+      end if;
+      if v_held ? v_key then
+        v_item := v_item || jsonb_build_object('prefer_slot', v_held->v_key);
+      end if;
+      if v_item ? 'redeem' then
+        v_out := mh_redeem(v_item);
+      else
+        v_out := mh_grant(v_item);
+      end if;
+    end if;
+    if v_out->>'outcome' = 'granted' then
+      if not v_held ? v_key then
+        v_held := v_held || jsonb_build_object(v_key, v_out->'grant'->'stock_slots'->0->'slot');
+      end if;
+      if v_out ? 'writes' then
+        if v_out->'writes' ? 'entry' then
+          v_entries := array_append(v_entries, v_out->'writes'->'entry');
+        end if;
+        if v_out->'writes' ? 'grant' then
+          v_grants := array_append(v_grants, v_out->'writes'->'grant');
+        end if;
+        v_out := v_out - 'writes';
+      end if;
+    end if;
+    v_outs := array_append(v_outs, v_out);
+  end loop;
+
+  -- The per-item grants' ledger entries and new grant rows, one statement per table (entry_seq
+  -- follows the batch's order). An error here fails the whole statement, as any error of a grant does.
+  if cardinality(v_entries) > 0 then
+    insert into ledger_entry (tenant_id, entry_id, user_id, asset, amount, balance_after, account_seq,
+                              entry_type, cause_type, cause_id, reverses_entry_id, memo, created_at)
+    select e.tenant_id, e.entry_id, e.user_id, e.asset, e.amount, e.balance_after, e.account_seq,
+           e.entry_type, e.cause_type, e.cause_id, null, e.memo, e.created_at
+    from unnest(v_entries) with ordinality as x(item, ord),
+         jsonb_to_record(x.item) as e(tenant_id text, entry_id text, user_id text, asset text, amount bigint,
+                                      balance_after bigint, account_seq bigint, entry_type text, cause_type text,
+                                      cause_id text, memo text, created_at timestamptz)
+    order by x.ord;
+  end if;
+  if cardinality(v_grants) > 0 then
+    insert into reward_grant (tenant_id, grant_id, reward_id, reward_type, product_code, campaign_id, user_id,
+                              quantity, source, source_id, status, distributor, payload, stock_slots, period_key,
+                              delivery_status, created_at, updated_at)
+    select g.tenant_id, g.grant_id, g.reward_id, g.reward_type, g.product_code, g.campaign_id, g.user_id,
+           g.quantity, null, null, g.status, g.distributor, g.payload, g.stock_slots, g.period_key,
+           g.delivery_status, g.created_at, g.updated_at
+    from unnest(v_grants) as x(item),
+         jsonb_to_record(x.item) as g(tenant_id text, grant_id text, reward_id text, reward_type text,
+                                           product_code text, campaign_id text, user_id text, quantity integer,
+                                           status text, distributor text, payload jsonb, stock_slots jsonb,
+                                           period_key text, delivery_status text, created_at timestamptz,
+                                           updated_at timestamptz);
+  end if;
+
+  -- One row per grant, in order.
+  foreach v_out in array v_outs loop
+    return next v_out;
+  end loop;
+end $$;
