@@ -243,6 +243,28 @@ declare
   v_n integer := jsonb_array_length(p);
   v_many boolean := v_n > 1;
 begin
+  v_settled := array_fill(null::jsonb, array[v_n]);
+  -- A redemption whose code and batch the application took from the Redis mirror instead of
+  -- reading them ("expect_batch") is checked against them here: the code at that key is the code
+  -- typed, and its batch still grants that reward, on those terms, to this product. Anything else
+  -- is refused "code_changed" with nothing written, and the application reads the code and tries
+  -- again. (The code's own state is checked under its lock, as for every redemption.)
+  for v_ord in
+    select e.ord from jsonb_array_elements(p) with ordinality as e(i, ord)
+    where i->'redeem' ? 'expect_batch'
+      and not exists (
+        select from redeem_code c
+        join redeem_code_batch b on b.tenant_id = c.tenant_id and b.batch_id = c.batch_id
+        where c.tenant_id = i->>'tenant_id' and c.batch_id = i->'redeem'->>'batch_id'
+          and c.seq = (i->'redeem'->>'seq')::integer and c.code = i->'redeem'->>'code'
+          and b.status <> 'VOIDED' and b.reward_id = i->>'reward_id' and b.campaign_id = i->'redeem'->>'campaign_id'
+          and b.max_uses = (i->'redeem'->>'max_uses')::integer
+          and b.expires_at is not distinct from (i->'redeem'->>'expires_at')::timestamptz
+          and (b.applicable_products is null or i->'redeem'->>'product_code' = any (b.applicable_products)))
+  loop
+    v_settled[v_ord] := '{"outcome": "refused", "code": "code_changed", "details": {"stage": "code"}}'::jsonb;
+  end loop;
+
   if v_many then
     select coalesce(array_agg(row(
              e.ord::integer, i->>'tenant_id', i->>'user_id', (i->>'now')::timestamptz, i->>'reward_id',
@@ -255,10 +277,9 @@ begin
              i->'redeem'->>'product_code', i->'redeem'->>'client_ip')::mh_redeem_item), '{}')
       into v_set
     from jsonb_array_elements(p) with ordinality as e(i, ord)
-    where i ? 'redeem' and i->>'source' is not null
+    where i ? 'redeem' and i->>'source' is not null and v_settled[e.ord::integer] is null
       and not i ? 'per_user_limit' and not i ? 'min_interval_ms';
     if cardinality(v_set) > 1 then
-      v_settled := array_fill(null::jsonb, array[v_n]);
       for v_ord, v_out in select s.ord, s.outcome from mh_redeem_set(v_set) s loop
         v_settled[v_ord] := v_out;
       end loop;

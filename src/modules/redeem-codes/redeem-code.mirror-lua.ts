@@ -4,7 +4,8 @@
  * every success, and the mirror only learns a use after the redemption committed.
  *
  * Per tenant (`{tenant}` is a Redis Cluster hash tag, so one call's keys share a slot):
- *   codes   hash  stored code -> "S|uses|max_uses|batch_id|assigned_user_id" (S: A active, R redeemed, V voided)
+ *   codes   hash  stored code -> "S|uses|max_uses|batch_id#seq|assigned_user_id" (S: A active, R redeemed, V voided;
+ *                 entries written before the code's seq was mirrored have no "#seq")
  *   batches hash  batch_id    -> "S|{json}" (S: A or V; json: expiry, product, display rule, ...)
  *   pending hash  token       -> wall-clock ms until which a writer may be committing codes not yet mirrored
  */
@@ -24,7 +25,7 @@ local expected = tonumber(ARGV[2])
 for i = 3, #ARGV do
   local v = redis.call('HGET', KEYS[1], ARGV[i])
   if v then
-    local b = string.match(v, '^[^|]*|[^|]*|[^|]*|([^|]*)|')
+    local b = string.match(v, '^[^|]*|[^|]*|[^|]*|([^|#]*)[^|]*|')
     local info = false
     if b then info = redis.call('HGET', KEYS[2], b) end
     if not info then return {'miss'} end

@@ -70,6 +70,8 @@ export interface MirroredBatch {
   groupSize: number | null;
   maxUses: number;
   applicableProducts: string[] | null;
+  /** Absent from entries written before it was mirrored. */
+  rewardId: string | null;
 }
 
 export interface MirroredCode {
@@ -77,6 +79,8 @@ export interface MirroredCode {
   uses: number;
   maxUses: number;
   batchId: string;
+  /** The code's position in its batch (its key); null in entries written before it was mirrored. */
+  seq: number | null;
   assignedUserId: string | null;
 }
 
@@ -84,12 +88,12 @@ export type Probe = { kind: 'found'; code: string; state: MirroredCode; batch: M
 
 const STATUS_CHAR: Record<StoredCodeStatus, MirroredCode['status']> = { ACTIVE: 'A', REDEEMED: 'R', VOIDED: 'V' };
 
-type CodeFields = Pick<CodeWithBatch, 'code' | 'status' | 'uses' | 'max_uses' | 'batch_id' | 'assigned_user_id'>;
-type BatchFields = Pick<BatchRow, 'campaign_id' | 'product_code' | 'code_type' | 'prefix' | 'group_size' | 'expires_at' | 'max_uses' | 'applicable_products'> & {
+type CodeFields = Pick<CodeWithBatch, 'code' | 'status' | 'uses' | 'max_uses' | 'batch_id' | 'seq' | 'assigned_user_id'>;
+type BatchFields = Pick<BatchRow, 'campaign_id' | 'reward_id' | 'product_code' | 'code_type' | 'prefix' | 'group_size' | 'expires_at' | 'max_uses' | 'applicable_products'> & {
   status: BatchRow['status'];
 };
 
-export const codeValue = (c: CodeFields) => `${STATUS_CHAR[c.status]}|${c.uses}|${c.max_uses}|${c.batch_id}|${c.assigned_user_id ?? ''}`;
+export const codeValue = (c: CodeFields) => `${STATUS_CHAR[c.status]}|${c.uses}|${c.max_uses}|${c.batch_id}#${c.seq}|${c.assigned_user_id ?? ''}`;
 
 export function batchValue(b: BatchFields): string {
   const info = {
@@ -101,20 +105,21 @@ export function batchValue(b: BatchFields): string {
     g: b.group_size,
     m: b.max_uses,
     a: b.applicable_products,
+    r: b.reward_id,
   };
   return `${b.status === 'VOIDED' ? 'V' : 'A'}|${JSON.stringify(info)}`;
 }
 
 export function parseCode(v: string): MirroredCode | null {
-  const m = /^([ARV])\|(\d+)\|(\d+)\|([^|]*)\|(.*)$/s.exec(v);
+  const m = /^([ARV])\|(\d+)\|(\d+)\|([^|#]*)(?:#(\d+))?\|(.*)$/s.exec(v);
   if (!m) return null;
-  return { status: m[1] as MirroredCode['status'], uses: Number(m[2]), maxUses: Number(m[3]), batchId: m[4]!, assignedUserId: m[5] || null };
+  return { status: m[1] as MirroredCode['status'], uses: Number(m[2]), maxUses: Number(m[3]), batchId: m[4]!, seq: m[5] ? Number(m[5]) : null, assignedUserId: m[6] || null };
 }
 
 export function parseBatch(v: string): MirroredBatch | null {
   try {
-    const i = JSON.parse(v.slice(2)) as { e: number | null; c: string; p: string; t: CodeType; x: string; g: number | null; m: number; a: string[] | null };
-    return { status: v[0] === 'V' ? 'V' : 'A', expiresAt: i.e, campaignId: i.c, productCode: i.p, codeType: i.t, prefix: i.x, groupSize: i.g, maxUses: i.m, applicableProducts: i.a };
+    const i = JSON.parse(v.slice(2)) as { e: number | null; c: string; p: string; t: CodeType; x: string; g: number | null; m: number; a: string[] | null; r?: string };
+    return { status: v[0] === 'V' ? 'V' : 'A', expiresAt: i.e, campaignId: i.c, productCode: i.p, codeType: i.t, prefix: i.x, groupSize: i.g, maxUses: i.m, applicableProducts: i.a, rewardId: i.r ?? null };
   } catch {
     return null;
   }

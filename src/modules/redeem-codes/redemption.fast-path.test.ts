@@ -106,6 +106,41 @@ describe.skipIf(!testRedisUrl)(`Redis fast path of redemptions${redisSkipNote}`,
     expect(a.queries.count).toBe(0);
   });
 
+  it('a code Redis passes is not read from the database: the statement verifies what Redis said', async () => {
+    const a = await app();
+    const { t, batch } = await mirroredBatch(a, { count: 3 });
+    must(await redeem(a, t, batch.codes[0]!), 201); // warm-up: key, shapes, reward snapshot
+    a.queries.on = true;
+    const reply = must(await redeem(a, t, batch.codes[1]!, 'u2'), 201);
+    a.queries.on = false;
+    expect(a.queries.sql).toEqual(['RawNode']); // mh_grant_batch, and no read of the code
+    expect(reply.body.redemption).toMatchObject({ code: batch.codes[1], batch_id: batch.batch_id, user_id: 'u2' });
+    expect(await metric(a, 'marketing_redeem_code_fast_path_total', { result: 'passed' })).toBe(2);
+  });
+
+  it('a mirror out of date about a batch or a code key: the statement refuses it, the redemption reads and decides', async () => {
+    const a = await app();
+    const { t, batch } = await mirroredBatch(a, { count: 4, applicable_products: ['app1'] });
+    const keys = mirrorKeys(a.prefix, t.tenantId);
+    // The batch's entry claims every product may redeem; the database says only app1, and this
+    // redemption names no product.
+    const entry = (await admin.hget(keys.batches, batch.batch_id))!;
+    await admin.hset(keys.batches, batch.batch_id, entry.replace('"a":["app1"]', '"a":null'));
+    expect((await redeem(a, t, batch.codes[0]!)).body.error.code).toBe('product_not_applicable');
+
+    const { t: t2, batch: b2 } = await mirroredBatch(a, { count: 3 });
+    const k2 = mirrorKeys(a.prefix, t2.tenantId);
+    // The first code's entry names the second code's key: the statement finds another code there.
+    const second = (await admin.hget(k2.codes, b2.codes[1]!))!;
+    await admin.hset(k2.codes, b2.codes[0]!, second);
+    must(await redeem(a, t2, b2.codes[0]!), 201);
+    expect(await a.api.services.redeemCodes.getCode(actorOf(t2), b2.codes[0]!)).toMatchObject({ status: 'REDEEMED' });
+    expect(await a.api.services.redeemCodes.getCode(actorOf(t2), b2.codes[1]!)).toMatchObject({ status: 'ACTIVE' });
+    // An entry of the older form (no key, no reward): the code is read as before.
+    await admin.hset(k2.codes, b2.codes[2]!, (await admin.hget(k2.codes, b2.codes[2]!))!.replace(/#\d+\|/, '|'));
+    must(await redeem(a, t2, b2.codes[2]!), 201);
+  });
+
   it('a real code is never refused because of a missing or stale mirror', async () => {
     const a = await app({ reloadMs: 100 });
     const { t, batch } = await mirroredBatch(a, { count: 6 });

@@ -8,6 +8,7 @@ import type { TenantActor } from '../../platform/actor.js';
 import { canSeeProduct } from '../../platform/actor.js';
 import { AppError } from '../../platform/errors.js';
 import type { FastPathResult, Probe } from './redeem-code.mirror.js';
+import type { CodeWithBatch } from './redeem-code.repo.js';
 import { displayCode, isCaseSensitive, stripInput } from './redeem-code.rules.js';
 import type { RedeemAttempt } from './redemption.service.js';
 
@@ -49,4 +50,38 @@ export function fastPathDecision(probe: Probe, tenant: TenantActor, a: RedeemAtt
     };
   }
   return { result: 'passed' };
+}
+
+/**
+ * The code and its batch as the mirror has them, for a redemption the fast path passed: the
+ * redemption then skips reading them from the database, and its statement verifies them instead
+ * (expect_batch in mh_grant_batch, migration 0019; a mismatch is refused code_changed and the
+ * redemption reads and tries again). Null for entries written before the mirror kept a code's seq
+ * and its batch's reward.
+ */
+export function rowFromProbe(tenantId: string, probe: Extract<Probe, { kind: 'found' }>): CodeWithBatch | null {
+  const { state, batch, code } = probe;
+  if (state.seq === null || batch.rewardId === null) return null;
+  return {
+    tenant_id: tenantId,
+    batch_id: state.batchId,
+    seq: state.seq,
+    code,
+    status: state.status === 'A' ? 'ACTIVE' : state.status === 'R' ? 'REDEEMED' : 'VOIDED',
+    uses: state.uses,
+    assigned_user_id: state.assignedUserId,
+    assigned_at: null,
+    last_redeemed_at: null,
+    voided_at: null,
+    campaign_id: batch.campaignId,
+    reward_id: batch.rewardId,
+    product_code: batch.productCode,
+    code_type: batch.codeType,
+    prefix: batch.prefix,
+    group_size: batch.groupSize,
+    expires_at: batch.expiresAt === null ? null : new Date(batch.expiresAt),
+    max_uses: batch.maxUses,
+    applicable_products: batch.applicableProducts,
+    batch_status: batch.status === 'V' ? 'VOIDED' : 'DONE',
+  };
 }

@@ -22,7 +22,7 @@ import { codeIdOf, pickTyped, visibility } from './redeem-code.service.js';
 import type { ShapeCache } from './redeem-code.shapes.js';
 import type { CodeMirror } from './redeem-code.mirror.js';
 import type { CodeReader } from './redeem-code.reader.js';
-import { fastPathDecision } from './redemption.fast-path.js';
+import { fastPathDecision, rowFromProbe } from './redemption.fast-path.js';
 
 /** What a guard (rate limits, lock-out, a cache in front of the database) sees of an attempt. */
 export interface RedeemAttempt {
@@ -127,7 +127,20 @@ export function createRedemptionService(deps: {
   interface Seen {
     codeType?: string;
     row?: repo.CodeWithBatch;
+    /** The row came from the mirror: nothing to teach it on a refusal. */
+    fromMirror?: boolean;
     used?: { uses: number; status: repo.CodeRow['status'] };
+  }
+
+  /** The typed code's row: alone inside a caller's transaction, else in a read shared with concurrent redemptions. */
+  async function readCode(tenant: TenantActor, a: RedeemAttempt, exec: Executor): Promise<repo.CodeWithBatch | undefined> {
+    const forms = lookupForms(a.code);
+    const seenBy = visibility(tenant);
+    const candidates =
+      deps.reader && !exec.isTransaction
+        ? (await deps.reader.find(tenant.tenantId, forms)).filter((r) => repo.visibleTo(seenBy, r.product_code))
+        : await repo.findCodes(exec, seenBy, forms);
+    return pickTyped(candidates, a.code);
   }
 
   /**
@@ -136,18 +149,12 @@ export function createRedemptionService(deps: {
    * re-checks the code under its row lock, so what changed since the read is still refused.
    * Without a caller's transaction the statement shares a group commit with other grants.
    */
-  async function redeemOnce(tenant: TenantActor, a: RedeemAttempt, exec: Executor, seen: Seen): Promise<RedeemResultView> {
+  async function redeemOnce(tenant: TenantActor, a: RedeemAttempt, exec: Executor, seen: Seen, vouched: repo.CodeWithBatch | null): Promise<RedeemResultView> {
     const now = clock.now();
-    // Alone inside a caller's transaction; otherwise in a read shared with concurrent redemptions.
-    const forms = lookupForms(a.code);
-    const seenBy = visibility(tenant);
-    const candidates =
-      deps.reader && !exec.isTransaction
-        ? (await deps.reader.find(tenant.tenantId, forms)).filter((r) => repo.visibleTo(seenBy, r.product_code))
-        : await repo.findCodes(exec, seenBy, forms);
-    const row = pickTyped(candidates, a.code);
+    const row = vouched ?? (await readCode(tenant, a, exec));
     if (!row) throw refusal('not_found', 'code_not_found', 'No such code');
     seen.row = row;
+    seen.fromMirror = vouched !== null;
     const display = displayCode(row.code, row);
     const codeRefusal = codeRefusals(display, row.max_uses);
     if (row.status === 'VOIDED' || row.batch_status === 'VOIDED') throw codeRefusal('code_voided');
@@ -188,6 +195,7 @@ export function createRedemptionService(deps: {
               campaign_id: row.campaign_id,
               product_code: a.productCode,
               client_ip: a.clientIp,
+              ...(vouched && { expect_batch: true }),
             },
           },
         },
@@ -195,6 +203,8 @@ export function createRedemptionService(deps: {
     } catch (err) {
       // The statement found the code changed since the read (used, voided, assigned meanwhile).
       if (err instanceof GrantRefusal && err.details.stage === 'code') {
+        // The mirror's picture of the code or its batch is out of date: read them and try again.
+        if (err.code === 'code_changed' && vouched) return redeemOnce(tenant, a, exec, seen, null);
         delete seen.row; // the read is older than what refused: the mirror must not learn it
         throw codeRefusal(err.code);
       }
@@ -258,15 +268,18 @@ export function createRedemptionService(deps: {
         if (seen.kind === 'bad_check') throw refusal('invalid', 'code_mistyped', 'The code is mistyped: its check character does not match', { field: 'code' });
         if (seen.kind === 'none') throw refusal('not_found', 'code_not_found', 'No such code');
         const probe = probed && (await probed);
+        let vouched: repo.CodeWithBatch | null = null;
         if (mirror?.enabled && probe) {
-          // Redis first: unknown, used-up, expired, voided and foreign codes end here.
+          // Redis first: unknown, used-up, expired, voided and foreign codes end here. A code it
+          // passes is not read again from the database: the statement verifies what Redis said.
           const decided = fastPathDecision(probe, tenant, attempt, clock.now());
           mirror.count(decided.result);
           if (decided.refusal) throw decided.refusal;
+          if (probe.kind === 'found') vouched = rowFromProbe(tenant.tenantId, probe);
         }
         // The work's value is exactly the response (the unit of work records it for
         // Idempotency-Key replays); the code type for the metric comes out on the side.
-        const result = await run((exec) => redeemOnce(tenant, attempt, exec, seenCode));
+        const result = await run((exec) => redeemOnce(tenant, attempt, exec, seenCode, vouched));
         metrics.redeemed.inc({ code_type: seenCode.codeType ?? 'UNKNOWN' });
         // Committed: the mirror learns the use (a replayed answer ran nothing and teaches nothing).
         if (mirror?.enabled && seenCode.row && seenCode.used) await mirror.noteRow({ ...seenCode.row, ...seenCode.used }, { batch: false }).catch(() => undefined);
@@ -277,7 +290,7 @@ export function createRedemptionService(deps: {
           metrics.refused.inc({ code: err.code });
           // Refused: the code is as it was read (committed state), which heals a mirror that let
           // a used or voided code through.
-          if (mirror?.enabled && seenCode.row) await mirror.noteRow(seenCode.row).catch(() => undefined);
+          if (mirror?.enabled && seenCode.row && !seenCode.fromMirror) await mirror.noteRow(seenCode.row).catch(() => undefined);
           await after(attempt, err.code);
         }
         throw err;
