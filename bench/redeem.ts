@@ -4,7 +4,8 @@
  *
  *   npx tsx bench/redeem.ts   (BENCH_DATABASE_URL default postgres://postgres@127.0.0.1:5432/test,
  *                              BENCH_REDIS_URL default redis://127.0.0.1:6379, BENCH_CODES 1000000,
- *                              BENCH_CONNECTIONS 64, BENCH_SECONDS 15, BENCH_NODE_ARGS for --cpu-prof)
+ *                              BENCH_CONNECTIONS 64, BENCH_SECONDS 15, BENCH_WORKERS 1 (API processes),
+ *                              BENCH_NODE_ARGS for --cpu-prof)
  *
  * 1. A pool of BENCH_CODES codes (ALPHANUM, 12) generated with the service (createBatch +
  *    runBatch, mirrored into Redis as each chunk commits), on a fresh database.
@@ -38,6 +39,7 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const DURATION = Number(process.env.BENCH_SECONDS ?? 15);
 const POOL = Number(process.env.BENCH_POOL ?? 32);
 const PGBENCH_CLIENTS = Number(process.env.BENCH_PGBENCH_CLIENTS ?? 32);
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 1);
 const MASTER = 'bench-master-key-0123456789abcdefghij';
 const TENANT = 'bench';
 
@@ -61,7 +63,7 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     const pool = await makePool(url.toString(), prefix);
     console.log(`pool: ${COUNT} codes generated and mirrored in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    server = await startServer({ DATABASE_URL: url.toString(), REDIS_URL, MARKETING_REDIS_KEY_PREFIX: prefix, MARKETING_MASTER_KEY: MASTER, MARKETING_DB_POOL_SIZE: String(POOL) });
+    server = await startServer({ DATABASE_URL: url.toString(), REDIS_URL, MARKETING_REDIS_KEY_PREFIX: prefix, MARKETING_MASTER_KEY: MASTER, MARKETING_DB_POOL_SIZE: String(POOL) }, WORKERS > 1 ? ['--workers', String(WORKERS)] : []);
     const key = await apiKey(server.url);
     const codes = shuffle(pool.codes);
     let next = 0;
@@ -177,7 +179,7 @@ async function verify(url: string): Promise<string> {
 function report(results: Result[], consistency: string): void {
   const [redeem, invalid, base] = results as [Result, Result, Result];
   const f = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : '-');
-  console.log(`\nbench/redeem  pool ${COUNT} codes, ${CONNECTIONS} connections, ${DURATION} s each, server pool ${POOL}, PostgreSQL + Redis\n`);
+  console.log(`\nbench/redeem  pool ${COUNT} codes, ${CONNECTIONS} connections, ${DURATION} s each, server pool ${POOL}, ${WORKERS} API process(es), PostgreSQL + Redis\n`);
   console.log('case                                        ok/s     p50 ms  p99 ms   ok      other');
   for (const r of results) {
     console.log(`${r.name.padEnd(42)} ${f(r.perSecond).padStart(7)}  ${String(r.p50).padStart(7)} ${String(Number.isFinite(r.p99) ? r.p99 : '-').padStart(7)}  ${String(r.ok).padStart(7)} ${String(r.other).padStart(7)}`);

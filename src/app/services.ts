@@ -116,6 +116,7 @@ export function createServices(deps: ServiceDeps) {
             maxSize: grantSettings.batch_max_size,
             concurrency: deps.databaseKind === 'pglite' ? 1 : grantSettings.batch_concurrency,
             onBatch: (size) => metricsOfGrants.batchSize.observe(size),
+            onBatchFailed: () => metricsOfGrants.batchFailed.inc(),
           }) : null,
   });
   const inventory = createInventoryService({

@@ -12,6 +12,11 @@
 -- item for the same code, a code another transaction holds, a reward whose stock no single slot
 -- can cover) goes through mh_redeem one by one afterwards, exactly as before. So this function
 -- never needs to refuse anything but the code itself, and the per-item path stays the reference.
+--
+-- Also new in mh_grant_batch: a redemption may come without the application having read its code
+-- ("expect_batch": the Redis mirror vouched for the code, its key and its batch). Such items are
+-- checked against redeem_code and redeem_code_batch first, and refused "code_changed" (nothing
+-- written; the application then reads the code and tries again) when the mirror was out of date.
 
 create type mh_redeem_item as (
   ord integer,
@@ -224,8 +229,9 @@ begin
     -- (entries and jobs are not read: a data-modifying CTE runs to completion all the same.)
 end $$;
 
--- mh_grant_batch (0018) again: its plain redemptions first go through mh_redeem_set together;
--- whatever that did not settle runs one by one as before.
+-- mh_grant_batch (0018) again: redemptions the mirror vouched for are verified first; then its
+-- plain redemptions go through mh_redeem_set together; whatever is not settled by then runs one
+-- by one as before.
 create or replace function mh_grant_batch(p jsonb)
 returns setof jsonb
 language plpgsql as $$

@@ -52,6 +52,7 @@ export interface GrantMetrics {
   granted: Counter<'reward_type' | 'result'>;
   generation: Histogram<'reward_type'>;
   batchSize: Histogram;
+  batchFailed: Counter;
   distribution: Histogram<'distributor'>;
 }
 

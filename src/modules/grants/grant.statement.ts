@@ -155,7 +155,10 @@ const compare = (a: unknown, b: unknown) => (String(a) < String(b) ? -1 : String
  * instead of queueing for connections one statement each; with no load a grant goes at once,
  * alone. Grants that are part of a caller's transaction never come here.
  */
-export function createGrantBatcher(db: Executor, options: { maxSize: number; concurrency: number; onBatch?: (size: number) => void }): GrantBatcher {
+export function createGrantBatcher(
+  db: Executor,
+  options: { maxSize: number; concurrency: number; onBatch?: (size: number) => void; onBatchFailed?: (err: unknown) => void },
+): GrantBatcher {
   const queue: Waiting[] = [];
   let inFlight = 0;
 
@@ -182,7 +185,12 @@ export function createGrantBatcher(db: Executor, options: { maxSize: number; con
       // Nothing of the batch committed. One grant's error (or a deadlock) must not fail the
       // others: each runs again on its own and gets its own answer.
       if (batch.length === 1) batch[0]!.reject(err);
-      else for (const w of batch) void alone(w);
+      else {
+        // Counted: every grant still gets its answer, but a batch statement that keeps failing
+        // would otherwise only show as slower grants.
+        options.onBatchFailed?.(err);
+        for (const w of batch) void alone(w);
+      }
       return;
     }
     batch.forEach((w, i) => {

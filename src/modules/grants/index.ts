@@ -28,6 +28,11 @@ export function grantMetrics(registry: Registry): GrantMetrics {
       buckets: [1, 2, 4, 8, 16, 32],
       registers: [registry],
     }),
+    batchFailed: new Counter({
+      name: 'marketing_reward_grant_batch_failed_total',
+      help: 'Group commits that failed as a whole (an error or a deadlock) and ran their grants one by one instead',
+      registers: [registry],
+    }),
     distribution: new Histogram({
       name: 'marketing_reward_distribution_duration_seconds',
       help: 'Time of the grant statement that distributes a grant (ledger credit or webhook enqueue, with the stock take and the grant row)',

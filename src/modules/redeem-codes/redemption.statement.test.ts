@@ -13,7 +13,11 @@ async function codeRow(app: TestApp, tenantId: string, code: string) {
 
 async function batchMetrics(app: TestApp) {
   const body = (await app.call('GET', '/metrics', undefined, { key: null })).body as string;
-  return { batches: metricValue(body, 'marketing_reward_grant_batch_size_count', {}), items: metricValue(body, 'marketing_reward_grant_batch_size_sum', {}) };
+  return {
+    batches: metricValue(body, 'marketing_reward_grant_batch_size_count', {}),
+    items: metricValue(body, 'marketing_reward_grant_batch_size_sum', {}),
+    failed: metricValue(body, 'marketing_reward_grant_batch_failed_total', {}) || 0,
+  };
 }
 
 /**
@@ -77,6 +81,9 @@ describe('redemption as one statement', () => {
     const after = await batchMetrics(app);
     expect(after.items - before.items).toBe(250);
     if (process.env.MH_TEST_DB === 'postgres') expect(after.batches - before.batches).toBeLessThan(250);
+    // No batch failed and fell back to one statement per grant (mh_redeem_set and mh_grant_batch
+    // answered every batch themselves).
+    expect(after.failed - before.failed).toBe(0);
     const { rows } = await sql<{ codes: number; redemptions: number; grants: number }>`
       select (select count(*) from redeem_code where tenant_id = ${t.tenantId} and batch_id = ${batch.batch_id} and status = 'REDEEMED') as codes,
              (select count(*) from redeem_code_redemption where tenant_id = ${t.tenantId}) as redemptions,
