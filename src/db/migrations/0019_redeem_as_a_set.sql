@@ -61,6 +61,7 @@ declare
   v_slot_ords integer[] := '{}';
   v_slots smallint[] := '{}';
   v_reward record;
+  v_check record;
   v_stock jsonb;
 begin
   -- 1. The first item of each code whose reward (and campaign) snapshot is still current.
@@ -92,13 +93,12 @@ begin
   end if;
 
   -- 3. The checks of mh_redeem, on the codes as they are now (this statement's snapshot is newer
-  --    than the locks, so it sees whatever their previous holders committed). A multi-use code
-  --    is used once per user: an earlier redemption by this user refuses it.
-  return query
-    select i.ord, jsonb_build_object('outcome', 'refused', 'code', x.refusal, 'details', '{"stage": "code"}'::jsonb)
-    from unnest(p_items) i
-    join redeem_code c on c.tenant_id = i.tenant_id and c.batch_id = i.batch_id and c.seq = i.seq
-    cross join lateral (select case
+  --    than the locks, so it sees whatever their previous holders committed), in its order. A
+  --    multi-use code is used once per user: an earlier redemption by this user refuses it.
+  --    A code that passes goes on; a refusal is answered here.
+  v_pass := '{}';
+  for v_check in
+    select i.ord, case
       when c.status = 'VOIDED' then 'code_voided'
       when c.assigned_user_id is not null and c.assigned_user_id <> i.user_id then 'code_not_assigned_to_user'
       when c.status <> 'ACTIVE' or c.uses >= i.max_uses then 'code_already_redeemed'
@@ -106,18 +106,19 @@ begin
       when i.max_uses > 1 and exists (select from redeem_code_redemption d
                                       where d.tenant_id = i.tenant_id and d.batch_id = i.batch_id
                                         and d.seq = i.seq and d.user_id = i.user_id) then 'code_already_redeemed'
-      end as refusal) x
-    where i.ord = any (v_locked) and x.refusal is not null;
-  select coalesce(array_agg(i.ord), '{}') into v_pass
-  from unnest(p_items) i
-  join redeem_code c on c.tenant_id = i.tenant_id and c.batch_id = i.batch_id and c.seq = i.seq
-  where i.ord = any (v_locked)
-    and c.status = 'ACTIVE' and c.uses < i.max_uses
-    and (c.assigned_user_id is null or c.assigned_user_id = i.user_id)
-    and (i.expires_at is null or i.expires_at > i.now)
-    and (i.max_uses = 1 or not exists (select from redeem_code_redemption d
-                                       where d.tenant_id = i.tenant_id and d.batch_id = i.batch_id
-                                         and d.seq = i.seq and d.user_id = i.user_id));
+      end as refusal
+    from unnest(p_items) i
+    join redeem_code c on c.tenant_id = i.tenant_id and c.batch_id = i.batch_id and c.seq = i.seq
+    where i.ord = any (v_locked)
+  loop
+    if v_check.refusal is null then
+      v_pass := v_pass || v_check.ord;
+    else
+      ord := v_check.ord;
+      outcome := jsonb_build_object('outcome', 'refused', 'code', v_check.refusal, 'details', '{"stage": "code"}'::jsonb);
+      return next;
+    end if;
+  end loop;
   if cardinality(v_pass) = 0 then
     return;
   end if;

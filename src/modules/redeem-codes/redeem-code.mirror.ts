@@ -87,6 +87,8 @@ export interface MirroredCode {
 export type Probe = { kind: 'found'; code: string; state: MirroredCode; batch: MirroredBatch } | { kind: 'unknown' } | { kind: 'miss' } | { kind: 'unavailable' };
 
 const STATUS_CHAR: Record<StoredCodeStatus, MirroredCode['status']> = { ACTIVE: 'A', REDEEMED: 'R', VOIDED: 'V' };
+/** A mirrored status as the database spells it. */
+export const STORED_STATUS: Record<MirroredCode['status'], StoredCodeStatus> = { A: 'ACTIVE', R: 'REDEEMED', V: 'VOIDED' };
 
 type CodeFields = Pick<CodeWithBatch, 'code' | 'status' | 'uses' | 'max_uses' | 'batch_id' | 'seq' | 'assigned_user_id'>;
 type BatchFields = Pick<BatchRow, 'campaign_id' | 'reward_id' | 'product_code' | 'code_type' | 'prefix' | 'group_size' | 'expires_at' | 'max_uses' | 'applicable_products'> & {

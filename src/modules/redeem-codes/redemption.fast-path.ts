@@ -7,7 +7,7 @@
 import type { TenantActor } from '../../platform/actor.js';
 import { canSeeProduct } from '../../platform/actor.js';
 import { AppError } from '../../platform/errors.js';
-import type { FastPathResult, Probe } from './redeem-code.mirror.js';
+import { type FastPathResult, type Probe, STORED_STATUS } from './redeem-code.mirror.js';
 import type { CodeWithBatch } from './redeem-code.repo.js';
 import { displayCode, isCaseSensitive, stripInput } from './redeem-code.rules.js';
 import type { RedeemAttempt } from './redemption.service.js';
@@ -67,7 +67,7 @@ export function rowFromProbe(tenantId: string, probe: Extract<Probe, { kind: 'fo
     batch_id: state.batchId,
     seq: state.seq,
     code,
-    status: state.status === 'A' ? 'ACTIVE' : state.status === 'R' ? 'REDEEMED' : 'VOIDED',
+    status: STORED_STATUS[state.status],
     uses: state.uses,
     assigned_user_id: state.assignedUserId,
     assigned_at: null,

@@ -144,10 +144,12 @@ export function createRedemptionService(deps: {
   }
 
   /**
-   * One read of the code (outside any transaction), the checks on it, then ONE statement that
-   * uses the code, grants its reward and records the redemption (mh_redeem, migration 0015): it
-   * re-checks the code under its row lock, so what changed since the read is still refused.
-   * Without a caller's transaction the statement shares a group commit with other grants.
+   * The code's row (`vouched` by the Redis mirror, else one read outside any transaction), the
+   * checks on it, then ONE statement that uses the code, grants its reward and records the
+   * redemption (mh_grant_batch, migrations 0015 and 0019): it re-checks the code under its row
+   * lock, so what changed since the read is still refused, and verifies a vouched row against
+   * the database (code_changed: read and try again). Without a caller's transaction the
+   * statement shares a group commit with other grants.
    */
   async function redeemOnce(tenant: TenantActor, a: RedeemAttempt, exec: Executor, seen: Seen, vouched: repo.CodeWithBatch | null): Promise<RedeemResultView> {
     const now = clock.now();
