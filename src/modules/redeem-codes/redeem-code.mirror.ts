@@ -235,7 +235,9 @@ export function createCodeMirror(deps: {
 
   // Write-backs of redemptions that commit close together go to Redis in one call: the ones queued
   // while the event loop is busy are flushed together on the next turn (one round trip, not one
-  // per redemption; each caller still waits for its own write).
+  // per redemption). A redemption answers without waiting for its write-back (the database has
+  // decided; the mirror only saves later attempts a round trip), and probe() flushes what is
+  // still queued before it asks, so no later attempt reads the mirror from before the use.
   const queued = new Map<string, { rows: CodeFields[]; done: (() => void)[] }>();
   let flushing = false;
   function flush(): void {
@@ -268,6 +270,9 @@ export function createCodeMirror(deps: {
     /** Looks the typed input's stored forms up in Redis (one Lua call). Never throws. */
     async probe(tenantId: string, forms: string[]): Promise<Probe> {
       if (!redis || performance.now() < skipUntil) return { kind: 'unavailable' };
+      // Write-backs still waiting for their turn go first: one connection keeps commands in
+      // order, so a probe never overtakes a use whose answer has already been sent.
+      if (flushing) flush();
       const expected = await expectedCodes(tenantId);
       const k = keys(tenantId);
       const out = await withRedis(

@@ -284,7 +284,8 @@ export function createRedemptionService(deps: {
         const result = await run((exec) => redeemOnce(tenant, attempt, exec, seenCode, vouched));
         metrics.redeemed.inc({ code_type: seenCode.codeType ?? 'UNKNOWN' });
         // Committed: the mirror learns the use (a replayed answer ran nothing and teaches nothing).
-        if (mirror?.enabled && seenCode.row && seenCode.used) await mirror.noteRow({ ...seenCode.row, ...seenCode.used }, { batch: false }).catch(() => undefined);
+        // Not awaited: the answer does not depend on it, and a later probe is sent after it.
+        if (mirror?.enabled && seenCode.row && seenCode.used) void mirror.noteRow({ ...seenCode.row, ...seenCode.used }, { batch: false }).catch(() => undefined);
         await after(attempt, 'redeemed');
         return result;
       } catch (err) {
