@@ -6,7 +6,7 @@
  * completion rows go in with one insert, and the completions' grants go in one grant statement
  * (grantMany), all inside the same transaction.
  */
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import type { Executor } from '../../db/client.js';
 import type { TenantActor } from '../../platform/actor.js';
 import { capOf, conditionOf, type Condition, progressShown } from './task.rules.js';
@@ -125,14 +125,27 @@ export async function runBatch(
     }
   }
 
-  // 3. Per task, in task_id order (the order single triggers lock in, so the two cannot
-  //    deadlock), one upsert over every (user, period) the batch moves.
+  // 3. Every task's progress in ONE statement: one upsert per task over every (user, period) the
+  //    batch moves, as data-modifying CTEs in task_id order (the order single triggers lock in,
+  //    so the two cannot deadlock). One round trip instead of one per task: under load most of a
+  //    batch's time went to waiting between statements with its rows locked.
   const additiveByTask = groupBy(additive, (s) => s.task.task_id);
   const streakByTask = groupBy(streak, (s) => s.task.task_id);
-  for (const taskId of [...new Set([...additiveByTask.keys(), ...streakByTask.keys()])].sort()) {
-    const steps = additiveByTask.get(taskId);
-    if (steps) await moveAdditive(exec, tenant.tenantId, steps, now, read);
-    else await moveStreak(exec, tenant.tenantId, streakByTask.get(taskId)!, now, read);
+  const plans = [...new Set([...additiveByTask.keys(), ...streakByTask.keys()])]
+    .sort()
+    .map((taskId) => (additiveByTask.has(taskId) ? planAdditive(additiveByTask.get(taskId)!, read) : planStreak(streakByTask.get(taskId)!, read)));
+  if (plans.every((p) => p.severalDays.length === 0)) await runPlans(exec, tenant.tenantId, plans, now);
+  else {
+    // A streak key that saw several days in this batch (rare: a late event next to a current
+    // one) goes day by day, in order, before its task's upsert: so task by task.
+    for (const plan of plans) {
+      for (const s of plan.severalDays) {
+        const state = await repo.addStreakDay(exec, s.key, s.day, s.condition.target, s.cap, s.task.repeat_policy === 'UNLIMITED', now);
+        if (state) setMoved(s, state, s.cap);
+        else read(s, 'day_already_counted');
+      }
+      await runPlans(exec, tenant.tenantId, [plan], now);
+    }
   }
 
   // 4. Answers of the events that did not move: the state left by the last event before them.
@@ -183,8 +196,18 @@ async function readStates(exec: Executor, tenantId: string, steps: Step[]) {
   return new Map(rows.rows.map((r) => [`${r.task_id}\u0000${r.user_id}\u0000${r.period_key}`, { progress: Number(r.progress), completions: r.completions }]));
 }
 
-/** Additive conditions summed per (user, period), then one upsert for the task. */
-async function moveAdditive(exec: Executor, tenantId: string, steps: Step[], now: Date, read: Read): Promise<void> {
+/** What one task's upsert is made of, and how its returned rows answer the task's steps. */
+interface Plan {
+  taskId: string;
+  /** The upsert (returning user_id, period_key and the state), or null when no key needs one. */
+  upsert: (tenantId: string, now: Date) => RawBuilder<unknown> | null;
+  apply: (states: Map<string, repo.ProgressState>) => void;
+  /** Streak steps of keys that saw several days in this batch: run one by one before the upsert. */
+  severalDays: Step[];
+}
+
+/** Additive conditions summed per (user, period): one upsert for the task. */
+function planAdditive(steps: Step[], read: Read): Plan {
   const task = steps[0]!.task;
   const { target } = steps[0]!.condition;
   const cap = steps[0]!.cap;
@@ -194,42 +217,66 @@ async function moveAdditive(exec: Executor, tenantId: string, steps: Step[], now
     const firstGain = Math.min(Math.floor(total / target), cap ?? Number.MAX_SAFE_INTEGER);
     return { k: ks[0]!.key, rest: total - firstGain * target, firstGain };
   });
-  const states = await upsertAdditive(exec, tenantId, task.task_id, target, cap, keys, now);
-  for (const [keyStr, ks] of byKey) {
-    const state = states.get(keyStr);
-    if (state) attribute(ks, state, target, cap);
-    else for (const s of ks) read(s, 'already_completed');
-  }
+  return {
+    taskId: task.task_id,
+    severalDays: [],
+    upsert: (tenantId, now) => upsertAdditive(tenantId, task.task_id, target, cap, keys, now),
+    apply(states) {
+      for (const [keyStr, ks] of byKey) {
+        const state = states.get(keyStr);
+        if (state) attribute(ks, state, target, cap);
+        else for (const s of ks) read(s, 'already_completed');
+      }
+    },
+  };
 }
 
 /**
  * Streak days: one upsert for the (user, period) keys that saw one day in this batch; keys that
- * saw several days (rare: a late event next to a current one) go day by day, in order.
+ * saw several days (rare: a late event next to a current one) go day by day (severalDays).
  */
-async function moveStreak(exec: Executor, tenantId: string, steps: Step[], now: Date, read: Read): Promise<void> {
+function planStreak(steps: Step[], read: Read): Plan {
+  const task = steps[0]!.task;
   const { target } = steps[0]!.condition;
   const cap = steps[0]!.cap;
-  const everyMultiple = steps[0]!.task.repeat_policy === 'UNLIMITED';
+  const everyMultiple = task.repeat_policy === 'UNLIMITED';
   const single: Step[][] = [];
+  const severalDays: Step[] = [];
   for (const ks of groupBy(steps, (s) => s.keyStr).values()) {
-    if (ks.every((s) => s.day === ks[0]!.day)) {
-      single.push(ks);
-      continue;
-    }
-    for (const s of ks) {
-      const state = await repo.addStreakDay(exec, s.key, s.day, target, cap, everyMultiple, now);
-      if (state) setMoved(s, state, cap);
-      else read(s, 'day_already_counted');
-    }
+    if (ks.every((s) => s.day === ks[0]!.day)) single.push(ks);
+    else severalDays.push(...ks);
   }
-  if (!single.length) return;
-  const states = await upsertStreak(exec, tenantId, steps[0]!.task.task_id, target, cap, everyMultiple, single.map((ks) => ({ k: ks[0]!.key, day: ks[0]!.day })), now);
-  for (const ks of single) {
-    const state = states.get(ks[0]!.keyStr);
-    if (state) setMoved(ks[0]!, state, cap);
-    else read(ks[0]!, 'day_already_counted');
-    for (const s of ks.slice(1)) read(s, 'day_already_counted');
+  return {
+    taskId: task.task_id,
+    severalDays,
+    upsert: (tenantId, now) =>
+      single.length ? upsertStreak(tenantId, task.task_id, target, cap, everyMultiple, single.map((ks) => ({ k: ks[0]!.key, day: ks[0]!.day })), now) : null,
+    apply(states) {
+      for (const ks of single) {
+        const state = states.get(ks[0]!.keyStr);
+        if (state) setMoved(ks[0]!, state, cap);
+        else read(ks[0]!, 'day_already_counted');
+        for (const s of ks.slice(1)) read(s, 'day_already_counted');
+      }
+    },
+  };
+}
+
+/** The plans' upserts as one statement (a CTE each, in the plans' order), then their answers. */
+async function runPlans(exec: Executor, tenantId: string, plans: Plan[], now: Date): Promise<void> {
+  const parts = plans.flatMap((p) => {
+    const upsert = p.upsert(tenantId, now);
+    return upsert ? [{ taskId: p.taskId, upsert }] : [];
+  });
+  const states = new Map<string, repo.ProgressState>();
+  if (parts.length) {
+    const names = parts.map((_, i) => sql.raw(`t${i}`));
+    const r = await sql<{ task_id: string; user_id: string; period_key: string } & repo.ProgressState>`
+      with ${sql.join(parts.map((part, i) => sql`${names[i]} as (${part.upsert})`))}
+      ${sql.join(parts.map((part, i) => sql`select ${part.taskId}::text as task_id, * from ${names[i]}`), sql` union all `)}`.execute(exec);
+    for (const row of r.rows) states.set(`${row.task_id}\u0000${row.user_id}\u0000${row.period_key}`, row);
   }
+  for (const p of plans) p.apply(states);
 }
 
 function setMoved(s: Step, state: repo.ProgressState, cap: number | null): void {
@@ -267,12 +314,12 @@ function attribute(steps: Step[], state: repo.ProgressState, target: number, cap
   }
 }
 
-async function upsertAdditive(exec: Executor, tenantId: string, taskId: string, target: number, cap: number | null, keys: { k: repo.ProgressKey; rest: number; firstGain: number }[], now: Date) {
+function upsertAdditive(tenantId: string, taskId: string, target: number, cap: number | null, keys: { k: repo.ProgressKey; rest: number; firstGain: number }[], now: Date) {
   const capSql = cap === null ? sql`2147483647` : sql`${cap}::int`;
   // The inserted row carries the batch's sum as (rest, firstGain); the sum is rest + firstGain * target.
   const delta = sql`(excluded.progress + excluded.completions::bigint * ${target}::bigint)`;
   const gain = sql`least((p.progress + ${delta}) / ${target}::bigint, ${capSql} - p.completions)`;
-  const r = await sql<{ user_id: string; period_key: string } & repo.ProgressState>`
+  return sql`
     insert into task_progress as p (tenant_id, task_id, user_id, period_key, progress, completions, last_gain, updated_at)
     select ${tenantId}, ${taskId}, v.user_id, v.period_key, v.rest, v.gain, v.gain, ${now}::timestamptz
       from unnest(${keys.map((x) => x.k.userId)}::text[], ${keys.map((x) => x.k.periodKey)}::text[], ${keys.map((x) => x.rest)}::bigint[], ${keys.map((x) => x.firstGain)}::int[])
@@ -283,17 +330,16 @@ async function upsertAdditive(exec: Executor, tenantId: string, taskId: string, 
       last_gain = ${gain},
       updated_at = excluded.updated_at
     where p.completions < ${capSql}
-    returning user_id, period_key, progress, completions, last_gain`.execute(exec);
-  return new Map(r.rows.map((row) => [`${taskId}\u0000${row.user_id}\u0000${row.period_key}`, row]));
+    returning user_id, period_key, progress, completions, last_gain`;
 }
 
-async function upsertStreak(exec: Executor, tenantId: string, taskId: string, target: number, cap: number | null, everyMultiple: boolean, keys: { k: repo.ProgressKey; day: string }[], now: Date) {
+function upsertStreak(tenantId: string, taskId: string, target: number, cap: number | null, everyMultiple: boolean, keys: { k: repo.ProgressKey; day: string }[], now: Date) {
   const capSql = cap === null ? sql`2147483647` : sql`${cap}::int`;
   const streakLen = sql`(case when p.last_day = excluded.last_day - 1 then p.progress + 1 else 1 end)`;
   const reached = everyMultiple ? sql`${streakLen} % ${target}::bigint = 0` : sql`${streakLen} >= ${target}::bigint`;
   const gain = sql`(case when ${reached} and p.completions < ${capSql} then 1 else 0 end)`;
   const firstGain = target === 1 ? 1 : 0;
-  const r = await sql<{ user_id: string; period_key: string } & repo.ProgressState>`
+  return sql`
     insert into task_progress as p (tenant_id, task_id, user_id, period_key, progress, completions, last_day, last_gain, updated_at)
     select ${tenantId}, ${taskId}, v.user_id, v.period_key, 1, ${firstGain}::int, v.day, ${firstGain}::int, ${now}::timestamptz
       from unnest(${keys.map((x) => x.k.userId)}::text[], ${keys.map((x) => x.k.periodKey)}::text[], ${keys.map((x) => x.day)}::date[]) as v(user_id, period_key, day)
@@ -304,8 +350,7 @@ async function upsertStreak(exec: Executor, tenantId: string, taskId: string, ta
       last_day = excluded.last_day,
       updated_at = excluded.updated_at
     where p.completions < ${capSql} and (p.last_day is null or p.last_day < excluded.last_day)
-    returning user_id, period_key, progress, completions, last_gain`.execute(exec);
-  return new Map(r.rows.map((row) => [`${taskId}\u0000${row.user_id}\u0000${row.period_key}`, row]));
+    returning user_id, period_key, progress, completions, last_gain`;
 }
 
 function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
