@@ -187,12 +187,15 @@ type Read = (s: Step, reason: string) => void;
 async function readStates(exec: Executor, tenantId: string, steps: Step[]) {
   const keys = [...new Map(steps.map((s) => [s.keyStr, s.key])).values()];
   if (!keys.length) return new Map<string, { progress: number; completions: number }>();
+  // LATERAL: one primary-key look-up per key, whatever the statistics say. A plain join let the
+  // planner, with statistics from when the table was small, hash the tenant's whole progress
+  // table instead (12 ms for 32 keys at 27,000 rows, and growing with the table).
   const rows = await sql<{ task_id: string; user_id: string; period_key: string; progress: number; completions: number }>`
-    select p.task_id, p.user_id, p.period_key, p.progress, p.completions
-      from task_progress p
-      join unnest(${keys.map((k) => k.taskId)}::text[], ${keys.map((k) => k.userId)}::text[], ${keys.map((k) => k.periodKey)}::text[]) as k(task_id, user_id, period_key)
-        on p.task_id = k.task_id and p.user_id = k.user_id and p.period_key = k.period_key
-     where p.tenant_id = ${tenantId}`.execute(exec);
+    select k.task_id, k.user_id, k.period_key, p.progress, p.completions
+      from unnest(${keys.map((k) => k.taskId)}::text[], ${keys.map((k) => k.userId)}::text[], ${keys.map((k) => k.periodKey)}::text[]) as k(task_id, user_id, period_key)
+      cross join lateral (select p.progress, p.completions from task_progress p
+                           where p.tenant_id = ${tenantId} and p.task_id = k.task_id and p.user_id = k.user_id and p.period_key = k.period_key
+                           limit 1) p`.execute(exec);
   return new Map(rows.rows.map((r) => [`${r.task_id}\u0000${r.user_id}\u0000${r.period_key}`, { progress: Number(r.progress), completions: r.completions }]));
 }
 
