@@ -39,14 +39,17 @@ export interface BatchHelpers {
 
 const keyOf = (k: repo.ProgressKey) => `${k.taskId}\u0000${k.userId}\u0000${k.periodKey}`;
 
-/** Runs claimed events (already in user order) against their tasks; answers per event. */
+/**
+ * Runs claimed events (already in user order) against their tasks; answers per event, and the
+ * completion rows for the caller to write (with the events' answers, in one statement).
+ */
 export async function runBatch(
   exec: Executor,
   tenant: TenantActor,
   events: { event: TriggerEvent; tasks: repo.ActiveTaskRow[][] }[],
   now: Date,
   h: BatchHelpers,
-): Promise<Map<TriggerEvent, TaskOutcomeView[]>> {
+): Promise<{ answers: Map<TriggerEvent, TaskOutcomeView[]>; completions: CompletionSink }> {
   const answers = new Map<TriggerEvent, TaskOutcomeView[]>();
   const memo = new Map<string, boolean>();
   const all: Step[] = [];
@@ -165,7 +168,7 @@ export async function runBatch(
     if (s.outcome.reason === 'day_already_counted' && s.cap !== null && state.completions >= s.cap) s.outcome.reason = 'already_completed';
   }
 
-  // 5. Completions in event order: their grants in one statement, their rows in one insert.
+  // 5. Completions in event order: their grants in one statement; their rows are the caller's to write.
   const sink: CompletionSink = [];
   const position = new Map(events.map((e, i) => [e.event, i]));
   const items: (CompletionItem & { step: Step })[] = [];
@@ -178,8 +181,7 @@ export async function runBatch(
     const done = await h.completeMany(exec, tenant, items, now, sink);
     items.forEach((item, i) => item.step.outcome.completed.push(done[i]!));
   }
-  if (sink.length) await exec.insertInto('task_completion_log').values(sink).execute();
-  return answers;
+  return { answers, completions: sink };
 }
 
 type Read = (s: Step, reason: string) => void;

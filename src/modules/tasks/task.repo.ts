@@ -155,8 +155,37 @@ export async function claimAndFind(db: Executor, row: EventClaim, now: Date): Pr
       on conflict do nothing
       returning 1
     ), live as (${activeTasksQuery(row.tenant_id, [row.event_type], now)})
-    select (select count(*) from claim)::int as claimed, live.* from (select 1) as one left join live on true`.execute(db);
+    select (select count(*) from claim)::int as claimed, live.* from (select 1) as one left join live on true
+     order by live.task_id, live.sort_order, live.campaign_id`.execute(db);
   return { claimed: r.rows[0]!.claimed > 0, tasks: r.rows.filter((t) => t.task_id !== null) };
+}
+
+/**
+ * claimAndFind for many events: claims their ids (one insert; an id already taken is skipped) and
+ * reads the live tasks of `eventTypes`, in one statement. Answers the ids claimed and the tasks.
+ */
+export async function claimManyAndFind(
+  db: Executor,
+  tenantId: string,
+  events: { eventIds: string[]; userIds: string[]; eventTypes: string[]; productCodes: (string | null)[]; occurredAt: string[] },
+  eventTypes: readonly string[],
+  now: Date,
+): Promise<{ claimed: string[]; tasks: ActiveTaskRow[] }> {
+  // The claimed ids ride on the first row only (not repeated on every task row).
+  const r = await sql<ActiveTaskRow & { claimed: string[] | null }>`
+    with claim as (
+      insert into task_event (tenant_id, event_id, user_id, event_type, product_code, occurred_at, received_at)
+      select ${tenantId}, v.event_id, v.user_id, v.event_type, v.product_code, v.occurred_at, ${now}
+        from unnest(${events.eventIds}::text[], ${events.userIds}::text[], ${events.eventTypes}::text[],
+                    ${events.productCodes}::text[], ${events.occurredAt}::timestamptz[])
+             as v(event_id, user_id, event_type, product_code, occurred_at)
+      on conflict do nothing
+      returning event_id
+    ), live as (${activeTasksQuery(tenantId, eventTypes, now)})
+    select case when row_number() over () = 1 then (select coalesce(array_agg(event_id), '{}') from claim) end as claimed, live.*
+      from (select 1) as one left join live on true
+     order by live.task_id, live.sort_order, live.campaign_id`.execute(db);
+  return { claimed: r.rows.find((row) => row.claimed !== null)?.claimed ?? [], tasks: r.rows.filter((t) => t.task_id !== null).map(({ claimed: _, ...task }) => task as ActiveTaskRow) };
 }
 
 export function findEvent(db: Executor, tenantId: string, eventId: string) {

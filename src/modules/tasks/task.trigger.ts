@@ -347,22 +347,25 @@ export function createTrigger(deps: TriggerDeps) {
     async triggerGroup(exec: Executor, tenant: TenantActor, events: (TriggerEvent | AppError)[], now: Date, form: 'single' | 'batch' = 'batch'): Promise<(TriggerResultView | AppError)[]> {
       const started = performance.now();
       const valid = events.filter((e): e is TriggerEvent => !(e instanceof AppError));
-      const claimed = await claimEvents(exec, tenant, valid, now);
+      const { claimed, tasks: live } = await claimAndFindMany(exec, tenant, valid, now);
       const duplicates = valid.filter((e) => !claimed.has(e.eventId) || claimed.get(e.eventId) !== e);
       const earlier = new Map(
         duplicates.length
           ? (await exec.selectFrom('task_event').select(['event_id', 'user_id', 'event_type', 'results']).where('tenant_id', '=', tenant.tenantId).where('event_id', 'in', [...new Set(duplicates.map((e) => e.eventId))]).execute()).map((r) => [r.event_id, r])
           : [],
       );
-      const types = [...new Set(valid.map((e) => e.eventType))];
-      const index = types.length ? indexTasks(await repo.findActiveTasks(exec, tenant.tenantId, types, now)) : new Map();
+      const index = indexTasks(live);
       // Events run grouped by user (stably, so one user's events keep their order): every batch
       // then takes progress-row locks in the same order, and two batches cannot deadlock on them.
       const runnable = events
         .map((e, i) => ({ e, i }))
         .filter((x): x is { e: TriggerEvent; i: number } => !(x.e instanceof AppError) && claimed.get(x.e.eventId) === x.e)
         .sort((a, b) => (a.e.userId < b.e.userId ? -1 : a.e.userId > b.e.userId ? 1 : a.i - b.i));
-      const answers = await runBatch(exec, tenant, runnable.map(({ e }) => ({ event: e, tasks: tasksFor(tenant, index, e) })), now, { pickCampaign, matchesFilters, completeMany });
+      const { answers, completions } = await runBatch(exec, tenant, runnable.map(({ e }) => ({ event: e, tasks: tasksFor(tenant, index, e) })), now, {
+        pickCampaign,
+        matchesFilters,
+        completeMany,
+      });
       const toSave: { eventId: string; results: string }[] = [];
       const results = events.map((event): TriggerResultView | AppError => {
         if (event instanceof AppError) return event;
@@ -384,11 +387,7 @@ export function createTrigger(deps: TriggerDeps) {
           return err;
         }
       });
-      if (toSave.length) {
-        await sql`update task_event e set results = v.results::jsonb
-                    from unnest(${toSave.map((s) => s.eventId)}::text[], ${toSave.map((s) => s.results)}::text[]) as v(event_id, results)
-                   where e.tenant_id = ${tenant.tenantId} and e.event_id = v.event_id`.execute(exec);
-      }
+      await saveCompletionsAndAnswers(exec, tenant.tenantId, completions, toSave);
       const seconds = (performance.now() - started) / 1000;
       // One observation per call: a batch, or a group of single events run together.
       afterCommit(exec, () => metrics.duration.observe({ form }, seconds));
@@ -411,21 +410,64 @@ function claimRow(tenant: TenantActor, event: TriggerEvent, now: Date) {
   return { tenant_id: tenant.tenantId, event_id: event.eventId, user_id: event.userId, event_type: event.eventType, product_code: event.productCode, occurred_at: event.occurredAt, received_at: now };
 }
 
-/** Claims every event id of a batch in one statement; the first event with an id wins it. */
-async function claimEvents(exec: Executor, tenant: TenantActor, events: TriggerEvent[], now: Date): Promise<Map<string, TriggerEvent>> {
+/**
+ * Claims every event id of a batch and finds the live tasks of its event types, in ONE statement
+ * (as claimAndFind does for one event); the first event with an id wins it. Answers the events
+ * that won their claim, by id, and the task rows.
+ */
+async function claimAndFindMany(exec: Executor, tenant: TenantActor, events: TriggerEvent[], now: Date): Promise<{ claimed: Map<string, TriggerEvent>; tasks: repo.ActiveTaskRow[] }> {
   const first = new Map<string, TriggerEvent>();
   for (const e of events) if (!first.has(e.eventId)) first.set(e.eventId, e);
-  if (first.size === 0) return new Map();
+  if (first.size === 0) return { claimed: new Map(), tasks: [] };
   const list = [...first.values()];
-  const r = await sql<{ event_id: string }>`
-    insert into task_event (tenant_id, event_id, user_id, event_type, product_code, occurred_at, received_at)
-    select ${tenant.tenantId}, v.event_id, v.user_id, v.event_type, v.product_code, v.occurred_at, ${now}
-      from unnest(${list.map((e) => e.eventId)}::text[], ${list.map((e) => e.userId)}::text[], ${list.map((e) => e.eventType)}::text[],
-                  ${list.map((e) => e.productCode)}::text[], ${list.map((e) => e.occurredAt.toISOString())}::timestamptz[])
-           as v(event_id, user_id, event_type, product_code, occurred_at)
-    on conflict do nothing
-    returning event_id`.execute(exec);
+  const types = [...new Set(list.map((e) => e.eventType))];
+  const rows = await repo.claimManyAndFind(
+    exec,
+    tenant.tenantId,
+    {
+      eventIds: list.map((e) => e.eventId),
+      userIds: list.map((e) => e.userId),
+      eventTypes: list.map((e) => e.eventType),
+      productCodes: list.map((e) => e.productCode),
+      occurredAt: list.map((e) => e.occurredAt.toISOString()),
+    },
+    types,
+    now,
+  );
   const claimed = new Map<string, TriggerEvent>();
-  for (const row of r.rows) claimed.set(row.event_id, first.get(row.event_id)!);
-  return claimed;
+  for (const id of rows.claimed) claimed.set(id, first.get(id)!);
+  return { claimed, tasks: rows.tasks };
 }
+
+/** The completion rows and the events' kept answers, in one statement (two data-modifying parts). */
+async function saveCompletionsAndAnswers(exec: Executor, tenantId: string, completions: CompletionSink, answers: { eventId: string; results: string }[]): Promise<void> {
+  if (completions.length === 0 && answers.length === 0) return;
+  const log = sql`insert into task_completion_log (${sql.raw(COMPLETION_COLUMNS.join(', '))})
+                  select ${sql.raw(COMPLETION_COLUMNS.join(', '))} from jsonb_populate_recordset(null::task_completion_log, ${JSON.stringify(completions)}::jsonb)`;
+  const keep = sql`update task_event e set results = v.results::jsonb
+                     from unnest(${answers.map((s) => s.eventId)}::text[], ${answers.map((s) => s.results)}::text[]) as v(event_id, results)
+                    where e.tenant_id = ${tenantId} and e.event_id = v.event_id`;
+  if (answers.length === 0) await log.execute(exec);
+  else if (completions.length === 0) await keep.execute(exec);
+  else await sql`with log as (${log}) ${keep}`.execute(exec);
+}
+
+/** Every column of task_completion_log (a completion row names them all). */
+const COMPLETION_COLUMNS = [
+  'tenant_id',
+  'completion_id',
+  'task_id',
+  'campaign_id',
+  'product_code',
+  'user_id',
+  'event_id',
+  'period_key',
+  'seq',
+  'reward_id',
+  'reward_quantity',
+  'grant_id',
+  'grant_status',
+  'grant_error_code',
+  'grant_error_message',
+  'completed_at',
+] as const satisfies readonly (keyof TaskCompletionLogTable)[];
