@@ -262,7 +262,9 @@ describe('batch and single forms agree', () => {
   ])('the same events give the same answers, progress, completions and grants either way (%s)', async (_name, late) => {
     const clock = new ManualClock('2026-03-10T12:00:00Z');
     const env = await testApp({ clock });
-    const run = async (batch: boolean) => {
+    // 'split': two batches, the first ending after u1's second streak day, so the second meets
+    // periods the first used up (answered without an upsert).
+    const run = async (mode: 'single' | 'batch' | 'split') => {
       const t = await env.newTenant();
       const { campaignId, rewardId } = await taskCampaign(t, { points: 3 });
       const specs = [
@@ -271,6 +273,7 @@ describe('batch and single forms agree', () => {
         { event_type: 'D', condition: { type: 'distinct', target: 2, field: 'ch' }, repeat: 'DAILY' },
         { event_type: 'S', condition: { type: 'consecutive_days', target: 2 }, repeat: 'ONCE', reward_id: rewardId },
         { event_type: 'C', condition: { type: 'count', target: 1, filters: { vip: true } }, repeat: 'ONCE' },
+        { event_type: 'A', condition: { type: 'count', target: 1 }, repeat: 'ONCE' },
       ];
       const ids: string[] = [];
       for (const spec of specs) ids.push((await linkedTask(t, campaignId, spec)).task_id);
@@ -292,8 +295,11 @@ describe('batch and single forms agree', () => {
         events.push({ event_type: 'C', user_id: user, event_id: `${user}-c1` });
       }
       let answers: any[];
-      if (batch) {
-        answers = must(await t.call('POST', '/v1/tasks/trigger/batch', { events }), 200).body.results.map((r: any) => r.result);
+      if (mode !== 'single') {
+        const cut = events.findIndex((e) => e.event_id === 'u1-s2') + 1;
+        const parts = mode === 'batch' ? [events] : [events.slice(0, cut), events.slice(cut)];
+        answers = [];
+        for (const part of parts) answers.push(...must(await t.call('POST', '/v1/tasks/trigger/batch', { events: part }), 200).body.results.map((r: any) => r.result));
       } else {
         answers = [];
         for (const e of events) answers.push(must(await trigger(t, e), 200).body);
@@ -307,9 +313,11 @@ describe('batch and single forms agree', () => {
       const logs = must(await t.call('GET', '/v1/task-completion-logs', undefined, { query: { page_size: 500 } }), 200).body.pagination.total;
       return { shape, points, logs };
     };
-    const single = await run(false);
-    const batch = await run(true);
+    const single = await run('single');
+    const batch = await run('batch');
     expect(batch).toEqual(single);
+    expect(await run('split')).toEqual(single);
+    expect(single.shape.flatMap((a) => a.tasks).filter((x: any) => x.reason === 'already_completed').length).toBeGreaterThan(2);
     expect(single.logs).toBeGreaterThan(10);
     await env.app.close();
   });

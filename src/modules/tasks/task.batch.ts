@@ -136,7 +136,7 @@ export async function runBatch(
   const streakByTask = groupBy(streak, (s) => s.task.task_id);
   const plans = [...new Set([...additiveByTask.keys(), ...streakByTask.keys()])]
     .sort()
-    .map((taskId) => (additiveByTask.has(taskId) ? planAdditive(additiveByTask.get(taskId)!, read) : planStreak(streakByTask.get(taskId)!, read)));
+    .map((taskId) => (additiveByTask.has(taskId) ? planAdditive(additiveByTask.get(taskId)!, before, read) : planStreak(streakByTask.get(taskId)!, before, read)));
   if (plans.every((p) => p.severalDays.length === 0)) await runPlans(exec, tenant.tenantId, plans, now);
   else {
     // A streak key that saw several days in this batch (rare: a late event next to a current
@@ -186,9 +186,9 @@ export async function runBatch(
 
 type Read = (s: Step, reason: string) => void;
 
-async function readStates(exec: Executor, tenantId: string, steps: Step[]) {
+async function readStates(exec: Executor, tenantId: string, steps: Step[]): Promise<States> {
   const keys = [...new Map(steps.map((s) => [s.keyStr, s.key])).values()];
-  if (!keys.length) return new Map<string, { progress: number; completions: number }>();
+  if (!keys.length) return new Map();
   // LATERAL: one primary-key look-up per key, whatever the statistics say. A plain join let the
   // planner, with statistics from when the table was small, hash the tenant's whole progress
   // table instead (12 ms for 32 keys at 27,000 rows, and growing with the table).
@@ -211,12 +211,31 @@ interface Plan {
   severalDays: Step[];
 }
 
+type States = Map<string, { progress: number; completions: number }>;
+
+/**
+ * The keys whose period was already used up before the batch (completions at the cap, which never
+ * go down): their upsert would change nothing, yet it would lock the row and wait for whoever holds
+ * it. They are answered as refused without it (`reason`), as the upsert's refusal would be.
+ */
+function usedUp(steps: Step[], before: States, reason: string, read: Read): Map<string, Step[]> {
+  const byKey = groupBy(steps, (s) => s.keyStr);
+  const cap = steps[0]!.cap;
+  if (cap === null) return byKey;
+  for (const [keyStr, ks] of byKey) {
+    if ((before.get(keyStr)?.completions ?? 0) < cap) continue;
+    for (const s of ks) read(s, reason);
+    byKey.delete(keyStr);
+  }
+  return byKey;
+}
+
 /** Additive conditions summed per (user, period): one upsert for the task. */
-function planAdditive(steps: Step[], read: Read): Plan {
+function planAdditive(steps: Step[], before: States, read: Read): Plan {
   const task = steps[0]!.task;
   const { target } = steps[0]!.condition;
   const cap = steps[0]!.cap;
-  const byKey = groupBy(steps, (s) => s.keyStr);
+  const byKey = usedUp(steps, before, 'already_completed', read);
   const keys = [...byKey.values()].map((ks) => {
     const total = ks.reduce((sum, s) => sum + s.delta, 0);
     const firstGain = Math.min(Math.floor(total / target), cap ?? Number.MAX_SAFE_INTEGER);
@@ -225,7 +244,7 @@ function planAdditive(steps: Step[], read: Read): Plan {
   return {
     taskId: task.task_id,
     severalDays: [],
-    upsert: (tenantId, now) => upsertAdditive(tenantId, task.task_id, target, cap, keys, now),
+    upsert: (tenantId, now) => (keys.length ? upsertAdditive(tenantId, task.task_id, target, cap, keys, now) : null),
     apply(states) {
       for (const [keyStr, ks] of byKey) {
         const state = states.get(keyStr);
@@ -240,14 +259,15 @@ function planAdditive(steps: Step[], read: Read): Plan {
  * Streak days: one upsert for the (user, period) keys that saw one day in this batch; keys that
  * saw several days (rare: a late event next to a current one) go day by day (severalDays).
  */
-function planStreak(steps: Step[], read: Read): Plan {
+function planStreak(steps: Step[], before: States, read: Read): Plan {
   const task = steps[0]!.task;
   const { target } = steps[0]!.condition;
   const cap = steps[0]!.cap;
   const everyMultiple = task.repeat_policy === 'UNLIMITED';
   const single: Step[][] = [];
   const severalDays: Step[] = [];
-  for (const ks of groupBy(steps, (s) => s.keyStr).values()) {
+  // (Step 4 turns day_already_counted into already_completed for a used-up period.)
+  for (const ks of usedUp(steps, before, 'day_already_counted', read).values()) {
     if (ks.every((s) => s.day === ks[0]!.day)) single.push(ks);
     else severalDays.push(...ks);
   }
