@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { newCampaign } from '../../../test/helpers/factories.js';
+import { metricValue } from '../../../test/helpers/grant-helpers.js';
 import { must, type Reply, type TenantFixture, testApp } from '../../../test/helpers/test-app.js';
 
 /**
@@ -62,6 +63,25 @@ describe('grants under concurrency', () => {
     expect(await stockOf(t, reward.reward_id)).toEqual({ total: null, reserved: 0, used: 3, available: null });
     const ledger = must(await t.call('GET', '/v1/users/u1/ledger'), 200).body;
     expect(ledger.pagination.total).toBe(3);
+  });
+
+  it('300 parallel grants, some users twice, on unlimited stock: every grant once, balances exact, no group commit failed', async () => {
+    const app = await testApp();
+    const t = await app.newTenant();
+    const reward = await newReward(t, { points: 5 });
+    const failed = async () => metricValue((await app.call('GET', '/metrics', undefined, { key: null })).body as string, 'marketing_reward_grant_batch_failed_total', {}) || 0;
+    const before = await failed();
+    // 300 requests for 200 users (the first 100 twice): on PostgreSQL they share group commits
+    // (mh_grant_batch), where one account may take several grants of one batch.
+    const users = Array.from({ length: 300 }, (_, i) => `user-${i % 200}`);
+    const replies = await Promise.all(users.map((user_id, i) => grant(t, { reward_id: reward.reward_id, user_id, source: 'test', source_id: `req-${i}` })));
+    expect(tally(replies)).toEqual({ statuses: { 201: 300 }, errorCodes: {} });
+    expect(await failed()).toBe(before);
+    expect(await stockOf(t, reward.reward_id)).toEqual({ total: null, reserved: 0, used: 300, available: null });
+    expect(await grantsOf(t, { reward_id: reward.reward_id })).toHaveLength(300);
+    for (const user of ['user-0', 'user-99', 'user-100', 'user-199']) expect(await points(t, user)).toBe(user === 'user-100' || user === 'user-199' ? 5 : 10);
+    const ledger = must(await t.call('GET', '/v1/users/user-7/ledger'), 200).body;
+    expect(ledger.entries.map((e: { balance_after: number }) => e.balance_after).sort((a: number, b: number) => a - b)).toEqual([5, 10]);
   });
 
   it('300 parallel grants from distinct users on a stock of 50: exactly 50 granted, 250 inventory_exhausted', async () => {
