@@ -1,10 +1,11 @@
 /**
- * The batch form of a trigger, set-based: after the claims (one statement) and the task lookup
- * (one query), each task's progress moves for ALL the batch's users in ONE conditional upsert
- * (additive conditions summed per user and period first; streak days per user and day), distinct
- * values go in with one insert, the states the answers need come back with one read, and the
- * completion rows go in with one insert, and the completions' grants go in one grant statement
- * (grantMany), all inside the same transaction.
+ * The batch form of a trigger, set-based, inside the caller's transaction: given the claimed
+ * events and their tasks (one statement, task.trigger.ts), the states before the batch come back
+ * with one read, distinct values go in with one insert, every task's progress moves for ALL the
+ * batch's users in ONE statement (a conditional upsert per task, additive conditions summed per
+ * user and period first, streak days per user and day), and the completions' grants go in one
+ * grant statement (grantMany). The completion rows go back to the caller, which writes them with
+ * the events' kept answers.
  */
 import { type RawBuilder, sql } from 'kysely';
 import type { Executor } from '../../db/client.js';

@@ -338,9 +338,9 @@ export function createTrigger(deps: TriggerDeps) {
     },
 
     /**
-     * Many events in `exec` (one transaction), set-based (task.batch.ts): the claims in one
-     * statement, the tasks of every event type in one query, the progress per task in one upsert,
-     * the grants in one statement, the answers kept in one statement. Answers per event, in input
+     * Many events in `exec` (one transaction), set-based (task.batch.ts): the claims and the
+     * tasks of every event type in one statement, the progress of every task in one statement,
+     * the grants in one, the completion rows and the answers kept in one. Answers per event, in input
      * order: its result, or its refusal (a reused event id) as an AppError. Used by the batch form
      * and by the group commit of single events (`form` labels the metrics).
      */
