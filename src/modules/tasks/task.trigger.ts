@@ -347,7 +347,7 @@ export function createTrigger(deps: TriggerDeps) {
     async triggerGroup(exec: Executor, tenant: TenantActor, events: (TriggerEvent | AppError)[], now: Date, form: 'single' | 'batch' = 'batch'): Promise<(TriggerResultView | AppError)[]> {
       const started = performance.now();
       const valid = events.filter((e): e is TriggerEvent => !(e instanceof AppError));
-      const { claimed, tasks: live } = await claimAndFindMany(exec, tenant, valid, now);
+      const { claimed, tasks: live } = await claimGroup(exec, tenant, valid, now);
       const duplicates = valid.filter((e) => !claimed.has(e.eventId) || claimed.get(e.eventId) !== e);
       const earlier = new Map(
         duplicates.length
@@ -415,7 +415,7 @@ function claimRow(tenant: TenantActor, event: TriggerEvent, now: Date) {
  * (as claimAndFind does for one event); the first event with an id wins it. Answers the events
  * that won their claim, by id, and the task rows.
  */
-async function claimAndFindMany(exec: Executor, tenant: TenantActor, events: TriggerEvent[], now: Date): Promise<{ claimed: Map<string, TriggerEvent>; tasks: repo.ActiveTaskRow[] }> {
+async function claimGroup(exec: Executor, tenant: TenantActor, events: TriggerEvent[], now: Date): Promise<{ claimed: Map<string, TriggerEvent>; tasks: repo.ActiveTaskRow[] }> {
   const first = new Map<string, TriggerEvent>();
   for (const e of events) if (!first.has(e.eventId)) first.set(e.eventId, e);
   if (first.size === 0) return { claimed: new Map(), tasks: [] };
@@ -452,22 +452,25 @@ async function saveCompletionsAndAnswers(exec: Executor, tenantId: string, compl
   else await sql`with log as (${log}) ${keep}`.execute(exec);
 }
 
-/** Every column of task_completion_log (a completion row names them all). */
-const COMPLETION_COLUMNS = [
-  'tenant_id',
-  'completion_id',
-  'task_id',
-  'campaign_id',
-  'product_code',
-  'user_id',
-  'event_id',
-  'period_key',
-  'seq',
-  'reward_id',
-  'reward_quantity',
-  'grant_id',
-  'grant_status',
-  'grant_error_code',
-  'grant_error_message',
-  'completed_at',
-] as const satisfies readonly (keyof TaskCompletionLogTable)[];
+/**
+ * Every column of task_completion_log, as the row type has them: a column added to the type and
+ * not here fails to compile, so no completion is ever written without it.
+ */
+const COMPLETION_COLUMNS = Object.keys({
+  tenant_id: true,
+  completion_id: true,
+  task_id: true,
+  campaign_id: true,
+  product_code: true,
+  user_id: true,
+  event_id: true,
+  period_key: true,
+  seq: true,
+  reward_id: true,
+  reward_quantity: true,
+  grant_id: true,
+  grant_status: true,
+  grant_error_code: true,
+  grant_error_message: true,
+  completed_at: true,
+} satisfies Record<keyof TaskCompletionLogTable, true>);
