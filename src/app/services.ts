@@ -23,6 +23,7 @@ import {
   createCodeMirror,
   createCodeService,
   createReconciler,
+  createRedemptionGate,
   createRedemptionService,
   createCodeReader,
   createShapeCache,
@@ -189,6 +190,9 @@ export function createServices(deps: ServiceDeps) {
     metrics: codeMetrics,
     guard: deps.redeemGuard ?? redemptionLimits(redeemGuard),
     mirror: codeMirror,
+    // One Redis call for the admission, the probe and an unknown code's failure count (not with
+    // a guard injected in place of the limits: the gate runs the limits' own script).
+    gate: redis && !deps.redeemGuard ? createRedemptionGate({ redis, guard: redeemGuard, mirror: codeMirror }) : undefined,
     // Grouped like the grants they lead to (same switch and in-flight limit).
     reader: grantSettings.batch_max_size > 1 ? createCodeReader(db, { maxSize: 64, concurrency: deps.databaseKind === 'pglite' ? 1 : grantSettings.batch_concurrency }) : undefined,
   });

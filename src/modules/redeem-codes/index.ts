@@ -48,3 +48,4 @@ export function redeemCodeMetrics(registry: Registry): RedeemMetrics & MirrorMet
   };
 }
 export { redemptionLimits } from './redemption.guard.js';
+export { createRedemptionGate, type RedemptionGate } from './redemption.gate.js';

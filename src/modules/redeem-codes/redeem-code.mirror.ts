@@ -84,6 +84,13 @@ export interface MirroredCode {
   assignedUserId: string | null;
 }
 
+/** One CHECK_LUA step for a caller's script: its KEYS and ARGV, and how to read its answer. */
+export interface PreparedProbe {
+  keys: string[];
+  args: (string | number)[];
+  settle(out: string[]): Probe;
+}
+
 export type Probe = { kind: 'found'; code: string; state: MirroredCode; batch: MirroredBatch } | { kind: 'unknown' } | { kind: 'miss' } | { kind: 'unavailable' };
 
 const STATUS_CHAR: Record<StoredCodeStatus, MirroredCode['status']> = { ACTIVE: 'A', REDEEMED: 'R', VOIDED: 'V' };
@@ -182,13 +189,42 @@ export function createCodeMirror(deps: {
       }
       return out;
     } catch (err) {
-      skipUntil = performance.now() + retryAfter;
-      if (!failing) {
-        failing = true;
-        deps.log?.warn(err, 'redeem-code mirror: Redis failed; redemptions ask the database until it answers again');
-      }
+      redisFailed(err);
       return fallback;
     }
+  }
+
+  function redisFailed(err: unknown): void {
+    skipUntil = performance.now() + retryAfter;
+    if (!failing) {
+      failing = true;
+      deps.log?.warn(err, 'redeem-code mirror: Redis failed; redemptions ask the database until it answers again');
+    }
+  }
+
+  /** CHECK_LUA's answer as a Probe. */
+  function toProbe(out: string[]): Probe {
+    if (failing) {
+      failing = false;
+      deps.log?.info('redeem-code mirror: Redis answers again');
+    }
+    if (out[0] === 'unknown') return { kind: 'unknown' };
+    if (out[0] !== 'found') return { kind: 'miss' };
+    const state = parseCode(out[2]!);
+    const batch = parseBatch(out[3]!);
+    if (!state || !batch) return { kind: 'miss' };
+    return { kind: 'found', code: out[1]!, state, batch };
+  }
+
+  /** The probe's KEYS and ARGV (CHECK_LUA), or null when Redis is absent or cooling down. */
+  async function prepareProbe(tenantId: string, forms: string[]): Promise<PreparedProbe | null> {
+    if (!redis || performance.now() < skipUntil) return null;
+    // Write-backs still waiting for their turn go first: one connection keeps commands in
+    // order, so a probe never overtakes a use whose answer has already been sent.
+    if (flushing) flush();
+    const expected = await expectedCodes(tenantId);
+    const k = keys(tenantId);
+    return { keys: [k.codes, k.batches, k.pending], args: [Date.now(), expected, ...forms], settle: toProbe };
   }
 
   // Per-tenant code counts from the database: fresh for rosterReloadMs, then refreshed in the
@@ -269,24 +305,18 @@ export function createCodeMirror(deps: {
 
     /** Looks the typed input's stored forms up in Redis (one Lua call). Never throws. */
     async probe(tenantId: string, forms: string[]): Promise<Probe> {
-      if (!redis || performance.now() < skipUntil) return { kind: 'unavailable' };
-      // Write-backs still waiting for their turn go first: one connection keeps commands in
-      // order, so a probe never overtakes a use whose answer has already been sent.
-      if (flushing) flush();
-      const expected = await expectedCodes(tenantId);
-      const k = keys(tenantId);
-      const out = await withRedis(
-        (_r, s) => s.check(3, k.codes, k.batches, k.pending, Date.now(), expected, ...forms) as Promise<string[]>,
-        null,
-      );
-      if (!out) return { kind: 'unavailable' };
-      if (out[0] === 'unknown') return { kind: 'unknown' };
-      if (out[0] !== 'found') return { kind: 'miss' };
-      const state = parseCode(out[2]!);
-      const batch = parseBatch(out[3]!);
-      if (!state || !batch) return { kind: 'miss' };
-      return { kind: 'found', code: out[1]!, state, batch };
+      const prepared = await prepareProbe(tenantId, forms);
+      if (!prepared) return { kind: 'unavailable' };
+      const out = await withRedis((_r, s) => s.check(3, ...prepared.keys, ...prepared.args) as Promise<string[]>, null);
+      return out ? prepared.settle(out) : { kind: 'unavailable' };
     },
+
+    /**
+     * The probe as a step of a caller's own Lua call that embeds CHECK_LUA (the redemption gate);
+     * null when Redis is absent or cooling down. A failure of that call goes to noteRedisFailure.
+     */
+    prepareProbe,
+    noteRedisFailure: redisFailed,
 
     /**
      * Takes a pending token before codes of this tenant may commit: while it is held (at most

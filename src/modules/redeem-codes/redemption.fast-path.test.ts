@@ -118,6 +118,36 @@ describe.skipIf(!testRedisUrl)(`Redis fast path of redemptions${redisSkipNote}`,
     expect(await metric(a, 'marketing_redeem_code_fast_path_total', { result: 'passed' })).toBe(2);
   });
 
+  it('one Redis call per attempt before the database: admission, probe and an unknown code\'s failure count together', async () => {
+    const a = await app({ overrides: { 'rate_limits.lockout.failures': 3 } });
+    const { t, batch } = await mirroredBatch(a, { count: 3 });
+    const unknown = unknownCode(batch.codes, batch.alphabet);
+    must(await redeem(a, t, batch.codes[0]!), 201); // warm-up: key, shapes, the tenant's code count
+    const monitor = await admin.monitor();
+    const seen: string[][] = [];
+    // Calls from clients only (MONITOR also shows the commands a script runs, from "lua").
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (source !== 'lua' && args.some((x) => x.startsWith(a.prefix))) seen.push(args);
+    });
+    try {
+      expect((await redeem(a, t, unknown, 'guesser')).status).toBe(404);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(seen.map((c) => c[0]!.toLowerCase())).toEqual(['evalsha']);
+      seen.length = 0;
+      must(await redeem(a, t, batch.codes[1]!, 'u2'), 201);
+      await new Promise((r) => setTimeout(r, 100));
+      // The gate, then the use written back after the commit.
+      expect(seen.map((c) => c[0]!.toLowerCase())).toEqual(['evalsha', 'evalsha']);
+    } finally {
+      monitor.disconnect();
+    }
+    // The failures the gate counted lock the guesser out (3 here), even for a real code.
+    expect((await redeem(a, t, unknown, 'guesser')).status).toBe(404);
+    expect((await redeem(a, t, unknown, 'guesser')).status).toBe(404);
+    const locked = await redeem(a, t, batch.codes[2]!, 'guesser');
+    expect({ status: locked.status, rule: locked.body.error?.details?.rule }).toEqual({ status: 429, rule: 'lockout' });
+  });
+
   it('a mirror out of date about a batch or a code key: the statement refuses it, the redemption reads and decides', async () => {
     const a = await app();
     const { t, batch } = await mirroredBatch(a, { count: 4, applicable_products: ['app1'] });

@@ -20,9 +20,10 @@ import { displayCode, lookupForms } from './redeem-code.rules.js';
 import type { RedeemInput, RedeemResultView, RedemptionListInput, RedemptionView } from './redeem-code.schemas.js';
 import { codeIdOf, pickTyped, visibility } from './redeem-code.service.js';
 import type { ShapeCache } from './redeem-code.shapes.js';
-import type { CodeMirror } from './redeem-code.mirror.js';
+import type { CodeMirror, Probe } from './redeem-code.mirror.js';
 import type { CodeReader } from './redeem-code.reader.js';
 import { fastPathDecision, rowFromProbe } from './redemption.fast-path.js';
+import type { RedemptionGate } from './redemption.gate.js';
 
 /** What a guard (rate limits, lock-out, a cache in front of the database) sees of an attempt. */
 export interface RedeemAttempt {
@@ -117,6 +118,8 @@ export function createRedemptionService(deps: {
   reader?: CodeReader | undefined;
   /** The Redis mirror of code states (fast refusals); absent or disabled without Redis. */
   mirror?: CodeMirror | undefined;
+  /** Admission, probe and failure count in one Redis call (redemption.gate.ts); absent without Redis. */
+  gate?: RedemptionGate | undefined;
 }) {
   const { db, clock, shapes, metrics, mirror } = deps;
 
@@ -253,23 +256,29 @@ export function createRedemptionService(deps: {
       const tenant = requireTenant(actor);
       const run: Transact = transact ?? ((work) => work(db));
       const seenCode: Seen = {};
+      let failureCounted = false;
       try {
-        // The admission (rate limits, lock-out) and the Redis probe of the code go out together,
-        // one round trip instead of two in a row; the admission's answer still comes first (a
-        // limited caller gets its 429 whatever the code), and the probe only reads.
-        const admitted = deps.guard?.before?.(attempt);
-        const recognized = shapes.recognize(tenant.tenantId, attempt.code);
-        const probed = mirror?.enabled
-          ? recognized.then((r) => (r.kind === 'none' || r.kind === 'bad_check' ? null : mirror.probe(tenant.tenantId, lookupForms(attempt.code))))
-          : null;
-        // Whatever ends this attempt early, the other promises must not reject unobserved.
-        recognized.catch(() => undefined);
-        probed?.catch(() => undefined);
-        await admitted;
-        const seen = await recognized;
+        const seen = await shapes.recognize(tenant.tenantId, attempt.code);
+        const recognized = seen.kind !== 'none' && seen.kind !== 'bad_check';
+        // The admission (rate limits, lock-out) and the Redis probe of the code in one call, which
+        // also counts the failure of an unknown code; the admission's answer comes first (a
+        // limited caller gets its 429 whatever the code). Without the gate, the same as two calls
+        // sent together.
+        const gated = recognized && mirror?.enabled && deps.gate ? await deps.gate.run(attempt, lookupForms(attempt.code)) : null;
+        let probe: Probe | null = null;
+        if (gated) {
+          probe = gated.probe;
+          failureCounted = gated.failureCounted;
+        } else {
+          const admitted = deps.guard?.before?.(attempt);
+          const probed = recognized && mirror?.enabled ? mirror.probe(tenant.tenantId, lookupForms(attempt.code)) : null;
+          // Whatever ends this attempt early, the probe must not reject unobserved.
+          probed?.catch(() => undefined);
+          await admitted;
+          probe = probed && (await probed);
+        }
         if (seen.kind === 'bad_check') throw refusal('invalid', 'code_mistyped', 'The code is mistyped: its check character does not match', { field: 'code' });
         if (seen.kind === 'none') throw refusal('not_found', 'code_not_found', 'No such code');
-        const probe = probed && (await probed);
         let vouched: repo.CodeWithBatch | null = null;
         if (mirror?.enabled && probe) {
           // Redis first: unknown, used-up, expired, voided and foreign codes end here. A code it
@@ -294,7 +303,8 @@ export function createRedemptionService(deps: {
           // Refused: the code is as it was read (committed state), which heals a mirror that let
           // a used or voided code through.
           if (mirror?.enabled && seenCode.row && !seenCode.fromMirror) await mirror.noteRow(seenCode.row).catch(() => undefined);
-          await after(attempt, err.code);
+          // The gate already counted an unknown code's failure in its call.
+          if (!failureCounted) await after(attempt, err.code);
         }
         throw err;
       }

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { ensureRedisConnected } from '../redis.js';
 import { createMemoryStore } from './memory-store.js';
 import type { RateLimitMetrics } from './metrics.js';
-import { createRedisStore } from './redis-store.js';
+import { createRedisStore, limitResult, type RawLimit, slidingWindowCall } from './redis-store.js';
 import type { LimitResult, LockoutState, RateRule, StoreMode } from './types.js';
 
 export interface RateLimiter {
@@ -22,8 +22,25 @@ export interface RateLimiter {
    * the limit with the longest wait) without charging anything, else charged to every limit.
    */
   admit(lockoutKeys: readonly string[], rules: readonly RateRule[], cost?: number): Promise<LimitResult>;
+  /**
+   * admit and recordFailure as parts of a caller's own Lua call that embeds SLIDING_WINDOW_LUA
+   * (the redemption gate: one Redis call for the admission, the code's probe and the failure
+   * count). Null when this limiter does not count in Redis right now (none configured, or cooling
+   * down after a failure): call admit / recordFailure instead.
+   */
+  prepareAdmit(lockoutKeys: readonly string[], rules: readonly RateRule[], cost?: number): PreparedLimit | null;
+  prepareFailure(keys: readonly string[]): PreparedLimit | null;
+  /** A caller's call carrying a prepared limit failed: count in-process for a while, as after our own failure. */
+  noteRedisFailure(err: unknown): void;
   /** Where the last call was counted: `redis`, or `memory` (no Redis configured, or Redis failing). */
   backend(): 'redis' | 'memory';
+}
+
+/** One SLIDING_WINDOW_LUA step for a caller's script: its KEYS and ARGV, and how to read its answer. */
+export interface PreparedLimit {
+  keys: string[];
+  args: (string | number)[];
+  settle(raw: RawLimit): LimitResult;
 }
 
 export interface RateLimiterOptions {
@@ -60,6 +77,33 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   let failing = false;
   let last: 'redis' | 'memory' = redisStore ? 'redis' : 'memory';
 
+  function redisFailed(err: unknown): void {
+    skipRedisUntil = performance.now() + retryAfter;
+    if (!failing) {
+      failing = true;
+      options.log?.warn(err, 'rate limiter: Redis failed; counting in-process until it answers again');
+    }
+  }
+
+  /** A step of a caller's script, when this limiter counts in Redis now. */
+  function prepare(mode: StoreMode, rules: readonly RateRule[], cost: number, observe: (r: LimitResult) => void): PreparedLimit | null {
+    if (!redisStore || performance.now() < skipRedisUntil) return null;
+    validate(rules, cost);
+    return {
+      ...slidingWindowCall(mode, rules, cost, now()),
+      settle(raw) {
+        const result = limitResult(raw, rules);
+        if (failing) {
+          failing = false;
+          options.log?.info('rate limiter: Redis answers again; counting in Redis');
+        }
+        last = 'redis';
+        observe(result);
+        return result;
+      },
+    };
+  }
+
   async function run(mode: StoreMode, rules: readonly RateRule[], cost: number): Promise<LimitResult> {
     validate(rules, cost);
     if (redisStore && options.redis && performance.now() >= skipRedisUntil) {
@@ -73,11 +117,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
         last = 'redis';
         return result;
       } catch (err) {
-        skipRedisUntil = performance.now() + retryAfter;
-        if (!failing) {
-          failing = true;
-          options.log?.warn(err, 'rate limiter: Redis failed; counting in-process until it answers again');
-        }
+        redisFailed(err);
       }
     }
     if (redisStore) options.metrics.redisFallback.inc();
@@ -89,6 +129,15 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const failureRules = (keys: readonly string[], peek = false): RateRule[] =>
     keys.map((key) => ({ name: 'lockout', key: `${prefix}fail:${lockout.windowMs}:${key}`, limit: lockout.failures, windowMs: lockout.windowMs, peek }));
   const asLockout = (result: LimitResult): LockoutState => ({ locked: !result.allowed, retryAfterMs: result.retryAfterMs });
+
+  // The lock-out (checked, never charged) and the attempt limits, in one atomic step.
+  const admitRules = (lockoutKeys: readonly string[], rules: readonly RateRule[]) => [
+    ...failureRules(lockoutKeys, true),
+    ...rules.map((r) => ({ ...r, key: limitKey(r.key, r.windowMs) })),
+  ];
+  const countRefusal = (result: LimitResult) => {
+    if (!result.allowed) options.metrics.rejected.inc({ rule: result.rule ?? 'unknown' });
+  };
 
   async function hitAll(rules: readonly RateRule[], cost = 1): Promise<LimitResult> {
     const result = await run('hit', rules.map((r) => ({ ...r, key: limitKey(r.key, r.windowMs) })), cost);
@@ -110,12 +159,15 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       return state;
     },
     async admit(lockoutKeys, rules, cost = 1) {
-      const all = [...failureRules(lockoutKeys, true), ...rules.map((r) => ({ ...r, key: limitKey(r.key, r.windowMs) }))];
+      const all = admitRules(lockoutKeys, rules);
       if (all.length === 0) return { allowed: true, remaining: Infinity, retryAfterMs: 0, rule: null };
       const result = await run('hit', all, cost);
-      if (!result.allowed) options.metrics.rejected.inc({ rule: result.rule ?? 'unknown' });
+      countRefusal(result);
       return result;
     },
+    prepareAdmit: (lockoutKeys, rules, cost = 1) => prepare('hit', admitRules(lockoutKeys, rules), cost, countRefusal),
+    prepareFailure: (keys) => prepare('add', failureRules(keys), 1, () => undefined),
+    noteRedisFailure: redisFailed,
     backend: () => last,
   };
 }

@@ -1,7 +1,7 @@
 import type { Config } from '../../config/schema.js';
 import { ipLimitKey } from '../client-ip.js';
 import { rateLimited } from '../errors.js';
-import type { RateLimiter } from './limiter.js';
+import type { PreparedLimit, RateLimiter } from './limiter.js';
 import type { LimitResult, LockoutState, RateRule } from './types.js';
 
 /** Who is redeeming. `clientIp`: the end user's address from `endUserIp`, null when unknown. */
@@ -73,6 +73,18 @@ export interface RedemptionGuard {
    * foreign code), not after our own errors. Returns whether the subject is now locked out.
    */
   recordFailure(subject: RedeemSubject): Promise<LockoutState>;
+  /**
+   * admit and recordFailure prepared as steps of a caller's own Redis call (the redemption gate);
+   * null when the limiter does not count in Redis right now. The caller throws rateLimited when
+   * the settled admission is refused, and reports a failure of its call with noteRedisFailure.
+   */
+  prepare(subject: RedeemSubject): Promise<PreparedRedemptionLimits | null>;
+}
+
+export interface PreparedRedemptionLimits {
+  admit: PreparedLimit;
+  failure: PreparedLimit | null;
+  noteRedisFailure(err: unknown): void;
 }
 
 export function createRedemptionGuard(deps: {
@@ -91,5 +103,11 @@ export function createRedemptionGuard(deps: {
       return result;
     },
     recordFailure: (subject) => limiter.recordFailure(lockoutKeys(subject)),
+    async prepare(subject) {
+      const quotas = subject.productCode === null ? null : await deps.productQuotas(subject.tenantId, subject.productCode);
+      const admit = limiter.prepareAdmit(lockoutKeys(subject), redemptionRules(limits, subject, quotas));
+      if (!admit) return null;
+      return { admit, failure: limiter.prepareFailure(lockoutKeys(subject)), noteRedisFailure: limiter.noteRedisFailure };
+    },
   };
 }

@@ -100,7 +100,28 @@ end
 return { 1, remaining, 0, 0 }
 `;
 
-type ScriptCommand = (numKeys: number, ...args: (string | number)[]) => Promise<[number, number, number, number]>;
+type ScriptCommand = (numKeys: number, ...args: (string | number)[]) => Promise<RawLimit>;
+
+/** What SLIDING_WINDOW_LUA answers: allowed 0/1, remaining (-1: no rules), retry_after_ms, refusing rule (1-based). */
+export type RawLimit = [number, number, number, number];
+
+/** The script's KEYS and ARGV for one call. */
+export function slidingWindowCall(mode: StoreMode, rules: readonly RateRule[], cost: number, now: number): { keys: string[]; args: (string | number)[] } {
+  const args: (string | number)[] = [mode, now, cost];
+  for (const rule of rules) args.push(rule.limit, rule.windowMs, bucketWidth(rule.windowMs), rule.peek ? 1 : 0);
+  return { keys: rules.map((r) => r.key), args };
+}
+
+/** The script's answer as a LimitResult. */
+export function limitResult(raw: RawLimit, rules: readonly RateRule[]): LimitResult {
+  const [allowed, remaining, retryAfterMs, refused] = raw;
+  return {
+    allowed: allowed === 1,
+    remaining: remaining < 0 ? Infinity : remaining,
+    retryAfterMs,
+    rule: refused > 0 ? rules[refused - 1]!.name : null,
+  };
+}
 
 const COMMAND = 'mhSlidingWindow';
 
@@ -115,15 +136,8 @@ export function createRedisStore(redis: Redis, options: { now?: () => number } =
 
   return {
     async run(mode: StoreMode, rules: readonly RateRule[], cost: number): Promise<LimitResult> {
-      const args: (string | number)[] = [mode, now(), cost];
-      for (const rule of rules) args.push(rule.limit, rule.windowMs, bucketWidth(rule.windowMs), rule.peek ? 1 : 0);
-      const [allowed, remaining, retryAfterMs, refused] = await script(rules.length, ...rules.map((r) => r.key), ...args);
-      return {
-        allowed: allowed === 1,
-        remaining: remaining < 0 ? Infinity : remaining,
-        retryAfterMs,
-        rule: refused > 0 ? rules[refused - 1]!.name : null,
-      };
+      const { keys, args } = slidingWindowCall(mode, rules, cost, now());
+      return limitResult(await script(keys.length, ...keys, ...args), rules);
     },
   };
 }
