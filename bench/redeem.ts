@@ -17,7 +17,7 @@
  *    (random seq of the pool, autocommit), at 32 clients as in the issue.
  * Only 201s count as redemptions and only 404 code_not_found as rejections.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -30,7 +30,7 @@ import { generateCodes, resolveRule } from '../src/modules/redeem-codes/redeem-c
 import { mirrorKeys } from '../src/modules/redeem-codes/index.js';
 import type { TenantActor } from '../src/platform/actor.js';
 import { systemClock } from '../src/platform/clock.js';
-import { admin, pgbench, startServer } from './support.js';
+import { admin, pgbench, processTreeCpuMs, type Server, startServer } from './support.js';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -50,6 +50,10 @@ interface Result {
   perSecond: number;
   p50: number;
   p99: number;
+  /** CPU per counted request, in microseconds: the API process(es) and Redis (NaN: not measured). */
+  serverUs: number;
+  redisUs: number;
+  pgUs: number;
 }
 
 async function main(): Promise<void> {
@@ -58,7 +62,7 @@ async function main(): Promise<void> {
   await admin(ADMIN_URL, `create database ${dbName}`);
   const url = new URL(ADMIN_URL);
   url.pathname = `/${dbName}`;
-  let server: { url: string; stop: () => Promise<void> } | undefined;
+  let server: Server | undefined;
   try {
     const t0 = performance.now();
     const pool = await makePool(url.toString(), prefix);
@@ -69,19 +73,19 @@ async function main(): Promise<void> {
     let next = 0;
     const results: Result[] = [];
     // Warm-up, not counted: JIT, pools, prepared statements, the shape cache.
-    await load('warm-up', server.url, key, () => codes[next++]!, 201, Math.min(5, DURATION));
+    await load('warm-up', server, key, () => codes[next++]!, 201, Math.min(5, DURATION));
     // BENCH_ONLY_INVALID=1 (with BENCH_NODE_ARGS=--cpu-prof): a profile of invalid-code rejections alone.
     if (process.env.BENCH_ONLY_INVALID) {
       const invalid = generateCodes(resolveRule({ code_type: 'ALPHANUM', length: 12 }), 400_000);
       let i = 0;
-      return console.log(await load('invalid codes', server.url, key, () => invalid[i++ % invalid.length]!, 404));
+      return console.log(await load('invalid codes', server, key, () => invalid[i++ % invalid.length]!, 404));
     }
-    results.push(await load(`redeem (random pool codes, ${CONNECTIONS} conns)`, server.url, key, () => codes[next++]!, 201));
+    results.push(await load(`redeem (random pool codes, ${CONNECTIONS} conns)`, server, key, () => codes[next++]!, 201));
     // BENCH_ONLY_REDEEM=1 (with BENCH_NODE_ARGS=--cpu-prof): a profile of redemptions alone.
     if (process.env.BENCH_ONLY_REDEEM) return console.log(results);
     const invalid = generateCodes(resolveRule({ code_type: 'ALPHANUM', length: 12 }), 400_000);
     let bad = 0;
-    results.push(await load('invalid codes (404, Redis fast path)', server.url, key, () => invalid[bad++ % invalid.length]!, 404));
+    results.push(await load('invalid codes (404, Redis fast path)', server, key, () => invalid[bad++ % invalid.length]!, 404));
     results.push(baseline(url.toString(), pool.batchId));
     report(results, await verify(url.toString()));
   } finally {
@@ -134,10 +138,41 @@ async function apiKey(base: string): Promise<string> {
   return ((await res.json()) as { key: string }).key;
 }
 
-async function load(name: string, base: string, key: string, code: () => string, expect: number, duration = DURATION): Promise<Result> {
+/** Redis's own CPU so far (INFO cpu: user + system of the server and its threads), in ms. */
+async function redisCpuMs(): Promise<number> {
+  const redis = new Redis(REDIS_URL);
+  try {
+    const info = await redis.info('cpu');
+    const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? Number.NaN);
+    return (field('used_cpu_user') + field('used_cpu_sys')) * 1000;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/**
+ * PostgreSQL's CPU so far (the postmaster and every backend, autovacuum and checkpointer
+ * included), in ms; NaN when the server is not on this machine. Shows work a case leaves behind.
+ */
+let postmaster: number | null | undefined;
+async function postgresCpuMs(): Promise<number> {
+  if (postmaster === undefined) {
+    const c = new pg.Client({ connectionString: ADMIN_URL });
+    await c.connect();
+    const backend = Number((await c.query('select pg_backend_pid() as pid')).rows[0].pid);
+    // Read while the backend lives: its parent is the postmaster.
+    const stat = existsSync(`/proc/${backend}/stat`) ? readFileSync(`/proc/${backend}/stat`, 'utf8') : null;
+    await c.end();
+    postmaster = stat ? Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) : null;
+  }
+  return postmaster === null ? Number.NaN : processTreeCpuMs(postmaster);
+}
+
+async function load(name: string, server: Server, key: string, code: () => string, expect: number, duration = DURATION): Promise<Result> {
   let n = 0;
+  const [cpu0, redis0, pg0] = [server.cpuMs(), await redisCpuMs(), await postgresCpuMs()];
   const result = await autocannon({
-    url: `${base}/v1/redeem`,
+    url: `${server.url}/v1/redeem`,
     connections: CONNECTIONS,
     duration,
     requests: [
@@ -150,7 +185,10 @@ async function load(name: string, base: string, key: string, code: () => string,
   });
   const ok = expect === 201 ? result['2xx'] : (result.statusCodeStats?.[String(expect) as '404']?.count ?? 0);
   const other = result.requests.total - ok;
-  return { name, ok, other, perSecond: ok / result.duration, p50: result.latency.p50, p99: result.latency.p99 };
+  const [cpu1, redis1, pg1] = [server.cpuMs(), await redisCpuMs(), await postgresCpuMs()];
+  // Per counted request; every request of a case is of its kind (other stays 0 in a sound run).
+  const per = (ms: number) => (ok > 0 ? (ms * 1000) / ok : Number.NaN);
+  return { name, ok, other, perSecond: ok / result.duration, p50: result.latency.p50, p99: result.latency.p99, serverUs: per(cpu1 - cpu0), redisUs: per(redis1 - redis0), pgUs: per(pg1 - pg0) };
 }
 
 /** pgbench: the redemption's conditional UPDATE alone, on random codes of the pool. */
@@ -161,7 +199,7 @@ function baseline(url: string, batchId: string): Result {
     `\\set s random(1, ${COUNT})\nUPDATE redeem_code SET uses = uses + 1, status = CASE WHEN uses + 1 >= 1 THEN 'REDEEMED' ELSE status END, last_redeemed_at = now() WHERE tenant_id = '${TENANT}' AND batch_id = '${batchId}' AND seq = :s AND status = 'ACTIVE' AND uses < 1 AND assigned_user_id IS NULL;\n`,
   );
   const { tps, latencyMs: latency, transactions: tx } = pgbench(url, script, { clients: PGBENCH_CLIENTS, seconds: DURATION });
-  return { name: `baseline: pgbench UPDATE, ${PGBENCH_CLIENTS} clients`, ok: tx, other: 0, perSecond: tps, p50: latency, p99: Number.NaN };
+  return { name: `baseline: pgbench UPDATE, ${PGBENCH_CLIENTS} clients`, ok: tx, other: 0, perSecond: tps, p50: latency, p99: Number.NaN, serverUs: Number.NaN, redisUs: Number.NaN, pgUs: Number.NaN };
 }
 
 /** Every HTTP redemption is one used code, one redemption row and one grant. */
@@ -180,9 +218,11 @@ function report(results: Result[], consistency: string): void {
   const [redeem, invalid, base] = results as [Result, Result, Result];
   const f = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : '-');
   console.log(`\nbench/redeem  pool ${COUNT} codes, ${CONNECTIONS} connections, ${DURATION} s each, server pool ${POOL}, ${WORKERS} API process(es), PostgreSQL + Redis\n`);
-  console.log('case                                        ok/s     p50 ms  p99 ms   ok      other');
+  console.log('case                                        ok/s     p50 ms  p99 ms   ok      other   CPU us/req: server  redis  postgres');
   for (const r of results) {
-    console.log(`${r.name.padEnd(42)} ${f(r.perSecond).padStart(7)}  ${String(r.p50).padStart(7)} ${String(Number.isFinite(r.p99) ? r.p99 : '-').padStart(7)}  ${String(r.ok).padStart(7)} ${String(r.other).padStart(7)}`);
+    console.log(
+      `${r.name.padEnd(42)} ${f(r.perSecond).padStart(7)}  ${String(r.p50).padStart(7)} ${String(Number.isFinite(r.p99) ? r.p99 : '-').padStart(7)}  ${String(r.ok).padStart(7)} ${String(r.other).padStart(7)}   ${f(r.serverUs).padStart(18)} ${f(r.redisUs).padStart(6)} ${f(r.pgUs).padStart(9)}`,
+    );
   }
   const check = (label: string, value: number, target: number) => console.log(`  ${label.padEnd(44)} ${value.toFixed(2)}x  (target >= ${target}x)  ${value >= target ? 'met' : 'NOT met'}`);
   console.log('\nratios');

@@ -1,4 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 
@@ -61,13 +62,20 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
  * and resolves with its URL once it listens. BENCH_NODE_ARGS (e.g. "--cpu-prof
  * --cpu-prof-dir=/tmp/prof") go to its node; `args` to serve (e.g. --workers 2).
  */
-export function startServer(env: Record<string, string>, args: string[] = []): Promise<{ url: string; stop: () => Promise<void> }> {
+export function startServer(env: Record<string, string>, args: string[] = []): Promise<Server> {
   const nodeArgs = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : [];
   return startProcess([...nodeArgs, 'bin/marketing-hub.js', 'serve', '--port', '0', '--host', '127.0.0.1', ...args], { LOG_LEVEL: 'warn', ...env });
 }
 
+export interface Server {
+  url: string;
+  stop: () => Promise<void>;
+  /** CPU time (user + system, ms) the server's processes have used so far: it and its workers. */
+  cpuMs: () => number;
+}
+
 /** Starts `node ...args` in the project folder; resolves once it prints "listening on <url>". */
-export function startProcess(args: string[], env: Record<string, string> = {}): Promise<{ url: string; stop: () => Promise<void> }> {
+export function startProcess(args: string[], env: Record<string, string> = {}): Promise<Server> {
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, ...env },
@@ -78,7 +86,7 @@ export function startProcess(args: string[], env: Record<string, string> = {}): 
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ url: m[1]!, stop: () => stop(child) });
+      if (m) resolve({ url: m[1]!, stop: () => stop(child), cpuMs: () => processTreeCpuMs(child.pid!) });
     });
     child.once('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
   });
@@ -98,4 +106,23 @@ function stop(child: ChildProcess): Promise<void> {
     });
     child.kill('SIGTERM');
   });
+}
+
+/** utime + stime of a process and its direct children (an API process's workers), from /proc, in ms. */
+export function processTreeCpuMs(pid: number): number {
+  const tick = 10; // USER_HZ is 100 on Linux
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    // Fields after the command name, which may hold spaces: state ppid ... utime(14) stime(15).
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(entry) === pid || Number(f[1]) === pid) total += (Number(f[11]) + Number(f[12])) * tick;
+  }
+  return total;
 }
