@@ -141,7 +141,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
 
   async function hitAll(rules: readonly RateRule[], cost = 1): Promise<LimitResult> {
     const result = await run('hit', rules.map((r) => ({ ...r, key: limitKey(r.key, r.windowMs) })), cost);
-    if (!result.allowed) options.metrics.rejected.inc({ rule: result.rule ?? 'unknown' });
+    countRefusal(result);
     return result;
   }
 
