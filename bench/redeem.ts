@@ -17,7 +17,7 @@
  *    (random seq of the pool, autocommit), at 32 clients as in the issue.
  * Only 201s count as redemptions and only 404 code_not_found as rejections.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -30,7 +30,7 @@ import { generateCodes, resolveRule } from '../src/modules/redeem-codes/redeem-c
 import { mirrorKeys } from '../src/modules/redeem-codes/index.js';
 import type { TenantActor } from '../src/platform/actor.js';
 import { systemClock } from '../src/platform/clock.js';
-import { admin, pgbench, processTreeCpuMs, type Server, startServer } from './support.js';
+import { admin, pgbench, postgresCpuMs, type Server, startServer } from './support.js';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -150,27 +150,9 @@ async function redisCpuMs(): Promise<number> {
   }
 }
 
-/**
- * PostgreSQL's CPU so far (the postmaster and every backend, autovacuum and checkpointer
- * included), in ms; NaN when the server is not on this machine. Shows work a case leaves behind.
- */
-let postmaster: number | null | undefined;
-async function postgresCpuMs(): Promise<number> {
-  if (postmaster === undefined) {
-    const c = new pg.Client({ connectionString: ADMIN_URL });
-    await c.connect();
-    const backend = Number((await c.query('select pg_backend_pid() as pid')).rows[0].pid);
-    // Read while the backend lives: its parent is the postmaster.
-    const stat = existsSync(`/proc/${backend}/stat`) ? readFileSync(`/proc/${backend}/stat`, 'utf8') : null;
-    await c.end();
-    postmaster = stat ? Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) : null;
-  }
-  return postmaster === null ? Number.NaN : processTreeCpuMs(postmaster);
-}
-
 async function load(name: string, server: Server, key: string, code: () => string, expect: number, duration = DURATION): Promise<Result> {
   let n = 0;
-  const [cpu0, redis0, pg0] = [server.cpuMs(), await redisCpuMs(), await postgresCpuMs()];
+  const [cpu0, redis0, pg0] = [server.cpuMs(), await redisCpuMs(), await postgresCpuMs(ADMIN_URL)];
   const result = await autocannon({
     url: `${server.url}/v1/redeem`,
     connections: CONNECTIONS,
@@ -185,7 +167,7 @@ async function load(name: string, server: Server, key: string, code: () => strin
   });
   const ok = expect === 201 ? result['2xx'] : (result.statusCodeStats?.[String(expect) as '404']?.count ?? 0);
   const other = result.requests.total - ok;
-  const [cpu1, redis1, pg1] = [server.cpuMs(), await redisCpuMs(), await postgresCpuMs()];
+  const [cpu1, redis1, pg1] = [server.cpuMs(), await redisCpuMs(), await postgresCpuMs(ADMIN_URL)];
   // Per counted request; every request of a case is of its kind (other stays 0 in a sound run).
   const per = (ms: number) => (ok > 0 ? (ms * 1000) / ok : Number.NaN);
   return { name, ok, other, perSecond: ok / result.duration, p50: result.latency.p50, p99: result.latency.p99, serverUs: per(cpu1 - cpu0), redisUs: per(redis1 - redis0), pgUs: per(pg1 - pg0) };

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 
@@ -108,7 +108,29 @@ function stop(child: ChildProcess): Promise<void> {
   });
 }
 
-/** utime + stime of a process and its direct children (an API process's workers), from /proc, in ms. */
+/**
+ * PostgreSQL's CPU so far (the postmaster and every backend, autovacuum and checkpointer
+ * included, and backends that have exited: pgbench's), in ms; NaN when the server is not on this
+ * machine. Shows work a case leaves behind.
+ */
+let postmaster: number | null | undefined;
+export async function postgresCpuMs(adminUrl: string): Promise<number> {
+  if (postmaster === undefined) {
+    const c = new pg.Client({ connectionString: adminUrl });
+    await c.connect();
+    const backend = Number((await c.query('select pg_backend_pid() as pid')).rows[0].pid);
+    // Read while the backend lives: its parent is the postmaster.
+    const stat = existsSync(`/proc/${backend}/stat`) ? readFileSync(`/proc/${backend}/stat`, 'utf8') : null;
+    await c.end();
+    postmaster = stat ? Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) : null;
+  }
+  return postmaster === null ? Number.NaN : processTreeCpuMs(postmaster);
+}
+
+/**
+ * utime + stime of a process and its direct children (an API process's workers, PostgreSQL's
+ * backends), and of children it has already reaped, from /proc, in ms.
+ */
 export function processTreeCpuMs(pid: number): number {
   const tick = 10; // USER_HZ is 100 on Linux
   let total = 0;
@@ -122,7 +144,8 @@ export function processTreeCpuMs(pid: number): number {
     }
     // Fields after the command name, which may hold spaces: state ppid ... utime(14) stime(15).
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(entry) === pid || Number(f[1]) === pid) total += (Number(f[11]) + Number(f[12])) * tick;
+    if (Number(entry) === pid) total += (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * tick;
+    else if (Number(f[1]) === pid) total += (Number(f[11]) + Number(f[12])) * tick;
   }
   return total;
 }
