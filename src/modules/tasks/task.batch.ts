@@ -2,12 +2,12 @@
  * The batch form of a trigger, set-based, inside the caller's transaction: given the claimed
  * events and their tasks (one statement, task.trigger.ts), the states before the batch come back
  * with one read, distinct values go in with one insert, every task's progress moves for ALL the
- * batch's users in ONE statement (a conditional upsert per task, additive conditions summed per
- * user and period first, streak days per user and day), and the completions' grants go in one
+ * batch's users in ONE call (mh_task_progress: a conditional upsert per task, additive conditions
+ * summed per user and period first, streak days per user and day), and the completions' grants go in one
  * grant statement (grantMany). The completion rows go back to the caller, which writes them with
  * the events' kept answers.
  */
-import { type RawBuilder, sql } from 'kysely';
+import { sql } from 'kysely';
 import type { Executor } from '../../db/client.js';
 import type { TenantActor } from '../../platform/actor.js';
 import { capOf, conditionOf, type Condition, progressShown } from './task.rules.js';
@@ -129,10 +129,10 @@ export async function runBatch(
     }
   }
 
-  // 3. Every task's progress in ONE statement: one upsert per task over every (user, period) the
-  //    batch moves, as data-modifying CTEs in task_id order (the order single triggers lock in,
-  //    so the two cannot deadlock). One round trip instead of one per task: under load most of a
-  //    batch's time went to waiting between statements with its rows locked.
+  // 3. Every task's progress in ONE call: one upsert per task over every (user, period) the
+  //    batch moves, in task_id order (the order single triggers lock in, so the two cannot
+  //    deadlock). One round trip instead of one per task: under load most of a batch's time went
+  //    to waiting between statements with its rows locked.
   const additiveByTask = groupBy(additive, (s) => s.task.task_id);
   const streakByTask = groupBy(streak, (s) => s.task.task_id);
   const plans = [...new Set([...additiveByTask.keys(), ...streakByTask.keys()])]
@@ -205,11 +205,20 @@ async function readStates(exec: Executor, tenantId: string, steps: Step[]): Prom
 /** What one task's upsert is made of, and how its returned rows answer the task's steps. */
 interface Plan {
   taskId: string;
-  /** The upsert (returning user_id, period_key and the state), or null when no key needs one. */
-  upsert: (tenantId: string, now: Date) => RawBuilder<unknown> | null;
+  /** The task's keys for mh_task_progress (none: no key needs an upsert). */
+  upsert: TaskUpsert;
   apply: (states: Map<string, repo.ProgressState>) => void;
   /** Streak steps of keys that saw several days in this batch: run one by one before the upsert. */
   severalDays: Step[];
+}
+
+/** One task's part of the mh_task_progress call (migration 0021). */
+interface TaskUpsert {
+  kind: 'add' | 'streak';
+  target: number;
+  cap: number | null;
+  everyMultiple: boolean;
+  keys: { userId: string; periodKey: string; rest: number; gain: number; day: string | null }[];
 }
 
 type States = Map<string, { progress: number; completions: number }>;
@@ -237,15 +246,16 @@ function planAdditive(steps: Step[], before: States, read: Read): Plan {
   const { target } = steps[0]!.condition;
   const cap = steps[0]!.cap;
   const byKey = usedUp(steps, before, 'already_completed', read);
+  // The inserted row carries the batch's sum as (rest, gain): the sum is rest + gain * target.
   const keys = [...byKey.values()].map((ks) => {
     const total = ks.reduce((sum, s) => sum + s.delta, 0);
-    const firstGain = Math.min(Math.floor(total / target), cap ?? Number.MAX_SAFE_INTEGER);
-    return { k: ks[0]!.key, rest: total - firstGain * target, firstGain };
+    const gain = Math.min(Math.floor(total / target), cap ?? Number.MAX_SAFE_INTEGER);
+    return { userId: ks[0]!.key.userId, periodKey: ks[0]!.key.periodKey, rest: total - gain * target, gain, day: null };
   });
   return {
     taskId: task.task_id,
     severalDays: [],
-    upsert: (tenantId, now) => (keys.length ? upsertAdditive(tenantId, task.task_id, target, cap, keys, now) : null),
+    upsert: { kind: 'add', target, cap, everyMultiple: false, keys },
     apply(states) {
       for (const [keyStr, ks] of byKey) {
         const state = states.get(keyStr);
@@ -275,8 +285,7 @@ function planStreak(steps: Step[], before: States, read: Read): Plan {
   return {
     taskId: task.task_id,
     severalDays,
-    upsert: (tenantId, now) =>
-      single.length ? upsertStreak(tenantId, task.task_id, target, cap, everyMultiple, single.map((ks) => ({ k: ks[0]!.key, day: ks[0]!.day })), now) : null,
+    upsert: { kind: 'streak', target, cap, everyMultiple, keys: single.map((ks) => ({ userId: ks[0]!.key.userId, periodKey: ks[0]!.key.periodKey, rest: 0, gain: 0, day: ks[0]!.day })) },
     apply(states) {
       for (const ks of single) {
         const state = states.get(ks[0]!.keyStr);
@@ -288,19 +297,27 @@ function planStreak(steps: Step[], before: States, read: Read): Plan {
   };
 }
 
-/** The plans' upserts as one statement (a CTE each, in the plans' order), then their answers. */
+/**
+ * The plans' upserts in ONE call of mh_task_progress (migration 0021), task by task in the plans'
+ * order, then their answers. The call's text never changes, so PostgreSQL parses and plans it
+ * once per connection (a statement built per set of tasks was parsed and planned every time).
+ */
 async function runPlans(exec: Executor, tenantId: string, plans: Plan[], now: Date): Promise<void> {
-  const parts = plans.flatMap((p) => {
-    const upsert = p.upsert(tenantId, now);
-    return upsert ? [{ taskId: p.taskId, upsert }] : [];
-  });
+  const parts = plans.filter((p) => p.upsert.keys.length > 0);
   const states = new Map<string, repo.ProgressState>();
   if (parts.length) {
-    const names = parts.map((_, i) => sql.raw(`t${i}`));
-    const r = await sql<{ task_id: string; user_id: string; period_key: string } & repo.ProgressState>`
-      with ${sql.join(parts.map((part, i) => sql`${names[i]} as (${part.upsert})`))}
-      ${sql.join(parts.map((part, i) => sql`select ${part.taskId}::text as task_id, * from ${names[i]}`), sql` union all `)}`.execute(exec);
-    for (const row of r.rows) states.set(`${row.task_id}\u0000${row.user_id}\u0000${row.period_key}`, row);
+    const keys = parts.flatMap((p) => p.upsert.keys);
+    let end = 0;
+    const ends = parts.map((p) => (end += p.upsert.keys.length));
+    const r = await sql<{ r_task_id: string; r_user_id: string; r_period_key: string; r_progress: number; r_completions: number; r_last_gain: number }>`
+      select * from mh_task_progress(${tenantId}, ${now}::timestamptz,
+        ${parts.map((p) => p.taskId)}::text[], ${parts.map((p) => p.upsert.kind)}::text[], ${parts.map((p) => p.upsert.target)}::bigint[],
+        ${parts.map((p) => p.upsert.cap)}::int[], ${parts.map((p) => p.upsert.everyMultiple)}::boolean[], ${ends}::int[],
+        ${keys.map((k) => k.userId)}::text[], ${keys.map((k) => k.periodKey)}::text[], ${keys.map((k) => k.rest)}::bigint[],
+        ${keys.map((k) => k.gain)}::int[], ${keys.map((k) => k.day)}::date[])`.execute(exec);
+    for (const row of r.rows) {
+      states.set(`${row.r_task_id}\u0000${row.r_user_id}\u0000${row.r_period_key}`, { progress: Number(row.r_progress), completions: row.r_completions, last_gain: row.r_last_gain });
+    }
   }
   for (const p of plans) p.apply(states);
 }
@@ -338,45 +355,6 @@ function attribute(steps: Step[], state: repo.ProgressState, target: number, cap
     s.outcome.completions = startCompletions + made;
     s.outcome.progress = progressShown(s.condition, cap, { progress: running - made * target, completions: startCompletions + made });
   }
-}
-
-function upsertAdditive(tenantId: string, taskId: string, target: number, cap: number | null, keys: { k: repo.ProgressKey; rest: number; firstGain: number }[], now: Date) {
-  const capSql = cap === null ? sql`2147483647` : sql`${cap}::int`;
-  // The inserted row carries the batch's sum as (rest, firstGain); the sum is rest + firstGain * target.
-  const delta = sql`(excluded.progress + excluded.completions::bigint * ${target}::bigint)`;
-  const gain = sql`least((p.progress + ${delta}) / ${target}::bigint, ${capSql} - p.completions)`;
-  return sql`
-    insert into task_progress as p (tenant_id, task_id, user_id, period_key, progress, completions, last_gain, updated_at)
-    select ${tenantId}, ${taskId}, v.user_id, v.period_key, v.rest, v.gain, v.gain, ${now}::timestamptz
-      from unnest(${keys.map((x) => x.k.userId)}::text[], ${keys.map((x) => x.k.periodKey)}::text[], ${keys.map((x) => x.rest)}::bigint[], ${keys.map((x) => x.firstGain)}::int[])
-           as v(user_id, period_key, rest, gain)
-    on conflict (tenant_id, task_id, user_id, period_key) do update set
-      progress = p.progress + ${delta} - ${gain} * ${target}::bigint,
-      completions = p.completions + ${gain},
-      last_gain = ${gain},
-      updated_at = excluded.updated_at
-    where p.completions < ${capSql}
-    returning user_id, period_key, progress, completions, last_gain`;
-}
-
-function upsertStreak(tenantId: string, taskId: string, target: number, cap: number | null, everyMultiple: boolean, keys: { k: repo.ProgressKey; day: string }[], now: Date) {
-  const capSql = cap === null ? sql`2147483647` : sql`${cap}::int`;
-  const streakLen = sql`(case when p.last_day = excluded.last_day - 1 then p.progress + 1 else 1 end)`;
-  const reached = everyMultiple ? sql`${streakLen} % ${target}::bigint = 0` : sql`${streakLen} >= ${target}::bigint`;
-  const gain = sql`(case when ${reached} and p.completions < ${capSql} then 1 else 0 end)`;
-  const firstGain = target === 1 ? 1 : 0;
-  return sql`
-    insert into task_progress as p (tenant_id, task_id, user_id, period_key, progress, completions, last_day, last_gain, updated_at)
-    select ${tenantId}, ${taskId}, v.user_id, v.period_key, 1, ${firstGain}::int, v.day, ${firstGain}::int, ${now}::timestamptz
-      from unnest(${keys.map((x) => x.k.userId)}::text[], ${keys.map((x) => x.k.periodKey)}::text[], ${keys.map((x) => x.day)}::date[]) as v(user_id, period_key, day)
-    on conflict (tenant_id, task_id, user_id, period_key) do update set
-      progress = ${streakLen},
-      completions = p.completions + ${gain},
-      last_gain = ${gain},
-      last_day = excluded.last_day,
-      updated_at = excluded.updated_at
-    where p.completions < ${capSql} and (p.last_day is null or p.last_day < excluded.last_day)
-    returning user_id, period_key, progress, completions, last_gain`;
 }
 
 function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
