@@ -12,9 +12,12 @@
  * 1. Baseline: pgbench running, per event, the writes a trigger makes, as bare SQL on look-alike
  *    tables: INSERT the event, two progress upserts, one completion row, one grant row and one
  *    balance upsert (an upper bound: not every event completes a task or grants).
+ * 1b. Set-based baseline: the batch form's writes as bare SQL, 1,000 events per transaction at
+ *    the batch form's clients (pgbench): the rate the writes alone allow.
  * 2. Single: POST /v1/tasks/trigger over HTTP, one event per request, distinct event ids.
  * 3. Batch: POST /v1/tasks/trigger/batch with BENCH_BATCH (1,000) events per request.
- * Only 200s count; everything else is counted and printed as "other".
+ * Only 200s count; everything else is counted and printed as "other". CPU per event: the server
+ * process and PostgreSQL's backends. BENCH_LOG_MS=N logs the bench database's statements of N ms+.
  */
 import { writeFileSync } from 'node:fs';
 import autocannon from 'autocannon';
