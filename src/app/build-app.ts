@@ -20,14 +20,14 @@ import { taskRoutes } from '../modules/tasks/index.js';
 import { type Clock, systemClock } from '../platform/clock.js';
 import { installAuth } from './auth.js';
 import { ErrorBody } from './common.schemas.js';
-import { installErrorHandling } from './error-handler.js';
+import { answerClientError, answerFrameworkError, installErrorHandling, MAX_PARAM_LENGTH } from './error-handler.js';
 import { healthRoutes } from './health.routes.js';
 import { installIdempotency } from './idempotency-hooks.js';
 import { createMetricsRegistry, installHttpMetrics } from './metrics.js';
 import { createServices } from './services.js';
 import type { Api } from './types.js';
 import { createUnitOfWork } from './unit-of-work.js';
-import { validatorCompiler } from './validation.js';
+import { installInputGuard, unsafeBody, validatorCompiler } from './validation.js';
 
 export interface BuildAppOptions {
   config: Readonly<Config>;
@@ -70,8 +70,11 @@ export async function buildApp(options: BuildAppOptions): Promise<Api> {
     },
     ajv: { customOptions: { strict: false } },
     // Path ids are validated by each route's schema; the router's own 100-character default would
-    // refuse long (or percent-encoded non-ASCII) user ids outside our error shape.
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1024 },
+    // refuse long (or percent-encoded non-ASCII) user ids. Past MAX_PARAM_LENGTH the router refuses.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
+    // What the router and Node's HTTP parser refuse is answered in the one error shape too.
+    frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
@@ -83,9 +86,16 @@ export async function buildApp(options: BuildAppOptions): Promise<Api> {
   app.removeContentTypeParser('application/json');
   // The API speaks JSON only: a text/plain body is a 415, not a string handed to a route.
   app.removeContentTypeParser('text/plain');
+  // A parsed body is walked once for what no route may take (NUL, lone surrogates, non-finite or
+  // inexact numbers, nesting past MAX_JSON_DEPTH; see platform/input-guard.ts): every route gets
+  // the same 400 naming the field before any of its code runs.
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if (typeof body === 'string' && body.trim() === '') return done(null, undefined);
-    void jsonParser(request, body as string, done);
+    void jsonParser(request, body as string, (err, value) => {
+      if (err) return done(err);
+      const refusal = unsafeBody(value);
+      return refusal ? done(refusal) : done(null, value);
+    });
   });
 
   // Hooks on every request are callback style where they need no await: no promise per call.
@@ -132,6 +142,7 @@ export async function buildApp(options: BuildAppOptions): Promise<Api> {
   const uow = createUnitOfWork({ db, idempotency });
 
   installErrorHandling(app);
+  installInputGuard(app);
   installHttpMetrics(app, registry);
   installAuth(app, apiKeys);
   installIdempotency(app, idempotency);

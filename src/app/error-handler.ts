@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isCheckViolation, isForeignKeyViolation, isUniqueViolation, pgErrorCode } from '../db/errors.js';
 import { AppError, isAppError } from '../platform/errors.js';
@@ -51,7 +53,23 @@ function fromValidation(err: FastifyError): AppError {
   });
 }
 
+/**
+ * The longest path parameter the router takes (its `maxParamLength`). Ids are far shorter and
+ * their schemas refuse anything past their own maxLength with 400 invalid_request; a longer one is
+ * refused by the router before a route is known, with the same status and code (not Fastify's 414,
+ * so a client sees one answer for "too long" whatever the length).
+ */
+export const MAX_PARAM_LENGTH = 1024;
+
 const fastifyCodes: Record<string, () => AppError> = {
+  FST_ERR_BAD_URL: () =>
+    new AppError('invalid', 'invalid_request', 'The path is not valid percent-encoded UTF-8', { field: 'url', location: 'url' }),
+  FST_ERR_MAX_PARAM_LENGTH: () =>
+    new AppError('invalid', 'invalid_request', `A path parameter is longer than ${MAX_PARAM_LENGTH} characters`, {
+      field: 'params',
+      location: 'params',
+      max_length: MAX_PARAM_LENGTH,
+    }),
   FST_ERR_CTP_INVALID_JSON_BODY: () => new AppError('invalid', 'invalid_json', 'The request body is not valid JSON'),
   FST_ERR_CTP_EMPTY_JSON_BODY: () =>
     new AppError('invalid', 'invalid_json', 'The body is empty but Content-Type is application/json; send {} or no Content-Type'),
@@ -98,7 +116,8 @@ export function installErrorHandling(app: FastifyInstance): void {
     if (appError.kind === 'rate_limited' && typeof appError.details?.retry_after_seconds === 'number') {
       void reply.header('retry-after', String(appError.details.retry_after_seconds));
     }
-    return reply.code(appError.status).send(errorBody(appError, request.id));
+    // Also here, not only in the onRequest hook: a refusal can come before that hook has run.
+    return reply.code(appError.status).header('x-request-id', request.id).send(errorBody(appError, request.id));
   });
 
   app.setNotFoundHandler((request, reply) => {
@@ -108,4 +127,41 @@ export function installErrorHandling(app: FastifyInstance): void {
     });
     return reply.code(404).send(errorBody(err, request.id));
   });
+}
+
+/**
+ * Fastify's `frameworkErrors` option: what the router refuses before any route or hook runs (a
+ * path that is not valid percent-encoding, a parameter past MAX_PARAM_LENGTH), answered in the
+ * one error shape instead of Fastify's own.
+ */
+export function answerFrameworkError(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const appError = toAppError(err);
+  request.log.info({ code: appError.code, status: appError.status, fastify_code: err.code }, 'request refused by the router');
+  void reply.code(appError.status).header('x-request-id', request.id).send(errorBody(appError, request.id));
+}
+
+const clientErrors: Record<string, { status: number; reason: string; code: string; message: string }> = {
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, reason: 'Request Timeout', code: 'request_timeout', message: 'The request was not received in time' },
+  HPE_HEADER_OVERFLOW: { status: 431, reason: 'Request Header Fields Too Large', code: 'headers_too_large', message: 'The request line and headers are too large' },
+};
+const notHttp = { status: 400, reason: 'Bad Request', code: 'invalid_request', message: 'The request is not valid HTTP/1.1 (a malformed request line or header)' };
+
+/**
+ * Fastify's `clientErrorHandler` option: a request Node's HTTP parser refused (a control character
+ * in a header, headers past the size limit, a timeout) never becomes a Fastify request, so it is
+ * answered here on the socket, still in the one error shape with a request id of its own.
+ */
+export function answerClientError(err: Error & { code?: string }, socket: Socket): void {
+  // A reset connection has nobody to answer.
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const known = (err.code && clientErrors[err.code]) || notHttp;
+  if (socket.writable) {
+    const requestId = randomUUID();
+    const body = JSON.stringify({ error: { code: known.code, message: known.message, details: {} }, requestId });
+    socket.write(
+      `HTTP/1.1 ${known.status} ${known.reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `X-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
 }

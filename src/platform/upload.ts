@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
 import { Transform, type Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import { AppError } from './errors.js';
+import { findJsonProblem } from './input-guard.js';
 
 export type UploadFormat = 'csv' | 'ndjson';
 
@@ -66,8 +67,12 @@ export async function* readCsvRecords(body: Readable): AsyncGenerator<CsvRecord>
   while (skipped.length) yield skipped.shift()!;
 }
 
-/** A decoded NDJSON line, or why it could not be. Blank lines are skipped but still counted. */
-export type NdjsonValue = { line: number; ok: true; value: unknown } | { line: number; ok: false; message: string };
+/**
+ * A decoded NDJSON line, or why it could not be: not JSON (no `field`), or JSON holding what no
+ * input may (platform/input-guard.ts; `field` is its dotted path, '' for the whole line), which
+ * a request body would be refused for too. Blank lines are skipped but still counted.
+ */
+export type NdjsonValue = { line: number; ok: true; value: unknown } | { line: number; ok: false; message: string; field?: string };
 
 export async function* readNdjsonValues(body: Readable): AsyncGenerator<NdjsonValue> {
   const lines = createInterface({ input: body, crlfDelay: Infinity });
@@ -80,6 +85,12 @@ export async function* readNdjsonValues(body: Readable): AsyncGenerator<NdjsonVa
       value = JSON.parse(text);
     } catch {
       yield { line, ok: false, message: 'is not valid JSON' };
+      continue;
+    }
+    // One line is one row: what the guard refuses is that row's error, and reading goes on.
+    const problem = findJsonProblem(value);
+    if (problem) {
+      yield { line, ok: false, field: problem.field, message: problem.field === '' ? problem.message : `${problem.field} ${problem.message}` };
       continue;
     }
     yield { line, ok: true, value };

@@ -69,10 +69,14 @@ async function* csvMembers(body: Readable): AsyncGenerator<MemberRow> {
   }
 }
 
+/** A line the shared reader refused: not JSON, or JSON no input may hold (a NUL, say) at `field`. */
+const readerCode = (field: string | undefined) =>
+  field === undefined ? 'invalid_json' : field === '' || field === 'user_id' ? 'invalid_user_id' : 'invalid_row';
+
 /** NDJSON: each line `{"user_id": "..."}` (other fields are ignored) or a JSON string. */
 async function* ndjsonMembers(body: Readable): AsyncGenerator<MemberRow> {
   for await (const item of readNdjsonValues(body)) {
-    if (!item.ok) yield { row: item.line, ok: false, code: 'invalid_json', message: item.message };
+    if (!item.ok) yield { row: item.line, ok: false, code: readerCode(item.field), message: item.message };
     else if (typeof item.value === 'string') yield userIdRow(item.line, item.value);
     else if (item.value !== null && typeof item.value === 'object' && !Array.isArray(item.value)) {
       yield userIdRow(item.line, (item.value as { user_id?: unknown }).user_id);

@@ -8,6 +8,7 @@ import type { Readable } from 'node:stream';
 import { Ajv } from 'ajv';
 import { Type } from 'typebox';
 import { AppError } from '../../platform/errors.js';
+import { findJsonProblem } from '../../platform/input-guard.js';
 import { readCsvRecords, readNdjsonValues, type UploadFormat } from '../../platform/upload.js';
 import { CHANNELS, PutCustomerBody, UserId, type PutCustomerInput } from './customer.schemas.js';
 
@@ -25,6 +26,10 @@ const checkRow = ajv.compile(
 
 /** Validates one decoded row (both formats end here); `check` adds the service's own rules. */
 function validateRow(line: number, value: unknown, check: (input: PutCustomerInput) => void): ImportItem {
+  // The rules a PUT body is held to by the JSON parser, per row: a CSV cell can carry a NUL, and a
+  // `:json` cell anything JSON.parse takes (1e999, nesting that would overflow the stack below).
+  const problem = findJsonProblem(value);
+  if (problem) return { line, ok: false, field: problem.field || null, message: problem.message };
   if (!checkRow(value)) {
     const e = checkRow.errors![0]!;
     const missing = (e.params as { missingProperty?: string; additionalProperty?: string }) ?? {};
@@ -45,7 +50,7 @@ function validateRow(line: number, value: unknown, check: (input: PutCustomerInp
 
 export async function* readNdjson(body: Readable, check: (input: PutCustomerInput) => void): AsyncGenerator<ImportItem> {
   for await (const item of readNdjsonValues(body)) {
-    yield item.ok ? validateRow(item.line, item.value, check) : { line: item.line, ok: false, field: null, message: item.message };
+    yield item.ok ? validateRow(item.line, item.value, check) : { line: item.line, ok: false, field: item.field || null, message: item.message };
   }
 }
 

@@ -32,6 +32,21 @@ export const Condition = Type.Object(
 );
 export type ConditionInput = Static<typeof Condition>;
 
+/**
+ * A condition as answered. Before bodies were checked for non-finite numbers, a filter value of
+ * 1e999 was stored as null (JSON has no Infinity), and answering it with `Condition` failed the
+ * response of every list page holding that task; such a stored null is shown as it is (it
+ * matches only an event whose field is null). New and changed tasks cannot get one.
+ */
+const ConditionView = Type.Object({
+  ...Condition.properties,
+  filters: Type.Optional(
+    Type.Record(Type.String(), Type.Union([Scalar, Type.Null(), Type.Array(Type.Union([Scalar, Type.Null()]))]), {
+      description: 'event_data fields the event must have: a value, or a list of allowed values',
+    }),
+  ),
+});
+
 const editable = {
   task_name: Type.String({ minLength: 1, maxLength: 200 }),
   task_type: Type.Enum(TASK_TYPES, { type: 'string' }),
@@ -79,7 +94,7 @@ export const Task = Type.Object({
   task_type: Type.String(),
   event_type: Type.String(),
   description: Type.Union([Type.String(), Type.Null()]),
-  condition: Condition,
+  condition: ConditionView,
   repeat: Type.String(),
   max_completions: Type.Union([Type.Integer(), Type.Null()]),
   time_zone: Type.String(),
