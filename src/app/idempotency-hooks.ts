@@ -34,6 +34,13 @@ export function installIdempotency(app: FastifyInstance, store: IdempotencyStore
     const actor = request.actor;
     const scope = actor?.kind === 'tenant' ? actor.tenantId : '_platform';
     const route = request.routeOptions.url ?? request.url;
+    // The stored answer belongs to the API key that made it: the key's id is part of the
+    // request, so another key (a readonly one, one limited to other products) sending the same
+    // Idempotency-Key and body never gets that answer. It is refused exactly like a different body
+    // (422 idempotency_key_reused, same message), so the refusal cannot confirm a guessed body.
+    // Not run as a new request either: a client retrying with a rotated key would then do the
+    // change twice. The master key is one actor.
+    const caller = actor?.kind === 'tenant' ? actor.keyId : (actor?.kind ?? 'anonymous');
     const outcome = await store.claim({
       scope,
       key,
@@ -41,6 +48,7 @@ export function installIdempotency(app: FastifyInstance, store: IdempotencyStore
       route,
       requestHash: fingerprint({
         method: request.method,
+        caller,
         route,
         params: request.params ?? null,
         query: request.query ?? null,
