@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.js';
 import type { DatabaseHandle } from '../db/client.js';
 import { resolveMasterKey } from '../modules/tenants/index.js';
 import type { JobRunner } from '../platform/jobs.js';
+import { type InstanceHeartbeat, startInstanceHeartbeat } from '../platform/instance-heartbeat.js';
 import { connectRedisInBackground } from '../platform/redis.js';
 import { buildApp, loggerOptions } from './build-app.js';
 import { describeDatabase, openMigratedDatabase, startJobRunner, stopOnSignals } from './process.js';
@@ -23,7 +24,10 @@ export async function startServer(config: Readonly<Config>, options: { handleSig
   const database = await openMigratedDatabase(config, logger);
   let app: Api | undefined;
   let jobs: JobRunner | undefined;
+  let heartbeat: InstanceHeartbeat | undefined;
   try {
+    // Before the first request: other processes judge this one's Idempotency-Key claims by it.
+    heartbeat = await startInstanceHeartbeat({ db: database.db, kind: database.kind, log: logger });
     const master = await resolveMasterKey(database, config.auth.master_key);
     if (config.server.grpc?.addr) logger.warn('server.grpc is set but marketing-hub serves HTTP only; it is ignored');
 
@@ -53,6 +57,7 @@ export async function startServer(config: Readonly<Config>, options: { handleSig
           // Requests and running jobs finish side by side; the database closes after both (the
           // Redis connection closes with the app, in its onClose hook).
           await Promise.all([app!.close(), jobs?.stop()]);
+          await heartbeat?.stop().catch((err: unknown) => logger.warn({ err }, 'could not remove the process heartbeat'));
           await database.close();
         })();
         return stopping;
@@ -63,6 +68,7 @@ export async function startServer(config: Readonly<Config>, options: { handleSig
   } catch (err) {
     await jobs?.stop().catch(() => {});
     await app?.close().catch(() => {});
+    await heartbeat?.stop().catch(() => {});
     await database.close().catch(() => {});
     throw err;
   }

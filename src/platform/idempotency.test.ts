@@ -1,7 +1,12 @@
+import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
+import { testDbKind } from '../../test/helpers/database.js';
 import { campaignBody } from '../../test/helpers/factories.js';
-import { must, testApp } from '../../test/helpers/test-app.js';
-import { ManualClock } from './clock.js';
+import { must, type TenantFixture, type TestApp, testApp } from '../../test/helpers/test-app.js';
+import { ManualClock, systemClock } from './clock.js';
+import { createIdempotencyStore } from './idempotency.js';
+import { HEARTBEAT_STALE_SECONDS, startInstanceHeartbeat } from './instance-heartbeat.js';
+import { fingerprint } from './secrets.js';
 
 const countCampaigns = async (t: { call: (m: 'GET', u: string) => Promise<{ body: any }> }) =>
   (await t.call('GET', '/v1/campaigns')).body.pagination.total as number;
@@ -118,19 +123,10 @@ describe('Idempotency-Key', () => {
     const app = await testApp({ clock });
     const t = await app.newTenant();
     const body = campaignBody({ start_time: null, end_time: null });
-    // Simulate a process that claimed the key and crashed before its transaction committed.
-    const { createIdempotencyStore } = await import('./idempotency.js');
-    const { fingerprint } = await import('./secrets.js');
-    const store = createIdempotencyStore({ db: app.database.db, clock, ttlHours: 24, lockSeconds: 60 });
-    const requestHash = fingerprint({
-      method: 'POST',
-      route: '/v1/campaigns',
-      params: {},
-      query: {},
-      body,
-      product: null,
-    });
-    const claimed = await store.claim({ scope: t.tenantId, key: 'crashed', requestHash, method: 'POST', route: '/v1/campaigns' });
+    // Simulate a process (one that never beat: tests, older rows) that claimed the key and
+    // crashed before its transaction committed: its lock time decides.
+    const store = createIdempotencyStore({ db: app.database.db, clock, ttlHours: 24, lockSeconds: 60, instanceId: `silent-${t.tenantId}` });
+    const claimed = await store.claim({ scope: t.tenantId, key: 'crashed', requestHash: await campaignHash(app, t, body), method: 'POST', route: '/v1/campaigns' });
     expect(claimed.kind).toBe('claimed');
     const headers = { 'idempotency-key': 'crashed' };
     const blocked = await t.call('POST', '/v1/campaigns', body, { headers });
@@ -142,3 +138,78 @@ describe('Idempotency-Key', () => {
     await app.app.close();
   });
 });
+
+describe('Idempotency-Key claims of a process that died', () => {
+  it('are taken over by the same request as soon as the owner heartbeat is stale, not after the lock time', async () => {
+    const app = await testApp();
+    const t = await app.newTenant();
+    const body = campaignBody();
+    const dead = `dead-${t.tenantId}`;
+    const store = createIdempotencyStore({ db: app.database.db, clock: systemClock, ttlHours: 24, lockSeconds: 60, instanceId: dead });
+    expect((await store.claim({ scope: t.tenantId, key: 'killed', requestHash: await campaignHash(app, t, body), method: 'POST', route: '/v1/campaigns' })).kind).toBe('claimed');
+    await beat(app, dead, HEARTBEAT_STALE_SECONDS + 1);
+    const headers = { 'idempotency-key': 'killed' };
+    const retry = must(await t.call('POST', '/v1/campaigns', body, { headers }), 201);
+    expect(must(await t.call('POST', '/v1/campaigns', body, { headers }), 201).body).toEqual(retry.body);
+    expect(await countCampaigns(t)).toBe(1);
+    // Only the same request takes it over: another body is still a different request.
+    await store.claim({ scope: t.tenantId, key: 'killed-2', requestHash: await campaignHash(app, t, body), method: 'POST', route: '/v1/campaigns' });
+    const other = await t.call('POST', '/v1/campaigns', campaignBody({ campaign_name: 'Other' }), { headers: { 'idempotency-key': 'killed-2' } });
+    expect(other.body.error.code).toBe('idempotency_key_reused');
+  });
+
+  it('stay with a live owner: a fresh heartbeat keeps the claim (409 request_in_progress)', async () => {
+    const app = await testApp();
+    const t = await app.newTenant();
+    const body = campaignBody();
+    const alive = `alive-${t.tenantId}`;
+    const store = createIdempotencyStore({ db: app.database.db, clock: systemClock, ttlHours: 24, lockSeconds: 60, instanceId: alive });
+    await store.claim({ scope: t.tenantId, key: 'busy', requestHash: await campaignHash(app, t, body), method: 'POST', route: '/v1/campaigns' });
+    await beat(app, alive, 0);
+    const blocked = await t.call('POST', '/v1/campaigns', body, { headers: { 'idempotency-key': 'busy' } });
+    expect({ status: blocked.status, code: blocked.body.error.code }).toEqual({ status: 409, code: 'request_in_progress' });
+  });
+
+  it('an owner taken for dead that was only slow cannot record its answer: its transaction rolls back', async () => {
+    const app = await testApp();
+    const db = app.database.db;
+    const scope = `t_slow_${Date.now()}`;
+    const input = { scope, key: 'slow', requestHash: 'h', method: 'POST', route: '/x' };
+    const slow = createIdempotencyStore({ db, clock: systemClock, ttlHours: 24, lockSeconds: 60, instanceId: `${scope}-a` });
+    const retry = createIdempotencyStore({ db, clock: systemClock, ttlHours: 24, lockSeconds: 60, instanceId: `${scope}-b` });
+    const first = await slow.claim(input);
+    await beat(app, `${scope}-a`, HEARTBEAT_STALE_SECONDS + 1);
+    const second = await retry.claim(input);
+    if (first.kind !== 'claimed' || second.kind !== 'claimed') throw new Error('both claims should have been won');
+    await expect(db.transaction().execute((trx) => slow.complete(trx, first.claim, 201, { by: 'slow' }))).rejects.toMatchObject({ code: 'request_in_progress' });
+    await slow.completeAlone(first.claim, 409, { by: 'slow refusal' });
+    await slow.release(first.claim);
+    await db.transaction().execute((trx) => retry.complete(trx, second.claim, 201, { by: 'retry' }));
+    expect(await slow.claim(input)).toEqual({ kind: 'replay', status: 201, body: { by: 'retry' } });
+  });
+
+  it.runIf(testDbKind() === 'pglite')('on the embedded database, a starting server releases every claim of earlier instances', async () => {
+    const app = await testApp();
+    const t = await app.newTenant();
+    const body = campaignBody();
+    const earlier = createIdempotencyStore({ db: app.database.db, clock: systemClock, ttlHours: 24, lockSeconds: 60, instanceId: `earlier-${t.tenantId}` });
+    await earlier.claim({ scope: t.tenantId, key: 'before-restart', requestHash: await campaignHash(app, t, body), method: 'POST', route: '/v1/campaigns' });
+    const heartbeat = await startInstanceHeartbeat({ db: app.database.db, kind: 'pglite', log: { warn: () => {} }, instanceId: `now-${t.tenantId}` });
+    await heartbeat.stop();
+    must(await t.call('POST', '/v1/campaigns', body, { headers: { 'idempotency-key': 'before-restart' } }), 201);
+  });
+});
+
+/** The fingerprint the hook computes for `POST /v1/campaigns` with `body` from the tenant's service key. */
+async function campaignHash(app: TestApp, t: TenantFixture, body: unknown): Promise<string> {
+  const keys = must(await app.call('GET', `/v1/tenants/${t.tenantId}/api-keys`), 200).body.api_keys as { key_id: string; name: string }[];
+  const caller = keys.find((k) => k.name === 'svc')!.key_id;
+  return fingerprint({ method: 'POST', caller, route: '/v1/campaigns', params: {}, query: {}, body, product: null });
+}
+
+/** Writes a heartbeat for `instanceId`, `ageSeconds` old in database time. */
+async function beat(app: TestApp, instanceId: string, ageSeconds: number): Promise<void> {
+  await sql`insert into process_instance (instance_id, started_at, heartbeat_at)
+            values (${instanceId}, now(), now() - make_interval(secs => ${ageSeconds}))
+            on conflict (instance_id) do update set heartbeat_at = excluded.heartbeat_at`.execute(app.database.db);
+}

@@ -1,12 +1,17 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import type { Database, Executor } from '../db/client.js';
 import type { Clock } from './clock.js';
 import { AppError } from './errors.js';
+import { HEARTBEAT_STALE_SECONDS, PROCESS_INSTANCE_ID } from './instance-heartbeat.js';
 
 /** A request's hold on an Idempotency-Key, from claim until its response is recorded. */
 export interface IdempotencyClaim {
   scope: string;
   key: string;
   requestHash: string;
+  /** This claim's identity in the row: a retry that took the key over holds another. */
+  token: string;
   settled: boolean;
 }
 
@@ -32,22 +37,29 @@ export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 
 /**
  * Stripe-style idempotency keys in the database. Keys are per tenant (`scope`), live
- * `ttlHours`, and a claim abandoned by a crashed process can be taken over after `lockSeconds`
- * (safe, because its work never committed: the response is written in the same transaction).
+ * `ttlHours`. A claim abandoned by a crashed process can be taken over by the same request as soon
+ * as that process's heartbeat is stale (instance-heartbeat.ts), or after `lockSeconds` when its
+ * owner never beat (a process without the heartbeat: tests, older rows). Safe, because its work
+ * never committed (the response is written in the same transaction), and a slow owner taken for
+ * dead cannot commit later: its claim token no longer matches, so recording its answer fails.
  */
 export function createIdempotencyStore(deps: {
   db: Database;
   clock: Clock;
   ttlHours: number;
   lockSeconds: number;
+  /** The owner recorded on claims; this process by default. */
+  instanceId?: string;
 }): IdempotencyStore {
   const { db, clock } = deps;
+  const instanceId = deps.instanceId ?? PROCESS_INSTANCE_ID;
   const ttlMs = deps.ttlHours * 3_600_000;
   const lockMs = deps.lockSeconds * 1000;
 
   return {
     async claim({ scope, key, requestHash, method, route }) {
       const now = clock.now();
+      const token = randomUUID();
       const fresh = {
         tenant_id: scope,
         idem_key: key,
@@ -60,9 +72,12 @@ export function createIdempotencyStore(deps: {
         response_body: null,
         created_at: now,
         expires_at: new Date(now.getTime() + ttlMs),
+        owner_instance: instanceId,
+        claim_token: token,
       };
       // One statement: insert, or take over a row that expired or whose holder vanished with the
-      // same request. Two racing callers cannot both get a row back.
+      // same request (its lock ran out, or its process's heartbeat stopped). Two racing callers
+      // cannot both get a row back.
       const won = await db
         .insertInto('idempotency_key')
         .values(fresh)
@@ -72,15 +87,24 @@ export function createIdempotencyStore(deps: {
               eb('idempotency_key.expires_at', '<=', now),
               eb.and([
                 eb('idempotency_key.status', '=', 'IN_PROGRESS'),
-                eb('idempotency_key.locked_until', '<=', now),
                 eb('idempotency_key.request_hash', '=', requestHash),
+                eb.or([
+                  eb('idempotency_key.locked_until', '<=', now),
+                  eb.exists(
+                    eb
+                      .selectFrom('process_instance')
+                      .select('process_instance.instance_id')
+                      .whereRef('process_instance.instance_id', '=', 'idempotency_key.owner_instance')
+                      .where('process_instance.heartbeat_at', '<', sql<Date>`now() - make_interval(secs => ${HEARTBEAT_STALE_SECONDS})`),
+                  ),
+                ]),
               ]),
             ]),
           ),
         )
         .returning('idem_key')
         .executeTakeFirst();
-      if (won) return { kind: 'claimed', claim: { scope, key, requestHash, settled: false } };
+      if (won) return { kind: 'claimed', claim: { scope, key, requestHash, token, settled: false } };
 
       const existing = await db
         .selectFrom('idempotency_key')
@@ -96,7 +120,7 @@ export function createIdempotencyStore(deps: {
         throw new AppError(
           'unprocessable',
           'idempotency_key_reused',
-          'This Idempotency-Key was already used with a different request; use a new key for a new request',
+          'This Idempotency-Key was already used with a different request or by another API key; use a new key for a new request',
         );
       }
       if (existing.status === 'IN_PROGRESS') {
@@ -106,7 +130,11 @@ export function createIdempotencyStore(deps: {
     },
 
     async complete(trx, claim, status, body) {
-      await settle(trx, claim, status, body);
+      if (!(await settle(trx, claim, status, body))) {
+        // A retry took the key over (this process was taken for dead): throwing rolls this
+        // change back, so only the retry's change commits.
+        throw new AppError('conflict', 'request_in_progress', 'A retry of this request took over its Idempotency-Key; its answer is the one kept');
+      }
     },
 
     async completeAlone(claim, status, body) {
@@ -121,6 +149,7 @@ export function createIdempotencyStore(deps: {
         .where('tenant_id', '=', claim.scope)
         .where('idem_key', '=', claim.key)
         .where('status', '=', 'IN_PROGRESS')
+        .where('claim_token', '=', claim.token)
         .execute();
     },
 
@@ -130,8 +159,9 @@ export function createIdempotencyStore(deps: {
     },
   };
 
-  async function settle(executor: Executor, claim: IdempotencyClaim, status: number, body: unknown): Promise<void> {
-    await executor
+  /** Records the answer if the claim is still this request's; false when a retry took it over. */
+  async function settle(executor: Executor, claim: IdempotencyClaim, status: number, body: unknown): Promise<boolean> {
+    const result = await executor
       .updateTable('idempotency_key')
       .set({
         status: 'COMPLETED',
@@ -142,6 +172,9 @@ export function createIdempotencyStore(deps: {
       .where('tenant_id', '=', claim.scope)
       .where('idem_key', '=', claim.key)
       .where('request_hash', '=', claim.requestHash)
-      .execute();
+      .where('status', '=', 'IN_PROGRESS')
+      .where('claim_token', '=', claim.token)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
   }
 }

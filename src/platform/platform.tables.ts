@@ -18,9 +18,21 @@ export interface IdempotencyKeyTable {
   response_body: ColumnType<unknown, string | null, string | null>;
   created_at: Date;
   expires_at: Date;
+  /** The process holding an IN_PROGRESS claim (instance-heartbeat.ts); null on older rows. */
+  owner_instance: string | null;
+  /** One claim's identity: only its holder may record the answer. */
+  claim_token: string | null;
+}
+
+/** A live API process and its last heartbeat (database time). */
+export interface ProcessInstanceTable {
+  instance_id: string;
+  started_at: Date;
+  heartbeat_at: Date;
 }
 
 export interface PlatformTables {
   platform_setting: PlatformSettingTable;
   idempotency_key: IdempotencyKeyTable;
+  process_instance: ProcessInstanceTable;
 }

@@ -1,6 +1,6 @@
 import type { Counter } from 'prom-client';
 import { type Database, type Executor, inTransaction, runTransaction } from '../../db/client.js';
-import { type Actor, requireTenant } from '../../platform/actor.js';
+import { type Actor, requireTenant, type TenantActor } from '../../platform/actor.js';
 import type { Clock } from '../../platform/clock.js';
 import { AppError, notFound } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
@@ -18,6 +18,8 @@ export interface InventoryMetrics {
   cancelled: Counter;
   expired: Counter;
 }
+
+const visibility = (a: TenantActor): repo.Visibility => ({ tenantId: a.tenantId, productCodes: a.productCodes });
 
 function toView(row: repo.ReservationRow): ReservationView {
   const iso = (d: Date | null) => d?.toISOString() ?? null;
@@ -50,15 +52,10 @@ export function createInventoryService(deps: {
 }) {
   const { db, clock, rewards, metrics } = deps;
 
-  async function load(exec: Executor, tenantId: string, reservationId: string, productCodes: readonly string[] | null, actor: Actor) {
-    const row = await repo.findReservation(exec, tenantId, reservationId);
+  // A product-limited key sees only reservations of rewards of its products; others look absent.
+  async function load(exec: Executor, tenant: TenantActor, reservationId: string) {
+    const row = await repo.findReservation(exec, visibility(tenant), reservationId);
     if (!row) throw notFound('reservation', reservationId);
-    if (productCodes) {
-      // A product-limited key sees only reservations of rewards of its products.
-      await rewards.findForGrant(requireTenant(actor), row.reward_id, exec).catch(() => {
-        throw notFound('reservation', reservationId);
-      });
-    }
     return row;
   }
 
@@ -83,6 +80,7 @@ export function createInventoryService(deps: {
           tenant_id: tenant.tenantId,
           reservation_id: newId('rsv', now.getTime()),
           reward_id: reward.reward_id,
+          product_code: reward.product_code,
           user_id: input.user_id ?? null,
           quantity: input.quantity,
           status: 'RESERVED',
@@ -103,7 +101,7 @@ export function createInventoryService(deps: {
       const tenant = requireTenant(actor);
       return inTransaction(exec, async (trx) => {
         const now = clock.now();
-        const current = await load(trx, tenant.tenantId, reservationId, tenant.productCodes, actor);
+        const current = await load(trx, tenant, reservationId);
         const row = await repo.settleReservation(trx, tenant.tenantId, reservationId, 'CONFIRMED', now);
         if (!row) {
           if (current.status === 'RESERVED' || current.status === 'EXPIRED') {
@@ -123,7 +121,7 @@ export function createInventoryService(deps: {
     async cancel(actor: Actor, reservationId: string, exec: Executor = db): Promise<ReservationView> {
       const tenant = requireTenant(actor);
       const result = await inTransaction(exec, async (trx) => {
-        const current = await load(trx, tenant.tenantId, reservationId, tenant.productCodes, actor);
+        const current = await load(trx, tenant, reservationId);
         const row = await repo.settleReservation(trx, tenant.tenantId, reservationId, 'CANCELLED', clock.now());
         if (!row) throw new AppError('conflict', 'invalid_reservation_transition', `Cannot cancel a ${current.status} reservation`, { status: current.status });
         await releaseStock(trx, tenant.tenantId, row.reward_id, row.slots as SlotTake, 'reserved');
@@ -134,10 +132,11 @@ export function createInventoryService(deps: {
       return toView(result);
     },
 
+    /** A page of the caller's reservations, newest first: of its products only for a limited key. */
     async listReservations(actor: Actor, query: ReservationListInput, exec: Executor = db) {
       const tenant = requireTenant(actor);
       const page = toPage(query);
-      const { rows, total } = await repo.listReservations(exec, tenant.tenantId, { rewardId: query.reward_id, userId: query.user_id, status: query.status }, page);
+      const { rows, total } = await repo.listReservations(exec, visibility(tenant), { rewardId: query.reward_id, userId: query.user_id, status: query.status }, page);
       return { reservations: rows.map(toView), pagination: pagination(total, page) };
     },
 

@@ -15,6 +15,8 @@ export interface ReservationTable {
   tenant_id: string;
   reservation_id: string;
   reward_id: string;
+  /** The reward's product line (fixed for a reward's life): what product-limited keys filter on. */
+  product_code: string;
   user_id: string | null;
   quantity: number;
   status: ReservationStatus;

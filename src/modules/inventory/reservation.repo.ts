@@ -8,8 +8,17 @@ export function insertReservation(db: Executor, row: Insertable<ReservationTable
   return db.insertInto('inventory_reservation').values(row).returningAll().executeTakeFirstOrThrow();
 }
 
-export function findReservation(db: Executor, tenantId: string, reservationId: string) {
-  return db.selectFrom('inventory_reservation').selectAll().where('tenant_id', '=', tenantId).where('reservation_id', '=', reservationId).executeTakeFirst();
+/** Which reservations a caller may see: its tenant's, and of only some products for a limited key. */
+export interface Visibility {
+  tenantId: string;
+  /** null = every product of the tenant. */
+  productCodes: readonly string[] | null;
+}
+
+export function findReservation(db: Executor, v: Visibility, reservationId: string) {
+  let q = db.selectFrom('inventory_reservation').selectAll().where('tenant_id', '=', v.tenantId).where('reservation_id', '=', reservationId);
+  if (v.productCodes) q = q.where('product_code', 'in', v.productCodes.length ? v.productCodes : ['']);
+  return q.executeTakeFirst();
 }
 
 /** RESERVED -> `to`, only while still RESERVED (and, for confirm, not yet expired). */
@@ -41,11 +50,12 @@ export async function expireDue(db: Executor, now: Date, limit: number): Promise
 
 export async function listReservations(
   db: Executor,
-  tenantId: string,
+  v: Visibility,
   f: { rewardId?: string | undefined; userId?: string | undefined; status?: ReservationStatus | undefined },
   page: { limit: number; offset: number },
 ) {
-  let q = db.selectFrom('inventory_reservation').where('tenant_id', '=', tenantId);
+  let q = db.selectFrom('inventory_reservation').where('tenant_id', '=', v.tenantId);
+  if (v.productCodes) q = q.where('product_code', 'in', v.productCodes.length ? v.productCodes : ['']);
   if (f.rewardId) q = q.where('reward_id', '=', f.rewardId);
   if (f.userId) q = q.where('user_id', '=', f.userId);
   if (f.status) q = q.where('status', '=', f.status);
