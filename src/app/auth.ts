@@ -19,6 +19,17 @@ function admit(request: FastifyRequest, actor: Actor, auth: Exclude<RouteAuth, '
   if (auth === 'master' && actor.kind !== 'master') {
     return new AppError('forbidden', 'master_key_required', 'This call needs the platform master key');
   }
+  if (auth === 'any' && actor.kind === 'tenant') {
+    // The service decides `any` routes (master key, or a key of the tenant in the path), but a
+    // route that names a least role has it checked here too, before the Idempotency-Key is looked
+    // at: a readonly key resending an admin's request is refused for its role, as without the key.
+    // A key of another tenant is left to the service, which answers it 404 like a missing tenant.
+    const role = request.routeOptions.config.role;
+    const pathTenant = (request.params as { tenant_id?: string } | undefined)?.tenant_id;
+    if (role && (pathTenant === undefined || pathTenant === actor.tenantId) && !hasRole(actor, role)) {
+      return new AppError('forbidden', 'insufficient_role', `This call needs a key with the ${role} role`, { required_role: role, key_role: actor.role });
+    }
+  }
   if (auth === 'tenant') {
     if (actor.kind !== 'tenant') {
       return new AppError('forbidden', 'tenant_key_required', 'This call needs an API key of a tenant, not the master key');

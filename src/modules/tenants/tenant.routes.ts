@@ -57,7 +57,7 @@ export function tenantRoutes(app: Api, deps: { tenants: TenantService; apiKeys: 
   app.post(
     '/v1/tenants/:tenant_id/api-keys',
     {
-      config: { auth: 'any' },
+      config: { auth: 'any', role: 'admin' },
       schema: {
         tags,
         summary: 'Create an API key (master key or the tenant\'s admin key); the secret is shown once',
@@ -76,7 +76,7 @@ export function tenantRoutes(app: Api, deps: { tenants: TenantService; apiKeys: 
   app.get(
     '/v1/tenants/:tenant_id/api-keys',
     {
-      config: { auth: 'any' },
+      config: { auth: 'any', role: 'admin' },
       schema: {
         tags,
         summary: 'List API keys (no secrets)',
@@ -91,7 +91,7 @@ export function tenantRoutes(app: Api, deps: { tenants: TenantService; apiKeys: 
   app.delete(
     '/v1/tenants/:tenant_id/api-keys/:key_id',
     {
-      config: { auth: 'any' },
+      config: { auth: 'any', role: 'admin' },
       schema: {
         tags,
         summary: 'Revoke an API key',

@@ -1,0 +1,345 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { campaignBody, newCampaign } from '../helpers/factories.js';
+import { linkedTask, taskBody } from '../helpers/task-helpers.js';
+import { must, type Reply, type TenantFixture, type TestApp, testApp } from '../helpers/test-app.js';
+
+/**
+ * Every operation of /openapi.json (read at test time, so a new route is covered, or fails here
+ * until it is classified in RULES) x every kind of caller, against one victim tenant holding one
+ * of each resource, all of product p2. Asserted: no 5xx; no key or a revoked key is 401; another
+ * tenant's admin never gets the victim's data (a victim resource in the path answers 4xx, and no
+ * answer names a victim resource the caller did not send); readonly cannot write and service
+ * cannot do admin work (403); a key limited to p1 never sees or changes p2's data (resource paths
+ * 4xx, no p2 object in any answer, lists looked at item by item); the master key is refused
+ * tenant routes; and nobody replays the victim admin's Idempotency-Key answer of any POST.
+ */
+
+type Role = 'readonly' | 'service' | 'admin';
+type Caller = 'outsider' | 'readonly' | 'service' | 'limited' | 'revoked' | 'none' | 'master';
+const CALLERS: Caller[] = ['outsider', 'readonly', 'service', 'limited', 'revoked', 'none', 'master'];
+
+interface Fixtures {
+  tenantId: string;
+  userId: string;
+  keyId: string;
+  campaignId: string;
+  rewardId: string;
+  reservationId: string;
+  grantId: string;
+  batchId: string;
+  codes: string[];
+  audienceId: string;
+  taskId: string;
+  spareTaskId: string;
+}
+
+interface Rule {
+  /** Who may call: a tenant key (default), the master key only, either, or anyone. */
+  auth?: 'tenant' | 'master' | 'any' | 'public';
+  /** The least role of a tenant key: readonly for GET, service otherwise, unless given. */
+  role?: Role;
+  /** Whether the resource belongs to a product line (a limited key must not see p2's) or to the whole tenant. */
+  scope?: 'product' | 'tenant';
+  body?: (f: Fixtures) => unknown;
+  query?: (f: Fixtures) => Record<string, string>;
+  /** A raw upload (imports): content type and payload. */
+  upload?: { type: string; payload: (f: Fixtures) => string };
+}
+
+const tenantWide: Rule = { scope: 'tenant' };
+const ndjsonUsers = { type: 'application/x-ndjson', payload: () => `${JSON.stringify({ user_id: `mx-${uid()}` })}\n` };
+
+// One rule per operation of the spec. A route missing here fails the test: classify it.
+const RULES: Record<string, Rule> = {
+  'GET /health': { auth: 'public' },
+  'GET /ready': { auth: 'public' },
+  'GET /metrics': { auth: 'public' },
+  'POST /v1/tenants': { auth: 'master', body: () => ({ tenant_id: `t_mx${uid()}`, name: 'mx' }) },
+  'GET /v1/tenants': { auth: 'master' },
+  'GET /v1/tenants/{tenant_id}': { auth: 'any', role: 'readonly', scope: 'tenant' },
+  'POST /v1/tenants/{tenant_id}/api-keys': { auth: 'any', role: 'admin', scope: 'tenant', body: () => ({ name: 'mx', role: 'admin' }) },
+  'GET /v1/tenants/{tenant_id}/api-keys': { auth: 'any', role: 'admin', scope: 'tenant' },
+  'DELETE /v1/tenants/{tenant_id}/api-keys/{key_id}': { auth: 'any', role: 'admin', scope: 'tenant' },
+  'POST /v1/apps': { role: 'admin', body: () => ({ product_code: 'p2', name: 'mx' }) },
+  'GET /v1/apps': {},
+  'GET /v1/apps/{product_code}': {},
+  'PUT /v1/apps/{product_code}': { role: 'admin', body: () => ({ name: 'mx' }) },
+  'POST /v1/campaigns': { body: () => campaignBody({ product_code: 'p2' }) },
+  'GET /v1/campaigns': {},
+  'GET /v1/campaigns/{campaign_id}': {},
+  'PUT /v1/campaigns/{campaign_id}': { body: () => ({ description: 'mx' }) },
+  'DELETE /v1/campaigns/{campaign_id}': {},
+  'POST /v1/campaigns/{campaign_id}/publish': {},
+  'POST /v1/campaigns/{campaign_id}/pause': {},
+  'POST /v1/campaigns/{campaign_id}/resume': {},
+  'POST /v1/campaigns/{campaign_id}/archive': {},
+  'GET /v1/users/{user_id}/balances': tenantWide,
+  'GET /v1/users/{user_id}/ledger': tenantWide,
+  'POST /v1/users/{user_id}/ledger/debit': { ...tenantWide, body: () => ({ asset: 'POINTS', amount: 1 }) },
+  'POST /v1/users/{user_id}/ledger/adjust': { ...tenantWide, role: 'admin', body: () => ({ asset: 'POINTS', amount: 1, reason: 'mx' }) },
+  'POST /v1/rewards': {
+    body: (f) => ({ reward_name: 'mx', reward_type: 'POINTS', product_code: 'p2', campaign_id: f.campaignId, config: { generator: { points: 1 } } }),
+  },
+  'GET /v1/rewards': {},
+  'GET /v1/rewards/{reward_id}': {},
+  'PUT /v1/rewards/{reward_id}': { body: () => ({ reward_name: 'mx' }) },
+  'DELETE /v1/rewards/{reward_id}': {},
+  'POST /v1/inventory/reserve': { body: (f) => ({ reward_id: f.rewardId, quantity: 1, user_id: f.userId }) },
+  'POST /v1/inventory/{reservation_id}/confirm': {},
+  'POST /v1/inventory/{reservation_id}/cancel': {},
+  'GET /v1/inventory/reservations': {},
+  'POST /v1/reward-grants': { body: (f) => ({ reward_id: f.rewardId, user_id: f.userId }) },
+  'GET /v1/reward-grants': {},
+  'POST /v1/reward-grants/check': { body: (f) => ({ reward_id: f.rewardId, user_id: f.userId }) },
+  'GET /v1/reward-grants/{grant_id}': {},
+  'PUT /v1/reward-grants/{grant_id}/status': { body: () => ({ status: 'USED' }) },
+  'POST /v1/reward-grants/{grant_id}/retry-delivery': {},
+  'POST /v1/campaigns/{campaign_id}/redeem-codes': { body: (f) => ({ reward_id: f.rewardId, count: 1, code_type: 'ALPHANUM', length: 12 }) },
+  'GET /v1/redeem-code-batches/{batch_id}': {},
+  'POST /v1/redeem-code-batches/{batch_id}/void': { body: () => ({}) },
+  'GET /v1/redeem-codes': {},
+  'GET /v1/redeem-codes/export': { query: (f) => ({ batch_id: f.batchId }) },
+  'GET /v1/redeem-codes/{code}': {},
+  'POST /v1/redeem-codes/{code}/assign': { body: (f) => ({ user_id: f.userId }) },
+  'POST /v1/redeem-codes/{code}/void': { body: () => ({}) },
+  'POST /v1/redeem': { body: (f) => ({ code: f.codes[2], user_id: f.userId }) },
+  'GET /v1/redemptions': {},
+  'PUT /v1/customers/{user_id}': { ...tenantWide, body: () => ({ attributes: { mx: 1 } }) },
+  'GET /v1/customers/{user_id}': tenantWide,
+  'DELETE /v1/customers/{user_id}': tenantWide,
+  'POST /v1/customers/{user_id}/tags': { ...tenantWide, body: () => ({ add: ['mx'] }) },
+  'POST /v1/customers/import': { ...tenantWide, upload: ndjsonUsers },
+  'POST /v1/audiences': { body: () => ({ audience_name: 'mx', audience_type: 'LIST', product_code: 'p2' }) },
+  'GET /v1/audiences': {},
+  'GET /v1/audiences/{audience_id}': {},
+  'PUT /v1/audiences/{audience_id}': { body: () => ({ description: 'mx' }) },
+  'DELETE /v1/audiences/{audience_id}': {},
+  'GET /v1/audiences/{audience_id}/members': { query: (f) => ({ user_id: f.userId }) },
+  'POST /v1/audiences/{audience_id}/members': { body: (f) => ({ user_ids: [f.userId] }) },
+  'DELETE /v1/audiences/{audience_id}/members': { body: () => ({ user_ids: ['mx-nobody'] }) },
+  'POST /v1/audiences/{audience_id}/members/import': { upload: ndjsonUsers },
+  'GET /v1/audiences/{audience_id}/count': {},
+  'GET /v1/audiences/{audience_id}/preview': {},
+  'POST /v1/tasks': { body: () => taskBody({ product_code: 'p2' }) },
+  'GET /v1/tasks': {},
+  'GET /v1/tasks/{task_id}': {},
+  'PUT /v1/tasks/{task_id}': { body: () => ({ description: 'mx' }) },
+  'DELETE /v1/tasks/{task_id}': {},
+  'POST /v1/tasks/trigger': { body: (f) => ({ event_type: 'SIGN_IN', user_id: f.userId, product_code: 'p2' }) },
+  'POST /v1/tasks/trigger/batch': { body: (f) => ({ events: [{ event_type: 'SIGN_IN', user_id: f.userId, product_code: 'p2' }] }) },
+  'GET /v1/tasks/{task_id}/completion-stats': {},
+  'GET /v1/task-completion-logs': {},
+  'GET /v1/users/{user_id}/tasks': {},
+  'POST /v1/campaigns/{campaign_id}/tasks': { body: (f) => ({ task_id: f.spareTaskId }) },
+  'GET /v1/campaigns/{campaign_id}/tasks': {},
+  'DELETE /v1/campaigns/{campaign_id}/tasks/{task_id}': {},
+};
+
+const uid = () => randomBytes(5).toString('hex');
+const RANK: Record<Role, number> = { readonly: 0, service: 1, admin: 2 };
+
+describe('permission matrix: every route x every caller', () => {
+  it('leaks nothing: another tenant, readonly, service, product-limited, revoked, no key, master, idempotent replays', async () => {
+    const app = await testApp();
+    const spec = must(await app.call('GET', '/openapi.json'), 200).body as { paths: Record<string, Record<string, unknown>> };
+    const operations = Object.entries(spec.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
+    expect(operations.filter((op) => !RULES[op]), 'operations of /openapi.json without a rule in the matrix: classify them').toEqual([]);
+    expect(Object.keys(RULES).filter((op) => !operations.includes(op) && !op.startsWith('GET /health') && !op.startsWith('GET /metrics')), 'rules of no route').toEqual([]);
+
+    const victim = await app.newTenant({ productCodes: ['p2', 'p1'] });
+    const f = await buildFixtures(app, victim);
+    const outsider = await app.newTenant({ productCodes: ['p1'] });
+    const keyOf = async (body: Record<string, unknown>) => must(await app.call('POST', `/v1/tenants/${victim.tenantId}/api-keys`, body), 201).body.key as string;
+    const limited = await keyOf({ name: 'p1 only', role: 'service', product_codes: ['p1'] });
+    const revokedKey = must(await app.call('POST', `/v1/tenants/${victim.tenantId}/api-keys`, { name: 'gone', role: 'admin' }), 201).body;
+    must(await app.call('DELETE', `/v1/tenants/${victim.tenantId}/api-keys/${revokedKey.key_id}`), 200);
+    const keys: Record<Caller, string | null> = {
+      outsider: outsider.admin,
+      readonly: victim.readonly,
+      service: victim.service,
+      limited,
+      revoked: revokedKey.key as string,
+      none: null,
+      master: app.master,
+    };
+    const productMarkers = [f.userId, f.campaignId, f.rewardId, f.reservationId, f.grantId, f.batchId, f.audienceId, f.taskId, f.spareTaskId, ...f.codes];
+    const tenantMarkers = [f.tenantId, f.keyId, f.userSecret, ...productMarkers];
+
+    // Reads first, destructive calls last (a sub-resource before its parent), so the fixtures
+    // exist for as long as possible.
+    const weight = (op: string) => (op.startsWith('GET') ? 0 : op.startsWith('DELETE') ? 2 : 1);
+    const ordered = [...operations].sort((a, b) => weight(a) - weight(b) || (weight(a) === 2 ? b.length - a.length : 0));
+    const failures: string[] = [];
+    let requests = 0;
+
+    for (const op of ordered) {
+      const rule = RULES[op]!;
+      const [method, template] = op.split(' ') as [string, string];
+      const url = fillPath(template, f);
+      const request = buildRequest(rule, f);
+      const sent = `${url} ${JSON.stringify(request.query ?? {})} ${request.payload ?? ''}`;
+      const idemKey = method === 'POST' && !rule.upload ? `mx-${uid()}` : undefined;
+      let original: Reply | undefined;
+      if (idemKey && rule.auth !== 'public') {
+        original = await app.call(method as 'POST', url, undefined, { key: victim.admin, ...withHeaders(request, { 'idempotency-key': idemKey }) });
+        requests += 1;
+      }
+      for (const caller of CALLERS) {
+        // Once on its own (the route's checks decide), and for a POST once more resending the
+        // victim admin's Idempotency-Key and body (the stored answer must not come back).
+        for (const headers of idemKey ? [{}, { 'idempotency-key': idemKey }] : [{}]) {
+          const reply = await app.call(method as 'GET', url, undefined, { key: keys[caller], ...withHeaders(request, headers) });
+          requests += 1;
+          const problem = judge({ op, rule, method, caller, reply, sent, original, tenantMarkers, productMarkers, template });
+          const how = 'idempotency-key' in headers ? ' (replay)' : '';
+          if (problem) failures.push(`${op} as ${caller}${how}: ${problem} -> ${reply.status} ${JSON.stringify(reply.body).slice(0, 300)}`);
+        }
+      }
+    }
+    console.log(`permission matrix: ${requests} requests, ${operations.length} operations x ${CALLERS.length} callers, ${failures.length} leaks`);
+    expect(failures).toEqual([]);
+  }, 120_000);
+});
+
+interface Judged {
+  op: string;
+  rule: Rule;
+  method: string;
+  caller: Caller;
+  reply: Reply;
+  sent: string;
+  original: Reply | undefined;
+  tenantMarkers: string[];
+  productMarkers: string[];
+  template: string;
+}
+
+/** The leak or wrong answer in one reply, or undefined. */
+function judge(j: Judged): string | undefined {
+  const { rule, method, caller, reply } = j;
+  const auth = rule.auth ?? 'tenant';
+  const role = rule.role ?? (method === 'GET' ? 'readonly' : 'service');
+  const ok = reply.status >= 200 && reply.status < 300;
+  if (reply.status >= 500) return 'server error';
+  if (reply.headers['idempotent-replayed']) return "replayed another key's Idempotency-Key answer";
+  // A created resource (201) is new each time: the same body again is the stored answer.
+  if (ok && j.original?.status === 201 && JSON.stringify(reply.body) === JSON.stringify(j.original.body)) return "got another key's stored answer";
+  if (auth === 'public') return undefined;
+  if (caller === 'none' || caller === 'revoked') return reply.status === 401 ? undefined : 'expected 401';
+  if (caller === 'master') {
+    if (auth === 'tenant') return reply.status === 403 ? undefined : 'master key on a tenant route: expected 403';
+    return undefined;
+  }
+  if (auth === 'master') return reply.status === 403 ? undefined : 'tenant key on a master route: expected 403';
+
+  const body = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body ?? null);
+  // A victim resource named in the answer that the caller did not send is a leak.
+  const named = (markers: string[]) => markers.find((m) => body.includes(m) && !j.sent.includes(m));
+  // Path parameters other than a user id or a product code (names in each tenant's own namespace)
+  // point at victim resources.
+  const victimInPath = /\{(?!user_id\}|product_code\})[a-z_]+\}/.test(j.template);
+
+  if (caller === 'outsider') {
+    if (victimInPath && ok) return "another tenant's key reached a victim resource";
+    const leaked = named(j.tenantMarkers);
+    return leaked ? `another tenant's key saw ${leaked}` : undefined;
+  }
+  const keyRole: Role = caller === 'readonly' ? 'readonly' : 'service';
+  if (RANK[keyRole] < RANK[role]) return reply.status === 403 ? undefined : `${caller} key below the ${role} role: expected 403`;
+  if (caller === 'limited' && (rule.scope ?? 'product') === 'product') {
+    if (victimInPath && ok) return 'product-limited key reached a p2 resource';
+    const leaked = named(j.productMarkers);
+    if (leaked) return `product-limited key saw ${leaked}`;
+    if (ok && hasProduct(reply.body, 'p2')) return 'product-limited key got an item of p2';
+  }
+  return undefined;
+}
+
+/** Whether any object in `value` has product_code === `code` (every item of a list is looked at). */
+function hasProduct(value: unknown, code: string): boolean {
+  if (Array.isArray(value)) return value.some((v) => hasProduct(v, code));
+  if (value && typeof value === 'object') {
+    const o = value as Record<string, unknown>;
+    if (o.product_code === code) return true;
+    return Object.values(o).some((v) => hasProduct(v, code));
+  }
+  return false;
+}
+
+function fillPath(template: string, f: Fixtures): string {
+  const values: Record<string, string> = {
+    tenant_id: f.tenantId,
+    key_id: f.keyId,
+    product_code: 'p2',
+    campaign_id: f.campaignId,
+    reward_id: f.rewardId,
+    reservation_id: f.reservationId,
+    grant_id: f.grantId,
+    batch_id: f.batchId,
+    code: f.codes[1]!,
+    user_id: f.userId,
+    audience_id: f.audienceId,
+    task_id: f.taskId,
+  };
+  return template.replace(/\{([a-z_]+)\}/g, (_, name: string) => {
+    const value = values[name];
+    if (value === undefined) throw new Error(`no fixture for path parameter {${name}}: add one`);
+    return encodeURIComponent(value);
+  });
+}
+
+interface Built {
+  payload?: string;
+  headers: Record<string, string>;
+  query?: Record<string, string>;
+}
+
+function buildRequest(rule: Rule, f: Fixtures): Built {
+  const query = rule.query?.(f);
+  if (rule.upload) return { payload: rule.upload.payload(f), headers: { 'content-type': rule.upload.type }, ...(query ? { query } : {}) };
+  const body = rule.body?.(f);
+  return { ...(body !== undefined ? { payload: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : { headers: {} }), ...(query ? { query } : {}) };
+}
+
+function withHeaders(b: Built, extra: Record<string, string>) {
+  return { headers: { ...b.headers, ...extra }, ...(b.payload !== undefined ? { payload: b.payload } : {}), ...(b.query ? { query: b.query } : {}) };
+}
+
+/** One of each resource in the victim tenant, all of product p2 (the victim's first product). */
+async function buildFixtures(app: TestApp, t: TenantFixture): Promise<Fixtures & { userSecret: string }> {
+  const userId = `vu-${uid()}`;
+  const userSecret = `secret-${uid()}`;
+  const keyId = must(await app.call('POST', `/v1/tenants/${t.tenantId}/api-keys`, { name: 'target', role: 'service' }), 201).body.key_id as string;
+  const campaign = await newCampaign(t, { product_code: 'p2' });
+  must(await t.call('POST', `/v1/campaigns/${campaign.campaign_id}/publish`), 200);
+  const rewardBody = { reward_name: 'R', reward_type: 'POINTS', product_code: 'p2', campaign_id: campaign.campaign_id, total_stock: 1000, config: { generator: { points: 5 } } };
+  const rewardId = must(await t.call('POST', '/v1/rewards', rewardBody), 201).body.reward_id as string;
+  const reservationId = must(await t.call('POST', '/v1/inventory/reserve', { reward_id: rewardId, quantity: 1, user_id: userId }), 201).body.reservation_id as string;
+  const grantId = must(await t.call('POST', '/v1/reward-grants', { reward_id: rewardId, user_id: userId }), 201).body.grant_id as string;
+  const batch = must(await t.call('POST', `/v1/campaigns/${campaign.campaign_id}/redeem-codes`, { reward_id: rewardId, count: 4, code_type: 'ALPHANUM', length: 12 }), 201).body;
+  const codes = batch.codes as string[];
+  must(await t.call('POST', '/v1/redeem', { code: codes[0], user_id: userId }), 201);
+  must(await t.call('PUT', `/v1/customers/${userId}`, { attributes: { note: userSecret }, tags: ['vip'] }), 201);
+  const audienceId = must(await t.call('POST', '/v1/audiences', { audience_name: 'A', audience_type: 'LIST', product_code: 'p2' }), 201).body.audience_id as string;
+  must(await t.call('POST', `/v1/audiences/${audienceId}/members`, { user_ids: [userId] }), 200);
+  const task = await linkedTask(t, campaign.campaign_id, { product_code: 'p2', reward_id: rewardId });
+  must(await t.call('POST', '/v1/tasks/trigger', { event_type: 'SIGN_IN', user_id: userId, product_code: 'p2' }), 200);
+  const spare = must(await t.call('POST', '/v1/tasks', taskBody({ product_code: 'p2', task_name: 'spare' })), 201).body.task_id as string;
+  const dashless = codes.map((c) => c.replaceAll('-', ''));
+  return {
+    tenantId: t.tenantId,
+    userId,
+    userSecret,
+    keyId,
+    campaignId: campaign.campaign_id,
+    rewardId,
+    reservationId,
+    grantId,
+    batchId: batch.batch_id,
+    codes: [...codes, ...dashless.filter((c) => !codes.includes(c))],
+    audienceId,
+    taskId: task.task_id,
+    spareTaskId: spare,
+  };
+}
