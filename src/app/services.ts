@@ -99,6 +99,8 @@ export function createServices(deps: ServiceDeps) {
     evaluated: audienceMetrics(registry).evaluated,
     uploadChunkSize: config.audiences.upload_chunk_size,
     uploadMaxBytes: config.audiences.upload_max_bytes,
+    // An audience a campaign uses cannot be deleted; the 409 lists those campaigns.
+    campaignsUsing: (tenantId, audienceId, exec) => campaigns.campaignsUsingAudience(tenantId, audienceId, exec),
   });
   const grantSettings = config.grants;
   const metricsOfGrants = grantMetrics(registry);
@@ -213,6 +215,7 @@ export function createServices(deps: ServiceDeps) {
     rewards,
     grants,
     audiences,
+    warn: deps.warn,
     metrics: taskMetrics(registry),
     // Single events group-commit like grants (same switch and in-flight limit).
     grouping: { maxSize: grantSettings.batch_max_size, concurrency: deps.databaseKind === 'pglite' ? 1 : grantSettings.batch_concurrency },

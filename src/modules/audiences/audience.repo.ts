@@ -69,12 +69,32 @@ export async function updateAudience(db: Executor, tenantId: string, audienceId:
   }
 }
 
-/** Deletes the audience; its list members go with it (ON DELETE CASCADE). */
+/**
+ * Deletes the audience; its list members go with it (ON DELETE CASCADE). A campaign that still
+ * names it stops the delete (campaign_audience_fk, migration 0023): 409 audience_in_use.
+ */
 export async function deleteAudience(db: Executor, v: Visibility, audienceId: string): Promise<boolean> {
   let q = db.deleteFrom('audience').where('tenant_id', '=', v.tenantId).where('audience_id', '=', audienceId);
   if (v.productCodes) q = q.where('product_code', 'in', v.productCodes.length ? v.productCodes : ['']);
-  const r = await q.executeTakeFirst();
-  return Number(r.numDeletedRows) > 0;
+  try {
+    const r = await q.executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  } catch (err) {
+    // The service looks for users first under a row lock, so this is the last line only (no
+    // campaign lookup wired); the transaction is aborted, so the campaigns cannot be listed here.
+    if (isForeignKeyViolation(err)) throw audienceInUse(audienceId, [], null);
+    throw err;
+  }
+}
+
+/** 409 audience_in_use: `campaignIds` the caller may see, `count` all of them (null: unknown). */
+export function audienceInUse(audienceId: string, campaignIds: string[], count: number | null): AppError {
+  return new AppError(
+    'conflict',
+    'audience_in_use',
+    `Audience ${audienceId} is used by ${count ?? 'some'} campaign(s); point them at another audience or delete them (archive first) before deleting it`,
+    { audience_id: audienceId, campaign_ids: campaignIds, campaign_count: count },
+  );
 }
 
 // ---- evaluation: each one statement ----

@@ -73,7 +73,14 @@ export function audienceRoutes(app: Api, deps: { audiences: AudienceService; uow
 
   app.delete(
     '/v1/audiences/:audience_id',
-    { schema: { tags, summary: 'Delete an audience (and its list members)', params: AudienceParams, response: { 204: Type.Null(), ...errors(...authErrors, 404) } } },
+    {
+      schema: {
+        tags,
+        summary: 'Delete an audience (and its list members); 409 audience_in_use while a campaign uses it',
+        params: AudienceParams,
+        response: { 204: Type.Null(), ...errors(...authErrors, 404, 409) },
+      },
+    },
     async (request, reply) => {
       await audiences.deleteAudience(request.actor!, request.params.audience_id);
       return reply.code(204).send(null);

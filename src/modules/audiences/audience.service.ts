@@ -56,7 +56,15 @@ export interface AudienceServiceDeps {
   uploadChunkSize?: number;
   /** Largest member upload body (default 256 MiB). */
   uploadMaxBytes?: number;
+  /**
+   * The live campaigns that use an audience (the campaigns module, passed in by app/services.ts
+   * so this module does not import campaigns): listed in the 409 of a refused delete.
+   */
+  campaignsUsing?: (tenantId: string, audienceId: string, exec: Executor) => Promise<{ campaign_id: string; product_code: string }[]>;
 }
+
+/** How many campaign ids a refused delete lists (the count is always complete). */
+const IN_USE_LIST_MAX = 100;
 
 export function createAudienceService(deps: AudienceServiceDeps) {
   const { db, clock, apps } = deps;
@@ -153,10 +161,27 @@ export function createAudienceService(deps: AudienceServiceDeps) {
       });
     },
 
-    /** Deletes an audience and its list members. */
+    /**
+     * Deletes an audience and its list members; 409 audience_in_use while a campaign (any status,
+     * ARCHIVED included) names it, listing those campaigns.
+     */
     async deleteAudience(actor: Actor, audienceId: string, exec: Executor = db): Promise<void> {
-      const deleted = await repo.deleteAudience(exec, visibilityOf(requireTenant(actor)), audienceId);
-      if (!deleted) throw notFound('audience', audienceId);
+      const tenant = requireTenant(actor);
+      const v = visibilityOf(tenant);
+      return inTransaction(exec, async (trx) => {
+        // The row lock first: a campaign write naming this audience checks its key with a KEY
+        // SHARE lock on this row, so it waits for us (and is then refused), and one that got in
+        // before has committed by the time we hold the lock, so the lookup below sees it.
+        const row = await repo.findAudience(trx, v, audienceId, { forUpdate: true });
+        if (!row) throw notFound('audience', audienceId);
+        const users = deps.campaignsUsing ? await deps.campaignsUsing(tenant.tenantId, audienceId, trx) : [];
+        if (users.length > 0) {
+          // A product-limited key learns how many campaigns hold it, but only its own products' ids.
+          const visible = users.filter((c) => !v.productCodes || v.productCodes.includes(c.product_code)).map((c) => c.campaign_id);
+          throw repo.audienceInUse(audienceId, visible.slice(0, IN_USE_LIST_MAX), users.length);
+        }
+        if (!(await repo.deleteAudience(trx, v, audienceId))) throw notFound('audience', audienceId);
+      });
     },
 
     /** Is the user in the audience, and why (the conditions that decided it). */
@@ -170,9 +195,19 @@ export function createAudienceService(deps: AudienceServiceDeps) {
      * Any product of the tenant; 404 audience_not_found when the tenant has no such audience.
      */
     async checkMember(tenantId: string, audienceId: string, userId: string, exec: Executor = db): Promise<{ member: boolean; reasons: string[] }> {
+      const found = await service.findMembership(tenantId, audienceId, userId, exec);
+      if (!found) throw notFound('audience', audienceId);
+      return found;
+    },
+
+    /**
+     * As checkMember, but null when the tenant has no such audience: a campaign stored before
+     * references were checked may name one, and its caller (a trigger, a grant) decides what
+     * that means for it instead of failing as a whole.
+     */
+    async findMembership(tenantId: string, audienceId: string, userId: string, exec: Executor = db): Promise<{ member: boolean; reasons: string[] } | null> {
       const row = await repo.findAudience(exec, { tenantId, productCodes: null }, audienceId);
-      if (!row) throw notFound('audience', audienceId);
-      return membership(row, userId, exec);
+      return row ? membership(row, userId, exec) : null;
     },
 
     /** How many users the audience holds now: one COUNT query. */

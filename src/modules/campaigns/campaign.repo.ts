@@ -22,9 +22,16 @@ function visible<O>(query: SelectQueryBuilder<DB, 'campaign', O>, v: Visibility)
   return q;
 }
 
-function translate(err: unknown): never {
+/** The key from campaign.audience_id to the tenant's audiences (migration 0023). */
+export const AUDIENCE_KEY = 'campaign_audience_fk';
+
+function translate(err: unknown, audienceId: string | null | undefined): never {
   if (isCheckViolation(err) && constraintName(err) === 'campaign_window_order') {
     throw invalidRequest('end_time', 'must be after start_time');
+  }
+  if (isForeignKeyViolation(err) && constraintName(err) === AUDIENCE_KEY) {
+    // Another tenant's audience fails the same (tenant_id, audience_id) key: it looks missing.
+    throw new AppError('invalid', 'unknown_audience', `No audience ${audienceId} in this tenant`, { field: 'audience_id', audience_id: audienceId });
   }
   if (isForeignKeyViolation(err)) {
     throw new AppError('invalid', 'unknown_product_code', 'No app with this product_code in this tenant', { field: 'product_code' });
@@ -36,7 +43,7 @@ export async function insertCampaign(db: Executor, row: NewCampaignRow): Promise
   try {
     return await db.insertInto('campaign').values(row).returningAll().executeTakeFirstOrThrow();
   } catch (err) {
-    translate(err);
+    translate(err, row.audience_id);
   }
 }
 
@@ -97,7 +104,7 @@ export async function updateCampaign(
       .returningAll()
       .executeTakeFirst();
   } catch (err) {
-    translate(err);
+    translate(err, changes.audience_id);
   }
 }
 
@@ -126,15 +133,32 @@ export function applyTransition(db: Executor, v: Visibility, campaignId: string,
   return query.returningAll().executeTakeFirst();
 }
 
-/** Soft-deletes a DRAFT or ARCHIVED campaign (rows that later grants may point at stay). */
+/**
+ * Soft-deletes a DRAFT or ARCHIVED campaign (rows that later grants may point at stay). Its
+ * audience_id goes: nothing reads a deleted campaign's audience, and the key (migration 0023)
+ * would otherwise stop the audience's delete for a campaign nobody can see.
+ */
 export function softDeleteCampaign(db: Executor, v: Visibility, campaignId: string, now: Date) {
   let query = db
     .updateTable('campaign')
-    .set({ deleted_at: now, updated_at: now })
+    .set({ deleted_at: now, updated_at: now, audience_id: null })
     .where('tenant_id', '=', v.tenantId)
     .where('campaign_id', '=', campaignId)
     .where('deleted_at', 'is', null)
     .where('lifecycle_state', 'in', ['DRAFT', 'ARCHIVED']);
   if (v.productCodes) query = query.where('product_code', 'in', v.productCodes.length ? v.productCodes : ['']);
   return query.returning('campaign_id').executeTakeFirst();
+}
+
+/** The live campaigns of the tenant whose audience is `audienceId` (any status, ARCHIVED too), oldest first. */
+export function findCampaignsUsingAudience(db: Executor, tenantId: string, audienceId: string) {
+  return db
+    .selectFrom('campaign')
+    .select(['campaign_id', 'product_code'])
+    .where('tenant_id', '=', tenantId)
+    .where('audience_id', '=', audienceId)
+    .where('deleted_at', 'is', null)
+    .orderBy('created_at')
+    .orderBy('campaign_id')
+    .execute();
 }

@@ -30,7 +30,9 @@ const editable = {
   description: Type.Union([Type.String({ maxLength: 4000 }), Type.Null()]),
   start_time: NullableTimestamp,
   end_time: NullableTimestamp,
-  audience_id: Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Null()]),
+  audience_id: Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Null()], {
+    description: 'An audience of the tenant (any product), else 400 unknown_audience; null: everyone',
+  }),
   form_fields: Type.Union([JsonObject, Type.Null()], {
     description: 'JSON Schema (type: object) of the landing-page form; at most 64 KiB',
   }),

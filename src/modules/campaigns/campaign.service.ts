@@ -238,6 +238,14 @@ export function createCampaignService(deps: { db: Database; clock: Clock; apps: 
       return row;
     },
 
+    /**
+     * For the audiences module (wired in app/services.ts): the live campaigns that use an
+     * audience, any status, ARCHIVED included; an audience in use cannot be deleted.
+     */
+    campaignsUsingAudience(tenantId: string, audienceId: string, exec: Executor = db): Promise<{ campaign_id: string; product_code: string }[]> {
+      return repo.findCampaignsUsingAudience(exec, tenantId, audienceId);
+    },
+
     /** The campaign row a grant decides on (any product of the tenant), or undefined. */
     findForGrant(tenantId: string, campaignId: string, exec: Executor = db) {
       return repo.findCampaign(exec, { tenantId, productCodes: null }, campaignId);

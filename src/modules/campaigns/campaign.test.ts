@@ -27,9 +27,16 @@ async function act(t: TenantFixture, id: string, action: 'publish' | 'pause' | '
   return must(await t.call('POST', `/v1/campaigns/${id}/${action}`), 200).body;
 }
 
+/** A real audience of the tenant (audience_id is checked against the tenant's audiences). */
+async function newAudience(t: TenantFixture, productCode = t.productCode): Promise<string> {
+  const body = { audience_name: 'VIPs', product_code: productCode, audience_type: 'TAG', rule: { tags_any: ['vip'] } };
+  return must(await t.call('POST', '/v1/audiences', body), 201).body.audience_id as string;
+}
+
 describe('POST /v1/campaigns', () => {
   it('creates a DRAFT at version 1 and echoes every field in snake_case', async () => {
     const t = await (await testApp()).newTenant();
+    const vip = await newAudience(t);
     const body = {
       tenant_id: t.tenantId,
       campaign_name: 'Spring Sale 春季',
@@ -38,7 +45,7 @@ describe('POST /v1/campaigns', () => {
       description: 'Twenty percent off everything',
       start_time: '2030-03-01T00:00:00.000Z',
       end_time: '2030-03-31T23:59:59.000Z',
-      audience_id: 'aud_vip',
+      audience_id: vip,
       form_fields: {
         type: 'object',
         properties: { email: { type: 'string', format: 'email' }, age: { type: 'integer', minimum: 18 } },
@@ -56,7 +63,7 @@ describe('POST /v1/campaigns', () => {
       description: 'Twenty percent off everything',
       start_time: '2030-03-01T00:00:00.000Z',
       end_time: '2030-03-31T23:59:59.000Z',
-      audience_id: 'aud_vip',
+      audience_id: vip,
       form_fields: body.form_fields,
       metadata: body.metadata,
       status: 'DRAFT',
@@ -252,7 +259,7 @@ describe('GET /v1/campaigns/:campaign_id', () => {
 describe('PUT /v1/campaigns/:campaign_id', () => {
   it('changes only the given fields and increments version', async () => {
     const t = await (await testApp()).newTenant();
-    const c = await newCampaign(t, { description: 'keep me', metadata: { a: 1 }, audience_id: 'aud_1' });
+    const c = await newCampaign(t, { description: 'keep me', metadata: { a: 1 }, audience_id: await newAudience(t) });
     const renamed = must(await t.call('PUT', `/v1/campaigns/${c.campaign_id}`, { campaign_name: 'Renamed' }), 200).body;
     expect(renamed).toEqual({ ...c, campaign_name: 'Renamed', version: 2, updated_at: renamed.updated_at });
     expect(Date.parse(renamed.updated_at)).toBeGreaterThanOrEqual(Date.parse(c.updated_at));
@@ -275,7 +282,7 @@ describe('PUT /v1/campaigns/:campaign_id', () => {
       description: 'new description',
       start_time: '2031-01-01T00:00:00.000Z',
       end_time: '2031-02-01T00:00:00.000Z',
-      audience_id: 'aud_new',
+      audience_id: await newAudience(t, 'app2'),
       form_fields: { type: 'object', properties: { phone: { type: 'string' } } },
       metadata: { v: 2 },
     };

@@ -14,7 +14,7 @@ import type { CampaignRow, CampaignService } from '../campaigns/index.js';
 import { releaseStock, type SlotTake, summarizeStock } from '../inventory/index.js';
 import type { LedgerService } from '../ledger/index.js';
 import type { RewardConfig, RewardRow, RewardService } from '../rewards/index.js';
-import { evaluateStatic, type Refusal, refusalError } from './grant.eligibility.js';
+import { type AudienceCheck, audienceRefusal, evaluateStatic, type Refusal, refusalError } from './grant.eligibility.js';
 import { generateUnits } from './grant.generate.js';
 import { LAST_GRANT_KEY, periodKey } from './grant.period.js';
 import * as repo from './grant.repo.js';
@@ -23,11 +23,6 @@ import type { EligibilityView, GrantInput, GrantListInput, GrantView, StatusInpu
 import type { GrantStatus } from './grant.tables.js';
 
 export type GrantService = ReturnType<typeof createGrantService>;
-
-/** What grants need of the audiences module. */
-export interface AudienceCheck {
-  checkMember(tenantId: string, audienceId: string, userId: string, exec?: Executor): Promise<{ member: boolean; reasons: string[] }>;
-}
 
 /** The queue webhook deliveries of grants go through (see grant.delivery.ts). */
 /** What a caller may add to a grant's statement (see GrantStatement.with). */
@@ -167,21 +162,12 @@ export function createGrantService(deps: {
     const campaignId = campaignOf(reward, input);
     const campaign = campaignId ? await loadCampaign(exec, tenant.tenantId, campaignId, fresh) : null;
     if (campaign) campaigns.assertActive(campaign);
-    if (campaign?.audience_id) await requireAudience(exec, tenant.tenantId, campaign.audience_id, input.user_id);
+    if (campaign?.audience_id) await requireAudience(exec, { ...campaign, audience_id: campaign.audience_id }, input.user_id);
     return { now, reward, config, campaignId, campaign };
   }
 
-  /** The user's audience refusal, if any (null: a member). */
-  async function audienceRefusal(exec: Executor, tenantId: string, audienceId: string, userId: string): Promise<Refusal | null> {
-    if (!deps.audiences) {
-      return { code: 'audience_check_unavailable', message: 'The campaign has an audience, and no audience check is configured', details: { audience_id: audienceId } };
-    }
-    const { member, reasons } = await deps.audiences.checkMember(tenantId, audienceId, userId, exec);
-    return member ? null : { code: 'not_in_audience', message: 'The user is not in the campaign\'s audience', details: { audience_id: audienceId, reasons } };
-  }
-
-  async function requireAudience(exec: Executor, tenantId: string, audienceId: string, userId: string): Promise<void> {
-    const refusal = await audienceRefusal(exec, tenantId, audienceId, userId);
+  async function requireAudience(exec: Executor, campaign: { tenant_id: string; campaign_id: string; audience_id: string }, userId: string): Promise<void> {
+    const refusal = await audienceRefusal(deps.audiences, campaign, userId, exec);
     if (refusal) throw refusalError(refusal);
   }
 
@@ -404,7 +390,7 @@ export function createGrantService(deps: {
         campaignId = campaignOf(reward, input);
         if (campaignId) {
           const campaign = await campaigns.requireActiveCampaign(tenant.tenantId, campaignId, exec);
-          if (campaign.audience_id) push(await audienceRefusal(exec, tenant.tenantId, campaign.audience_id, input.user_id));
+          if (campaign.audience_id) push(await audienceRefusal(deps.audiences, { ...campaign, audience_id: campaign.audience_id }, input.user_id, exec));
         }
       } catch (err) {
         if (!(err instanceof AppError)) throw err;

@@ -14,6 +14,7 @@ import { capOf, conditionOf, type Condition, progressShown } from './task.rules.
 import { localDay, periodKey } from './task.period.js';
 import * as repo from './task.repo.js';
 import type { RepeatPolicy, TaskOutcomeView } from './task.schemas.js';
+import type { MembershipMemo } from './task.audience.js';
 import type { CompletionItem, CompletionSink, TriggerEvent } from './task.trigger.js';
 
 /** One (event, task) pair that may move progress. */
@@ -33,7 +34,7 @@ interface Step {
 }
 
 export interface BatchHelpers {
-  pickCampaign(exec: Executor, links: repo.ActiveTaskRow[], userId: string, memo: Map<string, boolean>): Promise<{ campaignId: string | null; reason: string | null }>;
+  pickCampaign(exec: Executor, links: repo.ActiveTaskRow[], userId: string, memo: MembershipMemo): Promise<{ campaignId: string | null; reason: string | null }>;
   matchesFilters(filters: Record<string, unknown> | undefined, data: Record<string, unknown>): boolean;
   completeMany(exec: Executor, tenant: TenantActor, items: CompletionItem[], now: Date, sink: CompletionSink): Promise<TaskOutcomeView['completed']>;
 }
@@ -52,7 +53,7 @@ export async function runBatch(
   h: BatchHelpers,
 ): Promise<{ answers: Map<TriggerEvent, TaskOutcomeView[]>; completions: CompletionSink }> {
   const answers = new Map<TriggerEvent, TaskOutcomeView[]>();
-  const memo = new Map<string, boolean>();
+  const memo: MembershipMemo = new Map();
   const all: Step[] = [];
   const additive: Step[] = [];
   const distinct: Step[] = [];

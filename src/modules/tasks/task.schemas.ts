@@ -165,7 +165,7 @@ export const TaskOutcome = Type.Object({
   task_id: Type.String(),
   campaign_id: Type.Union([Type.String(), Type.Null()]),
   progressed: Type.Boolean(),
-  reason: Type.Union([Type.String(), Type.Null()], { description: 'Why it did not progress: not_in_audience, filter_mismatch, already_completed, ...' }),
+  reason: Type.Union([Type.String(), Type.Null()], { description: 'Why it did not progress: not_in_audience, audience_missing, filter_mismatch, already_completed, ...' }),
   period_key: Type.String(),
   progress: Type.Integer(),
   target: Type.Integer(),

@@ -18,15 +18,9 @@ import * as repo from './task.repo.js';
 import type { RepeatPolicy, TaskOutcomeView, TriggerResultView } from './task.schemas.js';
 import type { TaskCompletionLogTable } from './task.tables.js';
 import { runBatch } from './task.batch.js';
+import { type CampaignPickerDeps, createCampaignPicker, type MembershipMemo } from './task.audience.js';
 
-/**
- * What the tasks module needs of audiences (built in the audiences module): is this user a
- * member of this audience now, and why (or why not). `exec` lets the check read in the trigger's
- * transaction.
- */
-export interface AudienceCheck {
-  checkMember(tenantId: string, audienceId: string, userId: string, exec?: Executor): Promise<{ member: boolean; reasons: string[] }>;
-}
+export type { AudienceCheck, MembershipMemo } from './task.audience.js';
 
 export interface TaskMetrics {
   created: Counter<'task_type'>;
@@ -137,37 +131,16 @@ export interface CompletionItem {
   seq: number;
 }
 
-export interface TriggerDeps {
+export interface TriggerDeps extends CampaignPickerDeps {
   grants: GrantService;
-  audiences?: AudienceCheck | undefined;
   metrics: TaskMetrics;
 }
 
 export function createTrigger(deps: TriggerDeps) {
   const { grants, metrics } = deps;
+  const pickCampaign = createCampaignPicker(deps);
 
-  /** The campaign the task progresses for: the first linked one whose audience holds the user. */
-  async function pickCampaign(exec: Executor, links: repo.ActiveTaskRow[], userId: string, memo: Map<string, boolean>): Promise<{ campaignId: string | null; reason: string | null }> {
-    let reason = 'not_in_audience';
-    for (const link of links) {
-      if (link.audience_id === null) return { campaignId: link.campaign_id, reason: null };
-      if (!deps.audiences) {
-        // Fail closed: without the audiences module nobody can be shown to be in the audience.
-        reason = 'audience_check_unavailable';
-        continue;
-      }
-      const key = `${link.audience_id}\u0000${userId}`;
-      let member = memo.get(key);
-      if (member === undefined) {
-        member = (await deps.audiences.checkMember(link.tenant_id, link.audience_id, userId, exec)).member;
-        memo.set(key, member);
-      }
-      if (member) return { campaignId: link.campaign_id, reason: null };
-    }
-    return { campaignId: null, reason };
-  }
-
-  async function advanceTask(exec: Executor, tenant: TenantActor, event: TriggerEvent, links: repo.ActiveTaskRow[], now: Date, memo: Map<string, boolean>): Promise<TaskOutcomeView> {
+  async function advanceTask(exec: Executor, tenant: TenantActor, event: TriggerEvent, links: repo.ActiveTaskRow[], now: Date, memo: MembershipMemo): Promise<TaskOutcomeView> {
     const task = links[0]!;
     const condition = conditionOf(task);
     const repeat = task.repeat_policy as RepeatPolicy;
@@ -301,7 +274,7 @@ export function createTrigger(deps: TriggerDeps) {
   }
 
   /** Runs a claimed event against its tasks, in task_id order (parallel events lock rows in the same order). */
-  async function runEvent(exec: Executor, tenant: TenantActor, event: TriggerEvent, index: TaskIndex, now: Date, memo: Map<string, boolean>): Promise<TriggerResultView> {
+  async function runEvent(exec: Executor, tenant: TenantActor, event: TriggerEvent, index: TaskIndex, now: Date, memo: MembershipMemo): Promise<TriggerResultView> {
     const tasks: TaskOutcomeView[] = [];
     for (const links of tasksFor(tenant, index, event)) tasks.push(await advanceTask(exec, tenant, event, links, now, memo));
     return { event_id: event.eventId, duplicate: false, tasks };
