@@ -75,6 +75,8 @@ export async function buildApp(options: BuildAppOptions): Promise<Api> {
     // What the router and Node's HTTP parser refuse is answered in the one error shape too.
     frameworkErrors: answerFrameworkError,
     clientErrorHandler: answerClientError,
+    // A request arriving while the server closes is refused by installErrorHandling's hook instead.
+    return503OnClosing: false,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);

@@ -120,6 +120,20 @@ export function installErrorHandling(app: FastifyInstance): void {
     return reply.code(appError.status).header('x-request-id', request.id).send(errorBody(appError, request.id));
   });
 
+  // While the server drains (SIGTERM), a request that still arrives on an open connection is
+  // refused in the one shape (Fastify's own 503 body has another; return503OnClosing is off).
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!closing) return done();
+    const err = new AppError('unavailable', 'shutting_down', 'The server is shutting down; send the request again (to another instance)');
+    // A hook that replied must not call done.
+    void reply.code(err.status).header('connection', 'close').header('x-request-id', request.id).send(errorBody(err, request.id));
+  });
+
   app.setNotFoundHandler((request, reply) => {
     const err = new AppError('not_found', 'route_not_found', `No route ${request.method} ${request.url.split('?')[0]}`, {
       method: request.method,

@@ -3,8 +3,12 @@ import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { campaignBody } from '../../test/helpers/factories.js';
 import { taskBody } from '../../test/helpers/task-helpers.js';
-import { must, type Reply, type TenantFixture, testApp } from '../../test/helpers/test-app.js';
+import { testDatabase } from '../../test/helpers/database.js';
+import { must, type Reply, TEST_MASTER_KEY, type TenantFixture, testApp } from '../../test/helpers/test-app.js';
+import { loadConfig } from '../config/load.js';
 import { MAX_JSON_DEPTH } from '../platform/input-guard.js';
+import { hashSecret } from '../platform/secrets.js';
+import { buildApp } from './build-app.js';
 
 /**
  * Issue 17 items 1-4 and 8 over HTTP: NUL, lone surrogates, deep nesting and numbers JSON cannot
@@ -207,6 +211,8 @@ describe('item 8: every error has the documented shape', () => {
   it('unknown routes and methods, HEAD and OPTIONS, bad media types and bodies', async () => {
     const t = await (await testApp()).newTenant();
     expectRefusal(await t.call('OPTIONS', '/v1/campaigns'), 404, 'route_not_found');
+    // A path no route has is a 404 whatever it holds, a NUL included.
+    expectRefusal(await t.call('GET', '/v1/nothing-here/%00'), 404, 'route_not_found');
     expectRefusal(await t.call('PATCH', '/v1/tasks/trigger', {}), 404, 'route_not_found');
     expect((await t.call('HEAD', '/v1/nothing-here')).status).toBe(404);
     expectRefusal(await t.call('POST', '/v1/campaigns', undefined, { payload: '<a/>', headers: { 'content-type': 'application/xml' } }), 415, 'unsupported_media_type');
@@ -219,17 +225,7 @@ describe('item 8: every error has the documented shape', () => {
     const { app } = await testApp();
     if (!app.server.listening) await app.listen({ port: 0, host: '127.0.0.1' });
     const { port } = app.server.address() as AddressInfo;
-    const send = (request: string) =>
-      new Promise<{ status: number; headers: string; body: Record<string, any> }>((resolve, reject) => {
-        const socket = connect(port, '127.0.0.1', () => socket.write(request));
-        let text = '';
-        socket.on('data', (d) => (text += d.toString('latin1')));
-        socket.on('error', reject);
-        socket.on('close', () => {
-          const [head = '', body = ''] = text.split('\r\n\r\n');
-          resolve({ status: Number(head.split(' ')[1]), headers: head.toLowerCase(), body: JSON.parse(body) });
-        });
-      });
+    const send = (request: string) => exchange(port, [request]).then((replies) => replies[0]!);
     const badHeader = await send('GET /health HTTP/1.1\r\nHost: x\r\nX-Product-Code: a\u0001b\r\n\r\n');
     const overflow = await send(`GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'y'.repeat(20_000)}\r\n\r\n`);
     for (const [reply, status, code] of [[badHeader, 400, 'invalid_request'], [overflow, 431, 'headers_too_large']] as const) {
@@ -239,5 +235,57 @@ describe('item 8: every error has the documented shape', () => {
       expect(reply.headers).toContain(`x-request-id: ${reply.body.requestId}`);
     }
     await new Promise((resolve) => app.server.close(resolve));
+  });
+});
+
+/** Writes `parts` to one connection (a pause between them) and reads every response until it closes. */
+function exchange(port: number, parts: string[], between: () => Promise<unknown> = async () => {}) {
+  return new Promise<{ status: number; headers: string; body: Record<string, any> }[]>((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', async () => {
+      for (const [i, part] of parts.entries()) {
+        if (i > 0) await between();
+        socket.write(part);
+      }
+    });
+    let text = '';
+    socket.on('data', (d) => (text += d.toString('latin1')));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const replies = [];
+      // Each response: head, blank line, a body of Content-Length bytes (ASCII in these tests).
+      while (text.length > 0) {
+        const end = text.indexOf('\r\n\r\n');
+        const head = text.slice(0, end);
+        const length = Number(/content-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+        const body = text.slice(end + 4, end + 4 + length);
+        text = text.slice(end + 4 + length);
+        replies.push({ status: Number(head.split(' ')[1]), headers: head.toLowerCase(), body: JSON.parse(body) });
+      }
+      resolve(replies);
+    });
+  });
+}
+
+describe('item 8: a request arriving while the server closes', () => {
+  it('is refused with 503 shutting_down in the one shape', async () => {
+    const config = loadConfig({ env: {}, file: null, overrides: { 'log.level': 'silent' } });
+    const api = await buildApp({ config, database: await testDatabase(), masterKeyHash: hashSecret(TEST_MASTER_KEY), logger: false });
+    await api.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = api.server.address() as AddressInfo;
+    let closed: Promise<void> | undefined;
+    // The first request is held open (half its body sent) while the close begins; the second is
+    // pipelined behind it on the same connection, so it arrives while the server drains.
+    const first = 'POST /v1/tenants HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{';
+    const rest = '}GET /health HTTP/1.1\r\nHost: x\r\n\r\n';
+    const replies = await exchange(port, [first, rest], async () => {
+      await new Promise((r) => setTimeout(r, 100));
+      closed = api.close();
+      await new Promise((r) => setTimeout(r, 100));
+    });
+    await closed;
+    expect(replies.map((r) => r.status)).toEqual([401, 503]);
+    expect(Object.keys(replies[1]!.body).sort()).toEqual(['error', 'requestId']);
+    expect(replies[1]!.body.error.code).toBe('shutting_down');
+    expect(replies[1]!.headers).toContain(`x-request-id: ${replies[1]!.body.requestId}`);
   });
 });

@@ -46,6 +46,8 @@ export function installInputGuard(app: FastifyInstance): void {
     done();
   });
   app.addHook('preValidation', (request, _reply, done) => {
+    // A path no route has stays a 404 route_not_found, whatever it holds.
+    if (request.is404) return done();
     const params = findTextMapProblem(request.params as Record<string, unknown>);
     if (params) return done(inputRefusal('params', params));
     const query = findTextMapProblem(request.query as Record<string, unknown>);
