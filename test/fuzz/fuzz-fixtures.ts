@@ -1,0 +1,134 @@
+/**
+ * Real resources of the fuzz tenant, so a mutated request names ids that exist and reaches the
+ * service and the database rather than stopping at a 404. Built lazily: an operation that needs
+ * only a campaign does not pay for a redeem-code batch.
+ */
+import { randomBytes } from 'node:crypto';
+import { newCampaign } from '../helpers/factories.js';
+import { taskBody } from '../helpers/task-helpers.js';
+import type { Reply, TenantFixture } from '../helpers/test-app.js';
+
+type Producer = () => Promise<unknown>;
+
+export interface FixtureOptions {
+  campaign?: 'DRAFT' | 'ACTIVE' | 'PAUSED';
+  unlinkedTask?: boolean;
+}
+
+export class FixtureSet {
+  /** Values by field name (`campaign_id`, `user_id` ...), filled as they are made. */
+  readonly known: Record<string, unknown>;
+  /** Steps that did not answer 2xx (an operation then meets a 404 instead of its resource). */
+  readonly problems: string[] = [];
+  private readonly made = new Map<string, Promise<unknown>>();
+  private readonly producers: Record<string, Producer>;
+
+  constructor(
+    private readonly t: TenantFixture,
+    label: string,
+    /** The campaign's state (DRAFT to delete or publish it, PAUSED to resume it); the task unlinked to link it. */
+    options: FixtureOptions = {},
+  ) {
+    const user = `fz_user_${label}`;
+    this.known = {
+      tenant_id: t.tenantId,
+      product_code: t.productCode,
+      user_id: user,
+      user_ids: [user],
+      event_type: 'SIGN_IN',
+    };
+    const admin = (method: string, url: string, body?: unknown) => t.call(method as any, url, body, { key: t.admin });
+    this.producers = {
+      campaign_id: async () => {
+        const campaign = await newCampaign(t, {});
+        if (options.campaign === 'DRAFT') return campaign.campaign_id;
+        this.check(`publish campaign`, await admin('POST', `/v1/campaigns/${campaign.campaign_id}/publish`));
+        if (options.campaign === 'PAUSED') this.check(`pause campaign`, await admin('POST', `/v1/campaigns/${campaign.campaign_id}/pause`));
+        return campaign.campaign_id;
+      },
+      reward_id: async () => {
+        const campaignId = await this.need('campaign_id');
+        const reply = await admin('POST', '/v1/rewards', {
+          reward_name: 'Fuzz reward',
+          reward_type: 'POINTS',
+          product_code: t.productCode,
+          campaign_id: campaignId,
+          // Finite, so reservations work; large, so grants do not run out during a run.
+          total_stock: 1_000_000,
+          config: { generator: { points: 10 } },
+        });
+        return this.check('create reward', reply)?.reward_id;
+      },
+      audience_id: async () => {
+        const reply = await admin('POST', '/v1/audiences', { audience_name: 'Fuzz list', audience_type: 'LIST', product_code: t.productCode });
+        const id = this.check('create audience', reply)?.audience_id;
+        if (id) this.check('add member', await admin('POST', `/v1/audiences/${id}/members`, { user_ids: [user] }));
+        return id;
+      },
+      customer: async () => this.check('put customer', await admin('PUT', `/v1/customers/${user}`, { tags: ['vip'], attributes: { tier: 'gold', age: 30 } })),
+      task_id: async () => {
+        const campaignId = await this.need('campaign_id');
+        await this.need('reward_id');
+        const task = this.check('create task', await admin('POST', '/v1/tasks', taskBody({ product_code: t.productCode })));
+        if (task && !options.unlinkedTask) this.check('link task', await admin('POST', `/v1/campaigns/${campaignId}/tasks`, { task_id: task.task_id }));
+        return task?.task_id;
+      },
+      batch_id: async () => {
+        const campaignId = await this.need('campaign_id');
+        const rewardId = await this.need('reward_id');
+        const reply = await admin('POST', `/v1/campaigns/${campaignId}/redeem-codes`, { reward_id: rewardId, code_type: 'ALPHANUM', length: 12, count: 20 });
+        const batch = this.check('create redeem codes', reply);
+        if (batch?.codes?.[0]) this.known.code = batch.codes[0];
+        return batch?.batch_id;
+      },
+      code: async () => {
+        await this.need('batch_id');
+        return this.known.code;
+      },
+      grant_id: async () => {
+        const rewardId = await this.need('reward_id');
+        await this.need('customer');
+        return this.check('grant', await admin('POST', '/v1/reward-grants', { reward_id: rewardId, user_id: user }))?.grant_id;
+      },
+      reservation_id: async () => {
+        const rewardId = await this.need('reward_id');
+        return this.check('reserve', await admin('POST', '/v1/inventory/reserve', { reward_id: rewardId, user_id: user, quantity: 1, ttl_seconds: 86_400 }))
+          ?.reservation_id;
+      },
+      balance: async () =>
+        this.check('credit', await admin('POST', `/v1/users/${user}/ledger/adjust`, { asset: 'POINTS', amount: 1_000_000, reason: 'fuzz' })),
+      key_id: async () =>
+        this.check('spare key', await admin('POST', `/v1/tenants/${t.tenantId}/api-keys`, { name: `spare ${randomBytes(3).toString('hex')}`, role: 'readonly' }))
+          ?.key_id,
+    };
+  }
+
+  /** Makes (once) the fixtures behind these field names; unknown names are left alone. */
+  async prepare(names: Iterable<string>): Promise<void> {
+    const wanted = new Set(names);
+    // A user id is worth more with a customer profile and a balance behind it.
+    if (wanted.has('user_id') || wanted.has('user_ids')) {
+      wanted.add('customer');
+      wanted.add('balance');
+    }
+    for (const name of wanted) if (name in this.producers) await this.need(name);
+  }
+
+  private need(name: string): Promise<unknown> {
+    let p = this.made.get(name);
+    if (!p) {
+      p = this.producers[name]!().then((value) => {
+        if (value !== undefined && !['customer', 'balance'].includes(name)) this.known[name] = value;
+        return value;
+      });
+      this.made.set(name, p);
+    }
+    return p;
+  }
+
+  private check(step: string, reply: Reply): any {
+    if (reply.status >= 200 && reply.status < 300) return reply.body;
+    this.problems.push(`${step}: HTTP ${reply.status} ${JSON.stringify(reply.body).slice(0, 200)}`);
+    return undefined;
+  }
+}
