@@ -131,7 +131,41 @@ async function fuzzOperation(op: Operation): Promise<Failure[]> {
     // With a path, fast-check starts at that run: one run is exactly the case to see again.
     { seed: opSeed, numRuns: REPLAY_PATH ? 1 : RUNS, ...(REPLAY_PATH ? { path: REPLAY_PATH } : {}), endOnFailure: true },
   );
+  if (WRITES.has(op.method)) found.push(...(await listsStillAnswer(op)));
   failures.push(...found);
+  return found;
+}
+
+/**
+ * After an operation's writes, every list of the tenant still answers, page by page: a value
+ * that was stored but cannot be read back (1e999 kept as null, say) breaks a list for good,
+ * which no single request shows.
+ */
+async function listsStillAnswer(after: Operation): Promise<Failure[]> {
+  const found: Failure[] = [];
+  for (const list of operations.filter((o) => o.method === 'GET' && o.pathParams.length === 0 && o.queryParams.some((p) => p.name === 'page'))) {
+    const size = list.queryParams.find((p) => p.name === 'page_size')?.schema.maximum ?? 100;
+    for (let page = 1; page <= 20; page++) {
+      const req: FuzzRequest = {
+        method: 'GET',
+        url: `${list.path}?page=${page}&page_size=${size}`,
+        headers: { authorization: `Bearer ${tenant.admin}` },
+        mutation: `nothing: every page of this list after the fuzzing of ${after.id}`,
+        value: `list after ${after.id}`,
+        target: 'none',
+      };
+      const res = await inject(req);
+      const problem =
+        res.status >= 500 ? 'server error' : res.status >= 400 && errorShapeProblem(res.status, res.headers, res.body) ? 'error shape' : null;
+      if (problem) {
+        if (problem === 'server error') stats.serverErrors++;
+        found.push(failure(problem, list, req, res, `a list broken by what ${after.id} stored`, `-t "${after.id}"`));
+        break;
+      }
+      const items = res.status === 200 ? Object.values(JSON.parse(res.body) as Record<string, unknown>).find(Array.isArray) : undefined;
+      if (!items || items.length < size) break;
+    }
+  }
   return found;
 }
 
