@@ -188,7 +188,7 @@ describe('permission matrix: every route x every caller', () => {
       for (const caller of CALLERS) {
         // Once on its own (the route's checks decide), and for a POST once more resending the
         // victim admin's Idempotency-Key and body (the stored answer must not come back).
-        for (const headers of idemKey ? [{}, { 'idempotency-key': idemKey }] : [{}]) {
+        for (const headers of (idemKey ? [{}, { 'idempotency-key': idemKey }] : [{}]) as Record<string, string>[]) {
           const reply = await app.call(method as 'GET', url, undefined, { key: keys[caller], ...withHeaders(request, headers) });
           requests += 1;
           const problem = judge({ op, rule, method, caller, reply, sent, original, tenantMarkers, productMarkers, template });
