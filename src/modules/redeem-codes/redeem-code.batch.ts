@@ -74,6 +74,14 @@ const visibility = (a: TenantActor): repo.Visibility => ({ tenantId: a.tenantId,
 // Only a bound against looping forever in a nearly full code space; each round redraws what collided.
 const REDRAW_ROUNDS = 100;
 const COPY_COLLISION_RETRIES = 3;
+/**
+ * Largest chunk written without a pool (PGlite). There the engine runs inside this process and
+ * its one connection serves every request: while a chunk is written nothing else is answered,
+ * not even /health. 500 codes take 15-40 ms there; 50,000 (the PostgreSQL default) took 1.5 s
+ * each, and /health waited 2-3 of them. The price: a chunk's fixed cost (four statements, about
+ * 2 ms) 2,000 times per million codes, 15-30% more time for a whole batch.
+ */
+export const EMBEDDED_CHUNK_MAX = 500;
 
 export function createBatchService(deps: {
   db: Database;
@@ -82,7 +90,7 @@ export function createBatchService(deps: {
   campaigns: CampaignService;
   rewards: RewardService;
   jobs: JobQueue;
-  /** PostgreSQL pool for COPY; null (PGlite) writes chunks with INSERT. */
+  /** PostgreSQL pool for COPY; null (PGlite) writes chunks with INSERT, EMBEDDED_CHUNK_MAX codes at most. */
   pool: pg.Pool | null;
   shapes: ShapeCache;
   generated: Counter<'code_type'>;
@@ -91,6 +99,7 @@ export function createBatchService(deps: {
   mirror?: CodeMirror | undefined;
 }) {
   const { db, clock, campaigns, rewards, jobs, shapes, settings } = deps;
+  const chunkSize = deps.pool ? settings.chunkSize : Math.min(settings.chunkSize, EMBEDDED_CHUNK_MAX);
 
   /** Inserts codes seq from+1..from+count in `trx`, redrawing any that collide with existing ones. */
   async function insertDrawn(trx: Executor, t: Pick<ChunkTarget, 'tenantId' | 'batchId' | 'from'>, rule: CodeRule, count: number): Promise<string[]> {
@@ -204,7 +213,7 @@ export function createBatchService(deps: {
       const all: repo.Visibility = { tenantId, productCodes: null };
       let batch = await repo.findBatch(db, all, batchId);
       while (batch && (batch.status === 'PENDING' || batch.status === 'RUNNING') && batch.generated < batch.total) {
-        const count = Math.min(settings.chunkSize, batch.total - batch.generated);
+        const count = Math.min(chunkSize, batch.total - batch.generated);
         // The chunk's codes become redeemable at its commit: the mirror's pending token covers
         // them until they are loaded into it (see redeem-code.mirror.ts).
         const release = deps.mirror?.enabled ? await deps.mirror.hold(tenantId) : null;
