@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, describeConfig, loadConfig } from '../config/load.js';
 import { openDatabase, type DatabaseHandle } from '../db/client.js';
+import { DataDirInUseError } from '../db/data-dir-lock.js';
 import { migrate } from '../db/migrate.js';
 import { startServer } from '../app/server.js';
 import { startWorker } from '../app/worker.js';
@@ -156,7 +157,7 @@ function print(value: unknown): void {
 }
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  if (err instanceof ConfigError || err instanceof MasterKeyRequiredError) {
+  if (err instanceof ConfigError || err instanceof MasterKeyRequiredError || err instanceof DataDirInUseError) {
     process.stderr.write(`${err.message}\n`);
   } else if (isAppError(err)) {
     process.stderr.write(`error: ${err.code}: ${err.message}\n`);

@@ -6,6 +6,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { type Driver, Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
+import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
 import type { DB } from './schema.js';
 
 export type Database = Kysely<DB>;
@@ -31,14 +32,25 @@ export interface DatabaseHandle {
 // numbers. Our int8 values are counters and minor-unit amounts, far below 2^53.
 pg.types.setTypeParser(20, (value) => Number(value));
 
-/** Embedded PostgreSQL (PGlite) in `dataDir`, or in memory when `dataDir` is null. */
+/**
+ * Embedded PostgreSQL (PGlite) in `dataDir`, or in memory when `dataDir` is null. A data
+ * directory is locked for this process until close (DataDirInUseError when another holds it).
+ */
 export async function openPglite(dataDir: string | null): Promise<DatabaseHandle> {
   let location = 'memory';
-  if (dataDir) {
-    location = resolve(dataDir, 'pglite');
-    mkdirSync(location, { recursive: true });
+  let lock: DataDirLock | null = null;
+  let client: PGlite;
+  try {
+    if (dataDir) {
+      lock = lockDataDir(dataDir);
+      location = resolve(dataDir, 'pglite');
+      mkdirSync(location, { recursive: true });
+    }
+    client = dataDir ? await PGlite.create(location) : await PGlite.create();
+  } catch (err) {
+    lock?.release();
+    throw err;
   }
-  const client = dataDir ? await PGlite.create(location) : await PGlite.create();
   const db = new Kysely<DB>({ dialect: new TurnTakingPGliteDialect(client) });
   return {
     db,
@@ -51,8 +63,12 @@ export async function openPglite(dataDir: string | null): Promise<DatabaseHandle
       await client.exec(script);
     },
     close: async () => {
-      await db.destroy();
-      if (!client.closed) await client.close();
+      try {
+        await db.destroy();
+        if (!client.closed) await client.close();
+      } finally {
+        lock?.release();
+      }
     },
   };
 }
