@@ -39,8 +39,6 @@ export async function startServer(config: Readonly<Config>, options: { handleSig
     const port = typeof address === 'object' && address ? address.port : config.server.http.port;
     const shownHost = ['0.0.0.0', '::'].includes(config.server.http.host) ? 'localhost' : config.server.http.host;
     const url = `http://${shownHost}:${port}`;
-    if (!options.quiet) printBanner(url, database, master.generated);
-
     if (config.jobs.in_process) {
       // Started only once the app listens, so a process that fails to start never runs jobs.
       jobs = startJobRunner(config, database, app.services, logger);
@@ -64,6 +62,9 @@ export async function startServer(config: Readonly<Config>, options: { handleSig
       },
     };
     if (options.handleSignals !== false) stopOnSignals(running.stop, config, logger);
+    // The banner comes last: whoever waits for it (a supervisor, a test) may send SIGTERM at once,
+    // and the process must then stop cleanly rather than die with the default signal action.
+    if (!options.quiet) printBanner(url, database, master.generated);
     return running;
   } catch (err) {
     await jobs?.stop().catch(() => {});
