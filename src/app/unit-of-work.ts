@@ -37,7 +37,9 @@ export interface UnitOfWork {
 /**
  * Runs a write in one transaction and, when the request holds an Idempotency-Key, records the
  * response in that same transaction: the change and its recorded answer commit together, so a
- * crash can never leave a change whose retry would do it twice.
+ * crash can never leave a change whose retry would do it twice. The answer is serialized inside
+ * the transaction too. A self-contained write without a key (one statement, such as a grant)
+ * commits on its own; its answer is built from rows the database returned.
  */
 export function createUnitOfWork(deps: { db: Database; idempotency: IdempotencyStore }): UnitOfWork {
   return implementation(deps) as UnitOfWork;
@@ -58,7 +60,12 @@ function implementation(deps: { db: Database; idempotency: IdempotencyStore }) {
         const value = await work(trx);
         const code = typeof status === 'number' ? status : status(value);
         reply.code(code);
-        if (claim) await deps.idempotency.complete(trx, claim, code, options?.recordAs ? options.recordAs(value) : value);
+        // The answer (what the Idempotency-Key record keeps: the body, less any secret shown once)
+        // is serialized by the route's response schema before the commit, so an answer that cannot
+        // be sent rolls the change back: never a 500 for a change that stayed.
+        const answer = options?.recordAs ? options.recordAs(value) : value;
+        reply.serialize(answer);
+        if (claim) await deps.idempotency.complete(trx, claim, code, answer);
         return value;
       });
     const result = await retryTransient(run);
