@@ -26,6 +26,8 @@ export const PutCustomerBody = Type.Object(
     attributes: Type.Optional(
       Type.Record(Type.String({ minLength: 1, maxLength: 64 }), Type.Unknown(), {
         description: 'Merged into the stored attributes by top-level key; a key set to null is removed; at most 16 KiB',
+        // The key schema of a record does not hold the names themselves to it; this does.
+        propertyNames: { minLength: 1, maxLength: 64 },
       }),
     ),
     consent: Type.Optional(ConsentInput),

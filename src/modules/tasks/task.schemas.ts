@@ -12,6 +12,8 @@ const EventType = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0
 const FieldName = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z_][A-Za-z0-9_]*$' });
 const Scalar = Type.Union([Type.String({ maxLength: 200 }), Type.Number(), Type.Boolean()]);
 
+const FILTER_NAME = '^[A-Za-z_][A-Za-z0-9_]*$';
+
 export const Condition = Type.Object(
   {
     type: Type.Enum(CONDITION_TYPES, {
@@ -22,9 +24,13 @@ export const Condition = Type.Object(
     target: Type.Integer({ minimum: 1, maximum: 1_000_000_000_000, description: 'N' }),
     field: Type.Optional(FieldName),
     filters: Type.Optional(
-      Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', maxLength: 64 }), Type.Union([Scalar, Type.Array(Scalar, { minItems: 1, maxItems: 100 })]), {
+      Type.Record(Type.String({ pattern: FILTER_NAME, maxLength: 64 }), Type.Union([Scalar, Type.Array(Scalar, { minItems: 1, maxItems: 100 })]), {
         description: 'event_data fields the event must have: a value, or a list of allowed values',
         maxProperties: 16,
+        // A record's key schema becomes a pattern for the values only: without this, a name
+        // outside it would be taken with any value at all.
+        additionalProperties: false,
+        propertyNames: { pattern: FILTER_NAME, maxLength: 64 },
       }),
     ),
   },
@@ -33,15 +39,17 @@ export const Condition = Type.Object(
 export type ConditionInput = Static<typeof Condition>;
 
 /**
- * A condition as answered. Before bodies were checked for non-finite numbers, a filter value of
- * 1e999 was stored as null (JSON has no Infinity), and answering it with `Condition` failed the
- * response of every list page holding that task; such a stored null is shown as it is (it
- * matches only an event whose field is null). New and changed tasks cannot get one.
+ * A condition as answered: filters are shown as stored, whatever they hold. Before bodies were
+ * checked for non-finite numbers, a filter value of 1e999 was stored as null (JSON has no
+ * Infinity), and before filter names were held to their pattern, a name outside it was stored
+ * with any value (objects included); answering either with `Condition` failed the response of
+ * every list page holding that task. A stored null matches only an event whose field is null; a
+ * stored object matches nothing. New and changed tasks cannot get either.
  */
 const ConditionView = Type.Object({
   ...Condition.properties,
   filters: Type.Optional(
-    Type.Record(Type.String(), Type.Union([Scalar, Type.Null(), Type.Array(Type.Union([Scalar, Type.Null()]))]), {
+    Type.Record(Type.String(), Type.Unknown(), {
       description: 'event_data fields the event must have: a value, or a list of allowed values',
     }),
   ),
@@ -140,7 +148,7 @@ const EventFields = {
   event_type: EventType,
   user_id: Type.Union([Id('Your id of the user'), Type.Integer({ minimum: 0 })]),
   product_code: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-  event_data: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), { maxProperties: 64 })),
+  event_data: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), { maxProperties: 64, propertyNames: { maxLength: 64 } })),
   event_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'Your id of the event: the same id again changes nothing. Without it, a retry counts again.' })),
   occurred_at: Type.Optional(Type.String({ format: 'date-time', description: 'When it happened (default: now); decides the day, week and month' })),
 };

@@ -48,6 +48,10 @@ describe('task CRUD', () => {
     await bad({ product_code: 'nope' }, 'unknown_product_code');
     await bad({ event_type: 'has space' }, 'invalid_request');
     await bad({ extra: 1 }, 'invalid_request');
+    // A filter name outside the pattern is refused, whatever its value (a record's key pattern
+    // alone would let any other name through with any value, which no answer could then show).
+    await bad({ condition: { type: 'count', target: 1, filters: { 'not a name': [{ a: 1 }] } } }, 'invalid_request', 'condition.filters');
+    await bad({ condition: { type: 'count', target: 1, filters: { [`f${'x'.repeat(64)}`]: 1 } } }, 'invalid_request', 'condition.filters');
     expect(must(await t.call('GET', '/v1/tasks'), 200).body.pagination.total).toBe(0);
   });
 
