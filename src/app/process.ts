@@ -18,6 +18,7 @@ export async function openMigratedDatabase(config: Readonly<Config>, logger: pin
   try {
     const migrations = await migrate(database);
     if (migrations.applied.length > 0) logger.info({ applied: migrations.applied }, 'migrations applied');
+    if (migrations.functions.length > 0) logger.info({ functions: migrations.functions }, 'database functions applied');
     return database;
   } catch (err) {
     await database.close().catch(() => {});

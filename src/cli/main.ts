@@ -64,7 +64,9 @@ program
   .action(() =>
     withDatabase(async (database) => {
       const result = await migrate(database);
-      print(result.applied.length ? `applied: ${result.applied.join(', ')}` : 'database is up to date');
+      if (result.applied.length) print(`applied: ${result.applied.join(', ')}`);
+      if (result.functions.length) print(`functions applied: ${result.functions.join(', ')}`);
+      if (!result.applied.length && !result.functions.length) print('database is up to date');
     }),
   );
 

@@ -4,7 +4,7 @@ import { codeCampaign } from '../../../test/helpers/redeem-code-helpers.js';
 import { type TestApp, testApp, type TenantFixture } from '../../../test/helpers/test-app.js';
 
 /**
- * mh_grant_set (migration 0022): the plain grants of a group commit are settled as a set. Like
+ * mh_grant_set (sql/mh_grant_set.sql): the plain grants of a group commit are settled as a set. Like
  * redemption.set.test.ts, these call mh_grant_batch directly with the parameters the service
  * would send: the same items go once as one batch (the set path) and once one statement each
  * (mh_grant, the reference), and must answer and write the same.

@@ -7,7 +7,7 @@ import type { GrantRow } from './grant.repo.js';
 import type { DeliveryStatus, GrantStatus } from './grant.tables.js';
 
 /**
- * One grant as ONE statement: the database function mh_grant (migration 0009) applies what the
+ * One grant as ONE statement: the database function mh_grant (sql/mh_grant.sql) applies what the
  * service decided. Everything the function needs travels in one JSON parameter, so the statement
  * text never changes and stays prepared on each connection.
  */
@@ -37,7 +37,7 @@ export interface GrantStatement {
   job: PreparedJob | null;
   /**
    * Work that succeeds or fails with the grant, in the same statement: `redeem`, the code a
-   * redemption uses (mh_redeem, migration 0015). Its refusals carry details.stage.
+   * redemption uses (mh_redeem, redeem-codes/sql/mh_redeem.sql). Its refusals carry details.stage.
    */
   with?: { redeem: Record<string, unknown> } | undefined;
 }
@@ -88,7 +88,7 @@ function toParameter(s: GrantStatement): Record<string, unknown> {
   return p;
 }
 
-/** What mh_grant answers for one grant (see 0009_grant_in_one_statement.sql). */
+/** What mh_grant answers for one grant (see sql/mh_grant.sql). */
 type Outcome =
   | { outcome: 'granted' | 'replayed'; grant: Record<string, unknown> }
   | { outcome: 'stale' }

@@ -6,7 +6,7 @@ import { testDbKind } from '../../../test/helpers/database.js';
 import { testApp } from '../../../test/helpers/test-app.js';
 
 /**
- * mh_take_stock step 2 (migration 0020): a taker that waited for a slot and found it filled must
+ * mh_take_stock step 2 (sql/mh_take_stock.sql): a taker that waited for a slot and found it filled must
  * not keep that slot locked. It used to (PostgreSQL locks the row before rechecking), and then
  * queued for step 3's advisory lock holding it, while the taker in step 3 waited for that slot:
  * a deadlock. Three connections of the pool replay the interleaving step by step.

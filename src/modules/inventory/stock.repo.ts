@@ -45,7 +45,7 @@ export async function createSlots(exec: Executor, tenantId: string, rewardId: st
 /**
  * Takes `quantity` units into `column` (used for grants, reserved for reservations), or answers
  * how many were free when the reward does not have that many: exactly, never a false "sold out"
- * while units remain. The database function mh_take_stock (migration 0009) does it in one round
+ * while units remain. The database function mh_take_stock (sql/mh_take_stock.sql) does it in one round
  * trip: a random free slot, else a wait on a slot with room, else a take across slots near sell-out.
  */
 export async function takeStock(exec: Executor, tenantId: string, rewardId: string, quantity: number, column: StockColumn): Promise<TakeResult> {

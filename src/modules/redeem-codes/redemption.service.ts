@@ -149,7 +149,7 @@ export function createRedemptionService(deps: {
   /**
    * The code's row (`vouched` by the Redis mirror, else one read outside any transaction), the
    * checks on it, then ONE statement that uses the code, grants its reward and records the
-   * redemption (mh_grant_batch, migrations 0015 and 0019): it re-checks the code under its row
+   * redemption (mh_grant_batch, in grants/sql/mh_grant_batch.sql): it re-checks the code under its row
    * lock, so what changed since the read is still refused, and verifies a vouched row against
    * the database (code_changed: read and try again). Without a caller's transaction the
    * statement shares a group commit with other grants.

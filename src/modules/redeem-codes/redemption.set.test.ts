@@ -4,7 +4,7 @@ import { codeCampaign, createBatch } from '../../../test/helpers/redeem-code-hel
 import { must, type TestApp, testApp, type TenantFixture } from '../../../test/helpers/test-app.js';
 
 /**
- * mh_redeem_set (migration 0019): the plain redemptions of a group commit are settled as a set.
+ * mh_redeem_set (sql/mh_redeem_set.sql): the plain redemptions of a group commit are settled as a set.
  * These tests call mh_grant_batch directly with the parameters the service would send, so the
  * batch's make-up is exact: the same items go once as one batch (the set path) and once one
  * statement each (the one-by-one path, the reference), and must answer and write the same.

@@ -21,7 +21,7 @@ async function batchMetrics(app: TestApp) {
 }
 
 /**
- * A redemption is one statement (mh_redeem, migration 0015): the use of the code, the grant and
+ * A redemption is one statement (mh_redeem, sql/mh_redeem.sql): the use of the code, the grant and
  * the redemption row commit together or not at all, and under load redemptions share group
  * commits with grants.
  */

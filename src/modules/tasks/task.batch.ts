@@ -213,7 +213,7 @@ interface Plan {
   severalDays: Step[];
 }
 
-/** One task's part of the mh_task_progress call (migration 0021). */
+/** One task's part of the mh_task_progress call (sql/mh_task_progress.sql). */
 interface TaskUpsert {
   kind: 'add' | 'streak';
   target: number;
@@ -299,7 +299,7 @@ function planStreak(steps: Step[], before: States, read: Read): Plan {
 }
 
 /**
- * The plans' upserts in ONE call of mh_task_progress (migration 0021), task by task in the plans'
+ * The plans' upserts in ONE call of mh_task_progress (sql/mh_task_progress.sql), task by task in the plans'
  * order, then their answers. The call's text never changes, so PostgreSQL parses and plans it
  * once per connection (a statement built per set of tasks was parsed and planned every time).
  */
