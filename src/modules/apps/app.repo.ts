@@ -1,7 +1,7 @@
 import type { Insertable, Selectable } from 'kysely';
 import type { Executor } from '../../db/client.js';
 import { isUniqueViolation } from '../../db/errors.js';
-import { AppError } from '../../platform/errors.js';
+import { appErrors } from './app.errors.js';
 import type { AppTable } from './app.tables.js';
 
 export type AppRow = Selectable<AppTable>;
@@ -11,9 +11,7 @@ export async function insertApp(db: Executor, row: Insertable<AppTable>): Promis
     return await db.insertInto('app').values(row).returningAll().executeTakeFirstOrThrow();
   } catch (err) {
     if (isUniqueViolation(err)) {
-      throw new AppError('conflict', 'app_already_exists', `An app with product_code ${row.product_code} already exists`, {
-        product_code: row.product_code,
-      });
+      throw appErrors.alreadyExists(row.product_code);
     }
     throw err;
   }

@@ -1,9 +1,10 @@
 import type { Database, Executor } from '../../db/client.js';
 import { type Actor, canSeeProduct, requireTenant, type TenantActor } from '../../platform/actor.js';
 import type { Clock } from '../../platform/clock.js';
-import { AppError, notFound } from '../../platform/errors.js';
+import { notFound } from '../../platform/errors.js';
 import { pagination, toPage } from '../../platform/paging.js';
 import { createSnapshotCache } from '../../platform/snapshot-cache.js';
+import { appErrors } from './app.errors.js';
 import * as repo from './app.repo.js';
 import type { AppRateLimitsType, AppView, CreateAppInput, UpdateAppInput } from './app.schemas.js';
 
@@ -33,13 +34,6 @@ function toRateLimits(stored: unknown): AppRateLimitsType {
   return out;
 }
 
-function unknownProduct(codes: string[]): AppError {
-  return new AppError('invalid', 'unknown_product_code', `No app with product_code ${codes.join(', ')} in this tenant; create it with POST /v1/apps`, {
-    field: 'product_code',
-    product_codes: codes,
-  });
-}
-
 export function createAppService(deps: { db: Database; clock: Clock; /** How long an app's quotas are reused by the rate limiter (default 5 s; 0: read every time). */ quotaCacheMs?: number }) {
   const { db, clock } = deps;
   // Read on every redemption that names a product: kept briefly, and dropped in this process when
@@ -50,7 +44,7 @@ export function createAppService(deps: { db: Database; clock: Clock; /** How lon
   async function requireProductsExist(tenantId: string, codes: readonly string[], exec: Executor = db): Promise<void> {
     const found = await repo.findExistingCodes(exec, tenantId, codes);
     const missing = codes.filter((c) => !found.has(c));
-    if (missing.length > 0) throw unknownProduct(missing);
+    if (missing.length > 0) throw appErrors.unknownProductCode(missing);
   }
 
   return {
@@ -88,7 +82,7 @@ export function createAppService(deps: { db: Database; clock: Clock; /** How lon
     async updateApp(actor: Actor, productCode: string, input: UpdateAppInput, exec: Executor = db): Promise<AppView> {
       const tenant = requireTenant(actor);
       if (input.name === undefined && input.rate_limits === undefined) {
-        throw new AppError('invalid', 'invalid_request', 'body: send name, rate_limits or both', { field: 'name' });
+        throw appErrors.emptyUpdate();
       }
       const change = {
         ...(input.name !== undefined ? { name: input.name } : {}),
@@ -131,23 +125,14 @@ export function createAppService(deps: { db: Database; clock: Clock; /** How lon
       exec: Executor = db,
     ): Promise<string> {
       if (fromBody && fromHeader && fromBody !== fromHeader) {
-        throw new AppError('invalid', 'product_code_mismatch', 'product_code in the body and the X-Product-Code header differ', {
-          field: 'product_code',
-          body: fromBody,
-          header: fromHeader,
-        });
+        throw appErrors.productCodeMismatch(fromBody, fromHeader);
       }
       const code = fromBody ?? fromHeader;
       if (!code) {
-        throw new AppError('invalid', 'invalid_request', 'product_code is required (in the body or the X-Product-Code header)', {
-          field: 'product_code',
-        });
+        throw appErrors.productCodeRequired();
       }
       if (!canSeeProduct(actor, code)) {
-        throw new AppError('forbidden', 'product_not_allowed', `This API key may not act on product ${code}`, {
-          product_code: code,
-          allowed: actor.productCodes,
-        });
+        throw appErrors.productNotAllowed(code, actor.productCodes);
       }
       await requireProductsExist(actor.tenantId, [code], exec);
       return code;
