@@ -2,11 +2,12 @@ import { randomBytes } from 'node:crypto';
 import type { Database, Executor } from '../../db/client.js';
 import { type Actor, MASTER, type TenantActor } from '../../platform/actor.js';
 import type { Clock } from '../../platform/clock.js';
-import { AppError, notFound } from '../../platform/errors.js';
+import { notFound } from '../../platform/errors.js';
 import { newId, randomToken } from '../../platform/ids.js';
 import { pagination, toPage } from '../../platform/paging.js';
 import { hashSecret, sameHash } from '../../platform/secrets.js';
 import type { AppService } from '../apps/index.js';
+import { tenantErrors } from './tenant.errors.js';
 import * as repo from './tenant.repo.js';
 import type { ApiKeyView, CreateApiKeyInput, CreatedApiKeyView } from './tenant.schemas.js';
 import { assertTenantAccess } from './tenant.service.js';
@@ -126,12 +127,12 @@ export function createApiKeyService(deps: {
       const digest = hashSecret(token);
       const known = knownByDigest(digest);
       if (known) return known;
-      if (!token.startsWith(KEY_PREFIX) || token.length < 20) throw unauthorized('Unknown API key');
+      if (!token.startsWith(KEY_PREFIX) || token.length < 20) throw tenantErrors.unknownApiKey();
 
       const now = clock.now().getTime();
       const row = await repo.findApiKeyByPrefix(db, token.slice(0, KEY_PREFIX.length + 8));
-      if (!row || !sameHash(digest, row.secret_hash)) throw unauthorized('Unknown API key');
-      if (row.revoked_at) throw unauthorized('This API key was revoked');
+      if (!row || !sameHash(digest, row.secret_hash)) throw tenantErrors.unknownApiKey();
+      if (row.revoked_at) throw tenantErrors.revokedApiKey();
       const actor: TenantActor = Object.freeze({
         kind: 'tenant',
         tenantId: row.tenant_id,
@@ -147,8 +148,4 @@ export function createApiKeyService(deps: {
       return actor;
     },
   };
-}
-
-export function unauthorized(message: string): AppError {
-  return new AppError('unauthorized', 'unauthorized', message);
 }

@@ -1,7 +1,7 @@
 import type { Selectable } from 'kysely';
 import type { Executor } from '../../db/client.js';
 import { isUniqueViolation } from '../../db/errors.js';
-import { AppError } from '../../platform/errors.js';
+import { tenantErrors } from './tenant.errors.js';
 import type { ApiKeyTable, TenantTable } from './tenant.tables.js';
 
 export type TenantRow = Selectable<TenantTable>;
@@ -12,9 +12,7 @@ export async function insertTenant(db: Executor, row: TenantRow): Promise<Tenant
     return await db.insertInto('tenant').values(row).returningAll().executeTakeFirstOrThrow();
   } catch (err) {
     if (isUniqueViolation(err)) {
-      throw new AppError('conflict', 'tenant_already_exists', `Tenant ${row.tenant_id} already exists`, {
-        tenant_id: row.tenant_id,
-      });
+      throw tenantErrors.alreadyExists(row.tenant_id);
     }
     throw err;
   }

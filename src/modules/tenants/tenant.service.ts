@@ -1,8 +1,9 @@
 import type { Database, Executor } from '../../db/client.js';
 import { type Actor, type Role, hasRole } from '../../platform/actor.js';
 import type { Clock } from '../../platform/clock.js';
-import { AppError, notFound } from '../../platform/errors.js';
+import { notFound } from '../../platform/errors.js';
 import { pagination, toPage } from '../../platform/paging.js';
+import { tenantErrors } from './tenant.errors.js';
 import * as repo from './tenant.repo.js';
 import type { CreateTenantInput, TenantView } from './tenant.schemas.js';
 
@@ -25,10 +26,7 @@ export function assertTenantAccess(actor: Actor, tenantId: string, role: Role): 
   if (actor.kind === 'master') return;
   if (actor.tenantId !== tenantId) throw notFound('tenant', tenantId);
   if (!hasRole(actor, role)) {
-    throw new AppError('forbidden', 'insufficient_role', `This call needs a key with the ${role} role`, {
-      required_role: role,
-      key_role: actor.role,
-    });
+    throw tenantErrors.insufficientRole(role, actor.role);
   }
 }
 
