@@ -2,7 +2,8 @@ import type { Insertable, Selectable, SelectQueryBuilder, Updateable } from 'kys
 import type { Executor } from '../../db/client.js';
 import { constraintName, escapeLike, isCheckViolation, isForeignKeyViolation } from '../../db/errors.js';
 import type { DB } from '../../db/schema.js';
-import { AppError, invalidRequest } from '../../platform/errors.js';
+import { invalidRequest } from '../../platform/errors.js';
+import { campaignErrors } from './campaign.errors.js';
 import { type CampaignAction, type CampaignStatus, statusCondition, transitionCondition, transitions } from './campaign.status.js';
 import type { CampaignTable } from './campaign.tables.js';
 
@@ -31,10 +32,10 @@ function translate(err: unknown, audienceId: string | null | undefined): never {
   }
   if (isForeignKeyViolation(err) && constraintName(err) === AUDIENCE_KEY) {
     // Another tenant's audience fails the same (tenant_id, audience_id) key: it looks missing.
-    throw new AppError('invalid', 'unknown_audience', `No audience ${audienceId} in this tenant`, { field: 'audience_id', audience_id: audienceId });
+    throw campaignErrors.unknownAudience(audienceId);
   }
   if (isForeignKeyViolation(err)) {
-    throw new AppError('invalid', 'unknown_product_code', 'No app with this product_code in this tenant', { field: 'product_code' });
+    throw campaignErrors.unknownProductCode();
   }
   throw err;
 }

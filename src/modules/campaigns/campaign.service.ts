@@ -3,11 +3,12 @@ import type { Counter } from 'prom-client';
 import { type Database, type Executor, inTransaction } from '../../db/client.js';
 import { type Actor, requireTenant, type TenantActor } from '../../platform/actor.js';
 import type { Clock } from '../../platform/clock.js';
-import { AppError, invalidRequest, notFound } from '../../platform/errors.js';
+import { invalidRequest, notFound } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
 import { pagination, toPage } from '../../platform/paging.js';
 import { parseInstant } from '../../platform/time.js';
 import type { AppService } from '../apps/index.js';
+import { campaignErrors } from './campaign.errors.js';
 import * as repo from './campaign.repo.js';
 import type { CampaignListInput, CampaignView, CreateCampaignInput, UpdateCampaignInput } from './campaign.schemas.js';
 import { type CampaignAction, campaignStatus, transitions } from './campaign.status.js';
@@ -152,14 +153,11 @@ export function createCampaignService(deps: { db: Database; clock: Clock; apps: 
         const current = await loadVisible(trx, tenant, campaignId, true);
         const status = campaignStatus(current, now);
         if (status === 'ARCHIVED' || status === 'ENDED') {
-          throw new AppError('conflict', 'campaign_not_editable', `A campaign that is ${status} cannot be changed`, { status });
+          throw campaignErrors.notEditable(status);
         }
         if (changes.product_code !== undefined && changes.product_code !== current.product_code) {
           if (current.lifecycle_state !== 'DRAFT') {
-            throw new AppError('conflict', 'campaign_field_locked', 'product_code can only change while the campaign is DRAFT', {
-              field: 'product_code',
-              status,
-            });
+            throw campaignErrors.productCodeLocked(status);
           }
           await apps.resolveProductCode(tenant, changes.product_code, undefined, trx);
         }
@@ -197,15 +195,9 @@ export function createCampaignService(deps: { db: Database; clock: Clock; apps: 
       const status = campaignStatus(current, now);
       if (action === 'publish' && status === 'DRAFT') {
         // Allowed from DRAFT, so the only reason left is a window that is already over.
-        throw new AppError('conflict', 'campaign_window_passed', 'end_time has passed; move it before publishing', {
-          end_time: current.end_time?.toISOString() ?? null,
-        });
+        throw campaignErrors.windowPassed(current.end_time?.toISOString() ?? null);
       }
-      throw new AppError('conflict', 'invalid_campaign_transition', `Cannot ${action} a campaign that is ${status}`, {
-        action,
-        status,
-        allowed_from: transitions[action].from,
-      });
+      throw campaignErrors.invalidTransition(action, status, transitions[action].from);
     },
 
     /** Deletes a DRAFT or ARCHIVED campaign (soft: it disappears from the API). */
@@ -215,9 +207,7 @@ export function createCampaignService(deps: { db: Database; clock: Clock; apps: 
       const deleted = await repo.softDeleteCampaign(exec, visibilityOf(tenant), campaignId, now);
       if (deleted) return;
       const current = await loadVisible(exec, tenant, campaignId);
-      throw new AppError('conflict', 'campaign_not_deletable', 'Only DRAFT or ARCHIVED campaigns can be deleted; archive it first', {
-        status: campaignStatus(current, now),
-      });
+      throw campaignErrors.notDeletable(campaignStatus(current, now));
     },
 
     /** For other modules: the campaign of a tenant (any status) or campaign_not_found. */
@@ -255,10 +245,7 @@ export function createCampaignService(deps: { db: Database; clock: Clock; apps: 
     assertActive(row: repo.CampaignRow): void {
       const status = campaignStatus(row, clock.now());
       if (status !== 'ACTIVE') {
-        throw new AppError('conflict', 'campaign_not_active', `Campaign ${row.campaign_id} is ${status}, not ACTIVE`, {
-          campaign_id: row.campaign_id,
-          status,
-        });
+        throw campaignErrors.notActive(row.campaign_id, status);
       }
     },
   };
