@@ -1,7 +1,7 @@
 import { type Insertable, type Selectable, sql, type Updateable } from 'kysely';
 import type { Executor } from '../../db/client.js';
 import { escapeLike, isForeignKeyViolation } from '../../db/errors.js';
-import { AppError } from '../../platform/errors.js';
+import { audienceErrors } from './audience.errors.js';
 import type { Cond } from './audience.rule.js';
 import { condSql, leafSqlOf, leavesOf } from './audience.sql.js';
 import type { AudienceTable } from './audience.tables.js';
@@ -17,7 +17,7 @@ export interface Visibility {
 
 function translate(err: unknown): never {
   if (isForeignKeyViolation(err)) {
-    throw new AppError('invalid', 'unknown_product_code', 'No app with this product_code in this tenant', { field: 'product_code' });
+    throw audienceErrors.unknownProductCode();
   }
   throw err;
 }
@@ -82,19 +82,9 @@ export async function deleteAudience(db: Executor, v: Visibility, audienceId: st
   } catch (err) {
     // The service looks for users first under a row lock, so this is the last line only (no
     // campaign lookup wired); the transaction is aborted, so the campaigns cannot be listed here.
-    if (isForeignKeyViolation(err)) throw audienceInUse(audienceId, [], null);
+    if (isForeignKeyViolation(err)) throw audienceErrors.inUse(audienceId, [], null);
     throw err;
   }
-}
-
-/** 409 audience_in_use: `campaignIds` the caller may see, `count` all of them (null: unknown). */
-export function audienceInUse(audienceId: string, campaignIds: string[], count: number | null): AppError {
-  return new AppError(
-    'conflict',
-    'audience_in_use',
-    `Audience ${audienceId} is used by ${count ?? 'some'} campaign(s); point them at another audience or delete them (archive first) before deleting it`,
-    { audience_id: audienceId, campaign_ids: campaignIds, campaign_count: count },
-  );
 }
 
 // ---- evaluation: each one statement ----

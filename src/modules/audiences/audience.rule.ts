@@ -7,8 +7,8 @@
  *               {"field", "op", "value"?} over `tags`, `attributes.<key>[.<key>...]`,
  *               `created_at`, `updated_at`, `user_id` and `consent.<sms|email|push>`.
  */
-import { AppError } from '../../platform/errors.js';
 import { instantMs } from '../customers/index.js';
+import { audienceErrors } from './audience.errors.js';
 
 export const OPS = ['eq', 'neq', 'in', 'not_in', 'gt', 'gte', 'lt', 'lte', 'between', 'contains', 'exists', 'before', 'after'] as const;
 export type Op = (typeof OPS)[number];
@@ -73,12 +73,7 @@ export function isInstant(text: string): boolean {
 }
 
 function throwProblems(problems: Problem[]): never {
-  const first = problems[0]!;
-  throw new AppError('invalid', 'invalid_rule', `${first.path}: ${first.message}`, {
-    path: first.path,
-    field: first.path,
-    errors: problems.slice(0, 20),
-  });
+  throw audienceErrors.invalidRule(problems);
 }
 
 /** Checks a TAG rule and returns its conditions (an `and` of the tag sets given). */

@@ -3,11 +3,12 @@ import type { Counter } from 'prom-client';
 import { type Database, type Executor, inTransaction } from '../../db/client.js';
 import { type Actor, requireTenant, type TenantActor } from '../../platform/actor.js';
 import type { Clock } from '../../platform/clock.js';
-import { AppError, invalidRequest, notFound } from '../../platform/errors.js';
+import { invalidRequest, notFound } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
 import { pagination, toPage } from '../../platform/paging.js';
 import type { UploadFormat } from '../../platform/upload.js';
 import type { AppService } from '../apps/index.js';
+import { audienceErrors } from './audience.errors.js';
 import * as repo from './audience.repo.js';
 import { checkSegmentRule, checkTagRule, type Cond } from './audience.rule.js';
 import type { AudienceListInput, AudienceView, CreateAudienceInput, UpdateAudienceInput } from './audience.schemas.js';
@@ -40,7 +41,7 @@ export function checkRule(type: AudienceType, rule: unknown): Cond | null {
     return null;
   }
   if (rule === undefined || rule === null) {
-    throw new AppError('invalid', 'invalid_rule', `rule: a ${type} audience needs a rule`, { path: 'rule', field: 'rule' });
+    throw audienceErrors.ruleRequired(type);
   }
   return type === 'TAG' ? checkTagRule(rule) : checkSegmentRule(rule);
 }
@@ -140,10 +141,7 @@ export function createAudienceService(deps: AudienceServiceDeps) {
         const current = await repo.findAudience(trx, visibilityOf(tenant), audienceId, { forUpdate: true });
         if (!current) throw notFound('audience', audienceId);
         if (input.audience_type !== undefined && input.audience_type !== current.audience_type) {
-          throw new AppError('conflict', 'audience_field_locked', 'audience_type cannot change; create another audience', {
-            field: 'audience_type',
-            audience_type: current.audience_type,
-          });
+          throw audienceErrors.typeLocked(current.audience_type);
         }
         if (input.rule !== undefined) checkRule(current.audience_type, input.rule);
         if (input.product_code !== undefined && input.product_code !== current.product_code) {
@@ -178,7 +176,7 @@ export function createAudienceService(deps: AudienceServiceDeps) {
         if (users.length > 0) {
           // A product-limited key learns how many campaigns hold it, but only its own products' ids.
           const visible = users.filter((c) => !v.productCodes || v.productCodes.includes(c.product_code)).map((c) => c.campaign_id);
-          throw repo.audienceInUse(audienceId, visible.slice(0, IN_USE_LIST_MAX), users.length);
+          throw audienceErrors.inUse(audienceId, visible.slice(0, IN_USE_LIST_MAX), users.length);
         }
         if (!(await repo.deleteAudience(trx, v, audienceId))) throw notFound('audience', audienceId);
       });
@@ -271,9 +269,7 @@ export function createAudienceService(deps: AudienceServiceDeps) {
   async function loadList(exec: Executor, actor: TenantActor, audienceId: string) {
     const row = await loadVisible(exec, actor, audienceId);
     if (row.audience_type !== 'LIST') {
-      throw new AppError('conflict', 'audience_not_list', `Audience ${audienceId} is ${row.audience_type}; only LIST audiences have members added by id`, {
-        audience_type: row.audience_type,
-      });
+      throw audienceErrors.notList(audienceId, row.audience_type);
     }
     return row;
   }

@@ -14,6 +14,7 @@ import { isForeignKeyViolation } from '../../db/errors.js';
 import type { Clock } from '../../platform/clock.js';
 import { AppError, notFound } from '../../platform/errors.js';
 import { limitedBody, readCsvRecords, readNdjsonValues, type UploadFormat } from '../../platform/upload.js';
+import { audienceErrors } from './audience.errors.js';
 import * as repo from './audience.repo.js';
 import { USER_ID_MAX, UserIdText, type MembersUploadReportType, type UploadRowErrorType } from './audience.schemas.js';
 
@@ -33,10 +34,6 @@ function userIdRow(row: number, value: unknown): MemberRow {
   return { row, ok: false, code: 'invalid_user_id', message: `user_id ${why}` };
 }
 
-function headerError(message: string): AppError {
-  return new AppError('invalid', 'invalid_import_header', message, { line: 1 });
-}
-
 /**
  * CSV: a header naming a `user_id` column (other columns are ignored), or one column of ids with
  * no header. A first line that is a single cell other than `user_id` is taken as an id.
@@ -52,13 +49,13 @@ async function* csvMembers(body: Readable): AsyncGenerator<MemberRow> {
     const { cells, line } = item;
     if (column === null) {
       const named = cells.flatMap((c, i) => (c.trim().toLowerCase() === 'user_id' ? [i] : []));
-      if (named.length > 1) throw headerError('the user_id column appears more than once');
+      if (named.length > 1) throw audienceErrors.invalidImportHeader('the user_id column appears more than once');
       width = cells.length;
       if (named.length === 1) {
         column = named[0]!;
         continue;
       }
-      if (cells.length !== 1) throw headerError(`the first line has ${cells.length} columns and none is named user_id: send a header with a user_id column, or a single column of ids`);
+      if (cells.length !== 1) throw audienceErrors.invalidImportHeader(`the first line has ${cells.length} columns and none is named user_id: send a header with a user_id column, or a single column of ids`);
       column = 0;
     }
     if (cells.length !== width) {
@@ -163,12 +160,7 @@ function interrupted(err: unknown, audienceId: string, progress: Record<string, 
   if (err instanceof AppError) return new AppError(err.kind, err.code, err.message, { ...err.details, progress });
   // The audience was deleted while its members were being written.
   if (isForeignKeyViolation(err)) return notFoundWith(audienceId, progress);
-  const stopped = new AppError(
-    'unavailable',
-    'list_upload_interrupted',
-    `The upload stopped after row ${progress.stored_through_row}; rows up to it are stored. Send the file again: ids already in the list are skipped.`,
-    { progress },
-  );
+  const stopped = audienceErrors.uploadInterrupted(progress);
   // The error handler logs a 5xx with the request id; pino's serializer appends the cause's stack.
   Object.assign(stopped, { cause: err });
   return stopped;
