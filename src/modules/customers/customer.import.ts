@@ -10,6 +10,7 @@ import { Type } from 'typebox';
 import { AppError } from '../../platform/errors.js';
 import { findJsonProblem } from '../../platform/input-guard.js';
 import { readCsvRecords, readNdjsonValues, type UploadFormat } from '../../platform/upload.js';
+import { customerErrors } from './customer.errors.js';
 import { CHANNELS, PutCustomerBody, UserId, type PutCustomerInput } from './customer.schemas.js';
 
 export type ImportFormat = UploadFormat;
@@ -74,26 +75,22 @@ function readHeader(cells: string[]): Column[] {
     const cell = raw.trim();
     const [name = '', type = 'string', ...extra] = cell.split(':');
     const field = `header[${i}]`;
-    if (seen.has(name)) throw headerError(field, `column ${name} appears twice`);
+    if (seen.has(name)) throw customerErrors.duplicateColumn(field, name);
     seen.add(name);
     if (name === 'user_id' || name === 'tags') return { kind: name, name, type: 'string' };
     const channel = /^consent_(.+)$/.exec(name)?.[1];
     if (channel !== undefined) {
-      if (!(CHANNELS as readonly string[]).includes(channel)) throw headerError(field, `unknown consent channel ${channel} (sms, email, push)`);
+      if (!(CHANNELS as readonly string[]).includes(channel)) throw customerErrors.unknownConsentChannel(field, channel);
       return { kind: 'consent', name: channel, type: 'string' };
     }
-    if (!ATTRIBUTE_NAME.test(name)) throw headerError(field, `"${cell}" is not an attribute name (letters, digits, _ and -, at most 64)`);
+    if (!ATTRIBUTE_NAME.test(name)) throw customerErrors.badAttributeColumn(field, cell);
     if (extra.length > 0 || !['string', 'number', 'boolean', 'json'].includes(type)) {
-      throw headerError(field, `"${cell}": the type suffix is one of :string, :number, :boolean, :json`);
+      throw customerErrors.badTypeSuffix(field, cell);
     }
     return { kind: 'attribute', name, type: type as ColumnKind };
   });
-  if (!seen.has('user_id')) throw headerError('header', 'a user_id column is required');
+  if (!seen.has('user_id')) throw customerErrors.userIdColumnRequired();
   return columns;
-}
-
-function headerError(field: string, message: string): AppError {
-  return new AppError('invalid', 'invalid_import_header', `${field}: ${message}`, { field, line: 1 });
 }
 
 function cellValue(column: Column, text: string): unknown {

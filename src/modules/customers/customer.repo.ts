@@ -1,7 +1,7 @@
 import { type RawBuilder, type Selectable, sql } from 'kysely';
 import type { Executor } from '../../db/client.js';
 import { constraintName, isCheckViolation } from '../../db/errors.js';
-import { AppError } from '../../platform/errors.js';
+import { customerErrors } from './customer.errors.js';
 import { MAX_TAGS } from './customer.schemas.js';
 import type { CustomerTable } from './customer.tables.js';
 
@@ -30,7 +30,7 @@ const keptDates = (written: RawBuilder<unknown>) =>
 
 function translate(err: unknown): never {
   if (isCheckViolation(err) && constraintName(err) === 'customer_tag_limit') {
-    throw new AppError('conflict', 'too_many_tags', `A customer has at most ${MAX_TAGS} tags`, { limit: MAX_TAGS });
+    throw customerErrors.tooManyTags(MAX_TAGS);
   }
   throw err;
 }
