@@ -1,7 +1,8 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import addFormats from 'ajv-formats';
 import { Type, type Static, type TSchema } from 'typebox';
-import { AppError, invalidRequest } from '../../platform/errors.js';
+import { invalidRequest } from '../../platform/errors.js';
+import { rewardErrors } from './reward.errors.js';
 import type { RewardType } from './reward.tables.js';
 
 /**
@@ -128,9 +129,7 @@ export function parseRewardConfig(type: RewardType, raw: unknown, previous?: Rew
   const check = distributorValidators[kind as keyof typeof distributorValidators];
   if (!check(d)) fail('config.distributor', check.errors);
   if (kind === 'EMAIL' || kind === 'SMS') {
-    throw new AppError('invalid', 'distributor_unavailable', `${kind} distribution arrives with the outreach module; use AUTO or WEBHOOK`, {
-      field: 'config.distributor.type',
-    });
+    throw rewardErrors.distributorUnavailable(kind);
   }
   return {
     generator: generator as Record<string, unknown>,

@@ -1,7 +1,8 @@
 import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { Executor } from '../../db/client.js';
 import { constraintName, escapeLike, isCheckViolation, isForeignKeyViolation } from '../../db/errors.js';
-import { AppError, invalidRequest } from '../../platform/errors.js';
+import { invalidRequest } from '../../platform/errors.js';
+import { rewardErrors } from './reward.errors.js';
 import type { RewardTable } from './reward.tables.js';
 
 export type RewardRow = Selectable<RewardTable>;
@@ -13,7 +14,7 @@ export interface Visibility {
 
 function translate(err: unknown): never {
   if (isCheckViolation(err) && constraintName(err) === 'reward_validity_order') throw invalidRequest('valid_until', 'must be after valid_from');
-  if (isForeignKeyViolation(err)) throw new AppError('invalid', 'unknown_product_code', 'No app with this product_code in this tenant', { field: 'product_code' });
+  if (isForeignKeyViolation(err)) throw rewardErrors.unknownProductCode();
   throw err;
 }
 

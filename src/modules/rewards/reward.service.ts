@@ -10,6 +10,7 @@ import type { AppService } from '../apps/index.js';
 import type { CampaignService } from '../campaigns/index.js';
 import { createSlots, resizeStock, slotCountFor, type StockSummary, summarizeStock } from '../inventory/index.js';
 import { parseRewardConfig, publicConfig, type RewardConfig } from './reward.config.js';
+import { rewardErrors } from './reward.errors.js';
 import * as repo from './reward.repo.js';
 import type { CreateRewardInput, RewardListInput, RewardView, UpdateRewardInput } from './reward.schemas.js';
 
@@ -63,15 +64,12 @@ export function createRewardService(deps: {
   async function checkCampaign(tenantId: string, campaignId: string, productCode: string, exec: Executor): Promise<void> {
     const campaign = await campaigns.findCampaignForTenant(tenantId, campaignId, exec).catch((err: unknown) => {
       if (err instanceof AppError && err.kind === 'not_found') {
-        throw new AppError('invalid', 'unknown_campaign', `No campaign ${campaignId} in this tenant`, { field: 'campaign_id' });
+        throw rewardErrors.unknownCampaign(campaignId);
       }
       throw err;
     });
     if (campaign.product_code !== productCode) {
-      throw new AppError('invalid', 'campaign_product_mismatch', `Campaign ${campaignId} belongs to product ${campaign.product_code}`, {
-        field: 'campaign_id',
-        campaign_product_code: campaign.product_code,
-      });
+      throw rewardErrors.campaignProductMismatch(campaignId, campaign.product_code);
     }
   }
 
