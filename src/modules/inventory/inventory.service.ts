@@ -2,10 +2,11 @@ import type { Counter } from 'prom-client';
 import { type Database, type Executor, inTransaction, runTransaction } from '../../db/client.js';
 import { type Actor, requireTenant, type TenantActor } from '../../platform/actor.js';
 import type { Clock } from '../../platform/clock.js';
-import { AppError, notFound } from '../../platform/errors.js';
+import { notFound } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
 import { pagination, toPage } from '../../platform/paging.js';
 import type { RewardService } from '../rewards/index.js';
+import { inventoryErrors } from './inventory.errors.js';
 import type { ReservationListInput, ReservationView, ReserveInput } from './inventory.schemas.js';
 import * as repo from './reservation.repo.js';
 import { confirmReserved, releaseStock, type SlotTake, takeStock } from './stock.repo.js';
@@ -67,14 +68,11 @@ export function createInventoryService(deps: {
         const now = clock.now();
         const reward = await rewards.findForGrant(tenant, input.reward_id, trx);
         if (reward.valid_until && reward.valid_until.getTime() <= now.getTime()) {
-          throw new AppError('conflict', 'reward_expired', `Reward was valid until ${reward.valid_until.toISOString()}`, {});
+          throw inventoryErrors.rewardExpired(reward.valid_until);
         }
         const { takes, free } = await takeStock(trx, tenant.tenantId, reward.reward_id, input.quantity, 'reserved');
         if (!takes) {
-          throw new AppError('conflict', 'inventory_exhausted', `Reward ${reward.reward_id} has ${free} of the ${input.quantity} units asked for`, {
-            reward_id: reward.reward_id,
-            available: free,
-          });
+          throw inventoryErrors.exhausted(reward.reward_id, free, input.quantity);
         }
         const row = await repo.insertReservation(trx, {
           tenant_id: tenant.tenantId,
@@ -105,11 +103,9 @@ export function createInventoryService(deps: {
         const row = await repo.settleReservation(trx, tenant.tenantId, reservationId, 'CONFIRMED', now);
         if (!row) {
           if (current.status === 'RESERVED' || current.status === 'EXPIRED') {
-            throw new AppError('conflict', 'reservation_expired', `Reservation expired at ${current.expires_at.toISOString()}`, {
-              expires_at: current.expires_at.toISOString(),
-            });
+            throw inventoryErrors.reservationExpired(current.expires_at);
           }
-          throw new AppError('conflict', 'invalid_reservation_transition', `Cannot confirm a ${current.status} reservation`, { status: current.status });
+          throw inventoryErrors.invalidTransition('confirm', current.status);
         }
         await confirmReserved(trx, tenant.tenantId, row.reward_id, row.slots as SlotTake);
         metrics.confirmed.inc();
@@ -123,7 +119,7 @@ export function createInventoryService(deps: {
       const result = await inTransaction(exec, async (trx) => {
         const current = await load(trx, tenant, reservationId);
         const row = await repo.settleReservation(trx, tenant.tenantId, reservationId, 'CANCELLED', clock.now());
-        if (!row) throw new AppError('conflict', 'invalid_reservation_transition', `Cannot cancel a ${current.status} reservation`, { status: current.status });
+        if (!row) throw inventoryErrors.invalidTransition('cancel', current.status);
         await releaseStock(trx, tenant.tenantId, row.reward_id, row.slots as SlotTake, 'reserved');
         metrics.cancelled.inc();
         return row;

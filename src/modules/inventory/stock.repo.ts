@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Executor } from '../../db/client.js';
-import { AppError } from '../../platform/errors.js';
+import { inventoryErrors } from './inventory.errors.js';
 
 /**
  * Stock of one reward, split over up to MAX_SLOTS rows. A request takes its units from one slot
@@ -109,10 +109,7 @@ export async function resizeStock(exec: Executor, tenantId: string, rewardId: st
     order by slot for update`.execute(exec);
   const held = slots.rows.reduce((sum, r) => sum + Number(r.held), 0);
   if (newTotal !== null && newTotal < held) {
-    throw new AppError('conflict', 'stock_below_issued', `total_stock ${newTotal} is below the ${held} units already reserved or used`, {
-      field: 'total_stock',
-      issued: held,
-    });
+    throw inventoryErrors.belowIssued(newTotal, held);
   }
   const room = newTotal === null ? null : splitTotal(newTotal - held, slots.rows.length);
   for (const [i, row] of slots.rows.entries()) {
