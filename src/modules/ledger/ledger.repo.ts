@@ -1,7 +1,8 @@
 import { type RawBuilder, type Selectable, sql } from 'kysely';
 import type { Executor } from '../../db/client.js';
 import { constraintName, isCheckViolation } from '../../db/errors.js';
-import { AppError } from '../../platform/errors.js';
+import type { AppError } from '../../platform/errors.js';
+import { ledgerErrors } from './ledger.errors.js';
 import type { LedgerAsset, LedgerEntryType } from './ledger.schemas.js';
 import type { LedgerEntryTable } from './ledger.tables.js';
 
@@ -53,7 +54,7 @@ function duplicateOf(e: NewEntry): RawBuilder<unknown> {
 /** The domain error for a database error of a ledger write, if it is one (else undefined). */
 export function ledgerWriteError(err: unknown): AppError | undefined {
   if (isCheckViolation(err) && constraintName(err) === 'ledger_account_balance_max') {
-    return new AppError('conflict', 'balance_limit_exceeded', 'The balance would exceed 9007199254740991', {});
+    return ledgerErrors.balanceLimitExceeded();
   }
   return undefined;
 }

@@ -1,9 +1,10 @@
 import { type Database, type Executor, inTransaction } from '../../db/client.js';
 import { type Actor, requireTenant } from '../../platform/actor.js';
 import type { Clock } from '../../platform/clock.js';
-import { AppError, type ErrorDetails, invalidRequest } from '../../platform/errors.js';
+import { type ErrorDetails, invalidRequest } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
 import { pagination, toPage } from '../../platform/paging.js';
+import { ledgerErrors } from './ledger.errors.js';
 import * as repo from './ledger.repo.js';
 import {
   type AdjustInput,
@@ -123,15 +124,6 @@ function checkAmount(amount: number): void {
   }
 }
 
-function insufficientBalance(asset: LedgerAsset, balance: number, requested: number, extra: ErrorDetails = {}): AppError {
-  return new AppError('conflict', 'insufficient_balance', `The ${asset} balance is ${balance}; ${requested} requested`, {
-    asset,
-    balance,
-    requested,
-    ...extra,
-  });
-}
-
 const sameEntry = (row: repo.LedgerEntryRow, e: repo.NewEntry) =>
   row.user_id === e.userId && row.asset === e.asset && Number(row.amount) === e.amount && row.entry_type === e.entryType;
 
@@ -154,7 +146,7 @@ export function createLedgerService(deps: { db: Database; clock: Clock }) {
         // first has committed by now, this is a repeat, not an overdraft.
         const entry = e.causeId === e.entryId && !e.reversesEntryId ? undefined : await repo.findDuplicate(trx, e);
         if (entry) return { kind: 'duplicate' as const, entry };
-        throw insufficientBalance(e.asset, await repo.readBalance(trx, e.tenantId, e.userId, e.asset), -e.amount, refusal);
+        throw ledgerErrors.insufficientBalance(e.asset, await repo.readBalance(trx, e.tenantId, e.userId, e.asset), -e.amount, refusal);
       }
       case 'raced': {
         await repo.undoAccountChange(trx, e);
@@ -179,10 +171,7 @@ export function createLedgerService(deps: { db: Database; clock: Clock }) {
     const { kind, entry } = await inTransaction(exec, (trx) => postOnce(trx, e));
     if (kind === 'posted') return { entry: toEntryView(entry), created: true };
     if (!sameEntry(entry, e)) {
-      throw new AppError('conflict', 'reference_id_reused', 'This reference_id was used for another operation', {
-        reference_id: referenceId,
-        entry_id: entry.entry_id,
-      });
+      throw ledgerErrors.referenceIdReused(referenceId, entry.entry_id);
     }
     return { entry: toEntryView(entry), created: false };
   }
@@ -208,12 +197,7 @@ export function createLedgerService(deps: { db: Database; clock: Clock }) {
       const { kind, entry } = await inTransaction(exec, (trx) => postOnce(trx, e));
       if (kind === 'posted') return { entry: toEntryView(entry), created: true };
       if (!sameEntry(entry, e)) {
-        const message = `${input.causeType} ${input.causeId} already posted a different ${entry.entry_type} entry`;
-        throw new AppError('conflict', 'ledger_cause_reused', message, {
-          cause_type: input.causeType,
-          cause_id: input.causeId,
-          entry_id: entry.entry_id,
-        });
+        throw ledgerErrors.causeReused(input.causeType, input.causeId, entry.entry_type, entry.entry_id);
       }
       return { entry: toEntryView(entry), created: false };
     },
