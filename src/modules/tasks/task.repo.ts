@@ -1,7 +1,7 @@
 import { type Insertable, type Selectable, sql, type Updateable } from 'kysely';
 import type { Executor } from '../../db/client.js';
 import { isForeignKeyViolation, isUniqueViolation } from '../../db/errors.js';
-import { AppError } from '../../platform/errors.js';
+import { taskErrors } from './task.errors.js';
 import type { TaskCompletionLogTable, TaskTable } from './task.tables.js';
 
 export type TaskRow = Selectable<TaskTable>;
@@ -19,7 +19,7 @@ export async function insertTask(db: Executor, row: Insertable<TaskTable>): Prom
   try {
     return await db.insertInto('task').values(row).returningAll().executeTakeFirstOrThrow();
   } catch (err) {
-    if (isForeignKeyViolation(err)) throw new AppError('invalid', 'unknown_product_code', 'No app with this product_code in this tenant', { field: 'product_code' });
+    if (isForeignKeyViolation(err)) throw taskErrors.unknownProductCode();
     throw err;
   }
 }
@@ -296,7 +296,7 @@ export async function insertCompletion(db: Executor, row: Insertable<TaskComplet
     await db.insertInto('task_completion_log').values(row).execute();
   } catch (err) {
     // Unreachable while progress rows are updated under their lock; kept as the last wall.
-    if (isUniqueViolation(err)) throw new AppError('conflict', 'completion_already_recorded', 'This completion was already recorded', { task_id: row.task_id });
+    if (isUniqueViolation(err)) throw taskErrors.completionAlreadyRecorded(row.task_id);
     throw err;
   }
 }

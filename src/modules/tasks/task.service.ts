@@ -9,6 +9,7 @@ import type { AppService } from '../apps/index.js';
 import type { CampaignService } from '../campaigns/index.js';
 import type { RewardService } from '../rewards/index.js';
 import * as logs from './task-log.repo.js';
+import { taskErrors } from './task.errors.js';
 import { localDay, periodKey } from './task.period.js';
 import * as repo from './task.repo.js';
 import { capOf, conditionOf, progressShown, validateTaskRules } from './task.rules.js';
@@ -106,7 +107,7 @@ export function createTaskService(
     if (rewardId === null) return;
     await rewards.findForGrant({ ...tenant, productCodes: null }, rewardId, exec).catch((err: unknown) => {
       if (err instanceof AppError && err.code === 'reward_not_found') {
-        throw new AppError('invalid', 'unknown_reward', `No reward ${rewardId} in this tenant`, { field: 'reward_id', reward_id: rewardId });
+        throw taskErrors.unknownReward(rewardId);
       }
       throw err;
     });
@@ -187,12 +188,12 @@ export function createTaskService(
         validateTaskRules(rules);
         const touched = COUNTING_FIELDS.filter((f) => changes[f] !== undefined);
         if (touched.length && (await repo.hasProgress(trx, tenant.tenantId, taskId))) {
-          throw new AppError('conflict', 'task_field_locked', `${touched.join(', ')} cannot change once users have progress; create a new task`, { fields: touched });
+          throw taskErrors.countingFieldsLocked(touched);
         }
         if (changes.product_code !== undefined && changes.product_code !== current.product_code) {
           // Links join a task to campaigns of its product; moving it would leave them pointing across products.
           if (await repo.hasLinks(trx, tenant.tenantId, taskId)) {
-            throw new AppError('conflict', 'task_field_locked', 'product_code cannot change while the task is linked to campaigns; unlink it first', { fields: ['product_code'] });
+            throw taskErrors.productCodeLocked();
           }
           await apps.resolveProductCode(tenant, changes.product_code, undefined, trx);
         }
@@ -232,16 +233,16 @@ export function createTaskService(
       const tenant = requireTenant(actor);
       const campaign = await campaigns.getCampaign(tenant, campaignId, exec);
       if (campaign.status === 'ARCHIVED' || campaign.status === 'ENDED') {
-        throw new AppError('conflict', 'campaign_not_editable', `A campaign that is ${campaign.status} cannot take tasks`, { status: campaign.status });
+        throw taskErrors.campaignNotEditable(campaign.status);
       }
       const task = await loadVisible(exec, tenant, input.task_id);
       if (task.product_code !== campaign.product_code) {
-        throw new AppError('invalid', 'task_product_mismatch', `Task ${task.task_id} is for product ${task.product_code}, the campaign for ${campaign.product_code}`, { field: 'task_id' });
+        throw taskErrors.productMismatch(task.task_id, task.product_code, campaign.product_code);
       }
       const now = clock.now();
       const sortOrder = input.sort_order ?? 0;
       if (!(await repo.insertLink(exec, { tenant_id: tenant.tenantId, campaign_id: campaignId, task_id: task.task_id, sort_order: sortOrder, created_at: now }))) {
-        throw new AppError('conflict', 'task_already_linked', `Task ${task.task_id} is already linked to campaign ${campaignId}`, { task_id: task.task_id, campaign_id: campaignId });
+        throw taskErrors.alreadyLinked(task.task_id, campaignId);
       }
       return { campaign_id: campaignId, sort_order: sortOrder, linked_at: now.toISOString(), task: toTaskView(task) };
     },
@@ -251,7 +252,7 @@ export function createTaskService(
       await campaigns.getCampaign(tenant, campaignId, exec);
       await loadVisible(exec, tenant, taskId);
       if (!(await repo.deleteLink(exec, tenant.tenantId, campaignId, taskId))) {
-        throw new AppError('not_found', 'campaign_task_not_found', `Task ${taskId} is not linked to campaign ${campaignId}`, { campaign_id: campaignId, task_id: taskId });
+        throw taskErrors.linkNotFound(campaignId, taskId);
       }
     },
 

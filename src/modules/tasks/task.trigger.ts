@@ -12,6 +12,7 @@ import { canSeeProduct, type TenantActor } from '../../platform/actor.js';
 import { AppError, invalidRequest } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
 import type { GrantService } from '../grants/index.js';
+import { taskErrors } from './task.errors.js';
 import { conditionOf, capOf, progressShown } from './task.rules.js';
 import { localDay, periodKey } from './task.period.js';
 import * as repo from './task.repo.js';
@@ -60,11 +61,11 @@ export interface TriggerEvent {
 /** Checks an event before any database work; 400 / 403 name the problem. */
 export function normalizeEvent(tenant: TenantActor, input: RawEvent, productHeader: string | undefined, now: Date): TriggerEvent {
   if (input.product_code && productHeader && input.product_code !== productHeader) {
-    throw new AppError('invalid', 'product_code_mismatch', 'product_code in the body and the X-Product-Code header differ', { field: 'product_code' });
+    throw taskErrors.productCodeMismatch();
   }
   const productCode = input.product_code ?? productHeader ?? null;
   if (productCode !== null && !canSeeProduct(tenant, productCode)) {
-    throw new AppError('forbidden', 'product_not_allowed', `This API key may not act on product ${productCode}`, { product_code: productCode });
+    throw taskErrors.productNotAllowed(productCode);
   }
   const userId = String(input.user_id);
   if (userId.length === 0 || userId.length > 128) throw invalidRequest('user_id', 'must be 1-128 characters');
@@ -283,7 +284,7 @@ export function createTrigger(deps: TriggerDeps) {
   /** The answer for an event id claimed before: the first answer, if it was the same event. */
   function replay(event: TriggerEvent, row: { user_id: string; event_type: string; results: unknown } | undefined): TriggerResultView {
     if (!row || row.user_id !== event.userId || row.event_type !== event.eventType) {
-      throw new AppError('conflict', 'event_id_reused', `event_id ${event.eventId} was used for another event`, { event_id: event.eventId });
+      throw taskErrors.eventIdReused(event.eventId);
     }
     const first = row.results as { tasks?: TaskOutcomeView[] } | null;
     return { event_id: event.eventId, duplicate: true, tasks: first?.tasks ?? [] };
