@@ -1,13 +1,9 @@
 import type { Executor } from '../../db/client.js';
-import { AppError } from '../../platform/errors.js';
+import type { AppError } from '../../platform/errors.js';
 import type { RewardConfig, RewardRow } from '../rewards/index.js';
+import { grantErrors, grantRefusals, type Refusal } from './grant.errors.js';
 
-/** A machine-readable reason why a grant would be (or was) refused. */
-export interface Refusal {
-  code: string;
-  message: string;
-  details: Record<string, unknown>;
-}
+export type { Refusal } from './grant.errors.js';
 
 /**
  * The checks that need no counters: the reward's own window and the quantity against its limit.
@@ -15,20 +11,20 @@ export interface Refusal {
  */
 export function evaluateStatic(reward: RewardRow, config: RewardConfig, quantity: number, now: Date): Refusal | null {
   if (reward.valid_from && reward.valid_from.getTime() > now.getTime()) {
-    return { code: 'reward_not_started', message: `Reward is valid from ${reward.valid_from.toISOString()}`, details: { valid_from: reward.valid_from.toISOString() } };
+    return grantRefusals.rewardNotStarted(reward.valid_from);
   }
   if (reward.valid_until && reward.valid_until.getTime() <= now.getTime()) {
-    return { code: 'reward_expired', message: `Reward was valid until ${reward.valid_until.toISOString()}`, details: { valid_until: reward.valid_until.toISOString() } };
+    return grantRefusals.rewardExpired(reward.valid_until);
   }
   const limit = config.validator.per_user_limit;
   if (limit !== undefined && quantity > limit) {
-    return { code: 'per_user_limit_reached', message: `quantity ${quantity} is above the per-user limit ${limit}`, details: { per_user_limit: limit, quantity } };
+    return grantRefusals.quantityAboveLimit(quantity, limit);
   }
   return null;
 }
 
 export function refusalError(r: Refusal): AppError {
-  return new AppError('conflict', r.code, r.message, r.details);
+  return grantErrors.fromRefusal(r);
 }
 
 /**
@@ -52,15 +48,11 @@ export async function audienceRefusal(
 ): Promise<Refusal | null> {
   const { tenant_id: tenantId, campaign_id: campaignId, audience_id: audienceId } = campaign;
   if (!check) {
-    return { code: 'audience_check_unavailable', message: 'The campaign has an audience, and no audience check is configured', details: { audience_id: audienceId } };
+    return grantRefusals.audienceCheckUnavailable(audienceId);
   }
   const found = await check.findMembership(tenantId, audienceId, userId, exec);
   if (!found) {
-    return {
-      code: 'audience_missing',
-      message: `Campaign ${campaignId} names audience ${audienceId}, which does not exist; point the campaign at an existing audience`,
-      details: { campaign_id: campaignId, audience_id: audienceId },
-    };
+    return grantRefusals.audienceMissing(campaignId, audienceId);
   }
-  return found.member ? null : { code: 'not_in_audience', message: "The user is not in the campaign's audience", details: { audience_id: audienceId, reasons: found.reasons } };
+  return found.member ? null : grantRefusals.notInAudience(audienceId, found.reasons);
 }

@@ -15,6 +15,7 @@ import { releaseStock, type SlotTake, summarizeStock } from '../inventory/index.
 import type { LedgerService } from '../ledger/index.js';
 import type { RewardConfig, RewardRow, RewardService } from '../rewards/index.js';
 import { type AudienceCheck, audienceRefusal, evaluateStatic, type Refusal, refusalError } from './grant.eligibility.js';
+import { grantErrors, grantRefusals } from './grant.errors.js';
 import { generateUnits } from './grant.generate.js';
 import { LAST_GRANT_KEY, periodKey } from './grant.period.js';
 import * as repo from './grant.repo.js';
@@ -140,9 +141,7 @@ export function createGrantService(deps: {
   /** The campaign a grant belongs to: the reward's own, or the one named in the request. */
   function campaignOf(reward: RewardRow, input: GrantInput): string | null {
     if (reward.campaign_id && input.campaign_id && input.campaign_id !== reward.campaign_id) {
-      throw new AppError('conflict', 'campaign_mismatch', `Reward ${reward.reward_id} belongs to campaign ${reward.campaign_id}`, {
-        campaign_id: reward.campaign_id,
-      });
+      throw grantErrors.campaignMismatch(reward.reward_id, reward.campaign_id);
     }
     return reward.campaign_id ?? input.campaign_id ?? null;
   }
@@ -177,9 +176,7 @@ export function createGrantService(deps: {
     const row = earlier ?? (await repo.findGrantBySource(exec, tenant.tenantId, input.source, input.source_id, input.reward_id));
     if (!row) return null;
     if (row.user_id === input.user_id && row.quantity === (input.quantity ?? 1)) return row;
-    throw new AppError('conflict', 'source_already_used', `${input.source} ${input.source_id} already granted this reward to another request`, {
-      grant_id: row.grant_id,
-    });
+    throw grantErrors.sourceAlreadyUsed(input.source, input.source_id, row.grant_id);
   }
 
   /**
@@ -224,7 +221,7 @@ export function createGrantService(deps: {
         rewardCache.delete(gateKey(tenant.tenantId, reward.reward_id));
         if (campaignId) campaignCache.delete(gateKey(tenant.tenantId, campaignId));
         // Changed again between our read and the statement, twice in a row: say so, don't spin.
-        if (attempt >= 3) throw new AppError('conflict', 'concurrent_update', 'The reward or its campaign changed while granting; retry', {});
+        if (attempt >= 3) throw grantErrors.concurrentUpdate();
         continue;
       }
       if (result.outcome === 'replayed') {
@@ -304,12 +301,6 @@ export function createGrantService(deps: {
     return { grant: toGrantView(row), created: false };
   }
 
-  function exhausted(rewardId: string, available = 0): AppError {
-    return new AppError('conflict', 'inventory_exhausted', available > 0 ? `Reward ${rewardId} has only ${available} units left` : `Reward ${rewardId} has no stock left`, {
-      reward_id: rewardId,
-      available,
-    });
-  }
 
   return {
     /**
@@ -319,13 +310,13 @@ export function createGrantService(deps: {
     async grantReward(actor: Actor, input: GrantInput, exec: Executor = db, options: GrantOptions = {}): Promise<GrantOutcome> {
       const tenant = requireTenant(actor);
       if ((input.source === undefined) !== (input.source_id === undefined)) {
-        throw new AppError('invalid', 'invalid_request', 'source and source_id go together', { field: input.source ? 'source_id' : 'source' });
+        throw grantErrors.sourcePairIncomplete(input.source ? 'source_id' : 'source');
       }
       // Sold out a moment ago (per the database): answer without a transaction. A request with a
       // source still goes through, so a retried cause gets its earlier grant back.
       if (!input.source && gate.isSoldOut(gateKey(tenant.tenantId, input.reward_id))) {
         metrics.granted.inc({ reward_type: 'UNKNOWN', result: 'inventory_exhausted' });
-        throw exhausted(input.reward_id);
+        throw grantErrors.inventoryExhausted(input.reward_id);
       }
       // A deadlock victim is retried here only when the grant is its own transaction; inside a
       // caller's transaction the caller (e.g. the unit of work) retries the whole of it.
@@ -400,9 +391,9 @@ export function createGrantService(deps: {
         const existing = await repo.findGrantBySource(exec, tenant.tenantId, input.source, input.source_id, reward.reward_id);
         // The same request again would get its earlier grant back; another request is refused.
         if (existing && existing.user_id === input.user_id && existing.quantity === quantity) {
-          reasons.push({ code: 'source_already_granted', message: 'This cause already granted this reward; a grant call returns that grant', details: { grant_id: existing.grant_id } });
+          reasons.push(grantRefusals.sourceAlreadyGranted(existing.grant_id));
         } else if (existing) {
-          reasons.push({ code: 'source_already_used', message: 'This cause already granted this reward to another request', details: { grant_id: existing.grant_id } });
+          reasons.push(grantRefusals.sourceAlreadyUsed(existing.grant_id));
         }
       }
       const key = { tenantId: tenant.tenantId, rewardId: reward.reward_id, userId: input.user_id };
@@ -412,18 +403,18 @@ export function createGrantService(deps: {
         const counter = await repo.readCounter(exec, { ...key, periodKey: periodKey(p, now, campaignId) });
         const granted = Number(counter?.granted ?? 0);
         if (granted + quantity > limit) {
-          reasons.push({ code: 'per_user_limit_reached', message: `Limit of ${limit} per ${p.toLowerCase()} reached`, details: { per_user_limit: limit, period: p, granted } });
+          reasons.push(grantRefusals.perUserLimitReached(limit, p, granted));
         }
       }
       const interval = config.validator.min_interval_seconds;
       if (interval !== undefined) {
         const last = await repo.readCounter(exec, { ...key, periodKey: LAST_GRANT_KEY });
         const wait = last ? last.last_granted_at.getTime() + interval * 1000 - now.getTime() : 0;
-        if (wait > 0) reasons.push({ code: 'min_interval_not_elapsed', message: `Next grant possible in ${Math.ceil(wait / 1000)} s`, details: { retry_after_seconds: Math.ceil(wait / 1000) } });
+        if (wait > 0) reasons.push(grantRefusals.minIntervalNotElapsed(Math.ceil(wait / 1000)));
       }
       const stock = (await summarizeStock(exec, tenant.tenantId, [reward.reward_id])).get(reward.reward_id);
       if (stock && stock.available !== null && stock.available < quantity) {
-        reasons.push({ code: 'inventory_exhausted', message: 'Not enough stock left', details: { reward_id: reward.reward_id, available: stock.available } });
+        reasons.push(grantRefusals.inventoryExhausted(reward.reward_id, stock.available));
       }
       return { eligible: reasons.length === 0, reasons };
     },
@@ -472,11 +463,7 @@ export function createGrantService(deps: {
           ...(input.status === 'USED' ? { used_at: now } : { revoked_at: now, revoke_reason: input.reason ?? null }),
         });
         if (!row) {
-          throw new AppError('conflict', 'invalid_grant_transition', `Cannot mark a ${current.status} grant ${input.status}`, {
-            status: current.status,
-            requested: input.status,
-            allowed_from: from,
-          });
+          throw grantErrors.invalidTransition(current.status, input.status, from);
         }
         if (input.status === 'REVOKED') {
           await releaseStock(trx, tenant.tenantId, current.reward_id, current.stock_slots as SlotTake, 'used');
@@ -502,11 +489,9 @@ export function createGrantService(deps: {
       return inTransaction(exec, async (trx) => {
         const current = await repo.findGrant(trx, visibility(tenant), grantId, { forUpdate: true });
         if (!current) throw notFound('grant', grantId);
-        if (current.distributor !== 'WEBHOOK') throw new AppError('conflict', 'delivery_not_applicable', 'Only WEBHOOK grants are delivered', {});
+        if (current.distributor !== 'WEBHOOK') throw grantErrors.deliveryNotApplicable();
         if (current.delivery_status !== 'FAILED') {
-          throw new AppError('conflict', 'delivery_not_failed', `Delivery is ${current.delivery_status}; only FAILED deliveries can be retried`, {
-            delivery_status: current.delivery_status,
-          });
+          throw grantErrors.deliveryNotFailed(current.delivery_status);
         }
         const row = await repo.setDelivery(trx, tenant.tenantId, grantId, {
           delivery_status: 'PENDING',

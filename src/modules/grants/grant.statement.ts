@@ -1,8 +1,9 @@
 import { sql } from 'kysely';
 import type { Executor } from '../../db/client.js';
-import { AppError } from '../../platform/errors.js';
+import type { AppError } from '../../platform/errors.js';
 import type { PreparedJob } from '../../platform/jobs.js';
 import { ledgerWriteError, type PreparedCredit } from '../ledger/index.js';
+import { grantErrors } from './grant.errors.js';
 import type { GrantRow } from './grant.repo.js';
 import type { DeliveryStatus, GrantStatus } from './grant.tables.js';
 
@@ -230,22 +231,12 @@ export function grantFromJson(json: Record<string, unknown>): GrantRow {
 export function refusalToError(r: GrantRefusal, ctx: { rewardId: string; quantity: number; perUserLimit?: number; period?: string; minIntervalSeconds?: number }): AppError {
   switch (r.code) {
     case 'per_user_limit_reached':
-      return new AppError('conflict', r.code, `The user already has the most grants of this reward allowed per ${ctx.period?.toLowerCase() ?? 'period'}`, {
-        per_user_limit: ctx.perUserLimit ?? null,
-        period: ctx.period ?? null,
-      });
+      return grantErrors.perUserLimitReached(ctx.perUserLimit, ctx.period);
     case 'min_interval_not_elapsed':
-      return new AppError('conflict', r.code, `The user got this reward less than ${ctx.minIntervalSeconds} s ago`, {
-        min_interval_seconds: ctx.minIntervalSeconds ?? null,
-      });
-    case 'inventory_exhausted': {
-      const available = Number(r.details.available ?? 0);
-      return new AppError('conflict', r.code, available > 0 ? `Reward ${ctx.rewardId} has only ${available} units left` : `Reward ${ctx.rewardId} has no stock left`, {
-        reward_id: ctx.rewardId,
-        available,
-      });
-    }
+      return grantErrors.minIntervalNotElapsed(ctx.minIntervalSeconds);
+    case 'inventory_exhausted':
+      return grantErrors.inventoryExhausted(ctx.rewardId, Number(r.details.available ?? 0));
     default:
-      return new AppError('conflict', r.code, r.code.replaceAll('_', ' '), r.details);
+      return grantErrors.otherRefusal(r.code, r.details);
   }
 }
