@@ -15,6 +15,7 @@ import type { AppService } from '../apps/index.js';
 import type { CampaignService } from '../campaigns/index.js';
 import type { RewardService } from '../rewards/index.js';
 import { advanceProgress, type ChunkTarget, copyChunk, insertCodes } from './redeem-code.bulk.js';
+import { redeemCodeErrors } from './redeem-code.errors.js';
 import * as repo from './redeem-code.repo.js';
 import { checkGuessability, type CodeRule, displayCode, entropyBits, generateCodes, resolveRule } from './redeem-code.rules.js';
 import type { BatchView, CreateBatchInput } from './redeem-code.schemas.js';
@@ -114,7 +115,7 @@ export function createBatchService(deps: {
       missing.forEach((seq, i) => (codes[seq - t.from - 1] = drawn[i]!));
       seqs = missing;
     }
-    throw new AppError('conflict', 'code_space_exhausted', 'New codes keep colliding with existing ones; use longer codes', { field: 'length' });
+    throw redeemCodeErrors.codeSpaceExhausted();
   }
 
   /** Writes one chunk in its own transaction; 'stale' when the batch moved on or was voided. */
@@ -158,15 +159,12 @@ export function createBatchService(deps: {
         const campaign = await campaigns.getCampaign(tenant, campaignId, trx);
         const reward = await rewards.findForGrant(tenant, input.reward_id, trx).catch((err: unknown) => {
           if (err instanceof AppError && err.kind === 'not_found') {
-            throw new AppError('invalid', 'unknown_reward', `No reward ${input.reward_id} in this tenant`, { field: 'reward_id' });
+            throw redeemCodeErrors.unknownReward(input.reward_id);
           }
           throw err;
         });
         if (reward.campaign_id && reward.campaign_id !== campaignId) {
-          throw new AppError('invalid', 'reward_campaign_mismatch', `Reward ${reward.reward_id} belongs to campaign ${reward.campaign_id}`, {
-            field: 'reward_id',
-            reward_campaign_id: reward.campaign_id,
-          });
+          throw redeemCodeErrors.rewardCampaignMismatch(reward.reward_id, reward.campaign_id);
         }
         const products = input.applicable_products ? [...new Set(input.applicable_products)] : null;
         for (const code of products ?? []) await deps.apps.resolveProductCode(tenant, code, undefined, trx);
@@ -248,7 +246,7 @@ export function createBatchService(deps: {
       if (row) return toBatchView(row);
       const current = await repo.findBatch(exec, visibility(tenant), batchId);
       if (!current) throw notFound('batch', batchId);
-      throw new AppError('conflict', 'batch_already_voided', `Batch ${batchId} is already voided`, { batch_id: batchId });
+      throw redeemCodeErrors.batchAlreadyVoided(batchId);
     },
   };
 }

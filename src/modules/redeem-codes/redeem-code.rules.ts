@@ -4,7 +4,8 @@
  * batch writer, the redemption path and the unit tests share exactly the same rules.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { AppError, invalidRequest } from '../../platform/errors.js';
+import { invalidRequest } from '../../platform/errors.js';
+import { redeemCodeErrors } from './redeem-code.errors.js';
 
 export const CODE_TYPES = ['RANDOM_NUM', 'ALPHANUM', 'ALPHANUM_MIXED', 'UUID'] as const;
 export type CodeType = (typeof CODE_TYPES)[number];
@@ -105,14 +106,15 @@ export function checkGuessability(rule: CodeRule, count: number, maxDensity: num
   if (log2Density <= Math.log2(maxDensity) + 1e-9) return;
   const perChar = Math.log2(rule.alphabet.length);
   const needed = Math.ceil((Math.log2(count) - Math.log2(maxDensity)) / perChar - 1e-9);
-  throw new AppError('invalid', 'code_space_too_small', `${count} codes of ${rule.length} characters from ${rule.alphabet.length} symbols could be guessed (1 in ${Math.round(2 ** -log2Density)} per try); use length ${needed} or more`, {
-    field: 'length',
+  throw redeemCodeErrors.codeSpaceTooSmall({
     count,
-    alphabet_size: rule.alphabet.length,
-    entropy_bits: Math.round(bits * 100) / 100,
-    guess_probability: 2 ** log2Density,
-    max_guess_probability: maxDensity,
-    needed_length: needed,
+    length: rule.length,
+    alphabetSize: rule.alphabet.length,
+    oneIn: Math.round(2 ** -log2Density),
+    needed,
+    entropyBits: Math.round(bits * 100) / 100,
+    guessProbability: 2 ** log2Density,
+    maxGuessProbability: maxDensity,
   });
 }
 

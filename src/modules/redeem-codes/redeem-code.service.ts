@@ -2,8 +2,9 @@
 import { type Database, type Executor } from '../../db/client.js';
 import { type Actor, requireTenant, type TenantActor } from '../../platform/actor.js';
 import type { Clock } from '../../platform/clock.js';
-import { AppError, notFound } from '../../platform/errors.js';
+import { notFound } from '../../platform/errors.js';
 import { pagination, toPage } from '../../platform/paging.js';
+import { redeemCodeErrors } from './redeem-code.errors.js';
 import * as repo from './redeem-code.repo.js';
 import { displayCode, isCaseSensitive, lookupForms, stripInput } from './redeem-code.rules.js';
 import type { CodeListInput, RedeemCodeView } from './redeem-code.schemas.js';
@@ -55,7 +56,7 @@ export function createCodeService(deps: { db: Database; clock: Clock; exportPage
 
   async function find(exec: Executor, tenant: TenantActor, code: string): Promise<repo.CodeWithBatch> {
     const row = pickTyped(await repo.findCodes(exec, visibility(tenant), lookupForms(code)), code);
-    if (!row) throw new AppError('not_found', 'code_not_found', 'No such code', { code });
+    if (!row) throw redeemCodeErrors.codeNotFoundNamed(code);
     return row;
   }
 
@@ -91,24 +92,24 @@ export function createCodeService(deps: { db: Database; clock: Clock; exportPage
       const now = clock.now();
       const row = await find(exec, tenant, code);
       const status = codeStatus(row, now);
-      if (status === 'VOIDED') throw new AppError('conflict', 'code_voided', 'The code was voided', { code: displayCode(row.code, row) });
-      if (status === 'EXPIRED') throw new AppError('conflict', 'code_expired', 'The code has expired', { expires_at: row.expires_at?.toISOString() ?? null });
+      if (status === 'VOIDED') throw redeemCodeErrors.voidedForAssign(displayCode(row.code, row));
+      if (status === 'EXPIRED') throw redeemCodeErrors.expiredForAssign(row.expires_at?.toISOString() ?? null);
       if (await repo.assignCode(exec, key(row), userId, now)) return this.getCode(tenant, code, exec);
       const current = await find(exec, tenant, code);
       if (current.assigned_user_id && current.assigned_user_id !== userId) {
-        throw new AppError('conflict', 'code_already_assigned', 'The code is assigned to another user', { assigned_user_id: current.assigned_user_id });
+        throw redeemCodeErrors.alreadyAssigned(current.assigned_user_id);
       }
-      if (current.status === 'VOIDED') throw new AppError('conflict', 'code_voided', 'The code was voided', {});
-      throw new AppError('conflict', 'code_already_redeemed', 'The code was already used, so it can no longer be assigned', { uses: current.uses });
+      if (current.status === 'VOIDED') throw redeemCodeErrors.voidedWhileAssigning();
+      throw redeemCodeErrors.usedCannotAssign(current.uses);
     },
 
     /** Voids one code; a used-up code stays REDEEMED (409 code_already_redeemed). */
     async voidCode(actor: Actor, code: string, exec: Executor = db): Promise<RedeemCodeView> {
       const tenant = requireTenant(actor);
       const row = await find(exec, tenant, code);
-      if (row.batch_status === 'VOIDED' || row.status === 'VOIDED') throw new AppError('conflict', 'code_voided', 'The code is already voided', {});
+      if (row.batch_status === 'VOIDED' || row.status === 'VOIDED') throw redeemCodeErrors.alreadyVoided();
       if (!(await repo.voidCode(exec, key(row), clock.now()))) {
-        throw new AppError('conflict', 'code_already_redeemed', 'The code was used up; it cannot be voided', { uses: row.uses });
+        throw redeemCodeErrors.usedCannotVoid(row.uses);
       }
       return this.getCode(tenant, code, exec);
     },

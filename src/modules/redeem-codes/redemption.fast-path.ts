@@ -6,7 +6,8 @@
  */
 import type { TenantActor } from '../../platform/actor.js';
 import { canSeeProduct } from '../../platform/actor.js';
-import { AppError } from '../../platform/errors.js';
+import type { AppError } from '../../platform/errors.js';
+import { redeemCodeErrors } from './redeem-code.errors.js';
 import { type FastPathResult, type Probe, STORED_STATUS } from './redeem-code.mirror.js';
 import type { CodeWithBatch } from './redeem-code.repo.js';
 import { displayCode, isCaseSensitive, stripInput } from './redeem-code.rules.js';
@@ -15,38 +16,35 @@ import type { RedeemAttempt } from './redemption.service.js';
 export function fastPathDecision(probe: Probe, tenant: TenantActor, a: RedeemAttempt, now: Date): { result: FastPathResult; refusal?: AppError } {
   if (probe.kind === 'unavailable') return { result: 'unavailable' };
   if (probe.kind === 'miss') return { result: 'miss' };
-  if (probe.kind === 'unknown') return { result: 'refused_unknown', refusal: new AppError('not_found', 'code_not_found', 'No such code') };
+  if (probe.kind === 'unknown') return { result: 'refused_unknown', refusal: redeemCodeErrors.codeNotFound() };
   const { state, batch, code } = probe;
   // A case-sensitive code is only the exact spelling; anything else is the database's to judge.
   if (isCaseSensitive(batch.codeType) && code !== stripInput(a.code)) return { result: 'miss' };
   // A product-limited key does not see other products' batches: to it the code does not exist.
-  if (!canSeeProduct(tenant, batch.productCode)) return { result: 'refused_unknown', refusal: new AppError('not_found', 'code_not_found', 'No such code') };
+  if (!canSeeProduct(tenant, batch.productCode)) return { result: 'refused_unknown', refusal: redeemCodeErrors.codeNotFound() };
   const display = displayCode(code, { code_type: batch.codeType, prefix: batch.prefix, group_size: batch.groupSize });
   if (state.status === 'V' || batch.status === 'V') {
-    return { result: 'refused_voided', refusal: new AppError('conflict', 'code_voided', 'The code was voided', { code: display }) };
+    return { result: 'refused_voided', refusal: redeemCodeErrors.codeVoided(display) };
   }
   if (batch.expiresAt !== null && batch.expiresAt <= now.getTime()) {
     return {
       result: 'refused_expired',
-      refusal: new AppError('conflict', 'code_expired', 'The code has expired', { code: display, expires_at: new Date(batch.expiresAt).toISOString() }),
+      refusal: redeemCodeErrors.codeExpired(display, new Date(batch.expiresAt).toISOString()),
     };
   }
   if (state.assignedUserId !== null && state.assignedUserId !== a.userId) {
-    return { result: 'refused_not_assigned', refusal: new AppError('forbidden', 'code_not_assigned_to_user', 'The code is assigned to another user', { code: display }) };
+    return { result: 'refused_not_assigned', refusal: redeemCodeErrors.notAssignedToUser(display) };
   }
   if (batch.applicableProducts && (a.productCode === null || !batch.applicableProducts.includes(a.productCode))) {
     return {
       result: 'refused_product',
-      refusal: new AppError('forbidden', 'product_not_applicable', `The code cannot be redeemed from ${a.productCode ?? 'an unnamed product'}`, {
-        product_code: a.productCode,
-        applicable_products: batch.applicableProducts,
-      }),
+      refusal: redeemCodeErrors.productNotApplicable(a.productCode, batch.applicableProducts),
     };
   }
   if (state.status === 'R' || state.uses >= state.maxUses) {
     return {
       result: 'refused_used',
-      refusal: new AppError('conflict', 'code_already_redeemed', 'The code was already redeemed', { code: display, max_uses: state.maxUses }),
+      refusal: redeemCodeErrors.alreadyRedeemed(display, state.maxUses),
     };
   }
   return { result: 'passed' };

@@ -15,6 +15,7 @@ import { pagination, toPage } from '../../platform/paging.js';
 import { parseInstant } from '../../platform/time.js';
 import type { CampaignService } from '../campaigns/index.js';
 import { GrantRefusal, type GrantService } from '../grants/index.js';
+import { redeemCodeErrors } from './redeem-code.errors.js';
 import * as repo from './redeem-code.repo.js';
 import { displayCode, lookupForms } from './redeem-code.rules.js';
 import type { RedeemInput, RedeemResultView, RedemptionListInput, RedemptionView } from './redeem-code.schemas.js';
@@ -85,15 +86,15 @@ function codeRefusals(display: string, maxUses: number) {
   return (code: string): AppError => {
     switch (code) {
       case 'code_voided':
-        return new AppError('conflict', code, 'The code was voided', { code: display });
+        return redeemCodeErrors.codeVoided(display);
       case 'code_not_assigned_to_user':
-        return new AppError('forbidden', code, 'The code is assigned to another user', { code: display });
+        return redeemCodeErrors.notAssignedToUser(display);
       case 'code_expired':
-        return new AppError('conflict', code, 'The code has expired', { code: display });
+        return redeemCodeErrors.codeExpiredUnderLock(display);
       case 'code_not_found':
-        return new AppError('not_found', code, 'No such code');
+        return redeemCodeErrors.codeNotFound();
       default:
-        return new AppError('conflict', 'code_already_redeemed', 'The code was already redeemed', { code: display, max_uses: maxUses });
+        return redeemCodeErrors.alreadyRedeemed(display, maxUses);
     }
   };
 }
@@ -103,8 +104,6 @@ function redemptionFromJson(json: Record<string, unknown>): repo.RedemptionRow {
   return { ...json, created_at: new Date(json.created_at as string) } as unknown as repo.RedemptionRow;
 }
 
-const refusal = (kind: 'not_found' | 'conflict' | 'forbidden' | 'invalid', code: string, message: string, details: Record<string, unknown> = {}) =>
-  new AppError(kind, code, message, details);
 
 export function createRedemptionService(deps: {
   db: Database;
@@ -157,7 +156,7 @@ export function createRedemptionService(deps: {
   async function redeemOnce(tenant: TenantActor, a: RedeemAttempt, exec: Executor, seen: Seen, vouched: repo.CodeWithBatch | null): Promise<RedeemResultView> {
     const now = clock.now();
     const row = vouched ?? (await readCode(tenant, a, exec));
-    if (!row) throw refusal('not_found', 'code_not_found', 'No such code');
+    if (!row) throw redeemCodeErrors.codeNotFound();
     seen.row = row;
     seen.fromMirror = vouched !== null;
     const display = displayCode(row.code, row);
@@ -168,14 +167,11 @@ export function createRedemptionService(deps: {
     // for the same answer. So code refusals (expired, used, ...) come before campaign_not_active,
     // as on the Redis fast path, which does not know campaigns either.
     if (row.expires_at && row.expires_at.getTime() <= now.getTime()) {
-      throw refusal('conflict', 'code_expired', 'The code has expired', { code: display, expires_at: row.expires_at.toISOString() });
+      throw redeemCodeErrors.codeExpired(display, row.expires_at.toISOString());
     }
     if (row.assigned_user_id !== null && row.assigned_user_id !== a.userId) throw codeRefusal('code_not_assigned_to_user');
     if (row.applicable_products && (a.productCode === null || !row.applicable_products.includes(a.productCode))) {
-      throw refusal('forbidden', 'product_not_applicable', `The code cannot be redeemed from ${a.productCode ?? 'an unnamed product'}`, {
-        product_code: a.productCode,
-        applicable_products: row.applicable_products,
-      });
+      throw redeemCodeErrors.productNotApplicable(a.productCode, row.applicable_products);
     }
     if (row.status === 'REDEEMED') throw codeRefusal('code_already_redeemed');
     const codeId = codeIdOf(row.batch_id, row.seq);
@@ -232,11 +228,11 @@ export function createRedemptionService(deps: {
     attemptOf(actor: Actor, input: RedeemInput, productHeader: string | undefined, callerIp: string | undefined, limitIp?: string | null): RedeemAttempt {
       const tenant = requireTenant(actor);
       if (input.product_code && productHeader && input.product_code !== productHeader) {
-        throw new AppError('invalid', 'product_code_mismatch', 'product_code in the body and the X-Product-Code header differ', { field: 'product_code' });
+        throw redeemCodeErrors.productCodeMismatch();
       }
       const product = input.product_code ?? productHeader ?? null;
       if (product !== null && !canSeeProduct(tenant, product)) {
-        throw new AppError('forbidden', 'product_not_allowed', `This API key may not act on product ${product}`, { product_code: product });
+        throw redeemCodeErrors.productNotAllowed(product);
       }
       return {
         tenantId: tenant.tenantId,
@@ -277,8 +273,8 @@ export function createRedemptionService(deps: {
           await admitted;
           probe = probed && (await probed);
         }
-        if (seen.kind === 'bad_check') throw refusal('invalid', 'code_mistyped', 'The code is mistyped: its check character does not match', { field: 'code' });
-        if (seen.kind === 'none') throw refusal('not_found', 'code_not_found', 'No such code');
+        if (seen.kind === 'bad_check') throw redeemCodeErrors.codeMistyped();
+        if (seen.kind === 'none') throw redeemCodeErrors.codeNotFound();
         let vouched: repo.CodeWithBatch | null = null;
         if (mirror?.enabled && probe) {
           // Redis first: unknown, used-up, expired, voided and foreign codes end here. A code it

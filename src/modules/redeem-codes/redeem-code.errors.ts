@@ -1,0 +1,111 @@
+import { AppError } from '../../platform/errors.js';
+
+/**
+ * The redeem-codes module's error codes and messages (batches, codes and redemptions), one
+ * factory per refusal. `code` is the contract with clients: never change an existing one. The
+ * redemption's refusals are shared by the database path and the Redis fast path, so both answer
+ * with the same message and details. Plain field checks use `invalidRequest`.
+ */
+export const redeemCodeErrors = {
+  // Batches
+
+  /** 400: the batch would make its codes guessable; names the length that would do. */
+  codeSpaceTooSmall: (p: { count: number; length: number; alphabetSize: number; oneIn: number; needed: number; entropyBits: number; guessProbability: number; maxGuessProbability: number }) =>
+    new AppError('invalid', 'code_space_too_small', `${p.count} codes of ${p.length} characters from ${p.alphabetSize} symbols could be guessed (1 in ${p.oneIn} per try); use length ${p.needed} or more`, {
+      field: 'length',
+      count: p.count,
+      alphabet_size: p.alphabetSize,
+      entropy_bits: p.entropyBits,
+      guess_probability: p.guessProbability,
+      max_guess_probability: p.maxGuessProbability,
+      needed_length: p.needed,
+    }),
+
+  /** 409: new codes kept colliding with existing ones. */
+  codeSpaceExhausted: () =>
+    new AppError('conflict', 'code_space_exhausted', 'New codes keep colliding with existing ones; use longer codes', { field: 'length' }),
+
+  /** 400: reward_id names no reward of the tenant. */
+  unknownReward: (rewardId: string) =>
+    new AppError('invalid', 'unknown_reward', `No reward ${rewardId} in this tenant`, { field: 'reward_id' }),
+
+  /** 400: the reward belongs to another campaign than the batch. */
+  rewardCampaignMismatch: (rewardId: string, rewardCampaignId: string) =>
+    new AppError('invalid', 'reward_campaign_mismatch', `Reward ${rewardId} belongs to campaign ${rewardCampaignId}`, {
+      field: 'reward_id',
+      reward_campaign_id: rewardCampaignId,
+    }),
+
+  /** 409: voiding a batch that is voided already. */
+  batchAlreadyVoided: (batchId: string) =>
+    new AppError('conflict', 'batch_already_voided', `Batch ${batchId} is already voided`, { batch_id: batchId }),
+
+  // Codes: look-up, assignment and voiding
+
+  /** 404 on the code endpoints, naming the code asked for. */
+  codeNotFoundNamed: (code: string) => new AppError('not_found', 'code_not_found', 'No such code', { code }),
+
+  /** 409: assigning a code that is voided (or whose batch is), with its display form. */
+  voidedForAssign: (display: string) => new AppError('conflict', 'code_voided', 'The code was voided', { code: display }),
+
+  /** 409: assigning an expired code. */
+  expiredForAssign: (expiresAt: string | null) => new AppError('conflict', 'code_expired', 'The code has expired', { expires_at: expiresAt }),
+
+  /** 409: the code is assigned to another user already. */
+  alreadyAssigned: (assignedUserId: string) =>
+    new AppError('conflict', 'code_already_assigned', 'The code is assigned to another user', { assigned_user_id: assignedUserId }),
+
+  /** 409: the code was voided while it was being assigned. */
+  voidedWhileAssigning: () => new AppError('conflict', 'code_voided', 'The code was voided', {}),
+
+  /** 409: assigning a code that was used. */
+  usedCannotAssign: (uses: number) =>
+    new AppError('conflict', 'code_already_redeemed', 'The code was used, so it can no longer be assigned', { uses }),
+
+  /** 409: voiding a code (or a code of a batch) that is voided already. */
+  alreadyVoided: () => new AppError('conflict', 'code_voided', 'The code is already voided', {}),
+
+  /** 409: voiding a code that was used up. */
+  usedCannotVoid: (uses: number) => new AppError('conflict', 'code_already_redeemed', 'The code was used up; it cannot be voided', { uses }),
+
+  // Redemption (database path and Redis fast path)
+
+  /** 404: no such code (or one of a product the key may not see). */
+  codeNotFound: () => new AppError('not_found', 'code_not_found', 'No such code', {}),
+
+  /** 400: the code's check character does not match (a typing mistake, not a guess). */
+  codeMistyped: () => new AppError('invalid', 'code_mistyped', 'The code is mistyped: its check character does not match', { field: 'code' }),
+
+  /** 409: the code or its batch is voided. */
+  codeVoided: (display: string) => new AppError('conflict', 'code_voided', 'The code was voided', { code: display }),
+
+  /** 409: the code's batch has expired, with the time it did. */
+  codeExpired: (display: string, expiresAt: string) =>
+    new AppError('conflict', 'code_expired', 'The code has expired', { code: display, expires_at: expiresAt }),
+
+  /** 409 code_expired as the statement finds it under its lock (no expiry time at hand). */
+  codeExpiredUnderLock: (display: string) => new AppError('conflict', 'code_expired', 'The code has expired', { code: display }),
+
+  /** 403: the code is assigned to another user. */
+  notAssignedToUser: (display: string) =>
+    new AppError('forbidden', 'code_not_assigned_to_user', 'The code is assigned to another user', { code: display }),
+
+  /** 403: the code's batch is limited to other products. */
+  productNotApplicable: (productCode: string | null, applicableProducts: readonly string[]) =>
+    new AppError('forbidden', 'product_not_applicable', `The code cannot be redeemed from ${productCode ?? 'an unnamed product'}`, {
+      product_code: productCode,
+      applicable_products: applicableProducts,
+    }),
+
+  /** 409: the code has no use left (or this user redeemed this multi-use code already). */
+  alreadyRedeemed: (display: string, maxUses: number) =>
+    new AppError('conflict', 'code_already_redeemed', 'The code was already redeemed', { code: display, max_uses: maxUses }),
+
+  /** 400: the body and the X-Product-Code header name different products. */
+  productCodeMismatch: () =>
+    new AppError('invalid', 'product_code_mismatch', 'product_code in the body and the X-Product-Code header differ', { field: 'product_code' }),
+
+  /** 403: the API key is limited to other products. */
+  productNotAllowed: (productCode: string) =>
+    new AppError('forbidden', 'product_not_allowed', `This API key may not act on product ${productCode}`, { product_code: productCode }),
+};
