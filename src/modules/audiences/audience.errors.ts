@@ -7,6 +7,11 @@ export interface RuleProblem {
   message: string;
 }
 
+/** 400 invalid_import_header about the first line of a member upload (its message has no field prefix). */
+function importHeader(message: string): AppError {
+  return new AppError('invalid', 'invalid_import_header', message, { line: 1 });
+}
+
 /**
  * The audiences module's error codes and messages, one factory per refusal. `code` is the
  * contract with clients: never change an existing one. Plain field checks use `invalidRequest`.
@@ -55,8 +60,15 @@ export const audienceErrors = {
   unknownProductCode: () =>
     new AppError('invalid', 'unknown_product_code', 'No app with this product_code in this tenant', { field: 'product_code' }),
 
-  /** 400: the first line of a member upload cannot be read as a header or as one id. */
-  invalidImportHeader: (message: string) => new AppError('invalid', 'invalid_import_header', message, { line: 1 }),
+  /** 400: a member upload's header names the user_id column twice. */
+  duplicateUserIdColumn: () => importHeader('the user_id column appears more than once'),
+
+  /** 400: a member upload's first line has several columns and none is user_id. */
+  userIdColumnRequired: (columns: number) =>
+    importHeader(`the first line has ${columns} columns and none is named user_id: send a header with a user_id column, or a single column of ids`),
+
+  /** The error `err` of an upload that stopped part way, with how far it got added to its details. */
+  withProgress: (err: AppError, progress: Record<string, number>) => new AppError(err.kind, err.code, err.message, { ...err.details, progress }),
 
   /** 503: a member upload stopped part way; rows up to `progress.stored_through_row` are stored. */
   uploadInterrupted: (progress: Record<string, number>) =>

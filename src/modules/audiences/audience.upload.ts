@@ -49,13 +49,13 @@ async function* csvMembers(body: Readable): AsyncGenerator<MemberRow> {
     const { cells, line } = item;
     if (column === null) {
       const named = cells.flatMap((c, i) => (c.trim().toLowerCase() === 'user_id' ? [i] : []));
-      if (named.length > 1) throw audienceErrors.invalidImportHeader('the user_id column appears more than once');
+      if (named.length > 1) throw audienceErrors.duplicateUserIdColumn();
       width = cells.length;
       if (named.length === 1) {
         column = named[0]!;
         continue;
       }
-      if (cells.length !== 1) throw audienceErrors.invalidImportHeader(`the first line has ${cells.length} columns and none is named user_id: send a header with a user_id column, or a single column of ids`);
+      if (cells.length !== 1) throw audienceErrors.userIdColumnRequired(cells.length);
       column = 0;
     }
     if (cells.length !== width) {
@@ -157,7 +157,7 @@ export async function uploadMembers(
  * chunk in flight is.
  */
 function interrupted(err: unknown, audienceId: string, progress: Record<string, number>): AppError {
-  if (err instanceof AppError) return new AppError(err.kind, err.code, err.message, { ...err.details, progress });
+  if (err instanceof AppError) return audienceErrors.withProgress(err, progress);
   // The audience was deleted while its members were being written.
   if (isForeignKeyViolation(err)) return notFoundWith(audienceId, progress);
   const stopped = audienceErrors.uploadInterrupted(progress);
@@ -167,6 +167,5 @@ function interrupted(err: unknown, audienceId: string, progress: Record<string, 
 }
 
 function notFoundWith(audienceId: string, progress: Record<string, number>): AppError {
-  const e = notFound('audience', audienceId);
-  return new AppError(e.kind, e.code, e.message, { ...e.details, progress });
+  return audienceErrors.withProgress(notFound('audience', audienceId), progress);
 }
