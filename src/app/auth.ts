@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type Actor, hasRole } from '../platform/actor.js';
 import { AppError } from '../platform/errors.js';
-import type { RouteAuth } from './types.js';
+import type { RouteAuth } from '../platform/http/types.js';
 import type { ApiKeyService } from '../modules/tenants/index.js';
 
 function bearerToken(request: FastifyRequest): string {

@@ -19,14 +19,14 @@ import { audienceRoutes } from '../modules/audiences/index.js';
 import { taskRoutes } from '../modules/tasks/index.js';
 import { type Clock, systemClock } from '../platform/clock.js';
 import { installAuth } from './auth.js';
-import { ErrorBody } from './common.schemas.js';
+import { ErrorBody } from '../platform/http/common.schemas.js';
 import { answerClientError, answerFrameworkError, installErrorHandling, MAX_PARAM_LENGTH } from './error-handler.js';
 import { healthRoutes } from './health.routes.js';
 import { installIdempotency } from './idempotency-hooks.js';
 import { createMetricsRegistry, installHttpMetrics } from './metrics.js';
 import { createServices } from './services.js';
-import type { Api } from './types.js';
-import { createUnitOfWork } from './unit-of-work.js';
+import type { Api } from '../platform/http/types.js';
+import { createUnitOfWork } from '../platform/http/unit-of-work.js';
 import { installInputGuard, unsafeBody, validatorCompiler } from './validation.js';
 
 export interface BuildAppOptions {

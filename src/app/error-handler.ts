@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isCheckViolation, isForeignKeyViolation, isUniqueViolation, pgErrorCode } from '../db/errors.js';
 import { AppError, isAppError } from '../platform/errors.js';
-import type { ErrorBodyType } from './common.schemas.js';
+import type { ErrorBodyType } from '../platform/http/common.schemas.js';
 
 interface ValidationIssue {
   instancePath: string;

@@ -3,7 +3,7 @@ import type { Database } from '../db/client.js';
 import { pingDatabase } from '../db/client.js';
 import type { Redis } from 'ioredis';
 import { probeRedis } from '../platform/redis.js';
-import type { Api } from './types.js';
+import type { Api } from '../platform/http/types.js';
 
 const Health = Type.Object({ status: Type.String(), service: Type.String() });
 const Ready = Type.Object({ status: Type.String(), checks: Type.Record(Type.String(), Type.String()) });

@@ -17,7 +17,7 @@ import type { Database, DatabaseHandle } from '../db/client.js';
 import type { DB } from '../db/schema.js';
 import { hashSecret } from '../platform/secrets.js';
 import { buildApp } from './build-app.js';
-import type { Api } from './types.js';
+import type { Api } from '../platform/http/types.js';
 
 /**
  * Asserts the one error body of the service: exactly `{error: {code, message, details}, requestId}`,

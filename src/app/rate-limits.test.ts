@@ -11,7 +11,7 @@ import { AppError } from '../platform/errors.js';
 import { redemptionRules } from '../platform/rate-limit/index.js';
 import { hashSecret } from '../platform/secrets.js';
 import { buildApp } from './build-app.js';
-import type { Api } from './types.js';
+import type { Api } from '../platform/http/types.js';
 
 const prefixes: string[] = [];
 afterAll(async () => {

@@ -7,7 +7,7 @@ import { type InstanceHeartbeat, startInstanceHeartbeat } from '../platform/inst
 import { connectRedisInBackground } from '../platform/redis.js';
 import { buildApp, loggerOptions } from './build-app.js';
 import { describeDatabase, openMigratedDatabase, startJobRunner, stopOnSignals } from './process.js';
-import type { Api } from './types.js';
+import type { Api } from '../platform/http/types.js';
 
 export interface RunningServer {
   app: Api;

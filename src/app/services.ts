@@ -254,3 +254,10 @@ export function registerJobHandlers(runner: JobRunner, services: Services, idemp
     await purgeDoneJobs(services.db, { before: new Date(services.clock.now().getTime() - 7 * 86_400_000), limit: 10_000 });
   });
 }
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The app's services (decorated by buildApp), so the server can run job workers on them. */
+    services: Services;
+  }
+}

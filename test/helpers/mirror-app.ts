@@ -1,6 +1,6 @@
 import type { KyselyPlugin } from 'kysely';
 import { buildApp } from '../../src/app/build-app.js';
-import type { Api } from '../../src/app/types.js';
+import type { Api } from '../../src/platform/http/types.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { Clock } from '../../src/platform/clock.js';
 import { hashSecret } from '../../src/platform/secrets.js';

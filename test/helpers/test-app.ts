@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { InjectOptions } from 'fastify';
 import { buildApp } from '../../src/app/build-app.js';
-import type { Api } from '../../src/app/types.js';
+import type { Api } from '../../src/platform/http/types.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { DatabaseHandle } from '../../src/db/client.js';
 import type { Clock } from '../../src/platform/clock.js';

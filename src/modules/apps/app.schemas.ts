@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { PageQuery, Pagination, Slug, Timestamp } from '../../app/common.schemas.js';
+import { PageQuery, Pagination, Slug, Timestamp } from '../../platform/http/common.schemas.js';
 
 const Quota = (description: string) =>
   Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 1_000_000_000 }), Type.Null()], { description }));

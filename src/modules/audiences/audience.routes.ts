@@ -1,9 +1,9 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { authErrors, errors, ProductCodeHeader } from '../../app/common.schemas.js';
-import type { Api } from '../../app/types.js';
+import { authErrors, errors, ProductCodeHeader } from '../../platform/http/common.schemas.js';
+import type { Api } from '../../platform/http/types.js';
 import type { Readable } from 'node:stream';
-import type { UnitOfWork } from '../../app/unit-of-work.js';
+import type { UnitOfWork } from '../../platform/http/unit-of-work.js';
 import { requireTenant } from '../../platform/actor.js';
 import { UPLOAD_MEDIA_TYPES, uploadFormatOf } from '../../platform/upload.js';
 import {

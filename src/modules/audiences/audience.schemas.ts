@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { PageQuery, Pagination, Timestamp } from '../../app/common.schemas.js';
+import { PageQuery, Pagination, Timestamp } from '../../platform/http/common.schemas.js';
 
 export const AUDIENCE_TYPES = ['TAG', 'SEGMENT', 'LIST'] as const;
 export const AudienceTypeSchema = Type.Enum(AUDIENCE_TYPES, {

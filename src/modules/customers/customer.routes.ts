@@ -1,8 +1,8 @@
 import type { Readable } from 'node:stream';
 import { Type } from 'typebox';
-import { authErrors, errors } from '../../app/common.schemas.js';
-import type { Api } from '../../app/types.js';
-import type { UnitOfWork } from '../../app/unit-of-work.js';
+import { authErrors, errors } from '../../platform/http/common.schemas.js';
+import type { Api } from '../../platform/http/types.js';
+import type { UnitOfWork } from '../../platform/http/unit-of-work.js';
 import { UPLOAD_MEDIA_TYPES, uploadFormatOf } from '../../platform/upload.js';
 import { Customer, CustomerParams, ImportReport, PutCustomerBody, TagChangeBody } from './customer.schemas.js';
 import { type CustomerService } from './customer.service.js';

@@ -1,6 +1,6 @@
-import { authErrors, errors } from '../../app/common.schemas.js';
-import type { Api } from '../../app/types.js';
-import type { UnitOfWork } from '../../app/unit-of-work.js';
+import { authErrors, errors } from '../../platform/http/common.schemas.js';
+import type { Api } from '../../platform/http/types.js';
+import type { UnitOfWork } from '../../platform/http/unit-of-work.js';
 import { Reservation, ReservationList, ReservationListQuery, ReservationParams, ReserveBody } from './inventory.schemas.js';
 import type { InventoryService } from './inventory.service.js';
 

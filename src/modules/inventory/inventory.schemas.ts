@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { NullableTimestamp, PageQuery, Pagination, Timestamp } from '../../app/common.schemas.js';
+import { NullableTimestamp, PageQuery, Pagination, Timestamp } from '../../platform/http/common.schemas.js';
 
 export const ReserveBody = Type.Object(
   {

@@ -1,8 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Transaction } from 'kysely';
-import { authErrors, errors } from '../../app/common.schemas.js';
-import type { Api } from '../../app/types.js';
-import type { UnitOfWork } from '../../app/unit-of-work.js';
+import { authErrors, errors } from '../../platform/http/common.schemas.js';
+import type { Api } from '../../platform/http/types.js';
+import type { UnitOfWork } from '../../platform/http/unit-of-work.js';
 import type { DB } from '../../db/schema.js';
 import { AdjustBody, Balances, DebitBody, LedgerEntry, LedgerList, LedgerListQuery, UserParams } from './ledger.schemas.js';
 import type { LedgerService, PostResult } from './ledger.service.js';

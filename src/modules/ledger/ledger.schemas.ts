@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { PageQuery, Pagination, Timestamp } from '../../app/common.schemas.js';
+import { PageQuery, Pagination, Timestamp } from '../../platform/http/common.schemas.js';
 
 export const LEDGER_ASSETS = ['POINTS', 'BALANCE', 'SUBSCRIPTION_DAYS'] as const;
 export type LedgerAsset = (typeof LEDGER_ASSETS)[number];

@@ -2,9 +2,9 @@ import { endUserIp } from '../../platform/client-ip.js';
 import { Readable } from 'node:stream';
 import { stringify } from 'csv-stringify';
 import { Type } from 'typebox';
-import { authErrors, errors, ProductCodeHeader } from '../../app/common.schemas.js';
-import type { Api } from '../../app/types.js';
-import type { UnitOfWork } from '../../app/unit-of-work.js';
+import { authErrors, errors, ProductCodeHeader } from '../../platform/http/common.schemas.js';
+import type { Api } from '../../platform/http/types.js';
+import type { UnitOfWork } from '../../platform/http/unit-of-work.js';
 import type { BatchService } from './redeem-code.batch.js';
 import {
   AssignBody,

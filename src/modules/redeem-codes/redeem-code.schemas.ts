@@ -1,6 +1,6 @@
 import { ClientIpField } from '../../platform/client-ip.js';
 import { Type, type Static } from 'typebox';
-import { NullableTimestamp, PageQuery, Pagination, Timestamp } from '../../app/common.schemas.js';
+import { NullableTimestamp, PageQuery, Pagination, Timestamp } from '../../platform/http/common.schemas.js';
 import { CODE_TYPES, MAX_LENGTH, MIN_LENGTH } from './redeem-code.rules.js';
 import { BATCH_STATUSES } from './redeem-code.tables.js';
 

@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
-import { authErrors, errors, ProductCodeHeader } from '../../app/common.schemas.js';
-import type { Api } from '../../app/types.js';
-import type { UnitOfWork } from '../../app/unit-of-work.js';
+import { authErrors, errors, ProductCodeHeader } from '../../platform/http/common.schemas.js';
+import type { Api } from '../../platform/http/types.js';
+import type { UnitOfWork } from '../../platform/http/unit-of-work.js';
 import { CreateRewardBody, Reward, RewardList, RewardListQuery, RewardParams, UpdateRewardBody } from './reward.schemas.js';
 import type { RewardService } from './reward.service.js';
 

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { NullableTimestamp, PageQuery, Pagination, Timestamp } from '../../app/common.schemas.js';
+import { NullableTimestamp, PageQuery, Pagination, Timestamp } from '../../platform/http/common.schemas.js';
 
 export const TASK_TYPES = ['REGISTER', 'SIGN_IN', 'INVITE', 'PURCHASE', 'SHARE', 'CUSTOM'] as const;
 export const REPEAT_POLICIES = ['ONCE', 'DAILY', 'WEEKLY', 'MONTHLY', 'UNLIMITED'] as const;

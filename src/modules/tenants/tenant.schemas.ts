@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { NullableTimestamp, PageQuery, Pagination, Slug, Timestamp } from '../../app/common.schemas.js';
+import { NullableTimestamp, PageQuery, Pagination, Slug, Timestamp } from '../../platform/http/common.schemas.js';
 
 export const TenantIdParam = Type.Object({ tenant_id: Type.String({ maxLength: 64 }) });
 

@@ -1,9 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Transaction } from 'kysely';
-import { type Database, type Executor, runTransaction } from '../db/client.js';
-import type { DB } from '../db/schema.js';
-import type { IdempotencyStore } from '../platform/idempotency.js';
-import { retryTransient } from '../db/retry.js';
+import { type Database, type Executor, runTransaction } from '../../db/client.js';
+import type { DB } from '../../db/schema.js';
+import type { IdempotencyStore } from '../idempotency.js';
+import { retryTransient } from '../../db/retry.js';
 
 export interface UnitOfWorkOptions<T> {
   /**

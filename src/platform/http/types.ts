@@ -1,8 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
-import type { Actor, Role } from '../platform/actor.js';
-import type { IdempotencyClaim } from '../platform/idempotency.js';
-import type { Services } from './services.js';
+import type { Actor, Role } from '../actor.js';
+import type { IdempotencyClaim } from '../idempotency.js';
 
 /** The Fastify instance with TypeBox types, as every route module receives it. */
 export type Api = FastifyInstance<
@@ -22,10 +21,6 @@ export type Api = FastifyInstance<
 export type RouteAuth = 'public' | 'tenant' | 'master' | 'any';
 
 declare module 'fastify' {
-  interface FastifyInstance {
-    /** The app's services (decorated by buildApp), so the server can run job workers on them. */
-    services: Services;
-  }
   interface FastifyContextConfig {
     auth?: RouteAuth;
     role?: Role;

@@ -1,10 +1,10 @@
 import Fastify from 'fastify';
 import { sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { testDatabase } from '../../test/helpers/database.js';
-import type { DatabaseHandle } from '../db/client.js';
-import { systemClock } from '../platform/clock.js';
-import { createIdempotencyStore } from '../platform/idempotency.js';
+import { testDatabase } from '../../../test/helpers/database.js';
+import type { DatabaseHandle } from '../../db/client.js';
+import { systemClock } from '../clock.js';
+import { createIdempotencyStore } from '../idempotency.js';
 import { createUnitOfWork } from './unit-of-work.js';
 
 /**
