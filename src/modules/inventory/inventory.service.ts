@@ -5,7 +5,6 @@ import type { Clock } from '../../platform/clock.js';
 import { notFound } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
 import { pagination, toPage } from '../../platform/paging.js';
-import type { RewardService } from '../rewards/index.js';
 import { inventoryErrors } from './inventory.errors.js';
 import type { ReservationListInput, ReservationView, ReserveInput } from './inventory.schemas.js';
 import * as repo from './reservation.repo.js';
@@ -40,13 +39,22 @@ function toView(row: repo.ReservationRow): ReservationView {
 }
 
 /**
- * Seed 000's inventory reservations: hold units (reserved), then confirm them (used) or give them
- * back (cancel, or expiry by the sweep). At every instant, per slot, reserved + used <= total.
+ * What reservations need of a reward. The rewards module's service provides it (wired in
+ * app/services.ts); inventory names only this much, so the two modules do not import each other
+ * (rewards uses inventory's stock slots).
+ */
+export interface RewardLookup {
+  findForGrant(actor: TenantActor, rewardId: string, exec?: Executor): Promise<{ reward_id: string; product_code: string; valid_until: Date | null }>;
+}
+
+/**
+ * Inventory reservations: hold units (reserved), then confirm them (used) or give them back
+ * (cancel, or expiry by the sweep). At every instant, per slot, reserved + used <= total.
  */
 export function createInventoryService(deps: {
   db: Database;
   clock: Clock;
-  rewards: RewardService;
+  rewards: RewardLookup;
   metrics: InventoryMetrics;
   /** Called when units come back, so a sold-out gate can let requests through again. */
   onStockReturned?: (tenantId: string, rewardId: string) => void;
