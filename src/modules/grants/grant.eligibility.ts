@@ -1,7 +1,13 @@
 import type { Executor } from '../../db/client.js';
-import type { AppError } from '../../platform/errors.js';
+import { type Actor, requireTenant } from '../../platform/actor.js';
+import { AppError } from '../../platform/errors.js';
+import { summarizeStock } from '../inventory/index.js';
 import type { RewardConfig, RewardRow } from '../rewards/index.js';
+import type { GrantContext } from './grant.context.js';
 import { grantErrors, grantRefusals, type Refusal } from './grant.errors.js';
+import { LAST_GRANT_KEY, periodKey } from './grant.period.js';
+import * as repo from './grant.repo.js';
+import type { EligibilityView, GrantInput } from './grant.schemas.js';
 
 export type { Refusal } from './grant.errors.js';
 
@@ -55,4 +61,66 @@ export async function audienceRefusal(
     return grantRefusals.audienceMissing(campaignId, audienceId);
   }
   return found.member ? null : grantRefusals.notInAudience(audienceId, found.reasons);
+}
+
+/** The campaign a grant belongs to: the reward's own, or the one named in the request. */
+export function campaignOf(reward: RewardRow, input: GrantInput): string | null {
+  if (reward.campaign_id && input.campaign_id && input.campaign_id !== reward.campaign_id) {
+    throw grantErrors.campaignMismatch(reward.reward_id, reward.campaign_id);
+  }
+  return reward.campaign_id ?? input.campaign_id ?? null;
+}
+
+/** Runs the grant's checks without granting: {eligible, reasons} with machine-readable codes. */
+export async function checkEligibility(ctx: GrantContext, actor: Actor, input: GrantInput, exec: Executor): Promise<EligibilityView> {
+  const tenant = requireTenant(actor);
+  const now = ctx.clock.now();
+  const quantity = input.quantity ?? 1;
+  const reward = await ctx.rewards.findForGrant(tenant, input.reward_id, exec);
+  const config = reward.config as RewardConfig;
+  const reasons: Refusal[] = [];
+  const push = (r: Refusal | null) => r && reasons.push(r);
+  const staticRefusal = evaluateStatic(reward, config, quantity, now);
+  push(staticRefusal);
+  let campaignId: string | null = null;
+  try {
+    campaignId = campaignOf(reward, input);
+    if (campaignId) {
+      const campaign = await ctx.campaigns.requireActiveCampaign(tenant.tenantId, campaignId, exec);
+      if (campaign.audience_id) push(await audienceRefusal(ctx.audiences, { ...campaign, audience_id: campaign.audience_id }, input.user_id, exec));
+    }
+  } catch (err) {
+    if (!(err instanceof AppError)) throw err;
+    reasons.push({ code: err.code, message: err.message, details: err.details ?? {} });
+  }
+  if (input.source && input.source_id) {
+    const existing = await repo.findGrantBySource(exec, tenant.tenantId, input.source, input.source_id, reward.reward_id);
+    // The same request again would get its earlier grant back; another request is refused.
+    if (existing && existing.user_id === input.user_id && existing.quantity === quantity) {
+      reasons.push(grantRefusals.sourceAlreadyGranted(existing.grant_id));
+    } else if (existing) {
+      reasons.push(grantRefusals.sourceAlreadyUsed(existing.grant_id));
+    }
+  }
+  const key = { tenantId: tenant.tenantId, rewardId: reward.reward_id, userId: input.user_id };
+  const limit = config.validator.per_user_limit;
+  if (limit !== undefined && staticRefusal?.code !== 'per_user_limit_reached') {
+    const p = config.validator.period ?? 'LIFETIME';
+    const counter = await repo.readCounter(exec, { ...key, periodKey: periodKey(p, now, campaignId) });
+    const granted = Number(counter?.granted ?? 0);
+    if (granted + quantity > limit) {
+      reasons.push(grantRefusals.perUserLimitReached(limit, p, granted));
+    }
+  }
+  const interval = config.validator.min_interval_seconds;
+  if (interval !== undefined) {
+    const last = await repo.readCounter(exec, { ...key, periodKey: LAST_GRANT_KEY });
+    const wait = last ? last.last_granted_at.getTime() + interval * 1000 - now.getTime() : 0;
+    if (wait > 0) reasons.push(grantRefusals.minIntervalNotElapsed(Math.ceil(wait / 1000)));
+  }
+  const stock = (await summarizeStock(exec, tenant.tenantId, [reward.reward_id])).get(reward.reward_id);
+  if (stock && stock.available !== null && stock.available < quantity) {
+    reasons.push(grantRefusals.inventoryExhausted(reward.reward_id, stock.available));
+  }
+  return { eligible: reasons.length === 0, reasons };
 }

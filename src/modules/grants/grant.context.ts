@@ -1,0 +1,102 @@
+import type { Counter, Histogram } from 'prom-client';
+import type { Database } from '../../db/client.js';
+import type { TenantActor } from '../../platform/actor.js';
+import type { Clock } from '../../platform/clock.js';
+import type { JobQueue } from '../../platform/jobs.js';
+import type { SoldOutGate } from '../../platform/sold-out-gate.js';
+import { createSnapshotCache, type SnapshotCache } from '../../platform/snapshot-cache.js';
+import type { CampaignRow, CampaignService } from '../campaigns/index.js';
+import type { LedgerService } from '../ledger/index.js';
+import type { RewardRow, RewardService } from '../rewards/index.js';
+import type { AudienceCheck } from './grant.eligibility.js';
+import type * as repo from './grant.repo.js';
+import type { GrantView } from './grant.schemas.js';
+import type { GrantBatcher, GrantStatement } from './grant.statement.js';
+
+/** What a caller may add to a grant's statement (see GrantStatement.with). */
+export interface GrantOptions {
+  with?: GrantStatement['with'];
+}
+
+/**
+ * `created`: false when the same cause already granted (the earlier grant is returned).
+ * `answer`: the statement's whole answer for a grant made now, with what `with` added.
+ */
+export interface GrantOutcome {
+  grant: GrantView;
+  created: boolean;
+  answer?: Record<string, unknown>;
+}
+
+/** The queue webhook deliveries of grants go through (see grant.delivery.ts). */
+export const DELIVERY_QUEUE = 'reward.delivery';
+export const LEDGER_CAUSE = 'reward_grant';
+
+export interface GrantMetrics {
+  granted: Counter<'reward_type' | 'result'>;
+  generation: Histogram<'reward_type'>;
+  batchSize: Histogram;
+  batchFailed: Counter;
+  distribution: Histogram<'distributor'>;
+}
+
+/** What createGrantService is given. */
+export interface GrantDeps {
+  db: Database;
+  clock: Clock;
+  rewards: RewardService;
+  campaigns: CampaignService;
+  ledger: LedgerService;
+  jobs: JobQueue;
+  gate: SoldOutGate;
+  metrics: GrantMetrics;
+  /** How long a reward or campaign read for a grant is reused (0: read every time). */
+  snapshotTtlMs?: number;
+  /** Group commit for grants that are their own transaction; null: one statement each. */
+  batcher?: GrantBatcher | null;
+  /** Membership of a campaign's audience (the audiences module): outside it, not_in_audience. */
+  audiences?: AudienceCheck;
+}
+
+/**
+ * What the grant service's named functions share: its dependencies and the snapshot caches.
+ * Made once per service (createGrantContext), never per grant.
+ */
+export interface GrantContext {
+  readonly db: Database;
+  readonly clock: Clock;
+  readonly rewards: RewardService;
+  readonly campaigns: CampaignService;
+  readonly ledger: LedgerService;
+  readonly jobs: JobQueue;
+  readonly gate: SoldOutGate;
+  readonly metrics: GrantMetrics;
+  readonly batcher: GrantBatcher | null | undefined;
+  readonly audiences: AudienceCheck | undefined;
+  readonly rewardCache: SnapshotCache<RewardRow>;
+  readonly campaignCache: SnapshotCache<CampaignRow>;
+}
+
+export function createGrantContext(deps: GrantDeps): GrantContext {
+  const snapshotTtlMs = deps.snapshotTtlMs ?? 5_000;
+  return {
+    db: deps.db,
+    clock: deps.clock,
+    rewards: deps.rewards,
+    campaigns: deps.campaigns,
+    ledger: deps.ledger,
+    jobs: deps.jobs,
+    gate: deps.gate,
+    metrics: deps.metrics,
+    batcher: deps.batcher,
+    audiences: deps.audiences,
+    // Rewards and campaigns a grant decides on, kept briefly (see snapshot-cache.ts): the grant
+    // statement verifies their versions, and any refusal decided on a cached row is decided again
+    // on a fresh read, so a cached row can cost a round trip but never change an answer.
+    rewardCache: createSnapshotCache<RewardRow>({ ttlMs: snapshotTtlMs }),
+    campaignCache: createSnapshotCache<CampaignRow>({ ttlMs: snapshotTtlMs }),
+  };
+}
+
+export const visibility = (a: TenantActor): repo.Visibility => ({ tenantId: a.tenantId, productCodes: a.productCodes });
+export const gateKey = (tenantId: string, rewardId: string) => `${tenantId}\u0000${rewardId}`;
