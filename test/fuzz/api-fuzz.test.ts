@@ -17,7 +17,8 @@ import { type TenantFixture, testApp } from '../helpers/test-app.js';
 import { type Base, type Case, caseArbitrary, type FuzzRequest, requestFor, sweepCases } from './fuzz-cases.js';
 import { type FixtureOptions, FixtureSet } from './fuzz-fixtures.js';
 import { type Checksum, changedTables, checksumQuery, describeFailure, errorShapeProblem, type Failure, nextTransactionId, truncate } from './fuzz-oracle.js';
-import { type FieldPath, fieldsOf, MUST_REFUSE, type Operation, operationsOf, validValue } from './schema-values.js';
+import { MUST_REFUSE } from './hostile-values.js';
+import { type FieldPath, fieldsOf, type Operation, operationsOf, validValue } from './schema-values.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 17_017);
 const RUNS = Number(process.env.FUZZ_RUNS ?? 80);

@@ -4,23 +4,8 @@
  * and fast-check arbitraries for the random runs (including fully random requests).
  */
 import fc from 'fast-check';
-import {
-  arbitraryOf,
-  encodeWith,
-  encodeWithout,
-  type Field,
-  type FieldPath,
-  fieldsOf,
-  HEADER_VALUES,
-  type Hostile,
-  hostileArbitrary,
-  MB,
-  type Operation,
-  pathText,
-  SWEEP_VALUES,
-  URL_VALUES,
-  urlArbitrary,
-} from './schema-values.js';
+import { HEADER_VALUES, type Hostile, hostileArbitrary, MB, SWEEP_VALUES, URL_VALUES, urlArbitrary } from './hostile-values.js';
+import { arbitraryOf, encodeWith, encodeWithout, type Field, type FieldPath, fieldsOf, type Operation, pathText } from './schema-values.js';
 
 export type Case =
   | { target: 'none' }
