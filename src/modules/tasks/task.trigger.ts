@@ -1,5 +1,5 @@
 /**
- * Triggering tasks with events (seed 000: POST /v1/tasks/trigger). One event, in the caller's
+ * Triggering tasks with events (POST /v1/tasks/trigger). One event, in the caller's
  * transaction: claim its event_id (a repeat changes nothing), find the live tasks of its type,
  * gate each by its campaign's audience, advance the user's progress in one conditional upsert,
  * and record each completion together with its reward grant. Everything an event writes commits
@@ -9,7 +9,7 @@ import { type Insertable, sql } from 'kysely';
 import type { Counter, Histogram } from 'prom-client';
 import { afterCommit, type Executor } from '../../db/client.js';
 import { canSeeProduct, type TenantActor } from '../../platform/actor.js';
-import { AppError, invalidRequest } from '../../platform/errors.js';
+import { AppError } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
 import type { GrantService } from '../grants/index.js';
 import { taskErrors } from './task.errors.js';
@@ -19,9 +19,11 @@ import * as repo from './task.repo.js';
 import type { RepeatPolicy, TaskOutcomeView, TriggerResultView } from './task.schemas.js';
 import type { TaskCompletionLogTable } from './task.tables.js';
 import { runBatch } from './task.batch.js';
+import type { TriggerEvent } from './task.event.js';
 import { type CampaignPickerDeps, createCampaignPicker, type MembershipMemo } from './task.audience.js';
 
 export type { AudienceCheck, MembershipMemo } from './task.audience.js';
+export { normalizeEvent, type RawEvent, type TriggerEvent } from './task.event.js';
 
 export interface TaskMetrics {
   created: Counter<'task_type'>;
@@ -32,63 +34,6 @@ export interface TaskMetrics {
 
 /** The grant source of a task's rewards: one grant per completion id. */
 export const GRANT_SOURCE = 'task_completion';
-/** How far in the future an event may say it happened (client clocks drift). */
-const MAX_FUTURE_MS = 5 * 60_000;
-/** How late an event may arrive and still count on the day it happened. */
-const MAX_PAST_MS = 7 * 86_400_000;
-const EVENT_DATA_MAX_BYTES = 16 * 1024;
-
-export interface RawEvent {
-  event_type: string;
-  user_id: string | number;
-  product_code?: string | undefined;
-  event_data?: Record<string, unknown> | undefined;
-  event_id?: string | undefined;
-  occurred_at?: string | undefined;
-}
-
-export interface TriggerEvent {
-  eventId: string;
-  /** The caller gave no event_id: there is nothing to dedupe by and no answer to keep. */
-  generatedId: boolean;
-  userId: string;
-  eventType: string;
-  productCode: string | null;
-  data: Record<string, unknown>;
-  occurredAt: Date;
-}
-
-/** Checks an event before any database work; 400 / 403 name the problem. */
-export function normalizeEvent(tenant: TenantActor, input: RawEvent, productHeader: string | undefined, now: Date): TriggerEvent {
-  if (input.product_code && productHeader && input.product_code !== productHeader) {
-    throw taskErrors.productCodeMismatch();
-  }
-  const productCode = input.product_code ?? productHeader ?? null;
-  if (productCode !== null && !canSeeProduct(tenant, productCode)) {
-    throw taskErrors.productNotAllowed(productCode);
-  }
-  const userId = String(input.user_id);
-  if (userId.length === 0 || userId.length > 128) throw invalidRequest('user_id', 'must be 1-128 characters');
-  const data = input.event_data ?? {};
-  if (Buffer.byteLength(JSON.stringify(data), 'utf8') > EVENT_DATA_MAX_BYTES) throw invalidRequest('event_data', `must be at most ${EVENT_DATA_MAX_BYTES} bytes`);
-  let occurredAt = now;
-  if (input.occurred_at !== undefined) {
-    occurredAt = new Date(input.occurred_at);
-    if (Number.isNaN(occurredAt.getTime())) throw invalidRequest('occurred_at', 'is not a representable instant');
-    if (occurredAt.getTime() > now.getTime() + MAX_FUTURE_MS) throw invalidRequest('occurred_at', 'is in the future');
-    if (occurredAt.getTime() < now.getTime() - MAX_PAST_MS) throw invalidRequest('occurred_at', 'is more than 7 days ago');
-  }
-  return {
-    eventId: input.event_id ?? newId('evt', now.getTime()),
-    generatedId: input.event_id === undefined,
-    userId,
-    eventType: input.event_type,
-    productCode,
-    data,
-    occurredAt,
-  };
-}
-
 /** Event types to tasks (a row per ACTIVE campaign link), as findActiveTasks answered. */
 export type TaskIndex = Map<string, repo.ActiveTaskRow[][]>;
 
