@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Executor } from '../../db/client.js';
 import type { AppError } from '../../platform/errors.js';
+import { ALONE, createGroupCommit, type GroupAnswer } from '../../platform/group-commit.js';
 import type { PreparedJob } from '../../platform/jobs.js';
 import { ledgerWriteError, type PreparedCredit } from '../ledger/index.js';
 import { grantErrors } from './grant.errors.js';
@@ -140,82 +141,42 @@ export interface GrantBatcher {
   submit(s: GrantStatement): Promise<GrantStatementResult>;
 }
 
-interface Waiting {
-  p: Record<string, unknown>;
-  resolve: (r: GrantStatementResult) => void;
-  reject: (e: unknown) => void;
-}
+type Parameter = Record<string, unknown>;
 
 /** Users' rows are locked in this order by every batch (see mh_grant_batch). */
-const byUser = (a: Waiting, b: Waiting) => compare(a.p.tenant_id, b.p.tenant_id) || compare(a.p.user_id, b.p.user_id) || compare(a.p.reward_id, b.p.reward_id);
+const byUser = (a: Parameter, b: Parameter) => compare(a.tenant_id, b.tenant_id) || compare(a.user_id, b.user_id) || compare(a.reward_id, b.reward_id);
 const compare = (a: unknown, b: unknown) => (String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0);
 
+/** A batch's answer for one grant: busy grants run again on their own (platform/group-commit.ts). */
+function answerOf(o: Outcome): GroupAnswer<GrantStatementResult> {
+  if (o.outcome === 'busy') return ALONE;
+  try {
+    return { ok: settle(o) };
+  } catch (error) {
+    return { error };
+  }
+}
+
 /**
- * Group commit for grants. A grant that arrives while `concurrency` batches are in flight waits
- * for the next one, so under load many grants share one round trip and one commit (WAL flush)
- * instead of queueing for connections one statement each; with no load a grant goes at once,
- * alone. Grants that are part of a caller's transaction never come here.
+ * Group commit for grants (platform/group-commit.ts). A grant that arrives while `concurrency`
+ * batches are in flight waits for the next one, so under load many grants share one round trip
+ * and one commit; with no load a grant goes at once, alone. Grants that are part of a caller's
+ * transaction never come here.
  */
 export function createGrantBatcher(
   db: Executor,
   options: { maxSize: number; concurrency: number; onBatch?: (size: number) => void; onBatchFailed?: (err: unknown) => void },
 ): GrantBatcher {
-  const queue: Waiting[] = [];
-  let inFlight = 0;
-
-  function pump(): void {
-    while (inFlight < options.concurrency && queue.length > 0) {
-      const batch = queue.splice(0, options.maxSize).sort(byUser);
-      options.onBatch?.(batch.length);
-      inFlight++;
-      void run(batch).finally(() => {
-        inFlight--;
-        pump();
-      });
-    }
-  }
-
-  /** A grant on its own: after a busy answer, or when its batch failed as a whole. */
-  const alone = (w: Waiting) => runBatch(db, [w.p]).then((r) => settle(r[0]!)).then(w.resolve, w.reject);
-
-  async function run(batch: Waiting[]): Promise<void> {
-    let outcomes: Outcome[];
-    try {
-      outcomes = await runBatch(db, batch.map((w) => w.p));
-    } catch (err) {
-      // Nothing of the batch committed. One grant's error (or a deadlock) must not fail the
-      // others: each runs again on its own and gets its own answer.
-      if (batch.length === 1) batch[0]!.reject(err);
-      else {
-        // Counted: every grant still gets its answer, but a batch statement that keeps failing
-        // would otherwise only show as slower grants.
-        options.onBatchFailed?.(err);
-        for (const w of batch) void alone(w);
-      }
-      return;
-    }
-    batch.forEach((w, i) => {
-      const o = outcomes[i]!;
-      if (o.outcome === 'busy') {
-        void alone(w);
-        return;
-      }
-      try {
-        w.resolve(settle(o));
-      } catch (err) {
-        w.reject(err);
-      }
-    });
-  }
-
-  return {
-    submit(s) {
-      return new Promise((resolve, reject) => {
-        queue.push({ p: toParameter(s), resolve, reject });
-        pump();
-      });
-    },
-  };
+  const group = createGroupCommit<Parameter, GrantStatementResult>({
+    maxSize: options.maxSize,
+    concurrency: options.concurrency,
+    order: byUser,
+    runGroup: async (params) => (await runBatch(db, params)).map(answerOf),
+    runAlone: async (p) => settle((await runBatch(db, [p]))[0]!),
+    ...(options.onBatch ? { onGroup: options.onBatch } : {}),
+    ...(options.onBatchFailed ? { onGroupFailed: options.onBatchFailed } : {}),
+  });
+  return { submit: (s) => group.submit(toParameter(s)) };
 }
 
 const DATE_COLUMNS = ['delivered_at', 'used_at', 'revoked_at', 'created_at', 'updated_at'] as const;
