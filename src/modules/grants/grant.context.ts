@@ -1,5 +1,5 @@
 import type { Counter, Histogram } from 'prom-client';
-import type { Database } from '../../db/client.js';
+import type { Database, Executor } from '../../db/client.js';
 import type { TenantActor } from '../../platform/actor.js';
 import type { Clock } from '../../platform/clock.js';
 import type { JobQueue } from '../../platform/jobs.js';
@@ -16,7 +16,17 @@ import type { GrantBatcher, GrantStatement } from './grant.statement.js';
 /** What a caller may add to a grant's statement (see GrantStatement.with). */
 export interface GrantOptions {
   with?: GrantStatement['with'];
+  /**
+   * Runs the decided grant in the caller's own statement instead of the grants' runner: a caller
+   * whose work must commit or fail with the grant (a redemption: redeem-codes/sql/mh_redeem_batch.sql
+   * calls the grant function). Given the grant function's parameter in the caller's executor, it
+   * answers what the grant function answers; an error it throws is the grant's error.
+   */
+  statement?: GrantStatementRunner;
 }
+
+/** See GrantOptions.statement. */
+export type GrantStatementRunner = (exec: Executor, parameter: Record<string, unknown>) => Promise<Record<string, unknown>>;
 
 /**
  * `created`: false when the same cause already granted (the earlier grant is returned).

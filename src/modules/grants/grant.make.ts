@@ -9,7 +9,7 @@ import { grantErrors } from './grant.errors.js';
 import { toGrantView } from './grant.read.js';
 import type * as repo from './grant.repo.js';
 import type { GrantInput } from './grant.schemas.js';
-import { GrantRefusal, refusalToError, runGrantStatement, runGrantStatements } from './grant.statement.js';
+import { GrantRefusal, refusalToError, runGrantStatement, runGrantStatementBy, runGrantStatements } from './grant.statement.js';
 
 /**
  * Making grants: one (grantReward, with its retries) or many with one statement (grantMany).
@@ -105,7 +105,11 @@ async function grantOnce(ctx: GrantContext, exec: Executor, tenant: TenantActor,
     try {
       // Inside a caller's transaction the grant must be part of it; otherwise it may share a
       // batch (and a commit) with other grants.
-      result = ctx.batcher && !exec.isTransaction ? await ctx.batcher.submit(statement) : await runGrantStatement(exec, statement);
+      result = options.statement
+        ? await runGrantStatementBy(options.statement, exec, statement)
+        : ctx.batcher && !exec.isTransaction
+          ? await ctx.batcher.submit(statement)
+          : await runGrantStatement(exec, statement);
     } catch (err) {
       if (!(err instanceof GrantRefusal)) throw err;
       // The work that came with the grant refused (e.g. the code was redeemed meanwhile): the

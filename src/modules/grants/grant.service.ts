@@ -18,7 +18,7 @@ import { changeStatus, retryDelivery } from './grant.status.js';
  * - grant.read.ts: reading grants, and the view the API shows.
  */
 
-export { DELIVERY_QUEUE, LEDGER_CAUSE, type GrantMetrics, type GrantOptions, type GrantOutcome } from './grant.context.js';
+export { DELIVERY_QUEUE, LEDGER_CAUSE, type GrantMetrics, type GrantOptions, type GrantOutcome, type GrantStatementRunner } from './grant.context.js';
 export { toGrantView } from './grant.read.js';
 export { statusTransitions } from './grant.status.js';
 

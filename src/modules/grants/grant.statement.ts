@@ -136,6 +136,11 @@ export async function runGrantStatements(exec: Executor, statements: readonly Gr
   return outcomes.map((o) => (o.outcome === 'granted' ? { grant: grantFromJson(o.grant), answer: o } : null));
 }
 
+/** One grant run by the caller's own statement (GrantOptions.statement), answered as runGrantStatement would. */
+export async function runGrantStatementBy(run: (exec: Executor, parameter: Record<string, unknown>) => Promise<Record<string, unknown>>, exec: Executor, s: GrantStatement): Promise<GrantStatementResult> {
+  return settle((await run(exec, toParameter(s))) as Outcome);
+}
+
 export interface GrantBatcher {
   /** Runs the grant in the next batch; answers (or throws) exactly as runGrantStatement would. */
   submit(s: GrantStatement): Promise<GrantStatementResult>;

@@ -1,7 +1,7 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { GrantMetrics } from './grant.service.js';
 
-export { createGrantService, type GrantService, type GrantOutcome, DELIVERY_QUEUE, LEDGER_CAUSE } from './grant.service.js';
+export { createGrantService, type GrantService, type GrantOutcome, type GrantStatementRunner, DELIVERY_QUEUE, LEDGER_CAUSE } from './grant.service.js';
 export { createDeliveryHandler, createDeliveryDeadHandler } from './grant.delivery.js';
 export { grantRoutes } from './grant.routes.js';
 export { createGrantBatcher, type GrantBatcher, GrantRefusal } from './grant.statement.js';
