@@ -1,11 +1,12 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { Webhook } from 'standardwebhooks';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { testDatabase } from '../../test/helpers/database.js';
 import { ManualClock } from './clock.js';
 import { createJobQueue, createJobRunner, getJob, type JobLog } from './jobs.js';
-import { sendWebhook, signWebhook, verifyWebhookSignature, WebhookDeliveryError } from './webhook.js';
+import { sendWebhook, signWebhook, standardWebhookSecret, verifyWebhookSignature, webhookKey, WebhookDeliveryError } from './webhook.js';
 
 const SECRET = 'whsec_test_0123456789abcdef';
 const unique = (prefix: string) => `${prefix}_${randomBytes(6).toString('hex')}`;
@@ -54,6 +55,22 @@ async function receiver(answer: (n: number, req: Received) => Answer = () => 200
   return handle;
 }
 
+/**
+ * A receiver's check with the published library, as its own code would call it. The library reads
+ * the time from Date.now(), so Date alone is pinned to `now` for this synchronous call.
+ */
+function receiverVerifies(secret: string, got: Received, now?: Date): boolean {
+  if (now) vi.useFakeTimers({ toFake: ['Date'], now });
+  try {
+    new Webhook(secret).verify(got.body, got.headers as Record<string, string>);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    if (now) vi.useRealTimers();
+  }
+}
+
 /** A port nothing listens on: listen, note it, close. */
 async function closedPort(): Promise<number> {
   const server = createServer();
@@ -63,7 +80,26 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-describe('signWebhook / verifyWebhookSignature', () => {
+describe('Standard Webhooks signature', () => {
+  it('matches the scheme\'s published example (secret, id, timestamp, body -> v1 signature)', () => {
+    const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+    const got = new Webhook(webhookKey(secret), { format: 'raw' }).sign('msg_p5jXN8AQM9LWM0D4loKWxJek', new Date(1614265330_000), '{"test": 2432232314}');
+    expect(got).toBe('v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=');
+  });
+
+  it('keys a whsec_<base64> secret with its decoded bytes, any other secret with its UTF-8 bytes', () => {
+    const standard = `whsec_${randomBytes(24).toString('base64')}`;
+    expect(standardWebhookSecret(standard)).toBe(standard);
+    expect(webhookKey(standard)).toEqual(Buffer.from(standard.slice(6), 'base64'));
+    // Secrets the API accepted before (any 16+ characters), including whsec_-looking non-base64 ones.
+    for (const plain of [SECRET, 'a plain secret, 16+ chars', 'whsec_', 'whsec_abc', 'clé-secrète-营销-0123']) {
+      expect(webhookKey(plain)).toEqual(Buffer.from(plain, 'utf8'));
+      expect(standardWebhookSecret(plain)).toBe(`whsec_${Buffer.from(plain, 'utf8').toString('base64')}`);
+    }
+  });
+});
+
+describe('signWebhook / verifyWebhookSignature (deprecated x-marketing-signature)', () => {
   const body = JSON.stringify({ event: 'reward.granted', grant_id: 'grt_1', amount: 100 });
   const now = new Date('2030-01-01T00:00:00Z');
   const t = Math.floor(now.getTime() / 1000);
@@ -106,6 +142,40 @@ describe('signWebhook / verifyWebhookSignature', () => {
 });
 
 describe('sendWebhook', () => {
+  it('sends Standard Webhooks headers that a receiver verifies with the published library', async () => {
+    const r = await receiver(() => 200);
+    const body = JSON.stringify({ event: 'reward_grant.delivered', grant_id: 'grt_7', text: '营销' });
+    await sendWebhook({ url: r.url, secret: SECRET, body, deliveryId: 'grt_7:reward_grant.delivered' });
+    const got = r.received[0]!;
+    expect(got.headers['webhook-id']).toBe('grt_7:reward_grant.delivered');
+    expect(got.headers['webhook-timestamp']).toMatch(/^\d{10}$/);
+    expect(got.headers['webhook-signature']).toMatch(/^v1,[A-Za-z0-9+/]{43}=$/);
+    // Real time on both sides, as in production.
+    expect(receiverVerifies(standardWebhookSecret(SECRET), got)).toBe(true);
+    expect(new Webhook(standardWebhookSecret(SECRET)).verify(got.body, got.headers as Record<string, string>)).toEqual(JSON.parse(body));
+    // A whsec_<base64> secret is pasted into the receiver as it is.
+    const standard = `whsec_${randomBytes(32).toString('base64')}`;
+    await sendWebhook({ url: r.url, secret: standard, body, deliveryId: 'dlv_s' });
+    expect(receiverVerifies(standard, r.received[1]!)).toBe(true);
+  });
+
+  it('a receiver refuses a tampered body, another secret, another id, a stale or future timestamp', async () => {
+    const r = await receiver(() => 200);
+    const body = JSON.stringify({ event: 'reward_grant.delivered', amount: 100 });
+    const sentAt = new Date();
+    await sendWebhook({ url: r.url, secret: SECRET, body, deliveryId: 'dlv_t', clock: new ManualClock(sentAt) });
+    const got = r.received[0]!;
+    const secret = standardWebhookSecret(SECRET);
+    expect(receiverVerifies(secret, got, sentAt)).toBe(true);
+    expect(receiverVerifies(secret, { ...got, body: body.replace('100', '1000') }, sentAt)).toBe(false);
+    expect(receiverVerifies(standardWebhookSecret(`${SECRET}x`), got, sentAt)).toBe(false);
+    expect(receiverVerifies(secret, { ...got, headers: { ...got.headers, 'webhook-id': 'dlv_other' } }, sentAt)).toBe(false);
+    // The library's tolerance is 5 minutes either side: a replay 6 minutes later fails.
+    expect(receiverVerifies(secret, got, new Date(sentAt.getTime() + 299_000))).toBe(true);
+    expect(receiverVerifies(secret, got, new Date(sentAt.getTime() + 360_000))).toBe(false);
+    expect(receiverVerifies(secret, got, new Date(sentAt.getTime() - 360_000))).toBe(false);
+  });
+
   it('POSTs the body with signature, delivery id, content type and user agent', async () => {
     const r = await receiver(() => 204);
     const clock = new ManualClock('2030-01-01T00:00:00Z');
@@ -162,7 +232,10 @@ describe('webhook delivery as a job', () => {
     const clock = new ManualClock('2030-01-01T00:00:00Z');
     const verified: boolean[] = [];
     const r = await receiver((n, req) => {
-      verified.push(verifyWebhookSignature(SECRET, req.headers['x-marketing-signature'] as string, req.body, { now: clock.now() }));
+      verified.push(
+        receiverVerifies(standardWebhookSecret(SECRET), req, clock.now()) &&
+          verifyWebhookSignature(SECRET, req.headers['x-marketing-signature'] as string, req.body, { now: clock.now() }),
+      );
       return n <= failures ? 503 : 200;
     });
     const { db } = await testDatabase();
@@ -189,7 +262,10 @@ describe('webhook delivery as a job', () => {
     expect(job.attempts).toBe(failures + 1);
     expect(job.last_error).toMatch(/answered HTTP 503/);
     expect(r.received).toHaveLength(failures + 1);
+    // webhook-id (and the deprecated header) is the same on every attempt; the timestamp is not.
+    expect(new Set(r.received.map((x) => x.headers['webhook-id']))).toEqual(new Set([jobId]));
     expect(new Set(r.received.map((x) => x.headers['x-marketing-delivery-id']))).toEqual(new Set([jobId]));
+    expect(new Set(r.received.map((x) => x.headers['webhook-timestamp'])).size).toBe(failures + 1);
     expect(r.received.every((x) => x.body === body)).toBe(true);
     expect(verified).toEqual(Array(failures + 1).fill(true));
   });

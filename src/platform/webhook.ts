@@ -1,23 +1,73 @@
 /**
- * Signed webhook delivery. The body is signed together with a timestamp
- * (`x-marketing-signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`), so a receiver
- * can check both who sent it and that it is fresh (a captured request cannot be replayed later).
- * Deliveries are at least once: a retry carries the same `x-marketing-delivery-id`, which is what
- * a receiver deduplicates on.
+ * Signed webhook delivery, in the Standard Webhooks scheme so that receivers in any language can
+ * verify with a published library: `webhook-id` (the delivery id, the same on every retry, what a
+ * receiver deduplicates on), `webhook-timestamp` (unix seconds of this attempt) and
+ * `webhook-signature: v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`. Signing the id and
+ * the timestamp with the body means a captured request can be neither replayed later nor
+ * relabelled as another delivery.
+ *
+ * The older `x-marketing-signature` / `x-marketing-delivery-id` pair is still sent for one release
+ * (deprecated) so receivers built on it keep working while they move over.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
 import { type Clock, systemClock } from './clock.js';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { PrivateAddressError, privateAddressOf, publicOnlyAgent } from './network-guard.js';
 
+export const WEBHOOK_ID_HEADER = 'webhook-id';
+export const WEBHOOK_TIMESTAMP_HEADER = 'webhook-timestamp';
+export const WEBHOOK_SIGNATURE_HEADER = 'webhook-signature';
+/** @deprecated Sent alongside the Standard Webhooks headers for one release; use `webhook-signature`. */
 export const SIGNATURE_HEADER = 'x-marketing-signature';
+/** @deprecated Same value as `webhook-id`, sent for one release. */
 export const DELIVERY_ID_HEADER = 'x-marketing-delivery-id';
 export const WEBHOOK_USER_AGENT = 'marketing-hub-webhooks/1';
 const DEFAULT_TIMEOUT_MS = 10_000;
 // Enough of an error body to say what went wrong (a JSON error, a proxy's title), no more.
 const ERROR_BODY_SNIPPET_CHARS = 200;
 
-/** Hex HMAC-SHA256 of `${timestampSeconds}.${body}` with `secret`. */
+const STANDARD_SECRET_PREFIX = 'whsec_';
+// Standard (padded) base64, as the scheme's libraries decode it.
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/**
+ * The HMAC key of a tenant's configured secret. A Standard Webhooks secret (`whsec_` + base64) is
+ * used as that scheme defines it, the decoded bytes, so the tenant can paste the same string into
+ * a receiver's library. Any other secret (the API has accepted any 16+ characters) keys with its
+ * UTF-8 bytes, which is what receivers get from `standardWebhookSecret`.
+ */
+export function webhookKey(secret: string): Buffer {
+  if (secret.startsWith(STANDARD_SECRET_PREFIX)) {
+    const encoded = secret.slice(STANDARD_SECRET_PREFIX.length);
+    if (encoded.length > 0 && BASE64.test(encoded)) return Buffer.from(encoded, 'base64');
+  }
+  return Buffer.from(secret, 'utf8');
+}
+
+/**
+ * The `whsec_...` string a receiver passes to a Standard Webhooks library (`new Webhook(s)`) to
+ * verify deliveries signed with the configured `secret`: the secret itself when it already has
+ * that form, else `whsec_` + base64 of its UTF-8 bytes.
+ */
+export function standardWebhookSecret(secret: string): string {
+  return `${STANDARD_SECRET_PREFIX}${webhookKey(secret).toString('base64')}`;
+}
+
+/** The Standard Webhooks headers of one attempt: id, timestamp, `v1,<base64 signature>`. */
+export function standardWebhookHeaders(secret: string, deliveryId: string, timestampSeconds: number, body: string): Record<string, string> {
+  const signature = new Webhook(webhookKey(secret), { format: 'raw' }).sign(deliveryId, new Date(timestampSeconds * 1000), body);
+  return {
+    [WEBHOOK_ID_HEADER]: deliveryId,
+    [WEBHOOK_TIMESTAMP_HEADER]: String(timestampSeconds),
+    [WEBHOOK_SIGNATURE_HEADER]: signature,
+  };
+}
+
+/**
+ * @deprecated The `x-marketing-signature` scheme, kept for one release: hex HMAC-SHA256 of
+ * `${timestampSeconds}.${body}` keyed with the secret's UTF-8 bytes as configured.
+ */
 export function signWebhook(secret: string, timestampSeconds: number, body: string): string {
   return createHmac('sha256', secret).update(`${timestampSeconds}.${body}`).digest('hex');
 }
@@ -94,6 +144,7 @@ export async function sendWebhook(input: SendWebhookInput): Promise<{ status: nu
         signal: controller.signal,
         headers: {
           'content-type': 'application/json',
+          ...standardWebhookHeaders(input.secret, input.deliveryId, timestamp, input.body),
           [SIGNATURE_HEADER]: `t=${timestamp},v1=${signWebhook(input.secret, timestamp, input.body)}`,
           [DELIVERY_ID_HEADER]: input.deliveryId,
           'user-agent': WEBHOOK_USER_AGENT,
@@ -127,7 +178,8 @@ export async function sendWebhook(input: SendWebhookInput): Promise<{ status: nu
 }
 
 /**
- * For receivers: true when `header` carries a v1 signature of `body` with `secret` and a
+ * @deprecated For receivers of the old `x-marketing-signature` header; new receivers verify the
+ * Standard Webhooks headers with a published library. True when `header` carries a v1 signature of `body` with `secret` and a
  * timestamp within `toleranceSeconds` of `now` (either side, for clock skew). Several v1 values
  * are accepted (any may match), so a sender can sign with an old and a new secret during rotation.
  */
