@@ -1,4 +1,5 @@
 import { AppError } from '../../platform/errors.js';
+import { sharedErrors } from '../../platform/shared-errors.js';
 
 /**
  * The apps module's error codes and messages, one factory per refusal. `code` is the contract
@@ -12,22 +13,13 @@ export const appErrors = {
     }),
 
   /** 400: one or more product codes name no app of the tenant. */
-  unknownProductCode: (codes: string[]) =>
-    new AppError('invalid', 'unknown_product_code', `No app with product_code ${codes.join(', ')} in this tenant; create it with POST /v1/apps`, {
-      field: 'product_code',
-      product_codes: codes,
-    }),
+  unknownProductCode: sharedErrors.unknownProductCode,
 
   /** 400: an update that changes nothing. */
   emptyUpdate: () => new AppError('invalid', 'invalid_request', 'body: send name, rate_limits or both', { field: 'name' }),
 
   /** 400: the body and the X-Product-Code header name different products. */
-  productCodeMismatch: (body: string, header: string) =>
-    new AppError('invalid', 'product_code_mismatch', 'product_code in the body and the X-Product-Code header differ', {
-      field: 'product_code',
-      body,
-      header,
-    }),
+  productCodeMismatch: sharedErrors.productCodeMismatch,
 
   /** 400: neither the body nor the X-Product-Code header names a product. */
   productCodeRequired: () =>
@@ -36,9 +28,5 @@ export const appErrors = {
     }),
 
   /** 403: the API key is limited to other products. */
-  productNotAllowed: (code: string, allowed: readonly string[] | null) =>
-    new AppError('forbidden', 'product_not_allowed', `This API key may not act on product ${code}`, {
-      product_code: code,
-      allowed,
-    }),
+  productNotAllowed: sharedErrors.productNotAllowed,
 };

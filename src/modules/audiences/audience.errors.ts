@@ -1,4 +1,5 @@
 import { AppError } from '../../platform/errors.js';
+import { sharedErrors } from '../../platform/shared-errors.js';
 import type { AudienceType } from './audience.tables.js';
 
 /** One fault of a rule, named by its node (`rule.and[1].or[0].op`). */
@@ -7,9 +8,9 @@ export interface RuleProblem {
   message: string;
 }
 
-/** 400 invalid_import_header about the first line of a member upload (its message has no field prefix). */
-function importHeader(message: string): AppError {
-  return new AppError('invalid', 'invalid_import_header', message, { line: 1 });
+/** 400 invalid_import_header about the first line of a member upload, as a whole (`header`). */
+function importHeader(problem: string): AppError {
+  return sharedErrors.invalidImportHeader('header', problem);
 }
 
 /**
@@ -56,9 +57,8 @@ export const audienceErrors = {
       { audience_id: audienceId, campaign_ids: campaignIds, campaign_count: count },
     ),
 
-  /** 400: product_code names no app of the tenant (foreign key). */
-  unknownProductCode: () =>
-    new AppError('invalid', 'unknown_product_code', 'No app with this product_code in this tenant', { field: 'product_code' }),
+  /** 400: product_code names no app of the tenant (foreign key; the code is unknown only if the row did not set it). */
+  unknownProductCode: (productCode: string | null | undefined) => sharedErrors.unknownProductCode(productCode == null ? [] : [productCode]),
 
   /** 400: a member upload's header names the user_id column twice. */
   duplicateUserIdColumn: () => importHeader('the user_id column appears more than once'),

@@ -15,9 +15,9 @@ export interface Visibility {
   productCodes: readonly string[] | null;
 }
 
-function translate(err: unknown): never {
+function translate(err: unknown, productCode: string | undefined): never {
   if (isForeignKeyViolation(err)) {
-    throw audienceErrors.unknownProductCode();
+    throw audienceErrors.unknownProductCode(productCode);
   }
   throw err;
 }
@@ -26,7 +26,7 @@ export async function insertAudience(db: Executor, row: Insertable<AudienceTable
   try {
     return await db.insertInto('audience').values(row).returningAll().executeTakeFirstOrThrow();
   } catch (err) {
-    translate(err);
+    translate(err, row.product_code);
   }
 }
 
@@ -65,7 +65,7 @@ export async function updateAudience(db: Executor, tenantId: string, audienceId:
       .returningAll()
       .executeTakeFirst();
   } catch (err) {
-    translate(err);
+    translate(err, changes.product_code);
   }
 }
 

@@ -1,4 +1,5 @@
 import { AppError } from '../../platform/errors.js';
+import { sharedErrors } from '../../platform/shared-errors.js';
 import type { CampaignAction, CampaignStatus } from './campaign.status.js';
 
 /**
@@ -48,7 +49,6 @@ export const campaignErrors = {
   unknownAudience: (audienceId: string | null | undefined) =>
     new AppError('invalid', 'unknown_audience', `No audience ${audienceId} in this tenant`, { field: 'audience_id', audience_id: audienceId }),
 
-  /** 400: product_code names no app of the tenant (foreign key; the apps module's check names the codes). */
-  unknownProductCode: () =>
-    new AppError('invalid', 'unknown_product_code', 'No app with this product_code in this tenant', { field: 'product_code' }),
+  /** 400: product_code names no app of the tenant (foreign key; the code is unknown only if the row did not set it). */
+  unknownProductCode: (productCode: string | null | undefined) => sharedErrors.unknownProductCode(productCode == null ? [] : [productCode]),
 };

@@ -26,7 +26,7 @@ function visible<O>(query: SelectQueryBuilder<DB, 'campaign', O>, v: Visibility)
 /** The key from campaign.audience_id to the tenant's audiences (migration 0023). */
 export const AUDIENCE_KEY = 'campaign_audience_fk';
 
-function translate(err: unknown, audienceId: string | null | undefined): never {
+function translate(err: unknown, audienceId: string | null | undefined, productCode: string | undefined): never {
   if (isCheckViolation(err) && constraintName(err) === 'campaign_window_order') {
     throw invalidRequest('end_time', 'must be after start_time');
   }
@@ -35,7 +35,7 @@ function translate(err: unknown, audienceId: string | null | undefined): never {
     throw campaignErrors.unknownAudience(audienceId);
   }
   if (isForeignKeyViolation(err)) {
-    throw campaignErrors.unknownProductCode();
+    throw campaignErrors.unknownProductCode(productCode);
   }
   throw err;
 }
@@ -44,7 +44,7 @@ export async function insertCampaign(db: Executor, row: NewCampaignRow): Promise
   try {
     return await db.insertInto('campaign').values(row).returningAll().executeTakeFirstOrThrow();
   } catch (err) {
-    translate(err, row.audience_id);
+    translate(err, row.audience_id, row.product_code);
   }
 }
 
@@ -105,7 +105,7 @@ export async function updateCampaign(
       .returningAll()
       .executeTakeFirst();
   } catch (err) {
-    translate(err, changes.audience_id);
+    translate(err, changes.audience_id, changes.product_code);
   }
 }
 

@@ -1,8 +1,9 @@
 import { AppError } from '../../platform/errors.js';
+import { sharedErrors } from '../../platform/shared-errors.js';
 
 /** 400 invalid_import_header: `field` names the header cell (`header[2]`) or the whole `header`. */
 function importHeader(field: string, message: string): AppError {
-  return new AppError('invalid', 'invalid_import_header', `${field}: ${message}`, { field, line: 1 });
+  return sharedErrors.invalidImportHeader(field, message);
 }
 
 /**

@@ -1,4 +1,5 @@
 import { AppError } from '../../platform/errors.js';
+import { sharedErrors } from '../../platform/shared-errors.js';
 import type { ReservationStatus } from './inventory.tables.js';
 
 /**
@@ -6,15 +7,11 @@ import type { ReservationStatus } from './inventory.tables.js';
  * contract with clients: never change an existing one.
  */
 export const inventoryErrors = {
-  /** 409: the reward's validity has ended; nothing can be reserved. Details are empty. */
-  rewardExpired: (validUntil: Date) => new AppError('conflict', 'reward_expired', `Reward was valid until ${validUntil.toISOString()}`, {}),
+  /** 409: the reward's validity has ended; nothing can be reserved. */
+  rewardExpired: sharedErrors.rewardExpired,
 
   /** 409: fewer free units than asked for. */
-  exhausted: (rewardId: string, available: number, asked: number) =>
-    new AppError('conflict', 'inventory_exhausted', `Reward ${rewardId} has ${available} of the ${asked} units asked for`, {
-      reward_id: rewardId,
-      available,
-    }),
+  exhausted: sharedErrors.inventoryExhausted,
 
   /** 409: confirming a reservation whose hold has run out. */
   reservationExpired: (expiresAt: Date) =>

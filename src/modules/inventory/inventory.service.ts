@@ -80,7 +80,7 @@ export function createInventoryService(deps: {
         }
         const { takes, free } = await takeStock(trx, tenant.tenantId, reward.reward_id, input.quantity, 'reserved');
         if (!takes) {
-          throw inventoryErrors.exhausted(reward.reward_id, free, input.quantity);
+          throw inventoryErrors.exhausted(reward.reward_id, free);
         }
         const row = await repo.insertReservation(trx, {
           tenant_id: tenant.tenantId,

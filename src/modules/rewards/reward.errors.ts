@@ -1,13 +1,13 @@
 import { AppError } from '../../platform/errors.js';
+import { sharedErrors } from '../../platform/shared-errors.js';
 
 /**
  * The rewards module's error codes and messages, one factory per refusal. `code` is the contract
  * with clients: never change an existing one. Plain field and config checks use `invalidRequest`.
  */
 export const rewardErrors = {
-  /** 400: product_code names no app of the tenant (foreign key). */
-  unknownProductCode: () =>
-    new AppError('invalid', 'unknown_product_code', 'No app with this product_code in this tenant', { field: 'product_code' }),
+  /** 400: product_code names no app of the tenant (foreign key; the code is unknown only if the row did not set it). */
+  unknownProductCode: (productCode: string | null | undefined) => sharedErrors.unknownProductCode(productCode == null ? [] : [productCode]),
 
   /** 400: campaign_id names no campaign of the tenant. */
   unknownCampaign: (campaignId: string) =>

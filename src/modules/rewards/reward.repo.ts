@@ -12,9 +12,9 @@ export interface Visibility {
   productCodes: readonly string[] | null;
 }
 
-function translate(err: unknown): never {
+function translate(err: unknown, productCode: string | undefined): never {
   if (isCheckViolation(err) && constraintName(err) === 'reward_validity_order') throw invalidRequest('valid_until', 'must be after valid_from');
-  if (isForeignKeyViolation(err)) throw rewardErrors.unknownProductCode();
+  if (isForeignKeyViolation(err)) throw rewardErrors.unknownProductCode(productCode);
   throw err;
 }
 
@@ -22,7 +22,7 @@ export async function insertReward(db: Executor, row: Insertable<RewardTable>): 
   try {
     return await db.insertInto('reward').values(row).returningAll().executeTakeFirstOrThrow();
   } catch (err) {
-    translate(err);
+    translate(err, row.product_code);
   }
 }
 
@@ -63,7 +63,7 @@ export async function updateReward(db: Executor, tenantId: string, rewardId: str
       .returningAll()
       .executeTakeFirstOrThrow();
   } catch (err) {
-    translate(err);
+    translate(err, changes.product_code);
   }
 }
 
