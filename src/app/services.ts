@@ -23,6 +23,7 @@ import {
   createCodeMirror,
   createCodeService,
   createReconciler,
+  createRedemptionBatcher,
   createRedemptionGate,
   createRedemptionService,
   createCodeReader,
@@ -195,6 +196,13 @@ export function createServices(deps: ServiceDeps) {
     // One Redis call for the admission, the probe and an unknown code's failure count (not with
     // a guard injected in place of the limits: the gate runs the limits' own script).
     gate: redis && !deps.redeemGuard ? createRedemptionGate({ redis, guard: redeemGuard, mirror: codeMirror }) : undefined,
+    // Redemptions group-commit like grants (same switch and in-flight limit), in their own batches.
+    batcher: grantSettings.batch_max_size > 1 ? createRedemptionBatcher(db, {
+      maxSize: grantSettings.batch_max_size,
+      concurrency: deps.databaseKind === 'pglite' ? 1 : grantSettings.batch_concurrency,
+      onBatch: (size) => codeMetrics.batchSize.observe(size),
+      onBatchFailed: () => codeMetrics.batchFailed.inc(),
+    }) : undefined,
     // Grouped like the grants they lead to (same switch and in-flight limit).
     reader: grantSettings.batch_max_size > 1 ? createCodeReader(db, { maxSize: 64, concurrency: deps.databaseKind === 'pglite' ? 1 : grantSettings.batch_concurrency }) : undefined,
   });

@@ -1,4 +1,4 @@
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Histogram, type Registry } from 'prom-client';
 import type { RedeemMetrics } from './redemption.service.js';
 import type { MirrorMetrics } from './redeem-code.mirror.js';
 
@@ -7,14 +7,26 @@ export { createCodeService, type CodeService } from './redeem-code.service.js';
 export { createRedemptionService, type RedemptionService, type RedeemGuard, type RedeemAttempt, GRANT_SOURCE } from './redemption.service.js';
 export { createShapeCache, type ShapeCache } from './redeem-code.shapes.js';
 export { createCodeReader, type CodeReader } from './redeem-code.reader.js';
+export { createRedemptionBatcher, type RedemptionBatcher } from './redemption.statement.js';
 export { listShapesForCache } from './redeem-code.shapes-loader.js';
 export { redeemCodeRoutes } from './redeem-code.routes.js';
 export { createCodeMirror, type CodeMirror, mirroredCreate, mirrorKeys } from './redeem-code.mirror.js';
 export { createReconciler, type Reconciler, type ReconcileReport } from './redeem-code.reconcile.js';
 
 /** Seed 000's redeem-code metrics, plus refusals by their error code. */
-export function redeemCodeMetrics(registry: Registry): RedeemMetrics & MirrorMetrics & { generated: Counter<'code_type'> } {
+export function redeemCodeMetrics(registry: Registry): RedeemMetrics & MirrorMetrics & { generated: Counter<'code_type'>; batchSize: Histogram; batchFailed: Counter } {
   return {
+    batchSize: new Histogram({
+      name: 'marketing_redeem_code_batch_size',
+      help: 'Redemptions per group commit (one statement and one transaction for all of them)',
+      buckets: [1, 2, 4, 8, 16, 32],
+      registers: [registry],
+    }),
+    batchFailed: new Counter({
+      name: 'marketing_redeem_code_batch_failed_total',
+      help: 'Redemption group commits that failed as a whole (an error or a deadlock) and ran their redemptions one by one instead',
+      registers: [registry],
+    }),
     fastPath: new Counter({
       name: 'marketing_redeem_code_fast_path_total',
       help: 'Redemptions seen by the Redis fast path, by result: passed (known live, on to the database), miss (not provable from Redis), unavailable (no or failing Redis), refused_<reason>',

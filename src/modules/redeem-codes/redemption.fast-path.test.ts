@@ -113,7 +113,7 @@ describe.skipIf(!testRedisUrl)(`Redis fast path of redemptions${redisSkipNote}`,
     a.queries.on = true;
     const reply = must(await redeem(a, t, batch.codes[1]!, 'u2'), 201);
     a.queries.on = false;
-    expect(a.queries.sql).toEqual(['RawNode']); // mh_grant_batch, and no read of the code
+    expect(a.queries.sql).toEqual(['RawNode']); // mh_redeem_batch, and no read of the code
     expect(reply.body.redemption).toMatchObject({ code: batch.codes[1], batch_id: batch.batch_id, user_id: 'u2' });
     expect(await metric(a, 'marketing_redeem_code_fast_path_total', { result: 'passed' })).toBe(2);
   });

@@ -53,7 +53,7 @@ export function fastPathDecision(probe: Probe, tenant: TenantActor, a: RedeemAtt
 /**
  * The code and its batch as the mirror has them, for a redemption the fast path passed: the
  * redemption then skips reading them from the database, and its statement verifies them instead
- * (expect_batch in mh_grant_batch, grants/sql/mh_grant_batch.sql; a mismatch is refused code_changed and the
+ * (expect_batch in mh_redeem_batch, sql/mh_redeem_batch.sql; a mismatch is refused code_changed and the
  * redemption reads and tries again). Null for entries written before the mirror kept a code's seq
  * and its batch's reward.
  */

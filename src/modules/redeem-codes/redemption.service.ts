@@ -1,9 +1,9 @@
 /**
- * Redeeming a code: the use, the grant and the redemption record in ONE statement (mh_redeem),
+ * Redeeming a code: the use, the grant and the redemption record in ONE statement (mh_redeem_batch),
  * so a code is used exactly when its reward was granted. The path is kept lean for the hot case:
  * typed input is recognised from memory first (shape and check character), then one read of the
  * code with its batch, then the statement, which re-checks the code under its row lock and
- * shares a group commit with other grants when there is no caller's transaction.
+ * shares a group commit with other redemptions when there is no caller's transaction.
  */
 import type { Counter } from 'prom-client';
 import { type Database, type Executor } from '../../db/client.js';
@@ -14,7 +14,7 @@ import { newId } from '../../platform/ids.js';
 import { pagination, toPage } from '../../platform/paging.js';
 import { parseInstant } from '../../platform/time.js';
 import type { CampaignService } from '../campaigns/index.js';
-import { GrantRefusal, type GrantService } from '../grants/index.js';
+import type { GrantService, GrantStatementRunner } from '../grants/index.js';
 import { redeemCodeErrors } from './redeem-code.errors.js';
 import * as repo from './redeem-code.repo.js';
 import { displayCode, lookupForms } from './redeem-code.rules.js';
@@ -25,6 +25,7 @@ import type { CodeMirror, Probe } from './redeem-code.mirror.js';
 import type { CodeReader } from './redeem-code.reader.js';
 import { fastPathDecision, rowFromProbe } from './redemption.fast-path.js';
 import type { RedemptionGate } from './redemption.gate.js';
+import { type RedeemAnswer, type RedemptionBatcher, runRedeemStatement } from './redemption.statement.js';
 
 /** What a guard (rate limits, lock-out, a cache in front of the database) sees of an attempt. */
 export interface RedeemAttempt {
@@ -99,6 +100,14 @@ function codeRefusals(display: string, maxUses: number) {
   };
 }
 
+/** The code refused under its row lock (mh_redeem_batch answered a refusal with details.stage 'code'). */
+class CodeRefusal extends Error {
+  constructor(readonly code: string) {
+    super(code);
+    this.name = 'CodeRefusal';
+  }
+}
+
 /** A redeem_code_redemption row as to_jsonb gives it. */
 function redemptionFromJson(json: Record<string, unknown>): repo.RedemptionRow {
   return { ...json, created_at: new Date(json.created_at as string) } as unknown as repo.RedemptionRow;
@@ -113,6 +122,8 @@ export function createRedemptionService(deps: {
   shapes: ShapeCache;
   metrics: RedeemMetrics;
   guard?: RedeemGuard | undefined;
+  /** Group commit of redemptions (redemption.statement.ts; absent: one statement each). */
+  batcher?: RedemptionBatcher | undefined;
   /** Grouped reads of codes (absent: each redemption reads its code on its own). */
   reader?: CodeReader | undefined;
   /** The Redis mirror of code states (fast refusals); absent or disabled without Redis. */
@@ -148,10 +159,10 @@ export function createRedemptionService(deps: {
   /**
    * The code's row (`vouched` by the Redis mirror, else one read outside any transaction), the
    * checks on it, then ONE statement that uses the code, grants its reward and records the
-   * redemption (mh_grant_batch, in grants/sql/mh_grant_batch.sql): it re-checks the code under its row
+   * redemption (mh_redeem_batch, sql/mh_redeem_batch.sql): it re-checks the code under its row
    * lock, so what changed since the read is still refused, and verifies a vouched row against
    * the database (code_changed: read and try again). Without a caller's transaction the
-   * statement shares a group commit with other grants.
+   * statement shares a group commit with other redemptions.
    */
   async function redeemOnce(tenant: TenantActor, a: RedeemAttempt, exec: Executor, seen: Seen, vouched: repo.CodeWithBatch | null): Promise<RedeemResultView> {
     const now = clock.now();
@@ -178,32 +189,40 @@ export function createRedemptionService(deps: {
     // The cause of the grant: the code, or (multi-use) the code for this user. The grant flow keeps
     // one grant per cause, so this code can never grant this reward twice to the same redemption.
     const sourceId = row.max_uses === 1 ? codeId : `${codeId}/${a.userId}`;
+    const redeem = {
+      batch_id: row.batch_id,
+      seq: row.seq,
+      max_uses: row.max_uses,
+      ...(row.expires_at && { expires_at: row.expires_at.toISOString() }),
+      redemption_id: newId('rdm', now.getTime()),
+      code: row.code,
+      campaign_id: row.campaign_id,
+      product_code: a.productCode,
+      client_ip: a.clientIp,
+      ...(vouched && { expect_batch: true }),
+    };
+    // The grants service decides the grant; this module runs it, inside its own statement
+    // (mh_redeem_batch), in its own group commit unless there is a caller's transaction.
+    let made: RedeemAnswer | undefined;
+    const statement: GrantStatementRunner = async (stmtExec, parameter) => {
+      const p = { ...parameter, redeem };
+      const answer = deps.batcher && !stmtExec.isTransaction ? await deps.batcher.submit(p) : await runRedeemStatement(stmtExec, p);
+      // The code itself was refused under its lock: not a refusal of the grant.
+      if (answer.outcome === 'refused' && (answer.details as { stage?: string } | undefined)?.stage === 'code') throw new CodeRefusal(answer.code as string);
+      if (answer.outcome === 'granted') made = answer;
+      return answer;
+    };
     let outcome;
     try {
       outcome = await deps.grants.grantReward(
         tenant,
         { reward_id: row.reward_id, user_id: a.userId, campaign_id: row.campaign_id, source: GRANT_SOURCE, source_id: sourceId },
         exec,
-        {
-          with: {
-            redeem: {
-              batch_id: row.batch_id,
-              seq: row.seq,
-              max_uses: row.max_uses,
-              ...(row.expires_at && { expires_at: row.expires_at.toISOString() }),
-              redemption_id: newId('rdm', now.getTime()),
-              code: row.code,
-              campaign_id: row.campaign_id,
-              product_code: a.productCode,
-              client_ip: a.clientIp,
-              ...(vouched && { expect_batch: true }),
-            },
-          },
-        },
+        { statement },
       );
     } catch (err) {
       // The statement found the code changed since the read (used, voided, assigned meanwhile).
-      if (err instanceof GrantRefusal && err.details.stage === 'code') {
+      if (err instanceof CodeRefusal) {
         // The mirror's picture of the code or its batch is out of date: read them and try again.
         if (err.code === 'code_changed' && vouched) return redeemOnce(tenant, a, exec, seen, null);
         delete seen.row; // the read is older than what refused: the mirror must not learn it
@@ -212,9 +231,9 @@ export function createRedemptionService(deps: {
       throw err;
     }
     // An earlier grant for this cause: this user already redeemed this multi-use code.
-    if (!outcome.created || !outcome.answer) throw codeRefusal('code_already_redeemed');
-    const redemption = redemptionFromJson(outcome.answer.redemption as Record<string, unknown>);
-    seen.used = outcome.answer.code_state as Seen['used'];
+    if (!outcome.created || !made) throw codeRefusal('code_already_redeemed');
+    const redemption = redemptionFromJson(made.redemption as Record<string, unknown>);
+    seen.used = made.code_state as Seen['used'];
     seen.codeType = row.code_type;
     return { redemption: toRedemptionView(redemption, display), grant: outcome.grant };
   }

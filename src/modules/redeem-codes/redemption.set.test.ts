@@ -5,7 +5,7 @@ import { must, type TestApp, testApp, type TenantFixture } from '../../../test/h
 
 /**
  * mh_redeem_set (sql/mh_redeem_set.sql): the plain redemptions of a group commit are settled as a set.
- * These tests call mh_grant_batch directly with the parameters the service would send, so the
+ * These tests call mh_redeem_batch directly with the parameters the service would send, so the
  * batch's make-up is exact: the same items go once as one batch (the set path) and once one
  * statement each (the one-by-one path, the reference), and must answer and write the same.
  */
@@ -111,7 +111,7 @@ async function run(app: TestApp, params: ReturnType<typeof items>, asOneBatch: b
     const before = await updates();
     const outcomes: Outcome[] = [];
     for (const group of asOneBatch ? [params] : params.map((p) => [p])) {
-      const { rows } = await sql<{ r: Outcome }>`select r from mh_grant_batch(${JSON.stringify(group)}::jsonb) as r`.execute(trx);
+      const { rows } = await sql<{ r: Outcome }>`select r from mh_redeem_batch(${JSON.stringify(group)}::jsonb) as r`.execute(trx);
       outcomes.push(...rows.map((row) => row.r));
     }
     return { outcomes, grantRowUpdates: (await updates()) - before };
