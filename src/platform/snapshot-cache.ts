@@ -1,3 +1,5 @@
+import { LRUCache } from 'lru-cache';
+
 /**
  * Rows a decision is based on (a reward and its campaign), kept for a short while so a hot path
  * does not read them on every request. Never trusted blindly: the write that acts on a cached
@@ -11,26 +13,23 @@ export interface SnapshotCache<V> {
   delete(key: string): void;
 }
 
-export function createSnapshotCache<V>(options: { ttlMs: number; maxEntries?: number; now?: () => number }): SnapshotCache<V> {
-  const now = options.now ?? Date.now;
-  const max = options.maxEntries ?? 10_000;
-  const entries = new Map<string, { value: V; until: number }>();
+/** At most `maxEntries` (default 10,000; least recently used out first), each for `ttlMs`; ttlMs <= 0 caches nothing. */
+export function createSnapshotCache<V extends object>(options: { ttlMs: number; maxEntries?: number; now?: () => number }): SnapshotCache<V> {
+  const cache = new LRUCache<string, V>({
+    max: options.maxEntries ?? 10_000,
+    ttl: Math.max(0, options.ttlMs),
+    // 0: read the clock on every check instead of lru-cache's 1 ms memo, which runs a timer and
+    // would ignore a test clock moved by hand within that millisecond.
+    ttlResolution: 0,
+    perf: { now: options.now ?? Date.now },
+  });
   return {
-    get(key) {
-      const e = entries.get(key);
-      if (!e) return undefined;
-      if (e.until > now()) return e.value;
-      entries.delete(key);
-      return undefined;
-    },
+    get: (key) => cache.get(key),
     set(key, value) {
-      if (options.ttlMs <= 0) return;
-      // Oldest first out: Map keeps insertion order.
-      if (entries.size >= max && !entries.has(key)) entries.delete(entries.keys().next().value as string);
-      entries.set(key, { value, until: now() + options.ttlMs });
+      if (options.ttlMs > 0) cache.set(key, value);
     },
     delete(key) {
-      entries.delete(key);
+      cache.delete(key);
     },
   };
 }

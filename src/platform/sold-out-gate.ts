@@ -1,3 +1,5 @@
+import { LRUCache } from 'lru-cache';
+
 /**
  * Remembers, for a moment, that a reward was found sold out by the database, so the flood of
  * requests that follows a flash sale is turned away without a transaction. It is only ever set
@@ -10,25 +12,25 @@ export interface SoldOutGate {
   clear(key: string): void;
 }
 
+/** At most `maxEntries` keys (default 100,000; least recently used out first), each for `ttlMs` (default 1000). */
 export function createSoldOutGate(options: { ttlMs?: number; now?: () => number; maxEntries?: number } = {}): SoldOutGate {
-  const ttl = options.ttlMs ?? 1000;
-  const now = options.now ?? Date.now;
-  const max = options.maxEntries ?? 100_000;
-  const until = new Map<string, number>();
+  const ttlMs = options.ttlMs ?? 1000;
+  const soldOut = new LRUCache<string, true>({
+    max: options.maxEntries ?? 100_000,
+    // lru-cache reads ttl 0 as "never expires"; here it means the gate never closes.
+    ttl: Math.max(0, ttlMs),
+    // 0: read the clock on every check (see snapshot-cache.ts).
+    ttlResolution: 0,
+    perf: { now: options.now ?? Date.now },
+  });
   return {
-    isSoldOut(key) {
-      const t = until.get(key);
-      if (t === undefined) return false;
-      if (t > now()) return true;
-      until.delete(key);
-      return false;
-    },
+    // lru-cache's get drops an expired entry and answers undefined.
+    isSoldOut: (key) => soldOut.get(key) === true,
     markSoldOut(key) {
-      if (until.size >= max) until.delete(until.keys().next().value as string);
-      until.set(key, now() + ttl);
+      if (ttlMs > 0) soldOut.set(key, true);
     },
     clear(key) {
-      until.delete(key);
+      soldOut.delete(key);
     },
   };
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { Database, Executor } from '../../db/client.js';
 import { type Actor, MASTER, type TenantActor } from '../../platform/actor.js';
 import type { Clock } from '../../platform/clock.js';
@@ -51,19 +52,27 @@ export function createApiKeyService(deps: {
   onTouchError?: (err: unknown) => void;
 }) {
   const { db, clock, apps } = deps;
-  // Verified keys, by secret digest. Bounded; entries expire after cacheSeconds.
-  const cache = new Map<string, { actor: TenantActor; until: number }>();
+  // Verified keys, by secret digest: at most CACHE_LIMIT (least recently used out first), each
+  // for cacheSeconds of the injected clock (ttlResolution 0: no 1 ms memo of that clock).
+  const cache = new LRUCache<string, TenantActor>({
+    max: CACHE_LIMIT,
+    ttl: Math.max(0, deps.cacheSeconds) * 1000,
+    ttlResolution: 0,
+    perf: { now: () => clock.now().getTime() },
+  });
 
   /** A cached tenant key (looked at first: the common call), or the master key. */
   function knownByDigest(digest: string): Actor | undefined {
     const cached = cache.get(digest);
-    if (cached && cached.until > clock.now().getTime()) return cached.actor;
+    if (cached) return cached;
     const master = deps.masterKeyHash();
     return master && sameHash(digest, master) ? MASTER : undefined;
   }
 
   function forget(keyId: string): void {
-    for (const [digest, entry] of cache) if (entry.actor.keyId === keyId) cache.delete(digest);
+    // Collected first: the entries are deleted after the walk, not during it.
+    const digests = [...cache.entries()].filter(([, actor]) => actor.keyId === keyId).map(([digest]) => digest);
+    for (const digest of digests) cache.delete(digest);
   }
 
   return {
@@ -129,7 +138,6 @@ export function createApiKeyService(deps: {
       if (known) return known;
       if (!token.startsWith(KEY_PREFIX) || token.length < 20) throw tenantErrors.unknownApiKey();
 
-      const now = clock.now().getTime();
       const row = await repo.findApiKeyByPrefix(db, token.slice(0, KEY_PREFIX.length + 8));
       if (!row || !sameHash(digest, row.secret_hash)) throw tenantErrors.unknownApiKey();
       if (row.revoked_at) throw tenantErrors.revokedApiKey();
@@ -140,10 +148,7 @@ export function createApiKeyService(deps: {
         role: row.role,
         productCodes: row.product_codes ? Object.freeze([...row.product_codes]) : null,
       });
-      if (deps.cacheSeconds > 0) {
-        if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
-        cache.set(digest, { actor, until: now + deps.cacheSeconds * 1000 });
-      }
+      if (deps.cacheSeconds > 0) cache.set(digest, actor);
       repo.touchApiKey(db, row.tenant_id, row.key_id, clock.now()).catch((err: unknown) => deps.onTouchError?.(err));
       return actor;
     },

@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
 import { campaignBody } from '../../../test/helpers/factories.js';
+import { ManualClock } from '../../platform/clock.js';
+import type { AppService } from '../apps/index.js';
+import { createApiKeyService } from './index.js';
 import { must, type Reply, type TenantFixture, type TestApp, testApp } from '../../../test/helpers/test-app.js';
 
 /** Asserts a refusal: the status, the error code, and the one error body shape. */
@@ -266,5 +269,24 @@ describe('API key use and storage', () => {
     const secretPart = (created.key as string).slice(created.prefix.length + 1);
     const records = await app.database.db.selectFrom('idempotency_key').selectAll().where('idem_key', '=', idemKey).execute();
     for (const record of records) expect(JSON.stringify(record)).not.toContain(secretPart);
+  });
+});
+
+describe('the verified-key cache', () => {
+  it('answers a revoked key from the cache for cacheSeconds of the clock, then asks the database again', async () => {
+    const app = await testApp();
+    const t = await app.newTenant();
+    const created = await createKey(app, t, { name: 'cached', role: 'service' });
+    const clock = new ManualClock(new Date());
+    // A second process's view: its own cache over the same database.
+    const other = createApiKeyService({ db: app.database.db, clock, apps: {} as AppService, masterKeyHash: () => null, cacheSeconds: 10 });
+    const actor = await other.authenticate(created.key);
+    expect(actor).toMatchObject({ kind: 'tenant', tenantId: t.tenantId, keyId: created.key_id });
+    must(await app.call('DELETE', `${keysUrl(t)}/${created.key_id}`), 200);
+    clock.advance(10_000);
+    expect(other.knownActor(created.key)).toEqual(actor);
+    clock.advance(1);
+    expect(other.knownActor(created.key)).toBeUndefined();
+    await expect(other.authenticate(created.key)).rejects.toMatchObject({ code: 'unauthorized', message: 'This API key was revoked' });
   });
 });
