@@ -100,6 +100,7 @@ describe('database functions', () => {
       'mh_grant',
       'mh_grant_batch',
       'mh_grant_set',
+      'mh_ledger_credit_set',
       'mh_redeem',
       'mh_redeem_set',
       'mh_take_stock',

@@ -2,7 +2,7 @@ import type { Database } from '../../db/client.js';
 import type { Clock } from '../../platform/clock.js';
 import { type JobRecord, PermanentJobError } from '../../platform/jobs.js';
 import { sendWebhook, WebhookBlockedError } from '../../platform/webhook.js';
-import type { RewardConfig } from '../rewards/index.js';
+import { findRewardDistributor } from '../rewards/index.js';
 import * as repo from './grant.repo.js';
 import { toGrantView } from './grant.service.js';
 
@@ -27,13 +27,7 @@ export function createDeliveryHandler(deps: { db: Database; clock: Clock; allowP
     if (!grant) throw new PermanentJobError(`grant ${grantId} not found`);
     // A grant revoked before its first delivery is not announced as created.
     if (event === 'reward_grant.created' && grant.status === 'REVOKED') return;
-    const reward = await db
-      .selectFrom('reward')
-      .select('config')
-      .where('tenant_id', '=', job.tenantId)
-      .where('reward_id', '=', grant.reward_id)
-      .executeTakeFirst();
-    const distributor = (reward?.config as RewardConfig | undefined)?.distributor;
+    const distributor = await findRewardDistributor(db, job.tenantId, grant.reward_id);
     if (!distributor || distributor.type !== 'WEBHOOK') throw new PermanentJobError(`reward ${grant.reward_id} has no webhook distributor`);
 
     const body = JSON.stringify({ event, delivery_id: `${grantId}:${event}`, grant: toGrantView(grant) });

@@ -24,7 +24,7 @@ export function evaluateStatic(reward: RewardRow, config: RewardConfig, quantity
   }
   const limit = config.validator.per_user_limit;
   if (limit !== undefined && quantity > limit) {
-    return grantRefusals.quantityAboveLimit(quantity, limit);
+    return grantRefusals.perUserLimitReached(limit, config.validator.period ?? 'LIFETIME', quantity);
   }
   return null;
 }
@@ -109,14 +109,14 @@ export async function checkEligibility(ctx: GrantContext, actor: Actor, input: G
     const counter = await repo.readCounter(exec, { ...key, periodKey: periodKey(p, now, campaignId) });
     const granted = Number(counter?.granted ?? 0);
     if (granted + quantity > limit) {
-      reasons.push(grantRefusals.perUserLimitReached(limit, p, granted));
+      reasons.push(grantRefusals.perUserLimitReached(limit, p, quantity));
     }
   }
   const interval = config.validator.min_interval_seconds;
   if (interval !== undefined) {
     const last = await repo.readCounter(exec, { ...key, periodKey: LAST_GRANT_KEY });
     const wait = last ? last.last_granted_at.getTime() + interval * 1000 - now.getTime() : 0;
-    if (wait > 0) reasons.push(grantRefusals.minIntervalNotElapsed(Math.ceil(wait / 1000)));
+    if (wait > 0) reasons.push(grantRefusals.minIntervalNotElapsed(interval, Math.ceil(wait / 1000)));
   }
   const stock = (await summarizeStock(exec, tenant.tenantId, [reward.reward_id])).get(reward.reward_id);
   if (stock && stock.available !== null && stock.available < quantity) {

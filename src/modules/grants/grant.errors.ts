@@ -10,8 +10,8 @@ export interface Refusal {
 
 /**
  * The reasons a grant is refused, as the eligibility check lists them and (through
- * `grantErrors.fromRefusal`) as a grant answers them. Some codes are also answered by the grant
- * statement with another message and details: see `grantErrors` below.
+ * `grantErrors.fromRefusal`) as a grant answers them. inventory_exhausted is also answered by the
+ * grant statement with another message: see `grantErrors` below.
  */
 export const grantRefusals = {
   rewardNotStarted: (validFrom: Date): Refusal => ({
@@ -24,13 +24,6 @@ export const grantRefusals = {
     code: 'reward_expired',
     message: `Reward was valid until ${validUntil.toISOString()}`,
     details: { valid_until: validUntil.toISOString() },
-  }),
-
-  /** per_user_limit_reached for one request asking more than the limit (checked before any counter). */
-  quantityAboveLimit: (quantity: number, limit: number): Refusal => ({
-    code: 'per_user_limit_reached',
-    message: `quantity ${quantity} is above the per-user limit ${limit}`,
-    details: { per_user_limit: limit, quantity },
   }),
 
   audienceCheckUnavailable: (audienceId: string): Refusal => ({
@@ -65,18 +58,25 @@ export const grantRefusals = {
     details: { grant_id: grantId },
   }),
 
-  /** Eligibility check's wording of per_user_limit_reached (from the counter, with `granted`). */
-  perUserLimitReached: (limit: number, period: string, granted: number): Refusal => ({
+  /**
+   * per_user_limit_reached, wherever it is found: one request asking more than the limit (before
+   * any counter), the eligibility check's read of the counter, and the grant statement's counter
+   * (also under a race, sql/mh_grant_set.sql). One message and one details shape for all three.
+   */
+  perUserLimitReached: (perUserLimit: number, period: string, quantity: number): Refusal => ({
     code: 'per_user_limit_reached',
-    message: `Limit of ${limit} per ${period.toLowerCase()} reached`,
-    details: { per_user_limit: limit, period, granted },
+    message: `Limit of ${perUserLimit} per ${period.toLowerCase()} reached (asked for ${quantity})`,
+    details: { per_user_limit: perUserLimit, period, quantity },
   }),
 
-  /** Eligibility check's wording of min_interval_not_elapsed (how long to wait). */
-  minIntervalNotElapsed: (retryAfterSeconds: number): Refusal => ({
+  /**
+   * min_interval_not_elapsed, wherever it is found: the eligibility check's read of the last grant
+   * time and the grant statement's stamp (which answers how long to wait).
+   */
+  minIntervalNotElapsed: (minIntervalSeconds: number, retryAfterSeconds: number): Refusal => ({
     code: 'min_interval_not_elapsed',
-    message: `Next grant possible in ${retryAfterSeconds} s`,
-    details: { retry_after_seconds: retryAfterSeconds },
+    message: `Next grant possible in ${retryAfterSeconds} s (at most one every ${minIntervalSeconds} s)`,
+    details: { min_interval_seconds: minIntervalSeconds, retry_after_seconds: retryAfterSeconds },
   }),
 
   /** Eligibility check's wording of inventory_exhausted. */
@@ -121,18 +121,13 @@ export const grantErrors = {
       available,
     }),
 
-  /** 409: the grant statement's wording of per_user_limit_reached (the counter is full). */
-  perUserLimitReached: (perUserLimit: number | undefined, period: string | undefined) =>
-    new AppError('conflict', 'per_user_limit_reached', `The user already has the most grants of this reward allowed per ${period?.toLowerCase() ?? 'period'}`, {
-      per_user_limit: perUserLimit ?? null,
-      period: period ?? null,
-    }),
+  /** 409 per_user_limit_reached (see grantRefusals.perUserLimitReached). */
+  perUserLimitReached: (perUserLimit: number, period: string, quantity: number) =>
+    grantErrors.fromRefusal(grantRefusals.perUserLimitReached(perUserLimit, period, quantity)),
 
-  /** 409: the grant statement's wording of min_interval_not_elapsed. */
-  minIntervalNotElapsed: (minIntervalSeconds: number | undefined) =>
-    new AppError('conflict', 'min_interval_not_elapsed', `The user got this reward less than ${minIntervalSeconds} s ago`, {
-      min_interval_seconds: minIntervalSeconds ?? null,
-    }),
+  /** 409 min_interval_not_elapsed (see grantRefusals.minIntervalNotElapsed). */
+  minIntervalNotElapsed: (minIntervalSeconds: number, retryAfterSeconds: number) =>
+    grantErrors.fromRefusal(grantRefusals.minIntervalNotElapsed(minIntervalSeconds, retryAfterSeconds)),
 
   /** 409 for any other refusal code of the grant statement: the code as words, its details as sent. */
   otherRefusal: (code: string, details: ErrorDetails) => new AppError('conflict', code, code.replaceAll('_', ' '), details),

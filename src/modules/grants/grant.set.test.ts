@@ -4,10 +4,11 @@ import { codeCampaign } from '../../../test/helpers/redeem-code-helpers.js';
 import { type TestApp, testApp, type TenantFixture } from '../../../test/helpers/test-app.js';
 
 /**
- * mh_grant_set (sql/mh_grant_set.sql): the plain grants of a group commit are settled as a set. Like
+ * mh_grant_set (sql/mh_grant_set.sql) is the one grant path: a group commit's grants are settled
+ * as one set, and a grant on its own is the same function over one item. Like
  * redemption.set.test.ts, these call mh_grant_batch directly with the parameters the service
- * would send: the same items go once as one batch (the set path) and once one statement each
- * (mh_grant, the reference), and must answer and write the same.
+ * would send: the same items go once as one batch and once one statement each, and must answer
+ * and write what grants one by one do (the answers and final counters are written down too).
  */
 
 let n = 0;
@@ -28,9 +29,10 @@ async function scenario(app: TestApp, stock?: number): Promise<Scenario> {
 }
 
 /** The parameter the grant service builds for a grant (see grant.statement.ts toParameter). */
-function item(s: Scenario, userId: string, cause: string | null) {
+function item(s: Scenario, userId: string, cause: string | null, limits: { per_user_limit?: number; min_interval_ms?: number } = {}) {
   const grantId = id('grt');
   return {
+    ...limits,
     tenant_id: s.t.tenantId,
     reward_id: s.rewardId,
     reward_version: s.rewardVersion,
@@ -47,7 +49,7 @@ function item(s: Scenario, userId: string, cause: string | null) {
     delivery_status: 'NOT_REQUIRED',
     payload: { points: 10 },
     now: new Date().toISOString(),
-    period_key: null,
+    period_key: limits.per_user_limit === undefined ? null : 'LIFETIME',
     credit: { entry_id: id('led'), asset: 'POINTS', amount: 10, cause_type: 'reward_grant', memo: 'Task reward' },
   };
 }
@@ -64,9 +66,9 @@ function items(s: Scenario) {
   ];
 }
 
-type Outcome = { outcome: string; code?: string; grant?: Record<string, unknown> };
+type Outcome = { outcome: string; code?: string; details?: Record<string, unknown>; grant?: Record<string, unknown> };
 
-/** Runs the items in one statement (as one batch) or one statement each; counts the calls of mh_grant and mh_grant_set. */
+/** Runs the items in one statement (as one batch) or one statement each; counts the calls of the grant functions. */
 async function run(app: TestApp, params: ReturnType<typeof item>[], asOneBatch: boolean) {
   return app.database.db.transaction().execute(async (trx) => {
     await sql`set local track_functions = 'pl'`.execute(trx);
@@ -101,8 +103,17 @@ async function ledgerOf(app: TestApp, tenantId: string, userId: string) {
   return { entries: rows.map((r) => [Number(r.amount), Number(r.balance_after), Number(r.account_seq)]), account: account.rows.map((r) => [Number(r.balance), Number(r.entry_count)]) };
 }
 
-describe('plain grants of a group commit as a set (mh_grant_set)', () => {
-  it('answers and writes exactly what one statement per grant does', async () => {
+async function countsOf(app: TestApp, tenantId: string) {
+  const { rows } = await sql<{ grants: number; entries: number; stock: number; counted: number }>`
+    select (select count(*)::int from reward_grant where tenant_id = ${tenantId}) as grants,
+           (select count(*)::int from ledger_entry where tenant_id = ${tenantId}) as entries,
+           (select sum(used)::int from reward_stock_slot where tenant_id = ${tenantId}) as stock,
+           (select coalesce(sum(granted), 0)::int from reward_user_counter where tenant_id = ${tenantId}) as counted`.execute(app.database.db);
+  return rows[0];
+}
+
+describe('the one grant path (mh_grant_set), for a group commit or one grant', () => {
+  it('answers and writes for a batch what one statement per grant does', async () => {
     const app = await testApp();
     const asSet = await scenario(app);
     const oneByOne = await scenario(app);
@@ -114,9 +125,10 @@ describe('plain grants of a group commit as a set (mh_grant_set)', () => {
     expect(set.map(shape)).toEqual(reference.map(shape));
     // The replayed cause answers the grant its first item made, not a new one.
     expect(set[3]!.grant!.grant_id).toBe(set[1]!.grant!.grant_id);
-    // In the batch only the second item of a cause and the cause granted before went one by one.
-    expect([set.asSet, set.perItem]).toEqual([1, 2]);
-    expect([reference.asSet, reference.perItem]).toEqual([0, 6]);
+    // One call of the set function for the batch, one per grant one by one; mh_grant (the JSON
+    // entry point redemptions use) is not on the grant path.
+    expect([set.asSet, set.perItem]).toEqual([1, 0]);
+    expect([reference.asSet, reference.perItem]).toEqual([6, 0]);
 
     for (const s of [asSet, oneByOne]) {
       // u1: three grants of 10 points, in the batch's order.
@@ -138,22 +150,43 @@ describe('plain grants of a group commit as a set (mh_grant_set)', () => {
     }
   });
 
-  it('leaves to the one-by-one path what it cannot settle: a stale snapshot, a reward no slot can cover', async () => {
+  it('settles what a set cannot take at once: a stale snapshot, a reward no slot can cover', async () => {
     const app = await testApp();
     const s = await scenario(app);
     const stale = items(s).slice(0, 3).map((p) => ({ ...p, reward_version: s.rewardVersion - 1 }));
     expect((await run(app, stale, true)).map((o) => o.outcome)).toEqual(['stale', 'stale', 'stale']);
 
-    // Stock of 2 left in its slots: no slot covers the batch's three grants, so the claims the set
-    // made are undone and each goes one by one: two find room, the third finds no slot it may
-    // take without waiting (busy, which the batcher then runs on its own).
+    // Stock of 2 left in its slots: no slot covers the batch's three grants, so each takes its
+    // own: two find room, the third finds no slot it may take without waiting (busy, which the
+    // batcher then runs on its own), and its claim is undone.
     const low = await scenario(app, 2);
     const outcomes = await run(app, [item(low, 'a', 'x1'), item(low, 'b', 'x2'), item(low, 'c', null)], true);
     expect(outcomes.map((o) => o.outcome)).toEqual(['granted', 'granted', 'busy']);
-    expect([outcomes.asSet, outcomes.perItem]).toEqual([1, 3]);
+    expect([outcomes.asSet, outcomes.perItem]).toEqual([1, 0]);
     const { rows } = await sql<{ grants: number; stock: number }>`
       select (select count(*)::int from reward_grant where tenant_id = ${low.t.tenantId}) as grants,
              (select sum(used)::int from reward_stock_slot where tenant_id = ${low.t.tenantId}) as stock`.execute(app.database.db);
     expect(rows[0]).toEqual({ grants: 2, stock: 2 });
+  });
+
+  it('refuses inside a batch as one by one: per_user_limit_reached, then min_interval_not_elapsed, with the counters exact', async () => {
+    const app = await testApp();
+    const answers: Outcome[][] = [];
+    for (const asOneBatch of [true, false]) {
+      const s = await scenario(app);
+      // Limit 1: u1's second grant is refused, its cause's claim and count undone.
+      const limited = [item(s, 'u1', null, { per_user_limit: 1 }), item(s, 'u1', 'k1', { per_user_limit: 1 }), item(s, 'u2', null, { per_user_limit: 1 })];
+      // One a minute: u3's second grant is refused after the stock, which it gives back.
+      const spaced = [item(s, 'u3', null, { min_interval_ms: 60_000 }), item(s, 'u3', null, { min_interval_ms: 60_000 })];
+      const outcomes = await run(app, [...limited, ...spaced], asOneBatch);
+      answers.push(outcomes);
+      expect(outcomes.map((o) => o.code ?? o.outcome)).toEqual(['granted', 'per_user_limit_reached', 'granted', 'granted', 'min_interval_not_elapsed']);
+      expect(outcomes[1]!.details).toEqual({ per_user_limit: 1 });
+      expect(outcomes[4]!.details).toEqual({ retry_after_seconds: 60 });
+      expect(outcomes.perItem).toBe(0);
+      // Three grants; two LIFETIME counts (u1, u2) and one LAST stamp (u3).
+      expect(await countsOf(app, s.t.tenantId)).toEqual({ grants: 3, entries: 3, stock: 3, counted: 3 });
+    }
+    expect(answers[0]!.map(shape)).toEqual(answers[1]!.map(shape));
   });
 });

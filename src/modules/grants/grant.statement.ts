@@ -193,13 +193,17 @@ export function grantFromJson(json: Record<string, unknown>): GrantRow {
   return row as unknown as GrantRow;
 }
 
-/** The API error of a database refusal. */
-export function refusalToError(r: GrantRefusal, ctx: { rewardId: string; quantity: number; perUserLimit?: number; period?: string; minIntervalSeconds?: number }): AppError {
+/**
+ * The API error of a database refusal. The limits come from the decision (`ctx`, what the
+ * statement was built from), the wait from the database, so the answer is the one the
+ * eligibility check gives (grant.errors.ts).
+ */
+export function refusalToError(r: GrantRefusal, ctx: { rewardId: string; quantity: number; perUserLimit?: number | undefined; period?: string; minIntervalSeconds?: number | undefined }): AppError {
   switch (r.code) {
     case 'per_user_limit_reached':
-      return grantErrors.perUserLimitReached(ctx.perUserLimit, ctx.period);
+      return grantErrors.perUserLimitReached(ctx.perUserLimit ?? Number(r.details.per_user_limit), ctx.period ?? 'LIFETIME', ctx.quantity);
     case 'min_interval_not_elapsed':
-      return grantErrors.minIntervalNotElapsed(ctx.minIntervalSeconds);
+      return grantErrors.minIntervalNotElapsed(ctx.minIntervalSeconds ?? 0, Number(r.details.retry_after_seconds));
     case 'inventory_exhausted':
       return grantErrors.inventoryExhausted(ctx.rewardId, Number(r.details.available ?? 0));
     default:

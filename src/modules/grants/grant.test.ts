@@ -588,8 +588,8 @@ describe('grants: POST /v1/reward-grants/check', () => {
       expect(codes(r1.reasons)).toEqual(['campaign_not_active', 'inventory_exhausted', 'min_interval_not_elapsed', 'per_user_limit_reached']);
       const byCode = Object.fromEntries((r1.reasons as { code: string; message: string; details: object }[]).map((r) => [r.code, r]));
       expect(byCode.campaign_not_active!.details).toMatchObject({ campaign_id: campaign.campaign_id, status: 'PAUSED' });
-      expect(byCode.per_user_limit_reached!.details).toMatchObject({ per_user_limit: 1, period: 'DAY', granted: 1 });
-      expect(byCode.min_interval_not_elapsed!.details).toEqual({ retry_after_seconds: 3000 });
+      expect(byCode.per_user_limit_reached!.details).toEqual({ per_user_limit: 1, period: 'DAY', quantity: 1 });
+      expect(byCode.min_interval_not_elapsed!.details).toEqual({ min_interval_seconds: 3600, retry_after_seconds: 3000 });
       expect(byCode.inventory_exhausted!.details).toMatchObject({ available: 0 });
       for (const r of r1.reasons) expect(r.message).toEqual(expect.any(String));
 

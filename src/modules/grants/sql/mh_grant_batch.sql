@@ -4,16 +4,17 @@
 -- of them fails the statement, and the caller runs them again one by one.
 --
 -- Order inside: redemptions the Redis mirror vouched for ("expect_batch") are verified first;
--- then the plain redemptions go through mh_redeem_set together and the plain grants through
--- mh_grant_set together; whatever those do not settle runs one by one through mh_redeem (an item
--- with "redeem") or mh_grant. Grants of one reward reuse the slot the batch already holds, and a
--- grant never waits for a slot another transaction holds ("busy": the caller runs it on its own):
--- with the items sorted by user, rows of a user (limit counters, ledger accounts) are the only rows
--- a batch waits for, and every batch locks them in the same order, so batches cannot deadlock.
+-- then the plain redemptions go through mh_redeem_set together, and every grant through
+-- mh_grant_set (the one grant path, which settles each completely); the redemptions those do not
+-- settle run one by one through mh_redeem. Grants of one reward reuse the slot the batch already
+-- holds, and in a batch of several nothing waits for a slot another transaction holds ("busy":
+-- the caller runs it on its own): with the items sorted by user, rows of a user (limit counters,
+-- ledger accounts) are the only rows a batch waits for, and every batch locks them in the same
+-- order, so batches cannot deadlock.
 --
--- Answers, ledger entries and new grant rows are collected with array_append: PL/pgSQL appends to
--- an array in place, while `jsonb || jsonb` copies the whole value on every append (measured over
--- 16 items of about 2 KB: 18 us per item with `||` against 0.24 us with array_append).
+-- Answers are collected with array_append: PL/pgSQL appends to an array in place, while
+-- `jsonb || jsonb` copies the whole value on every append (measured over 16 items of about 2 KB:
+-- 18 us per item with `||` against 0.24 us with array_append).
 --
 -- This file is the function's one current definition: the migration runner (src/db/migrate.ts)
 -- applies it again whenever it changes. Edit it here, never in a migration.
@@ -26,9 +27,8 @@ declare
   v_out jsonb;
   v_settled jsonb[];
   v_set mh_redeem_item[];
+  v_grant_set mh_grant_item[];
   v_outs jsonb[] := '{}';
-  v_entries jsonb[] := '{}';
-  v_grants jsonb[] := '{}';
   v_held jsonb := '{}'::jsonb;
   v_key text;
   v_n integer := jsonb_array_length(p);
@@ -75,23 +75,19 @@ begin
         v_settled[v_ord] := v_out;
       end loop;
     end if;
+  end if;
 
-    -- The plain grants together (mh_grant_set), on the same terms.
-    select coalesce(array_agg(row(
-             e.ord::integer, i->>'tenant_id', i->>'user_id', (i->>'now')::timestamptz, i->>'reward_id',
-             (i->>'reward_version')::integer, i->>'campaign_id', (i->>'campaign_version')::integer,
-             i->>'grant_id', i->>'reward_type', i->>'product_code', (i->>'quantity')::bigint, i->>'source',
-             i->>'source_id', i->>'status', i->>'distributor', i->>'delivery_status', i->'payload',
-             i->>'period_key', i->'credit', i->'job', null, null, null, null, null, null, null, null, null)::mh_redeem_item), '{}')
-      into v_set
-    from jsonb_array_elements(p) with ordinality as e(i, ord)
-    where not i ? 'redeem' and v_settled[e.ord::integer] is null
-      and not i ? 'per_user_limit' and not i ? 'min_interval_ms';
-    if cardinality(v_set) > 1 then
-      for v_ord, v_out in select s.ord, s.outcome from mh_grant_set(v_set) s loop
-        v_settled[v_ord] := v_out;
-      end loop;
-    end if;
+  -- Every grant, as one set (nowait in a batch of several: see above).
+  select coalesce(array_agg(jsonb_populate_record(null::mh_grant_item,
+                                                  i || jsonb_build_object('ord', e.ord, 'nowait', v_many))
+                            order by e.ord), '{}')
+    into v_grant_set
+  from jsonb_array_elements(p) with ordinality as e(i, ord)
+  where not i ? 'redeem';
+  if cardinality(v_grant_set) > 0 then
+    for v_ord, v_out in select s.ord, s.outcome from mh_grant_set(v_grant_set) s loop
+      v_settled[v_ord] := v_out;
+    end loop;
   end if;
 
   v_ord := 0;
@@ -106,56 +102,13 @@ begin
       if v_held ? v_key then
         v_item := v_item || jsonb_build_object('prefer_slot', v_held->v_key);
       end if;
-      if v_item ? 'redeem' then
-        v_out := mh_redeem(v_item);
-      else
-        v_out := mh_grant(v_item);
-      end if;
+      v_out := mh_redeem(v_item);
     end if;
-    if v_out->>'outcome' = 'granted' then
-      if not v_held ? v_key then
-        v_held := v_held || jsonb_build_object(v_key, v_out->'grant'->'stock_slots'->0->'slot');
-      end if;
-      if v_out ? 'writes' then
-        if v_out->'writes' ? 'entry' then
-          v_entries := array_append(v_entries, v_out->'writes'->'entry');
-        end if;
-        if v_out->'writes' ? 'grant' then
-          v_grants := array_append(v_grants, v_out->'writes'->'grant');
-        end if;
-        v_out := v_out - 'writes';
-      end if;
+    if v_out->>'outcome' = 'granted' and not v_held ? v_key then
+      v_held := v_held || jsonb_build_object(v_key, v_out->'grant'->'stock_slots'->0->'slot');
     end if;
     v_outs := array_append(v_outs, v_out);
   end loop;
-
-  -- The per-item grants' ledger entries and new grant rows, one statement per table (entry_seq
-  -- follows the batch's order). An error here fails the whole statement, as any error of a grant does.
-  if cardinality(v_entries) > 0 then
-    insert into ledger_entry (tenant_id, entry_id, user_id, asset, amount, balance_after, account_seq,
-                              entry_type, cause_type, cause_id, reverses_entry_id, memo, created_at)
-    select e.tenant_id, e.entry_id, e.user_id, e.asset, e.amount, e.balance_after, e.account_seq,
-           e.entry_type, e.cause_type, e.cause_id, null, e.memo, e.created_at
-    from unnest(v_entries) with ordinality as x(item, ord),
-         jsonb_to_record(x.item) as e(tenant_id text, entry_id text, user_id text, asset text, amount bigint,
-                                      balance_after bigint, account_seq bigint, entry_type text, cause_type text,
-                                      cause_id text, memo text, created_at timestamptz)
-    order by x.ord;
-  end if;
-  if cardinality(v_grants) > 0 then
-    insert into reward_grant (tenant_id, grant_id, reward_id, reward_type, product_code, campaign_id, user_id,
-                              quantity, source, source_id, status, distributor, payload, stock_slots, period_key,
-                              delivery_status, created_at, updated_at)
-    select g.tenant_id, g.grant_id, g.reward_id, g.reward_type, g.product_code, g.campaign_id, g.user_id,
-           g.quantity, null, null, g.status, g.distributor, g.payload, g.stock_slots, g.period_key,
-           g.delivery_status, g.created_at, g.updated_at
-    from unnest(v_grants) as x(item),
-         jsonb_to_record(x.item) as g(tenant_id text, grant_id text, reward_id text, reward_type text,
-                                           product_code text, campaign_id text, user_id text, quantity integer,
-                                           status text, distributor text, payload jsonb, stock_slots jsonb,
-                                           period_key text, delivery_status text, created_at timestamptz,
-                                           updated_at timestamptz);
-  end if;
 
   -- One row per grant, in order.
   foreach v_out in array v_outs loop
