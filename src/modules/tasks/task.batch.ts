@@ -1,5 +1,6 @@
 /**
- * The batch form of a trigger, set-based, inside the caller's transaction: given the claimed
+ * The one progress path of a trigger (one event or many: one event is a batch of one), set-based,
+ * inside the caller's transaction: given the claimed
  * events and their tasks (one statement, task.trigger.ts), the states before the batch come back
  * with one read, distinct values go in with one insert, every task's progress moves for ALL the
  * batch's users in ONE call (mh_task_progress: a conditional upsert per task, additive conditions
@@ -12,7 +13,7 @@ import type { Executor } from '../../db/client.js';
 import type { TenantActor } from '../../platform/actor.js';
 import { capOf, conditionOf, type Condition, progressShown } from './task.rules.js';
 import { localDay, periodKey } from './task.period.js';
-import * as repo from './task.repo.js';
+import type * as repo from './task.repo.js';
 import type { RepeatPolicy, TaskOutcomeView } from './task.schemas.js';
 import type { MembershipMemo } from './task.audience.js';
 import type { CompletionItem, CompletionSink, TriggerEvent } from './task.trigger.js';
@@ -105,7 +106,7 @@ export async function runBatch(
   }
 
   // The state of every key before this batch, in one read: an event that does not move a key
-  // answers with the state at its place in the sequence, exactly as the single form would.
+  // answers with the state at its place in the sequence, exactly as if the events ran one by one.
   const before = await readStates(exec, tenant.tenantId, all);
 
   // 2. Distinct values: one insert; a value counts for the first event that brought it.
@@ -131,7 +132,7 @@ export async function runBatch(
   }
 
   // 3. Every task's progress in ONE call: one upsert per task over every (user, period) the
-  //    batch moves, in task_id order (the order single triggers lock in, so the two cannot
+  //    batch moves, in task_id order (every trigger locks in that order, so two cannot
   //    deadlock). One round trip instead of one per task: under load most of a batch's time went
   //    to waiting between statements with its rows locked.
   const additiveByTask = groupBy(additive, (s) => s.task.task_id);
@@ -142,10 +143,13 @@ export async function runBatch(
   if (plans.every((p) => p.severalDays.length === 0)) await runPlans(exec, tenant.tenantId, plans, now);
   else {
     // A streak key that saw several days in this batch (rare: a late event next to a current
-    // one) goes day by day, in order, before its task's upsert: so task by task.
+    // one) goes day by day, in order, before its task's upsert (one mh_task_progress call per
+    // day: a streak row holds only its last day): so task by task.
     for (const plan of plans) {
       for (const s of plan.severalDays) {
-        const state = await repo.addStreakDay(exec, s.key, s.day, s.condition.target, s.cap, s.task.repeat_policy === 'UNLIMITED', now);
+        const day = { userId: s.key.userId, periodKey: s.key.periodKey, rest: 0, gain: 0, day: s.day };
+        const upsert: TaskUpsert = { kind: 'streak', target: s.condition.target, cap: s.cap, everyMultiple: s.task.repeat_policy === 'UNLIMITED', keys: [day] };
+        const state = (await moveProgress(exec, tenant.tenantId, [{ taskId: s.task.task_id, upsert }], now)).get(s.keyStr);
         if (state) setMoved(s, state, s.cap);
         else read(s, 'day_already_counted');
       }
@@ -298,29 +302,35 @@ function planStreak(steps: Step[], before: States, read: Read): Plan {
   };
 }
 
-/**
- * The plans' upserts in ONE call of mh_task_progress (sql/mh_task_progress.sql), task by task in the plans'
- * order, then their answers. The call's text never changes, so PostgreSQL parses and plans it
- * once per connection (a statement built per set of tasks was parsed and planned every time).
- */
+/** The plans' upserts in ONE call of mh_task_progress (moveProgress), then their answers. */
 async function runPlans(exec: Executor, tenantId: string, plans: Plan[], now: Date): Promise<void> {
-  const parts = plans.filter((p) => p.upsert.keys.length > 0);
-  const states = new Map<string, repo.ProgressState>();
-  if (parts.length) {
-    const keys = parts.flatMap((p) => p.upsert.keys);
-    let end = 0;
-    const ends = parts.map((p) => (end += p.upsert.keys.length));
-    const r = await sql<{ r_task_id: string; r_user_id: string; r_period_key: string; r_progress: number; r_completions: number; r_last_gain: number }>`
-      select * from mh_task_progress(${tenantId}, ${now}::timestamptz,
-        ${parts.map((p) => p.taskId)}::text[], ${parts.map((p) => p.upsert.kind)}::text[], ${parts.map((p) => p.upsert.target)}::bigint[],
-        ${parts.map((p) => p.upsert.cap)}::int[], ${parts.map((p) => p.upsert.everyMultiple)}::boolean[], ${ends}::int[],
-        ${keys.map((k) => k.userId)}::text[], ${keys.map((k) => k.periodKey)}::text[], ${keys.map((k) => k.rest)}::bigint[],
-        ${keys.map((k) => k.gain)}::int[], ${keys.map((k) => k.day)}::date[])`.execute(exec);
-    for (const row of r.rows) {
-      states.set(`${row.r_task_id}\u0000${row.r_user_id}\u0000${row.r_period_key}`, { progress: Number(row.r_progress), completions: row.r_completions, last_gain: row.r_last_gain });
-    }
-  }
+  const states = await moveProgress(exec, tenantId, plans, now);
   for (const p of plans) p.apply(states);
+}
+
+/**
+ * Tasks' upserts in ONE call of mh_task_progress (sql/mh_task_progress.sql), task by task in the
+ * order given; answers the state after it of every key that moved, by key. The call's text never
+ * changes, so PostgreSQL parses and plans it once per connection (a statement built per set of
+ * tasks was parsed and planned every time).
+ */
+async function moveProgress(exec: Executor, tenantId: string, tasks: { taskId: string; upsert: TaskUpsert }[], now: Date): Promise<Map<string, repo.ProgressState>> {
+  const parts = tasks.filter((p) => p.upsert.keys.length > 0);
+  const states = new Map<string, repo.ProgressState>();
+  if (!parts.length) return states;
+  const keys = parts.flatMap((p) => p.upsert.keys);
+  let end = 0;
+  const ends = parts.map((p) => (end += p.upsert.keys.length));
+  const r = await sql<{ r_task_id: string; r_user_id: string; r_period_key: string; r_progress: number; r_completions: number; r_last_gain: number }>`
+    select * from mh_task_progress(${tenantId}, ${now}::timestamptz,
+      ${parts.map((p) => p.taskId)}::text[], ${parts.map((p) => p.upsert.kind)}::text[], ${parts.map((p) => p.upsert.target)}::bigint[],
+      ${parts.map((p) => p.upsert.cap)}::int[], ${parts.map((p) => p.upsert.everyMultiple)}::boolean[], ${ends}::int[],
+      ${keys.map((k) => k.userId)}::text[], ${keys.map((k) => k.periodKey)}::text[], ${keys.map((k) => k.rest)}::bigint[],
+      ${keys.map((k) => k.gain)}::int[], ${keys.map((k) => k.day)}::date[])`.execute(exec);
+  for (const row of r.rows) {
+    states.set(`${row.r_task_id}\u0000${row.r_user_id}\u0000${row.r_period_key}`, { progress: Number(row.r_progress), completions: row.r_completions, last_gain: row.r_last_gain });
+  }
+  return states;
 }
 
 function setMoved(s: Step, state: repo.ProgressState, cap: number | null): void {

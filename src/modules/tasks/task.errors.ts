@@ -41,10 +41,6 @@ export const taskErrors = {
   linkNotFound: (campaignId: string, taskId: string) =>
     new AppError('not_found', 'campaign_task_not_found', `Task ${taskId} is not linked to campaign ${campaignId}`, { campaign_id: campaignId, task_id: taskId }),
 
-  /** 409: a completion row that exists already (unique index; the last wall behind the row lock). */
-  completionAlreadyRecorded: (taskId: string) =>
-    new AppError('conflict', 'completion_already_recorded', 'This completion was already recorded', { task_id: taskId }),
-
   /** 400: the event's body and X-Product-Code header name different products. */
   productCodeMismatch: () =>
     new AppError('invalid', 'product_code_mismatch', 'product_code in the body and the X-Product-Code header differ', { field: 'product_code' }),

@@ -1,6 +1,6 @@
 import { type Insertable, type Selectable, sql, type Updateable } from 'kysely';
 import type { Executor } from '../../db/client.js';
-import { isForeignKeyViolation, isUniqueViolation } from '../../db/errors.js';
+import { isForeignKeyViolation } from '../../db/errors.js';
 import { taskErrors } from './task.errors.js';
 import type { TaskCompletionLogTable, TaskTable } from './task.tables.js';
 
@@ -133,36 +133,10 @@ function activeTasksQuery(tenantId: string, eventTypes: readonly string[] | null
      order by t.task_id, l.sort_order, l.campaign_id`;
 }
 
-export interface EventClaim {
-  tenant_id: string;
-  event_id: string;
-  user_id: string;
-  event_type: string;
-  product_code: string | null;
-  occurred_at: Date;
-  received_at: Date;
-}
-
 /**
- * Claims an event id and finds the event's live tasks in ONE round trip (the hot path of a
- * single trigger). `claimed` false: the id was claimed before, the event is a repeat.
- */
-export async function claimAndFind(db: Executor, row: EventClaim, now: Date): Promise<{ claimed: boolean; tasks: ActiveTaskRow[] }> {
-  const r = await sql<ActiveTaskRow & { claimed: number }>`
-    with claim as (
-      insert into task_event (tenant_id, event_id, user_id, event_type, product_code, occurred_at, received_at)
-      values (${row.tenant_id}, ${row.event_id}, ${row.user_id}, ${row.event_type}, ${row.product_code}, ${row.occurred_at}, ${row.received_at})
-      on conflict do nothing
-      returning 1
-    ), live as (${activeTasksQuery(row.tenant_id, [row.event_type], now)})
-    select (select count(*) from claim)::int as claimed, live.* from (select 1) as one left join live on true
-     order by live.task_id, live.sort_order, live.campaign_id`.execute(db);
-  return { claimed: r.rows[0]!.claimed > 0, tasks: r.rows.filter((t) => t.task_id !== null) };
-}
-
-/**
- * claimAndFind for many events: claims their ids (one insert; an id already taken is skipped) and
- * reads the live tasks of `eventTypes`, in one statement. Answers the ids claimed and the tasks.
+ * Claims the events' ids (one insert; an id already taken is skipped) and reads the live tasks of
+ * `eventTypes`, in ONE statement (one round trip: the hot path of a trigger, one event or many).
+ * Answers the ids claimed and the tasks.
  */
 export async function claimManyAndFind(
   db: Executor,
@@ -188,23 +162,9 @@ export async function claimManyAndFind(
   return { claimed: r.rows.find((row) => row.claimed !== null)?.claimed ?? [], tasks: r.rows.filter((t) => t.task_id !== null).map(({ claimed: _, ...task }) => task as ActiveTaskRow) };
 }
 
-export function findEvent(db: Executor, tenantId: string, eventId: string) {
-  return db.selectFrom('task_event').selectAll().where('tenant_id', '=', tenantId).where('event_id', '=', eventId).executeTakeFirst();
-}
-
-export async function saveEventResults(db: Executor, tenantId: string, eventId: string, results: unknown): Promise<void> {
-  await db.updateTable('task_event').set({ results: JSON.stringify(results) }).where('tenant_id', '=', tenantId).where('event_id', '=', eventId).execute();
-}
-
-/** Counts a value for a `distinct` condition; false when this user already had it in this period. */
-export async function addDistinctValue(db: Executor, key: ProgressKey, value: string): Promise<boolean> {
-  const r = await db
-    .insertInto('task_progress_value')
-    .values({ tenant_id: key.tenantId, task_id: key.taskId, user_id: key.userId, period_key: key.periodKey, value })
-    .onConflict((oc) => oc.doNothing())
-    .returning('value')
-    .executeTakeFirst();
-  return r !== undefined;
+/** The events claimed before with these ids: their first answers, for repeats. */
+export function findEvents(db: Executor, tenantId: string, eventIds: readonly string[]) {
+  return db.selectFrom('task_event').select(['event_id', 'user_id', 'event_type', 'results']).where('tenant_id', '=', tenantId).where('event_id', 'in', eventIds).execute();
 }
 
 export interface ProgressKey {
@@ -214,70 +174,11 @@ export interface ProgressKey {
   periodKey: string;
 }
 
+/** A progress row after mh_task_progress moved it; `last_gain`: completions that move added. */
 export interface ProgressState {
   progress: number;
   completions: number;
   last_gain: number;
-}
-
-/**
- * Adds `delta` to an additive condition (count, amount_sum, distinct) in ONE upsert: the row lock
- * serialises parallel events of the same user, and each update computes from the row it locked
- * how many completions it adds (`last_gain`, read back by RETURNING), capped by `cap` (1 for ONCE
- * and periodic policies, max_completions or null for UNLIMITED). What is left over after a
- * completion carries on towards the next one. Undefined: the cap was already reached.
- */
-export async function addProgress(db: Executor, key: ProgressKey, delta: number, target: number, cap: number | null, now: Date): Promise<ProgressState | undefined> {
-  const firstGain = Math.min(Math.floor(delta / target), cap ?? Number.MAX_SAFE_INTEGER);
-  const capSql = cap === null ? sql`2147483647` : sql`${cap}::int`;
-  const r = await sql<ProgressState>`
-    insert into task_progress as p (tenant_id, task_id, user_id, period_key, progress, completions, last_gain, updated_at)
-    values (${key.tenantId}, ${key.taskId}, ${key.userId}, ${key.periodKey}, ${delta - firstGain * target}, ${firstGain}, ${firstGain}, ${now})
-    on conflict (tenant_id, task_id, user_id, period_key) do update set
-      progress = p.progress + ${delta}::bigint - least((p.progress + ${delta}::bigint) / ${target}::bigint, ${capSql} - p.completions) * ${target}::bigint,
-      completions = p.completions + least((p.progress + ${delta}::bigint) / ${target}::bigint, ${capSql} - p.completions),
-      last_gain = least((p.progress + ${delta}::bigint) / ${target}::bigint, ${capSql} - p.completions),
-      updated_at = ${now}
-    where p.completions < ${capSql}
-    returning progress, completions, last_gain`.execute(db);
-  return r.rows[0];
-}
-
-/**
- * Counts a day of a streak (consecutive_days) in ONE upsert: the day after the last one extends
- * the streak, a later day starts it again at 1, the same or an earlier day changes nothing. A
- * streak completes when it reaches `target` (every multiple of it for UNLIMITED). Undefined: the
- * day did not count (already counted, out of order) or the cap was already reached.
- */
-export async function addStreakDay(db: Executor, key: ProgressKey, day: string, target: number, cap: number | null, everyMultiple: boolean, now: Date): Promise<ProgressState | undefined> {
-  const capSql = cap === null ? sql`2147483647` : sql`${cap}::int`;
-  const streak = sql`(case when p.last_day = ${day}::date - 1 then p.progress + 1 else 1 end)`;
-  const reached = everyMultiple ? sql`${streak} % ${target}::bigint = 0` : sql`${streak} >= ${target}::bigint`;
-  const gain = sql`(case when ${reached} and p.completions < ${capSql} then 1 else 0 end)`;
-  const firstGain = target === 1 ? 1 : 0;
-  const r = await sql<ProgressState>`
-    insert into task_progress as p (tenant_id, task_id, user_id, period_key, progress, completions, last_day, last_gain, updated_at)
-    values (${key.tenantId}, ${key.taskId}, ${key.userId}, ${key.periodKey}, 1, ${firstGain}, ${day}::date, ${firstGain}, ${now})
-    on conflict (tenant_id, task_id, user_id, period_key) do update set
-      progress = ${streak},
-      completions = p.completions + ${gain},
-      last_gain = ${gain},
-      last_day = ${day}::date,
-      updated_at = ${now}
-    where p.completions < ${capSql} and (p.last_day is null or p.last_day < ${day}::date)
-    returning progress, completions, last_gain`.execute(db);
-  return r.rows[0];
-}
-
-export function readProgress(db: Executor, key: ProgressKey) {
-  return db
-    .selectFrom('task_progress')
-    .select(['progress', 'completions', 'last_gain', 'last_day'])
-    .where('tenant_id', '=', key.tenantId)
-    .where('task_id', '=', key.taskId)
-    .where('user_id', '=', key.userId)
-    .where('period_key', '=', key.periodKey)
-    .executeTakeFirst();
 }
 
 export function readUserProgress(db: Executor, tenantId: string, userId: string, taskIds: string[]) {
@@ -289,14 +190,4 @@ export function readUserProgress(db: Executor, tenantId: string, userId: string,
     .where('user_id', '=', userId)
     .where('task_id', 'in', taskIds)
     .execute();
-}
-
-export async function insertCompletion(db: Executor, row: Insertable<TaskCompletionLogTable>): Promise<void> {
-  try {
-    await db.insertInto('task_completion_log').values(row).execute();
-  } catch (err) {
-    // Unreachable while progress rows are updated under their lock; kept as the last wall.
-    if (isUniqueViolation(err)) throw taskErrors.completionAlreadyRecorded(row.task_id);
-    throw err;
-  }
 }

@@ -1,9 +1,10 @@
 /**
- * Triggering tasks with events (POST /v1/tasks/trigger). One event, in the caller's
- * transaction: claim its event_id (a repeat changes nothing), find the live tasks of its type,
- * gate each by its campaign's audience, advance the user's progress in one conditional upsert,
- * and record each completion together with its reward grant. Everything an event writes commits
- * together or not at all.
+ * Triggering tasks with events (POST /v1/tasks/trigger and its batch form), in the caller's
+ * transaction, by ONE path for one event or many (one event is a group of one): claim the event
+ * ids (a repeat changes nothing), find the live tasks of their types, gate each by its campaign's
+ * audience, move every task's progress with the set-based upserts of mh_task_progress
+ * (task.batch.ts), and record each completion together with its reward grant. Everything a call
+ * writes commits together or not at all.
  */
 import { type Insertable, sql } from 'kysely';
 import type { Counter, Histogram } from 'prom-client';
@@ -13,14 +14,12 @@ import { AppError } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
 import type { GrantService } from '../grants/index.js';
 import { taskErrors } from './task.errors.js';
-import { conditionOf, capOf, progressShown } from './task.rules.js';
-import { localDay, periodKey } from './task.period.js';
 import * as repo from './task.repo.js';
-import type { RepeatPolicy, TaskOutcomeView, TriggerResultView } from './task.schemas.js';
+import type { TaskOutcomeView, TriggerResultView } from './task.schemas.js';
 import type { TaskCompletionLogTable } from './task.tables.js';
 import { runBatch } from './task.batch.js';
 import type { TriggerEvent } from './task.event.js';
-import { type CampaignPickerDeps, createCampaignPicker, type MembershipMemo } from './task.audience.js';
+import { type CampaignPickerDeps, createCampaignPicker } from './task.audience.js';
 
 export type { AudienceCheck, MembershipMemo } from './task.audience.js';
 export { normalizeEvent, type RawEvent, type TriggerEvent } from './task.event.js';
@@ -86,59 +85,6 @@ export function createTrigger(deps: TriggerDeps) {
   const { grants, metrics } = deps;
   const pickCampaign = createCampaignPicker(deps);
 
-  async function advanceTask(exec: Executor, tenant: TenantActor, event: TriggerEvent, links: repo.ActiveTaskRow[], now: Date, memo: MembershipMemo): Promise<TaskOutcomeView> {
-    const task = links[0]!;
-    const condition = conditionOf(task);
-    const repeat = task.repeat_policy as RepeatPolicy;
-    const cap = capOf(repeat, task.max_completions);
-    const key: repo.ProgressKey = { tenantId: tenant.tenantId, taskId: task.task_id, userId: event.userId, periodKey: periodKey(repeat, event.occurredAt, task.time_zone) };
-    const outcome = (campaignId: string | null, reason: string | null, state: { progress: number; completions: number } | undefined): TaskOutcomeView => ({
-      task_id: task.task_id,
-      campaign_id: campaignId,
-      progressed: reason === null,
-      reason,
-      period_key: key.periodKey,
-      progress: progressShown(condition, cap, state),
-      target: condition.target,
-      completions: state?.completions ?? 0,
-      completed: [],
-    });
-    const notProgressed = async (campaignId: string | null, reason: string) => outcome(campaignId, reason, await repo.readProgress(exec, key));
-
-    if (!matchesFilters(condition.filters, event.data)) return notProgressed(null, 'filter_mismatch');
-    const { campaignId, reason } = await pickCampaign(exec, links, event.userId, memo);
-    if (!campaignId) return notProgressed(null, reason!);
-
-    let state: repo.ProgressState | undefined;
-    if (condition.type === 'consecutive_days') {
-      state = await repo.addStreakDay(exec, key, localDay(event.occurredAt, task.time_zone), condition.target, cap, repeat === 'UNLIMITED', now);
-      if (!state) {
-        const current = await repo.readProgress(exec, key);
-        return outcome(campaignId, cap !== null && (current?.completions ?? 0) >= cap ? 'already_completed' : 'day_already_counted', current);
-      }
-    } else {
-      let delta = 1;
-      if (condition.type === 'amount_sum') {
-        const amount = event.data.amount;
-        if (typeof amount !== 'number' || !Number.isSafeInteger(amount) || amount < 0) return notProgressed(campaignId, 'invalid_amount');
-        if (amount === 0) return notProgressed(campaignId, 'no_amount');
-        delta = amount;
-      } else if (condition.type === 'distinct') {
-        const value = event.data[condition.field!];
-        if (value === undefined || value === null || typeof value === 'object') return notProgressed(campaignId, 'missing_field');
-        if (!(await repo.addDistinctValue(exec, key, String(value)))) return notProgressed(campaignId, 'value_already_counted');
-      }
-      state = await repo.addProgress(exec, key, delta, condition.target, cap, now);
-      if (!state) return notProgressed(campaignId, 'already_completed');
-    }
-
-    const result = outcome(campaignId, null, state);
-    for (let i = 1; i <= state.last_gain; i++) {
-      result.completed.push(await complete(exec, tenant, event, task, campaignId, key.periodKey, state.completions - state.last_gain + i, now));
-    }
-    return result;
-  }
-
   /** One step that completed a task: what its completion row and grant are made of. */
   type Completion = CompletionItem & { completionId: string };
 
@@ -146,8 +92,8 @@ export function createTrigger(deps: TriggerDeps) {
     return { reward_id: c.task.reward_id!, user_id: c.event.userId, quantity: c.task.reward_quantity, campaign_id: c.campaignId, source: GRANT_SOURCE, source_id: c.completionId };
   }
 
-  /** The completion row and answer, given how its grant went (null: the task has no reward). */
-  async function record(exec: Executor, tenant: TenantActor, c: Completion, now: Date, grant: { grantId: string } | AppError | null, sink?: CompletionSink) {
+  /** The completion row (into `sink`) and answer, given how its grant went (null: the task has no reward). */
+  function record(exec: Executor, tenant: TenantActor, c: Completion, now: Date, grant: { grantId: string } | AppError | null, sink: CompletionSink) {
     const grantId = grant && !(grant instanceof AppError) ? grant.grantId : null;
     const error = grant instanceof AppError ? { code: grant.code, message: grant.message } : null;
     const status = !c.task.reward_id ? 'NONE' : grantId ? 'GRANTED' : 'REFUSED';
@@ -169,35 +115,19 @@ export function createTrigger(deps: TriggerDeps) {
       grant_error_message: error?.message ?? null,
       completed_at: now,
     };
-    if (sink) sink.push(row);
-    else await repo.insertCompletion(exec, row);
+    sink.push(row);
     // Counted once the completion is committed (a rolled-back or retried trigger counts nothing).
     afterCommit(exec, () => metrics.completed.inc({ task_type: c.task.task_type }));
     return { completion_id: c.completionId, seq: c.seq, grant_status: status, grant_id: grantId, grant_error: error };
   }
 
   /**
-   * Records one completion and grants its reward in the same transaction. A refused grant (sold
-   * out, per-user limit, ...) writes nothing of itself and leaves the transaction usable: the
-   * completion still counts (the user did the task) and shows why no reward came with it.
-   * The task, not the caller's key, decides the reward: a product-limited key that may trigger
-   * this task's product gets the task's reward even if it is of another product.
+   * Completions of a call, in order: their grants in one statement (grantMany), their rows into
+   * `sink`. A refused grant (sold out, per-user limit, ...) writes nothing of itself and leaves
+   * the transaction usable: the completion still counts (the user did the task) and shows why no
+   * reward came with it. The task, not the caller's key, decides the reward: a product-limited key
+   * that may trigger this task's product gets the task's reward even if it is of another product.
    */
-  async function complete(exec: Executor, tenant: TenantActor, event: TriggerEvent, task: repo.ActiveTaskRow, campaignId: string, period: string, seq: number, now: Date) {
-    const c: Completion = { event, task, campaignId, period, seq, completionId: newId('tcl', now.getTime()) };
-    let grant: { grantId: string } | AppError | null = null;
-    if (task.reward_id) {
-      try {
-        grant = { grantId: (await grants.grantReward({ ...tenant, productCodes: null }, grantInput(c), exec)).grant.grant_id };
-      } catch (err) {
-        if (!(err instanceof AppError)) throw err;
-        grant = err;
-      }
-    }
-    return record(exec, tenant, c, now, grant);
-  }
-
-  /** Completions of a batch, in order: their grants in one statement (grantMany), their rows into `sink`. */
   async function completeMany(exec: Executor, tenant: TenantActor, items: CompletionItem[], now: Date, sink: CompletionSink) {
     const all: Completion[] = items.map((it) => ({ ...it, completionId: newId('tcl', now.getTime()) }));
     const rewarded = all.filter((c) => c.task.reward_id);
@@ -206,7 +136,7 @@ export function createTrigger(deps: TriggerDeps) {
     const out = [];
     for (const c of all) {
       const a = byCompletion.get(c);
-      out.push(await record(exec, tenant, c, now, a === undefined ? null : a instanceof AppError ? a : { grantId: a.grant.grant_id }, sink));
+      out.push(record(exec, tenant, c, now, a === undefined ? null : a instanceof AppError ? a : { grantId: a.grant.grant_id }, sink));
     }
     return out;
   }
@@ -219,13 +149,6 @@ export function createTrigger(deps: TriggerDeps) {
     });
   }
 
-  /** Runs a claimed event against its tasks, in task_id order (parallel events lock rows in the same order). */
-  async function runEvent(exec: Executor, tenant: TenantActor, event: TriggerEvent, index: TaskIndex, now: Date, memo: MembershipMemo): Promise<TriggerResultView> {
-    const tasks: TaskOutcomeView[] = [];
-    for (const links of tasksFor(tenant, index, event)) tasks.push(await advanceTask(exec, tenant, event, links, now, memo));
-    return { event_id: event.eventId, duplicate: false, tasks };
-  }
-
   /** The answer for an event id claimed before: the first answer, if it was the same event. */
   function replay(event: TriggerEvent, row: { user_id: string; event_type: string; results: unknown } | undefined): TriggerResultView {
     if (!row || row.user_id !== event.userId || row.event_type !== event.eventType) {
@@ -235,87 +158,76 @@ export function createTrigger(deps: TriggerDeps) {
     return { event_id: event.eventId, duplicate: true, tasks: first?.tasks ?? [] };
   }
 
-  return {
-    /** One event in `exec` (a transaction). */
-    async triggerOne(exec: Executor, tenant: TenantActor, event: TriggerEvent, now: Date): Promise<TriggerResultView> {
-      const started = performance.now();
-      const { claimed, tasks } = await repo.claimAndFind(exec, claimRow(tenant, event, now), now);
-      if (!claimed) {
-        const result = replay(event, await repo.findEvent(exec, tenant.tenantId, event.eventId));
-        afterCommit(exec, () => metrics.triggered.inc({ form: 'single', result: 'duplicate' }));
-        return result;
+  /**
+   * Events in `exec` (one transaction), set-based (task.batch.ts): the claims and the tasks of
+   * every event type in one statement, the progress of every task in one statement, the grants in
+   * one, the completion rows and the answers kept in one. Answers per event, in input order: its
+   * result, or its refusal (a reused event id) as an AppError. The one path of every trigger: the
+   * batch form, the group commit of single events and a single event alone (`form` labels the
+   * metrics).
+   */
+  async function triggerGroup(exec: Executor, tenant: TenantActor, events: (TriggerEvent | AppError)[], now: Date, form: 'single' | 'batch' = 'batch'): Promise<(TriggerResultView | AppError)[]> {
+    const started = performance.now();
+    const valid = events.filter((e): e is TriggerEvent => !(e instanceof AppError));
+    const { claimed, tasks: live } = await claimGroup(exec, tenant, valid, now);
+    const duplicates = valid.filter((e) => !claimed.has(e.eventId) || claimed.get(e.eventId) !== e);
+    const earlier = new Map(duplicates.length ? (await repo.findEvents(exec, tenant.tenantId, [...new Set(duplicates.map((e) => e.eventId))])).map((r) => [r.event_id, r]) : []);
+    const index = indexTasks(live);
+    // Events run grouped by user (stably, so one user's events keep their order): every batch
+    // then takes progress-row locks in the same order, and two batches cannot deadlock on them.
+    const runnable = events
+      .map((e, i) => ({ e, i }))
+      .filter((x): x is { e: TriggerEvent; i: number } => !(x.e instanceof AppError) && claimed.get(x.e.eventId) === x.e)
+      .sort((a, b) => (a.e.userId < b.e.userId ? -1 : a.e.userId > b.e.userId ? 1 : a.i - b.i));
+    const { answers, completions } = await runBatch(exec, tenant, runnable.map(({ e }) => ({ event: e, tasks: tasksFor(tenant, index, e) })), now, {
+      pickCampaign,
+      matchesFilters,
+      completeMany,
+    });
+    const toSave: { eventId: string; results: string }[] = [];
+    const results = events.map((event): TriggerResultView | AppError => {
+      if (event instanceof AppError) return event;
+      const tasks = answers.get(event);
+      if (tasks) {
+        if (!event.generatedId && tasks.length > 0) toSave.push({ eventId: event.eventId, results: JSON.stringify({ tasks }) });
+        afterCommit(exec, () => metrics.triggered.inc({ form, result: 'processed' }));
+        return { event_id: event.eventId, duplicate: false, tasks };
       }
-      const index = indexTasks(tasks);
-      const result = await runEvent(exec, tenant, event, index, now, new Map());
-      if (!event.generatedId && result.tasks.length > 0) await repo.saveEventResults(exec, tenant.tenantId, event.eventId, { tasks: result.tasks });
-      const seconds = (performance.now() - started) / 1000;
-      afterCommit(exec, () => {
-        metrics.triggered.inc({ form: 'single', result: 'processed' });
-        metrics.duration.observe({ form: 'single' }, seconds);
-      });
-      return result;
-    },
+      // A repeat of an event of this batch, or of one claimed before the batch.
+      const sibling = claimed.get(event.eventId);
+      const first = sibling ? { user_id: sibling.userId, event_type: sibling.eventType, results: { tasks: answers.get(sibling) ?? [] } } : earlier.get(event.eventId);
+      try {
+        const result = replay(event, first);
+        afterCommit(exec, () => metrics.triggered.inc({ form, result: 'duplicate' }));
+        return result;
+      } catch (err) {
+        if (!(err instanceof AppError)) throw err;
+        return err;
+      }
+    });
+    await saveCompletionsAndAnswers(exec, tenant.tenantId, completions, toSave);
+    const seconds = (performance.now() - started) / 1000;
+    // One observation per call: a batch, or a group of single events run together.
+    afterCommit(exec, () => metrics.duration.observe({ form }, seconds));
+    return results;
+  }
+
+  return {
+    triggerGroup,
 
     /**
-     * Many events in `exec` (one transaction), set-based (task.batch.ts): the claims and the
-     * tasks of every event type in one statement, the progress of every task in one statement,
-     * the grants in one, the completion rows and the answers kept in one. Answers per event, in input
-     * order: its result, or its refusal (a reused event id) as an AppError. Used by the batch form
-     * and by the group commit of single events (`form` labels the metrics).
+     * One event in `exec` (a transaction): the set form over a group of one, so one event and a
+     * batch cannot answer differently. Its refusal (a reused event id) is thrown.
      */
-    async triggerGroup(exec: Executor, tenant: TenantActor, events: (TriggerEvent | AppError)[], now: Date, form: 'single' | 'batch' = 'batch'): Promise<(TriggerResultView | AppError)[]> {
-      const started = performance.now();
-      const valid = events.filter((e): e is TriggerEvent => !(e instanceof AppError));
-      const { claimed, tasks: live } = await claimGroup(exec, tenant, valid, now);
-      const duplicates = valid.filter((e) => !claimed.has(e.eventId) || claimed.get(e.eventId) !== e);
-      const earlier = new Map(
-        duplicates.length
-          ? (await exec.selectFrom('task_event').select(['event_id', 'user_id', 'event_type', 'results']).where('tenant_id', '=', tenant.tenantId).where('event_id', 'in', [...new Set(duplicates.map((e) => e.eventId))]).execute()).map((r) => [r.event_id, r])
-          : [],
-      );
-      const index = indexTasks(live);
-      // Events run grouped by user (stably, so one user's events keep their order): every batch
-      // then takes progress-row locks in the same order, and two batches cannot deadlock on them.
-      const runnable = events
-        .map((e, i) => ({ e, i }))
-        .filter((x): x is { e: TriggerEvent; i: number } => !(x.e instanceof AppError) && claimed.get(x.e.eventId) === x.e)
-        .sort((a, b) => (a.e.userId < b.e.userId ? -1 : a.e.userId > b.e.userId ? 1 : a.i - b.i));
-      const { answers, completions } = await runBatch(exec, tenant, runnable.map(({ e }) => ({ event: e, tasks: tasksFor(tenant, index, e) })), now, {
-        pickCampaign,
-        matchesFilters,
-        completeMany,
-      });
-      const toSave: { eventId: string; results: string }[] = [];
-      const results = events.map((event): TriggerResultView | AppError => {
-        if (event instanceof AppError) return event;
-        const tasks = answers.get(event);
-        if (tasks) {
-          if (!event.generatedId && tasks.length > 0) toSave.push({ eventId: event.eventId, results: JSON.stringify({ tasks }) });
-          afterCommit(exec, () => metrics.triggered.inc({ form, result: 'processed' }));
-          return { event_id: event.eventId, duplicate: false, tasks };
-        }
-        // A repeat of an event of this batch, or of one claimed before the batch.
-        const sibling = claimed.get(event.eventId);
-        const first = sibling ? { user_id: sibling.userId, event_type: sibling.eventType, results: { tasks: answers.get(sibling) ?? [] } } : earlier.get(event.eventId);
-        try {
-          const result = replay(event, first);
-          afterCommit(exec, () => metrics.triggered.inc({ form, result: 'duplicate' }));
-          return result;
-        } catch (err) {
-          if (!(err instanceof AppError)) throw err;
-          return err;
-        }
-      });
-      await saveCompletionsAndAnswers(exec, tenant.tenantId, completions, toSave);
-      const seconds = (performance.now() - started) / 1000;
-      // One observation per call: a batch, or a group of single events run together.
-      afterCommit(exec, () => metrics.duration.observe({ form }, seconds));
-      return results;
+    async triggerOne(exec: Executor, tenant: TenantActor, event: TriggerEvent, now: Date): Promise<TriggerResultView> {
+      const [result] = await triggerGroup(exec, tenant, [event], now, 'single');
+      if (result instanceof AppError) throw result;
+      return result!;
     },
 
     /** The batch form's answer: per event, in input order, the result or the refusal. */
     async triggerMany(exec: Executor, tenant: TenantActor, events: (TriggerEvent | AppError)[], now: Date) {
-      const results = await this.triggerGroup(exec, tenant, events, now, 'batch');
+      const results = await triggerGroup(exec, tenant, events, now, 'batch');
       return {
         results: results.map((r, index) =>
           r instanceof AppError ? { index, ok: false, result: null, error: { code: r.code, message: r.message } } : { index, ok: true, result: r, error: null },
@@ -325,13 +237,9 @@ export function createTrigger(deps: TriggerDeps) {
   };
 }
 
-function claimRow(tenant: TenantActor, event: TriggerEvent, now: Date) {
-  return { tenant_id: tenant.tenantId, event_id: event.eventId, user_id: event.userId, event_type: event.eventType, product_code: event.productCode, occurred_at: event.occurredAt, received_at: now };
-}
-
 /**
  * Claims every event id of a batch and finds the live tasks of its event types, in ONE statement
- * (as claimAndFind does for one event); the first event with an id wins it. Answers the events
+ * (one event is a group of one); the first event with an id wins it. Answers the events
  * that won their claim, by id, and the task rows.
  */
 async function claimGroup(exec: Executor, tenant: TenantActor, events: TriggerEvent[], now: Date): Promise<{ claimed: Map<string, TriggerEvent>; tasks: repo.ActiveTaskRow[] }> {
