@@ -101,4 +101,11 @@ describe('addresses', () => {
     expect(ipLimitKey('::1')).toBe('0:0:0:0::/64');
     expect(ipLimitKey('64:ff9b::192.0.2.1')).toBe('64:ff9b:0:0::/64');
   });
+
+  it('unwraps IPv4-mapped IPv6 in any spelling, and refuses the loose IPv4 forms isIP refused', () => {
+    expect(normalizeIp('::ffff:c000:201')).toBe('192.0.2.1');
+    expect(ipLimitKey('::ffff:192.0.2.1')).toBe('192.0.2.1');
+    expect(normalizeIp('2001:0db8:0000::0001')).toBe('2001:db8::1');
+    for (const loose of ['127.1', '0x7f.0.0.1', '0177.0.0.1', '01.2.3.4', '4294967295', '1::2::3', '[::1]']) expect(normalizeIp(loose), loose).toBeNull();
+  });
 });

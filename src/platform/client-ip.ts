@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 import { Type } from 'typebox';
 import { invalidRequest } from './errors.js';
 
@@ -42,15 +42,23 @@ export interface RequestAddress {
   socket: { remoteAddress?: string | undefined };
 }
 
-/** Validates and normalises an address: IPv4-mapped IPv6 (`::ffff:1.2.3.4`) becomes IPv4. */
+/**
+ * An address in the strict textual forms (dotted-quad IPv4 without leading zeros, or IPv6), with
+ * IPv4-mapped IPv6 (`::ffff:1.2.3.4`, also in hex) unwrapped to the IPv4 address; null for
+ * anything else. ipaddr.js alone would also read `127.1` or `0x7f.0.0.1` as IPv4; those forms are
+ * refused, as Node's `isIP` refuses them. ipaddr.js reads the deprecated IPv4-compatible form
+ * `::1.2.3.4` as mapped too, which is the safer reading for the network guard.
+ */
+export function parseIp(text: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
+  if (ipaddr.IPv4.isValidFourPartDecimal(text)) return ipaddr.IPv4.parse(text);
+  if (!ipaddr.IPv6.isValid(text)) return null;
+  const v6 = ipaddr.IPv6.parse(text);
+  return v6.isIPv4MappedAddress() ? v6.toIPv4Address() : v6;
+}
+
+/** Validates and normalises an address: IPv4-mapped IPv6 becomes IPv4, IPv6 its RFC 5952 form. */
 export function normalizeIp(raw: string): string | null {
-  const value = raw.trim();
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(value);
-  if (mapped && isIP(mapped[1]!) === 4) return mapped[1]!;
-  const kind = isIP(value);
-  if (kind === 4) return value;
-  if (kind === 6) return value.toLowerCase();
-  return null;
+  return parseIp(raw.trim())?.toString() ?? null;
 }
 
 /**
@@ -84,22 +92,11 @@ export function endUserIp(request: RequestAddress, bodyClientIp: string | null |
  * subscriber usually holds a whole /64 and could otherwise rotate through 2^64 addresses.
  */
 export function ipLimitKey(ip: string): string {
-  const normalized = normalizeIp(ip);
-  if (!normalized || isIP(normalized) === 4) return normalized ?? ip;
-  return `${expandIpv6(normalized).slice(0, 4).join(':')}::/64`;
-}
-
-function expandIpv6(ip: string): string[] {
-  // An embedded IPv4 tail (::1.2.3.4) is two groups.
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(ip);
-  let text = ip;
-  if (v4) {
-    const [a, b, c, d] = v4[1]!.split('.').map(Number) as [number, number, number, number];
-    text = ip.slice(0, -v4[1]!.length) + `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const [head, tail] = text.split('::') as [string, string | undefined];
-  const left = head ? head.split(':') : [];
-  const right = tail ? tail.split(':') : [];
-  const fill = tail === undefined ? [] : Array(8 - left.length - right.length).fill('0');
-  return [...left, ...fill, ...right].map((g) => g.replace(/^0+(?=.)/, ''));
+  const parsed = parseIp(ip.trim());
+  if (!parsed) return ip;
+  if (!(parsed instanceof ipaddr.IPv6)) return parsed.toString();
+  return `${parsed.parts
+    .slice(0, 4)
+    .map((group) => group.toString(16))
+    .join(':')}::/64`;
 }

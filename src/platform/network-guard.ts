@@ -1,7 +1,8 @@
 import { lookup as lookupCallback, type LookupAddress, type LookupAllOptions, type LookupOneOptions } from 'node:dns';
 import { lookup } from 'node:dns/promises';
-import { BlockList, isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 import { Agent } from 'undici';
+import { parseIp } from './client-ip.js';
 
 /**
  * Addresses a tenant-configured URL must not reach from inside our network: loopback, private
@@ -9,39 +10,18 @@ import { Agent } from 'undici';
  * multicast and the IPv6 equivalents. Without this check a webhook URL is a way to make the
  * service call its own internals (SSRF).
  */
-const blocked = new BlockList();
-for (const [net, prefix] of [
-  ['0.0.0.0', 8],
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10],
-  ['127.0.0.0', 8],
-  ['169.254.0.0', 16],
-  ['172.16.0.0', 12],
-  ['192.168.0.0', 16],
-  ['224.0.0.0', 4],
-  ['240.0.0.0', 4],
-] as const) {
-  blocked.addSubnet(net, prefix, 'ipv4');
-}
-for (const [net, prefix] of [
-  ['::', 128],
-  ['::1', 128],
-  ['fc00::', 7],
-  ['fe80::', 10],
-  ['ff00::', 8],
-] as const) {
-  blocked.addSubnet(net, prefix, 'ipv6');
-}
+const blockedV4 = ['0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12', '192.168.0.0/16', '224.0.0.0/4', '240.0.0.0/4'].map(
+  (cidr) => ipaddr.IPv4.parseCIDR(cidr),
+);
+const blockedV6 = ['::/128', '::1/128', 'fc00::/7', 'fe80::/10', 'ff00::/8'].map((cidr) => ipaddr.IPv6.parseCIDR(cidr));
 
+/** True for a blocked address, and for anything that is not an address (refused rather than guessed). */
 export function isPrivateAddress(address: string): boolean {
-  const family = isIP(address);
-  if (family === 4) return blocked.check(address, 'ipv4');
-  if (family === 6) {
-    // IPv4-mapped IPv6 (::ffff:10.0.0.1) is the IPv4 address in disguise.
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-    return mapped ? blocked.check(mapped[1]!, 'ipv4') : blocked.check(address, 'ipv6');
-  }
-  return true;
+  // parseIp unwraps IPv4-mapped IPv6 (::ffff:10.0.0.1): the IPv4 address in disguise.
+  const ip = parseIp(address);
+  if (!ip) return true;
+  if (ip instanceof ipaddr.IPv6) return blockedV6.some((range) => ip.match(range));
+  return blockedV4.some((range) => ip.match(range));
 }
 
 /**
@@ -52,7 +32,7 @@ export function isPrivateAddress(address: string): boolean {
  */
 export async function privateAddressOf(url: string): Promise<string | null> {
   const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
-  const addresses = isIP(host) ? [host] : (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+  const addresses = parseIp(host) ? [host] : (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
   return addresses.find(isPrivateAddress) ?? null;
 }
 
