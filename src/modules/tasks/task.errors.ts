@@ -1,13 +1,13 @@
 import { AppError } from '../../platform/errors.js';
+import { sharedErrors } from '../../platform/shared-errors.js';
 
 /**
  * The tasks module's error codes and messages, one factory per refusal. `code` is the contract
  * with clients: never change an existing one. Plain field checks use `invalidRequest`.
  */
 export const taskErrors = {
-  /** 400: product_code names no app of the tenant (foreign key). */
-  unknownProductCode: () =>
-    new AppError('invalid', 'unknown_product_code', 'No app with this product_code in this tenant', { field: 'product_code' }),
+  /** 400: product_code names no app of the tenant (foreign key); one body with every module's (platform/shared-errors.ts). */
+  unknownProductCode: (productCode: string) => sharedErrors.unknownProductCode([productCode]),
 
   /** 400: reward_id names no reward of the tenant. */
   unknownReward: (rewardId: string) =>
@@ -41,13 +41,11 @@ export const taskErrors = {
   linkNotFound: (campaignId: string, taskId: string) =>
     new AppError('not_found', 'campaign_task_not_found', `Task ${taskId} is not linked to campaign ${campaignId}`, { campaign_id: campaignId, task_id: taskId }),
 
-  /** 400: the event's body and X-Product-Code header name different products. */
-  productCodeMismatch: () =>
-    new AppError('invalid', 'product_code_mismatch', 'product_code in the body and the X-Product-Code header differ', { field: 'product_code' }),
+  /** 400: the event's body and X-Product-Code header name different products (platform/shared-errors.ts). */
+  productCodeMismatch: sharedErrors.productCodeMismatch,
 
-  /** 403: the API key is limited to other products. */
-  productNotAllowed: (productCode: string) =>
-    new AppError('forbidden', 'product_not_allowed', `This API key may not act on product ${productCode}`, { product_code: productCode }),
+  /** 403: the API key is limited to other products (platform/shared-errors.ts). */
+  productNotAllowed: sharedErrors.productNotAllowed,
 
   /** 409: an event_id used before for a different event (other user or event type). */
   eventIdReused: (eventId: string) =>

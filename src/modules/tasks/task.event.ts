@@ -36,11 +36,11 @@ export interface TriggerEvent {
 /** Checks an event before any database work; 400 / 403 name the problem. */
 export function normalizeEvent(tenant: TenantActor, input: RawEvent, productHeader: string | undefined, now: Date): TriggerEvent {
   if (input.product_code && productHeader && input.product_code !== productHeader) {
-    throw taskErrors.productCodeMismatch();
+    throw taskErrors.productCodeMismatch(input.product_code, productHeader);
   }
   const productCode = input.product_code ?? productHeader ?? null;
   if (productCode !== null && !canSeeProduct(tenant, productCode)) {
-    throw taskErrors.productNotAllowed(productCode);
+    throw taskErrors.productNotAllowed(productCode, tenant.productCodes);
   }
   const userId = String(input.user_id);
   if (userId.length === 0 || userId.length > 128) throw invalidRequest('user_id', 'must be 1-128 characters');

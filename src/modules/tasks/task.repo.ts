@@ -19,7 +19,7 @@ export async function insertTask(db: Executor, row: Insertable<TaskTable>): Prom
   try {
     return await db.insertInto('task').values(row).returningAll().executeTakeFirstOrThrow();
   } catch (err) {
-    if (isForeignKeyViolation(err)) throw taskErrors.unknownProductCode();
+    if (isForeignKeyViolation(err)) throw taskErrors.unknownProductCode(row.product_code);
     throw err;
   }
 }

@@ -158,4 +158,16 @@ describe('tenant isolation', () => {
     expectError(await t.call('POST', '/v1/tasks/trigger', { event_type: 'SIGN_IN', user_id: 'u1', product_code: 'app1' }, { key: limited }), 403, 'product_not_allowed');
     expectError(await t.call('POST', '/v1/tasks/trigger', { event_type: 'SIGN_IN', user_id: 'u1' }, { key: t.readonly }), 403, 'read_only_key');
   });
+
+  it('answers the product codes other modules answer too with the one body of each (platform/shared-errors.ts)', async () => {
+    const env = await testApp();
+    const t = await env.newTenant({ productCodes: ['app1', 'app2'] });
+    const limited = must(await env.call('POST', `/v1/tenants/${t.tenantId}/api-keys`, { name: 'l', role: 'service', product_codes: ['app2'] }), 201).body.key;
+    const denied = await t.call('POST', '/v1/tasks/trigger', { event_type: 'SIGN_IN', user_id: 'u1', product_code: 'app1' }, { key: limited });
+    expect([denied.status, denied.body.error.code, denied.body.error.details]).toEqual([403, 'product_not_allowed', { product_code: 'app1', allowed: ['app2'] }]);
+    const mixed = await t.call('POST', '/v1/tasks/trigger', { event_type: 'SIGN_IN', user_id: 'u1', product_code: 'app1' }, { headers: { 'x-product-code': 'app2' } });
+    expect([mixed.status, mixed.body.error.code, mixed.body.error.details]).toEqual([400, 'product_code_mismatch', { field: 'product_code', body: 'app1', header: 'app2' }]);
+    const unknown = await t.call('POST', '/v1/tasks', taskBody({ product_code: 'nope' }));
+    expect([unknown.status, unknown.body.error.code, unknown.body.error.details]).toEqual([400, 'unknown_product_code', { field: 'product_code', product_codes: ['nope'] }]);
+  });
 });
