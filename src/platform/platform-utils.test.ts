@@ -1,3 +1,4 @@
+import { decodeTime } from 'ulidx';
 import { describe, expect, it } from 'vitest';
 import { newId } from './ids.js';
 import { fingerprint, hashSecret, sameHash, stableStringify } from './secrets.js';
@@ -14,6 +15,20 @@ describe('newId', () => {
     const ids = Array.from({ length: 1000 }, () => newId('x', 1_700_000_000_000));
     expect([...ids].sort()).toEqual(ids);
     expect(newId('x', 1_700_000_000_001) > ids[999]!).toBe(true);
+  });
+
+  it('carries the time asked for, also when the clock moved back, and continues monotonic from there', () => {
+    const later = newId('x', 1_800_000_000_000);
+    const earlier = [newId('x', 1_700_000_000_000), newId('x', 1_700_000_000_000)];
+    expect(decodeTime(later.slice(2))).toBe(1_800_000_000_000);
+    expect(earlier.map((id) => decodeTime(id.slice(2)))).toEqual([1_700_000_000_000, 1_700_000_000_000]);
+    expect(earlier[0]! < earlier[1]!).toBe(true);
+    expect(earlier[1]! < later).toBe(true);
+  });
+
+  it('spreads the random part over the whole alphabet', () => {
+    const seen = new Set(Array.from({ length: 2000 }, (_, i) => newId('x', 1_600_000_000_000 + i).slice(-16)).join(''));
+    expect(seen.size).toBe(32);
   });
 
   it('does not repeat', () => {
