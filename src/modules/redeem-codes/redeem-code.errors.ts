@@ -45,28 +45,23 @@ export const redeemCodeErrors = {
   /** 404 on the code endpoints, naming the code asked for. */
   codeNotFoundNamed: (code: string) => new AppError('not_found', 'code_not_found', 'No such code', { code }),
 
-  /** 409: assigning a code that is voided (or whose batch is), with its display form. */
-  voidedForAssign: (display: string) => new AppError('conflict', 'code_voided', 'The code was voided', { code: display }),
-
-  /** 409: assigning an expired code. */
-  expiredForAssign: (expiresAt: string | null) => new AppError('conflict', 'code_expired', 'The code has expired', { expires_at: expiresAt }),
-
   /** 409: the code is assigned to another user already. */
   alreadyAssigned: (assignedUserId: string) =>
     new AppError('conflict', 'code_already_assigned', 'The code is assigned to another user', { assigned_user_id: assignedUserId }),
 
-  /** 409: the code was voided while it was being assigned. */
-  voidedWhileAssigning: () => new AppError('conflict', 'code_voided', 'The code was voided', {}),
+  // The state of a code: one message and one details shape per error code, whichever route (redeem,
+  // assign, void) and whichever check (the Redis fast path, the read, the row lock) finds it.
 
-  /** 409: assigning a code that was used. */
-  usedCannotAssign: (uses: number) =>
-    new AppError('conflict', 'code_already_redeemed', 'The code was used, so it can no longer be assigned', { uses }),
+  /** 409: the code or its batch is voided. */
+  codeVoided: (display: string) => new AppError('conflict', 'code_voided', 'The code was voided', { code: display }),
 
-  /** 409: voiding a code (or a code of a batch) that is voided already. */
-  alreadyVoided: () => new AppError('conflict', 'code_voided', 'The code is already voided', {}),
+  /** 409: the code's batch has expired, with the time it did. */
+  codeExpired: (display: string, expiresAt: string | null) =>
+    new AppError('conflict', 'code_expired', 'The code has expired', { code: display, expires_at: expiresAt }),
 
-  /** 409: voiding a code that was used up. */
-  usedCannotVoid: (uses: number) => new AppError('conflict', 'code_already_redeemed', 'The code was used up; it cannot be voided', { uses }),
+  /** 409: the code has no use left (or this user redeemed this multi-use code already). */
+  alreadyRedeemed: (display: string, maxUses: number) =>
+    new AppError('conflict', 'code_already_redeemed', 'The code was already redeemed', { code: display, max_uses: maxUses }),
 
   // Redemption (database path and Redis fast path)
 
@@ -75,16 +70,6 @@ export const redeemCodeErrors = {
 
   /** 400: the code's check character does not match (a typing mistake, not a guess). */
   codeMistyped: () => new AppError('invalid', 'code_mistyped', 'The code is mistyped: its check character does not match', { field: 'code' }),
-
-  /** 409: the code or its batch is voided. */
-  codeVoided: (display: string) => new AppError('conflict', 'code_voided', 'The code was voided', { code: display }),
-
-  /** 409: the code's batch has expired, with the time it did. */
-  codeExpired: (display: string, expiresAt: string) =>
-    new AppError('conflict', 'code_expired', 'The code has expired', { code: display, expires_at: expiresAt }),
-
-  /** 409 code_expired as the statement finds it under its lock (no expiry time at hand). */
-  codeExpiredUnderLock: (display: string) => new AppError('conflict', 'code_expired', 'The code has expired', { code: display }),
 
   /** 403: the code is assigned to another user. */
   notAssignedToUser: (display: string) =>
@@ -96,10 +81,6 @@ export const redeemCodeErrors = {
       product_code: productCode,
       applicable_products: applicableProducts,
     }),
-
-  /** 409: the code has no use left (or this user redeemed this multi-use code already). */
-  alreadyRedeemed: (display: string, maxUses: number) =>
-    new AppError('conflict', 'code_already_redeemed', 'The code was already redeemed', { code: display, max_uses: maxUses }),
 
   /** 400: the body and the X-Product-Code header name different products. */
   productCodeMismatch: () =>

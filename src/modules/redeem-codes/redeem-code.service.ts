@@ -92,24 +92,26 @@ export function createCodeService(deps: { db: Database; clock: Clock; exportPage
       const now = clock.now();
       const row = await find(exec, tenant, code);
       const status = codeStatus(row, now);
-      if (status === 'VOIDED') throw redeemCodeErrors.voidedForAssign(displayCode(row.code, row));
-      if (status === 'EXPIRED') throw redeemCodeErrors.expiredForAssign(row.expires_at?.toISOString() ?? null);
+      const display = displayCode(row.code, row);
+      if (status === 'VOIDED') throw redeemCodeErrors.codeVoided(display);
+      if (status === 'EXPIRED') throw redeemCodeErrors.codeExpired(display, row.expires_at?.toISOString() ?? null);
       if (await repo.assignCode(exec, key(row), userId, now)) return this.getCode(tenant, code, exec);
       const current = await find(exec, tenant, code);
       if (current.assigned_user_id && current.assigned_user_id !== userId) {
         throw redeemCodeErrors.alreadyAssigned(current.assigned_user_id);
       }
-      if (current.status === 'VOIDED') throw redeemCodeErrors.voidedWhileAssigning();
-      throw redeemCodeErrors.usedCannotAssign(current.uses);
+      if (current.status === 'VOIDED') throw redeemCodeErrors.codeVoided(display);
+      throw redeemCodeErrors.alreadyRedeemed(display, current.max_uses);
     },
 
     /** Voids one code; a used-up code stays REDEEMED (409 code_already_redeemed). */
     async voidCode(actor: Actor, code: string, exec: Executor = db): Promise<RedeemCodeView> {
       const tenant = requireTenant(actor);
       const row = await find(exec, tenant, code);
-      if (row.batch_status === 'VOIDED' || row.status === 'VOIDED') throw redeemCodeErrors.alreadyVoided();
+      const display = displayCode(row.code, row);
+      if (row.batch_status === 'VOIDED' || row.status === 'VOIDED') throw redeemCodeErrors.codeVoided(display);
       if (!(await repo.voidCode(exec, key(row), clock.now()))) {
-        throw redeemCodeErrors.usedCannotVoid(row.uses);
+        throw redeemCodeErrors.alreadyRedeemed(display, row.max_uses);
       }
       return this.getCode(tenant, code, exec);
     },

@@ -1,8 +1,8 @@
 /**
- * The decision the fast path makes from a mirror probe (redeem-code.mirror.ts): the same checks,
- * in the same order and with the same error codes and details, as the transaction in
- * redemption.service.ts, minus the campaign (not mirrored; the database checks it on success).
- * Only refusals come out of here; a code that looks fine goes on to the database.
+ * The decision the fast path makes from a mirror probe (redeem-code.mirror.ts): the checks of
+ * redemption.checks.ts, in their one order and with the same errors as the read and the row lock,
+ * minus the campaign (not mirrored; the database checks it on success). Only refusals come out of
+ * here; a code that looks fine goes on to the database.
  */
 import type { TenantActor } from '../../platform/actor.js';
 import { canSeeProduct } from '../../platform/actor.js';
@@ -11,7 +11,17 @@ import { redeemCodeErrors } from './redeem-code.errors.js';
 import { type FastPathResult, type Probe, STORED_STATUS } from './redeem-code.mirror.js';
 import type { CodeWithBatch } from './redeem-code.repo.js';
 import { displayCode, isCaseSensitive, stripInput } from './redeem-code.rules.js';
+import { type CodeFacts, type CodeRefusal, firstRefusal, refusalOf } from './redemption.checks.js';
 import type { RedeemAttempt } from './redemption.service.js';
+
+/** The fast path's metric label of each refusal. */
+const RESULT: Record<CodeRefusal, FastPathResult> = {
+  code_voided: 'refused_voided',
+  code_expired: 'refused_expired',
+  code_not_assigned_to_user: 'refused_not_assigned',
+  product_not_applicable: 'refused_product',
+  code_already_redeemed: 'refused_used',
+};
 
 export function fastPathDecision(probe: Probe, tenant: TenantActor, a: RedeemAttempt, now: Date): { result: FastPathResult; refusal?: AppError } {
   if (probe.kind === 'unavailable') return { result: 'unavailable' };
@@ -22,31 +32,18 @@ export function fastPathDecision(probe: Probe, tenant: TenantActor, a: RedeemAtt
   if (isCaseSensitive(batch.codeType) && code !== stripInput(a.code)) return { result: 'miss' };
   // A product-limited key does not see other products' batches: to it the code does not exist.
   if (!canSeeProduct(tenant, batch.productCode)) return { result: 'refused_unknown', refusal: redeemCodeErrors.codeNotFound() };
-  const display = displayCode(code, { code_type: batch.codeType, prefix: batch.prefix, group_size: batch.groupSize });
-  if (state.status === 'V' || batch.status === 'V') {
-    return { result: 'refused_voided', refusal: redeemCodeErrors.codeVoided(display) };
-  }
-  if (batch.expiresAt !== null && batch.expiresAt <= now.getTime()) {
-    return {
-      result: 'refused_expired',
-      refusal: redeemCodeErrors.codeExpired(display, new Date(batch.expiresAt).toISOString()),
-    };
-  }
-  if (state.assignedUserId !== null && state.assignedUserId !== a.userId) {
-    return { result: 'refused_not_assigned', refusal: redeemCodeErrors.notAssignedToUser(display) };
-  }
-  if (batch.applicableProducts && (a.productCode === null || !batch.applicableProducts.includes(a.productCode))) {
-    return {
-      result: 'refused_product',
-      refusal: redeemCodeErrors.productNotApplicable(a.productCode, batch.applicableProducts),
-    };
-  }
-  if (state.status === 'R' || state.uses >= state.maxUses) {
-    return {
-      result: 'refused_used',
-      refusal: redeemCodeErrors.alreadyRedeemed(display, state.maxUses),
-    };
-  }
+  const facts: CodeFacts = {
+    display: displayCode(code, { code_type: batch.codeType, prefix: batch.prefix, group_size: batch.groupSize }),
+    voided: state.status === 'V' || batch.status === 'V',
+    expiresAt: batch.expiresAt === null ? null : new Date(batch.expiresAt),
+    assignedUserId: state.assignedUserId,
+    applicableProducts: batch.applicableProducts,
+    uses: state.uses,
+    maxUses: state.maxUses,
+    redeemed: state.status === 'R',
+  };
+  const refusal = firstRefusal(facts, a.userId, a.productCode, now);
+  if (refusal) return { result: RESULT[refusal], refusal: refusalOf(refusal, facts, a.productCode) };
   return { result: 'passed' };
 }
 

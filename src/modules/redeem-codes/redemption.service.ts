@@ -23,6 +23,7 @@ import { codeIdOf, pickTyped, visibility } from './redeem-code.service.js';
 import type { ShapeCache } from './redeem-code.shapes.js';
 import type { CodeMirror, Probe } from './redeem-code.mirror.js';
 import type { CodeReader } from './redeem-code.reader.js';
+import { type CodeFacts, firstRefusal, isCodeRefusal, refusalOf } from './redemption.checks.js';
 import { fastPathDecision, rowFromProbe } from './redemption.fast-path.js';
 import type { RedemptionGate } from './redemption.gate.js';
 import { type RedeemAnswer, type RedemptionBatcher, runRedeemStatement } from './redemption.statement.js';
@@ -82,21 +83,17 @@ export function toRedemptionView(r: repo.RedemptionRow, display: string): Redemp
   };
 }
 
-/** The refusals about the code itself, whether found on the read or under the statement's lock. */
-function codeRefusals(display: string, maxUses: number) {
-  return (code: string): AppError => {
-    switch (code) {
-      case 'code_voided':
-        return redeemCodeErrors.codeVoided(display);
-      case 'code_not_assigned_to_user':
-        return redeemCodeErrors.notAssignedToUser(display);
-      case 'code_expired':
-        return redeemCodeErrors.codeExpiredUnderLock(display);
-      case 'code_not_found':
-        return redeemCodeErrors.codeNotFound();
-      default:
-        return redeemCodeErrors.alreadyRedeemed(display, maxUses);
-    }
+/** What the checks of redemption.checks.ts read of a code row (read from the database or vouched by the mirror). */
+function factsOf(row: repo.CodeWithBatch): CodeFacts {
+  return {
+    display: displayCode(row.code, row),
+    voided: row.status === 'VOIDED' || row.batch_status === 'VOIDED',
+    expiresAt: row.expires_at,
+    assignedUserId: row.assigned_user_id,
+    applicableProducts: row.applicable_products,
+    uses: row.uses,
+    maxUses: row.max_uses,
+    redeemed: row.status === 'REDEEMED',
   };
 }
 
@@ -170,21 +167,13 @@ export function createRedemptionService(deps: {
     if (!row) throw redeemCodeErrors.codeNotFound();
     seen.row = row;
     seen.fromMirror = vouched !== null;
-    const display = displayCode(row.code, row);
-    const codeRefusal = codeRefusals(display, row.max_uses);
-    if (row.status === 'VOIDED' || row.batch_status === 'VOIDED') throw codeRefusal('code_voided');
+    const facts = factsOf(row);
     // The campaign (ACTIVE, within its window) is checked by the grant below, from its snapshot
     // cache verified in the grant statement: a read here would cost a round trip per redemption
     // for the same answer. So code refusals (expired, used, ...) come before campaign_not_active,
     // as on the Redis fast path, which does not know campaigns either.
-    if (row.expires_at && row.expires_at.getTime() <= now.getTime()) {
-      throw redeemCodeErrors.codeExpired(display, row.expires_at.toISOString());
-    }
-    if (row.assigned_user_id !== null && row.assigned_user_id !== a.userId) throw codeRefusal('code_not_assigned_to_user');
-    if (row.applicable_products && (a.productCode === null || !row.applicable_products.includes(a.productCode))) {
-      throw redeemCodeErrors.productNotApplicable(a.productCode, row.applicable_products);
-    }
-    if (row.status === 'REDEEMED') throw codeRefusal('code_already_redeemed');
+    const refusal = firstRefusal(facts, a.userId, a.productCode, now);
+    if (refusal) throw refusalOf(refusal, facts, a.productCode);
     const codeId = codeIdOf(row.batch_id, row.seq);
     // The cause of the grant: the code, or (multi-use) the code for this user. The grant flow keeps
     // one grant per cause, so this code can never grant this reward twice to the same redemption.
@@ -226,16 +215,18 @@ export function createRedemptionService(deps: {
         // The mirror's picture of the code or its batch is out of date: read them and try again.
         if (err.code === 'code_changed' && vouched) return redeemOnce(tenant, a, exec, seen, null);
         delete seen.row; // the read is older than what refused: the mirror must not learn it
-        throw codeRefusal(err.code);
+        // The same error the check on a fresh read would give (the one order of redemption.checks.ts).
+        if (isCodeRefusal(err.code)) throw refusalOf(err.code, facts, a.productCode);
+        throw redeemCodeErrors.codeNotFound();
       }
       throw err;
     }
     // An earlier grant for this cause: this user already redeemed this multi-use code.
-    if (!outcome.created || !made) throw codeRefusal('code_already_redeemed');
+    if (!outcome.created || !made) throw refusalOf('code_already_redeemed', facts, a.productCode);
     const redemption = redemptionFromJson(made.redemption as Record<string, unknown>);
     seen.used = made.code_state as Seen['used'];
     seen.codeType = row.code_type;
-    return { redemption: toRedemptionView(redemption, display), grant: outcome.grant };
+    return { redemption: toRedemptionView(redemption, facts.display), grant: outcome.grant };
   }
 
   return {
