@@ -98,11 +98,9 @@ describe('database functions', () => {
     const functions = readFunctions();
     expect(functions.map((f) => f.name)).toEqual([
       'mh_grant',
-      'mh_grant_batch',
       'mh_grant_set',
       'mh_ledger_credit_set',
-      'mh_redeem',
-      'mh_redeem_set',
+      'mh_redeem_batch',
       'mh_take_stock',
       'mh_task_progress',
     ]);

@@ -11,11 +11,10 @@ import type { RewardRow, RewardService } from '../rewards/index.js';
 import type { AudienceCheck } from './grant.eligibility.js';
 import type * as repo from './grant.repo.js';
 import type { GrantView } from './grant.schemas.js';
-import type { GrantBatcher, GrantStatement } from './grant.statement.js';
+import type { GrantBatcher } from './grant.statement.js';
 
-/** What a caller may add to a grant's statement (see GrantStatement.with). */
+/** How a caller may run a grant's statement. */
 export interface GrantOptions {
-  with?: GrantStatement['with'];
   /**
    * Runs the decided grant in the caller's own statement instead of the grants' runner: a caller
    * whose work must commit or fail with the grant (a redemption: redeem-codes/sql/mh_redeem_batch.sql
@@ -30,7 +29,7 @@ export type GrantStatementRunner = (exec: Executor, parameter: Record<string, un
 
 /**
  * `created`: false when the same cause already granted (the earlier grant is returned).
- * `answer`: the statement's whole answer for a grant made now, with what `with` added.
+ * `answer`: the statement's whole answer for a grant made now, with what the caller's statement added.
  */
 export interface GrantOutcome {
   grant: GrantView;

@@ -4,7 +4,7 @@ import { notFound } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
 import type { CampaignRow } from '../campaigns/index.js';
 import type { RewardConfig, RewardRow } from '../rewards/index.js';
-import { DELIVERY_QUEUE, gateKey, type GrantContext, type GrantOptions, LEDGER_CAUSE } from './grant.context.js';
+import { DELIVERY_QUEUE, gateKey, type GrantContext, LEDGER_CAUSE } from './grant.context.js';
 import { audienceRefusal, campaignOf, evaluateStatic, refusalError } from './grant.eligibility.js';
 import { grantErrors } from './grant.errors.js';
 import { generateUnits } from './grant.generate.js';
@@ -72,7 +72,7 @@ export async function replayOf(exec: Executor, tenant: TenantActor, input: Grant
 }
 
 /** The statement of a decided grant: generated units, ids, limits, ledger credit, webhook job. */
-export function prepareStatement(ctx: GrantContext, tenant: TenantActor, input: GrantInput, decided: Decided, options: GrantOptions) {
+export function prepareStatement(ctx: GrantContext, tenant: TenantActor, input: GrantInput, decided: Decided) {
   const { now, reward, config, campaignId, campaign } = decided;
   const quantity = input.quantity ?? 1;
   const distributor = config.distributor.type;
@@ -119,7 +119,6 @@ export function prepareStatement(ctx: GrantContext, tenant: TenantActor, input: 
           })
         : null,
     job: distributor === 'WEBHOOK' ? ctx.jobs.prepare({ tenantId: tenant.tenantId, queue: DELIVERY_QUEUE, payload: { grant_id: grantId, event: 'reward_grant.created' } }) : null,
-    with: options.with,
   };
   return { statement, reward, distributor, generationSeconds, distributionStart: performance.now(), limit, period, interval };
 }

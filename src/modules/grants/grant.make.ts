@@ -54,7 +54,7 @@ export async function grantMany(ctx: GrantContext, actor: Actor, inputs: readonl
       if ((input.source === undefined) !== (input.source_id === undefined)) continue;
       if (!input.source && ctx.gate.isSoldOut(gateKey(tenant.tenantId, input.reward_id))) continue;
       try {
-        batch.push({ index, prepared: prepareStatement(ctx, tenant, input, await decide(ctx, exec, tenant, input, false), {}) });
+        batch.push({ index, prepared: prepareStatement(ctx, tenant, input, await decide(ctx, exec, tenant, input, false)) });
       } catch (err) {
         if (!(err instanceof AppError)) throw err; // refused as decided: it runs alone below
       }
@@ -80,7 +80,7 @@ export async function grantMany(ctx: GrantContext, actor: Actor, inputs: readonl
 
 /**
  * validate -> reserve -> generate -> distribute, as one statement: the service decides (rules,
- * campaign, generated units, ids) and mh_grant applies it atomically. Every limit is a
+ * campaign, generated units, ids) and mh_grant_set applies it atomically. Every limit is a
  * conditional statement inside it; any refusal rolls all of it back.
  */
 async function grantOnce(ctx: GrantContext, exec: Executor, tenant: TenantActor, input: GrantInput, options: GrantOptions): Promise<GrantOutcome> {
@@ -99,7 +99,7 @@ async function grantOnce(ctx: GrantContext, exec: Executor, tenant: TenantActor,
       refuse(ctx, ctx.rewardCache.get(gateKey(tenant.tenantId, input.reward_id)) ?? null, err.code, err);
     }
     const { reward, campaignId } = decided;
-    const prepared = prepareStatement(ctx, tenant, input, decided, options);
+    const prepared = prepareStatement(ctx, tenant, input, decided);
     const { statement, limit, period, interval } = prepared;
     let result;
     try {
@@ -112,9 +112,6 @@ async function grantOnce(ctx: GrantContext, exec: Executor, tenant: TenantActor,
           : await runGrantStatement(exec, statement);
     } catch (err) {
       if (!(err instanceof GrantRefusal)) throw err;
-      // The work that came with the grant refused (e.g. the code was redeemed meanwhile): the
-      // grant was never tried, and the caller turns the refusal into its own error.
-      if (err.details.stage) throw err;
       const error = refusalToError(err, { rewardId: reward.reward_id, quantity: statement.quantity, perUserLimit: limit, period, minIntervalSeconds: interval });
       // Only "nothing left" closes the gate; "fewer than asked" must not turn away smaller asks.
       if (err.code === 'inventory_exhausted' && error.details?.available === 0) ctx.gate.markSoldOut(gateKey(tenant.tenantId, reward.reward_id));

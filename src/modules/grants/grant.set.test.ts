@@ -2,11 +2,12 @@ import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { codeCampaign } from '../../../test/helpers/redeem-code-helpers.js';
 import { type TestApp, testApp, type TenantFixture } from '../../../test/helpers/test-app.js';
+import { runGrantSet } from './grant.statement.js';
 
 /**
  * mh_grant_set (sql/mh_grant_set.sql) is the one grant path: a group commit's grants are settled
  * as one set, and a grant on its own is the same function over one item. Like
- * redemption.set.test.ts, these call mh_grant_batch directly with the parameters the service
+ * redemption.set.test.ts, these run the function (runGrantSet) with the parameters the service
  * would send: the same items go once as one batch and once one statement each, and must answer
  * and write what grants one by one do (the answers and final counters are written down too).
  */
@@ -80,8 +81,7 @@ async function run(app: TestApp, params: ReturnType<typeof item>[], asOneBatch: 
     const before = await counts();
     const outcomes: Outcome[] = [];
     for (const group of asOneBatch ? [params] : params.map((p) => [p])) {
-      const { rows } = await sql<{ r: Outcome }>`select r from mh_grant_batch(${JSON.stringify(group)}::jsonb) as r`.execute(trx);
-      outcomes.push(...rows.map((row) => row.r));
+      outcomes.push(...(await runGrantSet(trx, group)));
     }
     const after = await counts();
     const calls = (name: string) => after(name) - before(name);
@@ -125,8 +125,7 @@ describe('the one grant path (mh_grant_set), for a group commit or one grant', (
     expect(set.map(shape)).toEqual(reference.map(shape));
     // The replayed cause answers the grant its first item made, not a new one.
     expect(set[3]!.grant!.grant_id).toBe(set[1]!.grant!.grant_id);
-    // One call of the set function for the batch, one per grant one by one; mh_grant (the JSON
-    // entry point redemptions use) is not on the grant path.
+    // One call of the set function for the batch, one per grant one by one, and nothing else.
     expect([set.asSet, set.perItem]).toEqual([1, 0]);
     expect([reference.asSet, reference.perItem]).toEqual([6, 0]);
 

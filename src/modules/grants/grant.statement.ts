@@ -9,8 +9,8 @@ import type { GrantRow } from './grant.repo.js';
 import type { DeliveryStatus, GrantStatus } from './grant.tables.js';
 
 /**
- * One grant as ONE statement: the database function mh_grant (sql/mh_grant.sql) applies what the
- * service decided. Everything the function needs travels in one JSON parameter, so the statement
+ * One grant as ONE statement: the database function mh_grant_set (sql/mh_grant_set.sql, the one
+ * grant path, for one grant or a group commit's many) applies what the service decided. Everything the function needs travels in one JSON parameter, so the statement
  * text never changes and stays prepared on each connection.
  */
 export interface GrantStatement {
@@ -37,15 +37,10 @@ export interface GrantStatement {
   minIntervalMs: number | null;
   credit: PreparedCredit | null;
   job: PreparedJob | null;
-  /**
-   * Work that succeeds or fails with the grant, in the same statement: `redeem`, the code a
-   * redemption uses (mh_redeem, redeem-codes/sql/mh_redeem.sql). Its refusals carry details.stage.
-   */
-  with?: { redeem: Record<string, unknown> } | undefined;
 }
 
 export type GrantStatementResult =
-  | { outcome: 'granted' | 'replayed'; grant: GrantRow; /** The statement's whole answer (e.g. mh_redeem's redemption). */ answer: Record<string, unknown> }
+  | { outcome: 'granted' | 'replayed'; grant: GrantRow; /** The statement's whole answer (with what a caller's own statement added, GrantOptions.statement). */ answer: Record<string, unknown> }
   | { outcome: 'stale' };
 
 /** A refusal the database made (per-user limit, interval, stock): nothing was left written. */
@@ -59,7 +54,7 @@ export class GrantRefusal extends Error {
   }
 }
 
-/** The JSON parameter of mh_grant. */
+/** One item of mh_grant_set, as JSON (the fields of the type mh_grant_item, without ord and nowait). */
 function toParameter(s: GrantStatement): Record<string, unknown> {
   const p: Record<string, unknown> = {
     tenant_id: s.tenantId,
@@ -86,12 +81,11 @@ function toParameter(s: GrantStatement): Record<string, unknown> {
   if (s.minIntervalMs !== null) p.min_interval_ms = s.minIntervalMs;
   if (s.credit) p.credit = s.credit;
   if (s.job) p.job = s.job;
-  if (s.with) p.redeem = s.with.redeem;
   return p;
 }
 
-/** What mh_grant answers for one grant (see sql/mh_grant.sql). */
-type Outcome =
+/** What mh_grant_set answers for one grant (see sql/mh_grant_set.sql). */
+export type Outcome =
   | { outcome: 'granted' | 'replayed'; grant: Record<string, unknown> }
   | { outcome: 'stale' }
   | { outcome: 'refused'; code: string; details: Record<string, unknown> }
@@ -108,13 +102,24 @@ function settle(o: Outcome): GrantStatementResult {
       throw new GrantRefusal(o.code, o.details ?? {});
     case 'busy':
       // Only a grant of a multi-grant batch is ever busy; the batcher runs it again on its own.
-      throw new Error('mh_grant answered busy to a grant that was not batched');
+      throw new Error('mh_grant_set answered busy to a grant that was not batched');
   }
 }
 
-async function runBatch(exec: Executor, params: readonly Record<string, unknown>[]): Promise<Outcome[]> {
+/**
+ * Runs grants (their parameters) as ONE call of mh_grant_set, answering in order. In a set of
+ * several nothing waits for a stock slot another transaction holds (nowait: such a grant answers
+ * busy), so a batch only ever waits for users' rows, which every batch locks in one order (byUser).
+ * The statement text never changes, so it stays prepared on each connection.
+ */
+export async function runGrantSet(exec: Executor, params: readonly Record<string, unknown>[]): Promise<Outcome[]> {
   try {
-    const { rows } = await sql<{ r: Outcome }>`select r from mh_grant_batch(${JSON.stringify(params)}::jsonb) as r`.execute(exec);
+    const { rows } = await sql<{ r: Outcome }>`
+      select s.outcome as r
+      from mh_grant_set(array(
+        select jsonb_populate_record(null::mh_grant_item, e.item || jsonb_build_object('ord', e.ord, 'nowait', ${params.length > 1}::boolean))
+        from jsonb_array_elements(${JSON.stringify(params)}::jsonb) with ordinality as e(item, ord))) s
+      order by s.ord`.execute(exec);
     return rows.map((row) => row.r);
   } catch (err) {
     throw ledgerWriteError(err) ?? err;
@@ -123,16 +128,16 @@ async function runBatch(exec: Executor, params: readonly Record<string, unknown>
 
 /** One grant as its own statement; a refusal leaves nothing written and throws GrantRefusal. */
 export async function runGrantStatement(exec: Executor, s: GrantStatement): Promise<GrantStatementResult> {
-  return settle((await runBatch(exec, [toParameter(s)]))[0]!);
+  return settle((await runGrantSet(exec, [toParameter(s)]))[0]!);
 }
 
 /**
- * Several grants in ONE statement in the caller's executor (mh_grant_batch): for each, the grant
+ * Several grants in ONE statement in the caller's executor (mh_grant_set): for each, the grant
  * made, or null when the statement did not make it (refused, replayed, stale or busy; nothing of
  * it was written) and the caller must run it again on its own.
  */
 export async function runGrantStatements(exec: Executor, statements: readonly GrantStatement[]): Promise<({ grant: GrantRow; answer: Record<string, unknown> } | null)[]> {
-  const outcomes = await runBatch(exec, statements.map(toParameter));
+  const outcomes = await runGrantSet(exec, statements.map(toParameter));
   return outcomes.map((o) => (o.outcome === 'granted' ? { grant: grantFromJson(o.grant), answer: o } : null));
 }
 
@@ -148,7 +153,7 @@ export interface GrantBatcher {
 
 type Parameter = Record<string, unknown>;
 
-/** Users' rows are locked in this order by every batch (see mh_grant_batch). */
+/** Users' rows are locked in this order by every batch (see runGrantSet). */
 const byUser = (a: Parameter, b: Parameter) => compare(a.tenant_id, b.tenant_id) || compare(a.user_id, b.user_id) || compare(a.reward_id, b.reward_id);
 const compare = (a: unknown, b: unknown) => (String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0);
 
@@ -176,8 +181,8 @@ export function createGrantBatcher(
     maxSize: options.maxSize,
     concurrency: options.concurrency,
     order: byUser,
-    runGroup: async (params) => (await runBatch(db, params)).map(answerOf),
-    runAlone: async (p) => settle((await runBatch(db, [p]))[0]!),
+    runGroup: async (params) => (await runGrantSet(db, params)).map(answerOf),
+    runAlone: async (p) => settle((await runGrantSet(db, [p]))[0]!),
     ...(options.onBatch ? { onGroup: options.onBatch } : {}),
     ...(options.onBatchFailed ? { onGroupFailed: options.onBatchFailed } : {}),
   });
