@@ -51,8 +51,18 @@ declare
   v_key text;
   v_slot smallint;
   v_n integer;
+  v_sourced boolean;   -- whether any item has a cause, a per-user limit, an interval, a credit:
+  v_limited boolean;   -- the steps no item needs are skipped (each statement inside a function
+  v_spaced boolean;    -- costs its executor start-up, more than a small set's rows)
+  v_credited boolean;
+  v_refused boolean;
+  v_asked integer;
 begin
-  select coalesce(max(x.ord), 0) into v_n from unnest(p_items) x;
+  select coalesce(max(x.ord), 0), coalesce(bool_or(x.source is not null), false),
+         coalesce(bool_or(x.per_user_limit is not null), false), coalesce(bool_or(x.min_interval_ms is not null), false),
+         coalesce(bool_or(x.credit is not null), false)
+    into v_n, v_sourced, v_limited, v_spaced, v_credited
+  from unnest(p_items) x;
   v_out := array_fill(null::jsonb, array[v_n]);
   v_takes := array_fill(null::jsonb, array[v_n]);
 
@@ -90,12 +100,16 @@ begin
             where i.ord = any (v_todo)) r
       where r.by_cause = 1 and r.by_counter = 1;
     end if;
-    v_todo := array(select t from unnest(v_todo) t where not t = any (v_round));
+    if cardinality(v_round) = cardinality(v_todo) then
+      v_todo := '{}';
+    else
+      v_todo := array(select t from unnest(v_todo) t where not t = any (v_round));
+    end if;
 
     -- Replayed: each cause is claimed with its grant row (unique index reward_grant_source); a
     -- concurrent transaction with the same cause makes this wait for it. A cause that already
     -- has its grant answers that grant, and nothing is written.
-    if exists (select from unnest(p_items) i where i.ord = any (v_round) and i.source is not null) then
+    if v_sourced then
       with claimed as (
         insert into reward_grant (tenant_id, grant_id, reward_id, reward_type, product_code, campaign_id, user_id,
                                   quantity, source, source_id, status, distributor, payload, stock_slots,
@@ -120,14 +134,14 @@ begin
       loop
         v_out[v_item.ord] := jsonb_build_object('outcome', 'replayed', 'grant', v_item.j);
       end loop;
+      v_pass := array(select t from unnest(v_round) t where v_out[t] is null);
     else
-      v_claimed := '{}';
+      v_pass := v_round;
     end if;
-    v_pass := array(select t from unnest(v_round) t where v_out[t] is null);
 
     -- per_user_limit_reached: the period's counter moves only while it stays within the limit.
     v_counted := '{}';
-    if exists (select from unnest(p_items) i where i.ord = any (v_pass) and i.per_user_limit is not null) then
+    if v_limited then
       with counted as (
         insert into reward_user_counter as c (tenant_id, reward_id, user_id, period_key, granted, last_granted_at)
         select i.tenant_id, i.reward_id, i.user_id, i.period_key, i.quantity, i.now
@@ -141,10 +155,12 @@ begin
             where i.ord = any (v_pass) and i.per_user_limit is not null and i.tenant_id = excluded.tenant_id
               and i.reward_id = excluded.reward_id and i.user_id = excluded.user_id)
         returning c.tenant_id, c.reward_id, c.user_id)
-      select coalesce(array_agg(i.ord), '{}') into v_counted
+      select coalesce(array_agg(i.ord) filter (where c.user_id is not null), '{}'), count(*) into v_counted, v_asked
       from unnest(p_items) i
-      join counted c on c.tenant_id = i.tenant_id and c.reward_id = i.reward_id and c.user_id = i.user_id
+      left join counted c on c.tenant_id = i.tenant_id and c.reward_id = i.reward_id and c.user_id = i.user_id
       where i.ord = any (v_pass) and i.per_user_limit is not null;
+    end if;
+    if v_limited and cardinality(v_counted) < v_asked then
       for v_item in
         select i.ord, i.per_user_limit from unnest(p_items) i
         where i.ord = any (v_pass) and i.per_user_limit is not null and not i.ord = any (v_counted)
@@ -156,6 +172,7 @@ begin
     end if;
 
     -- inventory_exhausted / busy: the stock, per reward (see the header).
+    v_refused := false;
     for v_group in
       select i.tenant_id, i.reward_id, sum(i.quantity)::bigint as quantity, count(*) as n
       from unnest(p_items) i
@@ -189,7 +206,9 @@ begin
                                  coalesce((v_held->>v_key)::smallint, v_item.prefer_slot), v_item.nowait);
         if v_stock ? 'busy' then
           v_out[v_item.ord] := '{"outcome": "busy"}'::jsonb;
+          v_refused := true;
         elsif v_stock ? 'free' then
+          v_refused := true;
           v_out[v_item.ord] := jsonb_build_object('outcome', 'refused', 'code', 'inventory_exhausted',
                                                   'details', jsonb_build_object('available', v_stock->'free'));
         else
@@ -200,12 +219,14 @@ begin
         end if;
       end loop;
     end loop;
-    v_pass := array(select t from unnest(v_pass) t where v_out[t] is null);
+    if v_refused then
+      v_pass := array(select t from unnest(v_pass) t where v_out[t] is null);
+    end if;
 
     -- min_interval_not_elapsed, after the stock: the stamp cannot be undone exactly (it
     -- overwrites the last grant time), so nothing may be refused after it. A refusal here gives
     -- its stock back.
-    if exists (select from unnest(p_items) i where i.ord = any (v_pass) and i.min_interval_ms is not null) then
+    if v_spaced then
       with stamped as (
         insert into reward_user_counter as c (tenant_id, reward_id, user_id, period_key, granted, last_granted_at)
         select i.tenant_id, i.reward_id, i.user_id, 'LAST', 1, i.now
@@ -219,10 +240,12 @@ begin
             where i.ord = any (v_pass) and i.min_interval_ms is not null and i.tenant_id = excluded.tenant_id
               and i.reward_id = excluded.reward_id and i.user_id = excluded.user_id)::double precision / 1000)
         returning c.tenant_id, c.reward_id, c.user_id)
-      select coalesce(array_agg(i.ord), '{}') into v_done
+      select coalesce(array_agg(i.ord) filter (where s.user_id is not null), '{}'), count(*) into v_done, v_asked
       from unnest(p_items) i
-      join stamped s on s.tenant_id = i.tenant_id and s.reward_id = i.reward_id and s.user_id = i.user_id
+      left join stamped s on s.tenant_id = i.tenant_id and s.reward_id = i.reward_id and s.user_id = i.user_id
       where i.ord = any (v_pass) and i.min_interval_ms is not null;
+    end if;
+    if v_spaced and cardinality(v_done) < v_asked then
       for v_item in
         select i.ord, ceil(extract(epoch from c.last_granted_at - i.now) + i.min_interval_ms / 1000.0)::bigint as wait
         from unnest(p_items) i
@@ -233,14 +256,12 @@ begin
         v_out[v_item.ord] := jsonb_build_object('outcome', 'refused', 'code', 'min_interval_not_elapsed',
                                                 'details', jsonb_build_object('retry_after_seconds', greatest(v_item.wait, 1)));
       end loop;
-      if cardinality(v_done) < (select count(*) from unnest(p_items) i where i.ord = any (v_pass) and i.min_interval_ms is not null) then
-        update reward_stock_slot s set used = s.used - t.quantity
-        from (select i.tenant_id, i.reward_id, (k->>'slot')::smallint as slot, sum((k->>'quantity')::bigint) as quantity
-              from unnest(p_items) i, jsonb_array_elements(v_takes[i.ord]) k
-              where i.ord = any (v_pass) and v_out[i.ord] is not null
-              group by 1, 2, 3) t
-        where s.tenant_id = t.tenant_id and s.reward_id = t.reward_id and s.slot = t.slot;
-      end if;
+      update reward_stock_slot s set used = s.used - t.quantity
+      from (select i.tenant_id, i.reward_id, (k->>'slot')::smallint as slot, sum((k->>'quantity')::bigint) as quantity
+            from unnest(p_items) i, jsonb_array_elements(v_takes[i.ord]) k
+            where i.ord = any (v_pass) and v_out[i.ord] is not null
+            group by 1, 2, 3) t
+      where s.tenant_id = t.tenant_id and s.reward_id = t.reward_id and s.slot = t.slot;
       v_pass := array(select t from unnest(v_pass) t where v_out[t] is null);
     end if;
 
@@ -263,7 +284,7 @@ begin
 
     -- Granted: the ledger credit (the ledger module's one credit path), the delivery job, and the
     -- grant row (a claimed one completed, the others inserted), each one statement for the round.
-    if exists (select from unnest(p_items) i where i.ord = any (v_pass) and i.credit is not null) then
+    if v_credited then
       perform mh_ledger_credit_set(array(
         select row(i.ord, i.tenant_id, i.user_id, i.credit->>'asset', (i.credit->>'amount')::bigint,
                    i.credit->>'entry_id', 'GRANT', i.credit->>'cause_type', i.grant_id, i.credit->>'memo',
