@@ -155,8 +155,8 @@ export function redeemCodeRoutes(
       // Per-IP limits count the end user's address only (client_ip from the calling backend).
       const limitIp = endUserIp(request, request.body.client_ip, { serverCaller: true });
       const attempt = redemptions.attemptOf(request.actor!, request.body, request.headers['x-product-code'], request.ip, limitIp);
-      // One statement is atomic on its own: a transaction only when there is an answer to record.
-      return redemptions.redeem(request.actor!, attempt, (work) => uow(request, reply, 201, work, { selfContained: true }));
+      // The service opens the transaction, only when there is an answer to record.
+      return redemptions.redeem(request.actor!, attempt, uow.recorder(request, reply, 201));
     },
   );
 

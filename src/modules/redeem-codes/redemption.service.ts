@@ -6,7 +6,9 @@
  * shares a group commit with other redemptions when there is no caller's transaction.
  */
 import type { Counter } from 'prom-client';
-import { type Database, type Executor } from '../../db/client.js';
+import { type Database, type Executor, runTransaction } from '../../db/client.js';
+import { retryTransient } from '../../db/retry.js';
+import type { AnswerRecorder } from '../../platform/http/unit-of-work.js';
 import { type Actor, canSeeProduct, requireTenant, type TenantActor } from '../../platform/actor.js';
 import type { Clock } from '../../platform/clock.js';
 import { AppError } from '../../platform/errors.js';
@@ -60,10 +62,11 @@ export interface RedeemMetrics {
 }
 
 /**
- * Runs the redemption's work: in the HTTP unit of work's transaction when the request holds an
- * Idempotency-Key (the answer is recorded with it), else on the database (the work is one statement).
+ * Records the redemption's answer in its transaction (an HTTP Idempotency-Key's answer: see
+ * platform/http/unit-of-work.ts). With one, the redemption opens a transaction for its statement
+ * and the record; without, its one statement is atomic on its own and needs none.
  */
-export type Transact = <T>(work: (exec: Executor) => Promise<T>) => Promise<T>;
+export type RedeemRecorder = AnswerRecorder<RedeemResultView>;
 
 export const GRANT_SOURCE = 'redeem_code';
 
@@ -258,9 +261,20 @@ export function createRedemptionService(deps: {
      * Redeems a code: recognised from memory (unknown shapes and wrong check characters never
      * reach the database), then checked, used and granted in one transaction via `transact`.
      */
-    async redeem(actor: Actor, attempt: RedeemAttempt, transact?: Transact): Promise<RedeemResultView> {
+    async redeem(actor: Actor, attempt: RedeemAttempt, recorder?: RedeemRecorder | null): Promise<RedeemResultView> {
       const tenant = requireTenant(actor);
-      const run: Transact = transact ?? ((work) => work(db));
+      // The transaction opens here, around the database work only: the admission, the probe and
+      // the mirror's write-backs (Redis) stay outside it. A deadlock victim runs again whole.
+      const run = (work: (exec: Executor) => Promise<RedeemResultView>): Promise<RedeemResultView> =>
+        recorder
+          ? retryTransient(() =>
+              runTransaction(db, async (trx) => {
+                const value = await work(trx);
+                await recorder.record(trx, value);
+                return value;
+              }),
+            )
+          : work(db);
       const seenCode: Seen = {};
       let failureCounted = false;
       try {
@@ -297,6 +311,7 @@ export function createRedemptionService(deps: {
         // The work's value is exactly the response (the unit of work records it for
         // Idempotency-Key replays); the code type for the metric comes out on the side.
         const result = await run((exec) => redeemOnce(tenant, attempt, exec, seenCode, vouched));
+        recorder?.committed();
         metrics.redeemed.inc({ code_type: seenCode.codeType ?? 'UNKNOWN' });
         // Committed: the mirror learns the use (a replayed answer ran nothing and teaches nothing).
         // Not awaited: the answer does not depend on it, and a later probe is sent after it.

@@ -21,6 +21,17 @@ export interface UnitOfWorkOptions<T> {
 
 type Status<T> = number | ((result: T) => number);
 
+/**
+ * The recording half of a unit of work, for a service that opens its own transaction because part
+ * of its work must stay outside one (a redemption calls Redis before and after it).
+ */
+export interface AnswerRecorder<T> {
+  /** Records the answer in the work's transaction, serialized before the commit as the unit of work does. */
+  record(trx: Transaction<DB>, value: T): Promise<void>;
+  /** After the commit: the recorded answer is durable. */
+  committed(): void;
+}
+
 export interface UnitOfWork {
   /** `status`: the success status, or a function of the result (e.g. 201 created / 200 already there). */
   <T>(request: FastifyRequest, reply: FastifyReply, status: Status<T>, work: (trx: Transaction<DB>) => Promise<T>, options?: UnitOfWorkOptions<T>): Promise<T>;
@@ -32,6 +43,11 @@ export interface UnitOfWork {
     work: (exec: Executor) => Promise<T>,
     options: UnitOfWorkOptions<T> & { selfContained: true },
   ): Promise<T>;
+  /**
+   * For a service that opens its own transaction: null without an Idempotency-Key (the status is
+   * set and the work needs no transaction for it), else what records the answer in that transaction.
+   */
+  recorder<T>(request: FastifyRequest, reply: FastifyReply, status: number): AnswerRecorder<T> | null;
 }
 
 /**
@@ -42,7 +58,25 @@ export interface UnitOfWork {
  * commits on its own; its answer is built from rows the database returned.
  */
 export function createUnitOfWork(deps: { db: Database; idempotency: IdempotencyStore }): UnitOfWork {
-  return implementation(deps) as UnitOfWork;
+  return Object.assign(implementation(deps), { recorder: recorder(deps) }) as UnitOfWork;
+}
+
+function recorder(deps: { idempotency: IdempotencyStore }) {
+  return <T>(request: FastifyRequest, reply: FastifyReply, status: number): AnswerRecorder<T> | null => {
+    reply.code(status);
+    const claim = request.idempotency;
+    if (!claim) return null;
+    return {
+      async record(trx, value) {
+        // As in the unit of work: an answer that cannot be sent rolls the change back.
+        reply.serialize(value);
+        await deps.idempotency.complete(trx, claim, status, value);
+      },
+      committed() {
+        claim.settled = true;
+      },
+    };
+  };
 }
 
 function implementation(deps: { db: Database; idempotency: IdempotencyStore }) {
