@@ -97,7 +97,6 @@ describe('database functions', () => {
   it('have one file each beside their module, named after the function they create', () => {
     const functions = readFunctions();
     expect(functions.map((f) => f.name)).toEqual([
-      'mh_grant',
       'mh_grant_set',
       'mh_ledger_credit_set',
       'mh_redeem_batch',

@@ -22,9 +22,9 @@ export interface Migration {
 
 /** One database function's current definition: a `create or replace function` script. */
 export interface DatabaseFunction {
-  /** The file's name without `.sql`, which is the function's name (`mh_grant`). */
+  /** The file's name without `.sql`, which is the function's name (`mh_grant_set`). */
   name: string;
-  /** The file, relative to src/modules (`grants/sql/mh_grant.sql`), for messages. */
+  /** The file, relative to src/modules (`grants/sql/mh_grant_set.sql`), for messages. */
   file: string;
   sql: string;
   checksum: string;

@@ -32,7 +32,7 @@ export interface PostEntryInput {
   memo?: string | null;
 }
 
-/** A credit ready for the grant statement (mh_grant; see prepareCredit). */
+/** A credit ready for the grant statement (mh_grant_set; see prepareCredit). */
 export interface PreparedCredit {
   entry_id: string;
   asset: LedgerAsset;
@@ -204,7 +204,7 @@ export function createLedgerService(deps: { db: Database; clock: Clock }) {
 
     /**
      * The checked fields and id of a credit whose cause is new (a grant being made), for a caller
-     * that applies it inside its own statement (mh_grant moves the account, mh_grant_batch writes the entry).
+     * that applies it inside its own statement (mh_grant_set, through the ledger's mh_ledger_credit_set).
      */
     prepareCredit(input: Omit<PostEntryInput, 'entryType'>): PreparedCredit {
       checkPostInput({ ...input, entryType: 'GRANT' });
