@@ -119,7 +119,7 @@ begin
                'PENDING', i.now, i.now
         from unnest(p_items) i
         where i.ord = any (v_round) and i.source is not null
-        order by i.ord
+        order by i.tenant_id, i.source, i.source_id, i.reward_id  -- every set claims in one order
         on conflict (tenant_id, source, source_id, reward_id) where source is not null do nothing
         returning grant_id)
       select coalesce(array_agg(i.ord), '{}') into v_claimed
