@@ -1,4 +1,5 @@
 import { AppError, type ErrorDetails } from '../../platform/errors.js';
+import { sharedErrors } from '../../platform/shared-errors.js';
 import type { DeliveryStatus, GrantStatus } from './grant.tables.js';
 
 /** A machine-readable reason why a grant would be (or was) refused. */
@@ -79,12 +80,11 @@ export const grantRefusals = {
     details: { min_interval_seconds: minIntervalSeconds, retry_after_seconds: retryAfterSeconds },
   }),
 
-  /** Eligibility check's wording of inventory_exhausted. */
-  inventoryExhausted: (rewardId: string, available: number): Refusal => ({
-    code: 'inventory_exhausted',
-    message: 'Not enough stock left',
-    details: { reward_id: rewardId, available },
-  }),
+  /** inventory_exhausted as the eligibility check finds it (the one wording of platform/shared-errors.ts). */
+  inventoryExhausted: (rewardId: string, available: number): Refusal => {
+    const e = sharedErrors.inventoryExhausted(rewardId, available);
+    return { code: e.code, message: e.message, details: e.details ?? {} };
+  },
 };
 
 /**
@@ -114,12 +114,8 @@ export const grantErrors = {
   /** 409: the reward or its campaign kept changing under the grant (after 3 attempts). */
   concurrentUpdate: () => new AppError('conflict', 'concurrent_update', 'The reward or its campaign changed while granting; retry', {}),
 
-  /** 409: the grant and the sold-out gate's wording of inventory_exhausted. */
-  inventoryExhausted: (rewardId: string, available = 0) =>
-    new AppError('conflict', 'inventory_exhausted', available > 0 ? `Reward ${rewardId} has only ${available} units left` : `Reward ${rewardId} has no stock left`, {
-      reward_id: rewardId,
-      available,
-    }),
+  /** 409 inventory_exhausted from the grant statement and the sold-out gate (platform/shared-errors.ts). */
+  inventoryExhausted: (rewardId: string, available = 0) => sharedErrors.inventoryExhausted(rewardId, available),
 
   /** 409 per_user_limit_reached (see grantRefusals.perUserLimitReached). */
   perUserLimitReached: (perUserLimit: number, period: string, quantity: number) =>

@@ -10,10 +10,17 @@ async function expectInvisible(outsider: TenantFixture, own: { campaignId: strin
   expectError(await outsider.call('GET', `/v1/redeem-code-batches/${target.batchId}`), 404, 'batch_not_found');
   expectError(await outsider.call('POST', `/v1/redeem-code-batches/${target.batchId}/void`), 404, 'batch_not_found');
   expectError(await outsider.call('GET', '/v1/redeem-codes/export', undefined, { query: { batch_id: target.batchId } }), 404, 'batch_not_found');
-  expectError(await outsider.call('GET', `/v1/redeem-codes/${target.code}`), 404, 'code_not_found');
-  expectError(await outsider.call('POST', `/v1/redeem-codes/${target.code}/assign`, { user_id: 'x' }), 404, 'code_not_found');
-  expectError(await outsider.call('POST', `/v1/redeem-codes/${target.code}/void`), 404, 'code_not_found');
-  expectError(await redeem(outsider, { code: target.code, user_id: 'thief' }), 404, 'code_not_found');
+  // code_not_found: one message and details shape on every route (the code as asked for).
+  const notFound = [
+    await outsider.call('GET', `/v1/redeem-codes/${target.code}`),
+    await outsider.call('POST', `/v1/redeem-codes/${target.code}/assign`, { user_id: 'x' }),
+    await outsider.call('POST', `/v1/redeem-codes/${target.code}/void`),
+    await redeem(outsider, { code: target.code, user_id: 'thief' }),
+  ];
+  for (const res of notFound) {
+    expectError(res, 404, 'code_not_found');
+    expect({ message: res.body.error.message, details: res.body.error.details }).toEqual({ message: 'No such code', details: { code: target.code } });
+  }
   const queries: Record<string, string>[] = [{ batch_id: target.batchId }, { campaign_id: target.campaignId }, { user_id: 'owner' }];
   for (const query of queries) {
     expect(must(await outsider.call('GET', '/v1/redeem-codes', undefined, { query }), 200).body.pagination.total, JSON.stringify(query)).toBe(0);

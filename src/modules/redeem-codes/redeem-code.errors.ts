@@ -1,4 +1,5 @@
 import { AppError } from '../../platform/errors.js';
+import { sharedErrors } from '../../platform/shared-errors.js';
 
 /**
  * The redeem-codes module's error codes and messages (batches, codes and redemptions), one
@@ -43,7 +44,7 @@ export const redeemCodeErrors = {
   // Codes: look-up, assignment and voiding
 
   /** 404 on the code endpoints, naming the code asked for. */
-  codeNotFoundNamed: (code: string) => new AppError('not_found', 'code_not_found', 'No such code', { code }),
+  codeNotFound: (code: string) => new AppError('not_found', 'code_not_found', 'No such code', { code }),
 
   /** 409: the code is assigned to another user already. */
   alreadyAssigned: (assignedUserId: string) =>
@@ -66,7 +67,6 @@ export const redeemCodeErrors = {
   // Redemption (database path and Redis fast path)
 
   /** 404: no such code (or one of a product the key may not see). */
-  codeNotFound: () => new AppError('not_found', 'code_not_found', 'No such code', {}),
 
   /** 400: the code's check character does not match (a typing mistake, not a guess). */
   codeMistyped: () => new AppError('invalid', 'code_mistyped', 'The code is mistyped: its check character does not match', { field: 'code' }),
@@ -83,10 +83,8 @@ export const redeemCodeErrors = {
     }),
 
   /** 400: the body and the X-Product-Code header name different products. */
-  productCodeMismatch: () =>
-    new AppError('invalid', 'product_code_mismatch', 'product_code in the body and the X-Product-Code header differ', { field: 'product_code' }),
+  productCodeMismatch: (body: string, header: string) => sharedErrors.productCodeMismatch(body, header),
 
   /** 403: the API key is limited to other products. */
-  productNotAllowed: (productCode: string) =>
-    new AppError('forbidden', 'product_not_allowed', `This API key may not act on product ${productCode}`, { product_code: productCode }),
+  productNotAllowed: (productCode: string, allowed: readonly string[] | null) => sharedErrors.productNotAllowed(productCode, allowed),
 };

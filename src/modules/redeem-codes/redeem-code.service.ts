@@ -56,7 +56,7 @@ export function createCodeService(deps: { db: Database; clock: Clock; exportPage
 
   async function find(exec: Executor, tenant: TenantActor, code: string): Promise<repo.CodeWithBatch> {
     const row = pickTyped(await repo.findCodes(exec, visibility(tenant), lookupForms(code)), code);
-    if (!row) throw redeemCodeErrors.codeNotFoundNamed(code);
+    if (!row) throw redeemCodeErrors.codeNotFound(code);
     return row;
   }
 

@@ -26,12 +26,12 @@ const RESULT: Record<CodeRefusal, FastPathResult> = {
 export function fastPathDecision(probe: Probe, tenant: TenantActor, a: RedeemAttempt, now: Date): { result: FastPathResult; refusal?: AppError } {
   if (probe.kind === 'unavailable') return { result: 'unavailable' };
   if (probe.kind === 'miss') return { result: 'miss' };
-  if (probe.kind === 'unknown') return { result: 'refused_unknown', refusal: redeemCodeErrors.codeNotFound() };
+  if (probe.kind === 'unknown') return { result: 'refused_unknown', refusal: redeemCodeErrors.codeNotFound(a.code) };
   const { state, batch, code } = probe;
   // A case-sensitive code is only the exact spelling; anything else is the database's to judge.
   if (isCaseSensitive(batch.codeType) && code !== stripInput(a.code)) return { result: 'miss' };
   // A product-limited key does not see other products' batches: to it the code does not exist.
-  if (!canSeeProduct(tenant, batch.productCode)) return { result: 'refused_unknown', refusal: redeemCodeErrors.codeNotFound() };
+  if (!canSeeProduct(tenant, batch.productCode)) return { result: 'refused_unknown', refusal: redeemCodeErrors.codeNotFound(a.code) };
   const facts: CodeFacts = {
     display: displayCode(code, { code_type: batch.codeType, prefix: batch.prefix, group_size: batch.groupSize }),
     voided: state.status === 'V' || batch.status === 'V',

@@ -167,7 +167,7 @@ export function createRedemptionService(deps: {
   async function redeemOnce(tenant: TenantActor, a: RedeemAttempt, exec: Executor, seen: Seen, vouched: repo.CodeWithBatch | null): Promise<RedeemResultView> {
     const now = clock.now();
     const row = vouched ?? (await readCode(tenant, a, exec));
-    if (!row) throw redeemCodeErrors.codeNotFound();
+    if (!row) throw redeemCodeErrors.codeNotFound(a.code);
     seen.row = row;
     seen.fromMirror = vouched !== null;
     const facts = factsOf(row);
@@ -220,7 +220,7 @@ export function createRedemptionService(deps: {
         delete seen.row; // the read is older than what refused: the mirror must not learn it
         // The same error the check on a fresh read would give (the one order of redemption.checks.ts).
         if (isCodeRefusal(err.code)) throw refusalOf(err.code, facts, a.productCode);
-        throw redeemCodeErrors.codeNotFound();
+        throw redeemCodeErrors.codeNotFound(a.code);
       }
       throw err;
     }
@@ -241,11 +241,11 @@ export function createRedemptionService(deps: {
     attemptOf(actor: Actor, input: RedeemInput, productHeader: string | undefined, callerIp: string | undefined, limitIp?: string | null): RedeemAttempt {
       const tenant = requireTenant(actor);
       if (input.product_code && productHeader && input.product_code !== productHeader) {
-        throw redeemCodeErrors.productCodeMismatch();
+        throw redeemCodeErrors.productCodeMismatch(input.product_code, productHeader);
       }
       const product = input.product_code ?? productHeader ?? null;
       if (product !== null && !canSeeProduct(tenant, product)) {
-        throw redeemCodeErrors.productNotAllowed(product);
+        throw redeemCodeErrors.productNotAllowed(product, tenant.productCodes);
       }
       return {
         tenantId: tenant.tenantId,
@@ -298,7 +298,7 @@ export function createRedemptionService(deps: {
           probe = probed && (await probed);
         }
         if (seen.kind === 'bad_check') throw redeemCodeErrors.codeMistyped();
-        if (seen.kind === 'none') throw redeemCodeErrors.codeNotFound();
+        if (seen.kind === 'none') throw redeemCodeErrors.codeNotFound(attempt.code);
         let vouched: repo.CodeWithBatch | null = null;
         if (mirror?.enabled && probe) {
           // Redis first: unknown, used-up, expired, voided and foreign codes end here. A code it
