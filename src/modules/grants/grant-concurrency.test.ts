@@ -72,7 +72,7 @@ describe('grants under concurrency', () => {
     const failed = async () => metricValue((await app.call('GET', '/metrics', undefined, { key: null })).body as string, 'marketing_reward_grant_batch_failed_total', {}) || 0;
     const before = await failed();
     // 300 requests for 200 users (the first 100 twice): on PostgreSQL they share group commits
-    // (mh_grant_batch), where one account may take several grants of one batch.
+    // (one mh_grant_set call each), where one account may take several grants of one batch.
     const users = Array.from({ length: 300 }, (_, i) => `user-${i % 200}`);
     const replies = await Promise.all(users.map((user_id, i) => grant(t, { reward_id: reward.reward_id, user_id, source: 'test', source_id: `req-${i}` })));
     expect(tally(replies)).toEqual({ statuses: { 201: 300 }, errorCodes: {} });

@@ -13,7 +13,7 @@ import { ledgerWriteError } from '../ledger/index.js';
 export type RedeemParameter = Record<string, unknown> & { redeem: Record<string, unknown> };
 
 /**
- * What mh_redeem answers for one redemption: the grant function's answer (granted with the grant,
+ * What mh_redeem_batch answers for one redemption: the grant function's answer (granted with the grant,
  * refused, stale) and, when granted, the redemption row and the code's state after the use. A
  * refusal of the code itself has details.stage = 'code'. `busy` only comes from a batch.
  */

@@ -5,7 +5,7 @@
 -- {"free": units_left}: exact, never a false "sold out" while units remain. `p_prefer`: a slot this
 -- transaction already holds (a batch of grants), tried first so a batch locks as few slots as it can.
 -- `p_nowait`: never wait for a slot another transaction holds; answer {"busy": true} instead (a
--- batch must not wait on slots while it holds other grants' rows: see mh_grant_batch).
+-- batch must not wait on slots while it holds other grants' rows: see grants/sql/mh_grant_set.sql).
 --
 -- This file is the function's one current definition: the migration runner (src/db/migrate.ts)
 -- applies it again whenever it changes. Edit it here, never in a migration.
