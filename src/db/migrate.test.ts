@@ -100,6 +100,7 @@ describe('database functions', () => {
       'mh_grant_set',
       'mh_ledger_credit_set',
       'mh_redeem_batch',
+      'mh_return_stock',
       'mh_take_stock',
       'mh_task_progress',
     ]);

@@ -57,11 +57,10 @@ export async function takeStock(exec: Executor, tenantId: string, rewardId: stri
 
 /** Gives units back (revocation, cancellation, expiry) to the slots they came from. */
 export async function releaseStock(exec: Executor, tenantId: string, rewardId: string, takes: SlotTake, column: StockColumn): Promise<void> {
-  const col = sql.ref(column);
-  for (const t of takes) {
-    await sql`update reward_stock_slot set ${col} = ${col} - ${t.quantity}
-              where tenant_id = ${tenantId} and reward_id = ${rewardId} and slot = ${t.slot}`.execute(exec);
-  }
+  if (takes.length === 0) return;
+  const returns = takes.map((t) => ({ tenant_id: tenantId, reward_id: rewardId, slot: t.slot, quantity: t.quantity }));
+  // One statement for all of them (sql/mh_return_stock.sql, also what grants' SQL returns stock with).
+  await sql`select mh_return_stock(${JSON.stringify(returns)}::jsonb, ${column})`.execute(exec);
 }
 
 /** Turns reserved units into used ones (a confirmed reservation), in the same slots. */

@@ -259,12 +259,11 @@ begin
         v_out[v_item.ord] := jsonb_build_object('outcome', 'refused', 'code', 'min_interval_not_elapsed',
                                                 'details', jsonb_build_object('retry_after_seconds', greatest(v_item.wait, 1)));
       end loop;
-      update reward_stock_slot s set used = s.used - t.quantity
-      from (select i.tenant_id, i.reward_id, (k->>'slot')::smallint as slot, sum((k->>'quantity')::bigint) as quantity
-            from unnest(p_items) i, jsonb_array_elements(v_takes[i.ord]) k
-            where i.ord = any (v_pass) and v_out[i.ord] is not null
-            group by 1, 2, 3) t
-      where s.tenant_id = t.tenant_id and s.reward_id = t.reward_id and s.slot = t.slot;
+      -- Their stock goes back through the inventory module (inventory/sql/mh_return_stock.sql).
+      perform mh_return_stock(coalesce((
+        select jsonb_agg(k || jsonb_build_object('tenant_id', i.tenant_id, 'reward_id', i.reward_id))
+        from unnest(p_items) i, jsonb_array_elements(v_takes[i.ord]) k
+        where i.ord = any (v_pass) and v_out[i.ord] is not null), '[]'::jsonb), 'used');
       v_pass := array(select t from unnest(v_pass) t where v_out[t] is null);
     end if;
 
