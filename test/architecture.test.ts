@@ -93,3 +93,89 @@ describe('dependencies point one way', () => {
     expect(cycles(circle).map((c) => c.join(' -> '))).toEqual(['modules/a -> modules/b -> modules/c -> modules/a']);
   });
 });
+
+/**
+ * No module writes another module's tables, in TypeScript or in its SQL functions: it calls the
+ * owner (its index.ts, or its database function, such as inventory's mh_return_stock). A table's
+ * owner is the module whose `*.tables.ts` declares it. Reads of another module's table are
+ * listed below, each with the reason it stays a read in the reader's own statement.
+ */
+const ALLOWED_READS: Record<string, string> = {
+  // The grant statement checks, under the same snapshot, that the reward and campaign the grant
+  // was decided on are still current (primary-key reads of `version`); a call per item would
+  // cost more than the grant.
+  'grants/sql/mh_grant_set.sql -> reward': 'snapshot version check',
+  'grants/sql/mh_grant_set.sql -> campaign': 'snapshot version check',
+  // Audience rules compile to conditions over the customer profile and run as one query.
+  'audiences/audience.repo.ts -> customer': 'rules evaluated over customer profiles',
+};
+
+function tableOwners(): Map<string, string> {
+  const owners = new Map<string, string>();
+  const dirs = readdirSync(join(SRC, 'modules')).map((m) => [join(SRC, 'modules', m), m] as const);
+  for (const [dir, owner] of [...dirs, [join(SRC, 'platform'), 'platform'] as const]) {
+    for (const name of readdirSync(dir).filter((n) => n.endsWith('.tables.ts'))) {
+      const body = /export interface \w+Tables \{([\s\S]*?)\n\}/.exec(readFileSync(join(dir, name), 'utf8'))?.[1] ?? '';
+      for (const m of body.matchAll(/^\s*(\w+):/gm)) owners.set(m[1]!, owner);
+    }
+  }
+  return owners;
+}
+
+/** Every `module file -> table` use of another module's table, split into writes and reads. */
+function foreignTableUses(owners: Map<string, string>): { writes: string[]; reads: string[] } {
+  const names = [...owners.keys()].sort((a, b) => b.length - a.length).join('|');
+  const write = new RegExp(`(?:insertInto|updateTable|deleteFrom|mergeInto)\\(\\s*'(${names})\\b|\\b(?:insert\\s+into|update|delete\\s+from)\\s+(${names})\\b`, 'gi');
+  const read = new RegExp(`(?:selectFrom|innerJoin|leftJoin)\\(\\s*'(${names})\\b|\\b(?:from|join)\\s+(${names})\\b`, 'gi');
+  const writes = new Set<string>();
+  const reads = new Set<string>();
+  const files = sourceFiles(join(SRC, 'modules')).concat(
+    readdirSync(join(SRC, 'modules')).flatMap((m) => {
+      const dir = join(SRC, 'modules', m, 'sql');
+      try {
+        return readdirSync(dir).map((n) => join(dir, n));
+      } catch {
+        return [];
+      }
+    }),
+  );
+  for (const file of files) {
+    if (file.endsWith('.tables.ts')) continue;
+    const rel = relative(join(SRC, 'modules'), file);
+    const module = rel.split('/')[0]!;
+    const text = readFileSync(file, 'utf8').replace(/^\s*(--|\/\/|\*).*$/gm, '');
+    const foreign = (m: RegExpMatchArray) => {
+      const table = (m[1] ?? m[2])!.toLowerCase();
+      const owner = owners.get(table);
+      return owner && owner !== module && owner !== 'platform' ? `${rel} -> ${table}` : null;
+    };
+    for (const m of text.matchAll(write)) {
+      const use = foreign(m);
+      if (use) writes.add(use);
+    }
+    for (const m of text.matchAll(read)) {
+      const use = foreign(m);
+      if (use && !writes.has(use)) reads.add(use);
+    }
+  }
+  return { writes: [...writes].sort(), reads: [...reads].sort() };
+}
+
+describe('modules keep to their own tables', () => {
+  const owners = tableOwners();
+  const uses = foreignTableUses(owners);
+
+  it('reads the owners of the tables', () => {
+    expect(owners.get('reward_grant')).toBe('grants');
+    expect(owners.get('reward_stock_slot')).toBe('inventory');
+    expect(owners.size).toBeGreaterThanOrEqual(25);
+  });
+
+  it('no module writes a table of another module', () => {
+    expect(uses.writes).toEqual([]);
+  });
+
+  it("reads of another module's table are only the listed ones", () => {
+    expect(uses.reads).toEqual(Object.keys(ALLOWED_READS).sort());
+  });
+});

@@ -1,4 +1,4 @@
-import type { ExpressionBuilder, Expression, SqlBool } from 'kysely';
+import { type ExpressionBuilder, type Expression, type RawBuilder, sql, type SqlBool } from 'kysely';
 import type { DB } from '../../db/schema.js';
 import type { CampaignLifecycleState } from './campaign.tables.js';
 
@@ -78,4 +78,20 @@ export function statusCondition(eb: CampaignEb, status: CampaignStatus, now: Dat
 export function transitionCondition(eb: CampaignEb, action: CampaignAction, now: Date): Expression<SqlBool> {
   const allowed = eb.or(transitions[action].from.map((status) => statusCondition(eb, status, now)));
   return action === 'publish' ? eb.and([allowed, notEnded(eb, now)]) : allowed;
+}
+
+/**
+ * The tenant's ACTIVE campaigns at `now` (campaignStatus() === 'ACTIVE' in SQL), as a relation
+ * (tenant_id, campaign_id, audience_id) another module joins in its own statement, for example
+ * the tasks a trigger event moves: one round trip, while the campaign table and the rule of what
+ * ACTIVE means stay here.
+ */
+export function activeCampaignsSql(tenantId: string, now: Date): RawBuilder<unknown> {
+  return sql`(select c.tenant_id, c.campaign_id, c.audience_id
+                from campaign c
+               where c.tenant_id = ${tenantId}
+                 and c.deleted_at is null
+                 and c.lifecycle_state = 'PUBLISHED'
+                 and (c.start_time is null or c.start_time <= ${now})
+                 and (c.end_time is null or c.end_time > ${now}))`;
 }

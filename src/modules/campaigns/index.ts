@@ -3,7 +3,7 @@ import { Counter, type Registry } from 'prom-client';
 export { createCampaignService, type CampaignService } from './campaign.service.js';
 export type { CampaignRow } from './campaign.repo.js';
 export { campaignRoutes } from './campaign.routes.js';
-export { campaignStatus, isCampaignActive, type CampaignStatus } from './campaign.status.js';
+export { activeCampaignsSql, campaignStatus, isCampaignActive, type CampaignStatus } from './campaign.status.js';
 
 /** The module's Prometheus metrics (names from seed 000). */
 export function campaignMetrics(registry: Registry) {

@@ -1,6 +1,7 @@
 import { type Insertable, type Selectable, sql, type Updateable } from 'kysely';
 import type { Executor } from '../../db/client.js';
 import { isForeignKeyViolation } from '../../db/errors.js';
+import { activeCampaignsSql } from '../campaigns/index.js';
 import { taskErrors } from './task.errors.js';
 import type { TaskCompletionLogTable, TaskTable } from './task.tables.js';
 
@@ -106,9 +107,9 @@ export interface ActiveTaskRow extends TaskRow {
 }
 
 /**
- * Tasks of these event types that are live now and linked to an ACTIVE campaign. The campaign
- * condition is the SQL form of campaignStatus() === 'ACTIVE' (campaigns/campaign.status.ts),
- * read here in the same statement so a trigger costs one round trip to find its tasks.
+ * Tasks of these event types that are live now and linked to an ACTIVE campaign. The campaigns
+ * module gives its ACTIVE campaigns as a relation (activeCampaignsSql), joined here in the same
+ * statement so a trigger costs one round trip to find its tasks.
  */
 export async function findActiveTasks(db: Executor, tenantId: string, eventTypes: readonly string[] | null, now: Date): Promise<ActiveTaskRow[]> {
   const r = await sql<ActiveTaskRow>`${activeTasksQuery(tenantId, eventTypes, now)}`.execute(db);
@@ -120,16 +121,12 @@ function activeTasksQuery(tenantId: string, eventTypes: readonly string[] | null
     select t.*, l.campaign_id, c.audience_id, l.sort_order
       from task t
       join campaign_task l on l.tenant_id = t.tenant_id and l.task_id = t.task_id
-      join campaign c on c.tenant_id = l.tenant_id and c.campaign_id = l.campaign_id
+      join ${activeCampaignsSql(tenantId, now)} c on c.tenant_id = l.tenant_id and c.campaign_id = l.campaign_id
      where t.tenant_id = ${tenantId}
        and (${eventTypes === null} or t.event_type = any(${(eventTypes ?? []) as string[]}::text[]))
        and t.deleted_at is null
        and (t.start_time is null or t.start_time <= ${now})
        and (t.end_time is null or t.end_time > ${now})
-       and c.deleted_at is null
-       and c.lifecycle_state = 'PUBLISHED'
-       and (c.start_time is null or c.start_time <= ${now})
-       and (c.end_time is null or c.end_time > ${now})
      order by t.task_id, l.sort_order, l.campaign_id`;
 }
 
