@@ -1,6 +1,6 @@
 /**
  * bench/job-queue-pg-boss: our job queue (platform/jobs) against pg-boss, to decide whether to
- * replace ours (issue 18, item 6). pg-boss is not a dependency, so it is loaded from a scratch
+ * replace ours. pg-boss is not a dependency, so it is loaded from a scratch
  * directory where it was installed (`cd /tmp/eval && npm init -y && npm install pg-boss`):
  *
  *   PG_BOSS_DIR=/tmp/eval npx tsx bench/job-queue-pg-boss.ts

@@ -1,6 +1,6 @@
 /**
  * bench/rate-limit-libraries: our limiter (platform/rate-limit) against rate-limiter-flexible on
- * the check the redemption path makes, to decide whether to replace ours (issue 18, item 6).
+ * the check the redemption path makes, to decide whether to replace ours.
  *
  *   npx tsx bench/rate-limit-libraries.ts   (BENCH_REDIS_URL default redis://127.0.0.1:6379,
  *                                            BENCH_SECONDS 3 per run, BENCH_CONCURRENCY 32)

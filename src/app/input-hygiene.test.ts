@@ -11,7 +11,7 @@ import { hashSecret } from '../platform/secrets.js';
 import { buildApp } from './build-app.js';
 
 /**
- * Issue 17 items 1-4 and 8 over HTTP: NUL, lone surrogates, deep nesting and numbers JSON cannot
+ * Over HTTP: NUL, lone surrogates, deep nesting and numbers JSON cannot
  * carry exactly are refused once for every route (400 invalid_request naming the field), nothing
  * of a refused request is stored, and every error, the router's and the HTTP parser's included,
  * has the one documented shape.
@@ -38,7 +38,7 @@ const nested = (levels: number) => '{"a":'.repeat(levels) + '1' + '}'.repeat(lev
 const raw = (t: TenantFixture, method: 'POST' | 'PUT', url: string, payload: string) => t.call(method, url, undefined, { payload });
 const total = async (t: TenantFixture, url: string) => must(await t.call('GET', url), 200).body.pagination.total as number;
 
-describe('item 1: U+0000 and lone surrogates are refused for every route', () => {
+describe('U+0000 and lone surrogates are refused for every route', () => {
   it('in path parameters and query filters', async () => {
     const t = await (await testApp()).newTenant();
     expectFieldRefused(await t.call('GET', '/v1/campaigns/%00'), 'campaign_id', 'params');
@@ -80,7 +80,7 @@ describe('item 1: U+0000 and lone surrogates are refused for every route', () =>
   });
 });
 
-describe(`item 2: bodies nest at most ${MAX_JSON_DEPTH} levels`, () => {
+describe(`bodies nest at most ${MAX_JSON_DEPTH} levels`, () => {
   it('refuses ~5,000 levels in every free-form field with 400 naming the field', async () => {
     const t = await (await testApp()).newTenant();
     const campaign = JSON.stringify(campaignBody({ product_code: t.productCode }));
@@ -110,7 +110,7 @@ describe(`item 2: bodies nest at most ${MAX_JSON_DEPTH} levels`, () => {
   });
 });
 
-describe('item 3: one bad import row is that row\'s error; the others are stored', () => {
+describe('one bad import row is that row\'s error; the others are stored', () => {
   const importBody = (t: TenantFixture, payload: string, type: string) => t.call('POST', '/v1/customers/import', undefined, { payload, headers: { 'content-type': type } });
 
   it('NDJSON: deep, NUL, 1e999, 2^53+1 and lone-surrogate lines', async () => {
@@ -166,7 +166,7 @@ describe('item 3: one bad import row is that row\'s error; the others are stored
   });
 });
 
-describe('item 4: numbers JSON cannot carry exactly are refused, and a stored bad task does not break the list', () => {
+describe('numbers JSON cannot carry exactly are refused, and a stored bad task does not break the list', () => {
   it('filters {"ch":1e999} on a task create: 400, and nothing stored', async () => {
     const t = await (await testApp()).newTenant();
     const body = JSON.stringify(taskBody({ product_code: t.productCode, condition: { type: 'count', target: 1, filters: { ch: 1 } } })).replace('"ch":1', '"ch":1e999');
@@ -200,7 +200,7 @@ describe('item 4: numbers JSON cannot carry exactly are refused, and a stored ba
   });
 });
 
-describe('item 8: every error has the documented shape', () => {
+describe('every error has the documented shape', () => {
   it('invalid percent-encoding and a 10 KB path parameter', async () => {
     const t = await (await testApp()).newTenant();
     expect(expectRefusal(await t.call('GET', '/v1/campaigns/%ff'), 400, 'invalid_request').details).toMatchObject({ location: 'url' });
@@ -266,7 +266,7 @@ function exchange(port: number, parts: string[], between: () => Promise<unknown>
   });
 }
 
-describe('item 8: a request arriving while the server closes', () => {
+describe('a request arriving while the server closes', () => {
   it('is refused with 503 shutting_down in the one shape', async () => {
     const config = loadConfig({ env: {}, file: null, overrides: { 'log.level': 'silent' } });
     const api = await buildApp({ config, database: await testDatabase(), masterKeyHash: hashSecret(TEST_MASTER_KEY), logger: false });

@@ -7,7 +7,7 @@ import { client, runCli, type ServerProcess, startServerProcess } from './server
 
 /**
  * The embedded database belongs to one process: a CLI command on the data directory of a running
- * server is refused with one sentence instead of crashing PGlite (issue 17, item 10), and a lock
+ * server is refused with one sentence instead of crashing PGlite, and a lock
  * left by a process killed with -9 does not block the next one.
  */
 const onPostgres = testDbKind() === 'postgres';

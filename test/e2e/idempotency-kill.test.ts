@@ -7,7 +7,7 @@ import { client, type ServerProcess, startServerProcess } from './server-process
 const MASTER = 'e2e-master-key-0123456789abcdefghij';
 
 /**
- * Issue 17 item 11: `marketing-hub serve` on PostgreSQL is killed with SIGKILL while a request
+ * `marketing-hub serve` on PostgreSQL is killed with SIGKILL while a request
  * holding an Idempotency-Key is in flight; the client's retry (to another server process on the
  * same database) is answered within seconds, not with 409 until the claim's 60 s lock runs out.
  */

@@ -10,7 +10,7 @@ import { type ServerProcess, startServerProcess } from './server-process.js';
 /**
  * A large code batch must not freeze the server: on PGlite the engine runs inside the process,
  * so a job that never lets the event loop turn, or holds the one connection for seconds, leaves
- * /health and the batch's own progress unanswered until it ends (issue 17, item 9).
+ * /health and the batch's own progress unanswered until it ends.
  */
 const onPostgres = testDbKind() === 'postgres';
 const MASTER = 'e2e-master-key-0123456789abcdefghij';

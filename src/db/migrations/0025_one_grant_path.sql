@@ -1,4 +1,4 @@
--- One path for one grant or many (issue 18): mh_grant_set settles every grant of a group commit
+-- One path for one grant or many: mh_grant_set settles every grant of a group commit
 -- completely (stale, replayed, per-user limit, stock, minimum interval), and mh_grant is that set
 -- function run over one item. Its item type carries what only mh_grant used to read
 -- (per_user_limit, min_interval_ms, prefer_slot, nowait), so it is not mh_redeem_item any more.

@@ -13,7 +13,7 @@ async function newAudience(t: TenantFixture, name = 'VIPs'): Promise<string> {
 /** Status, code and details of an error reply, for one readable comparison. */
 const errorOf = (r: Reply) => ({ status: r.status, code: r.body?.error?.code, details: r.body?.error?.details });
 
-describe('campaign audience_id: checked on write (issue 17 item 5)', () => {
+describe('campaign audience_id: checked on write', () => {
   it('create with a made-up audience_id: 400 unknown_audience naming the field, nothing stored', async () => {
     const t = await (await testApp()).newTenant();
     const r = await t.call('POST', '/v1/campaigns', campaignBody({ product_code: t.productCode, audience_id: 'aud_made_up' }));
@@ -53,7 +53,7 @@ describe('campaign audience_id: checked on write (issue 17 item 5)', () => {
   });
 });
 
-describe('DELETE /v1/audiences/:id of an audience campaigns use (issue 17 item 5)', () => {
+describe('DELETE /v1/audiences/:id of an audience campaigns use', () => {
   it('409 audience_in_use listing the campaigns; the audience stays; free again once no campaign uses it', async () => {
     const t = await (await testApp()).newTenant();
     const audienceId = await newAudience(t);

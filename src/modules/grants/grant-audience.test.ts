@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { newCampaign } from '../../../test/helpers/factories.js';
 import { must, testApp } from '../../../test/helpers/test-app.js';
 
-/** A campaign's audience gates its rewards (issue 5): outside it, not_in_audience. */
+/** A campaign's audience gates its rewards: outside it, not_in_audience. */
 describe('grants: campaign audience', () => {
   it('grants to members only, and the eligibility check says why not', async () => {
     const t = await (await testApp()).newTenant();

@@ -43,7 +43,7 @@ export interface AudienceCheck {
 
 /**
  * The refusal a campaign's audience gives the user, if any (null: a member). An audience that is
- * gone (a campaign stored before references were checked, issue 17 item 5) refuses the grant
+ * gone (a campaign stored before references were checked) refuses the grant
  * with audience_missing, a state of the campaign to fix, not a 404 of something the caller named.
  */
 export async function audienceRefusal(

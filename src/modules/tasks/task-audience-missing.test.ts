@@ -9,7 +9,7 @@ import type { ActiveTaskRow } from './task.repo.js';
 
 /**
  * A campaign whose audience_id names no audience, as rows stored before references were checked
- * (issue 17 item 5) can be: written with SQL, the foreign key's triggers off for this one
+ * can be: written with SQL, the foreign key's triggers off for this one
  * transaction (session_replication_role is local to it).
  */
 async function dangle(env: TestApp, tenantId: string, campaignId: string, audienceId = 'aud_gone'): Promise<void> {
@@ -31,7 +31,7 @@ async function healthyAndBroken(env: TestApp, t: TenantFixture) {
 
 const byTask = (tasks: Record<string, any>[]) => Object.fromEntries(tasks.map((x) => [x.task_id, x]));
 
-describe('a campaign whose audience is missing never stops the others (issue 17 item 5)', () => {
+describe('a campaign whose audience is missing never stops the others', () => {
   it('single trigger: the healthy task progresses and is rewarded; the broken one is skipped with audience_missing', async () => {
     const env = await testApp();
     const t = await env.newTenant();

@@ -1,7 +1,7 @@
 /**
  * Which of a task's ACTIVE campaigns an event progresses it for: the first linked one (by
  * sort_order) whose audience holds the user. A campaign whose audience is missing (stored before
- * references were checked, issue 17 item 5) is passed over and reported, never failing the event.
+ * references were checked) is passed over and reported, never failing the event.
  */
 import type { Executor } from '../../db/client.js';
 import type * as repo from './task.repo.js';
@@ -17,7 +17,7 @@ export interface AudienceCheck {
 
 /**
  * Membership answers of one trigger call, by audience and user: true / false, or null when the
- * audience is missing (a campaign stored before references were checked, issue 17 item 5).
+ * audience is missing (a campaign stored before references were checked).
  */
 export type MembershipMemo = Map<string, boolean | null>;
 
