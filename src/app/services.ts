@@ -35,6 +35,7 @@ import {
   redemptionLimits,
 } from '../modules/redeem-codes/index.js';
 import { createTaskService, taskMetrics } from '../modules/tasks/index.js';
+import { createTemplateService } from '../modules/outreach/index.js';
 
 export interface ServiceDeps {
   config: Readonly<Config>;
@@ -228,7 +229,8 @@ export function createServices(deps: ServiceDeps) {
     // Single events group-commit like grants (same switch and in-flight limit).
     grouping: { maxSize: grantSettings.batch_max_size, concurrency: deps.databaseKind === 'pglite' ? 1 : grantSettings.batch_concurrency },
   });
-  return { db, clock, customers, audiences, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead, redis, limiter, redeemGuard, redeemBatches, redeemCodes, redemptions, codeMirror, codeReconciler, tasks, close };
+  const templates = createTemplateService({ db, clock, customers });
+  return { db, clock, customers, audiences, templates, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead, redis, limiter, redeemGuard, redeemBatches, redeemCodes, redemptions, codeMirror, codeReconciler, tasks, close };
 }
 
 export type Services = ReturnType<typeof createServices>;

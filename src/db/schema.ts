@@ -15,6 +15,7 @@ import type { RedeemCodeTables } from '../modules/redeem-codes/redeem-code.table
 import type { CustomerTables } from '../modules/customers/customer.tables.js';
 import type { AudienceTables } from '../modules/audiences/audience.tables.js';
 import type { TaskTables } from '../modules/tasks/task.tables.js';
+import type { OutreachTables } from '../modules/outreach/outreach.tables.js';
 
 export interface DB
   extends PlatformTables,
@@ -29,4 +30,5 @@ export interface DB
     RedeemCodeTables,
     CustomerTables,
     AudienceTables,
-    TaskTables {}
+    TaskTables,
+    OutreachTables {}

@@ -1,0 +1,3 @@
+export { createTemplateService, type TemplateService } from './template.service.js';
+export { templateRoutes } from './template.routes.js';
+export { renderTemplate, validateTemplate, TEMPLATE_CHANNELS, type TemplateChannel, type RenderVariables } from './template.render.js';
