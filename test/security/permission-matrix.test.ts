@@ -32,6 +32,7 @@ interface Fixtures {
   audienceId: string;
   taskId: string;
   spareTaskId: string;
+  templateId: string;
 }
 
 interface Rule {
@@ -134,6 +135,13 @@ const RULES: Record<string, Rule> = {
   'POST /v1/campaigns/{campaign_id}/tasks': { body: (f) => ({ task_id: f.spareTaskId }) },
   'GET /v1/campaigns/{campaign_id}/tasks': {},
   'DELETE /v1/campaigns/{campaign_id}/tasks/{task_id}': {},
+  'POST /v1/outreach/templates': { ...tenantWide, body: () => ({ name: 'mx', channel: 'sms', content: { text: 'hi {{ customer.name }}' } }) },
+  'GET /v1/outreach/templates': tenantWide,
+  'GET /v1/outreach/templates/{template_id}': tenantWide,
+  'PUT /v1/outreach/templates/{template_id}': { ...tenantWide, body: () => ({ name: 'mx' }) },
+  'DELETE /v1/outreach/templates/{template_id}': tenantWide,
+  'POST /v1/outreach/templates/preview': { ...tenantWide, body: (f) => ({ user_id: f.userId, channel: 'sms', content: { text: 'hi {{ customer.user_id }}' } }) },
+  'POST /v1/outreach/templates/{template_id}/preview': { ...tenantWide, body: (f) => ({ user_id: f.userId, link: 'https://x.test/l' }) },
 };
 
 const uid = () => randomBytes(5).toString('hex');
@@ -164,7 +172,7 @@ describe('permission matrix: every route x every caller', () => {
       master: app.master,
     };
     const productMarkers = [f.userId, f.campaignId, f.rewardId, f.reservationId, f.grantId, f.batchId, f.audienceId, f.taskId, f.spareTaskId, ...f.codes];
-    const tenantMarkers = [f.tenantId, f.keyId, f.userSecret, ...productMarkers];
+    const tenantMarkers = [f.tenantId, f.keyId, f.userSecret, f.templateId, ...productMarkers];
 
     // Reads first, destructive calls last (a sub-resource before its parent), so the fixtures
     // exist for as long as possible.
@@ -280,6 +288,7 @@ function fillPath(template: string, f: Fixtures): string {
     code: f.codes[1]!,
     user_id: f.userId,
     audience_id: f.audienceId,
+    template_id: f.templateId,
     task_id: f.taskId,
   };
   return template.replace(/\{([a-z_]+)\}/g, (_, name: string) => {
@@ -326,8 +335,11 @@ async function buildFixtures(app: TestApp, t: TenantFixture): Promise<Fixtures &
   const task = await linkedTask(t, campaign.campaign_id, { product_code: 'p2', reward_id: rewardId });
   must(await t.call('POST', '/v1/tasks/trigger', { event_type: 'SIGN_IN', user_id: userId, product_code: 'p2' }), 200);
   const spare = must(await t.call('POST', '/v1/tasks', taskBody({ product_code: 'p2', task_name: 'spare' })), 201).body.task_id as string;
+  const templateBody = { name: 'T', channel: 'sms', content: { text: '[客户姓名] {{ customer.attributes.note }}' } };
+  const templateId = must(await t.call('POST', '/v1/outreach/templates', templateBody), 201).body.template_id as string;
   const dashless = codes.map((c) => c.replaceAll('-', ''));
   return {
+    templateId,
     tenantId: t.tenantId,
     userId,
     userSecret,
