@@ -97,6 +97,10 @@ export class FixtureSet {
       },
       balance: async () =>
         this.check('credit', await admin('POST', `/v1/users/${user}/ledger/adjust`, { asset: 'POINTS', amount: 1_000_000, reason: 'fuzz' })),
+      template_id: async () => {
+        const body = { name: 'Fuzz template', channel: 'sms', content: { text: '亲爱的[客户姓名]，详情请访问[链接]' }, defaults: { 'customer.name': '顾客' } };
+        return this.check('create template', await admin('POST', '/v1/outreach/templates', body))?.template_id;
+      },
       key_id: async () =>
         this.check('spare key', await admin('POST', `/v1/tenants/${t.tenantId}/api-keys`, { name: `spare ${randomBytes(3).toString('hex')}`, role: 'readonly' }))
           ?.key_id,

@@ -228,7 +228,13 @@ export function renderTemplate(channel: TemplateChannel, content: Record<string,
   const rendered = new Map<string, string>();
   for (const { field, text, html } of fieldsOf(channel, content)) {
     const liquid = html ? htmlEngine : textEngine;
-    rendered.set(field, liquid.parseAndRenderSync(rewriteBrackets(field, text).source, scope) as string);
+    try {
+      rendered.set(field, liquid.parseAndRenderSync(rewriteBrackets(field, text).source, scope) as string);
+    } catch (err) {
+      // Only the render and memory limits get here (a loop over a huge range): the one refusal
+      // a saved template can still meet, answered as a template problem, not a server error.
+      throw outreachErrors.templateInvalid(field, 1, 1, String((err as Error).message ?? err).replace(/, line:\d+, col:\d+$/, ''));
+    }
   }
   const rebuild = (path: string, value: unknown): unknown => {
     if (typeof value === 'string') return rendered.get(path) ?? value;

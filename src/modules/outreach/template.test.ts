@@ -102,6 +102,8 @@ describe('outreach templates: rendering', () => {
       200,
     ).body;
     expect(hook.content).toEqual({ json: { to: 'u1', n: 3, items: ['L', true] } });
+    const loop = { channel: 'sms', user_id: 'u1', content: { text: '{% for i in (1..100000000) %}{{ i }}{% endfor %}' } };
+    expectRefusal(await t.call('POST', `${URL}/preview`, loop), 400, 'template_invalid');
   });
 });
 
