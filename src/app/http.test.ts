@@ -251,6 +251,10 @@ describe('OpenAPI and docs', () => {
     ['/v1/users/{user_id}/tasks', ['get']],
     ['/v1/campaigns/{campaign_id}/tasks', ['get', 'post']],
     ['/v1/campaigns/{campaign_id}/tasks/{task_id}', ['delete']],
+    ['/v1/outreach/templates', ['get', 'post']],
+    ['/v1/outreach/templates/{template_id}', ['delete', 'get', 'put']],
+    ['/v1/outreach/templates/preview', ['post']],
+    ['/v1/outreach/templates/{template_id}/preview', ['post']],
   ];
 
   it('GET /openapi.json documents every /v1 route of the app', async () => {
