@@ -23,6 +23,9 @@ export const outreachErrors = {
   contentTooLong: (field: string, length: number, limit: number) =>
     new AppError('invalid', 'content_too_long', `${field} is ${length} characters; the limit is ${limit}`, { field, length, limit }),
 
+  /** 409: the template kept changing under the update (after 3 attempts); retry. */
+  concurrentUpdate: () => new AppError('conflict', 'concurrent_update', 'The template changed while updating; retry', {}),
+
   /** 400: an update that changes nothing. */
   emptyUpdate: () => new AppError('invalid', 'invalid_request', 'body: send name, content, defaults or a combination', { field: 'name' }),
 };

@@ -34,6 +34,8 @@ export function updateTemplate(
   tenantId: string,
   templateId: string,
   change: { name?: string; content?: string; defaults?: string; updated_by: string; updated_at: Date },
+  /** Only if the row is still the version read (its updated_at): else nothing is written. */
+  readAt: Date,
 ): Promise<TemplateRow | undefined> {
   return db
     .updateTable('outreach_template')
@@ -41,6 +43,7 @@ export function updateTemplate(
     .where('tenant_id', '=', tenantId)
     .where('template_id', '=', templateId)
     .where('deleted_at', 'is', null)
+    .where('updated_at', '=', readAt)
     .returningAll()
     .executeTakeFirst();
 }

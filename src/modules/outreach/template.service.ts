@@ -121,19 +121,31 @@ export function createTemplateService(deps: { db: Database; clock: Clock; custom
     async updateTemplate(actor: Actor, templateId: string, input: UpdateTemplateInput, exec: Executor = db): Promise<TemplateView> {
       const tenant = requireTenant(actor);
       if (input.name === undefined && input.content === undefined && input.defaults === undefined) throw outreachErrors.emptyUpdate();
-      const current = await requireTemplate(tenant.tenantId, templateId, exec);
-      const content = (input.content ?? current.content) as Content;
-      const defaults = (input.defaults ?? current.defaults ?? {}) as Defaults;
-      checkTemplate(current.channel as TemplateChannel, content, defaults);
-      const row = await repo.updateTemplate(exec, tenant.tenantId, templateId, {
-        ...(input.name !== undefined ? { name: input.name } : {}),
-        ...(input.content !== undefined ? { content: JSON.stringify(input.content) } : {}),
-        ...(input.defaults !== undefined ? { defaults: JSON.stringify(input.defaults) } : {}),
-        updated_by: tenant.keyId,
-        updated_at: clock.now(),
-      });
-      if (!row) throw outreachErrors.templateNotFound(templateId);
-      return toView(row);
+      // Content and defaults are validated together, so the write only lands on the version that
+      // was validated (a concurrent update of the other part makes this read and check again).
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const current = await requireTemplate(tenant.tenantId, templateId, exec);
+        const content = (input.content ?? current.content) as Content;
+        const defaults = (input.defaults ?? current.defaults ?? {}) as Defaults;
+        checkTemplate(current.channel as TemplateChannel, content, defaults);
+        const now = clock.now();
+        const row = await repo.updateTemplate(
+          exec,
+          tenant.tenantId,
+          templateId,
+          {
+            ...(input.name !== undefined ? { name: input.name } : {}),
+            ...(input.content !== undefined ? { content: JSON.stringify(input.content) } : {}),
+            ...(input.defaults !== undefined ? { defaults: JSON.stringify(input.defaults) } : {}),
+            updated_by: tenant.keyId,
+            // Strictly later than the version read, so a second update in the same millisecond is still a new version.
+            updated_at: now > current.updated_at ? now : new Date(current.updated_at.getTime() + 1),
+          },
+          current.updated_at,
+        );
+        if (row) return toView(row);
+      }
+      throw outreachErrors.concurrentUpdate();
     },
 
     /** Soft-deletes a template: it disappears from reads, the row stays for what was sent with it. */

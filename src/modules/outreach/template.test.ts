@@ -62,6 +62,25 @@ describe('outreach templates: CRUD', () => {
     expect(error.details.field).toBe('content.subject');
     expectRefusal(await t.call('POST', URL, { name: 'x', channel: 'fax', content: { text: 'hi' } }), 400, 'invalid_request');
   });
+  it('parallel updates of content and defaults: each lands on the version it validated, or answers 409 concurrent_update', async () => {
+    const app = await testApp();
+    const t = await app.newTenant();
+    const created = await createTemplate(t, sms('Hi [客户姓名]'));
+    const bodies = Array.from({ length: 20 }, (_, i) =>
+      i % 2 === 0 ? { content: { text: `Hi [客户姓名] #${i}` } } : { defaults: { 'customer.name': `guest ${i}` } },
+    );
+    const replies = await Promise.all(bodies.map((b) => t.call('PUT', `${URL}/${created.template_id}`, b)));
+    for (const r of replies) {
+      if (r.status !== 200) expectRefusal(r, 409, 'concurrent_update');
+    }
+    expect(replies.some((r) => r.status === 200)).toBe(true);
+    const final = must(await t.call('GET', `${URL}/${created.template_id}`), 200).body;
+    const okContent = replies.filter((r, i) => r.status === 200 && i % 2 === 0).map((r) => r.body.content.text);
+    const okDefaults = replies.filter((r, i) => r.status === 200 && i % 2 === 1).map((r) => r.body.defaults['customer.name']);
+    // The last writer of each part won, and no 200 reported a version that was overwritten unseen.
+    if (okContent.length > 0) expect(okContent).toContain(final.content.text);
+    if (okDefaults.length > 0) expect(okDefaults).toContain(final.defaults['customer.name']);
+  });
 });
 
 describe('outreach templates: rendering', () => {
