@@ -58,20 +58,14 @@ export function twilioSignature(authToken: string, url: string, params: URLSearc
  * (proxies differ in whether the port survives).
  */
 function urlVariants(url: string): string[] {
-  const variants = [url];
-  try {
-    const u = new URL(url);
-    const defaultPort = u.protocol === 'https:' ? '443' : u.protocol === 'http:' ? '80' : '';
-    if (u.port === '' && defaultPort) {
-      variants.push(url.replace(`${u.protocol}//${u.host}`, `${u.protocol}//${u.host}:${defaultPort}`));
-    } else if (u.port === defaultPort) {
-      // new URL drops a default port, so `u.host` has none here; rebuild from the raw text.
-      variants.push(url.replace(`:${defaultPort}`, ''));
-    }
-  } catch {
-    // Not a URL: only the text as given can match.
-  }
-  return variants;
+  const match = /^(https?):\/\/([^/?#]*)(.*)$/is.exec(url);
+  if (!match) return [url];
+  const [, scheme = '', authority = '', rest = ''] = match;
+  const defaultPort = `:${scheme.toLowerCase() === 'https' ? 443 : 80}`;
+  // An IPv6 literal ends with "]" unless a port follows, so /:\d+$/ only ever sees a port.
+  if (authority.endsWith(defaultPort)) return [url, `${scheme}://${authority.slice(0, -defaultPort.length)}${rest}`];
+  if (!/:\d+$/.test(authority)) return [url, `${scheme}://${authority}${defaultPort}${rest}`];
+  return [url];
 }
 
 /** The form parameters of a Twilio callback when its signature verifies with `authToken`; else null. */

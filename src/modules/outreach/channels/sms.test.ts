@@ -198,6 +198,9 @@ describe('twilio against its peer', () => {
     // Signed with the explicit default port, received without it (or the other way round).
     const withPort = twilioCallback('https://hub.example:443/cb/twilio', authToken, { MessageSid: 'SM5', MessageStatus: 'delivered' });
     expect(twilioSmsKind.parseStatus?.({ ...withPort, url: 'https://hub.example/cb/twilio' }, config, secrets)).toHaveLength(1);
+    const withoutPort = twilioCallback('https://hub.example/cb/twilio', authToken, { MessageSid: 'SM6', MessageStatus: 'delivered' });
+    expect(twilioSmsKind.parseStatus?.({ ...withoutPort, url: 'https://hub.example:443/cb/twilio' }, config, secrets)).toHaveLength(1);
+    expect(twilioSmsKind.parseStatus?.({ ...withoutPort, url: 'https://hub.example:8443/cb/twilio' }, config, secrets)).toBeNull();
   });
 
   it('parses signed inbound messages', () => {
