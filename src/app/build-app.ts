@@ -17,7 +17,7 @@ import { redeemCodeRoutes } from '../modules/redeem-codes/index.js';
 import { customerRoutes } from '../modules/customers/index.js';
 import { audienceRoutes } from '../modules/audiences/index.js';
 import { taskRoutes } from '../modules/tasks/index.js';
-import { templateRoutes } from '../modules/outreach/index.js';
+import { outreachRoutes, templateRoutes } from '../modules/outreach/index.js';
 import { type Clock, systemClock } from '../platform/clock.js';
 import { installAuth } from './auth.js';
 import { ErrorBody } from '../platform/http/common.schemas.js';
@@ -163,6 +163,7 @@ export async function buildApp(options: BuildAppOptions): Promise<Api> {
   audienceRoutes(app, { audiences: services.audiences, uow });
   taskRoutes(app, { tasks: services.tasks, uow });
   templateRoutes(app, { templates: services.templates, uow });
+  outreachRoutes(app, { outreach: services.outreach, uow });
 
 
   return app;

@@ -35,7 +35,9 @@ import {
   redemptionLimits,
 } from '../modules/redeem-codes/index.js';
 import { createTaskService, taskMetrics } from '../modules/tasks/index.js';
-import { createTemplateService } from '../modules/outreach/index.js';
+import { createOutreach, createTemplateService, outreachMetrics } from '../modules/outreach/index.js';
+import { createSecretBox, loadSecretKey } from '../platform/secret-box.js';
+import { createHmac } from 'node:crypto';
 
 export interface ServiceDeps {
   config: Readonly<Config>;
@@ -56,6 +58,8 @@ export interface ServiceDeps {
   pool?: pg.Pool | null;
   /** Abuse defence in front of redemptions (rate limits, lock-out), when one is configured. */
   redeemGuard?: RedeemGuard;
+  /** The key that seals stored provider credentials (default: MARKETING_SECRET_KEY, else `<data dir>/secret.key`). */
+  secretKey?: Buffer;
 }
 
 /**
@@ -230,7 +234,31 @@ export function createServices(deps: ServiceDeps) {
     grouping: { maxSize: grantSettings.batch_max_size, concurrency: deps.databaseKind === 'pglite' ? 1 : grantSettings.batch_concurrency },
   });
   const templates = createTemplateService({ db, clock, customers });
-  return { db, clock, customers, audiences, templates, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead, redis, limiter, redeemGuard, redeemBatches, redeemCodes, redemptions, codeMirror, codeReconciler, tasks, close };
+  const secretKey = deps.secretKey ?? loadSecretKey(process.env, config.data.dir);
+  const outreach = createOutreach({
+    db,
+    clock,
+    box: createSecretBox(secretKey),
+    trackingKey: createHmac('sha256', secretKey).update('outreach-tracking').digest(),
+    jobs,
+    limiter,
+    metrics: outreachMetrics(registry),
+    settings: config.outreach,
+    allowPrivateNetworks: config.webhooks.allow_private_networks,
+    audienceExists: (actor, audienceId, exec) => audiences.getAudience(actor, audienceId, exec),
+    audienceMembers: (tenantId, audienceId, exec) => audiences.membersSql(tenantId, audienceId, exec),
+    rewardExists: (actor, rewardId, exec) => rewards.getReward(actor, rewardId, exec),
+    grantReward: async (tenantId, input) => {
+      const actor = { kind: 'tenant' as const, tenantId, keyId: 'outreach', role: 'service' as const, productCodes: null };
+      await grants.grantReward(actor, { reward_id: input.reward_id, user_id: input.user_id, source: 'outreach', source_id: input.source_id });
+    },
+    warn: deps.warn,
+  });
+  const closeServices = async () => {
+    await outreach.close();
+    await close();
+  };
+  return { db, clock, customers, audiences, templates, outreach, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead, redis, limiter, redeemGuard, redeemBatches, redeemCodes, redemptions, codeMirror, codeReconciler, tasks, close: closeServices };
 }
 
 export type Services = ReturnType<typeof createServices>;
@@ -259,6 +287,8 @@ export function registerJobHandlers(runner: JobRunner, services: Services, idemp
       await services.codeReconciler.reconcile();
     });
   }
+  // Outreach: the send loop, the campaign scheduler and rewards for delivered messages.
+  services.outreach.register(runner);
   // Finished jobs are kept a week for inspection, then deleted; DEAD jobs stay until retried.
   runner.every('jobs.purge', 3_600_000, async () => {
     await purgeDoneJobs(services.db, { before: new Date(services.clock.now().getTime() - 7 * 86_400_000), limit: 10_000 });

@@ -169,6 +169,26 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    outreach: Type.Object(
+      {
+        // The address customers reach this service at: tracked links, the open pixel and
+        // unsubscribe links are built on it.
+        public_url: Type.String({ default: 'http://localhost:8105', pattern: '^https?://' }),
+        // Records claimed per step of a run (each step renders, sends and writes its outcomes together).
+        batch_size: Type.Integer({ minimum: 1, maximum: 10000, default: 200 }),
+        // Provider calls in flight per process.
+        send_concurrency: Type.Integer({ minimum: 1, maximum: 1000, default: 64 }),
+        // A record claimed by a worker that then dies is sent again after this (same idempotency key).
+        lease_seconds: Type.Integer({ minimum: 5, maximum: 3600, default: 60 }),
+        // Temporary provider failures before a record is failed (throttling never counts).
+        max_attempts: Type.Integer({ minimum: 1, maximum: 100, default: 12 }),
+        // How often each process looks for runs to start or to send (ms).
+        poll_ms: Type.Integer({ minimum: 10, maximum: 60000, default: 250 }),
+        // Per-call timeout for provider answers.
+        provider_timeout_ms: Type.Integer({ minimum: 100, maximum: 120000, default: 10000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     customers: Type.Object(
       {
         // Rows per committed chunk of an import (one multi-row upsert each): the most it holds in memory.
@@ -247,6 +267,7 @@ export const envBindings: readonly EnvBinding[] = [
   { env: 'MARKETING_JOBS_LOCK_SECONDS', path: 'jobs.lock_seconds', kind: 'integer', description: 'Lease of a running job: how long the jobs of a dead worker wait (default 60)' },
   { env: 'MARKETING_GRANT_BATCH_MAX_SIZE', path: 'grants.batch_max_size', kind: 'integer', description: 'Most grants per group commit, 1 = no batching (default 16)' },
   { env: 'MARKETING_GRANT_BATCH_CONCURRENCY', path: 'grants.batch_concurrency', kind: 'integer', description: 'Grant batches in flight at once per process (default 2)' },
+  { env: 'MARKETING_OUTREACH_PUBLIC_URL', path: 'outreach.public_url', kind: 'string', description: 'Public base URL of tracked links and unsubscribe pages (default http://localhost:8105)' },
   { env: 'MARKETING_WEBHOOKS_ALLOW_PRIVATE', path: 'webhooks.allow_private_networks', kind: 'boolean', description: 'Let webhook URLs reach loopback / private / link-local addresses (default false)' },
   { env: 'MARKETING_CODES_MAX_GUESS_PROBABILITY', path: 'redeem_codes.max_guess_probability', kind: 'number', description: 'Refuse batches whose codes a random guess hits more often than this (default 1e-6)' },
   { env: 'MARKETING_CODES_SYNC_LIMIT', path: 'redeem_codes.sync_limit', kind: 'integer', description: 'Largest batch made inside the request (default 10000)' },

@@ -1,4 +1,4 @@
-import { type Insertable, type Selectable, sql, type Updateable } from 'kysely';
+import { type Insertable, type RawBuilder, type Selectable, sql, type Updateable } from 'kysely';
 import type { Executor } from '../../db/client.js';
 import { escapeLike, isForeignKeyViolation } from '../../db/errors.js';
 import { audienceErrors } from './audience.errors.js';
@@ -93,6 +93,16 @@ export async function deleteAudience(db: Executor, v: Visibility, audienceId: st
 export async function countMatching(db: Executor, tenantId: string, cond: Cond, now: Date): Promise<number> {
   const r = await sql<{ n: number }>`select count(*)::int as n from customer c where c.tenant_id = ${tenantId} and ${condSql(cond, now)}`.execute(db);
   return Number(r.rows[0]!.n);
+}
+
+/** The matching customers' ids as a subquery. */
+export function matchingSql(tenantId: string, cond: Cond, now: Date): RawBuilder<{ user_id: string }> {
+  return sql<{ user_id: string }>`select c.user_id from customer c where c.tenant_id = ${tenantId} and ${condSql(cond, now)}`;
+}
+
+/** A LIST audience's member ids as a subquery. */
+export function listMembersSql(tenantId: string, audienceId: string): RawBuilder<{ user_id: string }> {
+  return sql<{ user_id: string }>`select m.user_id from audience_member m where m.tenant_id = ${tenantId} and m.audience_id = ${audienceId}`;
 }
 
 /** Each condition's value for one customer (undefined: no profile). */

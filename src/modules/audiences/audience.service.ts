@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { RawBuilder } from 'kysely';
 import type { Counter } from 'prom-client';
 import { type Database, type Executor, inTransaction } from '../../db/client.js';
 import { type Actor, requireTenant, type TenantActor } from '../../platform/actor.js';
@@ -206,6 +207,17 @@ export function createAudienceService(deps: AudienceServiceDeps) {
     async findMembership(tenantId: string, audienceId: string, userId: string, exec: Executor = db): Promise<{ member: boolean; reasons: string[] } | null> {
       const row = await repo.findAudience(exec, { tenantId, productCodes: null }, audienceId);
       return row ? membership(row, userId, exec) : null;
+    },
+
+    /**
+     * For other modules (outreach): the audience's members now as a subquery
+     * (`select user_id ...`) to build one set-based statement on; null when the tenant has no such audience.
+     */
+    async membersSql(tenantId: string, audienceId: string, exec: Executor = db): Promise<RawBuilder<{ user_id: string }> | null> {
+      const row = await repo.findAudience(exec, { tenantId, productCodes: null }, audienceId);
+      if (!row) return null;
+      counted(row, 'preview');
+      return row.audience_type === 'LIST' ? repo.listMembersSql(tenantId, audienceId) : repo.matchingSql(tenantId, condOf(row), clock.now());
     },
 
     /** How many users the audience holds now: one COUNT query. */

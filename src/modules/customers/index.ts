@@ -17,3 +17,4 @@ export function customerMetrics(registry: Registry) {
     }),
   };
 }
+export { findCustomers, taggedCustomersSql, optOutByAddress } from './customer.reach.js';
