@@ -93,6 +93,8 @@ create table outreach_run (
   samples jsonb not null default '[]',
   -- A/B winner selection: {"decide_at", "winner", "metric", "scores"}.
   ab_state jsonb,
+  -- Goal events (task events of the campaign's goal type) are read up to here for conversions.
+  conversions_checked_until timestamptz,
   created_at timestamptz not null,
   started_at timestamptz,
   paused_at timestamptz,

@@ -13,6 +13,7 @@ import { createProviderService } from './provider.service.js';
 import { createDispatcher, REWARD_QUEUE } from './run.dispatch.js';
 import { createRunService } from './run.service.js';
 import { createScheduler } from './schedule.js';
+import { createConversionSweep } from './conversions.js';
 import { createSettingsService } from './settings.service.js';
 import { createTracker } from './tracking.js';
 
@@ -79,6 +80,7 @@ export function createOutreach(deps: OutreachDeps) {
     },
   });
   const scheduler = createScheduler({ db, clock, runs, warn: deps.warn });
+  const conversions = createConversionSweep({ db, clock });
 
   /** Gives the job runner the send loop, the scheduler and the reward queue. */
   function register(runner: JobRunner): void {
@@ -88,13 +90,16 @@ export function createOutreach(deps: OutreachDeps) {
     runner.every('outreach.schedule', 1000, async () => {
       await scheduler.tick();
     });
+    runner.every('outreach.conversions', 5000, async () => {
+      await conversions.tick();
+    });
     runner.register(REWARD_QUEUE, async (job) => {
       const p = job.payload as { reward_id: string; user_id: string; record_id: string };
       await deps.grantReward(job.tenantId, { reward_id: p.reward_id, user_id: p.user_id, source_id: p.record_id });
     });
   }
 
-  return { tracker, providers, campaigns, runs, events, settings: outreachSettings, dispatcher, scheduler, register, close: () => providers.close() };
+  return { tracker, providers, campaigns, runs, events, settings: outreachSettings, dispatcher, scheduler, conversions, register, close: () => providers.close() };
 }
 
 export type Outreach = ReturnType<typeof createOutreach>;

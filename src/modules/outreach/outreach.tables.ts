@@ -88,6 +88,7 @@ export interface OutreachRunTable {
   snapshot: Json;
   samples: ColumnType<unknown, string | undefined, string>;
   ab_state: JsonOpt;
+  conversions_checked_until: Date | null;
   created_at: Date;
   started_at: Date | null;
   paused_at: Date | null;

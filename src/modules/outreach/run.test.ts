@@ -41,4 +41,27 @@ describe('outreach runs: SMS end to end', () => {
     const again = must(await t.call('POST', `/v1/outreach/campaigns/${campaign.campaign_id}/trigger`, {}), 202).body;
     expect(again.run_id).not.toBe(run.run_id);
   });
+
+  it("counts a conversion when the recipient's goal event follows the delivery within the window", async () => {
+    const app = await testApp();
+    const t = await app.newTenant();
+    await seedCustomers(t, 3, 'GOAL');
+    const { peer } = await smsProvider(t);
+    peers.push(peer);
+    const campaign = await createSmsCampaign(t, 'GOAL', { goal_event_type: 'order_paid', conversion_window_hours: 24 });
+    const run = must(await t.call('POST', `/v1/outreach/campaigns/${campaign.campaign_id}/trigger`, {}), 202).body;
+    const outreach = outreachOf(app);
+    await outreach.dispatcher.drain();
+    // Delivery reports for two of the three; a goal event from all three (one never delivered).
+    for (const seq of [1, 2]) await outreach.events.applyToRecord(t.tenantId, `${run.run_id}-${seq}`, { kind: 'delivered' });
+    for (const user of ['u00000', 'u00001', 'u00002']) {
+      must(await t.call('POST', '/v1/tasks/trigger', { event_type: 'order_paid', user_id: user, product_code: t.productCode }), 200);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    expect(await outreach.conversions.tick()).toBe(2);
+    expect(await outreach.conversions.tick()).toBe(0);
+    const stats = must(await t.call('GET', `/v1/outreach/campaigns/${campaign.campaign_id}/stats`), 200).body;
+    expect(stats).toMatchObject({ delivered: 2, converted: 2 });
+    expect(stats.rates.conversion_rate).toBe(1);
+  });
 });

@@ -25,3 +25,4 @@ export function taskMetrics(registry: Registry): TaskMetrics {
     }),
   };
 }
+export { goalEvents, type GoalEvent } from './task.goal-events.js';
