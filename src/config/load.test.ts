@@ -95,7 +95,7 @@ describe('loadConfig', () => {
     expect(loadConfig({ env: { MARKETING_TRUST_PROXY: '10.0.0.0/8' }, file: null }).server.http.trust_proxy).toBe('10.0.0.0/8');
   });
 
-  it('loads a YAML file in the seed layout (server.http.addr as host:port)', () => {
+  it('loads a YAML file that writes server.http.addr as host:port', () => {
     const file = yamlFile(
       ['server:', '  http:', '    addr: 0.0.0.0:9999', 'data:', '  database:', '    source: postgres://x@h/db', ''].join('\n'),
     );
@@ -153,7 +153,7 @@ describe('loadConfig', () => {
     expect(err.name).toBe('ConfigError');
   });
 
-  it('refuses a seed addr without a port and a file that is not a mapping', () => {
+  it('refuses a server.http.addr without a port and a file that is not a mapping', () => {
     const noPort = configError(() => loadConfig({ env: {}, file: yamlFile('server:\n  http:\n    addr: localhost\n') }));
     expect(noPort.problems.some((p) => p.includes('server.http.addr'))).toBe(true);
     const list = configError(() => loadConfig({ env: {}, file: yamlFile('- a\n- b\n') }));

@@ -40,7 +40,7 @@ export function loadConfig(options: LoadOptions = {}): Readonly<Config> {
         if (typeof parsed !== 'object' || Array.isArray(parsed)) {
           problems.push(`${file}: must be a YAML mapping`);
         } else {
-          Object.assign(raw, normalizeSeedLayout(parsed as Record<string, unknown>, problems));
+          Object.assign(raw, splitHttpAddr(parsed as Record<string, unknown>, problems));
         }
       }
     } catch (err) {
@@ -85,8 +85,8 @@ function defaultConfigFile(env: NodeJS.ProcessEnv): string | null {
   return existsSync(candidate) ? candidate : null;
 }
 
-/** The seed's config.yaml writes `server.http.addr: 0.0.0.0:8105`; we split it into host and port. */
-function normalizeSeedLayout(doc: Record<string, unknown>, problems: string[]): Record<string, unknown> {
+/** A config.yaml may write `server.http.addr: 0.0.0.0:8105`; we split it into host and port. */
+function splitHttpAddr(doc: Record<string, unknown>, problems: string[]): Record<string, unknown> {
   const http = (doc.server as Record<string, unknown> | undefined)?.http as Record<string, unknown> | undefined;
   if (http && typeof http.addr === 'string') {
     const match = /^(.*):(\d+)$/.exec(http.addr);

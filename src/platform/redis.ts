@@ -14,7 +14,7 @@ export interface RedisSettings {
   connectTimeoutMs?: number;
 }
 
-/** `host:port` (the seed's form) or a `redis://` / `rediss://` URL. */
+/** `host:port` (as `data.redis.addr` is usually written) or a `redis://` / `rediss://` URL. */
 export function redisUrl(addr: string): string {
   return /^rediss?:\/\//i.test(addr) ? addr : `redis://${addr}`;
 }

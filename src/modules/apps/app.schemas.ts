@@ -5,7 +5,7 @@ const Quota = (description: string) =>
   Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 1_000_000_000 }), Type.Null()], { description }));
 
 /**
- * The app's own redemption quotas (seed 002 防刷: per product line, per hour and per day). A
+ * The app's own redemption quotas (anti-abuse limits, 防刷: per product line, per hour and per day). A
  * missing field keeps the configured default (`rate_limits.redeem.per_product_hour|day`); null
  * turns that quota off for this app.
  */
@@ -20,7 +20,7 @@ export type AppRateLimitsType = Static<typeof AppRateLimits>;
 
 export const CreateAppBody = Type.Object(
   {
-    product_code: Slug('Product line code, e.g. app1 (seed: x-product-code)', 64),
+    product_code: Slug('Product line code, e.g. app1 (requests name it in the X-Product-Code header or a product_code field)', 64),
     name: Type.String({ minLength: 1, maxLength: 200 }),
     rate_limits: Type.Optional(AppRateLimits),
     tenant_id: Type.Optional(Type.String({ maxLength: 64 })),

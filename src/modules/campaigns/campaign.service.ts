@@ -115,7 +115,7 @@ export function createCampaignService(deps: { db: Database; clock: Clock; apps: 
       return toCampaignView(row, clock.now());
     },
 
-    /** Lists the caller's campaigns, newest first, with the seed's filters. */
+    /** Lists the caller's campaigns, newest first, filtered by status, type, product line, name and start/end time. */
     async listCampaigns(actor: Actor, query: CampaignListInput, productHeader?: string, exec: Executor = db) {
       const tenant = requireTenant(actor);
       const page = toPage(query);

@@ -5,7 +5,7 @@ export type { CampaignRow } from './campaign.repo.js';
 export { campaignRoutes } from './campaign.routes.js';
 export { activeCampaignsSql, campaignStatus, isCampaignActive, type CampaignStatus } from './campaign.status.js';
 
-/** The module's Prometheus metrics (names from seed 000). */
+/** The campaign module's Prometheus metrics. */
 export function campaignMetrics(registry: Registry) {
   return {
     created: new Counter({

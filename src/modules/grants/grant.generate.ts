@@ -34,7 +34,7 @@ export function randomCode(rule: { code_type: string; length?: number; prefix?: 
   return `${rule.prefix ?? ''}${out}`;
 }
 
-/** Generates `quantity` units of a reward (seed 000's Generator). */
+/** Generates `quantity` units of a reward (the reward config's `generator`). */
 export function generateUnits(type: RewardType, config: RewardConfig, quantity: number, now: Date): GeneratedUnit {
   const g = config.generator;
   switch (type) {

@@ -6,7 +6,7 @@ export { createDeliveryHandler, createDeliveryDeadHandler } from './grant.delive
 export { grantRoutes } from './grant.routes.js';
 export { createGrantBatcher, type GrantBatcher, GrantRefusal } from './grant.statement.js';
 
-/** Seed 000's reward metrics. `result` is `granted`, `replayed`, or the refusal code. */
+/** The grant module's reward metrics. `result` is `granted`, `replayed`, or the refusal code. */
 export function grantMetrics(registry: Registry): GrantMetrics {
   return {
     granted: new Counter({

@@ -12,7 +12,7 @@ export function inventoryRoutes(app: Api, deps: { inventory: InventoryService; u
   app.post(
     '/v1/inventory/reserve',
     {
-      schema: { tags, summary: 'Hold units of a reward for a while (seed: 库存预占)', body: ReserveBody, response: { 201: Reservation, ...errors(...authErrors, 404, 409, 422) } },
+      schema: { tags, summary: 'Hold units of a reward for a while (inventory reservation, 库存预占)', body: ReserveBody, response: { 201: Reservation, ...errors(...authErrors, 404, 409, 422) } },
     },
     async (request, reply) => uow(request, reply, 201, (trx) => inventory.reserve(request.actor!, request.body, trx)),
   );

@@ -13,7 +13,7 @@ export { redeemCodeRoutes } from './redeem-code.routes.js';
 export { createCodeMirror, type CodeMirror, mirroredCreate, mirrorKeys } from './redeem-code.mirror.js';
 export { createReconciler, type Reconciler, type ReconcileReport } from './redeem-code.reconcile.js';
 
-/** Seed 000's redeem-code metrics, plus refusals by their error code. */
+/** The redeem-code module's metrics, plus refusals by their error code. */
 export function redeemCodeMetrics(registry: Registry): RedeemMetrics & MirrorMetrics & { generated: Counter<'code_type'>; batchSize: Histogram; batchFailed: Counter } {
   return {
     batchSize: new Histogram({

@@ -1,7 +1,8 @@
 /**
- * The Lua scripts of the redeem-code mirror (redeem-code.mirror.ts), seed 002's 校验码有效性(LUA脚本).
- * Unlike the seed's script, the check never marks a code used: PostgreSQL stays the authority for
- * every success, and the mirror only learns a use after the redemption committed.
+ * The Lua scripts of the redeem-code mirror (redeem-code.mirror.ts): the code validity check
+ * (校验码有效性) in Lua. Unlike a script that checks and marks in one step, the check never marks
+ * a code used: PostgreSQL stays the authority for every success, and the mirror only learns a use
+ * after the redemption committed.
  *
  * Per tenant (`{tenant}` is a Redis Cluster hash tag, so one call's keys share a slot):
  *   codes   hash  stored code -> "S|uses|max_uses|batch_id#seq|assigned_user_id" (S: A active, R redeemed, V voided;

@@ -1,5 +1,5 @@
 /**
- * The Redis fast path of redemptions (seed 002: Redis + Lua in front of the database). The state
+ * The Redis fast path of redemptions (Redis + Lua in front of the database). The state
  * of every code is mirrored in Redis per tenant, so a Lua pre-check can turn away unknown, used-up,
  * expired, voided and foreign-assigned codes without a database round trip. The mirror only ever
  * refuses; a code it thinks is fine still goes through the database transaction, which decides.

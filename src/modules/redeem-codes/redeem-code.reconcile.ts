@@ -1,5 +1,5 @@
 /**
- * Reconciling the Redis mirror with the database (seed 002's 核销状态补偿 script): the database
+ * Reconciling the Redis mirror with the database (the redemption-state compensation job, 核销状态补偿): the database
  * wins. Every code and batch entry of the tenant (or one batch) is compared with its row and
  * rewritten when it differs; entries of codes or batches the database does not have, and pending
  * tokens of writers that died, are deleted. Run by a periodic job and `codes reconcile`.

@@ -6,7 +6,7 @@ import { connectTestRedis, deletePrefix, redisSkipNote, testRedisUrl } from '../
 import { must, type Reply, testApp, type TenantFixture } from '../../../test/helpers/test-app.js';
 
 /**
- * The seed's 防刷 on the real route, POST /v1/redeem, with the configured defaults: 30 attempts
+ * The anti-abuse limits (防刷) on the real route, POST /v1/redeem, with the configured defaults: 30 attempts
  * per user per hour, 300 per end-user IP, lock-out after 10 failed attempts per user and per IP.
  * Once with in-process counting (no Redis), once with Redis (and the fast path in front).
  */

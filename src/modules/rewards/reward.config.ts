@@ -6,7 +6,7 @@ import { rewardErrors } from './reward.errors.js';
 import type { RewardType } from './reward.tables.js';
 
 /**
- * A reward's `config` (seed 000): `generator` (what one unit is), `validator` (who may get it and
+ * A reward's `config`: `generator` (what one unit is), `validator` (who may get it and
  * how often) and `distributor` (how it reaches the user). Each part is checked against the
  * schema of the reward's type when the reward is saved, so a wrong config is a 400 naming the
  * field then, never a failure at grant time.

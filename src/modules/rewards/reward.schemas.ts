@@ -10,7 +10,7 @@ const ConfigInput = Type.Object(
     validator: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'per_user_limit, period, min_interval_seconds' })),
     distributor: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: '{type: AUTO} (default) or {type: WEBHOOK, url, secret}' })),
   },
-  { description: 'Generator / Validator / Distributor (seed 000)' },
+  { description: 'Generator (what one unit is) / Validator (who may get it, how often) / Distributor (how it is delivered)' },
 );
 
 export const CreateRewardBody = Type.Object(

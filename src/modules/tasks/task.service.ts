@@ -114,7 +114,7 @@ export function createTaskService(
   }
 
   return {
-    /** Creates a task (seed 000 Task); every field is checked against the others first. */
+    /** Creates a task; every field is checked against the others first. */
     async createTask(actor: Actor, input: CreateTaskInput, productHeader?: string, exec: Executor = db): Promise<TaskView> {
       const tenant = requireTenant(actor);
       const rules = {
@@ -267,7 +267,7 @@ export function createTaskService(
     },
 
     /**
-     * One event (seed 000 trigger body): in the caller's transaction when `exec` is one (an
+     * One event (the body of POST /v1/tasks/trigger): in the caller's transaction when `exec` is one (an
      * Idempotency-Key's unit of work), else in a group commit with other events under load.
      */
     async trigger(actor: Actor, input: TriggerInput, productHeader: string | undefined, exec: Executor = db) {

@@ -29,7 +29,7 @@ const DAY = 86_400_000;
 const base = (s: RedeemSubject) => `redeem:{${s.tenantId}}`;
 
 /**
- * The attempt limits of one redemption (seed 002 防刷): per user, per end-user IP (only when one
+ * The attempt limits of one redemption (anti-abuse limits, 防刷): per user, per end-user IP (only when one
  * is known), per product line per hour and per day (the app's quotas over the configured ones).
  */
 export function redemptionRules(limits: RedeemConfig, subject: RedeemSubject, app: ProductQuotas | null): RateRule[] {
