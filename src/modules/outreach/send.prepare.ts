@@ -132,7 +132,6 @@ export function prepare(ctx: PrepareContext, record: { recordId: string; custome
   if (!customer && snapshot.channel !== 'webhook') return { kind: 'skip', reason: 'no_profile', address: null };
   const consentKey = CONSENT_KEY[snapshot.channel];
   const consent = (customer?.consent ?? {}) as Record<string, { status?: string } | undefined>;
-  if (consentKey && consent[consentKey]?.status === 'opt_out' && !snapshot.transactional) return { kind: 'skip', reason: 'opted_out', address: null };
   if (consentKey && consent[consentKey]?.status === 'opt_out') return { kind: 'skip', reason: 'opted_out', address: null };
   const address = addressOf(snapshot.channel, snapshot.provider_kind, record.customerId, attributes);
   if (address === '') return { kind: 'skip', reason: 'no_address', address: null };
