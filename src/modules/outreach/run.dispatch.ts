@@ -12,7 +12,7 @@ import * as runRepo from './run.repo.js';
 import type { RunService } from './run.service.js';
 import { decideWinner } from './run.ab.js';
 import { cappedOutcome, preparedOutcome, sentOutcome, wouldSendOutcome } from './send.outcomes.js';
-import { periodStart, releaseCaps, reserveCaps, suppressedAmong } from './send.limits.js';
+import { fullAmong, periodStart, releaseCaps, reserveCaps, suppressedAmong } from './send.limits.js';
 import { prepare, type Prepared, type RunSnapshot } from './send.prepare.js';
 import type { Tracker } from './tracking.js';
 
@@ -147,10 +147,16 @@ export function createDispatcher(deps: DispatcherDeps) {
     const cap = snapshot.transactional ? null : snapshot.frequency_cap;
     let capped = new Set<string>();
     const capPeriod = cap ? periodStart(now, cap.period) : null;
-    if (cap && capPeriod && toSend.length > 0 && !simulation) {
+    if (cap && capPeriod && toSend.length > 0) {
+      // A record claimed again after a lease ran out already holds its reservation.
       const fresh = toSend.filter((s) => s.record.old_status !== 'sending').map((s) => s.record.customer_id);
-      const granted = await reserveCaps(db, { tenantId: run.tenant_id, channel: snapshot.channel, customerIds: fresh, periodStart: capPeriod, count: cap.count });
-      capped = new Set(fresh.filter((id) => !granted.has(id)));
+      const limit = { tenantId: run.tenant_id, channel: snapshot.channel, customerIds: fresh, periodStart: capPeriod, count: cap.count };
+      if (simulation) {
+        capped = await fullAmong(db, limit);
+      } else {
+        const granted = await reserveCaps(db, limit);
+        capped = new Set(fresh.filter((id) => !granted.has(id)));
+      }
     }
     const sending = toSend.filter((s) => !capped.has(s.record.customer_id));
     for (const s of toSend) if (capped.has(s.record.customer_id)) outcomes.push(cappedOutcome(s.record, s.prepared.address));

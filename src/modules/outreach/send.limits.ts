@@ -32,6 +32,24 @@ export async function reserveCaps(
   return new Set(r.rows.map((row) => row.customer_id));
 }
 
+/** For a simulation: the customers whose period is already full (nothing is reserved). */
+export async function fullAmong(
+  exec: Executor,
+  input: { tenantId: string; channel: string; customerIds: readonly string[]; periodStart: Date; count: number },
+): Promise<Set<string>> {
+  if (input.customerIds.length === 0) return new Set();
+  const r = await exec
+    .selectFrom('outreach_contact_window')
+    .select('customer_id')
+    .where('tenant_id', '=', input.tenantId)
+    .where('channel', '=', input.channel)
+    .where('period_start', '=', input.periodStart)
+    .where('customer_id', '=', sql<string>`any(${[...input.customerIds]}::text[])`)
+    .where('n', '>=', input.count)
+    .execute();
+  return new Set(r.map((row) => row.customer_id));
+}
+
 /** Gives back reservations of messages that were not sent after all (failed for good). */
 export async function releaseCaps(exec: Executor, input: { tenantId: string; channel: string; customerIds: readonly string[]; periodStart: Date }): Promise<void> {
   if (input.customerIds.length === 0) return;
