@@ -5,7 +5,7 @@ export { createTaskService, type TaskService } from './task.service.js';
 export { taskRoutes } from './task.routes.js';
 export { type AudienceCheck, GRANT_SOURCE as TASK_GRANT_SOURCE } from './task.trigger.js';
 
-/** Seed 000's task metrics. */
+/** The task module's metrics. */
 export function taskMetrics(registry: Registry): TaskMetrics {
   return {
     created: new Counter({ name: 'marketing_task_created_total', help: 'Tasks created', labelNames: ['task_type'] as const, registers: [registry] }),
