@@ -14,7 +14,8 @@
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import nodemailer from 'nodemailer';
 import { isPrivateAddress, PrivateAddressError, privateAddressOf, publicOnlyLookup } from '../../../platform/network-guard.js';
-import type { ChannelProvider, OutboundMessage, ProviderDeps, ProviderKind, SendOutcome } from './channel.js';
+import type { ChannelProvider, OutboundMessage, ProviderDeps, ProviderKind, SendOutcome, StatusEvent } from './channel.js';
+import { verifyGenericCallback } from './sms-generic.js';
 
 export type SmtpConfig = {
   host: string;
@@ -276,5 +277,29 @@ export const smtpKind: ProviderKind = {
     const result = readConfig(config, secrets);
     if (typeof result === 'string') return misconfigured(result);
     return createSmtpProvider(result, secrets as SmtpSecrets, deps);
+  },
+  /**
+   * Bounces, deliveries and opens reported by the mail system (a relay's or an ESP's event
+   * webhook, or a bounce processor), signed with the Standard Webhooks scheme under
+   * `secrets.callback_secret`: `{"events": [{"message_id": "<record_id@domain>" | "record_id",
+   * "event": "delivered" | "bounced" | "failed" | "opened", "machine"?: true, "error"?: "..."}]}`.
+   */
+  parseStatus(request, _config, secrets) {
+    const secret = (secrets as { callback_secret?: unknown }).callback_secret;
+    const verified = typeof secret === 'string' ? verifyGenericCallback(request, secret) : null;
+    if (!verified) return null;
+    const body = verified.body as { events?: unknown } | unknown[] | null;
+    const items = Array.isArray(body) ? body : Array.isArray((body as { events?: unknown })?.events) ? ((body as { events: unknown[] }).events) : [body];
+    const events: StatusEvent[] = [];
+    for (const raw of items) {
+      const item = (raw ?? {}) as Record<string, unknown>;
+      const status = item.event ?? item.status;
+      if (status !== 'delivered' && status !== 'bounced' && status !== 'failed' && status !== 'opened') continue;
+      const messageId = typeof item.message_id === 'string' ? item.message_id.replace(/^<|>$/g, '') : undefined;
+      const recordId = typeof item.record_id === 'string' ? item.record_id : messageId?.split('@')[0];
+      if (!recordId) continue;
+      events.push({ recordId, status, machine: item.machine === true, error: typeof item.error === 'string' ? item.error : undefined });
+    }
+    return events;
   },
 };
