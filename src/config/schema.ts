@@ -1,7 +1,7 @@
 import { Type, type Static } from 'typebox';
 
 /**
- * Every setting of the service, in one schema. The YAML file (`configs/config.yaml`, seed layout)
+ * Every setting of the service, in one schema. The YAML file (`configs/config.yaml`)
  * uses these keys; environment variables map onto them through `envBindings` below. The result
  * is validated once at start and passed around as a frozen object, never read from a global.
  */
@@ -119,7 +119,7 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
-    // Abuse defence (seed 002 防刷): attempt limits in front of redemption, and a lock-out after
+    // Abuse defence (防刷): attempt limits in front of redemption, and a lock-out after
     // repeated failures (wrong or used codes). Counted in Redis when configured, else in-process.
     rate_limits: Type.Object(
       {
@@ -237,19 +237,19 @@ export interface EnvBinding {
 /** Environment variables, in precedence order: the first one set wins for a path. */
 export const envBindings: readonly EnvBinding[] = [
   { env: 'PORT', path: 'server.http.port', kind: 'integer', description: 'HTTP port (default 8105)' },
-  { env: 'MARKETING_HTTP_PORT', path: 'server.http.port', kind: 'integer', description: 'HTTP port, seed name' },
+  { env: 'MARKETING_HTTP_PORT', path: 'server.http.port', kind: 'integer', description: 'HTTP port (alternative name)' },
   { env: 'MARKETING_HTTP_HOST', path: 'server.http.host', kind: 'string', description: 'Listen address (default 0.0.0.0)' },
   { env: 'MARKETING_HTTP_BODY_LIMIT', path: 'server.http.body_limit_bytes', kind: 'integer', description: 'Largest request body in bytes (default 1 MiB)' },
   { env: 'MARKETING_TRUST_PROXY', path: 'server.http.trust_proxy', kind: 'bool_or_string', description: 'Trust X-Forwarded-For from: true, false, or a comma list of addresses/CIDRs' },
   { env: 'MARKETING_WORKERS', path: 'server.workers', kind: 'integer', description: 'API processes sharing the port, e.g. one per core (default 1; PostgreSQL only)' },
   { env: 'MARKETING_SHUTDOWN_GRACE_MS', path: 'server.shutdown_grace_ms', kind: 'integer', description: 'How long SIGTERM waits for in-flight requests' },
   { env: 'DATABASE_URL', path: 'data.database.source', kind: 'string', secret: true, description: 'PostgreSQL URL; unset = embedded PGlite' },
-  { env: 'MARKETING_DB_SOURCE', path: 'data.database.source', kind: 'string', secret: true, description: 'PostgreSQL URL, seed name' },
+  { env: 'MARKETING_DB_SOURCE', path: 'data.database.source', kind: 'string', secret: true, description: 'PostgreSQL URL (alternative name)' },
   { env: 'MARKETING_DB_POOL_SIZE', path: 'data.database.pool_size', kind: 'integer', description: 'PostgreSQL connections per process (default 20)' },
   { env: 'MARKETING_DB_PREPARED_STATEMENTS', path: 'data.database.prepared_statements', kind: 'boolean', description: 'Named prepared statements on PostgreSQL (default true)' },
   { env: 'MARKETING_DATA_DIR', path: 'data.dir', kind: 'string', description: 'Embedded database folder (default ./data)' },
   { env: 'REDIS_URL', path: 'data.redis.addr', kind: 'string', secret: true, description: 'Redis URL or host:port; unset = in-process equivalents' },
-  { env: 'MARKETING_REDIS_ADDR', path: 'data.redis.addr', kind: 'string', secret: true, description: 'Redis address, seed name' },
+  { env: 'MARKETING_REDIS_ADDR', path: 'data.redis.addr', kind: 'string', secret: true, description: 'Redis address (alternative name)' },
   { env: 'MARKETING_REDIS_KEY_PREFIX', path: 'data.redis.key_prefix', kind: 'string', description: 'Prefix of every Redis key (default mh:)' },
   { env: 'MARKETING_REDIS_COMMAND_TIMEOUT_MS', path: 'data.redis.command_timeout_ms', kind: 'integer', description: 'A slower Redis command counts as Redis down (default 500)' },
   { env: 'MARKETING_REDEEM_PER_USER', path: 'rate_limits.redeem.per_user.limit', kind: 'integer', description: 'Redemption attempts per user per window (default 30 per hour)' },
@@ -280,6 +280,6 @@ export const envBindings: readonly EnvBinding[] = [
   { env: 'MARKETING_AUDIENCES_UPLOAD_CHUNK_SIZE', path: 'audiences.upload_chunk_size', kind: 'integer', description: 'Ids per committed INSERT of a LIST member upload (default 5000)' },
   { env: 'MARKETING_AUDIENCES_UPLOAD_MAX_BYTES', path: 'audiences.upload_max_bytes', kind: 'integer', description: 'Largest LIST member upload body in bytes (default 256 MiB)' },
   { env: 'LOG_LEVEL', path: 'log.level', kind: 'string', description: 'fatal | error | warn | info | debug | trace | silent' },
-  { env: 'MARKETING_LOG_LEVEL', path: 'log.level', kind: 'string', description: 'Log level, seed-style name' },
+  { env: 'MARKETING_LOG_LEVEL', path: 'log.level', kind: 'string', description: 'Log level (alternative name)' },
   { env: 'MARKETING_LOG_PRETTY', path: 'log.pretty', kind: 'boolean', description: 'Human-readable logs (needs pino-pretty, a dev dependency)' },
 ];
