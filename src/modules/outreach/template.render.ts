@@ -1,4 +1,5 @@
 import { Liquid, type Template } from 'liquidjs';
+import { LRUCache } from 'lru-cache';
 import { outreachErrors } from './outreach.errors.js';
 
 /**
@@ -222,6 +223,19 @@ function scopeOf(variables: RenderVariables, defaults: Defaults): Record<string,
   return scope;
 }
 
+// A run renders the same few template texts for every recipient: parse each once.
+const parsedCache = new LRUCache<string, Template[]>({ max: 500 });
+
+function parsedFor(field: string, text: string, html: boolean): Template[] {
+  const key = `${html ? 'h' : 't'}\u0000${text}`;
+  let parsed = parsedCache.get(key);
+  if (!parsed) {
+    parsed = (html ? htmlEngine : textEngine).parse(rewriteBrackets(field, text).source);
+    parsedCache.set(key, parsed);
+  }
+  return parsed;
+}
+
 /** Renders a validated template's content for one recipient, in the channel's content shape. */
 export function renderTemplate(channel: TemplateChannel, content: Record<string, unknown>, defaults: Defaults, variables: RenderVariables) {
   const scope = scopeOf(variables, defaults);
@@ -229,7 +243,7 @@ export function renderTemplate(channel: TemplateChannel, content: Record<string,
   for (const { field, text, html } of fieldsOf(channel, content)) {
     const liquid = html ? htmlEngine : textEngine;
     try {
-      rendered.set(field, liquid.parseAndRenderSync(rewriteBrackets(field, text).source, scope) as string);
+      rendered.set(field, liquid.renderSync(parsedFor(field, text, html), scope) as string);
     } catch (err) {
       // Only the render and memory limits get here (a loop over a huge range): the one refusal
       // a saved template can still meet, answered as a template problem, not a server error.
