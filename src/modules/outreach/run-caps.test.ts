@@ -1,0 +1,82 @@
+import { sql } from 'kysely';
+import { afterAll, describe, expect, it } from 'vitest';
+import { must, type TenantFixture, testApp } from '../../../test/helpers/test-app.js';
+import type { SmsPeer } from './channels/testing/sms-peers.js';
+import { countBy, createSmsCampaign, getRun, outreachOf, recordsOf, seedCustomers, smsProvider, triggerRun } from './testing/outreach-fixture.js';
+
+/** Frequency caps from the tenant settings, reserved at send time: exact under concurrent runs and drains. */
+
+const peers: SmsPeer[] = [];
+afterAll(async () => {
+  await Promise.all(peers.map((p) => p.close()));
+});
+
+const capOne = (t: TenantFixture) => t.call('PUT', '/v1/outreach/settings', { frequency_cap: { count: 1, period: 'day' } }, { key: t.admin });
+
+describe('outreach runs: frequency cap', () => {
+  it('skips everyone in a second campaign the same day (frequency_capped); a transactional one passes', async () => {
+    const app = await testApp();
+    const t = await app.newTenant();
+    expect(must(await capOne(t), 200).body.frequency_cap).toEqual({ count: 1, period: 'day' });
+    await seedCustomers(t, 5, 'VIP');
+    const { peer } = await smsProvider(t);
+    peers.push(peer);
+    const outreach = outreachOf(app);
+
+    const first = await triggerRun(t, (await createSmsCampaign(t, 'VIP')).campaign_id);
+    await outreach.dispatcher.drain();
+    expect(countBy(await recordsOf(app, first.run_id))).toEqual({ sent: 5 });
+
+    const second = await triggerRun(t, (await createSmsCampaign(t, 'VIP')).campaign_id);
+    await outreach.dispatcher.drain();
+    expect(countBy(await recordsOf(app, second.run_id), true)).toEqual({ 'skipped:frequency_capped': 5 });
+    expect((await getRun(t, second.run_id)).stats).toMatchObject({ planned: 5, attempted: 0, sent: 0, skipped: 5, skipped_by_reason: { frequency_capped: 5 }, remaining: 0 });
+    expect(peer.messages).toHaveLength(5);
+
+    // A simulation under the cap only looks: it predicts the caps (and reserves nothing, see below).
+    const sim = await triggerRun(t, (await createSmsCampaign(t, 'VIP')).campaign_id, 'simulation');
+    await outreach.dispatcher.drain();
+    expect(countBy(await recordsOf(app, sim.run_id), true)).toEqual({ 'skipped:frequency_capped': 5 });
+
+    const tx = await triggerRun(t, (await createSmsCampaign(t, 'VIP', { transactional: true })).campaign_id);
+    await outreach.dispatcher.drain();
+    expect(countBy(await recordsOf(app, tx.run_id))).toEqual({ sent: 5 });
+    expect(peer.messages).toHaveLength(10);
+
+    // One reservation per customer and day, whatever else ran.
+    const windows = await sql<{ n: number }>`select n from outreach_contact_window where tenant_id = ${t.tenantId}`.execute(app.database.db);
+    expect(windows.rows.map((w) => w.n)).toEqual([1, 1, 1, 1, 1]);
+  });
+
+  it('holds under a race: two campaigns to the same 200 customers, 4 concurrent drains, cap 1 -> 200 messages, 200 capped', async () => {
+    const app = await testApp();
+    const t = await app.newTenant();
+    must(await capOne(t), 200);
+    await seedCustomers(t, 200, 'VIP');
+    const { peer } = await smsProvider(t);
+    peers.push(peer);
+    const outreach = outreachOf(app);
+    const [a, b] = await Promise.all([createSmsCampaign(t, 'VIP'), createSmsCampaign(t, 'VIP')]);
+    const [runA, runB] = await Promise.all([triggerRun(t, a!.campaign_id), triggerRun(t, b!.campaign_id)]);
+
+    await Promise.all([outreach.dispatcher.drain(), outreach.dispatcher.drain(), outreach.dispatcher.drain(), outreach.dispatcher.drain()]);
+
+    expect(peer.requests).toBe(200);
+    expect(peer.messages).toHaveLength(200);
+    expect(new Set(peer.messages.map((m) => m.to)).size).toBe(200);
+    const records = [...(await recordsOf(app, runA.run_id)), ...(await recordsOf(app, runB.run_id))];
+    expect(countBy(records, true)).toEqual({ sent: 200, 'skipped:frequency_capped': 200 });
+    // Each customer: one record sent, the other capped.
+    const byCustomer = new Map<string, string[]>();
+    for (const r of records) byCustomer.set(r.customer_id, [...(byCustomer.get(r.customer_id) ?? []), r.status].sort());
+    expect(byCustomer.size).toBe(200);
+    for (const statuses of byCustomer.values()) expect(statuses).toEqual(['sent', 'skipped']);
+    const [viewA, viewB] = await Promise.all([getRun(t, runA.run_id), getRun(t, runB.run_id)]);
+    expect(viewA.stats.sent + viewB.stats.sent).toBe(200);
+    expect((viewA.stats.skipped_by_reason.frequency_capped ?? 0) + (viewB.stats.skipped_by_reason.frequency_capped ?? 0)).toBe(200);
+    expect(viewA.status).toBe('completed');
+    expect(viewB.status).toBe('completed');
+    const total = await sql<{ n: number; rows: number }>`select sum(n)::int as n, count(*)::int as rows from outreach_contact_window where tenant_id = ${t.tenantId}`.execute(app.database.db);
+    expect(total.rows[0]).toEqual({ n: 200, rows: 200 });
+  });
+});
