@@ -234,10 +234,10 @@ export function createDispatcher(deps: DispatcherDeps) {
      * One pass: fan-out of waiting runs, A/B decisions that are due, then steps of every sending
      * run until nothing is due or the budget is spent. Returns how much it did.
      */
-    async tick(): Promise<number> {
+    async tick(options: { tenantId?: string } = {}): Promise<number> {
       const started = Date.now();
       let done = 0;
-      const runs = await runRepo.workableRuns(db, 50);
+      const runs = await runRepo.workableRuns(db, 50, options.tenantId);
       for (const run of runs.filter((r) => r.status === 'resolving')) {
         done += await deps.runs.resolveRun(run.run_id).catch((err: unknown) => {
           deps.warn(err, 'outreach fan-out failed');
@@ -262,11 +262,11 @@ export function createDispatcher(deps: DispatcherDeps) {
       return done;
     },
 
-    /** Ticks until nothing is left to do now (tests, the CLI); waits out short deferrals up to `maxWaitMs`. */
-    async drain(options: { maxTicks?: number } = {}): Promise<number> {
+    /** Ticks until nothing is due now (tests, the CLI); `tenantId` limits it to one tenant's runs. */
+    async drain(options: { maxTicks?: number; tenantId?: string } = {}): Promise<number> {
       let total = 0;
       for (let i = 0; i < (options.maxTicks ?? 1000); i += 1) {
-        const n = await dispatcher.tick();
+        const n = await dispatcher.tick(options.tenantId ? { tenantId: options.tenantId } : {});
         total += n;
         if (n === 0) break;
       }

@@ -48,14 +48,13 @@ export function runIdsOfCampaign(db: Executor, tenantId: string, campaignId: str
 }
 
 /** Runs some process must work on: resolving (fan-out) and sending; oldest first. */
-export function workableRuns(db: Executor, limit: number) {
-  return db
+export function workableRuns(db: Executor, limit: number, tenantId?: string) {
+  let q = db
     .selectFrom('outreach_run')
     .select(['tenant_id', 'run_id', 'campaign_id', 'status', 'execution_type', 'snapshot', 'ab_state'])
-    .where('status', 'in', ['resolving', 'sending'])
-    .orderBy('created_at')
-    .limit(limit)
-    .execute();
+    .where('status', 'in', ['resolving', 'sending']);
+  if (tenantId) q = q.where('tenant_id', '=', tenantId);
+  return q.orderBy('created_at').limit(limit).execute();
 }
 
 /** Locks a run for its fan-out; skipped when another process holds it. */

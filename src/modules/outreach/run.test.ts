@@ -21,7 +21,7 @@ describe('outreach runs: SMS end to end', () => {
     expect(campaign.status).toBe('draft');
     const run = must(await t.call('POST', `/v1/outreach/campaigns/${campaign.campaign_id}/trigger`, { execution_type: 'actual' }), 202).body;
     expect(run.status).toBe('resolving');
-    await outreachOf(app).dispatcher.drain();
+    await outreachOf(app).dispatcher.drain({ tenantId: t.tenantId });
 
     expect(peer.messages).toHaveLength(12);
     expect(new Set(peer.messages.map((m) => m.to)).size).toBe(12);
@@ -51,7 +51,7 @@ describe('outreach runs: SMS end to end', () => {
     const campaign = await createSmsCampaign(t, 'GOAL', { goal_event_type: 'order_paid', conversion_window_hours: 24 });
     const run = must(await t.call('POST', `/v1/outreach/campaigns/${campaign.campaign_id}/trigger`, {}), 202).body;
     const outreach = outreachOf(app);
-    await outreach.dispatcher.drain();
+    await outreach.dispatcher.drain({ tenantId: t.tenantId });
     // Delivery reports for two of the three; a goal event from all three (one never delivered).
     for (const seq of [1, 2]) await outreach.events.applyToRecord(t.tenantId, `${run.run_id}-${seq}`, { kind: 'delivered' });
     for (const user of ['u00000', 'u00001', 'u00002']) {
