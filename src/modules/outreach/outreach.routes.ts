@@ -5,6 +5,7 @@ import { Campaign, CampaignList, CampaignListQuery, CampaignParams, CreateCampai
 import type { Outreach } from './outreach.module.js';
 import { providerRoutes } from './provider.routes.js';
 import { publicOutreachRoutes } from './public.routes.js';
+import { recordRoutes } from './record.routes.js';
 import { CampaignStats, Run, RunList, RunListQuery, RunParams, TriggerBody } from './run.schemas.js';
 
 const tags = ['outreach'];
@@ -80,4 +81,5 @@ export function outreachRoutes(app: Api, deps: { outreach: Outreach; uow: UnitOf
 
   providerRoutes(app, { outreach, uow });
   publicOutreachRoutes(app, { outreach });
+  recordRoutes(app, { outreach, uow });
 }
