@@ -255,24 +255,49 @@ describe('OpenAPI and docs', () => {
     ['/v1/outreach/templates/{template_id}', ['delete', 'get', 'put']],
     ['/v1/outreach/templates/preview', ['post']],
     ['/v1/outreach/templates/{template_id}/preview', ['post']],
+    ['/v1/outreach/campaigns', ['get', 'post']],
+    ['/v1/outreach/campaigns/{campaign_id}', ['get', 'put']],
+    ['/v1/outreach/campaigns/{campaign_id}/archive', ['post']],
+    ['/v1/outreach/campaigns/{campaign_id}/trigger', ['post']],
+    ['/v1/outreach/campaigns/{campaign_id}/stats', ['get']],
+    ['/v1/outreach/runs', ['get']],
+    ['/v1/outreach/runs/{run_id}', ['get']],
+    ['/v1/outreach/runs/{run_id}/pause', ['post']],
+    ['/v1/outreach/runs/{run_id}/resume', ['post']],
+    ['/v1/outreach/runs/{run_id}/cancel', ['post']],
+    ['/v1/outreach/records', ['get']],
+    ['/v1/outreach/records/export', ['get']],
+    ['/v1/outreach/records/{record_id}', ['get']],
+    ['/v1/outreach/providers', ['get', 'post']],
+    ['/v1/outreach/providers/{provider_id}', ['delete', 'get', 'put']],
+    ['/v1/outreach/settings', ['get', 'put']],
+    ['/v1/outreach/callbacks/{provider_id}/status', ['post']],
+    ['/v1/outreach/callbacks/{provider_id}/inbound', ['post']],
+    // The product document's own paths (tenant keys, like /v1).
+    ['/api/marketing/campaigns', ['get', 'post']],
+    ['/api/marketing/campaigns/{id}', ['get', 'put']],
+    ['/api/marketing/campaigns/{id}/trigger', ['post']],
+    ['/api/marketing/campaigns/{id}/archive', ['post']],
+    ['/api/marketing/records', ['get']],
   ];
+  const isApi = (path: string) => path.startsWith('/v1/') || path.startsWith('/api/');
 
-  it('GET /openapi.json documents every /v1 route of the app', async () => {
+  it('GET /openapi.json documents every /v1 and /api route of the app', async () => {
     const app = await testApp();
     await app.newTenant();
     const doc = must(await app.call('GET', '/openapi.json', undefined, { key: null }), 200).body;
     expect(String(doc.openapi)).toMatch(/^3\./);
     expect(doc.info).toMatchObject({ title: 'marketing-hub' });
 
-    const documented = Object.keys(doc.paths).filter((p) => p.startsWith('/v1/'));
+    const documented = Object.keys(doc.paths).filter(isApi);
     for (const [path, methods] of expected) {
       expect(documented, path).toContain(path);
       expect(Object.keys(doc.paths[path]).filter((m) => m !== 'parameters').sort(), path).toEqual(methods);
     }
     expect(documented.sort()).toEqual(expected.map(([p]) => p).sort());
 
-    // And nothing registered under /v1 is missing from the document.
-    const routes = routesOf(app.app).filter((r) => r.path.startsWith('/v1/') && r.method !== 'HEAD');
+    // And nothing registered under /v1 or /api is missing from the document.
+    const routes = routesOf(app.app).filter((r) => isApi(r.path) && r.method !== 'HEAD');
     expect(routes.length).toBeGreaterThanOrEqual(expected.flatMap(([, methods]) => methods).length);
     for (const route of routes) {
       const path = route.path.replace(/:([A-Za-z_]+)/g, '{$1}');
