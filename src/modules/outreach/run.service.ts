@@ -175,12 +175,15 @@ export function createRunService(deps: RunServiceDeps) {
     },
 
     /** The scheduler's trigger (locked campaign row in `trx`); returns null when the campaign cannot run now. */
-    async triggerScheduled(trx: Executor, c: campaignRepo.CampaignRow, now: Date) {
+    async triggerScheduled(trx: Executor, c: campaignRepo.CampaignRow, now: Date, onScheduledFailure?: (err: unknown, campaignId: string) => void) {
       if (c.status === 'archived') return null;
       if (await repo.liveActualRun(trx, c.tenant_id, c.campaign_id)) return null;
+      // A refusal (no provider any more, a template deleted) is decided in code after reads that
+      // succeeded, so the scheduler's transaction stays usable for its other campaigns.
       try {
         return await startRun(trx, c, 'actual', 'schedule', now);
-      } catch {
+      } catch (err) {
+        onScheduledFailure?.(err, c.campaign_id);
         return null;
       }
     },

@@ -18,7 +18,7 @@ export function createScheduler(deps: { db: Database; clock: Clock; runs: RunSer
         const due = await campaignRepo.claimDueCampaigns(trx, now, 20);
         let started = 0;
         for (const c of due) {
-          const run = await deps.runs.triggerScheduled(trx, c, now);
+          const run = await deps.runs.triggerScheduled(trx, c, now, (err, id) => deps.warn(err, `outreach campaign ${id} could not start on schedule`));
           if (run) started += 1;
           let next: Date | null = null;
           if (c.schedule_cron) {
