@@ -27,6 +27,8 @@ const page = (title: string, body: string) =>
  */
 export function publicOutreachRoutes(app: Api, deps: { outreach: Outreach }): void {
   const { events } = deps.outreach;
+  // The keyless POSTs ignore Idempotency-Key: every anonymous caller shares one idempotency scope,
+  // so a stored answer would be replayed to anyone (and a forged key could shadow a real report).
 
   void app.register(async (plain) => {
     const scope = plain as unknown as Api;
@@ -50,17 +52,17 @@ export function publicOutreachRoutes(app: Api, deps: { outreach: Outreach }): vo
 
     scope.post(
       '/v1/outreach/callbacks/:provider_id/status',
-      { config: { auth: 'public' }, schema: { tags, summary: "A provider's delivery reports (delivered, failed, bounced, opened); verified by the provider's signature", params: ProviderParams, response: { 200: CallbackAnswer, ...errors(400, 401) } } },
+      { config: { auth: 'public', idempotent: false }, schema: { tags, summary: "A provider's delivery reports (delivered, failed, bounced, opened); verified by the provider's signature", params: ProviderParams, response: { 200: CallbackAnswer, ...errors(400, 401) } } },
       async (request) => ({ code: 0, ...(await events.statusCallback(request.params.provider_id, toCallback(request))) }),
     );
     scope.post(
       '/v1/outreach/callbacks/:provider_id/inbound',
-      { config: { auth: 'public' }, schema: { tags, summary: 'Inbound messages (SMS replies); "TD" unsubscribes the number', params: ProviderParams, response: { 200: InboundAnswer, ...errors(400, 401) } } },
+      { config: { auth: 'public', idempotent: false }, schema: { tags, summary: 'Inbound messages (SMS replies); "TD" unsubscribes the number', params: ProviderParams, response: { 200: InboundAnswer, ...errors(400, 401) } } },
       async (request) => ({ code: 0, ...(await events.inbound(request.params.provider_id, toCallback(request))) }),
     );
     scope.post(
       '/t/:token',
-      { config: { auth: 'public' }, schema: { tags, summary: 'One-click unsubscribe (List-Unsubscribe-Post) or the confirm button of the unsubscribe page', params: TokenParams, hide: true } },
+      { config: { auth: 'public', idempotent: false }, schema: { tags, summary: 'One-click unsubscribe (List-Unsubscribe-Post) or the confirm button of the unsubscribe page', params: TokenParams, hide: true } },
       async (request, reply) => {
         await events.unsubscribe(request.params.token);
         return reply.type('text/html; charset=utf-8').send(page('Unsubscribed', '<h1>You are unsubscribed</h1><p>You will not get these messages any more.</p>'));
