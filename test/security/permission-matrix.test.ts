@@ -33,6 +33,10 @@ interface Fixtures {
   taskId: string;
   spareTaskId: string;
   templateId: string;
+  outreachCampaignId: string;
+  runId: string;
+  recordId: string;
+  providerId: string;
 }
 
 interface Rule {
@@ -142,6 +146,43 @@ const RULES: Record<string, Rule> = {
   'DELETE /v1/outreach/templates/{template_id}': tenantWide,
   'POST /v1/outreach/templates/preview': { ...tenantWide, body: (f) => ({ user_id: f.userId, channel: 'sms', content: { text: 'hi {{ customer.user_id }}' } }) },
   'POST /v1/outreach/templates/{template_id}/preview': { ...tenantWide, body: (f) => ({ user_id: f.userId, link: 'https://x.test/l' }) },
+  // Outreach: tenant-wide; providers (credentials) and settings writes need an admin key.
+  'POST /v1/outreach/campaigns': { ...tenantWide, body: () => ({ name: 'mx', channel: 'sms', target_tags: ['vip'], content: { text: 'hi' } }) },
+  'GET /v1/outreach/campaigns': tenantWide,
+  'GET /v1/outreach/campaigns/{campaign_id}': tenantWide,
+  'PUT /v1/outreach/campaigns/{campaign_id}': { ...tenantWide, body: () => ({ name: 'mx' }) },
+  'POST /v1/outreach/campaigns/{campaign_id}/archive': tenantWide,
+  'POST /v1/outreach/campaigns/{campaign_id}/trigger': { ...tenantWide, body: () => ({ execution_type: 'simulation' }) },
+  'GET /v1/outreach/campaigns/{campaign_id}/stats': tenantWide,
+  'GET /v1/outreach/runs': tenantWide,
+  'GET /v1/outreach/runs/{run_id}': tenantWide,
+  'POST /v1/outreach/runs/{run_id}/pause': tenantWide,
+  'POST /v1/outreach/runs/{run_id}/resume': tenantWide,
+  'POST /v1/outreach/runs/{run_id}/cancel': tenantWide,
+  'GET /v1/outreach/records': tenantWide,
+  'GET /v1/outreach/records/export': tenantWide,
+  'GET /v1/outreach/records/{record_id}': tenantWide,
+  'POST /v1/outreach/providers': { ...tenantWide, role: 'admin', body: () => ({ name: 'mx', kind: 'webhook', config: { url: 'http://127.0.0.1:9/mx' }, secrets: { secret: 'mx'.repeat(16) } }) },
+  'GET /v1/outreach/providers': { ...tenantWide, role: 'admin' },
+  'GET /v1/outreach/providers/{provider_id}': { ...tenantWide, role: 'admin' },
+  'PUT /v1/outreach/providers/{provider_id}': { ...tenantWide, role: 'admin', body: () => ({ name: 'mx' }) },
+  'DELETE /v1/outreach/providers/{provider_id}': { ...tenantWide, role: 'admin' },
+  'GET /v1/outreach/settings': tenantWide,
+  'PUT /v1/outreach/settings': { ...tenantWide, role: 'admin', body: () => ({ default_time_zone: 'Asia/Shanghai' }) },
+  // Keyless: verified by the provider's signature, not by a key.
+  'POST /v1/outreach/callbacks/{provider_id}/status': { auth: 'public', body: () => ({ message_id: 'mx', status: 'delivered' }) },
+  'POST /v1/outreach/callbacks/{provider_id}/inbound': { auth: 'public', body: () => ({ from: '+8613800000000', text: 'TD' }) },
+  // The product document's paths over the same services.
+  'POST /api/marketing/campaigns': {
+    ...tenantWide,
+    body: () => ({ name: 'mx', type: 'sms', target_tags: ['vip'], content: 'hi', start_time: '2024-06-10T09:00:00Z', end_time: '2024-06-15T23:59:59Z' }),
+  },
+  'GET /api/marketing/campaigns': tenantWide,
+  'GET /api/marketing/campaigns/{id}': tenantWide,
+  'PUT /api/marketing/campaigns/{id}': { ...tenantWide, body: () => ({ name: 'mx' }) },
+  'POST /api/marketing/campaigns/{id}/trigger': { ...tenantWide, body: () => ({ execution_type: 'simulation' }) },
+  'POST /api/marketing/campaigns/{id}/archive': tenantWide,
+  'GET /api/marketing/records': { ...tenantWide, query: (f) => ({ campaign_id: f.outreachCampaignId }) },
 };
 
 const uid = () => randomBytes(5).toString('hex');
@@ -172,7 +213,7 @@ describe('permission matrix: every route x every caller', () => {
       master: app.master,
     };
     const productMarkers = [f.userId, f.campaignId, f.rewardId, f.reservationId, f.grantId, f.batchId, f.audienceId, f.taskId, f.spareTaskId, ...f.codes];
-    const tenantMarkers = [f.tenantId, f.keyId, f.userSecret, f.templateId, ...productMarkers];
+    const tenantMarkers = [f.tenantId, f.keyId, f.userSecret, f.templateId, f.outreachCampaignId, f.runId, f.recordId, f.providerId, ...productMarkers];
 
     // Reads first, destructive calls last (a sub-resource before its parent), so the fixtures
     // exist for as long as possible.
@@ -276,11 +317,17 @@ function hasProduct(value: unknown, code: string): boolean {
 }
 
 function fillPath(template: string, f: Fixtures): string {
+  // Outreach campaigns are not the campaigns of /v1/campaigns.
+  const outreach = template.startsWith('/v1/outreach/') || template.startsWith('/api/marketing/');
   const values: Record<string, string> = {
     tenant_id: f.tenantId,
     key_id: f.keyId,
     product_code: 'p2',
-    campaign_id: f.campaignId,
+    campaign_id: outreach ? f.outreachCampaignId : f.campaignId,
+    id: f.outreachCampaignId,
+    run_id: f.runId,
+    record_id: f.recordId,
+    provider_id: f.providerId,
     reward_id: f.rewardId,
     reservation_id: f.reservationId,
     grant_id: f.grantId,
@@ -337,9 +384,21 @@ async function buildFixtures(app: TestApp, t: TenantFixture): Promise<Fixtures &
   const spare = must(await t.call('POST', '/v1/tasks', taskBody({ product_code: 'p2', task_name: 'spare' })), 201).body.task_id as string;
   const templateBody = { name: 'T', channel: 'sms', content: { text: '[客户姓名] {{ customer.attributes.note }}' } };
   const templateId = must(await t.call('POST', '/v1/outreach/templates', templateBody), 201).body.template_id as string;
+  const providerBody = { name: 'P', kind: 'webhook', config: { url: 'http://127.0.0.1:9/p' }, secrets: { secret: 'p'.repeat(32) } };
+  const providerId = must(await t.call('POST', '/v1/outreach/providers', providerBody, { key: t.admin }), 201).body.provider_id as string;
+  const outreachBody = { name: 'O', channel: 'sms', target_tags: ['vip'], content: { text: '[客户姓名] {{ customer.attributes.note }}' } };
+  const outreachCampaignId = must(await t.call('POST', '/v1/outreach/campaigns', outreachBody), 201).body.campaign_id as string;
+  // A simulation: one record (the user is tagged vip), sent to nobody.
+  const runId = must(await t.call('POST', `/v1/outreach/campaigns/${outreachCampaignId}/trigger`, { execution_type: 'simulation' }), 202).body.run_id as string;
+  await (app.app.services.outreach as { dispatcher: { drain(o: { tenantId: string }): Promise<number> } }).dispatcher.drain({ tenantId: t.tenantId });
+  const recordId = must(await t.call('GET', '/v1/outreach/records', undefined, { query: { run_id: runId } }), 200).body.records[0].record_id as string;
   const dashless = codes.map((c) => c.replaceAll('-', ''));
   return {
     templateId,
+    outreachCampaignId,
+    runId,
+    recordId,
+    providerId,
     tenantId: t.tenantId,
     userId,
     userSecret,
