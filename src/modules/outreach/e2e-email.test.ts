@@ -90,7 +90,7 @@ describe('outreach e2e: e-mail over SMTP', () => {
     // The provider cools down for the relay's hint (1 s); then the record is due again.
     await sleep(1100);
     expect(await makeDue(app, runId)).toBe(1);
-    await drain(app);
+    await drain(app, t);
 
     expect(peer.messages).toHaveLength(4);
     expect(peer.messages.map((m) => m.envelope.to[0]).sort()).toEqual(['c0@example.test', 'c1@example.test', 'c2@example.test', 'c3@example.test']);

@@ -64,7 +64,7 @@ describe('outreach e2e: SMS through the generic gateway', () => {
     // Once the provider's cool-down is over and the record is due, it goes out.
     await sleep(1100);
     expect(await makeDue(app, runId)).toBe(1);
-    await drain(app);
+    await drain(app, t);
     expect(peer.requests).toBe(6);
     expect(await recordOf(app, runId, 'u00004')).toMatchObject({ status: 'failed', reason: 'invalid_address', address: '+8613800000004', error_message: 'invalid_number' });
     expect(await statusCounts(app, runId)).toEqual({ sent: 4, failed: 1, skipped: 2 });
@@ -85,7 +85,7 @@ describe('outreach e2e: SMS through the generic gateway', () => {
     // ... and is sent once the gateway is back: each message once.
     await peer.up();
     expect(await makeDue(app, run2)).toBe(5);
-    await drain(app);
+    await drain(app, t);
     expect(await statusCounts(app, run2)).toEqual({ sent: 4, failed: 1, skipped: 2 });
     expect(peer.requests).toBe(11);
     expect(peer.messages).toHaveLength(8);

@@ -52,6 +52,7 @@ describe('outreach e2e: tenants are walls', () => {
       ['GET', `/v1/outreach/runs/${runId}`, undefined, b.service],
       ['POST', `/v1/outreach/runs/${runId}/pause`, undefined, b.service],
       ['POST', `/v1/outreach/runs/${runId}/cancel`, undefined, b.service],
+      ['GET', `/v1/outreach/records/${rid}`, undefined, b.service],
     ] as const;
     for (const [method, url, body, key] of asB) {
       const r = await b.call(method, url, body, { key });
@@ -62,6 +63,14 @@ describe('outreach e2e: tenants are walls', () => {
     expect(must(await b.call('GET', '/v1/outreach/providers', undefined, { key: b.admin }), 200).body.providers).toEqual([]);
     expect(must(await b.call('GET', '/v1/outreach/campaigns'), 200).body.campaigns).toEqual([]);
     expect(must(await b.call('GET', '/v1/outreach/runs'), 200).body.runs).toEqual([]);
+    for (const query of [{}, { run_id: runId }, { campaign_id }]) {
+      expect(must(await b.call('GET', '/v1/outreach/records', undefined, { query }), 200).body.records).toEqual([]);
+    }
+    const csv = must(await b.call('GET', '/v1/outreach/records/export', undefined, { query: { run_id: runId } }), 200).body as string;
+    expect(csv.trim().split('\n')).toHaveLength(1);
+    // The same routes answer tenant A.
+    expect(must(await a.call('GET', `/v1/outreach/records/${rid}`), 200).body).toMatchObject({ record_id: rid, run_id: runId, status: 'sent' });
+    expect(must(await a.call('GET', '/v1/outreach/records', undefined, { query: { run_id: runId } }), 200).body.records).toHaveLength(2);
 
     // Records: B's services cannot move A's record, nor can a callback through B's own provider.
     await expect(outreachOf(app).events.applyToRecord(b.tenantId, rid, { kind: 'delivered' })).rejects.toMatchObject({ kind: 'not_found', code: 'record_not_found' });

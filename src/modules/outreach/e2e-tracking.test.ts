@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { must, testApp } from '../../../test/helpers/test-app.js';
 import type { ReceivedMail, SmtpPeer } from './channels/testing/smtp-peer.js';
-import { campaignStats, createCampaign, emailSetup, EMAIL_CONTENT, getRun, pathOf, recordOf, runCampaign, suppressions } from './testing/e2e-helpers.js';
+import { apiRecord, campaignStats, createCampaign, emailSetup, EMAIL_CONTENT, getRun, pathOf, recordIdOf, recordOf, runCampaign, suppressions } from './testing/e2e-helpers.js';
 
 /**
  * Opens, clicks and one-click unsubscribe, driven by the URLs of the mails the SMTP peer received
@@ -62,6 +62,7 @@ describe('outreach e2e: e-mail tracking and unsubscribe', () => {
     const clicked = await recordOf(app, runId, 'u00000');
     expect(clicked.status).toBe('clicked');
     expect(clicked.response).toEqual({ action: 'click', link_id: 'link_0' });
+    expect(await apiRecord(t, recordIdOf(runId, clicked.seq))).toMatchObject({ status: 'clicked', response: { action: 'click', link_id: 'link_0' } });
     stats = (await getRun(t, runId)).stats;
     expect(stats).toMatchObject({ delivered: 3, opened: 1, clicked: 1 });
     expect(stats.rates).toMatchObject({ open_rate: 0.3333, click_rate: 0.3333, click_to_open_rate: 1 });

@@ -48,12 +48,18 @@ export async function createCampaign(t: TenantFixture, body: Record<string, unkn
 /** Triggers an actual run and drains the send loop; the run id. */
 export async function runCampaign(app: TestApp, t: TenantFixture, campaignId: string): Promise<string> {
   const run = must(await t.call('POST', `/v1/outreach/campaigns/${campaignId}/trigger`, { execution_type: 'actual' }), 202).body as { run_id: string };
-  await drain(app);
+  await drain(app, t);
   return run.run_id;
 }
 
-export function drain(app: TestApp): Promise<number> {
-  return outreachOf(app).dispatcher.drain();
+/** Runs the send loop over the tenant's runs until nothing of theirs is due. */
+export function drain(app: TestApp, t: TenantFixture): Promise<number> {
+  return outreachOf(app).dispatcher.drain({ tenantId: t.tenantId });
+}
+
+/** A record through the API (`GET /v1/outreach/records/:record_id`; addresses masked). */
+export async function apiRecord(t: TenantFixture, recordId: string) {
+  return must(await t.call('GET', `/v1/outreach/records/${recordId}`), 200).body;
 }
 
 export async function getRun(t: TenantFixture, runId: string) {
