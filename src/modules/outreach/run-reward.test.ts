@@ -70,7 +70,7 @@ describe('outreach runs: reward on delivery', () => {
     expect(granted).toEqual(records.map((r) => ({ user_id: r.customer_id, source: 'outreach', source_id: `${run.run_id}-${r.seq}`, reward_id: rewardId })));
 
     // The same jobs again (a worker that died before recording DONE): nothing more is granted.
-    await sql`update job set status = 'PENDING', run_at = now(), finished_at = null where tenant_id = ${t.tenantId} and queue = ${REWARD_QUEUE}`.execute(app.database.db);
+    await sql`update job set status = 'PENDING', run_at = ${new Date(Date.now() - 60_000)}, finished_at = null where tenant_id = ${t.tenantId} and queue = ${REWARD_QUEUE}`.execute(app.database.db);
     expect(await runner.runDue()).toBeGreaterThanOrEqual(4);
     expect((await jobs()).map((j) => j.status)).toEqual(['DONE', 'DONE', 'DONE', 'DONE']);
     expect(await grants()).toEqual(granted);

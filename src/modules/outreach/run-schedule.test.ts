@@ -69,7 +69,7 @@ describe('outreach scheduler', () => {
     const planned = Date.parse((await campaignOf(t, c.campaign_id)).next_run_at!);
     expect([nextMinute(before), nextMinute(after)]).toContain(planned);
 
-    const force = () => sql`update outreach_campaign set next_run_at = now() - interval '1 second' where tenant_id = ${t.tenantId} and campaign_id = ${c.campaign_id}`.execute(app.database.db);
+    const force = () => sql`update outreach_campaign set next_run_at = ${new Date(Date.now() - 1_000)} where tenant_id = ${t.tenantId} and campaign_id = ${c.campaign_id}`.execute(app.database.db);
     for (let round = 1; round <= 2; round += 1) {
       await force();
       await outreach.scheduler.tick();
