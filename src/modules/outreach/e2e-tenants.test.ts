@@ -63,7 +63,8 @@ describe('outreach e2e: tenants are walls', () => {
     expect(must(await b.call('GET', '/v1/outreach/providers', undefined, { key: b.admin }), 200).body.providers).toEqual([]);
     expect(must(await b.call('GET', '/v1/outreach/campaigns'), 200).body.campaigns).toEqual([]);
     expect(must(await b.call('GET', '/v1/outreach/runs'), 200).body.runs).toEqual([]);
-    for (const query of [{}, { run_id: runId }, { campaign_id }]) {
+    const queries: Record<string, string>[] = [{}, { run_id: runId }, { campaign_id }];
+    for (const query of queries) {
       expect(must(await b.call('GET', '/v1/outreach/records', undefined, { query }), 200).body.records).toEqual([]);
     }
     const csv = must(await b.call('GET', '/v1/outreach/records/export', undefined, { query: { run_id: runId } }), 200).body as string;
