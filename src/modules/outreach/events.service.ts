@@ -32,6 +32,16 @@ export interface EventsServiceDeps {
 
 export type EventsService = ReturnType<typeof createEventsService>;
 
+/**
+ * The forms a replying number may have on profiles and records: as the provider reported it
+ * (E.164), and for a mainland China mobile also the 11 national digits (how profiles often
+ * store it, and what the send path then uses as the address).
+ */
+function phoneForms(from: string): string[] {
+  const national = /^\+86(1\d{10})$/.exec(from)?.[1];
+  return national ? [from, national] : [from];
+}
+
 function eventOf(e: StatusEvent): RecordEvent {
   switch (e.status) {
     case 'delivered':
@@ -115,13 +125,16 @@ export function createEventsService(deps: EventsServiceDeps) {
       let unsubscribed = 0;
       for (const m of messages) {
         if (!UNSUBSCRIBE_REPLY.test(m.text)) continue;
+        const forms = phoneForms(m.from);
         await inTransaction(db, async (trx) => {
           const now = clock.now();
-          await suppress(trx, { tenantId: live.row.tenant_id, channel: 'sms', address: m.from, reason: 'reply_td', now });
-          await optOutByAddress(trx, { tenantId: live.row.tenant_id, attribute: 'phone', address: m.from, channel: 'sms', source: 'sms_reply', now });
+          for (const address of forms) {
+            await suppress(trx, { tenantId: live.row.tenant_id, channel: 'sms', address, reason: 'reply_td', now });
+            await optOutByAddress(trx, { tenantId: live.row.tenant_id, attribute: 'phone', address, channel: 'sms', source: 'sms_reply', now });
+          }
           await sql`
             update outreach_record set response = ${JSON.stringify({ action: 'unsubscribe', via: 'sms_reply' })}::jsonb, updated_at = ${now}
-            where tenant_id = ${live.row.tenant_id} and channel = 'sms' and address = ${m.from} and response is null`.execute(trx);
+            where tenant_id = ${live.row.tenant_id} and channel = 'sms' and address = any(${forms}::text[]) and response is null`.execute(trx);
         });
         metrics.events.inc({ kind: 'unsubscribed' });
         unsubscribed += 1;
@@ -138,7 +151,8 @@ export function createEventsService(deps: EventsServiceDeps) {
       const target = (run?.snapshot as RunSnapshot | undefined)?.links[t.link];
       if (!target) throw outreachErrors.trackingInvalid();
       await apply(at, { kind: 'clicked', linkId: t.link === 0 && (run!.snapshot as RunSnapshot).link_url ? 'link' : `link_${t.link}` });
-      return target;
+      // A link found in HTML is stored as written there: its &amp; is a plain & of the URL.
+      return target.replace(/&amp;/gi, '&');
     },
 
     /** An open (the e-mail pixel). Invalid tokens are ignored: the pixel answers the same. */
