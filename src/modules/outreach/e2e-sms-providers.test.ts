@@ -93,7 +93,10 @@ describe('outreach e2e: SMS through Twilio and Aliyun', () => {
     // "TD" from customer 2: suppressed and opted out; the next run skips them.
     const reply = twilioCallback(`${INJECT_ORIGIN}${provider.inbound_url}`, authToken, { From: '+8613800000002', To: '+15550001111', Body: 'TD', MessageSid: 'SMreply' }, accountSid);
     expect(must(await postCallback(app, provider.inbound_url, reply), 200).body).toEqual({ code: 0, received: 1, unsubscribed: 1 });
-    expect(await suppressions(app, t.tenantId, 'sms')).toEqual([{ address: '+8613800000002', reason: 'reply_td' }]);
+    expect(await suppressions(app, t.tenantId, 'sms')).toEqual([
+      { address: '+8613800000002', reason: 'reply_td' },
+      { address: '13800000002', reason: 'reply_td' },
+    ]);
     expect(must(await t.call('GET', '/v1/customers/u00002'), 200).body.consent.sms.status).toBe('opt_out');
     expect(must(await t.call('GET', '/v1/customers/u00001'), 200).body.consent.sms).toBeNull();
 
@@ -168,12 +171,52 @@ describe('outreach e2e: SMS through Twilio and Aliyun', () => {
     const inboundUrl = `${provider.inbound_url}?token=${callbackToken}`;
     const up = aliyunCallback(`${INJECT_ORIGIN}${inboundUrl}`, [{ phone_number: '13800000001', content: 'TD', sign_name: '六月商城', send_time: '2026-06-01 10:01:00', dest_code: '1234', sequence_id: 1 }]);
     expect(must(await postCallback(app, inboundUrl, up), 200).body).toEqual({ code: 0, received: 1, unsubscribed: 1 });
-    expect(await suppressions(app, t.tenantId, 'sms')).toEqual([{ address: '+8613800000001', reason: 'reply_td' }]);
+    expect(await suppressions(app, t.tenantId, 'sms')).toEqual([
+      { address: '+8613800000001', reason: 'reply_td' },
+      { address: '13800000001', reason: 'reply_td' },
+    ]);
     expect(must(await t.call('GET', '/v1/customers/u00001'), 200).body.consent.sms.status).toBe('opt_out');
 
     const next = await createCampaign(t, { channel: 'sms', target_tags: ['vip'], content: SMS });
     const run2 = await runCampaign(app, t, next.campaign_id);
     expect(peer.messages.slice(3).map((m) => m.to).sort()).toEqual(['13800000000', '13800000002']);
     expect(await recordOf(app, run2, 'u00001')).toMatchObject({ status: 'skipped', reason: 'opted_out' });
+  });
+});
+
+describe('outreach e2e: a TD reply from a number stored without the country code', () => {
+  it('aliyun reports mainland numbers without +86; the profile stores 11 digits: the reply still opts that customer out', async () => {
+    const app = await testApp();
+    const t = await app.newTenant();
+    must(await t.call('PUT', '/v1/customers/cn1', { tags: ['cn'], attributes: { name: '王五', phone: '13900000001' } }), 201);
+    must(await t.call('PUT', '/v1/customers/cn2', { tags: ['cn'], attributes: { name: '赵六', phone: '+8613900000002' } }), 201);
+    const accessKeyId = `LTAI${randomBytes(8).toString('hex')}`;
+    const accessKeySecret = randomBytes(15).toString('hex');
+    const callbackToken = randomBytes(12).toString('hex');
+    const peer = await startAliyunPeer({ accessKeyId, accessKeySecret });
+    peers.push(peer);
+    const provider = await createProvider(t, {
+      name: 'aliyun',
+      kind: 'aliyun_sms',
+      config: { access_key_id: accessKeyId, sign_name: '六月商城', template_code: 'SMS_123456789', base_url: peer.url, callback_token: callbackToken },
+      secrets: { access_key_secret: accessKeySecret },
+    });
+    const first = await createCampaign(t, { channel: 'sms', target_tags: ['cn'], content: SMS });
+    await runCampaign(app, t, first.campaign_id);
+    expect(peer.messages.map((m) => m.to).sort()).toEqual(['13900000001', '13900000002']);
+
+    const inboundUrl = `${provider.inbound_url}?token=${callbackToken}`;
+    const up = aliyunCallback(`${INJECT_ORIGIN}${inboundUrl}`, [
+      { phone_number: '13900000001', content: '退订', sign_name: '六月商城', send_time: '2026-06-01 10:01:00' },
+      { phone_number: '13900000002', content: 'TD', sign_name: '六月商城', send_time: '2026-06-01 10:01:00' },
+    ]);
+    expect(must(await postCallback(app, inboundUrl, up), 200).body).toEqual({ code: 0, received: 2, unsubscribed: 2 });
+    expect(must(await t.call('GET', '/v1/customers/cn1'), 200).body.consent.sms?.status).toBe('opt_out');
+    expect(must(await t.call('GET', '/v1/customers/cn2'), 200).body.consent.sms?.status).toBe('opt_out');
+
+    const next = await createCampaign(t, { channel: 'sms', target_tags: ['cn'], content: SMS });
+    const run2 = await runCampaign(app, t, next.campaign_id);
+    expect(peer.messages).toHaveLength(2);
+    expect((await getRun(t, run2)).stats).toMatchObject({ planned: 2, attempted: 0, skipped: 2 });
   });
 });

@@ -139,7 +139,10 @@ describe('outreach e2e: SMS through the generic gateway', () => {
       { from: '+8613800000001', text: 'thanks!' },
     ]);
     expect(must(await postCallback(app, inboundPath, replies), 200).body).toEqual({ code: 0, received: 2, unsubscribed: 1 });
-    expect(await suppressions(app, t.tenantId, 'sms')).toEqual([{ address: '+8613800000000', reason: 'reply_td' }]);
+    expect(await suppressions(app, t.tenantId, 'sms')).toEqual([
+      { address: '+8613800000000', reason: 'reply_td' },
+      { address: '13800000000', reason: 'reply_td' },
+    ]);
     expect(must(await t.call('GET', '/v1/customers/u00000'), 200).body.consent.sms.status).toBe('opt_out');
     expect(must(await t.call('GET', '/v1/customers/u00001'), 200).body.consent.sms).toBeNull();
     expect(await recordOf(app, runId, 'u00000')).toMatchObject({ response: { action: 'unsubscribe', via: 'sms_reply' } });

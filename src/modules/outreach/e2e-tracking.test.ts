@@ -127,3 +127,21 @@ describe('outreach e2e: e-mail tracking and unsubscribe', () => {
     expect(stats).toMatchObject({ planned: 4, attempted: 2, delivered: 2, skipped: 2, skipped_by_reason: { opted_out: 1, suppressed: 1 }, remaining: 0 });
   });
 });
+
+describe('outreach e2e: links with a query string in HTML', () => {
+  it('an href written with &amp; (as HTML requires) redirects to the URL with a plain &', async () => {
+    const app = await testApp();
+    const { t, peer } = await emailSetup(app, 1, peers);
+    const html = '<p><a href="https://shop.example.test/sale?utm_source=mail&amp;utm_campaign=june">Sale</a></p>';
+    const { campaign_id } = await createCampaign(t, { channel: 'email', target_tags: ['news'], content: { subject: 'Sale', html, text: 'Sale: https://shop.example.test/sale?utm_source=mail&utm_campaign=june' } });
+    await runCampaign(app, t, campaign_id);
+    const mail = peer.messages.at(-1)!;
+    const href = /<a href="([^"]+)">Sale<\/a>/.exec(String(mail.parsed.html))![1]!;
+    const text = /(http:\/\/localhost:8105\/t\/\S+)/.exec(String(mail.parsed.text))![1]!;
+    for (const url of [href, text]) {
+      const click = await app.call('GET', pathOf(url), undefined, { key: null });
+      expect(click.status).toBe(302);
+      expect(click.headers.location).toBe('https://shop.example.test/sale?utm_source=mail&utm_campaign=june');
+    }
+  });
+});

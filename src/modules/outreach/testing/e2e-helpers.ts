@@ -101,7 +101,7 @@ export async function makeDue(app: TestApp, runId: string): Promise<number> {
 /** The tenant's suppression list on a channel. */
 export async function suppressions(app: TestApp, tenantId: string, channel: string): Promise<{ address: string; reason: string }[]> {
   const r = await sql<{ address: string; reason: string }>`
-    select address, reason from outreach_suppression where tenant_id = ${tenantId} and channel = ${channel} order by address`.execute(app.database.db);
+    select address, reason from outreach_suppression where tenant_id = ${tenantId} and channel = ${channel} order by address collate "C"`.execute(app.database.db);
   return r.rows;
 }
 
