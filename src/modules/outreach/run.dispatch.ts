@@ -237,7 +237,7 @@ export function createDispatcher(deps: DispatcherDeps) {
     async tick(options: { tenantId?: string } = {}): Promise<number> {
       const started = Date.now();
       let done = 0;
-      const runs = await runRepo.workableRuns(db, 50, options.tenantId);
+      const runs = await runRepo.workableRuns(db, 50, clock.now(), options.tenantId);
       for (const run of runs.filter((r) => r.status === 'resolving')) {
         done += await deps.runs.resolveRun(run.run_id).catch((err: unknown) => {
           deps.warn(err, 'outreach fan-out failed');

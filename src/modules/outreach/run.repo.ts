@@ -1,4 +1,4 @@
-import type { Insertable, Selectable, Updateable } from 'kysely';
+import { type Insertable, type Selectable, sql, type Updateable } from 'kysely';
 import type { Executor } from '../../db/client.js';
 import type { OutreachRunTable } from './outreach.tables.js';
 
@@ -47,12 +47,21 @@ export function runIdsOfCampaign(db: Executor, tenantId: string, campaignId: str
   return db.selectFrom('outreach_run').select(['run_id', 'execution_type']).where('tenant_id', '=', tenantId).where('campaign_id', '=', campaignId).execute();
 }
 
-/** Runs some process must work on: resolving (fan-out) and sending; oldest first. */
-export function workableRuns(db: Executor, limit: number, tenantId?: string) {
+/**
+ * Runs some process must work on now, oldest first: resolving (fan-out), and sending runs with a
+ * record due, an A/B decision due, or nothing open left (to complete). A run that only waits
+ * (quiet hours, an A/B test window) takes no place in the limit, or enough of them would stop
+ * every newer run.
+ */
+export function workableRuns(db: Executor, limit: number, now: Date, tenantId?: string) {
   let q = db
-    .selectFrom('outreach_run')
+    .selectFrom('outreach_run as r')
     .select(['tenant_id', 'run_id', 'campaign_id', 'status', 'execution_type', 'snapshot', 'ab_state'])
-    .where('status', 'in', ['resolving', 'sending']);
+    .where('status', 'in', ['resolving', 'sending'])
+    .where(sql<boolean>`(r.status = 'resolving'
+      or exists (select 1 from outreach_record d where d.run_id = r.run_id and d.status in ('pending', 'deferred', 'sending', 'held') and d.next_attempt_at <= ${now})
+      or (r.ab_state is null and (r.snapshot->'ab'->>'decide_at')::timestamptz <= ${now})
+      or not exists (select 1 from outreach_record o where o.run_id = r.run_id and o.status in ('pending', 'deferred', 'sending', 'held')))`);
   if (tenantId) q = q.where('tenant_id', '=', tenantId);
   return q.orderBy('created_at').limit(limit).execute();
 }
