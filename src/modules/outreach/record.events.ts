@@ -74,9 +74,13 @@ export async function applyEvent(exec: Executor, at: RecordLocator, event: Recor
     moved.push('delivered');
     forward('delivered');
   };
+  // A report that arrives before the send's outcome is written (a fast provider) is kept on the
+  // record, without status or counters; applyOutcomes applies it with the acceptance.
+  const early = row.status === 'sending' && !row.delivered_at && !row.failed_at;
   switch (event.kind) {
     case 'delivered':
       if (sent) deliver();
+      else if (early) set.delivered_at = now;
       break;
     case 'failed':
     case 'bounced':
@@ -88,6 +92,10 @@ export async function applyEvent(exec: Executor, at: RecordLocator, event: Recor
         moved.push('failed');
         if (event.kind === 'bounced') moved.push('bounced');
         if (row.delivered_at) moved.push('-delivered');
+      } else if (early) {
+        set.failed_at = now;
+        set.reason = event.kind === 'bounced' ? 'bounced' : 'undelivered';
+        set.error_message = event.error ?? null;
       }
       break;
     case 'opened':

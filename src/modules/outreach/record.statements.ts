@@ -138,7 +138,11 @@ export async function applyOutcomes(exec: Executor, tenantId: string, runId: str
     ),
     upd as (
       update outreach_record r set
-        status = i.status, reason = i.reason, error_message = i.error, address = coalesce(i.address, r.address),
+        -- An acceptance whose delivery report came first (kept by record.events) takes the report's state.
+        status = case when i.status = 'sent' and r.failed_at is not null then 'failed' when i.status = 'sent' and r.delivered_at is not null then 'delivered' else i.status end,
+        reason = case when i.status = 'sent' and r.failed_at is not null then r.reason else i.reason end,
+        error_message = case when i.status = 'sent' and r.failed_at is not null then r.error_message else i.error end,
+        address = coalesce(i.address, r.address),
         provider_message_id = coalesce(i.pmid, r.provider_message_id),
         next_attempt_at = coalesce(i.next_at, r.next_attempt_at),
         sent_at = case when i.sent then coalesce(r.sent_at, ${now}) else r.sent_at end,
@@ -147,7 +151,8 @@ export async function applyOutcomes(exec: Executor, tenantId: string, runId: str
         response = coalesce(i.response, r.response),
         updated_at = ${now}
       from i where r.run_id = ${runId} and r.seq = i.seq and r.status = 'sending'
-      returning r.seq, r.customer_id, r.status, coalesce(r.variant, '') as variant, i.metrics
+      returning r.seq, r.customer_id, r.status, coalesce(r.variant, '') as variant,
+        case when i.status = 'sent' and r.status <> 'sent' then i.metrics || array[r.status] else i.metrics end as metrics
     ),
     counted as (
       insert into outreach_run_stat (tenant_id, run_id, variant, metric, n)
