@@ -1,8 +1,12 @@
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
 import { afterAll, describe, expect, it } from 'vitest';
 import { must, testApp } from '../../../test/helpers/test-app.js';
+import { closeServer, listenOnLoopback, readBody } from './channels/testing/peer-http.js';
 import { genericCallback, type SmsPeer } from './channels/testing/sms-peers.js';
 import {
   createCampaign,
+  createProvider,
   drain,
   getRun,
   INJECT_ORIGIN,
@@ -151,5 +155,46 @@ describe('outreach e2e: SMS through the generic gateway', () => {
     const run2 = await runCampaign(app, t, next.campaign_id);
     expect(peer.messages.slice(3).map((m) => m.to).sort()).toEqual(['+8613800000001', '+8613800000002']);
     expect(await recordOf(app, run2, 'u00000')).toMatchObject({ status: 'skipped', reason: 'opted_out' });
+  });
+
+  it('a delivery report that arrives before the send is written (a fast gateway) is applied with the acceptance, not lost', async () => {
+    const app = await testApp();
+    const t = await app.newTenant();
+    await seedCustomers(t, 3, 'vip');
+    const secret = randomBytes(24).toString('hex');
+    let statusPath = '';
+    const early: unknown[] = [];
+    // A gateway that reports the outcome on our status endpoint before it answers the send.
+    const server = createServer((req, res) => {
+      void readBody(req).then(async (raw) => {
+        const { id, to } = JSON.parse(raw.toString()) as { id: string; to: string };
+        const report = to.endsWith('1') ? { id, status: 'undelivered', error: 'absent subscriber' } : { id, status: 'delivered' };
+        early.push((await postCallback(app, statusPath, genericCallback(`${INJECT_ORIGIN}${statusPath}`, secret, [report]))).body);
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ message_id: `fast-${id}` }));
+      });
+    });
+    const origin = await listenOnLoopback(server);
+    try {
+      const provider = await createProvider(t, { name: 'fast', kind: 'sms_generic', config: { url: `${origin}/sms` }, secrets: { secret } });
+      statusPath = provider.callback_url;
+      const { campaign_id } = await createCampaign(t, { channel: 'sms', target_tags: ['vip'], content: SMS });
+      const runId = await runCampaign(app, t, campaign_id);
+
+      expect(early).toEqual([1, 2, 3].map(() => ({ code: 0, applied: 1, ignored: 0 })));
+      expect(await recordOf(app, runId, 'u00000')).toMatchObject({ status: 'delivered', provider_message_id: `fast-${recordIdOf(runId, 1)}` });
+      expect(await recordOf(app, runId, 'u00001')).toMatchObject({ status: 'failed', reason: 'undelivered', error_message: 'absent subscriber' });
+      expect(await recordOf(app, runId, 'u00002')).toMatchObject({ status: 'delivered' });
+      const stats = (await getRun(t, runId)).stats;
+      expect(stats).toMatchObject({ planned: 3, attempted: 3, sent: 3, delivered: 2, failed: 1, remaining: 0 });
+      expect(stats.rates.delivery_rate).toBe(0.6667);
+
+      // The gateway's usual later copy of the same reports changes nothing.
+      const records = await recordsOf(app, runId);
+      const again = records.map((r) => ({ id: recordIdOf(runId, r.seq), status: r.customer_id === 'u00001' ? 'undelivered' : 'delivered' }));
+      must(await postCallback(app, statusPath, genericCallback(`${INJECT_ORIGIN}${statusPath}`, secret, again)), 200);
+      expect((await getRun(t, runId)).stats).toMatchObject({ sent: 3, delivered: 2, failed: 1 });
+    } finally {
+      await closeServer(server);
+    }
   });
 });
