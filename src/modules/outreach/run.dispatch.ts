@@ -148,8 +148,10 @@ export function createDispatcher(deps: DispatcherDeps) {
     let capped = new Set<string>();
     const capPeriod = cap ? periodStart(now, cap.period) : null;
     if (cap && capPeriod && toSend.length > 0) {
-      // A record claimed again after a lease ran out already holds its reservation.
-      const fresh = toSend.filter((s) => s.record.old_status !== 'sending').map((s) => s.record.customer_id);
+      // A record claimed again after a lease ran out, or retried after the provider put it off
+      // (throttled, unavailable), already holds its reservation.
+      const holds = (r: ClaimedRecord) => r.old_status === 'sending' || (r.old_status === 'deferred' && (r.reason === 'throttled' || r.reason === 'provider_unavailable'));
+      const fresh = toSend.filter((s) => !holds(s.record)).map((s) => s.record.customer_id);
       const limit = { tenantId: run.tenant_id, channel: snapshot.channel, customerIds: fresh, periodStart: capPeriod, count: cap.count };
       if (simulation) {
         capped = await fullAmong(db, limit);
