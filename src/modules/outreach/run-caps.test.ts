@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
-import { must, type TenantFixture, testApp } from '../../../test/helpers/test-app.js';
+import { must, type TenantFixture, type TestApp, testApp } from '../../../test/helpers/test-app.js';
 import type { SmsPeer } from './channels/testing/sms-peers.js';
 import { countBy, createSmsCampaign, getRun, outreachOf, recordsOf, seedCustomers, smsProvider, triggerRun } from './testing/outreach-fixture.js';
 
@@ -10,6 +10,11 @@ const peers: SmsPeer[] = [];
 afterAll(async () => {
   await Promise.all(peers.map((p) => p.close()));
 });
+
+async function windowsOf(app: TestApp, t: TenantFixture) {
+  const r = await sql<{ customer_id: string; n: number }>`select customer_id, n from outreach_contact_window where tenant_id = ${t.tenantId}`.execute(app.database.db);
+  return Object.fromEntries(r.rows.map((w) => [w.customer_id, w.n]));
+}
 
 const capOne = (t: TenantFixture) => t.call('PUT', '/v1/outreach/settings', { frequency_cap: { count: 1, period: 'day' } }, { key: t.admin });
 
@@ -78,5 +83,53 @@ describe('outreach runs: frequency cap', () => {
     expect(viewB.status).toBe('completed');
     const total = await sql<{ n: number; rows: number }>`select sum(n)::int as n, count(*)::int as rows from outreach_contact_window where tenant_id = ${t.tenantId}`.execute(app.database.db);
     expect(total.rows[0]).toEqual({ n: 200, rows: 200 });
+  });
+
+  it('gives the reservation back when a message fails for good', async () => {
+    const app = await testApp();
+    const t = await app.newTenant();
+    must(await capOne(t), 200);
+    await seedCustomers(t, 3, 'VIP');
+    const { peer } = await smsProvider(t);
+    peers.push(peer);
+    const outreach = outreachOf(app);
+    peer.invalidNumbers.add('+8613800000000');
+    const first = await triggerRun(t, (await createSmsCampaign(t, 'VIP')).campaign_id);
+    await outreach.dispatcher.drain({ tenantId: t.tenantId });
+    expect(countBy(await recordsOf(app, first.run_id), true)).toEqual({ 'failed:invalid_address': 1, sent: 2 });
+    expect(await windowsOf(app, t)).toEqual({ u00000: 0, u00001: 1, u00002: 1 });
+
+    // A second campaign the same day: only the customer whose message failed may be messaged.
+    peer.invalidNumbers.clear();
+    const second = await triggerRun(t, (await createSmsCampaign(t, 'VIP')).campaign_id);
+    await outreach.dispatcher.drain({ tenantId: t.tenantId });
+    const again = await recordsOf(app, second.run_id);
+    expect(countBy(again, true)).toEqual({ sent: 1, 'skipped:frequency_capped': 2 });
+    expect(again.find((r) => r.status === 'sent')!.customer_id).toBe('u00000');
+    expect(await windowsOf(app, t)).toEqual({ u00000: 1, u00001: 1, u00002: 1 });
+  });
+
+  it('keeps the reservation across a retry after a temporary failure (the retry is sent, counted once)', async () => {
+    const app = await testApp();
+    const t = await app.newTenant();
+    must(await capOne(t), 200);
+    await seedCustomers(t, 1, 'VIP');
+    const { peer } = await smsProvider(t);
+    peers.push(peer);
+    const outreach = outreachOf(app);
+    const run = await triggerRun(t, (await createSmsCampaign(t, 'VIP')).campaign_id);
+    peer.failNext(1);
+    await outreach.dispatcher.drain({ tenantId: t.tenantId });
+    expect(countBy(await recordsOf(app, run.run_id), true)).toEqual({ 'deferred:provider_unavailable': 1 });
+    expect(await windowsOf(app, t)).toEqual({ u00000: 1 });
+
+    await app.database.db.updateTable('outreach_record').set({ next_attempt_at: new Date() }).where('run_id', '=', run.run_id).execute();
+    await outreach.dispatcher.drain({ tenantId: t.tenantId });
+    const records = await recordsOf(app, run.run_id);
+    expect(countBy(records, true)).toEqual({ sent: 1 });
+    expect(records[0]!.attempts).toBe(2);
+    expect(peer.messages).toHaveLength(1);
+    expect(await windowsOf(app, t)).toEqual({ u00000: 1 });
+    expect((await getRun(t, run.run_id)).stats).toMatchObject({ planned: 1, attempted: 1, sent: 1, skipped: 0, deferred: 0 });
   });
 });
