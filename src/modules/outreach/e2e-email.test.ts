@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { testApp } from '../../../test/helpers/test-app.js';
+import { must, testApp } from '../../../test/helpers/test-app.js';
 import type { ReceivedMail, SmtpPeer } from './channels/testing/smtp-peer.js';
 import {
   drain,
@@ -8,6 +8,7 @@ import {
   makeDue,
   PUBLIC_BASE,
   recordIdOf,
+  recordOf,
   recordsOf,
   runCampaign,
   sleep,
@@ -100,5 +101,21 @@ describe('outreach e2e: e-mail over SMTP', () => {
     const run = await getRun(t, runId);
     expect(run.status).toBe('completed');
     expect(run.stats).toMatchObject({ planned: 4, attempted: 4, sent: 4, delivered: 4, deferred: 0, failed: 0, remaining: 0 });
+  });
+
+  it('a name with markup is HTML-escaped in the HTML part only; a customer opted out of e-mail is skipped', async () => {
+    const app = await testApp();
+    const { t, peer, campaignId } = await emailSetup(app, 1, peers);
+    must(await t.call('PUT', '/v1/customers/tom', { tags: ['news'], attributes: { name: 'Tom & <Jerry>', email: 'tom@example.test' } }), 201);
+    must(await t.call('PUT', '/v1/customers/quiet', { tags: ['news'], attributes: { name: 'Quiet', email: 'quiet@example.test' }, consent: { email: 'opt_out' } }), 201);
+    const runId = await runCampaign(app, t, campaignId);
+
+    expect(peer.messages.map((m) => m.envelope.to[0]).sort()).toEqual(['c0@example.test', 'tom@example.test']);
+    const mail = peer.messages.find((m) => m.envelope.to[0] === 'tom@example.test')!;
+    expect(mail.parsed.subject).toBe('Hello Tom & <Jerry>');
+    expect(String(mail.parsed.html)).toContain('<p>Dear Tom &amp; &lt;Jerry&gt;,</p>');
+    expect(String(mail.parsed.text)).toMatch(/^Dear Tom & <Jerry>, our sale: http:\/\/localhost:8105\/t\/c\./);
+    expect(await recordOf(app, runId, 'quiet')).toMatchObject({ status: 'skipped', reason: 'opted_out' });
+    expect((await getRun(t, runId)).stats).toMatchObject({ planned: 3, delivered: 2, skipped: 1, skipped_by_reason: { opted_out: 1 } });
   });
 });

@@ -28,6 +28,7 @@ describe('outreach e2e: push', () => {
     const t = await app.newTenant();
     await seedCustomers(t, 3, 'app', (i) => ({ fcm_token: `fcm-token-${i}` }));
     must(await t.call('PUT', '/v1/customers/notoken', { tags: ['app'], attributes: { name: 'No token' } }), 201);
+    must(await t.call('PUT', '/v1/customers/muted', { tags: ['app'], attributes: { name: 'Muted', fcm_token: 'fcm-token-muted' }, consent: { push: 'opt_out' } }), 201);
     const account = generateServiceAccount();
     const peer: FcmPeer = await startFcmPeer({ accounts: [account] });
     closers.push(() => peer.close());
@@ -51,9 +52,10 @@ describe('outreach e2e: push', () => {
     }
     expect(await recordOf(app, runId, 'u00002')).toMatchObject({ status: 'failed', reason: 'invalid_address', address: 'fcm-token-2' });
     expect(await recordOf(app, runId, 'notoken')).toMatchObject({ status: 'skipped', reason: 'no_address' });
+    expect(await recordOf(app, runId, 'muted')).toMatchObject({ status: 'skipped', reason: 'opted_out' });
     const run = await getRun(t, runId);
     expect(run.status).toBe('completed');
-    expect(run.stats).toMatchObject({ planned: 4, attempted: 3, sent: 2, delivered: 2, failed: 1, skipped: 1, skipped_by_reason: { no_address: 1 }, remaining: 0 });
+    expect(run.stats).toMatchObject({ planned: 5, attempted: 3, sent: 2, delivered: 2, failed: 1, skipped: 2, skipped_by_reason: { no_address: 1, opted_out: 1 }, remaining: 0 });
     expect(run.stats.rates.send_success_rate).toBe(0.6667);
   });
 

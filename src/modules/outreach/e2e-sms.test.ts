@@ -197,4 +197,35 @@ describe('outreach e2e: SMS through the generic gateway', () => {
       await closeServer(server);
     }
   });
+
+  it('three send loops draining the same run at once send each message exactly once', async () => {
+    const app = await testApp();
+    const t = await app.newTenant();
+    await seedCustomers(t, 40, 'vip');
+    const { peer } = await smsProvider(t, { rate: 100_000 });
+    peers.push(peer);
+    const { campaign_id } = await createCampaign(t, { channel: 'sms', target_tags: ['vip'], content: SMS });
+    const run = must(await t.call('POST', `/v1/outreach/campaigns/${campaign_id}/trigger`, {}), 202).body as { run_id: string };
+    await Promise.all([drain(app, t), drain(app, t), drain(app, t)]);
+    await drain(app, t);
+
+    expect(peer.requests).toBe(40);
+    expect(peer.messages).toHaveLength(40);
+    expect(new Set(peer.messages.map((m) => m.to)).size).toBe(40);
+    expect(await statusCounts(app, run.run_id)).toEqual({ sent: 40 });
+    expect((await getRun(t, run.run_id)).stats).toMatchObject({ planned: 40, attempted: 40, sent: 40, remaining: 0 });
+  });
+
+  it('callbacks naming no provider, or a deleted one, are 401', async () => {
+    const app = await testApp();
+    const t = await app.newTenant();
+    const { peer, secret, providerId } = await smsProvider(t);
+    peers.push(peer);
+    const path = (id: string) => `/v1/outreach/callbacks/${id}/status`;
+    const body = [{ id: 'run_0-1', status: 'delivered' }];
+    expect(unverified(await postCallback(app, path('prv_nothing'), genericCallback(`${INJECT_ORIGIN}${path('prv_nothing')}`, secret, body)))).toBe(true);
+    expect(must(await postCallback(app, path(providerId), genericCallback(`${INJECT_ORIGIN}${path(providerId)}`, secret, body)), 200).body).toEqual({ code: 0, applied: 0, ignored: 1 });
+    must(await t.call('DELETE', `/v1/outreach/providers/${providerId}`, undefined, { key: t.admin }), 204);
+    expect(unverified(await postCallback(app, path(providerId), genericCallback(`${INJECT_ORIGIN}${path(providerId)}`, secret, body)))).toBe(true);
+  });
 });
