@@ -77,6 +77,9 @@ export async function applyEvent(exec: Executor, at: RecordLocator, event: Recor
   // A report that arrives before the send's outcome is written (a fast provider) is kept on the
   // record, without status or counters; applyOutcomes applies it with the acceptance.
   const early = row.status === 'sending' && !row.delivered_at && !row.failed_at;
+  // Never handed to a provider (a simulation's samples, skipped, cancelled, held, pending): its
+  // links reach nobody but whoever read the samples, so opens, clicks and unsubscribes count nothing.
+  const neverSent = ['would_send', 'skipped', 'cancelled', 'held', 'pending'].includes(row.status);
   switch (event.kind) {
     case 'delivered':
       if (sent) deliver();
@@ -99,6 +102,7 @@ export async function applyEvent(exec: Executor, at: RecordLocator, event: Recor
       }
       break;
     case 'opened':
+      if (neverSent) break;
       if (event.machine) {
         if (!row.machine_opened_at) {
           set.machine_opened_at = now;
@@ -112,7 +116,7 @@ export async function applyEvent(exec: Executor, at: RecordLocator, event: Recor
       }
       break;
     case 'clicked':
-      if (!row.clicked_at && !row.failed_at) {
+      if (!row.clicked_at && !row.failed_at && !neverSent) {
         deliver();
         set.clicked_at = now;
         set.response = JSON.stringify({ action: 'click', link_id: event.linkId });
@@ -121,6 +125,7 @@ export async function applyEvent(exec: Executor, at: RecordLocator, event: Recor
       }
       break;
     case 'unsubscribed':
+      if (neverSent) break;
       set.response = JSON.stringify({ action: 'unsubscribe' });
       moved.push('unsubscribed');
       break;
