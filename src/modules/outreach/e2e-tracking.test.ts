@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { must, testApp } from '../../../test/helpers/test-app.js';
 import type { ReceivedMail, SmtpPeer } from './channels/testing/smtp-peer.js';
-import { apiRecord, campaignStats, createCampaign, emailSetup, EMAIL_CONTENT, getRun, pathOf, recordIdOf, recordOf, runCampaign, suppressions } from './testing/e2e-helpers.js';
+import { apiRecord, campaignStats, createCampaign, drain, emailSetup, EMAIL_CONTENT, getRun, pathOf, recordIdOf, recordOf, runCampaign, suppressions } from './testing/e2e-helpers.js';
 
 /**
  * Opens, clicks and one-click unsubscribe, driven by the URLs of the mails the SMTP peer received
@@ -145,3 +145,25 @@ describe('outreach e2e: links with a query string in HTML', () => {
     }
   });
 });
+
+describe('outreach e2e: links of messages that were never sent', () => {
+  it("a click on a simulation sample's link redirects but counts nothing on the simulated record", async () => {
+    const app = await testApp();
+    const { t, peer, campaignId } = await emailSetup(app, 2, peers);
+    const sim = must(await t.call('POST', `/v1/outreach/campaigns/${campaignId}/trigger`, { execution_type: 'simulation' }), 202).body as { run_id: string };
+    await drain(app, t);
+    expect(peer.messages).toHaveLength(0);
+    const run = await getRun(t, sim.run_id);
+    expect(run.samples).toHaveLength(2);
+    const sample = run.samples[0] as { record_id: string; content: { html: string } };
+    const href = /<a href="([^"]+)">Our sale<\/a>/.exec(sample.content.html)![1]!;
+    const pixel = /<img src="([^"]+)"/.exec(sample.content.html)![1]!;
+
+    const click = await app.call('GET', pathOf(href), undefined, { key: null });
+    expect(click.status).toBe(302);
+    must(await app.call('GET', pathOf(pixel), undefined, { key: null }), 200);
+    expect(await apiRecord(t, sample.record_id)).toMatchObject({ status: 'would_send' });
+    expect((await getRun(t, sim.run_id)).stats).toMatchObject({ would_send: 2, delivered: 0, opened: 0, clicked: 0 });
+  });
+});
+
