@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { stringify } from 'csv-stringify';
 import { Type } from 'typebox';
 import { authErrors, errors } from '../../platform/http/common.schemas.js';
@@ -42,8 +42,11 @@ export function recordRoutes(app: Api, deps: { outreach: Outreach; uow: UnitOfWo
       },
     },
     async (request, reply) => {
-      const rows = records.exportRecords(request.actor!, request.query);
-      const csv = Readable.from(toCsvRecords(rows)).pipe(stringify({ header: true, columns: [...RECORD_CSV_COLUMNS] }));
+      const rows = await records.exportRecords(request.actor!, request.query);
+      // pipeline, not pipe: a failure after the first page ends the response instead of escaping.
+      const csv = pipeline(Readable.from(toCsvRecords(rows)), stringify({ header: true, columns: [...RECORD_CSV_COLUMNS] }), (err) => {
+        if (err) request.log.warn({ err }, 'outreach record export ended early');
+      });
       void reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="outreach-records.csv"');
       // A stream is sent as is (no serialisation); the 200 schema above only documents it.
       return reply.send(csv as unknown as string);

@@ -1,6 +1,8 @@
 import type { Database, Executor } from '../../db/client.js';
 import { type Actor, requireTenant } from '../../platform/actor.js';
+import { invalidRequest } from '../../platform/errors.js';
 import { pagination, toPage } from '../../platform/paging.js';
+import { parseInstant } from '../../platform/time.js';
 import { outreachErrors } from './outreach.errors.js';
 import * as repo from './record.repo.js';
 import type { RecordFilterInput, RecordListInput, RecordView } from './record.schemas.js';
@@ -53,6 +55,15 @@ export function toRecordView(r: repo.RecordRow): RecordView {
   };
 }
 
+/** A bound of from / to: an instant the database holds too (years 1 to 9999), else 400 naming the field. */
+function bound(field: 'from' | 'to', value: string | undefined): Date | undefined {
+  const date = parseInstant(field, value);
+  if (date === null) return undefined;
+  const year = date.getUTCFullYear();
+  if (year < 1 || year > 9999) throw invalidRequest(field, 'is out of range (years 1 to 9999)');
+  return date;
+}
+
 function filterOf(q: RecordFilterInput): repo.RecordFilter {
   return {
     campaignId: q.campaign_id,
@@ -60,8 +71,8 @@ function filterOf(q: RecordFilterInput): repo.RecordFilter {
     customerId: q.customer_id,
     status: q.status,
     channel: q.channel,
-    from: q.from !== undefined ? new Date(q.from) : undefined,
-    to: q.to !== undefined ? new Date(q.to) : undefined,
+    from: bound('from', q.from),
+    to: bound('to', q.to),
   };
 }
 
@@ -95,16 +106,18 @@ export function createRecordService(deps: RecordServiceDeps) {
 
     /**
      * The matching records in list order, read `exportPageSize` at a time by key (no OFFSET, one
-     * page in memory; records that change status meanwhile are neither skipped nor repeated).
+     * page in memory; records that change status meanwhile are neither skipped nor repeated). The
+     * first page is read before this answers, so a refusal comes before anything streams.
      */
-    exportRecords(actor: Actor, query: RecordFilterInput, options: { pageSize?: number; onPage?: (rows: number) => void } = {}): AsyncGenerator<RecordView> {
+    async exportRecords(actor: Actor, query: RecordFilterInput, options: { pageSize?: number; onPage?: (rows: number) => void } = {}): Promise<AsyncGenerator<RecordView>> {
       const tenant = requireTenant(actor);
       const filter = filterOf(query);
       const pageSize = options.pageSize ?? deps.exportPageSize ?? 1_000;
+      const first = await repo.pageAfter(db, tenant.tenantId, filter, null, pageSize);
       return (async function* rows() {
         let after: { runId: string; seq: number } | null = null;
         for (;;) {
-          const page = await repo.pageAfter(db, tenant.tenantId, filter, after, pageSize);
+          const page: repo.RecordRow[] = after === null ? first : await repo.pageAfter(db, tenant.tenantId, filter, after, pageSize);
           options.onPage?.(page.length);
           for (const r of page) yield toRecordView(r);
           if (page.length < pageSize) return;

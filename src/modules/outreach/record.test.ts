@@ -94,6 +94,9 @@ describe('GET /v1/outreach/records', () => {
 
     refused(await t.call('GET', '/v1/outreach/records', undefined, { query: { status: 'lost' } }), 400, 'invalid_request');
     refused(await t.call('GET', '/v1/outreach/records', undefined, { query: { from: 'yesterday' } }), 400, 'invalid_request');
+    // Instants the database cannot hold are refused before any query (the export too).
+    refused(await t.call('GET', '/v1/outreach/records', undefined, { query: { from: '0000-01-01T00:00:00Z' } }), 400, 'invalid_request');
+    refused(await t.call('GET', '/v1/outreach/records/export', undefined, { query: { to: '0000-01-01T00:00:00Z' } }), 400, 'invalid_request');
   });
 
   it("a record by id; another tenant sees none of them, by id, by filter or in its list", async () => {
@@ -176,7 +179,7 @@ describe('GET /v1/outreach/records/export', () => {
     const pages: number[] = [];
     const actor = { kind: 'tenant' as const, tenantId: t.tenantId, keyId: 'k', role: 'readonly' as const, productCodes: null };
     const ids: string[] = [];
-    for await (const r of records.exportRecords(actor, { campaign_id: campaignId }, { pageSize: 3, onPage: (n) => pages.push(n) })) ids.push(r.record_id);
+    for await (const r of await records.exportRecords(actor, { campaign_id: campaignId }, { pageSize: 3, onPage: (n) => pages.push(n) })) ids.push(r.record_id);
     expect(pages).toEqual([3, 3, 3, 1]);
     expect(new Set(ids).size).toBe(10);
     expect(ids).toEqual(lines.slice(1).map((l) => l.split(',')[0]));
