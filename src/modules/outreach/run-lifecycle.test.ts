@@ -137,3 +137,79 @@ describe('outreach runs: pause, resume, cancel', () => {
     expect(peer.requests).toBe(sent);
   });
 });
+
+describe('outreach runs: races', () => {
+  it('lets exactly one of 5 concurrent actual triggers start a run', async () => {
+    const app = await testApp();
+    const t = await app.newTenant();
+    await seedCustomers(t, 2, 'VIP');
+    const { peer } = await smsProvider(t);
+    peers.push(peer);
+    const c = await createSmsCampaign(t, 'VIP');
+    const replies = await Promise.all(Array.from({ length: 5 }, () => t.call('POST', `/v1/outreach/campaigns/${c.campaign_id}/trigger`, { execution_type: 'actual' })));
+    expect(replies.map((r) => r.status).sort()).toEqual([202, 409, 409, 409, 409]);
+    for (const r of replies.filter((x) => x.status === 409)) expect(r.body.error.code).toBe('campaign_running');
+    const runs = must(await t.call('GET', '/v1/outreach/runs', undefined, { query: { campaign_id: c.campaign_id } }), 200).body;
+    expect(runs.pagination.total).toBe(1);
+    await outreachOf(app).dispatcher.drain({ tenantId: t.tenantId });
+    expect(peer.requests).toBe(2);
+  });
+
+  it('cancels while drains run: every record is either sent or cancelled, and the counters agree', async () => {
+    const app = await testApp();
+    const t = await app.newTenant();
+    await seedCustomers(t, 150, 'VIP');
+    // 50 a second: the 150 messages take about three seconds, the cancel comes in the middle.
+    const { peer } = await smsProvider(t, { rate: 50 });
+    peers.push(peer);
+    const c = await createSmsCampaign(t, 'VIP');
+    const run = await triggerRun(t, c.campaign_id);
+    const outreach = outreachOf(app);
+    await outreach.dispatcher.tick({ tenantId: t.tenantId }); // the fan-out
+    let stop = false;
+    const loop = async () => {
+      while (!stop) {
+        await outreach.dispatcher.drain({ tenantId: t.tenantId });
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    };
+    const cancel = (async () => {
+      await new Promise((r) => setTimeout(r, 1200));
+      const reply = await t.call('POST', `/v1/outreach/runs/${run.run_id}/cancel`);
+      stop = true;
+      return reply;
+    })();
+    const [, , reply] = await Promise.all([loop(), loop(), cancel]);
+    must(reply, 200);
+    await outreach.dispatcher.drain({ tenantId: t.tenantId });
+
+    const counts = countBy(await recordsOf(app, run.run_id));
+    const sent = counts.sent ?? 0;
+    const cancelled = counts.cancelled ?? 0;
+    expect(sent + cancelled).toBe(150);
+    expect(sent).toBeGreaterThan(0);
+    expect(cancelled).toBeGreaterThan(0);
+    expect(peer.requests).toBe(sent);
+    expect(new Set(peer.messages.map((m) => m.to)).size).toBe(sent);
+    const view = await getRun(t, run.run_id);
+    expect(view.status).toBe('cancelled');
+    expect(view.stats).toMatchObject({ planned: 150, attempted: sent, sent, cancelled, remaining: 0 });
+  });
+
+  it('pauses a run before its fan-out; resume fans out and sends', async () => {
+    const app = await testApp();
+    const t = await app.newTenant();
+    await seedCustomers(t, 4, 'VIP');
+    const { peer } = await smsProvider(t);
+    peers.push(peer);
+    const run = await triggerRun(t, (await createSmsCampaign(t, 'VIP')).campaign_id);
+    expect(must(await t.call('POST', `/v1/outreach/runs/${run.run_id}/pause`), 200).body.status).toBe('paused');
+    await outreachOf(app).dispatcher.drain({ tenantId: t.tenantId });
+    expect(await recordsOf(app, run.run_id)).toHaveLength(0);
+    expect(must(await t.call('POST', `/v1/outreach/runs/${run.run_id}/resume`), 200).body.status).toBe('resolving');
+    await outreachOf(app).dispatcher.drain({ tenantId: t.tenantId });
+    expect(countBy(await recordsOf(app, run.run_id))).toEqual({ sent: 4 });
+    expect(peer.requests).toBe(4);
+    expect((await getRun(t, run.run_id)).status).toBe('completed');
+  });
+});
