@@ -143,6 +143,8 @@ export async function applyOutcomes(exec: Executor, tenantId: string, runId: str
         reason = case when i.status = 'sent' and r.failed_at is not null then r.reason else i.reason end,
         error_message = case when i.status = 'sent' and r.failed_at is not null then r.error_message else i.error end,
         address = coalesce(i.address, r.address),
+        -- A claim that ended throttled or waiting for quiet hours was no failed attempt (max_attempts counts failures).
+        attempts = case when i.status = 'deferred' and i.reason in ('throttled', 'quiet_hours_deferred') then greatest(r.attempts - 1, 0) else r.attempts end,
         provider_message_id = coalesce(i.pmid, r.provider_message_id),
         next_attempt_at = coalesce(i.next_at, r.next_attempt_at),
         sent_at = case when i.sent then coalesce(r.sent_at, ${now}) else r.sent_at end,
