@@ -81,7 +81,8 @@ describe('outreach e2e: e-mail over SMTP', () => {
 
     expect(peer.messages.map((m) => m.envelope.to[0]).sort()).toEqual(['c0@example.test', 'c1@example.test', 'c3@example.test']);
     const deferred = (await recordsOf(app, runId)).find((r) => r.customer_id === 'u00002')!;
-    expect(deferred).toMatchObject({ status: 'deferred', reason: 'throttled', address: 'c2@example.test', attempts: 1 });
+    // A throttled claim is no failed attempt: it does not count toward max_attempts.
+    expect(deferred).toMatchObject({ status: 'deferred', reason: 'throttled', address: 'c2@example.test', attempts: 0 });
     expect(deferred.error_message).toMatch(/421/);
     expect(deferred.next_attempt_at.getTime()).toBeGreaterThan(Date.now() - 1000);
     const during = await getRun(t, runId);
@@ -97,7 +98,7 @@ describe('outreach e2e: e-mail over SMTP', () => {
     expect(peer.messages.map((m) => m.envelope.to[0]).sort()).toEqual(['c0@example.test', 'c1@example.test', 'c2@example.test', 'c3@example.test']);
     expect(await statusCounts(app, runId)).toEqual({ delivered: 4 });
     const after = (await recordsOf(app, runId)).find((r) => r.customer_id === 'u00002')!;
-    expect(after).toMatchObject({ status: 'delivered', attempts: 2 });
+    expect(after).toMatchObject({ status: 'delivered', attempts: 1 });
     const run = await getRun(t, runId);
     expect(run.status).toBe('completed');
     expect(run.stats).toMatchObject({ planned: 4, attempted: 4, sent: 4, delivered: 4, deferred: 0, failed: 0, remaining: 0 });

@@ -59,7 +59,7 @@ describe('outreach e2e: SMS through the generic gateway', () => {
     const first = await recordsOf(app, runId);
     const deferred = first.filter((r) => r.status === 'deferred');
     expect(deferred).toHaveLength(1);
-    expect(deferred[0]).toMatchObject({ reason: 'throttled', attempts: 1 });
+    expect(deferred[0]).toMatchObject({ reason: 'throttled', attempts: 0 });
     expect(deferred[0]!.error_message).toMatch(/429/);
     const during = await getRun(t, runId);
     expect(during.status).toBe('sending');
@@ -228,4 +228,34 @@ describe('outreach e2e: SMS through the generic gateway', () => {
     must(await t.call('DELETE', `/v1/outreach/providers/${providerId}`, undefined, { key: t.admin }), 204);
     expect(unverified(await postCallback(app, path(providerId), genericCallback(`${INJECT_ORIGIN}${path(providerId)}`, secret, body)))).toBe(true);
   });
+
+  it('throttling never counts toward max_attempts: a record throttled 15 times then refused once by a 503 waits and is sent', async () => {
+    const app = await testApp();
+    const t = await app.newTenant();
+    await seedCustomers(t, 1, 'vip');
+    // A high rate: every step reserves a tenth of a second's worth of permits, and this test takes many steps.
+    const { peer } = await smsProvider(t, { rate: 100_000 });
+    peers.push(peer);
+    const { campaign_id } = await createCampaign(t, { channel: 'sms', target_tags: ['vip'], content: SMS });
+    // Retry-After: 0, so that the provider's cool-down does not hold the test.
+    peer.throttleNext(15, '0');
+    const runId = await runCampaign(app, t, campaign_id);
+    for (let i = 1; i < 15; i += 1) {
+      expect(await makeDue(app, runId)).toBe(1);
+      await drain(app, t);
+    }
+    expect(peer.requests).toBe(15);
+    expect(await recordOf(app, runId, 'u00000')).toMatchObject({ status: 'deferred', reason: 'throttled' });
+    peer.failNext(1, 503);
+    await makeDue(app, runId);
+    await drain(app, t);
+    expect(peer.requests).toBe(16);
+    expect(await recordOf(app, runId, 'u00000')).toMatchObject({ status: 'deferred', reason: 'provider_unavailable' });
+    await makeDue(app, runId);
+    await drain(app, t);
+    expect(peer.messages).toHaveLength(1);
+    expect(await recordOf(app, runId, 'u00000')).toMatchObject({ status: 'sent' });
+    expect((await getRun(t, runId)).stats).toMatchObject({ attempted: 1, sent: 1, failed: 0, deferred: 0 });
+  });
 });
+
