@@ -61,7 +61,7 @@ describe('outreach campaigns: lifecycle', () => {
     const sim = await triggerRun(t, draft.campaign_id, 'simulation');
     expect(sim.run_id).not.toBe(run.run_id);
 
-    await outreachOf(app).dispatcher.drain();
+    await outreachOf(app).dispatcher.drain({ tenantId: t.tenantId });
     expect((await getRun(t, run.run_id)).status).toBe('completed');
     expect(peer.messages).toHaveLength(3);
     expect(must(await t.call('GET', `${URL}/${draft.campaign_id}`), 200).body.status).toBe('completed');
@@ -88,7 +88,7 @@ describe('outreach campaigns: lifecycle', () => {
     expect(must(await t.call('GET', `${URL}/${c.campaign_id}`), 200).body.status).toBe('draft');
     const sim = await triggerRun(t, c.campaign_id, 'simulation');
     expect(sim.provider_id).toBeNull();
-    await outreachOf(app).dispatcher.drain();
+    await outreachOf(app).dispatcher.drain({ tenantId: t.tenantId });
     const done = await getRun(t, sim.run_id);
     expect(done.status).toBe('completed');
     expect(done.stats).toMatchObject({ planned: 4, would_send: 4, sent: 0, attempted: 0 });

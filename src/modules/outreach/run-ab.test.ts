@@ -27,7 +27,7 @@ describe('outreach runs: A/B with a winner', () => {
     const decideAt = Date.parse(run.ab!.decide_at);
     expect(Math.abs(decideAt - (Date.now() + 3_600_000))).toBeLessThan(60_000);
 
-    await outreach.dispatcher.drain();
+    await outreach.dispatcher.drain({ tenantId: t.tenantId });
     let records = await recordsOf(app, run.run_id);
     const cell = (key: string | null) => records.filter((r) => r.variant === key);
     const a = cell('A').length;
@@ -64,12 +64,12 @@ describe('outreach runs: A/B with a winner', () => {
     expect(view.variants.A).toMatchObject({ clicked: 0, delivered: 0 });
 
     // Not decided before its time.
-    await outreach.dispatcher.drain();
+    await outreach.dispatcher.drain({ tenantId: t.tenantId });
     expect(peer.messages).toHaveLength(a + b);
 
     const past = new Date(Date.now() - 60_000).toISOString();
     await sql`update outreach_run set snapshot = jsonb_set(snapshot, '{ab,decide_at}', to_jsonb(${past}::text)) where run_id = ${run.run_id}`.execute(app.database.db);
-    await outreach.dispatcher.drain();
+    await outreach.dispatcher.drain({ tenantId: t.tenantId });
 
     records = await recordsOf(app, run.run_id);
     expect(countBy(records)).toEqual({ sent: 100 - 3, clicked: 3 });
@@ -101,7 +101,7 @@ describe('outreach runs: A/B split without a winner', () => {
     const c = await createSmsCampaign(t, 'VIP', { content: undefined, variants: [variant('A', 50), variant('B', 50)] });
     const run = await triggerRun(t, c.campaign_id);
     expect(run.ab).toBeNull();
-    await outreachOf(app).dispatcher.drain();
+    await outreachOf(app).dispatcher.drain({ tenantId: t.tenantId });
 
     const records = await recordsOf(app, run.run_id);
     const a = records.filter((r) => r.variant === 'A').length;

@@ -29,22 +29,22 @@ describe('outreach runs: frequency cap', () => {
     const outreach = outreachOf(app);
 
     const first = await triggerRun(t, (await createSmsCampaign(t, 'VIP')).campaign_id);
-    await outreach.dispatcher.drain();
+    await outreach.dispatcher.drain({ tenantId: t.tenantId });
     expect(countBy(await recordsOf(app, first.run_id))).toEqual({ sent: 5 });
 
     const second = await triggerRun(t, (await createSmsCampaign(t, 'VIP')).campaign_id);
-    await outreach.dispatcher.drain();
+    await outreach.dispatcher.drain({ tenantId: t.tenantId });
     expect(countBy(await recordsOf(app, second.run_id), true)).toEqual({ 'skipped:frequency_capped': 5 });
     expect((await getRun(t, second.run_id)).stats).toMatchObject({ planned: 5, attempted: 0, sent: 0, skipped: 5, skipped_by_reason: { frequency_capped: 5 }, remaining: 0 });
     expect(peer.messages).toHaveLength(5);
 
     // A simulation under the cap only looks: it predicts the caps (and reserves nothing, see below).
     const sim = await triggerRun(t, (await createSmsCampaign(t, 'VIP')).campaign_id, 'simulation');
-    await outreach.dispatcher.drain();
+    await outreach.dispatcher.drain({ tenantId: t.tenantId });
     expect(countBy(await recordsOf(app, sim.run_id), true)).toEqual({ 'skipped:frequency_capped': 5 });
 
     const tx = await triggerRun(t, (await createSmsCampaign(t, 'VIP', { transactional: true })).campaign_id);
-    await outreach.dispatcher.drain();
+    await outreach.dispatcher.drain({ tenantId: t.tenantId });
     expect(countBy(await recordsOf(app, tx.run_id))).toEqual({ sent: 5 });
     expect(peer.messages).toHaveLength(10);
 
@@ -64,7 +64,7 @@ describe('outreach runs: frequency cap', () => {
     const [a, b] = await Promise.all([createSmsCampaign(t, 'VIP'), createSmsCampaign(t, 'VIP')]);
     const [runA, runB] = await Promise.all([triggerRun(t, a!.campaign_id), triggerRun(t, b!.campaign_id)]);
 
-    await Promise.all([outreach.dispatcher.drain(), outreach.dispatcher.drain(), outreach.dispatcher.drain(), outreach.dispatcher.drain()]);
+    await Promise.all([outreach.dispatcher.drain({ tenantId: t.tenantId }), outreach.dispatcher.drain({ tenantId: t.tenantId }), outreach.dispatcher.drain({ tenantId: t.tenantId }), outreach.dispatcher.drain({ tenantId: t.tenantId })]);
 
     expect(peer.requests).toBe(200);
     expect(peer.messages).toHaveLength(200);

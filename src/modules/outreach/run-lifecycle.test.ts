@@ -25,7 +25,7 @@ describe('outreach runs: exactly once', () => {
     const run = await triggerRun(t, c.campaign_id);
     const outreach = outreachOf(app);
 
-    await Promise.all([outreach.dispatcher.drain(), outreach.dispatcher.drain(), outreach.dispatcher.drain(), outreach.dispatcher.drain()]);
+    await Promise.all([outreach.dispatcher.drain({ tenantId: t.tenantId }), outreach.dispatcher.drain({ tenantId: t.tenantId }), outreach.dispatcher.drain({ tenantId: t.tenantId }), outreach.dispatcher.drain({ tenantId: t.tenantId })]);
     // Every request reached the peer once: no record was sent twice, not even with its idempotency key.
     expect(peer.requests).toBe(60);
     expect(peer.messages).toHaveLength(60);
@@ -46,7 +46,7 @@ describe('outreach runs: exactly once', () => {
     expect(await recordsOf(app, run.run_id)).toHaveLength(60);
     const again = await getRun(t, run.run_id);
     expect(again.stats).toMatchObject({ planned: 60, sent: 60 });
-    await outreach.dispatcher.drain();
+    await outreach.dispatcher.drain({ tenantId: t.tenantId });
     expect(peer.requests).toBe(60);
 
     // The unique index refuses a second record for the same run, customer and channel.
@@ -69,8 +69,8 @@ describe('outreach runs: pause, resume, cancel', () => {
     const run = await triggerRun(t, c.campaign_id);
     const outreach = outreachOf(app);
 
-    await outreach.dispatcher.tick(); // the fan-out
-    await outreach.dispatcher.tick(); // one second's worth at 5 per second
+    await outreach.dispatcher.tick({ tenantId: t.tenantId }); // the fan-out
+    await outreach.dispatcher.tick({ tenantId: t.tenantId }); // one second's worth at 5 per second
     const paused = must(await t.call('POST', `/v1/outreach/runs/${run.run_id}/pause`), 200).body;
     expect(paused.status).toBe('paused');
     expect(paused.paused_at).not.toBeNull();
@@ -83,7 +83,7 @@ describe('outreach runs: pause, resume, cancel', () => {
     expect(must(await t.call('POST', `/v1/outreach/runs/${run.run_id}/pause`), 200).body.status).toBe('paused');
 
     await new Promise((r) => setTimeout(r, 1100)); // the rate would allow more now
-    await outreach.dispatcher.drain();
+    await outreach.dispatcher.drain({ tenantId: t.tenantId });
     expect(peer.messages).toHaveLength(before);
     expect((await getRun(t, run.run_id)).stats).toMatchObject({ planned: 30, sent: before, remaining: 30 - before });
 
@@ -91,7 +91,7 @@ describe('outreach runs: pause, resume, cancel', () => {
     expect(resumed.status).toBe('sending');
     expect(resumed.paused_at).toBeNull();
     expect(must(await t.call('GET', `/v1/outreach/campaigns/${c.campaign_id}`), 200).body.status).toBe('active');
-    await drainUntil(app, async () => (await getRun(t, run.run_id)).status === 'completed');
+    await drainUntil(app, t.tenantId, async () => (await getRun(t, run.run_id)).status === 'completed');
     expect(peer.requests).toBe(30);
     expect(peer.messages).toHaveLength(30);
     expect(new Set(peer.messages.map((m) => m.to)).size).toBe(30);
@@ -112,8 +112,8 @@ describe('outreach runs: pause, resume, cancel', () => {
     const run = await triggerRun(t, c.campaign_id);
     const outreach = outreachOf(app);
 
-    await outreach.dispatcher.tick(); // the fan-out
-    await outreach.dispatcher.tick(); // one second's worth at 5 per second
+    await outreach.dispatcher.tick({ tenantId: t.tenantId }); // the fan-out
+    await outreach.dispatcher.tick({ tenantId: t.tenantId }); // one second's worth at 5 per second
     const cancelled = must(await t.call('POST', `/v1/outreach/runs/${run.run_id}/cancel`), 200).body;
     expect(cancelled.status).toBe('cancelled');
     const sent = peer.messages.length;
@@ -124,7 +124,7 @@ describe('outreach runs: pause, resume, cancel', () => {
     expect(must(await t.call('GET', `/v1/outreach/campaigns/${c.campaign_id}`), 200).body.status).toBe('completed');
 
     await new Promise((r) => setTimeout(r, 1100));
-    await outreach.dispatcher.drain();
+    await outreach.dispatcher.drain({ tenantId: t.tenantId });
     expect(peer.requests).toBe(sent);
     refused(await t.call('POST', `/v1/outreach/runs/${run.run_id}/resume`), 409, 'run_state_conflict');
     refused(await t.call('POST', `/v1/outreach/runs/${run.run_id}/pause`), 409, 'run_state_conflict');

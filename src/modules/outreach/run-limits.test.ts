@@ -24,12 +24,12 @@ describe('outreach runs: opt-out at send time', () => {
     const run = await triggerRun(t, c.campaign_id);
     const outreach = outreachOf(app);
 
-    await outreach.dispatcher.tick(); // the fan-out only: every record is pending
+    await outreach.dispatcher.tick({ tenantId: t.tenantId }); // the fan-out only: every record is pending
     expect(countBy(await recordsOf(app, run.run_id))).toEqual({ pending: 5 });
     must(await t.call('PUT', '/v1/customers/u00001', { consent: { sms: 'opt_out' } }), 200);
     // Consent of another channel does not stop an SMS.
     must(await t.call('PUT', '/v1/customers/u00002', { consent: { email: 'opt_out' } }), 200);
-    await outreach.dispatcher.drain();
+    await outreach.dispatcher.drain({ tenantId: t.tenantId });
 
     const records = await recordsOf(app, run.run_id);
     expect(countBy(records, true)).toEqual({ sent: 3, 'skipped:opted_out': 2 });
@@ -41,7 +41,7 @@ describe('outreach runs: opt-out at send time', () => {
     // A transactional campaign does not override an opt-out either.
     const tx = await createSmsCampaign(t, 'VIP', { transactional: true });
     const txRun = await triggerRun(t, tx.campaign_id);
-    await outreach.dispatcher.drain();
+    await outreach.dispatcher.drain({ tenantId: t.tenantId });
     expect(countBy(await recordsOf(app, txRun.run_id), true)).toEqual({ sent: 3, 'skipped:opted_out': 2 });
     expect(peer.messages).toHaveLength(6);
   });
@@ -62,7 +62,7 @@ describe('outreach runs: quiet hours', () => {
     const c = await createSmsCampaign(t, 'VIP');
     const run = await triggerRun(t, c.campaign_id);
     const outreach = outreachOf(app);
-    await outreach.dispatcher.drain();
+    await outreach.dispatcher.drain({ tenantId: t.tenantId });
 
     const records = await recordsOf(app, run.run_id);
     expect(countBy(records, true)).toEqual({ 'deferred:quiet_hours_deferred': 4, sent: 2 });
@@ -75,14 +75,14 @@ describe('outreach runs: quiet hours', () => {
 
     // Due again inside the window (forced): deferred again, nothing sent, counted once.
     await app.database.db.updateTable('outreach_record').set({ next_attempt_at: new Date() }).where('run_id', '=', run.run_id).where('status', '=', 'deferred').execute();
-    await outreach.dispatcher.drain();
+    await outreach.dispatcher.drain({ tenantId: t.tenantId });
     expect(peer.messages).toHaveLength(2);
     expect((await getRun(t, run.run_id)).stats).toMatchObject({ sent: 2, deferred: 4 });
 
     // A transactional campaign ignores quiet hours.
     const tx = await createSmsCampaign(t, 'VIP', { transactional: true });
     const txRun = await triggerRun(t, tx.campaign_id);
-    await outreach.dispatcher.drain();
+    await outreach.dispatcher.drain({ tenantId: t.tenantId });
     expect(countBy(await recordsOf(app, txRun.run_id))).toEqual({ sent: 6 });
 
     // Leave nothing waiting for other suites' send loops.

@@ -36,7 +36,7 @@ describe('outreach runs: reward on delivery', () => {
       201,
     ).body;
     const run = await triggerRun(t, c.campaign_id);
-    await outreachOf(app).dispatcher.drain();
+    await outreachOf(app).dispatcher.drain({ tenantId: t.tenantId });
 
     // A webhook's 2xx is final: every record is delivered at once.
     expect(receiver.received).toHaveLength(4);

@@ -48,7 +48,7 @@ describe('outreach scheduler', () => {
     // A later tick starts nothing more.
     await outreach.scheduler.tick();
     expect(await runsOf(t, c.campaign_id)).toHaveLength(1);
-    await outreach.dispatcher.drain();
+    await outreach.dispatcher.drain({ tenantId: t.tenantId });
     expect(peer.messages).toHaveLength(3);
     expect((await runsOf(t, c.campaign_id))[0]!.status).toBe('completed');
     expect((await campaignOf(t, c.campaign_id)).status).toBe('completed');
@@ -82,7 +82,7 @@ describe('outreach scheduler', () => {
       expect(next).toBeGreaterThan(Date.now() - 1_000);
       expect(next % MINUTE).toBe(0);
       expect(next - Date.now()).toBeLessThanOrEqual(MINUTE);
-      await outreach.dispatcher.drain();
+      await outreach.dispatcher.drain({ tenantId: t.tenantId });
       expect(peer.messages).toHaveLength(2 * round);
       // The run is done; the schedule goes on.
       expect(await campaignOf(t, c.campaign_id)).toMatchObject({ status: 'scheduled' });

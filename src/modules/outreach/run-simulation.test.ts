@@ -26,7 +26,7 @@ describe('outreach runs: simulation', () => {
     expect(run).toMatchObject({ status: 'resolving', rate_per_second: 4 });
     expect(must(await t.call('GET', `/v1/outreach/campaigns/${c.campaign_id}`), 200).body.status).toBe('draft');
 
-    await outreachOf(app).dispatcher.drain();
+    await outreachOf(app).dispatcher.drain({ tenantId: t.tenantId });
     expect(peer.requests).toBe(0);
     expect(peer.messages).toHaveLength(0);
 
@@ -63,7 +63,7 @@ describe('outreach runs: simulation', () => {
     // An actual run afterwards sends exactly what the simulation predicted.
     const actual = await triggerRun(t, c.campaign_id);
     for (let i = 0; i < 20 && (await getRun(t, actual.run_id)).status !== 'completed'; i += 1) {
-      await outreachOf(app).dispatcher.drain();
+      await outreachOf(app).dispatcher.drain({ tenantId: t.tenantId });
       await new Promise((r) => setTimeout(r, 250));
     }
     expect(peer.messages).toHaveLength(8);
@@ -80,7 +80,7 @@ describe('outreach runs: simulation', () => {
     const { peer } = await smsProvider(t, { rate: 10 });
     peers.push(peer);
     const run = await triggerRun(t, (await createSmsCampaign(t, 'VIP')).campaign_id, 'simulation');
-    await outreachOf(app).dispatcher.drain();
+    await outreachOf(app).dispatcher.drain({ tenantId: t.tenantId });
     expect(countBy(await recordsOf(app, run.run_id), true)).toEqual({ would_send: 20, 'would_send:quiet_hours_deferred': 5 });
     const done = await getRun(t, run.run_id);
     expect(done.stats).toMatchObject({ planned: 25, would_send: 25, deferred: 0, remaining: 0 });

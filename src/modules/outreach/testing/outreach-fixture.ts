@@ -119,11 +119,11 @@ export function countBy(records: readonly RecordRow[], withReason = false): Reco
   return out;
 }
 
-/** Drains until `done()` holds (a slow provider rate ends a drain early), at most `timeoutMs`. */
-export async function drainUntil(app: TestApp, done: () => Promise<boolean>, timeoutMs = 30_000) {
+/** Drains the tenant's runs until `done()` holds (a slow provider rate ends a drain early), at most `timeoutMs`. */
+export async function drainUntil(app: TestApp, tenantId: string, done: () => Promise<boolean>, timeoutMs = 30_000) {
   const until = Date.now() + timeoutMs;
   for (;;) {
-    await outreachOf(app).dispatcher.drain();
+    await outreachOf(app).dispatcher.drain({ tenantId });
     if (await done()) return;
     if (Date.now() > until) throw new Error('drainUntil: timed out');
     await new Promise((r) => setTimeout(r, 100));
