@@ -92,9 +92,13 @@ export async function statusCounts(app: TestApp, runId: string): Promise<Record<
 
 export const recordIdOf = (runId: string, seq: number) => `${runId}-${seq}`;
 
-/** Makes the run's deferred records due now (instead of waiting for their next attempt). */
+/**
+ * Makes the run's deferred records due (instead of waiting for their next attempt). A second in
+ * the past: the send loop compares with the process clock in milliseconds, and the database's
+ * now() (microseconds, its own clock) can be a little ahead of it.
+ */
 export async function makeDue(app: TestApp, runId: string): Promise<number> {
-  const r = await sql`update outreach_record set next_attempt_at = now() where run_id = ${runId} and status = 'deferred'`.execute(app.database.db);
+  const r = await sql`update outreach_record set next_attempt_at = now() - interval '1 second' where run_id = ${runId} and status = 'deferred'`.execute(app.database.db);
   return Number(r.numAffectedRows ?? 0);
 }
 
