@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { must, testApp } from '../../../test/helpers/test-app.js';
 import type { SmsPeer } from './channels/testing/sms-peers.js';
@@ -85,8 +86,44 @@ describe('outreach runs: quiet hours', () => {
     await outreach.dispatcher.drain({ tenantId: t.tenantId });
     expect(countBy(await recordsOf(app, txRun.run_id))).toEqual({ sent: 6 });
 
-    // Leave nothing waiting for other suites' send loops.
-    const cancelled = must(await t.call('POST', `/v1/outreach/runs/${run.run_id}/cancel`), 200).body;
-    expect(cancelled.stats).toMatchObject({ cancelled: 4, deferred: 0, remaining: 0 });
+    // The window ends (the run's quiet hours taken away, the records due): the four are sent once.
+    await sql`update outreach_run set snapshot = jsonb_set(snapshot, '{quiet_hours}', 'null'::jsonb) where run_id = ${run.run_id}`.execute(app.database.db);
+    await app.database.db.updateTable('outreach_record').set({ next_attempt_at: new Date() }).where('run_id', '=', run.run_id).where('status', '=', 'deferred').execute();
+    const before = peer.messages.length;
+    await outreach.dispatcher.drain({ tenantId: t.tenantId });
+    expect(peer.messages.length - before).toBe(4);
+    expect(countBy(await recordsOf(app, run.run_id))).toEqual({ sent: 6 });
+    const done = await getRun(t, run.run_id);
+    expect(done.status).toBe('completed');
+    expect(done.stats).toMatchObject({ planned: 6, attempted: 6, sent: 6, deferred: 0, remaining: 0 });
+  });
+});
+
+describe('outreach runs: the profile and the campaign end at send time', () => {
+  it('skips a profile erased after the fan-out (no_profile) and everything once end_time has passed (campaign_ended)', async () => {
+    const app = await testApp();
+    const t = await app.newTenant();
+    await seedCustomers(t, 4, 'VIP');
+    const { peer } = await smsProvider(t);
+    peers.push(peer);
+    const outreach = outreachOf(app);
+
+    const run = await triggerRun(t, (await createSmsCampaign(t, 'VIP')).campaign_id);
+    await outreach.dispatcher.tick({ tenantId: t.tenantId }); // the fan-out
+    must(await t.call('DELETE', '/v1/customers/u00003'), 204);
+    await outreach.dispatcher.drain({ tenantId: t.tenantId });
+    expect(countBy(await recordsOf(app, run.run_id), true)).toEqual({ sent: 3, 'skipped:no_profile': 1 });
+    expect(peer.messages).toHaveLength(3);
+
+    const end = new Date(Date.now() + 1_500);
+    const ending = await triggerRun(t, (await createSmsCampaign(t, 'VIP', { end_time: end.toISOString() })).campaign_id);
+    await outreach.dispatcher.tick({ tenantId: t.tenantId }); // the fan-out
+    await new Promise((r) => setTimeout(r, Math.max(0, end.getTime() - Date.now()) + 100));
+    await outreach.dispatcher.drain({ tenantId: t.tenantId });
+    expect(countBy(await recordsOf(app, ending.run_id), true)).toEqual({ 'skipped:campaign_ended': 3 });
+    expect(peer.messages).toHaveLength(3);
+    const view = await getRun(t, ending.run_id);
+    expect(view.status).toBe('completed');
+    expect(view.stats).toMatchObject({ planned: 3, attempted: 0, skipped: 3, skipped_by_reason: { campaign_ended: 3 }, remaining: 0 });
   });
 });

@@ -88,6 +88,10 @@ describe('outreach scheduler', () => {
       expect(await campaignOf(t, c.campaign_id)).toMatchObject({ status: 'scheduled' });
     }
 
+    // The campaign's stats add its runs up.
+    const stats = must(await t.call('GET', `/v1/outreach/campaigns/${c.campaign_id}/stats`), 200).body;
+    expect(stats).toMatchObject({ runs: 2, planned: 4, attempted: 4, sent: 4, remaining: 0 });
+
     // An occurrence while the previous run is still going starts nothing (never two at once), and plans the next.
     await force();
     await outreach.scheduler.tick();
