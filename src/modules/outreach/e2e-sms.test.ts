@@ -19,6 +19,7 @@ import {
   sleep,
   statusCounts,
   suppressions,
+  TEST_RATE,
 } from './testing/e2e-helpers.js';
 import { seedCustomers, smsProvider } from './testing/outreach-fixture.js';
 
@@ -43,7 +44,7 @@ describe('outreach e2e: SMS through the generic gateway', () => {
     await seedCustomers(t, 5, 'vip');
     must(await t.call('PUT', '/v1/customers/nophone', { tags: ['vip'], attributes: { name: 'No phone', email: 'np@example.test' } }), 201);
     must(await t.call('PUT', '/v1/customers/badphone', { tags: ['vip'], attributes: { name: 'Bad phone', phone: 'call me maybe' } }), 201);
-    const { peer, providerId } = await smsProvider(t);
+    const { peer, providerId } = await smsProvider(t, { rate: TEST_RATE });
     peers.push(peer);
     peer.invalidNumbers.add('+8613800000004');
     // The gateway throttles the first request it authenticates (Retry-After: 1 s).
@@ -104,7 +105,7 @@ describe('outreach e2e: SMS through the generic gateway', () => {
     const app = await testApp();
     const t = await app.newTenant();
     await seedCustomers(t, 3, 'vip');
-    const { peer, secret, providerId } = await smsProvider(t);
+    const { peer, secret, providerId } = await smsProvider(t, { rate: TEST_RATE });
     peers.push(peer);
     const { campaign_id } = await createCampaign(t, { channel: 'sms', target_tags: ['vip'], content: SMS });
     const runId = await runCampaign(app, t, campaign_id);
@@ -202,7 +203,7 @@ describe('outreach e2e: SMS through the generic gateway', () => {
     const app = await testApp();
     const t = await app.newTenant();
     await seedCustomers(t, 40, 'vip');
-    const { peer } = await smsProvider(t, { rate: 100_000 });
+    const { peer } = await smsProvider(t, { rate: TEST_RATE });
     peers.push(peer);
     const { campaign_id } = await createCampaign(t, { channel: 'sms', target_tags: ['vip'], content: SMS });
     const run = must(await t.call('POST', `/v1/outreach/campaigns/${campaign_id}/trigger`, {}), 202).body as { run_id: string };
@@ -219,7 +220,7 @@ describe('outreach e2e: SMS through the generic gateway', () => {
   it('callbacks naming no provider, or a deleted one, are 401', async () => {
     const app = await testApp();
     const t = await app.newTenant();
-    const { peer, secret, providerId } = await smsProvider(t);
+    const { peer, secret, providerId } = await smsProvider(t, { rate: TEST_RATE });
     peers.push(peer);
     const path = (id: string) => `/v1/outreach/callbacks/${id}/status`;
     const body = [{ id: 'run_0-1', status: 'delivered' }];
@@ -233,8 +234,7 @@ describe('outreach e2e: SMS through the generic gateway', () => {
     const app = await testApp();
     const t = await app.newTenant();
     await seedCustomers(t, 1, 'vip');
-    // A high rate: every step reserves a tenth of a second's worth of permits, and this test takes many steps.
-    const { peer } = await smsProvider(t, { rate: 100_000 });
+    const { peer } = await smsProvider(t, { rate: TEST_RATE });
     peers.push(peer);
     const { campaign_id } = await createCampaign(t, { channel: 'sms', target_tags: ['vip'], content: SMS });
     // Retry-After: 0, so that the provider's cool-down does not hold the test.

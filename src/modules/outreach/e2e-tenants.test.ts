@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { must, testApp } from '../../../test/helpers/test-app.js';
 import { genericCallback, type SmsPeer } from './channels/testing/sms-peers.js';
-import { createCampaign, getRun, INJECT_ORIGIN, postCallback, recordIdOf, recordsOf, runCampaign } from './testing/e2e-helpers.js';
+import { createCampaign, getRun, INJECT_ORIGIN, postCallback, recordIdOf, recordsOf, runCampaign, TEST_RATE } from './testing/e2e-helpers.js';
 import { outreachOf, seedCustomers, smsProvider } from './testing/outreach-fixture.js';
 
 /** Tenants are walls: nothing of tenant A can be seen, changed or moved by tenant B, and secrets are never shown. */
@@ -20,7 +20,7 @@ describe('outreach e2e: tenants are walls', () => {
     const b = await app.newTenant();
     await seedCustomers(a, 2, 'vip');
     await seedCustomers(b, 1, 'vip');
-    const { peer, secret, providerId } = await smsProvider(a);
+    const { peer, secret, providerId } = await smsProvider(a, { rate: TEST_RATE });
     peers.push(peer);
     const { campaign_id } = await createCampaign(a, { channel: 'sms', target_tags: ['vip'], content: { text: 'Hi {{ customer.name }}' } });
     const runId = await runCampaign(app, a, campaign_id);
@@ -75,7 +75,7 @@ describe('outreach e2e: tenants are walls', () => {
 
     // Records: B's services cannot move A's record, nor can a callback through B's own provider.
     await expect(outreachOf(app).events.applyToRecord(b.tenantId, rid, { kind: 'delivered' })).rejects.toMatchObject({ kind: 'not_found', code: 'record_not_found' });
-    const bProvider = await smsProvider(b);
+    const bProvider = await smsProvider(b, { rate: TEST_RATE });
     peers.push(bProvider.peer);
     const statusPath = `/v1/outreach/callbacks/${bProvider.providerId}/status`;
     const report = genericCallback(`${INJECT_ORIGIN}${statusPath}`, bProvider.secret, [
