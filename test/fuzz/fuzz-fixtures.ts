@@ -4,9 +4,10 @@
  * only a campaign does not pay for a redeem-code batch.
  */
 import { randomBytes } from 'node:crypto';
+import { outreachOf } from '../../src/modules/outreach/testing/outreach-fixture.js';
 import { newCampaign } from '../helpers/factories.js';
 import { taskBody } from '../helpers/task-helpers.js';
-import type { Reply, TenantFixture } from '../helpers/test-app.js';
+import { type Reply, type TenantFixture, testApp } from '../helpers/test-app.js';
 
 type Producer = () => Promise<unknown>;
 
@@ -36,6 +37,10 @@ export class FixtureSet {
       user_id: user,
       user_ids: [user],
       event_type: 'SIGN_IN',
+      // Outreach campaigns need a target; the fixture customers are tagged vip.
+      target_tags: ['vip'],
+      // The string content of POST /api/marketing/campaigns (object contents elsewhere do not take it).
+      content: '亲爱的[客户姓名]，详情请访问[链接]',
     };
     const admin = (method: string, url: string, body?: unknown) => t.call(method as any, url, body, { key: t.admin });
     this.producers = {
@@ -100,6 +105,29 @@ export class FixtureSet {
       template_id: async () => {
         const body = { name: 'Fuzz template', channel: 'sms', content: { text: '亲爱的[客户姓名]，详情请访问[链接]' }, defaults: { 'customer.name': '顾客' } };
         return this.check('create template', await admin('POST', '/v1/outreach/templates', body))?.template_id;
+      },
+      // Outreach: a provider (SMS, unreachable: runs are simulations), a campaign (`id` of the
+      // /api/marketing paths; the `campaign_id` of /v1/outreach paths names a /v1 campaign and
+      // answers 404), a simulation run and one of its records.
+      provider_id: async () => {
+        const body = { name: 'Fuzz SMS', kind: 'sms_generic', config: { url: 'http://127.0.0.1:9/sms' }, secrets: { secret: 'fz'.repeat(16) } };
+        return this.check('create provider', await admin('POST', '/v1/outreach/providers', body))?.provider_id;
+      },
+      id: async () => {
+        await this.need('customer');
+        const body = { name: 'Fuzz outreach', channel: 'sms', target_tags: ['vip'], content: { text: '亲爱的[客户姓名]，详情请访问[链接]' }, link_url: 'https://shop.example.test/fz' };
+        return this.check('create outreach campaign', await admin('POST', '/v1/outreach/campaigns', body))?.campaign_id;
+      },
+      run_id: async () => {
+        const campaignId = await this.need('id');
+        const run = this.check('simulate', await admin('POST', `/v1/outreach/campaigns/${campaignId}/trigger`, { execution_type: 'simulation' }));
+        // The shared app of the fuzz suite: its send loop writes the run's records.
+        await outreachOf(await testApp()).dispatcher.drain({ tenantId: t.tenantId });
+        return run?.run_id;
+      },
+      record_id: async () => {
+        const runId = await this.need('run_id');
+        return this.check('records', await admin('GET', `/v1/outreach/records?run_id=${runId}`))?.records?.[0]?.record_id;
       },
       key_id: async () =>
         this.check('spare key', await admin('POST', `/v1/tenants/${t.tenantId}/api-keys`, { name: `spare ${randomBytes(3).toString('hex')}`, role: 'readonly' }))

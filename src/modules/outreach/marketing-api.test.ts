@@ -154,7 +154,7 @@ describe('/api/marketing/campaigns (the product document paths)', () => {
     expect(Object.keys(simulated).sort()).toEqual(['execution_id', 'message', 'status']);
     expect(simulated).toMatchObject({ status: 'simulation_started', message: '营销活动模拟已开始执行。' });
     expect(simulated.execution_id).toMatch(/^run_/);
-    await outreachOf(app).dispatcher.drain();
+    await outreachOf(app).dispatcher.drain({ tenantId: t.tenantId });
     expect(peer.messages).toHaveLength(0);
 
     // No body: an actual run.
@@ -163,7 +163,7 @@ describe('/api/marketing/campaigns (the product document paths)', () => {
     refused(await t.call('POST', `/api/marketing/campaigns/${campaign.id}/archive`), 409, 'campaign_running');
     refused(await t.call('POST', `/api/marketing/campaigns/${campaign.id}/trigger`, { execution_type: 'actual' }), 409, 'campaign_running');
     refused(await t.call('POST', `/api/marketing/campaigns/${campaign.id}/trigger`, { execution_type: 'later' }), 400, 'invalid_request');
-    await outreachOf(app).dispatcher.drain();
+    await outreachOf(app).dispatcher.drain({ tenantId: t.tenantId });
     expect(peer.messages).toHaveLength(4);
     const run = must(await t.call('GET', `/v1/outreach/runs/${triggered.execution_id}`), 200).body;
     expect(run.stats).toMatchObject({ planned: 4, sent: 4 });

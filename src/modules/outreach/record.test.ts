@@ -46,9 +46,9 @@ async function scenario(app: TestApp) {
   peers.push(peer);
   const campaign = await createSmsCampaign(t, 'VIP');
   const actual = must(await t.call('POST', `/v1/outreach/campaigns/${campaign.campaign_id}/trigger`, { execution_type: 'actual' }), 202).body;
-  await outreachOf(app).dispatcher.drain();
+  await outreachOf(app).dispatcher.drain({ tenantId: t.tenantId });
   const simulation = must(await t.call('POST', `/v1/outreach/campaigns/${campaign.campaign_id}/trigger`, { execution_type: 'simulation' }), 202).body;
-  await outreachOf(app).dispatcher.drain();
+  await outreachOf(app).dispatcher.drain({ tenantId: t.tenantId });
   expect(peer.messages).toHaveLength(5);
   return { t, campaignId: campaign.campaign_id, actualRun: actual.run_id as string, simulationRun: simulation.run_id as string };
 }
@@ -110,7 +110,7 @@ describe('GET /v1/outreach/records', () => {
     await seedCustomers(other, 2, 'VIP');
     const mine = await createSmsCampaign(other, 'VIP');
     must(await other.call('POST', `/v1/outreach/campaigns/${mine.campaign_id}/trigger`, { execution_type: 'simulation' }), 202);
-    await outreachOf(app).dispatcher.drain();
+    await outreachOf(app).dispatcher.drain({ tenantId: other.tenantId });
 
     refused(await other.call('GET', `/v1/outreach/records/${actualRun}-2`), 404, 'record_not_found');
     refused(await t.call('GET', `/v1/outreach/records/${actualRun}-99`), 404, 'record_not_found');
