@@ -171,7 +171,7 @@ export function marketingApiRoutes(app: Api, deps: { outreach: Outreach; uow: Un
         const name = b.name ?? current.name;
         // The name is the subject / title: a new name moves into content derived from the old one.
         const oldText = textOf(current);
-        const derived = oldText !== null && b.name !== undefined && isDeepStrictEqual(current.content, contentFor(current.channel, oldText, current.name));
+        const derived = oldText !== null && b.name !== undefined && b.content_template_id == null && isDeepStrictEqual(current.content, contentFor(current.channel, oldText, current.name));
         const text = b.content !== undefined ? b.content : derived ? oldText : undefined;
         const input: UpdateCampaignInput = {
           ...(b.name !== undefined ? { name: b.name } : {}),

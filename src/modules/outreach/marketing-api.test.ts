@@ -103,6 +103,10 @@ describe('/api/marketing/campaigns (the product document paths)', () => {
     // A new name moves into the subject derived from the old one.
     must(await t.call('PUT', `/api/marketing/campaigns/${email.id}`, { name: '六月二' }), 200);
     expect(must(await t.call('GET', `/v1/outreach/campaigns/${email.id}`), 200).body.content.subject).toBe('六月二');
+    // A template instead: the content goes, whatever the name does.
+    const tpl = must(await t.call('POST', '/v1/outreach/templates', { name: 'T', channel: 'email', content: { subject: 's', html: '<p>h</p>', text: 't' } }), 201).body;
+    const templated = must(await t.call('PUT', `/api/marketing/campaigns/${email.id}`, { name: '六月三', content_template_id: tpl.template_id }), 200).body;
+    expect(templated).toMatchObject({ name: '六月三', content_template_id: tpl.template_id, content: null });
     const push = await make('push_notification');
     expect(must(await t.call('GET', `/v1/outreach/campaigns/${push.id}`), 200).body.content).toEqual({ title: '六月会员关怀短信', body: 'Hi [客户姓名] & <friends>' });
     const hook = await make('webhook');
