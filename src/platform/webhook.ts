@@ -10,7 +10,6 @@
  * (deprecated) so receivers built on it keep working while they move over.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { Webhook } from 'standardwebhooks';
 import { type Clock, systemClock } from './clock.js';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { PrivateAddressError, privateAddressOf, publicOnlyAgent } from './network-guard.js';
@@ -56,7 +55,11 @@ export function standardWebhookSecret(secret: string): string {
 
 /** The Standard Webhooks headers of one attempt: id, timestamp, `v1,<base64 signature>`. */
 export function standardWebhookHeaders(secret: string, deliveryId: string, timestampSeconds: number, body: string): Record<string, string> {
-  const signature = new Webhook(webhookKey(secret), { format: 'raw' }).sign(deliveryId, new Date(timestampSeconds * 1000), body);
+  // The scheme's signature, HMAC-SHA256 of `id.timestamp.body`, computed with node:crypto: the
+  // library's signer hashes in JavaScript (about 12 us a message, measured in bench/outreach.ts),
+  // and outreach signs every SMS it sends. Receivers verify it with the library as before.
+  const mac = createHmac('sha256', webhookKey(secret)).update(`${deliveryId}.${timestampSeconds}.${body}`).digest('base64');
+  const signature = `v1,${mac}`;
   return {
     [WEBHOOK_ID_HEADER]: deliveryId,
     [WEBHOOK_TIMESTAMP_HEADER]: String(timestampSeconds),
