@@ -24,6 +24,7 @@ import { client, type ServerProcess, startServerProcess } from './server-process
 const MASTER = 'e2e-master-key-0123456789abcdefghij';
 const CUSTOMERS = 2000;
 const ANSWER_DELAY_MS = 200;
+const FANOUT = 100_000;
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 interface WorkerProcess {
@@ -123,8 +124,9 @@ describe.runIf(testDbKind() === 'postgres')('outreach run after kill -9 of its w
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
   });
 
-  it(`sends each of ${CUSTOMERS} customers exactly once; the records in flight at the kill are re-sent with their key and dropped by the provider`, async () => {
-    const scratch = await createScratchDatabase(postgresUrl(), 'outreachkill');
+  /** A scratch database, an API process that does not send, a tenant with `customers` tagged VIP, an SMS peer. */
+  async function prepare(label: string, customers: number) {
+    const scratch = await createScratchDatabase(postgresUrl(), label);
     cleanups.push(scratch.drop);
     const dir = mkdtempSync(join(tmpdir(), 'mh-outreach-kill-'));
     cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
@@ -143,12 +145,9 @@ describe.runIf(testDbKind() === 'postgres')('outreach run after kill -9 of its w
     const secret = randomBytes(24).toString('hex');
     const peer = await startGenericSmsPeer({ secret });
     cleanups.push(() => peer.close());
-    const front = await startSlowFront(peer);
-    cleanups.push(() => front.close());
     const db = new pg.Client({ connectionString: scratch.url });
     await db.connect();
     cleanups.push(() => db.end());
-
     const http = client(server.url);
     const must = async (method: string, path: string, key: string, body?: unknown) => {
       const r = await http(method, path, { key, ...(body !== undefined ? { body } : {}) });
@@ -157,9 +156,16 @@ describe.runIf(testDbKind() === 'postgres')('outreach run after kill -9 of its w
     };
     await must('POST', '/v1/tenants', MASTER, { tenant_id: 'ok1', name: 'Outreach' });
     const key = (await must('POST', '/v1/tenants/ok1/api-keys', MASTER, { name: 'a', role: 'admin' })).key as string;
-    const csv = ['user_id,tags,phone,name', ...Array.from({ length: CUSTOMERS }, (_, i) => `u${i},VIP,+86138${String(i).padStart(8, '0')},客户${i}`)].join('\n');
+    const csv = ['user_id,tags,phone,name', ...Array.from({ length: customers }, (_, i) => `u${i},VIP,+86138${String(i).padStart(8, '0')},客户${i}`)].join('\n');
     const imported = await fetch(`${server.url}/v1/customers/import`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'text/csv' }, body: csv });
-    expect(await imported.json()).toMatchObject({ imported: CUSTOMERS, failed: 0 });
+    expect(await imported.json()).toMatchObject({ imported: customers, failed: 0 });
+    return { env, db, must, key, secret, peer };
+  }
+
+  it(`sends each of ${CUSTOMERS} customers exactly once; the records in flight at the kill are re-sent with their key and dropped by the provider`, async () => {
+    const { env, db, must, key, secret, peer } = await prepare('outreachkill', CUSTOMERS);
+    const front = await startSlowFront(peer);
+    cleanups.push(() => front.close());
     await must('POST', '/v1/outreach/providers', key, { name: 'sms', kind: 'sms_generic', config: { url: front.url }, secrets: { secret }, rate_per_second: 1000, is_default: true });
     const campaign = await must('POST', '/v1/outreach/campaigns', key, { name: 'kill -9', channel: 'sms', target_tags: ['VIP'], content: { text: '亲爱的[客户姓名]，您有一份好礼待领取！' } });
     const run = await must('POST', `/v1/outreach/campaigns/${campaign.campaign_id}/trigger`, key, { execution_type: 'actual' });
@@ -167,7 +173,7 @@ describe.runIf(testDbKind() === 'postgres')('outreach run after kill -9 of its w
     const doomed = await startWorkerProcess(env);
     cleanups.push(() => doomed.kill('SIGKILL'));
     // Mid-run, with answers of accepted messages still on their way to the worker.
-    await waitFor(() => peer.messages.length >= CUSTOMERS / 4 && front.state.held > 0, 60_000, 'a third of the run with answers in flight');
+    await waitFor(() => peer.messages.length >= CUSTOMERS / 4 && front.state.held > 0, 60_000, 'a quarter of the run with answers in flight');
     await doomed.kill('SIGKILL');
     const acceptedAtKill = peer.messages.length;
     expect(acceptedAtKill).toBeLessThan(CUSTOMERS);
@@ -208,5 +214,46 @@ describe.runIf(testDbKind() === 'postgres')('outreach run after kill -9 of its w
     // Records claimed twice are the ones the dead worker left sending.
     const twice = (await db.query<{ n: number }>(`select count(*)::int as n from outreach_record where run_id = $1 and attempts = 2`, [run.run_id])).rows[0]!.n;
     expect(twice).toBe(left.length);
+  }, 240_000);
+
+  it(`writes the ${FANOUT} records of a run once when its worker is killed in the middle of the fan-out`, async () => {
+    const { env, db, must, key, secret, peer } = await prepare('outreachfanout', FANOUT);
+    // One message a second: the run is fanned out, then cancelled long before it would be sent.
+    await must('POST', '/v1/outreach/providers', key, { name: 'sms', kind: 'sms_generic', config: { url: peer.url }, secrets: { secret }, rate_per_second: 1, is_default: true });
+    const campaign = await must('POST', '/v1/outreach/campaigns', key, { name: 'kill -9 fan-out', channel: 'sms', target_tags: ['VIP'], content: { text: '您好' } });
+    const run = await must('POST', `/v1/outreach/campaigns/${campaign.campaign_id}/trigger`, key, { execution_type: 'actual' });
+    const fanOutRunning = async () =>
+      ((await db.query(`select 1 from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and state = 'active' and query like '%insert into outreach_record%'`)).rowCount ?? 0) > 0;
+    const records = async () => (await db.query<{ n: number; customers: number }>(`select count(*)::int as n, count(distinct customer_id)::int as customers from outreach_record where run_id = $1`, [run.run_id])).rows[0]!;
+
+    const doomed = await startWorkerProcess(env);
+    cleanups.push(() => doomed.kill('SIGKILL'));
+    await waitFor(fanOutRunning, 60_000, 'the fan-out statement running');
+    await doomed.kill('SIGKILL');
+    const killedAt = Date.now();
+    // Still running after the kill: the dead process never sent its COMMIT.
+    expect(await fanOutRunning()).toBe(true);
+    // Its backend ends the statement, finds the client gone and rolls back; the run is free again.
+    await waitFor(async () => {
+      await db.query('begin');
+      const free = (await db.query(`select 1 from outreach_run where run_id = $1 for update skip locked`, [run.run_id])).rowCount === 1;
+      await db.query('rollback');
+      return free;
+    }, 60_000, 'the dead worker lock on the run gone');
+    console.log(`outreach kill -9 in the fan-out: its statement ran on ${Date.now() - killedAt} ms after the kill, then rolled back`);
+    expect(await records()).toEqual({ n: 0, customers: 0 });
+    expect((await must('GET', `/v1/outreach/runs/${run.run_id}`, key)).status).toBe('resolving');
+
+    const survivor = await startWorkerProcess(env);
+    cleanups.push(() => survivor.kill('SIGKILL'));
+    await waitFor(async () => (await must('GET', `/v1/outreach/runs/${run.run_id}`, key)).status !== 'resolving', 60_000, 'the fan-out by the second worker');
+    const cancelled = await must('POST', `/v1/outreach/runs/${run.run_id}/cancel`, key);
+    await survivor.kill('SIGTERM');
+    expect(cancelled.planned).toBe(FANOUT);
+    expect(cancelled.stats.planned).toBe(FANOUT);
+    expect(await records()).toEqual({ n: FANOUT, customers: FANOUT });
+    const done = await must('GET', `/v1/outreach/runs/${run.run_id}`, key);
+    expect(done.stats.sent + done.stats.cancelled).toBe(FANOUT);
+    expect(done.stats.sent).toBe(peer.messages.length);
   }, 240_000);
 });
