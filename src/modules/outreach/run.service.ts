@@ -157,7 +157,9 @@ export function createRunService(deps: RunServiceDeps) {
       created_at: now,
     });
     if (type === 'actual') {
-      await campaignRepo.updateCampaign(trx, c.tenant_id, c.campaign_id, { status: 'active', actual_start_time: c.actual_start_time ?? now, updated_at: now });
+      // A manual start before a one-off start_time is that start: the scheduler must not send it again.
+      const startsNow = by !== 'schedule' && !c.schedule_cron ? { next_run_at: null } : {};
+      await campaignRepo.updateCampaign(trx, c.tenant_id, c.campaign_id, { status: 'active', actual_start_time: c.actual_start_time ?? now, updated_at: now, ...startsNow });
     }
     return run;
   }
