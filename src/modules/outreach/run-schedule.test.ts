@@ -109,4 +109,26 @@ describe('outreach scheduler', () => {
     await outreach.scheduler.tick();
     expect(await runsOf(t, c.campaign_id)).toHaveLength(3);
   });
+
+  it('a manual start before the start_time takes the place of the scheduled one (no second run)', async () => {
+    const app = await testApp();
+    const t = await app.newTenant();
+    await seedCustomers(t, 2, 'VIP');
+    const { peer } = await smsProvider(t);
+    peers.push(peer);
+    const outreach = outreachOf(app);
+    const start = new Date(Date.now() + 1_500);
+    const c = await createSmsCampaign(t, 'VIP', { start_time: start.toISOString() });
+    expect(c.status).toBe('scheduled');
+    must(await t.call('POST', `/v1/outreach/campaigns/${c.campaign_id}/trigger`, {}), 202);
+    await outreach.dispatcher.drain({ tenantId: t.tenantId });
+    expect(peer.messages).toHaveLength(2);
+    expect(await campaignOf(t, c.campaign_id)).toMatchObject({ status: 'completed', next_run_at: null });
+
+    await new Promise((r) => setTimeout(r, Math.max(0, start.getTime() - Date.now()) + 200));
+    await outreach.scheduler.tick();
+    await outreach.dispatcher.drain({ tenantId: t.tenantId });
+    expect(await runsOf(t, c.campaign_id)).toHaveLength(1);
+    expect(peer.messages).toHaveLength(2);
+  });
 });
