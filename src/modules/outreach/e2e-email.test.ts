@@ -119,4 +119,17 @@ describe('outreach e2e: e-mail over SMTP', () => {
     expect(await recordOf(app, runId, 'quiet')).toMatchObject({ status: 'skipped', reason: 'opted_out' });
     expect((await getRun(t, runId)).stats).toMatchObject({ planned: 3, delivered: 2, skipped: 1, skipped_by_reason: { opted_out: 1 } });
   });
+
+  it('a mailbox the relay refuses (550 5.1.1) fails invalid_address; the other mails are delivered', async () => {
+    const app = await testApp();
+    const { t, peer, campaignId } = await emailSetup(app, 3, peers);
+    peer.answer({ code: 550, text: '5.1.1 No such user', at: 'rcpt', recipients: ['c1@example.test'] });
+    const runId = await runCampaign(app, t, campaignId);
+    expect(peer.messages.map((m) => m.envelope.to[0]).sort()).toEqual(['c0@example.test', 'c2@example.test']);
+    const refused = await recordOf(app, runId, 'u00001');
+    expect(refused).toMatchObject({ status: 'failed', reason: 'invalid_address', address: 'c1@example.test' });
+    expect(refused.error_message).toMatch(/550 5\.1\.1 No such user/);
+    expect((await getRun(t, runId)).stats).toMatchObject({ planned: 3, attempted: 3, sent: 2, delivered: 2, failed: 1, remaining: 0 });
+  });
 });
+
