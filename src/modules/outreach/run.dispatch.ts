@@ -79,19 +79,35 @@ export function createDispatcher(deps: DispatcherDeps) {
   /** Providers that answered "throttled": no claims for them until this time (per process). */
   const coolDown = new Map<string, number>();
 
-  /** How many records the provider's rate lets this step send now (0 = wait). */
-  async function permits(snapshot: RunSnapshot, wanted: number): Promise<number> {
-    if (!snapshot.provider_id) return wanted;
-    const until = coolDown.get(snapshot.provider_id) ?? 0;
-    if (until > clock.now().getTime()) return 0;
+  /** Records one step claims: a tenth of a second's worth at the provider's rate (a bigger batch for simulations). */
+  function stepSize(snapshot: RunSnapshot, simulation: boolean): number {
+    if (simulation || !snapshot.provider_id) return settings.batchSize * (simulation ? 5 : 1);
+    return Math.max(1, Math.min(settings.batchSize, Math.ceil(snapshot.rate_per_second / 10)));
+  }
+
+  function coolingDown(snapshot: RunSnapshot): boolean {
+    return snapshot.provider_id !== null && (coolDown.get(snapshot.provider_id) ?? 0) > clock.now().getTime();
+  }
+
+  /**
+   * Takes `n` sends from the provider's rate just before they go out, waiting for room: at most
+   * `rate` in any second and a tenth of it in any 100 ms (so a second's allowance does not leave
+   * in one burst), over all processes. False when no room came within half the lease.
+   */
+  async function acquire(snapshot: RunSnapshot, n: number): Promise<boolean> {
     const rate = snapshot.rate_per_second;
-    // A tenth of a second's worth per step keeps the rate smooth and the unused remainder small.
-    const chunk = Math.max(1, Math.min(wanted, Math.ceil(rate / 10)));
     const key = `outreach:provider:${snapshot.provider_id}`;
-    const r = await deps.limiter.hit(key, rate, 1000, chunk);
-    if (r.allowed) return chunk;
-    const one = await deps.limiter.hit(key, rate, 1000, 1);
-    return one.allowed ? 1 : 0;
+    const rules = [
+      { name: 'provider_second', key: `${key}:s`, limit: rate, windowMs: 1000 },
+      { name: 'provider_tenth', key: `${key}:t`, limit: Math.max(n, Math.ceil(rate / 10)), windowMs: 100 },
+    ];
+    const giveUpAt = Date.now() + (settings.leaseSeconds * 1000) / 2;
+    for (;;) {
+      const r = await deps.limiter.hitAll(rules, n);
+      if (r.allowed) return true;
+      if (Date.now() >= giveUpAt) return false;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(1000, Math.max(2, r.retryAfterMs))));
+    }
   }
 
   async function sendOne(provider: LiveProvider, p: Extract<Prepared, { kind: 'send' }>): Promise<SendOutcome> {
@@ -113,9 +129,8 @@ export function createDispatcher(deps: DispatcherDeps) {
   async function step(run: RunHead): Promise<number> {
     const snapshot = run.snapshot as RunSnapshot;
     const simulation = run.execution_type === 'simulation';
-    const wanted = simulation ? settings.batchSize * 5 : settings.batchSize;
-    const allowed = simulation ? wanted : await permits(snapshot, wanted);
-    if (allowed === 0) return 0;
+    if (!simulation && coolingDown(snapshot)) return 0;
+    const allowed = stepSize(snapshot, simulation);
     const now = clock.now();
     const claimed = await claimDue(db, run.run_id, now, new Date(now.getTime() + settings.leaseSeconds * 1000), allowed);
     if (claimed.length === 0) return 0;
@@ -169,6 +184,9 @@ export function createDispatcher(deps: DispatcherDeps) {
     } else if (!provider) {
       // The provider was deleted after the trigger: nothing can be sent; wait and say why.
       for (const s of sending) outcomes.push(sentOutcome(s.record, s.prepared.address, { kind: 'retry', error: 'the provider no longer exists' }, outcomeSettings(now)));
+    } else if (sending.length > 0 && !(await acquire(snapshot, sending.length))) {
+      const later = { kind: 'throttled' as const, retryAfterMs: 1000, error: 'the provider rate limit had no room' };
+      for (const s of sending) outcomes.push(sentOutcome(s.record, s.prepared.address, later, outcomeSettings(clock.now())));
     } else {
       const answers = await pooled(sending, settings.sendConcurrency, (s) => sendOne(provider, s.prepared));
       const after = clock.now();
@@ -252,10 +270,16 @@ export function createDispatcher(deps: DispatcherDeps) {
       while (progress && Date.now() - started < settings.tickBudgetMs) {
         progress = false;
         for (const run of sending) {
-          const n = await step(run).catch((err: unknown) => {
-            deps.warn(err, 'outreach step failed');
-            return 0;
-          });
+          // Two steps of a run at once: one claims and writes while the other's sends are out.
+          const counts = await Promise.all(
+            [0, 1].map(() =>
+              step(run).catch((err: unknown) => {
+                deps.warn(err, 'outreach step failed');
+                return 0;
+              }),
+            ),
+          );
+          const n = counts[0]! + counts[1]!;
           if (n > 0) progress = true;
           done += n;
         }
