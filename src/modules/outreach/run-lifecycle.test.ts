@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { must, testApp } from '../../../test/helpers/test-app.js';
 import type { SmsPeer } from './channels/testing/sms-peers.js';
+import { claimDue } from './record.statements.js';
 import { countBy, createSmsCampaign, drainUntil, getRun, outreachOf, recordsOf, refused, seedCustomers, smsProvider, triggerRun } from './testing/outreach-fixture.js';
 
 /**
@@ -55,6 +56,33 @@ describe('outreach runs: exactly once', () => {
       values (${run.run_id}, 1000, ${t.tenantId}, ${c.campaign_id}, 'u00000', 'sms', 'pending', now(), now())`;
     await expect(insert.execute(app.database.db)).rejects.toThrow(/duplicate key|unique/i);
     expect(await recordsOf(app, run.run_id)).toHaveLength(60);
+  });
+
+  it('a worker that died holding records: after its lease they are sent by another, once', async () => {
+    const app = await testApp();
+    const t = await app.newTenant();
+    await seedCustomers(t, 6, 'VIP');
+    const { peer } = await smsProvider(t);
+    peers.push(peer);
+    const run = await triggerRun(t, (await createSmsCampaign(t, 'VIP')).campaign_id);
+    await outreachOf(app).dispatcher.tick({ tenantId: t.tenantId }); // the fan-out
+    // The dead worker claimed three records with a short lease and never wrote an outcome.
+    const now = new Date();
+    const claimed = await claimDue(app.database.db, run.run_id, now, new Date(now.getTime() + 300), 3);
+    expect(claimed.map((r) => r.seq)).toEqual([1, 2, 3]);
+    await outreachOf(app).dispatcher.drain({ tenantId: t.tenantId });
+    expect(peer.requests).toBe(3);
+    expect(countBy(await recordsOf(app, run.run_id))).toEqual({ sent: 3, sending: 3 });
+    expect((await getRun(t, run.run_id)).status).toBe('sending');
+
+    await new Promise((r) => setTimeout(r, 350));
+    await outreachOf(app).dispatcher.drain({ tenantId: t.tenantId });
+    const records = await recordsOf(app, run.run_id);
+    expect(countBy(records)).toEqual({ sent: 6 });
+    expect(records.map((r) => r.attempts)).toEqual([2, 2, 2, 1, 1, 1]);
+    expect(peer.requests).toBe(6);
+    expect(new Set(peer.messages.map((m) => m.key)).size).toBe(6);
+    expect((await getRun(t, run.run_id)).stats).toMatchObject({ planned: 6, attempted: 6, sent: 6, remaining: 0 });
   });
 });
 

@@ -97,6 +97,24 @@ describe('outreach runs: quiet hours', () => {
     expect(done.status).toBe('completed');
     expect(done.stats).toMatchObject({ planned: 6, attempted: 6, sent: 6, deferred: 0, remaining: 0 });
   });
+
+  it("uses the tenant's default_time_zone for customers without a valid time_zone", async () => {
+    const app = await testApp();
+    const t = await app.newTenant();
+    const now = Date.now();
+    const quiet = { start: hhmm(new Date(now - 3_600_000)), end: hhmm(new Date(now + 3_600_000)) };
+    // The window is around the current UTC time; the tenant's customers live twelve hours ahead by default.
+    must(await t.call('PUT', '/v1/outreach/settings', { quiet_hours: quiet, default_time_zone: 'Etc/GMT-12' }, { key: t.admin }), 200);
+    await seedCustomers(t, 3, 'VIP', (i) => (i === 0 ? { time_zone: 'UTC' } : i === 1 ? { time_zone: 'Not/AZone' } : {}));
+    const { peer } = await smsProvider(t);
+    peers.push(peer);
+    const run = await triggerRun(t, (await createSmsCampaign(t, 'VIP')).campaign_id);
+    await outreachOf(app).dispatcher.drain({ tenantId: t.tenantId });
+    const records = await recordsOf(app, run.run_id);
+    expect(records.map((r) => `${r.customer_id}:${r.status}`)).toEqual(['u00000:deferred', 'u00001:sent', 'u00002:sent']);
+    expect(peer.messages).toHaveLength(2);
+    must(await t.call('POST', `/v1/outreach/runs/${run.run_id}/cancel`), 200);
+  });
 });
 
 describe('outreach runs: the profile and the campaign end at send time', () => {
