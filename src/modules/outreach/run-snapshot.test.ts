@@ -26,6 +26,7 @@ describe('outreach runs: the snapshot', () => {
     must(await t.call('PUT', '/v1/outreach/settings', { frequency_cap: { count: 1, period: 'day' } }, { key: t.admin }), 200);
     await outreachOf(app).dispatcher.drain({ tenantId: t.tenantId });
     expect(peer.messages.map((m) => m.text).sort()).toEqual(['第一版：亲爱的客户0', '第一版：亲爱的客户1', '第一版：亲爱的客户2']);
+    expect(countBy(await recordsOf(app, run.run_id))).toEqual({ sent: 3 });
 
     // The next run takes the new template and the cap (which the first run did not count toward).
     const next = await triggerRun(t, c.campaign_id);
