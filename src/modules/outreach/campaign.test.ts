@@ -56,6 +56,10 @@ describe('outreach campaigns: lifecycle', () => {
     expect(must(await t.call('GET', `${URL}/${draft.campaign_id}`), 200).body.status).toBe('active');
     refused(await t.call('PUT', `${URL}/${draft.campaign_id}`, { name: 'x' }), 409, 'campaign_not_editable');
     expect(refused(await t.call('POST', `${URL}/${draft.campaign_id}/archive`), 409, 'campaign_running').details.run_id).toBe(run.run_id);
+    await outreachOf(app).dispatcher.tick({ tenantId: t.tenantId }); // the fan-out: the run is sending
+    expect((await getRun(t, run.run_id)).status).toBe('sending');
+    expect(peer.messages).toHaveLength(0);
+    expect(refused(await t.call('POST', `${URL}/${draft.campaign_id}/archive`), 409, 'campaign_running').details.run_id).toBe(run.run_id);
     expect(refused(await t.call('POST', `${URL}/${draft.campaign_id}/trigger`, { execution_type: 'actual' }), 409, 'campaign_running').details.run_id).toBe(run.run_id);
     // A simulation may run beside the live run.
     const sim = await triggerRun(t, draft.campaign_id, 'simulation');
