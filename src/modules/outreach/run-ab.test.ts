@@ -35,7 +35,7 @@ describe('outreach runs: A/B with a winner', () => {
     const held = cell(null).length;
     expect(a + b + held).toBe(100);
     // The split is by a hash of run and customer: about 30 / 30 / 40, exactly what the records say.
-    for (const n of [a, b]) expect(n).toBeGreaterThan(15);
+    for (const n of [a, b]) expect(n).toBeGreaterThan(10);
     expect(held).toBeGreaterThan(20);
     expect(countBy(records)).toEqual({ sent: a + b, held });
     expect(cell(null).every((r) => r.status === 'held' && r.next_attempt_at.getTime() === decideAt)).toBe(true);
