@@ -39,7 +39,8 @@ describe('outreach scheduler', () => {
     expect(await runsOf(t, c.campaign_id)).toHaveLength(0);
 
     await new Promise((r) => setTimeout(r, Math.max(0, start.getTime() - Date.now()) + 200));
-    await outreach.scheduler.tick();
+    // Three schedulers at once (processes): one run.
+    await Promise.all([outreach.scheduler.tick(), outreach.scheduler.tick(), outreach.scheduler.tick()]);
     const runs = await runsOf(t, c.campaign_id);
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatchObject({ triggered_by: 'schedule', execution_type: 'actual' });
