@@ -106,6 +106,16 @@ describe('GET /v1/outreach/records', () => {
     expect(Object.keys(one).sort()).toEqual(RECORD_KEYS);
     expect(one).toMatchObject({ record_id: `${actualRun}-2`, run_id: actualRun, status: 'sent' });
 
+    // A second campaign of the same tenant: the campaign filter keeps them apart.
+    const second = await createSmsCampaign(t, 'VIP', { name: '七月' });
+    must(await t.call('POST', `/v1/outreach/campaigns/${second.campaign_id}/trigger`, { execution_type: 'simulation' }), 202);
+    await outreachOf(app).dispatcher.drain({ tenantId: t.tenantId });
+    expect((await list(t, { campaign_id: campaignId })).pagination.total).toBe(10);
+    const secondList = await list(t, { campaign_id: second.campaign_id });
+    expect(secondList.pagination.total).toBe(5);
+    expect(secondList.records.every((x: any) => x.campaign_id === second.campaign_id && x.status === 'would_send')).toBe(true);
+    expect((await list(t, {})).pagination.total).toBe(15);
+
     const other = await app.newTenant();
     await seedCustomers(other, 2, 'VIP');
     const mine = await createSmsCampaign(other, 'VIP');
