@@ -76,7 +76,9 @@ export function createOutreach(deps: OutreachDeps) {
       sendConcurrency: settings.send_concurrency,
       leaseSeconds: settings.lease_seconds,
       maxAttempts: settings.max_attempts,
-      tickBudgetMs: 2_000,
+      // Ticks end after this to let shutdown in; the gap to the next tick (poll_ms at most) costs
+      // a rate-limited run up to poll_ms of sending per budget (about 2.5% on average).
+      tickBudgetMs: 5_000,
     },
   });
   const scheduler = createScheduler({ db, clock, runs, warn: deps.warn });

@@ -28,6 +28,9 @@ import type { Tracker } from './tracking.js';
 
 export const REWARD_QUEUE = 'outreach.reward';
 
+/** A provider's second is sent in this many slices (see acquire). */
+const PACE_SLICES = 20;
+
 export interface DispatchSettings {
   batchSize: number;
   sendConcurrency: number;
@@ -79,10 +82,10 @@ export function createDispatcher(deps: DispatcherDeps) {
   /** Providers that answered "throttled": no claims for them until this time (per process). */
   const coolDown = new Map<string, number>();
 
-  /** Records one step claims: a tenth of a second's worth at the provider's rate (a bigger batch for simulations). */
+  /** Records one step claims: 1/20 s worth at the provider's rate (a bigger batch for simulations). */
   function stepSize(snapshot: RunSnapshot, simulation: boolean): number {
     if (simulation || !snapshot.provider_id) return settings.batchSize * (simulation ? 5 : 1);
-    return Math.max(1, Math.min(settings.batchSize, Math.ceil(snapshot.rate_per_second / 10)));
+    return Math.max(1, Math.min(settings.batchSize, Math.ceil(snapshot.rate_per_second / PACE_SLICES)));
   }
 
   function coolingDown(snapshot: RunSnapshot): boolean {
@@ -91,15 +94,16 @@ export function createDispatcher(deps: DispatcherDeps) {
 
   /**
    * Takes `n` sends from the provider's rate just before they go out, waiting for room: at most
-   * `rate` in any second and a tenth of it in any 100 ms (so a second's allowance does not leave
-   * in one burst), over all processes. False when no room came within half the lease.
+   * `rate` in any second and 1/20 of it in any 50 ms (so a second's allowance does not leave in one
+   * burst, and a slice that arrives late at the provider can push a second over by 5% at most),
+   * over all processes. False when no room came within half the lease.
    */
   async function acquire(snapshot: RunSnapshot, n: number): Promise<boolean> {
     const rate = snapshot.rate_per_second;
     const key = `outreach:provider:${snapshot.provider_id}`;
     const rules = [
       { name: 'provider_second', key: `${key}:s`, limit: rate, windowMs: 1000 },
-      { name: 'provider_tenth', key: `${key}:t`, limit: Math.max(n, Math.ceil(rate / 10)), windowMs: 100 },
+      { name: 'provider_slice', key: `${key}:t`, limit: Math.max(n, Math.ceil(rate / PACE_SLICES)), windowMs: 1000 / PACE_SLICES },
     ];
     const giveUpAt = Date.now() + (settings.leaseSeconds * 1000) / 2;
     for (;;) {
