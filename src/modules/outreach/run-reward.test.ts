@@ -5,7 +5,7 @@ import { must, testApp } from '../../../test/helpers/test-app.js';
 import { systemClock } from '../../platform/clock.js';
 import { createJobRunner } from '../../platform/jobs.js';
 import { REWARD_QUEUE } from './run.dispatch.js';
-import { countBy, getRun, outreachOf, recordsOf, seedCustomers, startWebhookReceiver, triggerRun, webhookProvider } from './testing/outreach-fixture.js';
+import { countBy, createSmsCampaign, getRun, outreachOf, recordsOf, seedCustomers, smsProvider, startWebhookReceiver, triggerRun, webhookProvider } from './testing/outreach-fixture.js';
 
 /** A campaign's reward, granted once per delivered message (the record is the cause). */
 
@@ -78,5 +78,28 @@ describe('outreach runs: reward on delivery', () => {
     // A delivery report after the fact (a repeated callback) enqueues nothing more.
     await outreachOf(app).events.applyToRecord(t.tenantId, `${run.run_id}-1`, { kind: 'delivered' });
     expect(await jobs()).toHaveLength(4);
+  });
+
+  it('on a channel that reports delivery later, rewards wait for the report: one job per delivered record', async () => {
+    const app = await testApp();
+    const t = await app.newTenant();
+    await seedCustomers(t, 3, 'VIP');
+    const { peer } = await smsProvider(t);
+    closers.push(() => peer.close());
+    const { rewardId } = await codeCampaign(t, { points: 10 });
+    const run = await triggerRun(t, (await createSmsCampaign(t, 'VIP', { reward_id: rewardId })).campaign_id);
+    await outreachOf(app).dispatcher.drain({ tenantId: t.tenantId });
+    expect(countBy(await recordsOf(app, run.run_id))).toEqual({ sent: 3 });
+    const jobs = async () =>
+      (await sql<{ record_id: string }>`select payload->>'record_id' as record_id from job where tenant_id = ${t.tenantId} and queue = ${REWARD_QUEUE} order by 1`.execute(app.database.db)).rows.map((r) => r.record_id);
+    expect(await jobs()).toEqual([]);
+
+    const events = outreachOf(app).events;
+    await events.applyToRecord(t.tenantId, `${run.run_id}-1`, { kind: 'delivered' });
+    await events.applyToRecord(t.tenantId, `${run.run_id}-2`, { kind: 'clicked', linkId: 'link' }); // a click implies delivery
+    await events.applyToRecord(t.tenantId, `${run.run_id}-1`, { kind: 'delivered' }); // a repeated report
+    await events.applyToRecord(t.tenantId, `${run.run_id}-3`, { kind: 'failed', error: 'undelivered' });
+    expect(await jobs()).toEqual([`${run.run_id}-1`, `${run.run_id}-2`]);
+    expect((await getRun(t, run.run_id)).stats).toMatchObject({ sent: 3, delivered: 2, failed: 1, clicked: 1 });
   });
 });
