@@ -21,7 +21,8 @@ export function taggedCustomersSql(tenantId: string, tags: readonly string[]): R
 
 /**
  * Records an opt-out for every profile whose attribute (phone, email) equals the address, on the
- * channel, in one statement; returns their ids. Consent is merged by channel like any profile write.
+ * channel, in one statement (a containment test, so the attributes' GIN index finds them); returns
+ * their ids. Consent is merged by channel like any profile write.
  */
 export async function optOutByAddress(
   exec: Executor,
@@ -30,7 +31,7 @@ export async function optOutByAddress(
   const consent = JSON.stringify({ [input.channel]: { status: 'opt_out', updated_at: input.now.toISOString(), source: input.source } });
   const r = await sql<{ user_id: string }>`
     update customer c set consent = c.consent || ${consent}::jsonb, updated_at = ${input.now}
-    where c.tenant_id = ${input.tenantId} and c.attributes ->> ${input.attribute} = ${input.address}
+    where c.tenant_id = ${input.tenantId} and c.attributes @> ${JSON.stringify({ [input.attribute]: input.address })}::jsonb
     returning c.user_id`.execute(exec);
   return r.rows.map((row) => row.user_id);
 }

@@ -128,13 +128,16 @@ export function createEventsService(deps: EventsServiceDeps) {
         const forms = phoneForms(m.from);
         await inTransaction(db, async (trx) => {
           const now = clock.now();
+          const customers: string[] = [];
           for (const address of forms) {
             await suppress(trx, { tenantId: live.row.tenant_id, channel: 'sms', address, reason: 'reply_td', now });
-            await optOutByAddress(trx, { tenantId: live.row.tenant_id, attribute: 'phone', address, channel: 'sms', source: 'sms_reply', now });
+            customers.push(...(await optOutByAddress(trx, { tenantId: live.row.tenant_id, attribute: 'phone', address, channel: 'sms', source: 'sms_reply', now })));
           }
+          // The customers' SMS records say why they stopped (found by customer, which is indexed).
           await sql`
             update outreach_record set response = ${JSON.stringify({ action: 'unsubscribe', via: 'sms_reply' })}::jsonb, updated_at = ${now}
-            where tenant_id = ${live.row.tenant_id} and channel = 'sms' and address = any(${forms}::text[]) and response is null`.execute(trx);
+            where tenant_id = ${live.row.tenant_id} and customer_id = any(${customers}::text[]) and channel = 'sms'
+              and address = any(${forms}::text[]) and response is null`.execute(trx);
         });
         metrics.events.inc({ kind: 'unsubscribed' });
         unsubscribed += 1;
