@@ -103,6 +103,21 @@ function classifyTwilio(answer: HttpAnswer): SendOutcome {
 
 const TWILIO_STATUS: Record<string, StatusEvent['status']> = { delivered: 'delivered', undelivered: 'failed', failed: 'failed' };
 
+/** The status callback URL of one message: the configured one with `record_id` added. */
+function withRecordId(callbackUrl: string, recordId: string): string {
+  const url = new URL(callbackUrl);
+  url.searchParams.set('record_id', recordId);
+  return url.toString();
+}
+
+function recordIdOf(requestUrl: string): string | undefined {
+  try {
+    return new URL(requestUrl).searchParams.get('record_id') ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export const twilioSmsKind: ProviderKind<TwilioSmsConfig, TwilioSmsSecrets> = {
   kind: 'twilio',
   channel: 'sms',
@@ -130,7 +145,9 @@ export const twilioSmsKind: ProviderKind<TwilioSmsConfig, TwilioSmsSecrets> = {
         if (text === null) return { kind: 'failed', error: `an sms provider cannot send ${message.content.channel} content` };
         const form = new URLSearchParams({ To: message.address, Body: text });
         form.set(SERVICE_SID.test(config.from) ? 'MessagingServiceSid' : 'From', config.from);
-        if (config.status_callback_url) form.set('StatusCallback', config.status_callback_url);
+        // The record id rides on the callback URL (Twilio signs the URL with it), so a report that
+        // comes before the send's answer is written still finds its record.
+        if (config.status_callback_url) form.set('StatusCallback', withRecordId(config.status_callback_url, message.recordId));
         const answer = await http.post(url, {
           authorization,
           'content-type': 'application/x-www-form-urlencoded',
@@ -152,7 +169,8 @@ export const twilioSmsKind: ProviderKind<TwilioSmsConfig, TwilioSmsSecrets> = {
     const errorCode = params.get('ErrorCode');
     const original = params.get('MessageStatus') ?? params.get('SmsStatus');
     const error = status === 'failed' ? (errorCode ? `twilio error ${errorCode}` : String(original)) : undefined;
-    return [{ providerMessageId: sid, status, error }];
+    const recordId = recordIdOf(request.url);
+    return [{ providerMessageId: sid, recordId, status, error }];
   },
 
   parseInbound(request, _config, secrets) {

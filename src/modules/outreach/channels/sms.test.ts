@@ -150,7 +150,7 @@ describe('twilio against its peer', () => {
     expect(peer.messages[0]).toMatchObject({
       key: message.recordId,
       to: '+15551230010',
-      fields: { From: '+15550001111', StatusCallback: config.status_callback_url, Body: message.content.channel === 'sms' ? message.content.text : '' },
+      fields: { From: '+15550001111', StatusCallback: `${config.status_callback_url}&record_id=${encodeURIComponent(message.recordId)}`, Body: message.content.channel === 'sms' ? message.content.text : '' },
     });
     expect(await provider.send(message)).toEqual(outcome);
     expect(peer.messages).toHaveLength(1);
