@@ -79,26 +79,28 @@ describe('outreach e2e: SMS through the generic gateway', () => {
     expect(done.status).toBe('completed');
     expect(done.stats).toMatchObject({ planned: 7, attempted: 5, sent: 4, failed: 1, deferred: 0, skipped: 2, remaining: 0 });
 
-    // The gateway goes down for a second campaign: every record waits (provider_unavailable)...
+    // The gateway goes down for a second campaign: every record waits (provider_unavailable),
+    // except the number the gateway said does not exist, which is suppressed now...
     const second = await createCampaign(t, { channel: 'sms', target_tags: ['vip'], content: SMS, provider_id: providerId });
     await peer.down();
     const run2 = await runCampaign(app, t, second.campaign_id);
     expect(peer.requests).toBe(6);
+    expect(await recordOf(app, run2, 'u00004')).toMatchObject({ status: 'skipped', reason: 'suppressed' });
     const waiting = (await recordsOf(app, run2)).filter((r) => r.status === 'deferred');
-    expect(waiting.map((r) => r.reason)).toEqual(['provider_unavailable', 'provider_unavailable', 'provider_unavailable', 'provider_unavailable', 'provider_unavailable']);
-    expect((await getRun(t, run2)).stats).toMatchObject({ planned: 7, attempted: 0, sent: 0, deferred: 5, skipped: 2 });
+    expect(waiting.map((r) => r.reason)).toEqual(['provider_unavailable', 'provider_unavailable', 'provider_unavailable', 'provider_unavailable']);
+    expect((await getRun(t, run2)).stats).toMatchObject({ planned: 7, attempted: 0, sent: 0, deferred: 4, skipped: 3 });
     // ... and is sent once the gateway is back: each message once.
     await peer.up();
-    expect(await makeDue(app, run2)).toBe(5);
+    expect(await makeDue(app, run2)).toBe(4);
     await drain(app, t);
-    expect(await statusCounts(app, run2)).toEqual({ sent: 4, failed: 1, skipped: 2 });
-    expect(peer.requests).toBe(11);
+    expect(await statusCounts(app, run2)).toEqual({ sent: 4, skipped: 3 });
+    expect(peer.requests).toBe(10);
     expect(peer.messages).toHaveLength(8);
     const keys = peer.messages.map((m) => m.key);
     expect(new Set(keys).size).toBe(8);
     const run2Ids = (await recordsOf(app, run2)).filter((r) => r.status === 'sent').map((r) => recordIdOf(run2, r.seq));
     expect(keys.slice(4).sort()).toEqual(run2Ids.sort());
-    expect((await getRun(t, run2)).stats).toMatchObject({ attempted: 5, sent: 4, failed: 1, deferred: 0, remaining: 0 });
+    expect((await getRun(t, run2)).stats).toMatchObject({ attempted: 4, sent: 4, failed: 0, deferred: 0, remaining: 0 });
   });
 
   it('signed status callbacks move records once; an unsigned or forged one is 401; "TD" suppresses the number for the next run', async () => {

@@ -12,7 +12,7 @@ import * as runRepo from './run.repo.js';
 import type { RunService } from './run.service.js';
 import { decideWinner } from './run.ab.js';
 import { cappedOutcome, preparedOutcome, sentOutcome, wouldSendOutcome } from './send.outcomes.js';
-import { fullAmong, periodStart, releaseCaps, reserveCaps, suppressedAmong } from './send.limits.js';
+import { fullAmong, periodStart, releaseCaps, reserveCaps, suppressedAmong, suppressMany } from './send.limits.js';
 import { prepare, type Prepared, type RunSnapshot } from './send.prepare.js';
 import type { Tracker } from './tracking.js';
 
@@ -226,6 +226,13 @@ export function createDispatcher(deps: DispatcherDeps) {
         const giveBack = written.filter((w) => bySeq.get(w.seq)?.failed).map((w) => w.customer_id);
         await releaseCaps(trx, { tenantId: run.tenant_id, channel: snapshot.channel, customerIds: giveBack, periodStart: capPeriod });
       }
+      // An address the provider says does not exist (no such number, mailbox unknown, push token
+      // unregistered) is not tried again by later campaigns.
+      const gone = written.flatMap((w) => {
+        const o = bySeq.get(w.seq);
+        return o?.failed && o.reason === 'invalid_address' && o.address ? [o.address] : [];
+      });
+      await suppressMany(trx, { tenantId: run.tenant_id, channel: snapshot.channel, addresses: gone, reason: 'invalid_address', now });
       if (snapshot.reward_id) {
         for (const w of written.filter((x) => x.status === 'delivered')) {
           await enqueueReward(trx, run.tenant_id, snapshot.reward_id, recordIdOf(run.run_id, w.seq), w.customer_id);

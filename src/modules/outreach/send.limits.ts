@@ -72,6 +72,16 @@ export async function suppressedAmong(exec: Executor, tenantId: string, channel:
   return new Set(r.map((row) => row.address));
 }
 
+/** Suppresses several addresses of one channel in one statement (a provider said they do not exist). */
+export async function suppressMany(exec: Executor, input: { tenantId: string; channel: string; addresses: readonly string[]; reason: string; now: Date }): Promise<void> {
+  if (input.addresses.length === 0) return;
+  await exec
+    .insertInto('outreach_suppression')
+    .values([...new Set(input.addresses)].map((address) => ({ tenant_id: input.tenantId, channel: input.channel, address, reason: input.reason, created_at: input.now })))
+    .onConflict((oc) => oc.columns(['tenant_id', 'channel', 'address']).doNothing())
+    .execute();
+}
+
 export async function suppress(exec: Executor, input: { tenantId: string; channel: string; address: string; reason: string; now: Date }): Promise<void> {
   await exec
     .insertInto('outreach_suppression')
