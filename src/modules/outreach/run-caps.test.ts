@@ -90,23 +90,27 @@ describe('outreach runs: frequency cap', () => {
     const t = await app.newTenant();
     must(await capOne(t), 200);
     await seedCustomers(t, 3, 'VIP');
+    must(await t.call('PUT', '/v1/customers/u00000', { tags: ['VIP', 'FIRST'] }), 200);
     const { peer } = await smsProvider(t);
     peers.push(peer);
     const outreach = outreachOf(app);
-    peer.invalidNumbers.add('+8613800000000');
-    const first = await triggerRun(t, (await createSmsCampaign(t, 'VIP')).campaign_id);
-    await outreach.dispatcher.drain({ tenantId: t.tenantId });
-    expect(countBy(await recordsOf(app, first.run_id), true)).toEqual({ 'failed:invalid_address': 1, sent: 2 });
-    expect(await windowsOf(app, t)).toEqual({ u00000: 0, u00001: 1, u00002: 1 });
 
-    // A second campaign the same day: only the customer whose message failed may be messaged.
-    peer.invalidNumbers.clear();
+    // The provider refuses u00000's message for good (a 400 that is not about the number).
+    peer.failNext(1, 400);
+    const first = await triggerRun(t, (await createSmsCampaign(t, 'FIRST')).campaign_id);
+    await outreach.dispatcher.drain({ tenantId: t.tenantId });
+    expect(countBy(await recordsOf(app, first.run_id), true)).toEqual({ 'failed:provider_refused': 1 });
+    expect(await windowsOf(app, t)).toEqual({ u00000: 0 });
+
+    // The same day: u00000 may still be messaged once, like the others.
     const second = await triggerRun(t, (await createSmsCampaign(t, 'VIP')).campaign_id);
     await outreach.dispatcher.drain({ tenantId: t.tenantId });
-    const again = await recordsOf(app, second.run_id);
-    expect(countBy(again, true)).toEqual({ sent: 1, 'skipped:frequency_capped': 2 });
-    expect(again.find((r) => r.status === 'sent')!.customer_id).toBe('u00000');
+    expect(countBy(await recordsOf(app, second.run_id))).toEqual({ sent: 3 });
     expect(await windowsOf(app, t)).toEqual({ u00000: 1, u00001: 1, u00002: 1 });
+    const third = await triggerRun(t, (await createSmsCampaign(t, 'VIP')).campaign_id);
+    await outreach.dispatcher.drain({ tenantId: t.tenantId });
+    expect(countBy(await recordsOf(app, third.run_id), true)).toEqual({ 'skipped:frequency_capped': 3 });
+    expect(peer.messages).toHaveLength(3);
   });
 
   it('keeps the reservation across a retry after a temporary failure (the retry is sent, counted once)', async () => {
