@@ -253,11 +253,8 @@ export function createDispatcher(deps: DispatcherDeps) {
   /** The first rendered messages of a simulation, kept on the run for the operator to read. */
   async function keepSamples(run: RunHead, prepared: Extract<Prepared, { kind: 'send' }>[]) {
     if (prepared.length === 0) return;
-    const row = await runRepo.findRun(db, run.tenant_id, run.run_id);
-    const samples = (row?.samples ?? []) as unknown[];
-    if (samples.length >= 20) return;
-    const more = prepared.slice(0, 20 - samples.length).map((p) => ({ record_id: p.message.recordId, customer_id: p.message.customerId, address: p.address, content: p.message.content }));
-    await runRepo.updateRun(db, run.tenant_id, run.run_id, { samples: JSON.stringify([...samples, ...more]) });
+    const more = prepared.slice(0, 20).map((p) => ({ record_id: p.message.recordId, customer_id: p.message.customerId, address: p.address, content: p.message.content }));
+    await runRepo.appendSamples(db, run.tenant_id, run.run_id, more, 20);
   }
 
   const dispatcher = {

@@ -20,6 +20,18 @@ export function updateRun(db: Executor, tenantId: string, runId: string, change:
   return db.updateTable('outreach_run').set(change).where('tenant_id', '=', tenantId).where('run_id', '=', runId).returningAll().executeTakeFirstOrThrow();
 }
 
+/**
+ * Adds a simulation's rendered samples, keeping the first `max`, in one statement: two steps of a
+ * run at once must not overwrite each other's (a read, then a write, lost some).
+ */
+export async function appendSamples(db: Executor, tenantId: string, runId: string, samples: unknown[], max: number): Promise<void> {
+  await sql`
+    update outreach_run set samples = (
+      select coalesce(jsonb_agg(e order by i), '[]'::jsonb)
+      from jsonb_array_elements(samples || ${JSON.stringify(samples)}::jsonb) with ordinality a(e, i) where i <= ${max})
+    where tenant_id = ${tenantId} and run_id = ${runId} and jsonb_array_length(samples) < ${max}`.execute(db);
+}
+
 /** The campaign's live actual run, if any (at most one at a time). */
 export function liveActualRun(db: Executor, tenantId: string, campaignId: string) {
   return db
