@@ -132,4 +132,16 @@ describe('outreach scheduler', () => {
     expect(await runsOf(t, c.campaign_id)).toHaveLength(1);
     expect(peer.messages).toHaveLength(2);
   });
+
+  it('a scheduled campaign that cannot start (no provider) goes back to draft with no run', async () => {
+    const app = await testApp();
+    const t = await app.newTenant();
+    await seedCustomers(t, 1, 'VIP');
+    const c = await createSmsCampaign(t, 'VIP', { start_time: new Date(Date.now() + 60_000).toISOString() });
+    expect(c.status).toBe('scheduled');
+    await app.database.db.updateTable('outreach_campaign').set({ next_run_at: new Date(Date.now() - 1000) }).where('campaign_id', '=', c.campaign_id).execute();
+    await outreachOf(app).scheduler.tick();
+    expect(await runsOf(t, c.campaign_id)).toHaveLength(0);
+    expect(await campaignOf(t, c.campaign_id)).toMatchObject({ status: 'draft', next_run_at: null });
+  });
 });

@@ -213,7 +213,8 @@ export function createRunService(deps: RunServiceDeps) {
               channel: snapshot.channel,
               targets,
               cells,
-              heldUntil: snapshot.ab ? new Date(snapshot.ab.decide_at) : null,
+              // A simulation does not wait for a winner: every record is decided now.
+              heldUntil: snapshot.ab && run.execution_type === 'actual' ? new Date(snapshot.ab.decide_at) : null,
               now,
             })
           : 0;

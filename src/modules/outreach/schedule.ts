@@ -30,8 +30,9 @@ export function createScheduler(deps: { db: Database; clock: Clock; runs: RunSer
             if (next && c.end_time && next >= c.end_time) next = null;
           }
           const change: Parameters<typeof campaignRepo.updateCampaign>[3] = { next_run_at: next, updated_at: now };
-          // No further run planned and none started (archived, or nothing to do): the schedule ends.
-          if (!run && !next && c.status === 'scheduled') change.status = 'completed';
+          // It could not start (no provider any more, a template deleted: said in the log) and no
+          // further run is planned: back to draft, for the operator to fix and trigger.
+          if (!run && !next && c.status === 'scheduled') change.status = 'draft';
           await campaignRepo.updateCampaign(trx, c.tenant_id, c.campaign_id, change);
         }
         return started;
