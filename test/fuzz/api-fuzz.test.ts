@@ -170,16 +170,24 @@ async function listsStillAnswer(after: Operation): Promise<Failure[]> {
   return found;
 }
 
+/**
+ * The fixture a path parameter takes: under /v1/outreach/campaigns, `campaign_id` names an
+ * outreach campaign (the fixture `id`, as the /api/marketing paths call it), not a /v1 campaign.
+ */
+function fixtureOf(op: Operation, name: string): string {
+  return name === 'campaign_id' && op.path.startsWith('/v1/outreach/campaigns/') ? 'id' : name;
+}
+
 /** Field names the operation's parameters and body use: the fixtures it needs. */
 function namesUsedBy(op: Operation): string[] {
-  const names = [...op.pathParams, ...op.queryParams].map((p) => p.name);
+  const names = [...op.pathParams.map((p) => fixtureOf(op, p.name)), ...op.queryParams.map((p) => p.name)];
   if (op.body) for (const f of fieldsOf(op.body)) for (const part of f.path) if (typeof part === 'string') names.push(part);
   if (op.upload) names.push('user_id');
   return names;
 }
 
 function baseRequest(op: Operation, known: Record<string, unknown>, key: string): Base {
-  const path = Object.fromEntries(op.pathParams.map((p) => [p.name, encodeURIComponent(String(known[p.name] ?? validValue(p.schema, p.name, known)))]));
+  const path = Object.fromEntries(op.pathParams.map((p) => [p.name, encodeURIComponent(String(known[fixtureOf(op, p.name)] ?? validValue(p.schema, p.name, known)))]));
   const query = Object.fromEntries(
     op.queryParams.filter((p) => p.required).map((p) => [p.name, encodeURIComponent(String(known[p.name] ?? validValue(p.schema, p.name, known)))]),
   );

@@ -107,10 +107,10 @@ export class FixtureSet {
         return this.check('create template', await admin('POST', '/v1/outreach/templates', body))?.template_id;
       },
       // Outreach: a provider (SMS, unreachable: runs are simulations), a campaign (`id` of the
-      // /api/marketing paths; the `campaign_id` of /v1/outreach paths names a /v1 campaign and
-      // answers 404), a simulation run and one of its records.
+      // /api/marketing paths, and the `campaign_id` of /v1/outreach/campaigns paths: see fixtureOf
+      // in api-fuzz.test.ts), a simulation run and one of its records.
       provider_id: async () => {
-        const body = { name: 'Fuzz SMS', kind: 'sms_generic', config: { url: 'http://127.0.0.1:9/sms' }, secrets: { secret: 'fz'.repeat(16) } };
+        const body = { name: 'Fuzz SMS', kind: 'sms_generic', config: { url: 'http://127.0.0.1:9/sms' }, secrets: { secret: 'fz'.repeat(16) }, is_default: true };
         return this.check('create provider', await admin('POST', '/v1/outreach/providers', body))?.provider_id;
       },
       id: async () => {
