@@ -16,6 +16,7 @@ import type { CustomerTables } from '../modules/customers/customer.tables.js';
 import type { AudienceTables } from '../modules/audiences/audience.tables.js';
 import type { TaskTables } from '../modules/tasks/task.tables.js';
 import type { OutreachTables } from '../modules/outreach/outreach.tables.js';
+import type { GroupBuyTables } from '../modules/group-buys/group-buy.tables.js';
 
 export interface DB
   extends PlatformTables,
@@ -31,4 +32,5 @@ export interface DB
     CustomerTables,
     AudienceTables,
     TaskTables,
-    OutreachTables {}
+    OutreachTables,
+    GroupBuyTables {}
