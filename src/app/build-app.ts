@@ -18,6 +18,7 @@ import { customerRoutes } from '../modules/customers/index.js';
 import { audienceRoutes } from '../modules/audiences/index.js';
 import { taskRoutes } from '../modules/tasks/index.js';
 import { outreachRoutes, templateRoutes } from '../modules/outreach/index.js';
+import { groupBuyDocumentRoutes, groupBuyRoutes } from '../modules/group-buys/index.js';
 import { type Clock, systemClock } from '../platform/clock.js';
 import { installAuth } from './auth.js';
 import { ErrorBody } from '../platform/http/common.schemas.js';
@@ -164,6 +165,8 @@ export async function buildApp(options: BuildAppOptions): Promise<Api> {
   taskRoutes(app, { tasks: services.tasks, uow });
   templateRoutes(app, { templates: services.templates, uow });
   outreachRoutes(app, { outreach: services.outreach, uow });
+  groupBuyRoutes(app, { groupBuys: services.groupBuys, uow });
+  groupBuyDocumentRoutes(app, { groupBuys: services.groupBuys, uow });
 
 
   return app;

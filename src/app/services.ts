@@ -37,6 +37,7 @@ import {
 import { createTaskService, taskMetrics } from '../modules/tasks/index.js';
 import { createOutreach, createTemplateService, outreachMetrics } from '../modules/outreach/index.js';
 import { createSecretBox, loadSecretKey } from '../platform/secret-box.js';
+import { createGroupBuyNotifyHandler, createGroupBuyService, GROUP_BUY_NOTIFY_QUEUE, groupBuyMetrics } from '../modules/group-buys/index.js';
 import { createHmac } from 'node:crypto';
 
 export interface ServiceDeps {
@@ -254,11 +255,13 @@ export function createServices(deps: ServiceDeps) {
     },
     warn: deps.warn,
   });
+  const groupBuys = createGroupBuyService({ db, clock, jobs, metrics: groupBuyMetrics(registry), maxGroupSize: config.group_buys.max_group_size });
+  const groupBuyNotify = createGroupBuyNotifyHandler({ groupBuys, allowPrivateNetworks: config.webhooks.allow_private_networks });
   const closeServices = async () => {
     await outreach.close();
     await close();
   };
-  return { db, clock, customers, audiences, templates, outreach, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead, redis, limiter, redeemGuard, redeemBatches, redeemCodes, redemptions, codeMirror, codeReconciler, tasks, close: closeServices };
+  return { db, clock, customers, audiences, templates, outreach, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead, redis, limiter, redeemGuard, redeemBatches, redeemCodes, redemptions, codeMirror, codeReconciler, tasks, groupBuys, groupBuyNotify, close: closeServices };
 }
 
 export type Services = ReturnType<typeof createServices>;
@@ -287,6 +290,11 @@ export function registerJobHandlers(runner: JobRunner, services: Services, idemp
       await services.codeReconciler.reconcile();
     });
   }
+  // Group-buys: open groups past expires_at succeed (virtual fill) or fail; outcomes go to the webhook.
+  runner.every('group_buys.expire', 2000, async () => {
+    await services.groupBuys.expireDue();
+  });
+  runner.register(GROUP_BUY_NOTIFY_QUEUE, services.groupBuyNotify, { concurrency: 4 });
   // Outreach: the send loop, the campaign scheduler and rewards for delivered messages.
   services.outreach.register(runner);
   // Finished jobs are kept a week for inspection, then deleted; DEAD jobs stay until retried.

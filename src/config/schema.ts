@@ -119,6 +119,13 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    group_buys: Type.Object(
+      {
+        // The largest group_size a group-buy activity may ask for (the document's max_group_size).
+        max_group_size: Type.Integer({ minimum: 2, maximum: 1000, default: 10 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     // Abuse defence (防刷): attempt limits in front of redemption, and a lock-out after
     // repeated failures (wrong or used codes). Counted in Redis when configured, else in-process.
     rate_limits: Type.Object(
