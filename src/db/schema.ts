@@ -17,6 +17,7 @@ import type { AudienceTables } from '../modules/audiences/audience.tables.js';
 import type { TaskTables } from '../modules/tasks/task.tables.js';
 import type { OutreachTables } from '../modules/outreach/outreach.tables.js';
 import type { GroupBuyTables } from '../modules/group-buys/group-buy.tables.js';
+import type { CouponTables } from '../modules/coupons/coupon.tables.js';
 
 export interface DB
   extends PlatformTables,
@@ -33,4 +34,5 @@ export interface DB
     AudienceTables,
     TaskTables,
     OutreachTables,
-    GroupBuyTables {}
+    GroupBuyTables,
+    CouponTables {}
