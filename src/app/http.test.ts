@@ -273,6 +273,12 @@ describe('OpenAPI and docs', () => {
     ['/v1/outreach/settings', ['get', 'put']],
     ['/v1/outreach/callbacks/{provider_id}/status', ['post']],
     ['/v1/outreach/callbacks/{provider_id}/inbound', ['post']],
+    ['/v1/group-buys/activities', ['get', 'post']],
+    ['/v1/group-buys/activities/{activity_id}', ['get', 'put']],
+    ['/v1/group-buys/activities/{activity_id}/end', ['post']],
+    ['/v1/group-buys/activities/{activity_id}/groups', ['get', 'post']],
+    ['/v1/group-buys/groups/{group_id}', ['get']],
+    ['/v1/group-buys/groups/{group_id}/join', ['post']],
     // The product document's own paths (tenant keys, like /v1).
     ['/api/marketing/campaigns', ['get', 'post']],
     ['/api/marketing/campaigns/{id}', ['get', 'put']],

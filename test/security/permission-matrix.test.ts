@@ -37,6 +37,8 @@ interface Fixtures {
   runId: string;
   recordId: string;
   providerId: string;
+  activityId: string;
+  groupId: string;
 }
 
 interface Rule {
@@ -183,7 +185,24 @@ const RULES: Record<string, Rule> = {
   'POST /api/marketing/campaigns/{id}/trigger': { ...tenantWide, body: () => ({ execution_type: 'simulation' }) },
   'POST /api/marketing/campaigns/{id}/archive': tenantWide,
   'GET /api/marketing/records': { ...tenantWide, query: (f) => ({ campaign_id: f.outreachCampaignId }) },
+  // Group-buys (tenant-wide: no product line).
+  'POST /v1/group-buys/activities': { ...tenantWide, role: 'admin', body: () => groupBuyActivityBody() },
+  'GET /v1/group-buys/activities': tenantWide,
+  'GET /v1/group-buys/activities/{activity_id}': tenantWide,
+  'PUT /v1/group-buys/activities/{activity_id}': { ...tenantWide, role: 'admin', body: () => ({ name: 'mx' }) },
+  'POST /v1/group-buys/activities/{activity_id}/end': { ...tenantWide, role: 'admin' },
+  'POST /v1/group-buys/activities/{activity_id}/groups': { ...tenantWide, body: () => ({ user_id: `mx-${uid()}` }) },
+  'GET /v1/group-buys/activities/{activity_id}/groups': tenantWide,
+  'POST /v1/group-buys/groups/{group_id}/join': { ...tenantWide, body: () => ({ user_id: `mx-${uid()}` }) },
+  'GET /v1/group-buys/groups/{group_id}': tenantWide,
+  'POST /marketing/group-buy': { ...tenantWide, body: (f) => ({ activity_id: f.activityId, user_id: `mx-${uid()}` }) },
+  'POST /marketing/group-buy/{group_id}/join': { ...tenantWide, body: () => ({ user_id: `mx-${uid()}` }) },
 };
+
+function groupBuyActivityBody() {
+  const now = Date.now();
+  return { name: 'G', item_id: 'sku', group_price: 100, original_price: 200, group_size: 10, start_time: new Date(now - 60_000).toISOString(), end_time: new Date(now + 86_400_000).toISOString() };
+}
 
 const uid = () => randomBytes(5).toString('hex');
 const RANK: Record<Role, number> = { readonly: 0, service: 1, admin: 2 };
@@ -213,7 +232,7 @@ describe('permission matrix: every route x every caller', () => {
       master: app.master,
     };
     const productMarkers = [f.userId, f.campaignId, f.rewardId, f.reservationId, f.grantId, f.batchId, f.audienceId, f.taskId, f.spareTaskId, ...f.codes];
-    const tenantMarkers = [f.tenantId, f.keyId, f.userSecret, f.templateId, f.outreachCampaignId, f.runId, f.recordId, f.providerId, ...productMarkers];
+    const tenantMarkers = [f.tenantId, f.keyId, f.userSecret, f.templateId, f.outreachCampaignId, f.runId, f.recordId, f.providerId, f.activityId, f.groupId, ...productMarkers];
 
     // Reads first, destructive calls last (a sub-resource before its parent), so the fixtures
     // exist for as long as possible.
@@ -337,6 +356,8 @@ function fillPath(template: string, f: Fixtures): string {
     audience_id: f.audienceId,
     template_id: f.templateId,
     task_id: f.taskId,
+    activity_id: f.activityId,
+    group_id: f.groupId,
   };
   return template.replace(/\{([a-z_]+)\}/g, (_, name: string) => {
     const value = values[name];
@@ -392,8 +413,12 @@ async function buildFixtures(app: TestApp, t: TenantFixture): Promise<Fixtures &
   const runId = must(await t.call('POST', `/v1/outreach/campaigns/${outreachCampaignId}/trigger`, { execution_type: 'simulation' }), 202).body.run_id as string;
   await (app.app.services.outreach as { dispatcher: { drain(o: { tenantId: string }): Promise<number> } }).dispatcher.drain({ tenantId: t.tenantId });
   const recordId = must(await t.call('GET', '/v1/outreach/records', undefined, { query: { run_id: runId } }), 200).body.records[0].record_id as string;
+  const activityId = must(await t.call('POST', '/v1/group-buys/activities', groupBuyActivityBody(), { key: t.admin }), 201).body.activity_id as string;
+  const groupId = must(await t.call('POST', `/v1/group-buys/activities/${activityId}/groups`, { user_id: userId }), 201).body.group_id as string;
   const dashless = codes.map((c) => c.replaceAll('-', ''));
   return {
+    activityId,
+    groupId,
     templateId,
     outreachCampaignId,
     runId,
