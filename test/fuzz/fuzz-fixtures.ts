@@ -129,6 +129,25 @@ export class FixtureSet {
         const runId = await this.need('run_id');
         return this.check('records', await admin('GET', `/v1/outreach/records?run_id=${runId}`))?.records?.[0]?.record_id;
       },
+      // Group-buys: an active activity (groups of 10, a user may join 1000 of them) and one open group.
+      activity_id: async () => {
+        const now = Date.now();
+        const body = {
+          name: 'Fuzz group-buy',
+          item_id: 'fz-sku',
+          group_price: 990,
+          original_price: 1990,
+          group_size: 10,
+          per_user_limit: 1000,
+          start_time: new Date(now - 60_000).toISOString(),
+          end_time: new Date(now + 86_400_000).toISOString(),
+        };
+        return this.check('create group-buy activity', await admin('POST', '/v1/group-buys/activities', body))?.activity_id;
+      },
+      group_id: async () => {
+        const activityId = await this.need('activity_id');
+        return this.check('open group', await admin('POST', `/v1/group-buys/activities/${activityId}/groups`, { user_id: `fz_leader_${label}` }))?.group_id;
+      },
       key_id: async () =>
         this.check('spare key', await admin('POST', `/v1/tenants/${t.tenantId}/api-keys`, { name: `spare ${randomBytes(3).toString('hex')}`, role: 'readonly' }))
           ?.key_id,
