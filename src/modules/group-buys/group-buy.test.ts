@@ -1,24 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { must, type Reply, type TenantFixture, testApp } from '../../../test/helpers/test-app.js';
+import { activityBody } from './testing/group-buy-fixture.js';
 
 const MINUTE = 60_000;
 
 function expectError(reply: Reply, status: number, code: string) {
   expect({ status: reply.status, code: reply.body?.error?.code }, JSON.stringify(reply.body)).toEqual({ status, code });
-}
-
-export function activityBody(overrides: Record<string, unknown> = {}, now = Date.now()) {
-  return {
-    name: 'Tea set 拼团',
-    item_id: 'sku-tea-1',
-    group_price: 9_900,
-    original_price: 15_900,
-    group_size: 3,
-    open_minutes: 60,
-    start_time: new Date(now - MINUTE).toISOString(),
-    end_time: new Date(now + 24 * 60 * MINUTE).toISOString(),
-    ...overrides,
-  };
 }
 
 async function newActivity(t: TenantFixture, overrides: Record<string, unknown> = {}) {
