@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { must, type Reply, type TenantFixture, testApp } from '../../../test/helpers/test-app.js';
+import { preferredLanguage } from './group-buy.language.js';
 import { activityBody } from './testing/group-buy-fixture.js';
 
 const MINUTE = 60_000;
@@ -82,6 +83,11 @@ describe('group-buy groups', () => {
     expectError(await t.call('POST', '/v1/group-buys/groups/grp_nope/join', { user_id: 'x' }), 404, 'group_not_found');
     expectError(await t.call('POST', `/v1/group-buys/groups/${groupId}/join`, { user_id: 'x' }, { key: t.readonly }), 403, 'read_only_key');
 
+    const metrics = (await app.call('GET', '/metrics', undefined, { key: null })).body as string;
+    expect(metrics).toMatch(/^marketing_group_buy_groups_created_total [1-9]\d*$/m);
+    expect(metrics).toMatch(/^marketing_group_buy_joins_total [1-9]\d*$/m);
+    expect(metrics).toMatch(/^marketing_group_buy_groups_succeeded_total\{how="full"\} [1-9]\d*$/m);
+
     // Another tenant sees none of it.
     const other = await app.newTenant();
     expectError(await other.call('GET', `/v1/group-buys/groups/${groupId}`), 404, 'group_not_found');
@@ -128,5 +134,17 @@ describe('the product document paths', () => {
     const english = await t.call('POST', '/marketing/group-buy', { activity_id: later.activity_id, user_id: 'a' }, { headers: { 'accept-language': 'en-US' } });
     expect(english.body.error.message).toBe('The activity has not started or has ended');
     expectError(await t.call('POST', '/marketing/group-buy', { activity_id: 'gba_nope', user_id: 'a' }), 404, 'activity_not_found');
+  });
+});
+
+describe('Accept-Language', () => {
+  it('picks zh-CN or en by q-value, else the fallback', () => {
+    expect(preferredLanguage(undefined, 'en')).toBe('en');
+    expect(preferredLanguage('zh-CN,zh;q=0.9,en;q=0.8', 'en')).toBe('zh-CN');
+    expect(preferredLanguage('en-US,en;q=0.9,zh;q=0.8', 'zh-CN')).toBe('en');
+    expect(preferredLanguage('fr;q=1, zh-TW;q=0.5', 'en')).toBe('zh-CN');
+    expect(preferredLanguage('zh;q=0.2, en;q=0.7', 'zh-CN')).toBe('en');
+    expect(preferredLanguage('fr, de', 'zh-CN')).toBe('zh-CN');
+    expect(preferredLanguage('zh;q=0, en;q=abc', 'en')).toBe('en');
   });
 });
