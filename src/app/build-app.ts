@@ -18,6 +18,7 @@ import { customerRoutes } from '../modules/customers/index.js';
 import { audienceRoutes } from '../modules/audiences/index.js';
 import { taskRoutes } from '../modules/tasks/index.js';
 import { outreachRoutes, templateRoutes } from '../modules/outreach/index.js';
+import { couponMarketingRoutes, couponRoutes } from '../modules/coupons/index.js';
 import { groupBuyDocumentRoutes, groupBuyRoutes } from '../modules/group-buys/index.js';
 import { type Clock, systemClock } from '../platform/clock.js';
 import { installAuth } from './auth.js';
@@ -167,6 +168,8 @@ export async function buildApp(options: BuildAppOptions): Promise<Api> {
   outreachRoutes(app, { outreach: services.outreach, uow });
   groupBuyRoutes(app, { groupBuys: services.groupBuys, uow });
   groupBuyDocumentRoutes(app, { groupBuys: services.groupBuys, uow });
+  couponRoutes(app, { coupons: services.coupons, uow });
+  couponMarketingRoutes(app, { coupons: services.coupons, uow });
 
 
   return app;

@@ -37,6 +37,7 @@ import {
 import { createTaskService, taskMetrics } from '../modules/tasks/index.js';
 import { createOutreach, createTemplateService, outreachMetrics } from '../modules/outreach/index.js';
 import { createSecretBox, loadSecretKey } from '../platform/secret-box.js';
+import { couponMetrics, createCouponService } from '../modules/coupons/index.js';
 import { createGroupBuyNotifyHandler, createGroupBuyService, GROUP_BUY_NOTIFY_QUEUE, groupBuyMetrics } from '../modules/group-buys/index.js';
 import { createHmac } from 'node:crypto';
 
@@ -257,11 +258,13 @@ export function createServices(deps: ServiceDeps) {
   });
   const groupBuys = createGroupBuyService({ db, clock, jobs, metrics: groupBuyMetrics(registry), maxGroupSize: config.group_buys.max_group_size });
   const groupBuyNotify = createGroupBuyNotifyHandler({ groupBuys, allowPrivateNetworks: config.webhooks.allow_private_networks });
+  // Coupons: claim_policy audience asks the audiences module whether the user is a member.
+  const coupons = createCouponService({ db, clock, checkIntervalMs: config.coupons.check_interval_seconds * 1000, metrics: couponMetrics(registry), membership: (tenantId, audienceId, userId, exec) => audiences.findMembership(tenantId, audienceId, userId, exec) });
   const closeServices = async () => {
     await outreach.close();
     await close();
   };
-  return { db, clock, customers, audiences, templates, outreach, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead, redis, limiter, redeemGuard, redeemBatches, redeemCodes, redemptions, codeMirror, codeReconciler, tasks, groupBuys, groupBuyNotify, close: closeServices };
+  return { db, clock, customers, audiences, templates, outreach, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead, redis, limiter, redeemGuard, redeemBatches, redeemCodes, redemptions, codeMirror, codeReconciler, tasks, groupBuys, groupBuyNotify, coupons, close: closeServices };
 }
 
 export type Services = ReturnType<typeof createServices>;
@@ -295,6 +298,13 @@ export function registerJobHandlers(runner: JobRunner, services: Services, idemp
     await services.groupBuys.expireDue();
   });
   runner.register(GROUP_BUY_NOTIFY_QUEUE, services.groupBuyNotify, { concurrency: 4 });
+  // Coupon locks past locked_until go back to the wallet; coupons past validity become expired.
+  runner.every('coupons.release_locks', 2000, async () => {
+    await services.coupons.releaseLapsedLocks();
+  });
+  runner.every('coupons.expire', services.coupons.checkIntervalMs, async () => {
+    await services.coupons.expireDue();
+  });
   // Outreach: the send loop, the campaign scheduler and rewards for delivered messages.
   services.outreach.register(runner);
   // Finished jobs are kept a week for inspection, then deleted; DEAD jobs stay until retried.

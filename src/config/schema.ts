@@ -119,6 +119,13 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    coupons: Type.Object(
+      {
+        // Seconds between sweeps that mark coupons past their validity expired (the document's coupon_check_interval).
+        check_interval_seconds: Type.Integer({ minimum: 1, maximum: 86400, default: 300 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     group_buys: Type.Object(
       {
         // The largest group_size a group-buy activity may ask for (the document's max_group_size).

@@ -148,6 +148,15 @@ export class FixtureSet {
         const activityId = await this.need('activity_id');
         return this.check('open group', await admin('POST', `/v1/group-buys/activities/${activityId}/groups`, { user_id: `fz_leader_${label}` }))?.group_id;
       },
+      coupon_template_id: async () => {
+        const body = { name: 'Fuzz coupon', coupon_type: 'discount', value: 100, refund_returns: true };
+        return this.check('create coupon template', await admin('POST', '/v1/coupons/templates', body))?.template_id;
+      },
+      // The fixture user's coupon, so lock / commit / use reach the service with a real owner.
+      coupon_id: async () => {
+        const templateId = await this.need('coupon_template_id');
+        return this.check('claim coupon', await admin('POST', `/v1/coupons/templates/${templateId}/claim`, { user_id: user }))?.coupon_id;
+      },
       key_id: async () =>
         this.check('spare key', await admin('POST', `/v1/tenants/${t.tenantId}/api-keys`, { name: `spare ${randomBytes(3).toString('hex')}`, role: 'readonly' }))
           ?.key_id,

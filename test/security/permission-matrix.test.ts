@@ -39,6 +39,8 @@ interface Fixtures {
   providerId: string;
   activityId: string;
   groupId: string;
+  couponTemplateId: string;
+  couponId: string;
 }
 
 interface Rule {
@@ -197,6 +199,24 @@ const RULES: Record<string, Rule> = {
   'GET /v1/group-buys/groups/{group_id}': tenantWide,
   'POST /marketing/group-buy': { ...tenantWide, body: (f) => ({ activity_id: f.activityId, user_id: `mx-${uid()}` }) },
   'POST /marketing/group-buy/{group_id}/join': { ...tenantWide, body: () => ({ user_id: `mx-${uid()}` }) },
+  'POST /v1/coupons/templates': { ...tenantWide, role: 'admin', body: () => ({ name: 'mx', coupon_type: 'discount', value: 100 }) },
+  'GET /v1/coupons/templates': tenantWide,
+  'GET /v1/coupons/templates/{coupon_template_id}': tenantWide,
+  'PUT /v1/coupons/templates/{coupon_template_id}': { ...tenantWide, role: 'admin', body: () => ({ name: 'mx' }) },
+  'POST /v1/coupons/templates/{coupon_template_id}/disable': { ...tenantWide, role: 'admin' },
+  'POST /v1/coupons/templates/{coupon_template_id}/claim': { ...tenantWide, body: () => ({ user_id: `mx-${uid()}` }) },
+  'POST /v1/coupons/templates/{coupon_template_id}/issue': { ...tenantWide, role: 'admin', body: () => ({ user_id: `mx-${uid()}` }) },
+  'GET /v1/coupons': { ...tenantWide, query: (f) => ({ user_id: f.userId }) },
+  'GET /v1/coupons/available': { ...tenantWide, query: (f) => ({ user_id: f.userId }) },
+  'POST /v1/coupons/available': { ...tenantWide, role: 'readonly', body: (f) => ({ user_id: f.userId, cart: { lines: [{ item_id: 'sku', unit_price: 1000, quantity: 1 }] } }) },
+  'GET /v1/coupons/{coupon_id}': tenantWide,
+  'POST /v1/coupons/{coupon_id}/void': { ...tenantWide, role: 'admin', body: () => ({}) },
+  'POST /v1/coupons/{coupon_id}/lock': { ...tenantWide, body: (f) => ({ order_id: `mx-${uid()}`, user_id: f.userId, cart: { lines: [{ item_id: 'sku', unit_price: 1000, quantity: 1 }] } }) },
+  'POST /v1/coupons/{coupon_id}/commit': { ...tenantWide, body: () => ({ order_id: 'mx-order' }) },
+  'POST /v1/coupons/{coupon_id}/release': { ...tenantWide, body: () => ({ order_id: 'mx-order' }) },
+  'POST /v1/coupons/{coupon_id}/refund': { ...tenantWide, body: () => ({ order_id: 'mx-order' }) },
+  'GET /marketing/coupons/available': { ...tenantWide, query: (f) => ({ user_id: f.userId }) },
+  'POST /marketing/coupons/{coupon_id}/use': { ...tenantWide, body: (f) => ({ order_id: `mx-${uid()}`, user_id: f.userId, order_amount: 1000 }) },
 };
 
 function groupBuyActivityBody() {
@@ -232,7 +252,7 @@ describe('permission matrix: every route x every caller', () => {
       master: app.master,
     };
     const productMarkers = [f.userId, f.campaignId, f.rewardId, f.reservationId, f.grantId, f.batchId, f.audienceId, f.taskId, f.spareTaskId, ...f.codes];
-    const tenantMarkers = [f.tenantId, f.keyId, f.userSecret, f.templateId, f.outreachCampaignId, f.runId, f.recordId, f.providerId, f.activityId, f.groupId, ...productMarkers];
+    const tenantMarkers = [f.tenantId, f.keyId, f.userSecret, f.templateId, f.outreachCampaignId, f.runId, f.recordId, f.providerId, f.activityId, f.groupId, f.couponTemplateId, f.couponId, ...productMarkers];
 
     // Reads first, destructive calls last (a sub-resource before its parent), so the fixtures
     // exist for as long as possible.
@@ -358,6 +378,8 @@ function fillPath(template: string, f: Fixtures): string {
     task_id: f.taskId,
     activity_id: f.activityId,
     group_id: f.groupId,
+    coupon_template_id: f.couponTemplateId,
+    coupon_id: f.couponId,
   };
   return template.replace(/\{([a-z_]+)\}/g, (_, name: string) => {
     const value = values[name];
@@ -415,10 +437,14 @@ async function buildFixtures(app: TestApp, t: TenantFixture): Promise<Fixtures &
   const recordId = must(await t.call('GET', '/v1/outreach/records', undefined, { query: { run_id: runId } }), 200).body.records[0].record_id as string;
   const activityId = must(await t.call('POST', '/v1/group-buys/activities', groupBuyActivityBody(), { key: t.admin }), 201).body.activity_id as string;
   const groupId = must(await t.call('POST', `/v1/group-buys/activities/${activityId}/groups`, { user_id: userId }), 201).body.group_id as string;
+  const couponTemplateId = must(await t.call('POST', '/v1/coupons/templates', { name: 'C', coupon_type: 'discount', value: 100, refund_returns: true }, { key: t.admin }), 201).body.template_id as string;
+  const couponId = must(await t.call('POST', `/v1/coupons/templates/${couponTemplateId}/claim`, { user_id: userId }), 201).body.coupon_id as string;
   const dashless = codes.map((c) => c.replaceAll('-', ''));
   return {
     activityId,
     groupId,
+    couponTemplateId,
+    couponId,
     templateId,
     outreachCampaignId,
     runId,
