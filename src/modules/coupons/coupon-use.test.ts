@@ -96,3 +96,27 @@ describe('coupon use on an order', () => {
     expect(en.body.error.message).toBe(`Coupon ${d.coupon_id} has expired`);
   });
 });
+
+describe('bad input gets a clear 4xx', () => {
+  it('negative prices, empty carts, 10,000-line carts, unknown coupons and templates', async () => {
+    const t = await (await testApp()).newTenant();
+    const c = await couponFor(t, 'u');
+    const bodies = [
+      { order_id: 'o', user_id: 'u', cart: { lines: [{ item_id: 'a', unit_price: -1, quantity: 1 }] } },
+      { order_id: 'o', user_id: 'u', cart: { lines: [] } },
+      { order_id: 'o', user_id: 'u', cart: { lines: Array.from({ length: 10_000 }, (_, i) => ({ item_id: `i${i}`, unit_price: 1, quantity: 1 })) } },
+      { order_id: 'o', user_id: 'u', cart: { lines: [{ item_id: 'a', unit_price: 1, quantity: 0 }] } },
+      { order_id: '', user_id: 'u', cart },
+    ];
+    for (const body of bodies) {
+      const r = await t.call('POST', `/v1/coupons/${c.coupon_id}/lock`, body);
+      expect(r.status, JSON.stringify(body).slice(0, 80)).toBe(400);
+      expect(r.body.error.code).toBe('invalid_request');
+    }
+    expect((await t.call('POST', '/v1/coupons/available', { user_id: 'u', cart: { lines: [] } })).status).toBe(400);
+    expect((await t.call('POST', '/v1/coupons/cpn_unknown/lock', { order_id: 'o', user_id: 'u', cart })).body.error.code).toBe('coupon_not_found');
+    expect((await t.call('POST', '/marketing/coupons/cpn_unknown/use', { order_id: 'o', user_id: 'u', order_amount: 1 })).body.error).toMatchObject({ code: 'coupon_not_found', message: '优惠券不存在' });
+    expect((await t.call('POST', '/v1/coupons/templates/cpt_unknown/claim', { user_id: 'u' })).status).toBe(404);
+    expect((await t.call('POST', '/v1/coupons/templates', { name: 'x', coupon_type: 'discount', value: -5 }, { key: t.admin })).status).toBe(400);
+  });
+});
