@@ -88,7 +88,8 @@ function discountOn(c: CouponTerms, eligible: number, shippingFee: number): { di
     const off = c.discount_kind === 'free' ? shippingFee : Math.min(c.value, shippingFee);
     return { discount: 0, shipping: off };
   }
-  let off = c.discount_kind === 'percent' ? Math.floor((eligible * c.value) / 100) : c.value;
+  // floor(eligible * percent / 100), computed without leaving the safe integer range for large carts.
+  let off = c.discount_kind === 'percent' ? Math.floor(eligible / 100) * c.value + Math.floor(((eligible % 100) * c.value) / 100) : c.value;
   if (c.max_discount !== null) off = Math.min(off, c.max_discount);
   return { discount: Math.min(off, eligible), shipping: 0 };
 }
