@@ -37,7 +37,7 @@ import {
 import { createTaskService, taskMetrics } from '../modules/tasks/index.js';
 import { createOutreach, createTemplateService, outreachMetrics } from '../modules/outreach/index.js';
 import { createSecretBox, loadSecretKey } from '../platform/secret-box.js';
-import { couponMetrics, createCouponService } from '../modules/coupons/index.js';
+import { couponMetrics, createCouponGuard, createCouponService } from '../modules/coupons/index.js';
 import { createGroupBuyNotifyHandler, createGroupBuyService, GROUP_BUY_NOTIFY_QUEUE, groupBuyMetrics } from '../modules/group-buys/index.js';
 import { createHmac } from 'node:crypto';
 
@@ -259,7 +259,14 @@ export function createServices(deps: ServiceDeps) {
   const groupBuys = createGroupBuyService({ db, clock, jobs, metrics: groupBuyMetrics(registry), maxGroupSize: config.group_buys.max_group_size });
   const groupBuyNotify = createGroupBuyNotifyHandler({ groupBuys, allowPrivateNetworks: config.webhooks.allow_private_networks });
   // Coupons: claim_policy audience asks the audiences module whether the user is a member.
-  const coupons = createCouponService({ db, clock, checkIntervalMs: config.coupons.check_interval_seconds * 1000, metrics: couponMetrics(registry), membership: (tenantId, audienceId, userId, exec) => audiences.findMembership(tenantId, audienceId, userId, exec) });
+  const coupons = createCouponService({
+    db,
+    clock,
+    checkIntervalMs: config.coupons.check_interval_seconds * 1000,
+    metrics: couponMetrics(registry),
+    membership: (tenantId, audienceId, userId, exec) => audiences.findMembership(tenantId, audienceId, userId, exec),
+    guard: createCouponGuard(limiter, { claim: config.rate_limits.coupon_claim, use: config.rate_limits.coupon_use }),
+  });
   const closeServices = async () => {
     await outreach.close();
     await close();

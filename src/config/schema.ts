@@ -151,6 +151,15 @@ export const ConfigSchema = Type.Object(
           },
           { additionalProperties: false, default: {} },
         ),
+        // Coupon claims and uses (lock, the document's use) per end user and per end-user IP.
+        coupon_claim: Type.Object(
+          { per_user: WindowLimit(20, 3600), per_client_ip: WindowLimit(200, 3600) },
+          { additionalProperties: false, default: {} },
+        ),
+        coupon_use: Type.Object(
+          { per_user: WindowLimit(60, 3600), per_client_ip: WindowLimit(600, 3600) },
+          { additionalProperties: false, default: {} },
+        ),
         // After `failures` failed attempts within `window_seconds` (per user and per end-user IP),
         // further attempts are refused until the oldest failure leaves the window.
         lockout: Type.Object(

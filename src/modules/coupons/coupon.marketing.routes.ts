@@ -5,6 +5,7 @@
  * expired coupon is 400 "优惠券已过期"); `Accept-Language: en` asks for English. Codes are stable.
  */
 import { Type } from 'typebox';
+import { endUserIp } from '../../platform/client-ip.js';
 import { authErrors, errors, NullableTimestamp } from '../../platform/http/common.schemas.js';
 import type { Api } from '../../platform/http/types.js';
 import type { UnitOfWork } from '../../platform/http/unit-of-work.js';
@@ -37,6 +38,7 @@ const UseBody = Type.Object(
     user_id: Type.String({ minLength: 1, maxLength: 128 }),
     order_amount: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000, description: 'the order amount (minor units), when no cart is sent: one line in scope of an all-items coupon' })),
     cart: Type.Optional(CartSchema),
+    client_ip: Type.Optional(Type.String({ maxLength: 64, description: "The end user's IP address, for the per-IP use limit" })),
   },
   { additionalProperties: false },
 );
@@ -99,6 +101,7 @@ export function couponMarketingRoutes(app: Api, deps: { coupons: CouponService; 
       const cart = b.cart ?? { lines: [{ item_id: '*', unit_price: b.order_amount ?? 0, quantity: 1 }] };
       const orderAmount = cart.lines.reduce((sum, l) => sum + l.unit_price * l.quantity, 0) + (cart.shipping_fee ?? 0);
       try {
+        await coupons.admit(request.actor!, 'use', b.user_id, endUserIp(request, b.client_ip, { serverCaller: true }));
         return await uow(request, reply, 200, async (trx) => {
           const used = await coupons.use(request.actor!, request.params.coupon_id, { order_id: b.order_id, user_id: b.user_id, cart }, trx);
           const discount = used.discount ?? 0;

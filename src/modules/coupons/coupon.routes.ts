@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import { endUserIp } from '../../platform/client-ip.js';
 import { authErrors, errors } from '../../platform/http/common.schemas.js';
 import type { Api } from '../../platform/http/types.js';
 import type { UnitOfWork } from '../../platform/http/unit-of-work.js';
@@ -20,6 +21,7 @@ import {
   TemplateParams,
   UpdateTemplateBody,
   UserBody,
+  ClaimBody,
   VoidBody,
   WalletQuery,
 } from './coupon.schemas.js';
@@ -75,12 +77,15 @@ export function couponRoutes(app: Api, deps: { coupons: CouponService; uow: Unit
         tags,
         summary: 'A user claims a coupon (claim_policy, per_user_limit and usage_limit apply)',
         params: TemplateParams,
-        body: UserBody,
-        response: { 201: Coupon, ...errors(...authErrors, 404, 409) },
+        body: ClaimBody,
+        response: { 201: Coupon, ...errors(...authErrors, 404, 409, 429) },
       },
     },
     async (request, reply) =>
-      localized(request, () => uow(request, reply, 201, (trx) => coupons.claim(request.actor!, request.params.coupon_template_id, request.body.user_id, 'claim', trx))),
+      localized(request, async () => {
+        await coupons.admit(request.actor!, 'claim', request.body.user_id, endUserIp(request, request.body.client_ip, { serverCaller: true }));
+        return uow(request, reply, 201, (trx) => coupons.claim(request.actor!, request.params.coupon_template_id, request.body.user_id, 'claim', trx));
+      }),
   );
   app.post(
     '/v1/coupons/templates/:coupon_template_id/issue',
@@ -127,10 +132,14 @@ export function couponRoutes(app: Api, deps: { coupons: CouponService; uow: Unit
         summary: 'Hold the coupon for an order (same order id: same lock; another order: 409 coupon_locked)',
         params: CouponParams,
         body: LockBody,
-        response: { 200: Locked, ...errors(...authErrors, 404, 409, 422) },
+        response: { 200: Locked, ...errors(...authErrors, 404, 409, 422, 429) },
       },
     },
-    async (request, reply) => localized(request, () => uow(request, reply, 200, (trx) => coupons.lock(request.actor!, request.params.coupon_id, request.body, trx))),
+    async (request, reply) =>
+      localized(request, async () => {
+        await coupons.admit(request.actor!, 'use', request.body.user_id, endUserIp(request, request.body.client_ip, { serverCaller: true }));
+        return uow(request, reply, 200, (trx) => coupons.lock(request.actor!, request.params.coupon_id, request.body, trx));
+      }),
   );
   for (const [action, summary] of [
     ['commit', 'The order is paid: locked -> used'],

@@ -120,6 +120,8 @@ export type CouponView = Static<typeof Coupon>;
 
 export const CouponParams = Type.Object({ coupon_id: Type.String({ minLength: 1, maxLength: 64 }) });
 export const UserBody = Type.Object({ user_id: Id }, { additionalProperties: false });
+const ClientIp = Type.Optional(Type.String({ maxLength: 64, description: "The end user's IP address, for the per-IP claim and use limits" }));
+export const ClaimBody = Type.Object({ user_id: Id, client_ip: ClientIp }, { additionalProperties: false });
 export const WalletQuery = Type.Object({ ...PageQuery, user_id: Id, status: Type.Optional(CouponStatusSchema) }, { additionalProperties: false });
 export const CouponList = Type.Object({ coupons: Type.Array(Coupon), pagination: Pagination });
 
@@ -172,6 +174,7 @@ export const LockBody = Type.Object(
     user_id: Id,
     cart: CartSchema,
     ttl_seconds: Type.Optional(Type.Integer({ minimum: 5, maximum: 86_400, default: 900 })),
+    client_ip: ClientIp,
   },
   { additionalProperties: false },
 );

@@ -6,6 +6,7 @@ import type { Clock } from '../../platform/clock.js';
 import { newId } from '../../platform/ids.js';
 import { pagination, toPage } from '../../platform/paging.js';
 import { couponErrors } from './coupon.errors.js';
+import type { CouponAction, CouponGuard } from './coupon.limits.js';
 import * as repo from './coupon.repo.js';
 import { type Cart, evaluateCoupon } from './coupon.rules.js';
 import type { AvailableInput, CouponView, LockInput } from './coupon.schemas.js';
@@ -37,6 +38,8 @@ export function createCouponService(deps: {
   /** How often the expiry sweep runs (config coupons.check_interval_seconds). */
   checkIntervalMs?: number;
   metrics?: { claimed: Counter<'source'>; used: Counter };
+  /** Anti-abuse limits on claims and uses (absent: none). */
+  guard?: CouponGuard;
 }) {
   const { db, clock } = deps;
 
@@ -92,6 +95,11 @@ export function createCouponService(deps: {
   }
 
   return {
+    /** Charges one claim or use attempt of the user (and of the end-user IP when known); 429 rate_limited beyond the limits. */
+    async admit(actor: Actor, action: CouponAction, userId: string, clientIp: string | null): Promise<void> {
+      await deps.guard?.admit(action, requireTenant(actor).tenantId, userId, clientIp);
+    },
+
     async createTemplate(actor: Actor, input: TemplateInput, exec: Executor = db) {
       const tenant = requireTenant(actor);
       const t = normalizeTemplate(input);

@@ -93,14 +93,34 @@ describe('wallet: claim, issue, limits', () => {
     expect(must(await t.call('GET', `/v1/coupons/templates/${tpl.template_id}`), 200).body.claimed_count).toBe(100);
   }, 120_000);
 
-  it('50 parallel claims by one user with per_user_limit 3: exactly 3', async () => {
+  it('50 parallel claims by one user with per_user_limit 3: exactly 3; past 20 attempts an hour the claim limit answers first', async () => {
     const t = await (await testApp()).newTenant();
     const tpl = await template(t, { per_user_limit: 3, usage_limit: 1000 });
     const replies = await Promise.all(Array.from({ length: 50 }, () => t.call('POST', `/v1/coupons/templates/${tpl.template_id}/claim`, { user_id: 'one' })));
     expect(replies.filter((r) => r.status === 201)).toHaveLength(3);
-    expect(replies.filter((r) => r.status === 409 && r.body.error.code === 'coupon_per_user_limit_reached')).toHaveLength(47);
+    // rate_limits.coupon_claim.per_user: 20 attempts an hour (the default) reach the claim at all.
+    expect(replies.filter((r) => r.status === 409 && r.body.error.code === 'coupon_per_user_limit_reached')).toHaveLength(17);
+    const limited = replies.filter((r) => r.status === 429);
+    expect(limited).toHaveLength(30);
+    expect(limited[0]!.body.error).toMatchObject({ code: 'rate_limited', details: { rule: 'user' } });
+    expect(limited[0]!.headers['retry-after']).toMatch(/^\d+$/);
     expect(must(await t.call('GET', '/v1/coupons?user_id=one'), 200).body.pagination.total).toBe(3);
     expect(must(await t.call('GET', `/v1/coupons/templates/${tpl.template_id}`), 200).body.claimed_count).toBe(3);
+  }, 60_000);
+});
+
+describe('claim and use limits per end-user IP', () => {
+  it('counts the client_ip a backend passes across users, and refuses one that is not an address', async () => {
+    const t = await (await testApp()).newTenant();
+    const tpl = await template(t, { usage_limit: 1000 });
+    const url = `/v1/coupons/templates/${tpl.template_id}/claim`;
+    const bad = await t.call('POST', url, { user_id: 'x', client_ip: 'not-an-ip' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe('invalid_request');
+    // 210 users behind one address: the per-IP limit (200 an hour) admits exactly 200.
+    const replies = await Promise.all(Array.from({ length: 210 }, (_, i) => t.call('POST', url, { user_id: `ip-${i}`, client_ip: '203.0.113.7' })));
+    expect(replies.filter((r) => r.status === 201)).toHaveLength(200);
+    expect(replies.filter((r) => r.status === 429 && r.body.error.details.rule === 'client_ip')).toHaveLength(10);
   }, 60_000);
 });
 

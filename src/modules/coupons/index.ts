@@ -11,3 +11,4 @@ export function couponMetrics(registry: Registry) {
     used: new Counter({ name: 'marketing_coupon_used_total', help: 'Coupons used on a paid order', registers: [registry] }),
   };
 }
+export { createCouponGuard, type CouponGuard, type CouponLimits } from './coupon.limits.js';
