@@ -20,6 +20,7 @@ import { taskRoutes } from '../modules/tasks/index.js';
 import { outreachRoutes, templateRoutes } from '../modules/outreach/index.js';
 import { couponMarketingRoutes, couponRoutes } from '../modules/coupons/index.js';
 import { groupBuyDocumentRoutes, groupBuyRoutes } from '../modules/group-buys/index.js';
+import { promotionRoutes } from '../modules/promotions/index.js';
 import { type Clock, systemClock } from '../platform/clock.js';
 import { installAuth } from './auth.js';
 import { ErrorBody } from '../platform/http/common.schemas.js';
@@ -170,6 +171,7 @@ export async function buildApp(options: BuildAppOptions): Promise<Api> {
   groupBuyDocumentRoutes(app, { groupBuys: services.groupBuys, uow });
   couponRoutes(app, { coupons: services.coupons, uow });
   couponMarketingRoutes(app, { coupons: services.coupons, uow });
+  promotionRoutes(app, { promotions: services.promotions, uow });
 
 
   return app;

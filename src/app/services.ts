@@ -39,6 +39,7 @@ import { createOutreach, createTemplateService, outreachMetrics } from '../modul
 import { createSecretBox, loadSecretKey } from '../platform/secret-box.js';
 import { couponMetrics, createCouponGuard, createCouponService } from '../modules/coupons/index.js';
 import { createGroupBuyNotifyHandler, createGroupBuyService, GROUP_BUY_NOTIFY_QUEUE, groupBuyMetrics } from '../modules/group-buys/index.js';
+import { createPromotionService } from '../modules/promotions/index.js';
 import { createHmac } from 'node:crypto';
 
 export interface ServiceDeps {
@@ -258,6 +259,8 @@ export function createServices(deps: ServiceDeps) {
   });
   const groupBuys = createGroupBuyService({ db, clock, jobs, metrics: groupBuyMetrics(registry), maxGroupSize: config.group_buys.max_group_size });
   const groupBuyNotify = createGroupBuyNotifyHandler({ groupBuys, allowPrivateNetworks: config.webhooks.allow_private_networks });
+  // Promotions: audience_id asks the audiences module too; promotions.cache_ttl_ms keeps hot ones in this process.
+  const promotions = createPromotionService({ db, clock, cacheTtlMs: config.promotions.cache_ttl_ms, membership: (tenantId, audienceId, userId, exec) => audiences.findMembership(tenantId, audienceId, userId, exec) });
   // Coupons: claim_policy audience asks the audiences module whether the user is a member.
   const coupons = createCouponService({
     db,
@@ -271,7 +274,7 @@ export function createServices(deps: ServiceDeps) {
     await outreach.close();
     await close();
   };
-  return { db, clock, customers, audiences, templates, outreach, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead, redis, limiter, redeemGuard, redeemBatches, redeemCodes, redemptions, codeMirror, codeReconciler, tasks, groupBuys, groupBuyNotify, coupons, close: closeServices };
+  return { db, clock, customers, audiences, templates, outreach, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead, redis, limiter, redeemGuard, redeemBatches, redeemCodes, redemptions, codeMirror, codeReconciler, tasks, groupBuys, groupBuyNotify, coupons, promotions, close: closeServices };
 }
 
 export type Services = ReturnType<typeof createServices>;

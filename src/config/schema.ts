@@ -126,6 +126,13 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    promotions: Type.Object(
+      {
+        // Milliseconds a promotion read for eligibility and discount is kept in each process (the document's promotion_cache_ttl).
+        cache_ttl_ms: Type.Integer({ minimum: 0, maximum: 86_400_000, default: 5000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     group_buys: Type.Object(
       {
         // The largest group_size a group-buy activity may ask for (the document's max_group_size).

@@ -18,6 +18,7 @@ import type { TaskTables } from '../modules/tasks/task.tables.js';
 import type { OutreachTables } from '../modules/outreach/outreach.tables.js';
 import type { GroupBuyTables } from '../modules/group-buys/group-buy.tables.js';
 import type { CouponTables } from '../modules/coupons/coupon.tables.js';
+import type { PromotionTables } from '../modules/promotions/promotion.tables.js';
 
 export interface DB
   extends PlatformTables,
@@ -35,4 +36,5 @@ export interface DB
     TaskTables,
     OutreachTables,
     GroupBuyTables,
-    CouponTables {}
+    CouponTables,
+    PromotionTables {}

@@ -157,6 +157,20 @@ export class FixtureSet {
         const templateId = await this.need('coupon_template_id');
         return this.check('claim coupon', await admin('POST', `/v1/coupons/templates/${templateId}/claim`, { user_id: user }))?.coupon_id;
       },
+      // Promotions: a flash sale running now (item fz-sku, stock enough for the whole run).
+      promotion_id: async () => {
+        const now = Date.now();
+        const body = {
+          name: 'Fuzz promotion',
+          promotion_type: 'flash_sale',
+          start_time: new Date(now - 60_000).toISOString(),
+          end_time: new Date(now + 86_400_000).toISOString(),
+          flash_sale: { items: [{ item_id: 'fz-sku', special_price: 990, stock: 1_000_000 }] },
+        };
+        return this.check('create promotion', await admin('POST', '/v1/promotions', body))?.promotion_id;
+      },
+      // The terms of a flash sale, so a generated POST /v1/promotions (promotion_type flash_sale) is valid.
+      flash_sale: async () => ({ items: [{ item_id: 'fz-sku', special_price: 990, stock: 1_000_000 }] }),
       key_id: async () =>
         this.check('spare key', await admin('POST', `/v1/tenants/${t.tenantId}/api-keys`, { name: `spare ${randomBytes(3).toString('hex')}`, role: 'readonly' }))
           ?.key_id,

@@ -41,6 +41,7 @@ interface Fixtures {
   groupId: string;
   couponTemplateId: string;
   couponId: string;
+  promotionId: string;
 }
 
 interface Rule {
@@ -57,6 +58,13 @@ interface Rule {
 }
 
 const tenantWide: Rule = { scope: 'tenant' };
+const promotionMatrixBody = () => ({
+  name: 'mx',
+  promotion_type: 'flash_sale',
+  start_time: new Date(Date.now() - 60_000).toISOString(),
+  end_time: new Date(Date.now() + 86_400_000).toISOString(),
+  flash_sale: { items: [{ item_id: 'sku', special_price: 500, stock: 100_000 }] },
+});
 const ndjsonUsers = { type: 'application/x-ndjson', payload: () => `${JSON.stringify({ user_id: `mx-${uid()}` })}\n` };
 
 // One rule per operation of the spec. A route missing here fails the test: classify it.
@@ -215,6 +223,16 @@ const RULES: Record<string, Rule> = {
   'POST /v1/coupons/{coupon_id}/commit': { ...tenantWide, body: () => ({ order_id: 'mx-order' }) },
   'POST /v1/coupons/{coupon_id}/release': { ...tenantWide, body: () => ({ order_id: 'mx-order' }) },
   'POST /v1/coupons/{coupon_id}/refund': { ...tenantWide, body: () => ({ order_id: 'mx-order' }) },
+  'POST /v1/promotions': { ...tenantWide, role: 'admin', body: () => promotionMatrixBody() },
+  'GET /v1/promotions': tenantWide,
+  'GET /v1/promotions/{promotion_id}': tenantWide,
+  'PUT /v1/promotions/{promotion_id}': { ...tenantWide, role: 'admin', body: () => ({ name: 'mx' }) },
+  'POST /v1/promotions/{promotion_id}/end': { ...tenantWide, role: 'admin' },
+  'POST /v1/promotions/{promotion_id}/eligibility': { ...tenantWide, role: 'readonly', body: (f) => ({ user_id: f.userId, item_id: 'sku' }) },
+  'POST /v1/promotions/{promotion_id}/discount': { ...tenantWide, role: 'readonly', body: (f) => ({ user_id: f.userId, cart: { lines: [{ item_id: 'sku', unit_price: 1000, quantity: 1 }] } }) },
+  'POST /v1/promotions/{promotion_id}/reserve': { ...tenantWide, body: (f) => ({ user_id: f.userId, order_id: `mx-${uid()}`, item_id: 'sku', quantity: 1 }) },
+  'POST /v1/promotions/{promotion_id}/commit': { ...tenantWide, body: () => ({ order_id: 'mx-order' }) },
+  'POST /v1/promotions/{promotion_id}/release': { ...tenantWide, body: () => ({ order_id: 'mx-order' }) },
   'GET /marketing/coupons/available': { ...tenantWide, query: (f) => ({ user_id: f.userId }) },
   'POST /marketing/coupons/{coupon_id}/use': { ...tenantWide, body: (f) => ({ order_id: `mx-${uid()}`, user_id: f.userId, order_amount: 1000 }) },
 };
@@ -252,7 +270,7 @@ describe('permission matrix: every route x every caller', () => {
       master: app.master,
     };
     const productMarkers = [f.userId, f.campaignId, f.rewardId, f.reservationId, f.grantId, f.batchId, f.audienceId, f.taskId, f.spareTaskId, ...f.codes];
-    const tenantMarkers = [f.tenantId, f.keyId, f.userSecret, f.templateId, f.outreachCampaignId, f.runId, f.recordId, f.providerId, f.activityId, f.groupId, f.couponTemplateId, f.couponId, ...productMarkers];
+    const tenantMarkers = [f.tenantId, f.keyId, f.userSecret, f.templateId, f.outreachCampaignId, f.runId, f.recordId, f.providerId, f.activityId, f.groupId, f.couponTemplateId, f.couponId, f.promotionId, ...productMarkers];
 
     // Reads first, destructive calls last (a sub-resource before its parent), so the fixtures
     // exist for as long as possible.
@@ -380,6 +398,7 @@ function fillPath(template: string, f: Fixtures): string {
     group_id: f.groupId,
     coupon_template_id: f.couponTemplateId,
     coupon_id: f.couponId,
+    promotion_id: f.promotionId,
   };
   return template.replace(/\{([a-z_]+)\}/g, (_, name: string) => {
     const value = values[name];
@@ -439,12 +458,15 @@ async function buildFixtures(app: TestApp, t: TenantFixture): Promise<Fixtures &
   const groupId = must(await t.call('POST', `/v1/group-buys/activities/${activityId}/groups`, { user_id: userId }), 201).body.group_id as string;
   const couponTemplateId = must(await t.call('POST', '/v1/coupons/templates', { name: 'C', coupon_type: 'discount', value: 100, refund_returns: true }, { key: t.admin }), 201).body.template_id as string;
   const couponId = must(await t.call('POST', `/v1/coupons/templates/${couponTemplateId}/claim`, { user_id: userId }), 201).body.coupon_id as string;
+  // A flash sale running now (ends in a day) with stock enough for every request of the matrix.
+  const promotionId = must(await t.call('POST', '/v1/promotions', promotionMatrixBody(), { key: t.admin }), 201).body.promotion_id as string;
   const dashless = codes.map((c) => c.replaceAll('-', ''));
   return {
     activityId,
     groupId,
     couponTemplateId,
     couponId,
+    promotionId,
     templateId,
     outreachCampaignId,
     runId,
