@@ -142,11 +142,11 @@ export const Eligibility = Type.Object({
 });
 
 const CartLine = Type.Object(
-  { item_id: Id, category_id: Type.Optional(Id), unit_price: Money('price of one unit'), quantity: Type.Integer({ minimum: 1, maximum: 100_000 }) },
+  { item_id: Id, category_id: Type.Optional(Id), unit_price: Type.Integer({ minimum: 0, maximum: 1_000_000_000, description: 'price of one unit, minor units' }), quantity: Type.Integer({ minimum: 1, maximum: 10_000 }) },
   { additionalProperties: false },
 );
 export const DiscountBody = Type.Object(
-  { user_id: Id, cart: Type.Object({ lines: Type.Array(CartLine, { minItems: 1, maxItems: 1000 }) }, { additionalProperties: false }) },
+  { user_id: Id, cart: Type.Object({ lines: Type.Array(CartLine, { minItems: 1, maxItems: 500, description: 'at most 500 lines: every total stays an exact integer' }) }, { additionalProperties: false }) },
   { additionalProperties: false },
 );
 export const Discount = Type.Object({
