@@ -44,6 +44,10 @@ describe('promotion cache and bad input', () => {
     expect(d.discount).toBe(Math.floor(eligible / 3));
     expect(d.lines.reduce((a: number, l: { discount: number }) => a + l.discount, 0)).toBe(d.discount);
     expect((await t.call('POST', '/v1/promotions/prm_nope/discount', { user_id: 'u', cart })).status).toBe(404);
+    // The document's calculate_discount(promotion, order_amount): one line, in scope of {all: true} only.
+    expect(must(await t.call('POST', url, { user_id: 'u', order_amount: 1000 }), 200).body).toMatchObject({ applicable: true, discount: 333, lines: [{ item_id: '', discount: 333 }] });
+    expect((await t.call('POST', url, { user_id: 'u', order_amount: 1000, cart })).body.error.details.field).toBe('cart');
+    expect((await t.call('POST', url, { user_id: 'u' })).status).toBe(400);
     expect((await t.call('POST', '/v1/promotions/prm_nope/reserve', { user_id: 'u', order_id: 'o', item_id: 'a', quantity: 1 })).status).toBe(404);
   });
 });

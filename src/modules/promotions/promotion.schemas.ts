@@ -146,8 +146,16 @@ const CartLine = Type.Object(
   { additionalProperties: false },
 );
 export const DiscountBody = Type.Object(
-  { user_id: Id, cart: Type.Object({ lines: Type.Array(CartLine, { minItems: 1, maxItems: 500, description: 'at most 500 lines: every total stays an exact integer' }) }, { additionalProperties: false }) },
-  { additionalProperties: false },
+  {
+    user_id: Id,
+    cart: Type.Optional(
+      Type.Object({ lines: Type.Array(CartLine, { minItems: 1, maxItems: 500, description: 'at most 500 lines: every total stays an exact integer' }) }, { additionalProperties: false }),
+    ),
+    order_amount: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 1_000_000_000_000, description: "instead of cart (the document's calculate_discount(promotion, order_amount)): one line in no category, in scope of {all: true} only" }),
+    ),
+  },
+  { additionalProperties: false, description: 'exactly one of cart, order_amount' },
 );
 export const Discount = Type.Object({
   promotion_id: Type.String(),

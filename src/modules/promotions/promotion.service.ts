@@ -195,14 +195,17 @@ export function createPromotionService(deps: {
     },
 
     /** The document's calculate_discount: what this promotion gives on the cart, per line (400 promotion_not_active outside its time). */
-    async discount(actor: Actor, id: string, input: { user_id: string; cart: Cart }) {
+    async discount(actor: Actor, id: string, input: { user_id: string; cart?: Cart | undefined; order_amount?: number | undefined }) {
       const tenantId = requireTenant(actor).tenantId;
+      if ((input.cart === undefined) === (input.order_amount === undefined)) throw promotionErrors.invalid('cart', 'give exactly one of cart, order_amount');
+      // The document's order_amount: one line whose item id no scope can name (ids are non-empty).
+      const cart: Cart = input.cart ?? { lines: [{ item_id: '', unit_price: input.order_amount ?? 0, quantity: 1 }] };
       const { row } = await loadCached(tenantId, id);
       requireActive(row, clock.now());
       if (!(await inAudience(tenantId, row, input.user_id, db))) {
         return { promotion_id: id, applicable: false, reason: 'not_in_audience', eligible_amount: 0, discount: 0, lines: [], gifts: [] };
       }
-      return { promotion_id: id, ...calculateDiscount(row.terms, row.scope, input.cart) };
+      return { promotion_id: id, ...calculateDiscount(row.terms, row.scope, cart) };
     },
 
     /**
