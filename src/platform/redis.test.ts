@@ -31,6 +31,8 @@ describe('Redis client', () => {
         per_product_hour: null,
         per_product_day: 1000,
       },
+      coupon_claim: { per_user: { limit: 20, window_seconds: 3600 }, per_client_ip: { limit: 200, window_seconds: 3600 } },
+      coupon_use: { per_user: { limit: 60, window_seconds: 3600 }, per_client_ip: { limit: 600, window_seconds: 3600 } },
       lockout: { failures: 4, window_seconds: 3600 },
       memory_max_keys: 100_000,
     });
