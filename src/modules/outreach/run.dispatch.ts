@@ -1,4 +1,4 @@
-import type { Database, Executor } from '../../db/client.js';
+import type { Database } from '../../db/client.js';
 import { inTransaction } from '../../db/client.js';
 import type { Clock } from '../../platform/clock.js';
 import type { JobQueue } from '../../platform/jobs.js';
@@ -234,9 +234,12 @@ export function createDispatcher(deps: DispatcherDeps) {
       });
       await suppressMany(trx, { tenantId: run.tenant_id, channel: snapshot.channel, addresses: gone, reason: 'invalid_address', now });
       if (snapshot.reward_id) {
-        for (const w of written.filter((x) => x.status === 'delivered')) {
-          await enqueueReward(trx, run.tenant_id, snapshot.reward_id, recordIdOf(run.run_id, w.seq), w.customer_id);
-        }
+        const rewardId = snapshot.reward_id;
+        const delivered = written.filter((x) => x.status === 'delivered');
+        await deps.jobs.enqueueMany(
+          trx,
+          delivered.map((w) => ({ tenantId: run.tenant_id, queue: REWARD_QUEUE, payload: { reward_id: rewardId, record_id: recordIdOf(run.run_id, w.seq), user_id: w.customer_id } })),
+        );
       }
     });
     for (const o of outcomes) {
@@ -244,10 +247,6 @@ export function createDispatcher(deps: DispatcherDeps) {
       if (o.status === 'skipped' && o.reason) metrics.skipped.inc({ reason: o.reason });
       if (o.status === 'deferred' && o.reason) metrics.deferred.inc({ reason: o.reason });
     }
-  }
-
-  async function enqueueReward(trx: Executor, tenantId: string, rewardId: string, recordId: string, userId: string) {
-    await deps.jobs.enqueue(trx, { tenantId, queue: REWARD_QUEUE, payload: { reward_id: rewardId, record_id: recordId, user_id: userId } });
   }
 
   /** The first rendered messages of a simulation, kept on the run for the operator to read. */

@@ -34,6 +34,8 @@ export interface EnqueueInput {
 export interface JobQueue {
   /** Writes the job with `exec`: pass the transaction of the change that causes it. */
   enqueue(exec: Executor, job: EnqueueInput): Promise<string>;
+  /** Several jobs in one statement, with `exec` (the caller's transaction). */
+  enqueueMany(exec: Executor, jobs: readonly EnqueueInput[]): Promise<string[]>;
   /**
    * The job's id and checked fields, for a caller that inserts the job row inside its own
    * statement (the one-statement grant): it runs at the time of that statement.
@@ -85,7 +87,8 @@ export function createJobQueue(deps: { db: Database; clock: Clock }): JobQueue {
   const prepare = (job: Omit<EnqueueInput, 'runAt'>): PreparedJob => prepareJob(clock, job);
   return {
     prepare,
-    enqueue: (exec, job) => enqueueJob(exec, clock, job),
+    enqueue: async (exec, job) => (await enqueueJobs(exec, clock, [job]))[0]!,
+    enqueueMany: (exec, jobs) => enqueueJobs(exec, clock, jobs),
   };
 }
 
@@ -96,25 +99,27 @@ function prepareJob(clock: Clock, job: Omit<EnqueueInput, 'runAt'>): PreparedJob
   return { job_id: newId('job', clock.now().getTime()), queue: job.queue, payload: job.payload ?? null, max_attempts: maxAttempts };
 }
 
-async function enqueueJob(exec: Executor, clock: Clock, job: EnqueueInput): Promise<string> {
-  const { job_id: jobId, max_attempts: maxAttempts } = prepareJob(clock, job);
+/** Writes jobs with `exec` in ONE multi-row INSERT (one path for one job or many). */
+async function enqueueJobs(exec: Executor, clock: Clock, jobs: readonly EnqueueInput[]): Promise<string[]> {
+  if (jobs.length === 0) return [];
   const now = clock.now();
-  // Deliberately `exec`, never the root database: the job must commit or roll back with the
-  // caller's change (and on PGlite the root handle would wait forever behind the open transaction).
-  await exec
-    .insertInto('job')
-    .values({
+  const rows = jobs.map((job) => {
+    const { job_id, max_attempts } = prepareJob(clock, job);
+    return {
       tenant_id: job.tenantId,
-      job_id: jobId,
+      job_id,
       queue: job.queue,
       payload: JSON.stringify(job.payload ?? null),
-      max_attempts: maxAttempts,
+      max_attempts,
       run_at: job.runAt ?? now,
       created_at: now,
       updated_at: now,
-    })
-    .execute();
-  return jobId;
+    };
+  });
+  // Deliberately `exec`, never the root database: the jobs must commit or roll back with the
+  // caller's change (and on PGlite the root handle would wait forever behind the open transaction).
+  await exec.insertInto('job').values(rows).execute();
+  return rows.map((row) => row.job_id);
 }
 
 export interface ClaimedJob {
