@@ -1,8 +1,8 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postgresUrl, testDbKind } from '../helpers/database.js';
-import { createScratchDatabase } from '../helpers/postgres-admin.js';
-import { client, type ServerProcess, startServerProcess } from './server-process.js';
+import { describe, expect, it } from 'vitest';
+import { testDbKind } from '../helpers/database.js';
+import { client } from './server-process.js';
+import { twoServersOnScratchDatabase } from './two-servers.js';
 
 /**
  * Promise 1, the flash sale: one reward with stock S, many times S parallel grant requests from
@@ -14,25 +14,10 @@ const STOCK = 100;
 const REQUESTS = 1500;
 
 describe.runIf(testDbKind() === 'postgres')('flash sale across two API processes on PostgreSQL', () => {
-  let servers: ServerProcess[] = [];
-  let drop: () => Promise<void>;
-  let url: string;
-
-  beforeAll(async () => {
-    const scratch = await createScratchDatabase(postgresUrl(), 'flash');
-    drop = scratch.drop;
-    url = scratch.url;
-    const env = { DATABASE_URL: url, MARKETING_MASTER_KEY: MASTER, MARKETING_DB_POOL_SIZE: '20' };
-    servers = await Promise.all([startServerProcess(env), startServerProcess(env)]);
-  });
-
-  afterAll(async () => {
-    await Promise.all(servers.map((s) => s.stop('SIGKILL')));
-    await drop?.();
-  });
+  const cluster = twoServersOnScratchDatabase('flash', MASTER);
 
   it(`grants exactly ${STOCK} of ${REQUESTS} parallel requests`, async () => {
-    const [a, b] = servers.map((s) => client(s.url)) as [ReturnType<typeof client>, ReturnType<typeof client>];
+    const [a, b] = cluster.servers.map((s) => client(s.url)) as [ReturnType<typeof client>, ReturnType<typeof client>];
     expect((await a('POST', '/v1/tenants', { key: MASTER, body: { tenant_id: 'shop', name: 'Shop' } })).status).toBe(201);
     const key = (await a('POST', '/v1/tenants/shop/api-keys', { key: MASTER, body: { name: 'svc', role: 'admin' } })).body.key as string;
     expect((await a('POST', '/v1/apps', { key, body: { product_code: 'app1', name: 'App' } })).status).toBe(201);
@@ -67,7 +52,7 @@ describe.runIf(testDbKind() === 'postgres')('flash sale across two API processes
     expect(winners.size).toBe(STOCK);
 
     // Stock counters, grant rows and ledger entries agree, read straight from the database.
-    const db = new pg.Client({ connectionString: url });
+    const db = new pg.Client({ connectionString: cluster.url });
     await db.connect();
     try {
       const slots = await db.query('select sum(used)::int as used, sum(reserved)::int as reserved, sum(total)::int as total from reward_stock_slot where reward_id = $1', [reward.reward_id]);

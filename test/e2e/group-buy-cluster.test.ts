@@ -1,8 +1,8 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postgresUrl, testDbKind } from '../helpers/database.js';
-import { createScratchDatabase } from '../helpers/postgres-admin.js';
-import { client, type ServerProcess, startServerProcess } from './server-process.js';
+import { describe, expect, it } from 'vitest';
+import { testDbKind } from '../helpers/database.js';
+import { client } from './server-process.js';
+import { twoServersOnScratchDatabase } from './two-servers.js';
 
 /**
  * Group-buy joins spread over two API processes on one PostgreSQL database: no group gets more
@@ -15,25 +15,10 @@ const SIZE = 5;
 const JOINS = 400;
 
 describe.runIf(testDbKind() === 'postgres')('group-buy joins across two API processes on PostgreSQL', () => {
-  let servers: ServerProcess[] = [];
-  let drop: () => Promise<void>;
-  let url: string;
-
-  beforeAll(async () => {
-    const scratch = await createScratchDatabase(postgresUrl(), 'groupbuy');
-    drop = scratch.drop;
-    url = scratch.url;
-    const env = { DATABASE_URL: url, MARKETING_MASTER_KEY: MASTER, MARKETING_DB_POOL_SIZE: '20' };
-    servers = await Promise.all([startServerProcess(env), startServerProcess(env)]);
-  });
-
-  afterAll(async () => {
-    await Promise.all(servers.map((s) => s.stop('SIGKILL')));
-    await drop?.();
-  });
+  const cluster = twoServersOnScratchDatabase('groupbuy', MASTER);
 
   it(`${JOINS} joins over ${GROUPS} groups of ${SIZE}, and one user over 10 groups with per_user_limit 2`, async () => {
-    const [a, b] = servers.map((s) => client(s.url)) as [ReturnType<typeof client>, ReturnType<typeof client>];
+    const [a, b] = cluster.servers.map((s) => client(s.url)) as [ReturnType<typeof client>, ReturnType<typeof client>];
     expect((await a('POST', '/v1/tenants', { key: MASTER, body: { tenant_id: 'shop', name: 'Shop' } })).status).toBe(201);
     const key = (await a('POST', '/v1/tenants/shop/api-keys', { key: MASTER, body: { name: 'admin', role: 'admin' } })).body.key as string;
     const now = Date.now();
@@ -84,7 +69,7 @@ describe.runIf(testDbKind() === 'postgres')('group-buy joins across two API proc
     expect(greedy.filter((r) => r.status === 200)).toHaveLength(2);
     expect(greedy.filter((r) => r.status === 409 && r.body.error.code === 'per_user_limit_reached')).toHaveLength(8);
 
-    const db = new pg.Client({ connectionString: url });
+    const db = new pg.Client({ connectionString: cluster.url });
     await db.connect();
     try {
       const groups = await db.query(
