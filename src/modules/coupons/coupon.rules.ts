@@ -7,7 +7,10 @@
  * never up), then capped by max_discount; every discount is capped by the amount it applies to
  * (the eligible lines for a discount coupon, the shipping fee for a shipping coupon).
  */
-import type { CouponScope, CouponStatus, CouponType, DiscountKind } from './coupon.tables.js';
+import { type Cart, type ItemScope, inScope } from '../../platform/cart.js';
+import type { CouponStatus, CouponType, DiscountKind } from './coupon.tables.js';
+
+export type { Cart, CartLine } from '../../platform/cart.js';
 
 export const NOT_USABLE_REASONS = [
   'below_min_amount',
@@ -19,17 +22,6 @@ export const NOT_USABLE_REASONS = [
   'not_available',
 ] as const;
 export type NotUsableReason = (typeof NOT_USABLE_REASONS)[number];
-
-export interface CartLine {
-  item_id: string;
-  category_id?: string | undefined;
-  unit_price: number;
-  quantity: number;
-}
-export interface Cart {
-  lines: CartLine[];
-  shipping_fee?: number | undefined;
-}
 
 /** What the rules need of a coupon and its template. */
 export interface CouponTerms {
@@ -45,7 +37,7 @@ export interface CouponTerms {
   max_discount: number | null;
   gift_item_id: string | null;
   min_amount: number;
-  scope: CouponScope;
+  scope: ItemScope;
   stacking_group: string | null;
   exclusive: boolean;
 }
@@ -53,13 +45,6 @@ export interface CouponTerms {
 export type Evaluation =
   | { usable: true; discount: number | null; shipping_discount: number | null; eligible_amount: number | null; gift_item_id: string | null }
   | { usable: false; reason: NotUsableReason; details: Record<string, unknown> };
-
-export function inScope(scope: CouponScope, line: CartLine): boolean {
-  if (scope.exclude_item_ids?.includes(line.item_id)) return false;
-  if (scope.all) return true;
-  if (scope.item_ids?.includes(line.item_id)) return true;
-  return line.category_id !== undefined && (scope.category_ids?.includes(line.category_id) ?? false);
-}
 
 /** The status a coupon has now: an available one past its validity is expired, a lock past its TTL is free again. */
 export function effectiveStatus(c: Pick<CouponTerms, 'status' | 'valid_until' | 'locked_until'>, now: Date): CouponStatus {

@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { CartSchema, ScopeSchema } from '../../platform/cart.js';
 import { NullableTimestamp, PageQuery, Pagination, Timestamp } from '../../platform/http/common.schemas.js';
 import { NOT_USABLE_REASONS } from './coupon.rules.js';
 import { CLAIM_POLICIES, COUPON_STATUSES, COUPON_TYPES, DISCOUNT_KINDS } from './coupon.tables.js';
@@ -6,17 +7,8 @@ import { CLAIM_POLICIES, COUPON_STATUSES, COUPON_TYPES, DISCOUNT_KINDS } from '.
 const Money = (description: string) => Type.Integer({ minimum: 0, maximum: 1_000_000_000_000, description });
 const Id = Type.String({ minLength: 1, maxLength: 128 });
 const NullableInt = (min: number, max: number, description: string) => Type.Union([Type.Integer({ minimum: min, maximum: max }), Type.Null()], { description });
-const Ids = Type.Array(Id, { maxItems: 1000 });
 
-export const Scope = Type.Object(
-  {
-    all: Type.Optional(Type.Boolean()),
-    item_ids: Type.Optional(Ids),
-    category_ids: Type.Optional(Ids),
-    exclude_item_ids: Type.Optional(Ids),
-  },
-  { additionalProperties: false, description: '{all: true} or {item_ids, category_ids}; exclude_item_ids always wins' },
-);
+export const Scope = ScopeSchema;
 
 const TemplateFields = {
   name: Type.String({ minLength: 1, maxLength: 200 }),
@@ -125,24 +117,7 @@ export const ClaimBody = Type.Object({ user_id: Id, client_ip: ClientIp }, { add
 export const WalletQuery = Type.Object({ ...PageQuery, user_id: Id, status: Type.Optional(CouponStatusSchema) }, { additionalProperties: false });
 export const CouponList = Type.Object({ coupons: Type.Array(Coupon), pagination: Pagination });
 
-export const CartSchema = Type.Object(
-  {
-    lines: Type.Array(
-      Type.Object(
-        {
-          item_id: Id,
-          category_id: Type.Optional(Id),
-          unit_price: Type.Integer({ minimum: 0, maximum: 1_000_000_000, description: 'minor units' }),
-          quantity: Type.Integer({ minimum: 1, maximum: 10_000 }),
-        },
-        { additionalProperties: false },
-      ),
-      { minItems: 1, maxItems: 500 },
-    ),
-    shipping_fee: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000 })),
-  },
-  { additionalProperties: false },
-);
+export { CartSchema };
 
 export const AvailableQuery = Type.Object({ user_id: Id }, { additionalProperties: false });
 export const AvailableBody = Type.Object(

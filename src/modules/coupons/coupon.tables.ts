@@ -1,3 +1,4 @@
+import type { ItemScope } from '../../platform/cart.js';
 import type { ColumnType, Generated } from 'kysely';
 
 export const COUPON_TYPES = ['discount', 'shipping', 'gift'] as const;
@@ -12,12 +13,8 @@ export type CouponStatus = (typeof COUPON_STATUSES)[number];
 /** bigint columns arrive as strings from pg; written as numbers. */
 type Money = ColumnType<string | number, number, number>;
 
-export interface CouponScope {
-  all?: boolean;
-  item_ids?: string[];
-  category_ids?: string[];
-  exclude_item_ids?: string[];
-}
+/** Which items a coupon covers (the shared item scope). */
+export type CouponScope = ItemScope;
 
 export interface CouponTemplateTable {
   tenant_id: string;

@@ -8,17 +8,11 @@
  * rounded down, the remainder going to the largest line (the first of equal ones): the sum of the
  * line discounts is exactly the promotion's discount.
  */
+import { type Cart, type CartLine, inScope } from '../../platform/cart.js';
 import type { FlashItemTerms, PromotionScope, PromotionTerms } from './promotion.tables.js';
 
-export interface CartLine {
-  item_id: string;
-  category_id?: string | undefined;
-  unit_price: number;
-  quantity: number;
-}
-export interface Cart {
-  lines: CartLine[];
-}
+export { inScope } from '../../platform/cart.js';
+export type { Cart, CartLine } from '../../platform/cart.js';
 
 export const NOT_APPLICABLE_REASONS = ['out_of_scope', 'below_threshold'] as const;
 export type NotApplicableReason = (typeof NOT_APPLICABLE_REASONS)[number];
@@ -36,13 +30,6 @@ export interface DiscountResult {
   discount: number;
   lines: LineDiscount[];
   gifts: { item_id: string; quantity: number }[];
-}
-
-export function inScope(scope: PromotionScope, line: Pick<CartLine, 'item_id' | 'category_id'>): boolean {
-  if (scope.exclude_item_ids?.includes(line.item_id)) return false;
-  if (scope.all) return true;
-  if (scope.item_ids?.includes(line.item_id)) return true;
-  return line.category_id !== undefined && (scope.category_ids?.includes(line.category_id) ?? false);
 }
 
 /** The rate (share paid, two decimals) as whole hundredths: 0.8 -> 80. */

@@ -1,17 +1,14 @@
 import { type Static, Type } from 'typebox';
+import { LinesCartSchema, ScopeSchema } from '../../platform/cart.js';
 import { PageQuery, Pagination, Timestamp } from '../../platform/http/common.schemas.js';
 import { PROMOTION_TYPES, RESERVATION_STATUSES } from './promotion.tables.js';
 
 const Money = (description?: string) => Type.Integer({ minimum: 0, maximum: 1_000_000_000_000, ...(description ? { description } : {}) });
 const Count = (min: number, description?: string) => Type.Integer({ minimum: min, maximum: 1_000_000_000, ...(description ? { description } : {}) });
 const Id = Type.String({ minLength: 1, maxLength: 128 });
-const Ids = Type.Array(Id, { maxItems: 1000 });
 const Rate = Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, description: 'share of the price paid, two decimals (0.8 = 八折, 20% off)' });
 
-export const Scope = Type.Object(
-  { all: Type.Optional(Type.Boolean()), item_ids: Type.Optional(Ids), category_ids: Type.Optional(Ids), exclude_item_ids: Type.Optional(Ids) },
-  { additionalProperties: false, description: '{all: true} or {item_ids, category_ids}; exclude_item_ids always wins' },
-);
+export const Scope = ScopeSchema;
 
 const Slot = Type.Object({ start_time: Timestamp, end_time: Timestamp }, { additionalProperties: false });
 export const FlashSaleTerms = Type.Object(
@@ -141,16 +138,10 @@ export const Eligibility = Type.Object({
   user_remaining: Type.Union([Type.Integer(), Type.Null()]),
 });
 
-const CartLine = Type.Object(
-  { item_id: Id, category_id: Type.Optional(Id), unit_price: Type.Integer({ minimum: 0, maximum: 1_000_000_000, description: 'price of one unit, minor units' }), quantity: Type.Integer({ minimum: 1, maximum: 10_000 }) },
-  { additionalProperties: false },
-);
 export const DiscountBody = Type.Object(
   {
     user_id: Id,
-    cart: Type.Optional(
-      Type.Object({ lines: Type.Array(CartLine, { minItems: 1, maxItems: 500, description: 'at most 500 lines: every total stays an exact integer' }) }, { additionalProperties: false }),
-    ),
+    cart: Type.Optional(LinesCartSchema),
     order_amount: Type.Optional(
       Type.Integer({ minimum: 0, maximum: 1_000_000_000_000, description: "instead of cart (the document's calculate_discount(promotion, order_amount)): one line in no category, in scope of {all: true} only" }),
     ),

@@ -1,3 +1,4 @@
+import type { ItemScope } from '../../platform/cart.js';
 import type { ColumnType, Generated } from 'kysely';
 
 export const PROMOTION_TYPES = ['flash_sale', 'bulk_discount', 'gift'] as const;
@@ -5,12 +6,8 @@ export type PromotionType = (typeof PROMOTION_TYPES)[number];
 export const RESERVATION_STATUSES = ['reserved', 'committed', 'released'] as const;
 export type ReservationStatus = (typeof RESERVATION_STATUSES)[number];
 
-export interface PromotionScope {
-  all?: boolean;
-  item_ids?: string[];
-  category_ids?: string[];
-  exclude_item_ids?: string[];
-}
+/** Which items a promotion covers (the shared item scope). */
+export type PromotionScope = ItemScope;
 
 /** A time slot of a flash sale (within the promotion's window). */
 export interface TimeSlot {

@@ -1,0 +1,60 @@
+/**
+ * The cart and the item scope, one definition for every module that prices a cart (coupons,
+ * promotions and the quote): the TypeScript types, the request schemas, and the scope test.
+ *
+ * Money is integer minor units. At most 500 lines of at most 10,000 units at 1e9 each keep every
+ * sum below 2^53, so totals stay exact integers.
+ */
+import { Type } from 'typebox';
+
+export interface CartLine {
+  item_id: string;
+  category_id?: string | undefined;
+  unit_price: number;
+  quantity: number;
+}
+export interface Cart {
+  lines: CartLine[];
+  shipping_fee?: number | undefined;
+}
+
+/** Which items an offer covers: {all: true}, or item ids and categories; exclude_item_ids always wins. */
+export interface ItemScope {
+  all?: boolean | undefined;
+  item_ids?: string[] | undefined;
+  category_ids?: string[] | undefined;
+  exclude_item_ids?: string[] | undefined;
+}
+
+export function inScope(scope: ItemScope, line: Pick<CartLine, 'item_id' | 'category_id'>): boolean {
+  if (scope.exclude_item_ids?.includes(line.item_id)) return false;
+  if (scope.all) return true;
+  if (scope.item_ids?.includes(line.item_id)) return true;
+  return line.category_id !== undefined && (scope.category_ids?.includes(line.category_id) ?? false);
+}
+
+export const MAX_CART_LINES = 500;
+
+const Id = Type.String({ minLength: 1, maxLength: 128 });
+const Ids = Type.Array(Id, { maxItems: 1000 });
+
+export const ScopeSchema = Type.Object(
+  { all: Type.Optional(Type.Boolean()), item_ids: Type.Optional(Ids), category_ids: Type.Optional(Ids), exclude_item_ids: Type.Optional(Ids) },
+  { additionalProperties: false, description: '{all: true} or {item_ids, category_ids}; exclude_item_ids always wins' },
+);
+
+export const CartLineSchema = Type.Object(
+  {
+    item_id: Id,
+    category_id: Type.Optional(Id),
+    unit_price: Type.Integer({ minimum: 0, maximum: 1_000_000_000, description: 'price of one unit, minor units' }),
+    quantity: Type.Integer({ minimum: 1, maximum: 10_000 }),
+  },
+  { additionalProperties: false },
+);
+const Lines = Type.Array(CartLineSchema, { minItems: 1, maxItems: MAX_CART_LINES, description: 'at most 500 lines: every total stays an exact integer' });
+
+/** A cart with an optional shipping fee (coupons and the quote). */
+export const CartSchema = Type.Object({ lines: Lines, shipping_fee: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000, description: 'minor units' })) }, { additionalProperties: false });
+/** Lines only (a promotion's discount). */
+export const LinesCartSchema = Type.Object({ lines: Lines }, { additionalProperties: false });
