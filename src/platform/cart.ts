@@ -12,6 +12,11 @@ export interface CartLine {
   category_id?: string | undefined;
   unit_price: number;
   quantity: number;
+  /**
+   * What the line costs after the offers applied before the one being evaluated (the quote sets
+   * it; never part of a request). Absent: unit_price × quantity.
+   */
+  amount?: number | undefined;
 }
 export interface Cart {
   lines: CartLine[];
@@ -24,6 +29,10 @@ export interface ItemScope {
   item_ids?: string[] | undefined;
   category_ids?: string[] | undefined;
   exclude_item_ids?: string[] | undefined;
+}
+
+export function lineAmount(line: CartLine): number {
+  return line.amount ?? line.unit_price * line.quantity;
 }
 
 export function inScope(scope: ItemScope, line: Pick<CartLine, 'item_id' | 'category_id'>): boolean {

@@ -7,7 +7,7 @@
  * never up), then capped by max_discount; every discount is capped by the amount it applies to
  * (the eligible lines for a discount coupon, the shipping fee for a shipping coupon).
  */
-import { type Cart, type ItemScope, inScope } from '../../platform/cart.js';
+import { type Cart, type ItemScope, inScope, lineAmount } from '../../platform/cart.js';
 import type { CouponStatus, CouponType, DiscountKind } from './coupon.tables.js';
 
 export type { Cart, CartLine } from '../../platform/cart.js';
@@ -102,7 +102,7 @@ export function evaluateCoupon(c: CouponTerms, now: Date, cart?: Cart, others: r
   for (const line of cart.lines) {
     if (!inScope(c.scope, line)) continue;
     inScopeLines++;
-    eligible += line.unit_price * line.quantity;
+    eligible += lineAmount(line);
   }
   if (inScopeLines === 0) return { usable: false, reason: 'out_of_scope', details: {} };
   if (eligible < c.min_amount) return { usable: false, reason: 'below_min_amount', details: { min_amount: c.min_amount, eligible_amount: eligible } };

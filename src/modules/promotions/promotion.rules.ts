@@ -8,7 +8,7 @@
  * rounded down, the remainder going to the largest line (the first of equal ones): the sum of the
  * line discounts is exactly the promotion's discount.
  */
-import { type Cart, type CartLine, inScope } from '../../platform/cart.js';
+import { type Cart, type CartLine, inScope, lineAmount } from '../../platform/cart.js';
 import type { FlashItemTerms, PromotionScope, PromotionTerms } from './promotion.tables.js';
 
 export { inScope } from '../../platform/cart.js';
@@ -83,7 +83,7 @@ export function flashSaleDiscount(items: readonly FlashItemTerms[], scope: Promo
 function eligibleLines(scope: PromotionScope, cart: Cart) {
   const out: { index: number; line: CartLine; amount: number }[] = [];
   cart.lines.forEach((line, index) => {
-    if (inScope(scope, line)) out.push({ index, line, amount: line.unit_price * line.quantity });
+    if (inScope(scope, line)) out.push({ index, line, amount: lineAmount(line) });
   });
   return out;
 }
