@@ -67,3 +67,30 @@ const Lines = Type.Array(CartLineSchema, { minItems: 1, maxItems: MAX_CART_LINES
 export const CartSchema = Type.Object({ lines: Lines, shipping_fee: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000, description: 'minor units' })) }, { additionalProperties: false });
 /** Lines only (a promotion's discount). */
 export const LinesCartSchema = Type.Object({ lines: Lines }, { additionalProperties: false });
+
+/**
+ * Allocates `total` over `amounts` in proportion: each share rounded down, then the units left
+ * over one each to the largest fractional parts (the first of equal ones). A share never exceeds
+ * its amount when total <= sum(amounts), and the shares add up to `total` exactly.
+ */
+export function allocate(total: number, amounts: readonly number[]): number[] {
+  const sum = amounts.reduce((a, b) => a + b, 0);
+  if (sum === 0 || total === 0) return amounts.map(() => 0);
+  const t = BigInt(total);
+  const s = BigInt(sum);
+  const shares: number[] = [];
+  const fractions: { index: number; rest: bigint }[] = [];
+  amounts.forEach((a, index) => {
+    const scaled = t * BigInt(a);
+    shares.push(Number(scaled / s));
+    fractions.push({ index, rest: scaled % s });
+  });
+  let left = total - shares.reduce((a, b) => a + b, 0);
+  fractions.sort((x, y) => (x.rest === y.rest ? x.index - y.index : x.rest > y.rest ? -1 : 1));
+  for (const f of fractions) {
+    if (left <= 0) break;
+    shares[f.index] = (shares[f.index] ?? 0) + 1;
+    left--;
+  }
+  return shares;
+}

@@ -5,10 +5,11 @@
  * Rounding (all amounts integer minor units): every discount is rounded down, never up, and never
  * exceeds the amount it applies to. A cart-level discount (满减, 满件) is computed once on the
  * eligible amount, then spread over the eligible lines in proportion to their amounts, each share
- * rounded down, the remainder going to the largest line (the first of equal ones): the sum of the
+ * rounded down, the units left over going one each to the largest fractional parts (the first of
+ * equal ones): the sum of the
  * line discounts is exactly the promotion's discount.
  */
-import { type Cart, type CartLine, inScope, lineAmount } from '../../platform/cart.js';
+import { allocate, type Cart, type CartLine, inScope, lineAmount } from '../../platform/cart.js';
 import type { FlashItemTerms, PromotionScope, PromotionTerms } from './promotion.tables.js';
 
 export { inScope } from '../../platform/cart.js';
@@ -42,18 +43,8 @@ function percentOf(amount: number, pct: number): number {
   return Math.floor(amount / 100) * pct + Math.floor(((amount % 100) * pct) / 100);
 }
 
-/** Spreads `total` over `amounts` proportionally, shares rounded down, remainder to the largest (first of equal). */
-export function spread(total: number, amounts: readonly number[]): number[] {
-  const sum = amounts.reduce((a, b) => a + b, 0);
-  if (sum === 0 || total === 0) return amounts.map(() => 0);
-  const shares = amounts.map((a) => Number((BigInt(total) * BigInt(a)) / BigInt(sum)));
-  let largest = 0;
-  amounts.forEach((a, i) => {
-    if (a > (amounts[largest] ?? 0)) largest = i;
-  });
-  shares[largest] = (shares[largest] ?? 0) + total - shares.reduce((a, b) => a + b, 0);
-  return shares;
-}
+/** Spreads `total` over `amounts` in proportion (the shared allocation of platform/cart.ts). */
+export const spread = allocate;
 
 function none(reason: NotApplicableReason, eligible: number): DiscountResult {
   return { applicable: false, reason, eligible_amount: eligible, discount: 0, lines: [], gifts: [] };
