@@ -38,7 +38,7 @@ import { createTaskService, taskMetrics } from '../modules/tasks/index.js';
 import { createOutreach, createTemplateService, outreachMetrics } from '../modules/outreach/index.js';
 import { createSecretBox, loadSecretKey } from '../platform/secret-box.js';
 import { couponMetrics, createCouponGuard, createCouponService } from '../modules/coupons/index.js';
-import { createGroupBuyNotifyHandler, createGroupBuyService, GROUP_BUY_NOTIFY_QUEUE, groupBuyMetrics } from '../modules/group-buys/index.js';
+import { createGroupBuyGuard, createGroupBuyNotifyHandler, createGroupBuyService, GROUP_BUY_NOTIFY_QUEUE, groupBuyMetrics } from '../modules/group-buys/index.js';
 import { createPromotionService } from '../modules/promotions/index.js';
 import { createHmac } from 'node:crypto';
 
@@ -257,7 +257,14 @@ export function createServices(deps: ServiceDeps) {
     },
     warn: deps.warn,
   });
-  const groupBuys = createGroupBuyService({ db, clock, jobs, metrics: groupBuyMetrics(registry), maxGroupSize: config.group_buys.max_group_size });
+  const groupBuys = createGroupBuyService({
+    db,
+    clock,
+    jobs,
+    metrics: groupBuyMetrics(registry),
+    maxGroupSize: config.group_buys.max_group_size,
+    guard: createGroupBuyGuard(limiter, config.rate_limits.group_buy_join),
+  });
   const groupBuyNotify = createGroupBuyNotifyHandler({ groupBuys, allowPrivateNetworks: config.webhooks.allow_private_networks });
   // Promotions: audience_id asks the audiences module too; promotions.cache_ttl_ms keeps hot ones in this process.
   const promotions = createPromotionService({ db, clock, cacheTtlMs: config.promotions.cache_ttl_ms, membership: (tenantId, audienceId, userId, exec) => audiences.findMembership(tenantId, audienceId, userId, exec) });

@@ -167,6 +167,11 @@ export const ConfigSchema = Type.Object(
           { per_user: WindowLimit(60, 3600), per_client_ip: WindowLimit(600, 3600) },
           { additionalProperties: false, default: {} },
         ),
+        // Group-buy creates and joins (a create is the leader's join) per end user and per end-user IP.
+        group_buy_join: Type.Object(
+          { per_user: WindowLimit(30, 3600), per_client_ip: WindowLimit(300, 3600) },
+          { additionalProperties: false, default: {} },
+        ),
         // After `failures` failed attempts within `window_seconds` (per user and per end-user IP),
         // further attempts are refused until the oldest failure leaves the window.
         lockout: Type.Object(

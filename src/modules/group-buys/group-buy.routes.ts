@@ -1,3 +1,4 @@
+import { endUserIp } from '../../platform/client-ip.js';
 import { authErrors, errors } from '../../platform/http/common.schemas.js';
 import type { Api } from '../../platform/http/types.js';
 import type { UnitOfWork } from '../../platform/http/unit-of-work.js';
@@ -56,10 +57,19 @@ export function groupBuyRoutes(app: Api, deps: { groupBuys: GroupBuyService; uow
   app.post(
     '/v1/group-buys/activities/:activity_id/groups',
     {
-      schema: { tags, summary: 'Open a group; the leader is its first member', params: ActivityParams, body: JoinBody, response: { 201: Group, ...errors(...authErrors, 404, 409) } },
+      schema: {
+        tags,
+        summary: 'Open a group; the leader is its first member (rate_limits.group_buy_join applies)',
+        params: ActivityParams,
+        body: JoinBody,
+        response: { 201: Group, ...errors(...authErrors, 404, 409, 429) },
+      },
     },
     async (request, reply) =>
-      inLanguage(request, 'en', () => uow(request, reply, 201, (trx) => groupBuys.openGroup(request.actor!, request.params.activity_id, request.body, trx))),
+      inLanguage(request, 'en', async () => {
+        await groupBuys.admit(request.actor!, request.body.user_id, endUserIp(request, request.body.client_ip, { serverCaller: true }));
+        return uow(request, reply, 201, (trx) => groupBuys.openGroup(request.actor!, request.params.activity_id, request.body, trx));
+      }),
   );
   app.get(
     '/v1/group-buys/activities/:activity_id/groups',
@@ -70,8 +80,14 @@ export function groupBuyRoutes(app: Api, deps: { groupBuys: GroupBuyService; uow
   );
   app.post(
     '/v1/group-buys/groups/:group_id/join',
-    { schema: { tags, summary: 'Join a group', params: GroupParams, body: JoinBody, response: { 200: Group, ...errors(...authErrors, 404, 409) } } },
-    async (request, reply) => inLanguage(request, 'en', () => uow(request, reply, 200, (trx) => groupBuys.joinGroup(request.actor!, request.params.group_id, request.body, trx))),
+    {
+      schema: { tags, summary: 'Join a group (rate_limits.group_buy_join applies)', params: GroupParams, body: JoinBody, response: { 200: Group, ...errors(...authErrors, 404, 409, 429) } },
+    },
+    async (request, reply) =>
+      inLanguage(request, 'en', async () => {
+        await groupBuys.admit(request.actor!, request.body.user_id, endUserIp(request, request.body.client_ip, { serverCaller: true }));
+        return uow(request, reply, 200, (trx) => groupBuys.joinGroup(request.actor!, request.params.group_id, request.body, trx));
+      }),
   );
   app.get(
     '/v1/group-buys/groups/:group_id',

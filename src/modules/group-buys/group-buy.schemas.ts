@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { ClientIpField } from '../../platform/client-ip.js';
 import { NullableTimestamp, PageQuery, Pagination, Timestamp } from '../../platform/http/common.schemas.js';
 
 const Id = Type.String({ minLength: 1, maxLength: 64 });
@@ -116,5 +117,8 @@ export const GroupListQuery = Type.Object(
 export type GroupListQueryType = Static<typeof GroupListQuery>;
 export const GroupParams = Type.Object({ group_id: Id });
 
-export const JoinBody = Type.Object({ user_id: UserId, order_id: Type.Optional(OrderId) }, { additionalProperties: false });
+export const JoinBody = Type.Object(
+  { user_id: UserId, order_id: Type.Optional(OrderId), client_ip: Type.Optional(ClientIpField) },
+  { additionalProperties: false },
+);
 export type JoinInput = Static<typeof JoinBody>;

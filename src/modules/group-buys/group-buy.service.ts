@@ -7,6 +7,7 @@ import { invalidRequest } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
 import type { JobQueue } from '../../platform/jobs.js';
 import { groupBuyErrors } from './group-buy.errors.js';
+import type { GroupBuyGuard } from './group-buy.limits.js';
 import type { GroupBuyMetrics } from './group-buy.metrics.js';
 import * as repo from './group-buy.repo.js';
 import type {
@@ -31,6 +32,8 @@ export interface GroupBuyServiceDeps {
   metrics: GroupBuyMetrics;
   /** group_buys.max_group_size: the largest group_size an activity may ask for. */
   maxGroupSize: number;
+  /** Creates and joins per end user and per end-user IP (rate_limits.group_buy_join); none: unlimited. */
+  guard?: GroupBuyGuard;
 }
 
 export type GroupBuyService = ReturnType<typeof createGroupBuyService>;
@@ -103,6 +106,11 @@ export function createGroupBuyService(deps: GroupBuyServiceDeps) {
   }
 
   return {
+    /** Charges a create or join to the user's and the end-user IP's limits: 429 rate_limited when over. */
+    async admit(actor: Actor, userId: string, clientIp: string | null): Promise<void> {
+      await deps.guard?.admit(requireTenant(actor).tenantId, userId, clientIp);
+    },
+
     async createActivity(actor: Actor, input: CreateActivityInput, exec: Executor = db): Promise<ActivityView> {
       const tenant = requireTenant(actor);
       const now = clock.now();
