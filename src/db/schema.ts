@@ -19,6 +19,7 @@ import type { OutreachTables } from '../modules/outreach/outreach.tables.js';
 import type { GroupBuyTables } from '../modules/group-buys/group-buy.tables.js';
 import type { CouponTables } from '../modules/coupons/coupon.tables.js';
 import type { PromotionTables } from '../modules/promotions/promotion.tables.js';
+import type { CheckoutTables } from '../modules/checkout/checkout.tables.js';
 
 export interface DB
   extends PlatformTables,
@@ -37,4 +38,5 @@ export interface DB
     OutreachTables,
     GroupBuyTables,
     CouponTables,
-    PromotionTables {}
+    PromotionTables,
+    CheckoutTables {}

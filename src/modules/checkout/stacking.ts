@@ -37,6 +37,8 @@ export interface AppliedOffer {
   id: string;
   name: string;
   code: string | null;
+  /** The coupon's template (stats are per template). */
+  template_id: string | null;
   offer_type: string;
   discount: number;
   shipping_discount: number;
@@ -196,7 +198,7 @@ class State {
     for (const g of gifts) this.giftUnits += g.quantity;
     this.prioritySum += o.priority;
     const offerType = o.promotion ? o.promotion.terms.type : o.coupon!.terms.coupon_type;
-    this.applied.push({ kind: o.kind, id: o.id, name: o.name, code: o.coupon?.code ?? null, offer_type: offerType, discount, shipping_discount: shipping, lines, gifts, takes });
+    this.applied.push({ kind: o.kind, id: o.id, name: o.name, code: o.coupon?.code ?? null, template_id: o.coupon?.template_id ?? null, offer_type: offerType, discount, shipping_discount: shipping, lines, gifts, takes });
   }
 }
 
@@ -245,7 +247,7 @@ export function price(cart: Cart, offers: readonly Offer[], now: Date, blocked: 
     if (failure) notApplied.push({ offer: o, failure });
     else candidates.push({ ...o, alone: alone.saving });
   }
-  const choices: Choice[] = [];
+  const choices: Choice<Offer>[] = [];
   const groups = new Map<string, Offer[]>();
   for (const o of candidates.filter((c) => !c.exclusive)) {
     if (o.group === null) choices.push({ key: `~${o.id}`, options: [o] });
