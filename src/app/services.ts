@@ -273,6 +273,7 @@ export function createServices(deps: ServiceDeps) {
     db,
     clock,
     checkIntervalMs: config.coupons.check_interval_seconds * 1000,
+    quoteCacheTtlMs: config.coupons.quote_cache_ttl_ms,
     metrics: couponMetrics(registry),
     membership: (tenantId, audienceId, userId, exec) => audiences.findMembership(tenantId, audienceId, userId, exec),
     guard: createCouponGuard(limiter, { claim: config.rate_limits.coupon_claim, use: config.rate_limits.coupon_use }),

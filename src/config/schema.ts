@@ -123,6 +123,9 @@ export const ConfigSchema = Type.Object(
       {
         // Seconds between sweeps that mark coupons past their validity expired (the document's coupon_check_interval).
         check_interval_seconds: Type.Integer({ minimum: 1, maximum: 86400, default: 300 }),
+        // Milliseconds a user's wallet terms are kept in each process for quotes (dropped in this
+        // process on any change of the user's coupons; the checkout checks again under locks).
+        quote_cache_ttl_ms: Type.Integer({ minimum: 0, maximum: 60_000, default: 2000 }),
       },
       { additionalProperties: false, default: {} },
     ),

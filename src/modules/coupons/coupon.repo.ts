@@ -82,7 +82,8 @@ export function insertCoupon(db: Executor, row: Insertable<CouponTable>) {
   return db.insertInto('coupon').values(row).returningAll().executeTakeFirstOrThrow();
 }
 
-function withTerms(db: Executor) {
+/** Coupons joined with their template's terms (the shape every view and evaluation reads). */
+export function withTerms(db: Executor) {
   return db
     .selectFrom('coupon as c')
     .innerJoin('coupon_template as t', (j) => j.onRef('t.tenant_id', '=', 'c.tenant_id').onRef('t.template_id', '=', 'c.template_id'))
@@ -96,10 +97,6 @@ function withTerms(db: Executor) {
 
 export function findCoupon(db: Executor, tenantId: string, couponId: string): Promise<CouponWithTerms | undefined> {
   return withTerms(db).where('c.tenant_id', '=', tenantId).where('c.coupon_id', '=', couponId).executeTakeFirst();
-}
-
-export function couponsOfOrder(db: Executor, tenantId: string, orderId: string, userId: string): Promise<CouponWithTerms[]> {
-  return withTerms(db).where('c.tenant_id', '=', tenantId).where('c.order_id', '=', orderId).where('c.user_id', '=', userId).where('c.status', '=', 'locked').execute();
 }
 
 /** The user's wallet; `status` is the effective one (an available coupon past validity is expired, a lapsed lock available). */
@@ -120,6 +117,32 @@ function effectiveStatusSql(now: Date) {
     else c.status end`;
 }
 
+/**
+ * The wallet a quote reads: the user's coupons that could be usable now (available, or a lapsed
+ * lock; not past validity), newest first, at most `limit` (index coupon_wallet).
+ */
+export function quoteWallet(db: Executor, tenantId: string, userId: string, now: Date, limit: number): Promise<CouponWithTerms[]> {
+  return withTerms(db)
+    .where('c.tenant_id', '=', tenantId)
+    .where('c.user_id', '=', userId)
+    .where((eb) => eb.or([eb('c.status', '=', 'available'), eb.and([eb('c.status', '=', 'locked'), eb('c.locked_until', '<=', now)])]))
+    .where((eb) => eb.or([eb('c.valid_until', 'is', null), eb('c.valid_until', '>', now)]))
+    .orderBy('c.created_at', 'desc')
+    .orderBy('c.coupon_id')
+    .limit(limit)
+    .execute();
+}
+
+/** The user's coupons with these codes, whatever their status (a code of another user is not found). */
+export function couponsByCodes(db: Executor, tenantId: string, userId: string, codes: string[]): Promise<CouponWithTerms[]> {
+  return withTerms(db).where('c.tenant_id', '=', tenantId).where('c.code', 'in', codes).where('c.user_id', '=', userId).execute();
+}
+
+/** Coupons by id with their terms. */
+export function couponsByIds(db: Executor, tenantId: string, ids: string[]): Promise<CouponWithTerms[]> {
+  return withTerms(db).where('c.tenant_id', '=', tenantId).where('c.coupon_id', 'in', ids).execute();
+}
+
 /** Available coupons of a user, for the availability answer (all of them: a wallet is small). */
 export function usableCandidates(db: Executor, tenantId: string, userId: string, now: Date, limit: number): Promise<CouponWithTerms[]> {
   return withTerms(db)
@@ -132,61 +155,32 @@ export function usableCandidates(db: Executor, tenantId: string, userId: string,
     .execute();
 }
 
-/** The lock: one conditional UPDATE; only an available coupon (or one whose lock lapsed) within its validity is taken. */
-export function lockCoupon(db: Executor, tenantId: string, couponId: string, userId: string, orderId: string, until: Date, now: Date) {
-  return db
-    .updateTable('coupon')
-    .set({ status: 'locked', order_id: orderId, locked_until: until, updated_at: now })
-    .where('tenant_id', '=', tenantId)
-    .where('coupon_id', '=', couponId)
-    .where('user_id', '=', userId)
-    .where((eb) => eb.or([eb('status', '=', 'available'), eb.and([eb('status', '=', 'locked'), eb('locked_until', '<=', now)])]))
-    .where((eb) => eb.or([eb('valid_from', 'is', null), eb('valid_from', '<=', now)]))
-    .where((eb) => eb.or([eb('valid_until', 'is', null), eb('valid_until', '>', now)]))
-    .returningAll()
-    .executeTakeFirst();
+/** A user whose coupons a sweep changed (their quote wallet is read again). */
+export interface TouchedUser {
+  tenant_id: string;
+  user_id: string;
 }
 
-export function transition(
-  db: Executor,
-  tenantId: string,
-  couponId: string,
-  from: { status: CouponRow['status']; orderId?: string; lockedAfter?: Date },
-  changes: Updateable<CouponTable>,
-) {
-  let q = db.updateTable('coupon').set(changes).where('tenant_id', '=', tenantId).where('coupon_id', '=', couponId).where('status', '=', from.status);
-  if (from.orderId !== undefined) q = q.where('order_id', '=', from.orderId);
-  if (from.lockedAfter) q = q.where('locked_until', '>', from.lockedAfter);
-  return q.returningAll().executeTakeFirst();
-}
-
-export async function bumpUsed(db: Executor, tenantId: string, templateId: string, delta: 1 | -1, now: Date): Promise<void> {
-  await db
-    .updateTable('coupon_template')
-    .set((eb) => ({ used_count: eb('used_count', '+', delta), updated_at: now }))
-    .where('tenant_id', '=', tenantId)
-    .where('template_id', '=', templateId)
-    .execute();
-}
-
-/** Sweep: locks past locked_until go back to available (at most `limit` per call). */
-export async function releaseLapsedLocks(db: Executor, now: Date, limit: number): Promise<number> {
-  const res = await sql`
+/** Sweep: locks past locked_until go back to available (at most `limit` per call); the owners of the released coupons. */
+export async function releaseLapsedLocks(db: Executor, now: Date, limit: number): Promise<TouchedUser[]> {
+  const { rows } = await sql<TouchedUser>`
     update coupon set status = 'available', order_id = null, locked_until = null, updated_at = ${now}
     where (tenant_id, coupon_id) in (
       select tenant_id, coupon_id from coupon where status = 'locked' and locked_until <= ${now} limit ${limit} for update skip locked)
-    and status = 'locked' and locked_until <= ${now}`.execute(db);
-  return Number(res.numAffectedRows ?? 0);
+    and status = 'locked' and locked_until <= ${now}
+    returning tenant_id, user_id`.execute(db);
+  return rows;
 }
 
-/** Sweep: available coupons past valid_until become expired (at most `limit` per call). */
-export async function expireDue(db: Executor, now: Date, limit: number): Promise<number> {
-  const res = await sql`
+/** Sweep: available coupons past valid_until become expired (at most `limit` per call); the owners of the expired coupons. */
+export async function expireDue(db: Executor, now: Date, limit: number): Promise<TouchedUser[]> {
+  const { rows } = await sql<TouchedUser>`
     update coupon set status = 'expired', updated_at = ${now}
     where (tenant_id, coupon_id) in (
       select tenant_id, coupon_id from coupon where status = 'available' and valid_until <= ${now} limit ${limit} for update skip locked)
-    and status = 'available' and valid_until <= ${now}`.execute(db);
-  return Number(res.numAffectedRows ?? 0);
+    and status = 'available' and valid_until <= ${now}
+    returning tenant_id, user_id`.execute(db);
+  return rows;
 }
 
 /** Admin void: any coupon not used yet (a locked one is taken from its order too). */
@@ -199,4 +193,44 @@ export function voidCoupon(db: Executor, tenantId: string, couponId: string, now
     .where('status', 'in', ['available', 'locked', 'expired'])
     .returningAll()
     .executeTakeFirst();
+}
+
+export interface TemplateStatsRow {
+  template_id: string;
+  usage_limit: number | null;
+  claimed_count: number;
+  used_count: number;
+  claim_rate: number | null;
+  use_rate: number | null;
+  available_count: number;
+  locked_count: number;
+  expired_count: number;
+  voided_count: number;
+  distinct_users: number;
+}
+
+/**
+ * A template's figures, counted by the database in one statement (index coupon_by_template):
+ * statuses as of `now` (a lapsed lock counts as available, or expired past validity), rates
+ * rounded to 4 decimals, null when their denominator is unlimited or zero.
+ */
+export async function templateStats(db: Executor, tenantId: string, templateId: string, now: Date): Promise<TemplateStatsRow | undefined> {
+  const free = sql`(c.status = 'available' or (c.status = 'locked' and c.locked_until <= ${now}))`;
+  const { rows } = await sql<TemplateStatsRow>`
+    select t.template_id, t.usage_limit, t.claimed_count, t.used_count,
+      case when t.usage_limit > 0 then round(t.claimed_count::numeric / t.usage_limit, 4)::float8 end as claim_rate,
+      case when t.claimed_count > 0 then round(t.used_count::numeric / t.claimed_count, 4)::float8 end as use_rate,
+      s.available_count, s.locked_count, s.expired_count, s.voided_count, s.distinct_users
+    from coupon_template t
+    cross join lateral (
+      select
+        (count(*) filter (where ${free} and (c.valid_until is null or c.valid_until > ${now})))::int as available_count,
+        (count(*) filter (where c.status = 'locked' and c.locked_until > ${now}))::int as locked_count,
+        (count(*) filter (where c.status = 'expired' or (${free} and c.valid_until <= ${now})))::int as expired_count,
+        (count(*) filter (where c.status = 'voided'))::int as voided_count,
+        (count(distinct c.user_id))::int as distinct_users
+      from coupon c where c.tenant_id = t.tenant_id and c.template_id = t.template_id
+    ) s
+    where t.tenant_id = ${tenantId} and t.template_id = ${templateId}`.execute(db);
+  return rows[0];
 }

@@ -19,6 +19,7 @@ import {
   TemplateList,
   TemplateListQuery,
   TemplateParams,
+  TemplateStatsSchema,
   UpdateTemplateBody,
   UserBody,
   ClaimBody,
@@ -56,6 +57,18 @@ export function couponRoutes(app: Api, deps: { coupons: CouponService; uow: Unit
     '/v1/coupons/templates/:coupon_template_id',
     { schema: { tags, summary: 'Get a coupon template with its claimed and used counts', params: TemplateParams, response: { 200: Template, ...errors(...authErrors, 404) } } },
     async (request) => localized(request, () => coupons.getTemplate(request.actor!, request.params.coupon_template_id)),
+  );
+  app.get(
+    '/v1/coupons/templates/:coupon_template_id/stats',
+    {
+      schema: {
+        tags,
+        summary: 'Claim and use figures of a template: claim rate, use rate, coupons locked, expired and voided now, distinct users',
+        params: TemplateParams,
+        response: { 200: TemplateStatsSchema, ...errors(...authErrors, 404) },
+      },
+    },
+    async (request) => localized(request, () => coupons.templateStats(request.actor!, request.params.coupon_template_id)),
   );
   app.put(
     '/v1/coupons/templates/:coupon_template_id',

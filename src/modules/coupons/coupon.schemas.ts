@@ -157,3 +157,19 @@ export type LockInput = Static<typeof LockBody>;
 export const Locked = Type.Object({ coupon: Coupon, ...Amounts });
 export const OrderBody = Type.Object({ order_id: Id }, { additionalProperties: false });
 export const VoidBody = Type.Object({ reason: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false });
+
+const Rate = (description: string) => Type.Union([Type.Number({ minimum: 0 }), Type.Null()], { description });
+export const TemplateStatsSchema = Type.Object({
+  template_id: Type.String(),
+  usage_limit: Type.Union([Type.Integer(), Type.Null()], { description: 'coupons that can be claimed in all; null = unlimited' }),
+  claimed_count: Type.Integer({ description: 'coupons claimed, issued or granted' }),
+  claim_rate: Rate('claimed_count / usage_limit, 4 decimals; null when unlimited (or 0)'),
+  used_count: Type.Integer({ description: 'coupons used on a paid order (a refund that returns one takes it back)' }),
+  use_rate: Rate('used_count / claimed_count, 4 decimals; null before the first claim'),
+  available_count: Type.Integer({ description: 'usable now (a lapsed lock counts here)' }),
+  locked_count: Type.Integer({ description: 'held by an order now' }),
+  expired_count: Type.Integer({ description: 'past validity, unused (swept or not yet)' }),
+  voided_count: Type.Integer(),
+  distinct_users: Type.Integer({ description: 'users holding at least one coupon of the template' }),
+});
+export type TemplateStats = Static<typeof TemplateStatsSchema>;

@@ -8,8 +8,10 @@ import { pagination, toPage } from '../../platform/paging.js';
 import { couponErrors } from './coupon.errors.js';
 import type { CouponAction, CouponGuard } from './coupon.limits.js';
 import * as repo from './coupon.repo.js';
-import { type Cart, evaluateCoupon } from './coupon.rules.js';
-import type { AvailableInput, CouponView, LockInput } from './coupon.schemas.js';
+import { type CouponOrders, createCouponOrders, type LockForOrderInput, type LockedCoupon, type SettleAction, amountsOf } from './coupon.order.js';
+import { createQuoteWallets, type QuoteCoupons, type QuoteCouponsInput } from './coupon.quote.js';
+import { effectiveStatus, evaluateCoupon } from './coupon.rules.js';
+import type { AvailableInput, CouponView, LockInput, TemplateStats } from './coupon.schemas.js';
 import { type TemplateInput, normalizeTemplate } from './coupon.template.js';
 import { termsOf, toCouponView, toTemplateView } from './coupon.view.js';
 
@@ -37,11 +39,15 @@ export function createCouponService(deps: {
   membership: AudienceMembership;
   /** How often the expiry sweep runs (config coupons.check_interval_seconds). */
   checkIntervalMs?: number;
-  metrics?: { claimed: Counter<'source'>; used: Counter };
+  metrics?: { claimed: Counter<'source'>; used: Counter; released?: Counter<'reason'>; refunded?: Counter; expired?: Counter };
+  /** How long a user's wallet terms are kept for quotes in this process (config coupons.quote_cache_ttl_ms). */
+  quoteCacheTtlMs?: number;
   /** Anti-abuse limits on claims and uses (absent: none). */
   guard?: CouponGuard;
 }) {
   const { db, clock } = deps;
+  const quotes = createQuoteWallets({ db, clock, ttlMs: deps.quoteCacheTtlMs ?? 2000 });
+  const orders: CouponOrders = createCouponOrders({ clock, metrics: deps.metrics, changed: quotes.changed });
 
   async function load(exec: Executor, tenantId: string, couponId: string) {
     const row = await repo.findCoupon(exec, tenantId, couponId);
@@ -90,6 +96,7 @@ export function createCouponService(deps: {
     const stamps = { order_id: null, locked_until: null, used_at: null, created_at: now, updated_at: now };
     // 50 random bits per code: a clash with the unique index is astronomically rare and fails the claim (nothing is counted).
     const row = await repo.insertCoupon(trx, { ...base, ...stamps, coupon_id: newId('cpn', now.getTime()), code: newCode() });
+    quotes.changed(trx, tenantId, [userId]);
     deps.metrics?.claimed.inc({ source });
     return toCouponView({ ...taken, ...row, template_status: taken.status }, now);
   }
@@ -174,6 +181,7 @@ export function createCouponService(deps: {
       const tenant = requireTenant(actor);
       const now = clock.now();
       const row = await repo.voidCoupon(exec, tenant.tenantId, couponId, now);
+      if (row) quotes.changed(exec, tenant.tenantId, [row.user_id]);
       const current = await load(exec, tenant.tenantId, couponId);
       if (!row && current.status !== 'voided') throw couponErrors.notAvailable(couponId, current.status);
       return toCouponView(current, now);
@@ -198,121 +206,112 @@ export function createCouponService(deps: {
     },
 
     /**
-     * Holds the coupon for an order: the same evaluation as `available` (with the order's other
-     * locked coupons for stacking), then one conditional UPDATE. Repeating with the same order id
-     * answers the same lock; another order gets 409 coupon_locked.
+     * Holds the coupon for an order: lockForOrder with this one coupon (the same evaluation as
+     * `available`, then one conditional UPDATE). Repeating with the same order id answers the
+     * same lock; another order gets 409 coupon_locked.
      */
-    async lock(actor: Actor, couponId: string, input: LockInput, exec: Executor = db) {
+    async lock(actor: Actor, couponId: string, input: LockInput, exec: Executor = db): Promise<LockedCoupon> {
       const tenant = requireTenant(actor);
-      return inTransaction(exec, (trx) => lockIn(trx, tenant.tenantId, couponId, input));
+      return inTransaction(exec, async (trx) => (await orders.lockForOrder(tenant.tenantId, { ...input, coupon_ids: [couponId] }, trx))[0]!);
     },
 
+    /** The order is paid: this coupon locked -> used (the order's other coupons are left alone). */
     async commit(actor: Actor, couponId: string, orderId: string, exec: Executor = db) {
       const tenant = requireTenant(actor);
-      return inTransaction(exec, (trx) => commitIn(trx, tenant.tenantId, couponId, orderId));
+      return inTransaction(exec, (trx) => commitOne(trx, tenant.tenantId, couponId, orderId));
     },
 
+    /** The order is cancelled: this coupon locked -> available; again (or after the sweep): the same answer. */
     async release(actor: Actor, couponId: string, orderId: string, exec: Executor = db) {
       const tenant = requireTenant(actor);
-      const now = clock.now();
-      const row = await repo.transition(exec, tenant.tenantId, couponId, { status: 'locked', orderId }, { status: 'available', order_id: null, locked_until: null, updated_at: now });
-      const current = await load(exec, tenant.tenantId, couponId);
-      if (row) return toCouponView(current, now);
-      const status = toCouponView(current, now).status;
-      // Released already (by this call before, or by the sweep): the same answer.
-      if (status === 'available' || status === 'expired') return toCouponView(current, now);
-      if (status === 'locked') throw couponErrors.locked(couponId);
-      throw couponErrors.orderMismatch(couponId, 'locked');
+      return inTransaction(exec, async (trx) => {
+        const changed = await orders.settleCoupon(tenant.tenantId, orderId, couponId, 'release', trx);
+        const current = await load(trx, tenant.tenantId, couponId);
+        const view = toCouponView(current, clock.now());
+        if (changed || view.status === 'available' || view.status === 'expired') return view;
+        if (view.status === 'locked') throw couponErrors.locked(couponId);
+        throw couponErrors.orderMismatch(couponId, 'locked');
+      });
     },
 
     /** After a refund of the order: back to the wallet if the template says so (expired if past validity), else stays used. */
     async refund(actor: Actor, couponId: string, orderId: string, exec: Executor = db) {
       const tenant = requireTenant(actor);
       return inTransaction(exec, async (trx) => {
-        const now = clock.now();
+        const changed = await orders.settleCoupon(tenant.tenantId, orderId, couponId, 'refund', trx);
         const current = await load(trx, tenant.tenantId, couponId);
-        if (current.status !== 'used' || current.order_id !== orderId) throw couponErrors.orderMismatch(couponId, 'used');
-        if (!current.refund_returns) return toCouponView(current, now);
-        const back = current.valid_until && current.valid_until <= now ? 'expired' : 'available';
-        const row = await repo.transition(trx, tenant.tenantId, couponId, { status: 'used', orderId }, { status: back, order_id: null, locked_until: null, used_at: null, updated_at: now });
-        if (!row) throw couponErrors.orderMismatch(couponId, 'used');
-        await repo.bumpUsed(trx, tenant.tenantId, current.template_id, -1, now);
-        return toCouponView({ ...current, ...row }, now);
+        if (!changed && (current.status !== 'used' || current.order_id !== orderId)) throw couponErrors.orderMismatch(couponId, 'used');
+        return toCouponView(current, clock.now());
       });
     },
 
     /** The product document's "use": lock and commit for the order in one transaction. */
-    async use(actor: Actor, couponId: string, input: LockInput, exec: Executor = db) {
+    async use(actor: Actor, couponId: string, input: LockInput, exec: Executor = db): Promise<LockedCoupon> {
       const tenant = requireTenant(actor);
       return inTransaction(exec, async (trx) => {
         const current = await load(trx, tenant.tenantId, couponId);
         if (current.status === 'used' && current.order_id === input.order_id && current.user_id === input.user_id) {
           // Used by this order already: the same answer (the amounts as they were at the use).
           const now = clock.now();
-          const v = evaluateCoupon({ ...termsOf(current), status: 'available', valid_from: null, valid_until: null }, now, input.cart as Cart);
-          const amounts = v.usable ? { discount: v.discount, shipping_discount: v.shipping_discount, eligible_amount: v.eligible_amount, gift_item_id: v.gift_item_id } : { discount: 0, shipping_discount: 0, eligible_amount: 0, gift_item_id: null };
+          const v = evaluateCoupon({ ...termsOf(current), status: 'available', valid_from: null, valid_until: null }, now, input.cart);
+          const amounts = v.usable ? amountsOf(v) : { discount: 0, shipping_discount: 0, eligible_amount: 0, gift_item_id: null };
           return { coupon: toCouponView(current, now), ...amounts };
         }
-        const locked = await lockIn(trx, tenant.tenantId, couponId, input);
-        const coupon = await commitIn(trx, tenant.tenantId, couponId, input.order_id);
-        return { ...locked, coupon };
+        const [locked] = await orders.lockForOrder(tenant.tenantId, { ...input, coupon_ids: [couponId] }, trx);
+        const coupon = await commitOne(trx, tenant.tenantId, couponId, input.order_id);
+        return { ...locked!, coupon };
       });
     },
 
+    /** The coupons a quote prices with (see coupon.quote.ts: cached per user for a short TTL; the checkout checks again under locks). */
+    forQuote: (tenantId: string, userId: string, input: QuoteCouponsInput): Promise<QuoteCoupons> => quotes.forQuote(tenantId, userId, input),
+
+    /** Locks all the coupons for the order or none, in the caller's transaction (see coupon.order.ts). */
+    lockForOrder: (tenantId: string, input: LockForOrderInput, trx: Executor): Promise<LockedCoupon[]> => orders.lockForOrder(tenantId, input, trx),
+
+    /** Commit, release or refund every coupon of the order, in the caller's transaction; idempotent. */
+    settleOrder: (tenantId: string, orderId: string, action: SettleAction, trx: Executor): Promise<CouponView[]> => orders.settleOrder(tenantId, orderId, action, trx),
+
+    /** For code that changes coupons outside this service (a grant's void): the users' quote wallets are read again. */
+    walletChanged: (exec: Executor, tenantId: string, userIds: Iterable<string>): void => quotes.changed(exec, tenantId, userIds),
+
+    /** A template's claim and use figures, counted by the database. */
+    async templateStats(actor: Actor, templateId: string, exec: Executor = db): Promise<TemplateStats> {
+      const row = await repo.templateStats(exec, requireTenant(actor).tenantId, templateId, clock.now());
+      if (!row) throw couponErrors.templateNotFound(templateId);
+      return row;
+    },
+
     checkIntervalMs: deps.checkIntervalMs ?? 300_000,
-    /** Sweep: lapsed locks back to available. */
-    releaseLapsedLocks: (limit = 5000) => repo.releaseLapsedLocks(db, clock.now(), limit),
-    /** Sweep: available coupons past validity become expired. */
-    expireDue: (limit = 5000) => repo.expireDue(db, clock.now(), limit),
+    /** Sweep: lapsed locks back to available; how many. */
+    async releaseLapsedLocks(limit = 5000): Promise<number> {
+      const touched = await repo.releaseLapsedLocks(db, clock.now(), limit);
+      forgetWallets(touched);
+      if (touched.length > 0) deps.metrics?.released?.inc({ reason: 'lapsed' }, touched.length);
+      return touched.length;
+    },
+    /** Sweep: available coupons past validity become expired; how many. */
+    async expireDue(limit = 5000): Promise<number> {
+      const touched = await repo.expireDue(db, clock.now(), limit);
+      forgetWallets(touched);
+      if (touched.length > 0) deps.metrics?.expired?.inc(touched.length);
+      return touched.length;
+    },
   };
 
-  async function lockIn(trx: Executor, tenantId: string, couponId: string, input: LockInput) {
-    const now = clock.now();
-    const current = await load(trx, tenantId, couponId);
-    if (current.user_id !== input.user_id) throw couponErrors.ownerMismatch(couponId);
-    const others = (await repo.couponsOfOrder(trx, tenantId, input.order_id, input.user_id)).filter((o) => o.coupon_id !== couponId);
-    const verdict = evaluateCoupon(termsOf(current), now, input.cart as Cart, others.map(termsOf), input.order_id);
-    if (!verdict.usable) {
-      if (verdict.reason === 'expired') throw couponErrors.expired(couponId);
-      if (verdict.reason === 'not_available') {
-        const status = toCouponView(current, now).status;
-        if (status === 'locked') throw couponErrors.locked(couponId);
-        throw couponErrors.notAvailable(couponId, status);
-      }
-      throw couponErrors.notUsable(couponId, verdict.reason, verdict.details);
-    }
-    const amounts = { discount: verdict.discount, shipping_discount: verdict.shipping_discount, eligible_amount: verdict.eligible_amount, gift_item_id: verdict.gift_item_id };
-    // Held by this order already: the same lock (its TTL unchanged).
-    if (current.status === 'locked' && current.order_id === input.order_id && current.locked_until && current.locked_until > now) {
-      return { coupon: toCouponView(current, now), ...amounts };
-    }
-    const until = new Date(now.getTime() + (input.ttl_seconds ?? 900) * 1000);
-    const row = await repo.lockCoupon(trx, tenantId, couponId, input.user_id, input.order_id, until, now);
-    if (!row) {
-      // Lost a race: somebody else's lock (or this order's own, taken in parallel) is there now.
-      const latest = await load(trx, tenantId, couponId);
-      if (latest.status === 'locked' && latest.order_id === input.order_id) return { coupon: toCouponView(latest, now), ...amounts };
-      const status = toCouponView(latest, now).status;
-      if (status === 'locked') throw couponErrors.locked(couponId);
-      if (status === 'expired') throw couponErrors.expired(couponId);
-      throw couponErrors.notAvailable(couponId, status);
-    }
-    return { coupon: toCouponView({ ...current, ...row }, now), ...amounts };
+  function forgetWallets(touched: repo.TouchedUser[]) {
+    const byTenant = new Map<string, string[]>();
+    for (const t of touched) byTenant.set(t.tenant_id, [...(byTenant.get(t.tenant_id) ?? []), t.user_id]);
+    for (const [tenantId, users] of byTenant) quotes.changed(db, tenantId, users);
   }
 
-  async function commitIn(trx: Executor, tenantId: string, couponId: string, orderId: string) {
+  async function commitOne(trx: Executor, tenantId: string, couponId: string, orderId: string) {
+    const changed = await orders.settleCoupon(tenantId, orderId, couponId, 'commit', trx);
     const now = clock.now();
-    const row = await repo.transition(trx, tenantId, couponId, { status: 'locked', orderId, lockedAfter: now }, { status: 'used', used_at: now, locked_until: null, updated_at: now });
-    if (row) {
-      await repo.bumpUsed(trx, tenantId, row.template_id, 1, now);
-      deps.metrics?.used.inc();
-      return toCouponView(await load(trx, tenantId, couponId), now);
-    }
     const current = await load(trx, tenantId, couponId);
-    if (current.status === 'used' && current.order_id === orderId) return toCouponView(current, now);
+    if (changed || (current.status === 'used' && current.order_id === orderId)) return toCouponView(current, now);
     if (current.status === 'locked' && current.order_id === orderId) throw couponErrors.lockExpired(couponId);
-    const status = toCouponView(current, now).status;
-    if (status === 'locked') throw couponErrors.locked(couponId);
+    if (effectiveStatus(current, now) === 'locked') throw couponErrors.locked(couponId);
     throw couponErrors.orderMismatch(couponId, 'locked');
   }
 }
