@@ -276,6 +276,7 @@ describe('OpenAPI and docs', () => {
     ['/v1/group-buys/activities', ['get', 'post']],
     ['/v1/group-buys/activities/{activity_id}', ['get', 'put']],
     ['/v1/group-buys/activities/{activity_id}/stats', ['get']],
+    ['/v1/group-buys/activities/{activity_id}/stats', ['get']],
     ['/v1/group-buys/activities/{activity_id}/end', ['post']],
     ['/v1/group-buys/activities/{activity_id}/groups', ['get', 'post']],
     ['/v1/group-buys/groups/{group_id}', ['get']],

@@ -200,6 +200,7 @@ const RULES: Record<string, Rule> = {
   'GET /v1/group-buys/activities': tenantWide,
   'GET /v1/group-buys/activities/{activity_id}': tenantWide,
   'GET /v1/group-buys/activities/{activity_id}/stats': tenantWide,
+  'GET /v1/group-buys/activities/{activity_id}/stats': tenantWide,
   'PUT /v1/group-buys/activities/{activity_id}': { ...tenantWide, role: 'admin', body: () => ({ name: 'mx' }) },
   'POST /v1/group-buys/activities/{activity_id}/end': { ...tenantWide, role: 'admin' },
   'POST /v1/group-buys/activities/{activity_id}/groups': { ...tenantWide, body: () => ({ user_id: `mx-${uid()}` }) },

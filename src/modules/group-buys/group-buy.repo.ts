@@ -182,3 +182,53 @@ export async function releaseUserPlaces(db: Executor, group: GroupRow): Promise<
     )
     .execute();
 }
+
+export interface ActivityStatsRow {
+  opened: number;
+  open: number;
+  awaiting_settlement: number;
+  succeeded: number;
+  failed: number;
+  virtually_filled: number;
+  members: number;
+  virtual_members: number;
+  participants: number;
+  average_fill_seconds: number | null;
+}
+
+/**
+ * An activity's figures in one statement: its groups by state (open: still joinable at `now`;
+ * awaiting settlement: past expires_at, not yet swept), member places, the average time from
+ * opening to the filling join over groups filled by real members, and its distinct participants
+ * (group_buy_participant holds one row per user who ever joined, read by its primary key).
+ */
+export async function activityStats(db: Executor, tenantId: string, activityId: string, now: Date): Promise<ActivityStatsRow> {
+  const result = await sql<Record<keyof ActivityStatsRow, string | number | null>>`
+    select
+      count(*) as opened,
+      count(*) filter (where status = 'open' and expires_at > ${now}::timestamptz) as open,
+      count(*) filter (where status = 'open' and expires_at <= ${now}::timestamptz) as awaiting_settlement,
+      count(*) filter (where status = 'succeeded') as succeeded,
+      count(*) filter (where status = 'failed') as failed,
+      count(*) filter (where status = 'succeeded' and virtual_members > 0) as virtually_filled,
+      coalesce(sum(member_count), 0) as members,
+      coalesce(sum(virtual_members), 0) as virtual_members,
+      (select count(*) from group_buy_participant p where p.tenant_id = ${tenantId} and p.activity_id = ${activityId}) as participants,
+      avg(extract(epoch from completed_at - created_at)) filter (where status = 'succeeded' and virtual_members = 0) as average_fill_seconds
+    from group_buy_group
+    where tenant_id = ${tenantId} and activity_id = ${activityId}`.execute(db);
+  const row = result.rows[0]!;
+  const n = (v: string | number | null) => Number(v ?? 0);
+  return {
+    opened: n(row.opened),
+    open: n(row.open),
+    awaiting_settlement: n(row.awaiting_settlement),
+    succeeded: n(row.succeeded),
+    failed: n(row.failed),
+    virtually_filled: n(row.virtually_filled),
+    members: n(row.members),
+    virtual_members: n(row.virtual_members),
+    participants: n(row.participants),
+    average_fill_seconds: row.average_fill_seconds === null ? null : Number(row.average_fill_seconds),
+  };
+}

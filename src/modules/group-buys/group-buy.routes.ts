@@ -6,6 +6,7 @@ import { inLanguage } from './group-buy.language.js';
 import {
   Activity,
   ActivityList,
+  ActivityStats,
   ActivityListQuery,
   ActivityParams,
   CreateActivityBody,
@@ -39,6 +40,18 @@ export function groupBuyRoutes(app: Api, deps: { groupBuys: GroupBuyService; uow
     '/v1/group-buys/activities/:activity_id',
     { schema: { tags, summary: 'Get a group-buy activity', params: ActivityParams, response: { 200: Activity, ...errors(...authErrors, 404) } } },
     async (request) => inLanguage(request, 'en', () => groupBuys.getActivity(request.actor!, request.params.activity_id)),
+  );
+  app.get(
+    '/v1/group-buys/activities/:activity_id/stats',
+    {
+      schema: {
+        tags,
+        summary: 'Figures of an activity: groups opened, open, succeeded, failed, virtually filled; participants, members, success rate, average time to fill',
+        params: ActivityParams,
+        response: { 200: ActivityStats, ...errors(...authErrors, 404) },
+      },
+    },
+    async (request) => inLanguage(request, 'en', () => groupBuys.activityStats(request.actor!, request.params.activity_id)),
   );
   app.put(
     '/v1/group-buys/activities/:activity_id',

@@ -122,3 +122,26 @@ export const JoinBody = Type.Object(
   { additionalProperties: false },
 );
 export type JoinInput = Static<typeof JoinBody>;
+
+const Count = (description: string) => Type.Integer({ minimum: 0, description });
+
+export const ActivityStats = Type.Object({
+  activity_id: Type.String(),
+  groups_opened: Count('groups opened in the activity (every state)'),
+  groups_open: Count('groups still joinable now'),
+  groups_awaiting_settlement: Count('groups past expires_at that the sweep has not settled yet (seconds at most)'),
+  groups_succeeded: Count('groups that succeeded: filled by members, or virtually at expiry'),
+  groups_failed: Count('groups not full at expiry (members refunded)'),
+  groups_virtually_filled: Count('succeeded groups completed by the virtual fill'),
+  participants: Count('distinct users who joined or led at least one group (also in groups that failed since)'),
+  members: Count('member places taken by real users in all groups (a user in two groups counts twice)'),
+  virtual_members: Count('places filled by the virtual fill'),
+  success_rate: Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.Null()], {
+    description: 'groups_succeeded / (groups_succeeded + groups_failed), 4 decimals; null before a group settles',
+  }),
+  average_fill_seconds: Type.Union([Type.Number({ minimum: 0 }), Type.Null()], {
+    description: 'mean seconds from opening to the filling join, over groups filled by real members; null before one fills',
+  }),
+  as_of: Timestamp,
+});
+export type ActivityStatsView = Static<typeof ActivityStats>;

@@ -3,7 +3,7 @@ import { afterCommit, type Database, type Executor, runTransaction } from '../..
 import type { DB } from '../../db/schema.js';
 import { type Actor, requireTenant } from '../../platform/actor.js';
 import type { Clock } from '../../platform/clock.js';
-import { invalidRequest } from '../../platform/errors.js';
+import { invalidRequest, isAppError } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
 import type { JobQueue } from '../../platform/jobs.js';
 import { groupBuyErrors } from './group-buy.errors.js';
@@ -12,6 +12,7 @@ import type { GroupBuyMetrics } from './group-buy.metrics.js';
 import * as repo from './group-buy.repo.js';
 import type {
   ActivityListQueryType,
+  ActivityStatsView,
   ActivityView,
   CreateActivityInput,
   GroupListQueryType,
@@ -101,6 +102,12 @@ export function createGroupBuyService(deps: GroupBuyServiceDeps) {
     return group;
   }
 
+  /** Counts a refused create or join by its code (marketing_group_buy_refusals_total) and rethrows it. */
+  function refused(err: unknown): never {
+    if (isAppError(err)) metrics.refused.inc({ code: err.code });
+    throw err;
+  }
+
   function requireActive(activity: repo.ActivityRow, now: Date) {
     if (activityStatus(activity, now) !== 'active') throw groupBuyErrors.activityNotActive(activity.activity_id);
   }
@@ -108,7 +115,7 @@ export function createGroupBuyService(deps: GroupBuyServiceDeps) {
   return {
     /** Charges a create or join to the user's and the end-user IP's limits: 429 rate_limited when over. */
     async admit(actor: Actor, userId: string, clientIp: string | null): Promise<void> {
-      await deps.guard?.admit(requireTenant(actor).tenantId, userId, clientIp);
+      await deps.guard?.admit(requireTenant(actor).tenantId, userId, clientIp).catch(refused);
     },
 
     async createActivity(actor: Actor, input: CreateActivityInput, exec: Executor = db): Promise<ActivityView> {
@@ -152,6 +159,30 @@ export function createGroupBuyService(deps: GroupBuyServiceDeps) {
       return toActivityView(await requireActivity(db, tenant.tenantId, activityId), clock.now());
     },
 
+    /** An activity's group and participant figures, computed by the database in one statement. */
+    async activityStats(actor: Actor, activityId: string): Promise<ActivityStatsView> {
+      const tenant = requireTenant(actor);
+      const now = clock.now();
+      await requireActivity(db, tenant.tenantId, activityId);
+      const s = await repo.activityStats(db, tenant.tenantId, activityId, now);
+      const settled = s.succeeded + s.failed;
+      return {
+        activity_id: activityId,
+        groups_opened: s.opened,
+        groups_open: s.open,
+        groups_awaiting_settlement: s.awaiting_settlement,
+        groups_succeeded: s.succeeded,
+        groups_failed: s.failed,
+        groups_virtually_filled: s.virtually_filled,
+        participants: s.participants,
+        members: s.members,
+        virtual_members: s.virtual_members,
+        success_rate: settled === 0 ? null : Math.round((s.succeeded / settled) * 10_000) / 10_000,
+        average_fill_seconds: s.average_fill_seconds === null ? null : Math.round(s.average_fill_seconds * 1000) / 1000,
+        as_of: now.toISOString(),
+      };
+    },
+
     /** Changes an activity before it starts (the check is in the update statement). */
     async updateActivity(actor: Actor, activityId: string, input: UpdateActivityInput, trx: Transaction<DB>): Promise<ActivityView> {
       const tenant = requireTenant(actor);
@@ -192,32 +223,40 @@ export function createGroupBuyService(deps: GroupBuyServiceDeps) {
     async openGroup(actor: Actor, activityId: string, input: JoinInput, trx: Transaction<DB>): Promise<GroupView> {
       const tenant = requireTenant(actor);
       const now = clock.now();
-      const activity = await requireActivity(trx, tenant.tenantId, activityId);
-      requireActive(activity, now);
-      const expires = Math.min(now.getTime() + activity.open_minutes * 60_000, activity.end_time.getTime());
-      const created = await repo.insertGroup(trx, {
-        tenant_id: tenant.tenantId,
-        group_id: newId('grp', now.getTime()),
-        activity_id: activityId,
-        leader_user_id: input.user_id,
-        group_size: activity.group_size,
-        virtual_fill: activity.virtual_fill,
-        status: 'open',
-        expires_at: new Date(expires),
-        created_at: now,
-        completed_at: null,
-      });
-      return groupView(trx, await joinIn(trx, activity, created.group_id, input, true, now));
+      try {
+        const activity = await requireActivity(trx, tenant.tenantId, activityId);
+        requireActive(activity, now);
+        const expires = Math.min(now.getTime() + activity.open_minutes * 60_000, activity.end_time.getTime());
+        const created = await repo.insertGroup(trx, {
+          tenant_id: tenant.tenantId,
+          group_id: newId('grp', now.getTime()),
+          activity_id: activityId,
+          leader_user_id: input.user_id,
+          group_size: activity.group_size,
+          virtual_fill: activity.virtual_fill,
+          status: 'open',
+          expires_at: new Date(expires),
+          created_at: now,
+          completed_at: null,
+        });
+        return await groupView(trx, await joinIn(trx, activity, created.group_id, input, true, now));
+      } catch (err) {
+        return refused(err);
+      }
     },
 
     async joinGroup(actor: Actor, groupId: string, input: JoinInput, trx: Transaction<DB>): Promise<GroupView> {
       const tenant = requireTenant(actor);
       const now = clock.now();
-      const group = await repo.findGroup(trx, tenant.tenantId, groupId);
-      if (!group) throw groupBuyErrors.groupNotFound(groupId);
-      const activity = await requireActivity(trx, tenant.tenantId, group.activity_id);
-      requireActive(activity, now);
-      return groupView(trx, await joinIn(trx, activity, groupId, input, false, now));
+      try {
+        const group = await repo.findGroup(trx, tenant.tenantId, groupId);
+        if (!group) throw groupBuyErrors.groupNotFound(groupId);
+        const activity = await requireActivity(trx, tenant.tenantId, group.activity_id);
+        requireActive(activity, now);
+        return await groupView(trx, await joinIn(trx, activity, groupId, input, false, now));
+      } catch (err) {
+        return refused(err);
+      }
     },
 
     async getGroup(actor: Actor, groupId: string): Promise<GroupView> {
