@@ -18,3 +18,4 @@ export function couponMetrics(registry: Registry) {
   };
 }
 export { createCouponGuard, type CouponGuard, type CouponLimits } from './coupon.limits.js';
+export { createCouponGrants, type CouponGrants, type GrantCoupon } from './coupon.grant.js';

@@ -1,5 +1,7 @@
+import type { Transaction } from 'kysely';
 import type { Counter, Histogram } from 'prom-client';
 import type { Database, Executor } from '../../db/client.js';
+import type { DB } from '../../db/schema.js';
 import type { TenantActor } from '../../platform/actor.js';
 import type { Clock } from '../../platform/clock.js';
 import type { JobQueue } from '../../platform/jobs.js';
@@ -9,6 +11,7 @@ import type { CampaignRow, CampaignService } from '../campaigns/index.js';
 import type { LedgerService } from '../ledger/index.js';
 import type { RewardRow, RewardService } from '../rewards/index.js';
 import type { AudienceCheck } from './grant.eligibility.js';
+import type { Refusal } from './grant.errors.js';
 import type * as repo from './grant.repo.js';
 import type { GrantView } from './grant.schemas.js';
 import type { GrantBatcher } from './grant.statement.js';
@@ -49,6 +52,32 @@ export interface GrantMetrics {
   distribution: Histogram<'distributor'>;
 }
 
+/** A wallet coupon a grant issued, as the grant's payload shows it. */
+export interface IssuedCoupon {
+  coupon_id: string;
+  coupon_code: string;
+  template_id: string;
+  valid_from: string | null;
+  valid_until: string | null;
+}
+
+/** Wallet coupons for grants (the coupons module's coupon.grant.ts; see grant.coupon.ts). */
+export interface CouponIssuer {
+  /**
+   * `quantity` coupons of the template for the user, each recorded against (grant_id, unit), in
+   * `trx`. Throws an AppError to refuse (the caller rolls back what it wrote).
+   */
+  issue(trx: Transaction<DB>, grant: { tenantId: string; grantId: string; templateId: string; userId: string; quantity: number }): Promise<IssuedCoupon[]>;
+  /**
+   * The eligibility check's read of what issue would refuse (template missing, disabled or ended,
+   * usage_limit or the template's per_user_limit reached), or null. A read, not a hold: the issue
+   * itself decides under its conditional statements.
+   */
+  check(exec: Executor, grant: { tenantId: string; templateId: string; userId: string; quantity: number }): Promise<Refusal | null>;
+  /** The grant's coupons that are still available become voided; used or locked ones stay. */
+  voidOfGrant(exec: Executor, tenantId: string, grantId: string): Promise<{ coupon_id: string; voided: boolean }[]>;
+}
+
 /** What createGrantService is given. */
 export interface GrantDeps {
   db: Database;
@@ -65,6 +94,8 @@ export interface GrantDeps {
   batcher?: GrantBatcher | null;
   /** Membership of a campaign's audience (the audiences module): outside it, not_in_audience. */
   audiences?: AudienceCheck;
+  /** Wallet coupons of COUPON rewards that name a coupon template; absent: such grants are refused (coupon_issue_unavailable). */
+  coupons?: CouponIssuer;
 }
 
 /**
@@ -82,6 +113,7 @@ export interface GrantContext {
   readonly metrics: GrantMetrics;
   readonly batcher: GrantBatcher | null | undefined;
   readonly audiences: AudienceCheck | undefined;
+  readonly coupons: CouponIssuer | undefined;
   readonly rewardCache: SnapshotCache<RewardRow>;
   readonly campaignCache: SnapshotCache<CampaignRow>;
 }
@@ -99,6 +131,7 @@ export function createGrantContext(deps: GrantDeps): GrantContext {
     metrics: deps.metrics,
     batcher: deps.batcher,
     audiences: deps.audiences,
+    coupons: deps.coupons,
     // Rewards and campaigns a grant decides on, kept briefly (see snapshot-cache.ts): the grant
     // statement verifies their versions, and any refusal decided on a cached row is decided again
     // on a fresh read, so a cached row can cost a round trip but never change an answer.

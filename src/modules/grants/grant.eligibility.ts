@@ -2,7 +2,7 @@ import type { Executor } from '../../db/client.js';
 import { type Actor, requireTenant } from '../../platform/actor.js';
 import { AppError } from '../../platform/errors.js';
 import { summarizeStock } from '../inventory/index.js';
-import type { RewardConfig, RewardRow } from '../rewards/index.js';
+import { couponTemplateOf, type RewardConfig, type RewardRow } from '../rewards/index.js';
 import type { GrantContext } from './grant.context.js';
 import { grantErrors, grantRefusals, type Refusal } from './grant.errors.js';
 import { LAST_GRANT_KEY, periodKey } from './grant.period.js';
@@ -121,6 +121,11 @@ export async function checkEligibility(ctx: GrantContext, actor: Actor, input: G
   const stock = (await summarizeStock(exec, tenant.tenantId, [reward.reward_id])).get(reward.reward_id);
   if (stock && stock.available !== null && stock.available < quantity) {
     reasons.push(grantRefusals.inventoryExhausted(reward.reward_id, stock.available));
+  }
+  // A COUPON reward with a coupon template: what the coupon's issue would refuse (grant.coupon.ts).
+  const templateId = couponTemplateOf(reward.reward_type, config);
+  if (templateId) {
+    push(ctx.coupons ? await ctx.coupons.check(exec, { tenantId: tenant.tenantId, templateId, userId: input.user_id, quantity }) : grantRefusals.couponIssueUnavailable(templateId));
   }
   return { eligible: reasons.length === 0, reasons };
 }

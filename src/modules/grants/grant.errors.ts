@@ -80,6 +80,13 @@ export const grantRefusals = {
     details: { min_interval_seconds: minIntervalSeconds, retry_after_seconds: retryAfterSeconds },
   }),
 
+  /** A COUPON reward names a coupon template, and this service was given no coupon issuer (a wiring fault). */
+  couponIssueUnavailable: (templateId: string): Refusal => ({
+    code: 'coupon_issue_unavailable',
+    message: 'The reward issues wallet coupons, and no coupon issuer is configured',
+    details: { coupon_template_id: templateId },
+  }),
+
   /** inventory_exhausted as the eligibility check finds it (the one wording of platform/shared-errors.ts). */
   inventoryExhausted: (rewardId: string, available: number): Refusal => {
     const e = sharedErrors.inventoryExhausted(rewardId, available);

@@ -51,6 +51,9 @@ export function generateUnits(type: RewardType, config: RewardConfig, quantity: 
       return { payload: { days, ...(g.plan ? { plan: g.plan } : {}) }, credit: { asset: 'SUBSCRIPTION_DAYS', amount: days } };
     }
     case 'COUPON': {
+      // A coupon template's coupons are issued into the wallet in the grant's transaction, and
+      // the payload then lists them (grant.coupon.ts); nothing is generated here.
+      if (typeof g.coupon_template_id === 'string') return { payload: { coupon_template_id: g.coupon_template_id, coupons: [] }, credit: null };
       const expiresAt = g.valid_days ? new Date(now.getTime() + Number(g.valid_days) * 86_400_000).toISOString() : null;
       const { valid_days: _days, ...terms } = g;
       const coupons = Array.from({ length: quantity }, () => ({

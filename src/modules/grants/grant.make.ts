@@ -2,10 +2,11 @@ import { afterCommit, type Executor } from '../../db/client.js';
 import { type Actor, requireTenant, type TenantActor } from '../../platform/actor.js';
 import { AppError } from '../../platform/errors.js';
 import { retryTransient } from '../../db/retry.js';
-import type { RewardRow } from '../rewards/index.js';
+import { couponTemplateOf, type RewardRow } from '../rewards/index.js';
 import { gateKey, type GrantContext, type GrantOptions, type GrantOutcome } from './grant.context.js';
+import { runGrantWithCoupons } from './grant.coupon.js';
 import { decide, type PreparedGrant, prepareStatement, replayOf } from './grant.decide.js';
-import { grantErrors } from './grant.errors.js';
+import { grantErrors, grantRefusals } from './grant.errors.js';
 import { toGrantView } from './grant.read.js';
 import type * as repo from './grant.repo.js';
 import type { GrantInput } from './grant.schemas.js';
@@ -54,7 +55,10 @@ export async function grantMany(ctx: GrantContext, actor: Actor, inputs: readonl
       if ((input.source === undefined) !== (input.source_id === undefined)) continue;
       if (!input.source && ctx.gate.isSoldOut(gateKey(tenant.tenantId, input.reward_id))) continue;
       try {
-        batch.push({ index, prepared: prepareStatement(ctx, tenant, input, await decide(ctx, exec, tenant, input, false)) });
+        const decided = await decide(ctx, exec, tenant, input, false);
+        // A grant that issues wallet coupons is not part of the shared statement: it runs alone below (grant.coupon.ts).
+        if (couponTemplateOf(decided.reward.reward_type, decided.config)) continue;
+        batch.push({ index, prepared: prepareStatement(ctx, tenant, input, decided) });
       } catch (err) {
         if (!(err instanceof AppError)) throw err; // refused as decided: it runs alone below
       }
@@ -99,18 +103,26 @@ async function grantOnce(ctx: GrantContext, exec: Executor, tenant: TenantActor,
       refuse(ctx, ctx.rewardCache.get(gateKey(tenant.tenantId, input.reward_id)) ?? null, err.code, err);
     }
     const { reward, campaignId } = decided;
+    // A COUPON reward naming a coupon template also issues wallet coupons (grant.coupon.ts).
+    const templateId = couponTemplateOf(reward.reward_type, decided.config);
+    if (templateId && !ctx.coupons) refuse(ctx, reward, 'coupon_issue_unavailable', grantErrors.fromRefusal(grantRefusals.couponIssueUnavailable(templateId)));
     const prepared = prepareStatement(ctx, tenant, input, decided);
     const { statement, limit, period, interval } = prepared;
     let result;
     try {
       // Inside a caller's transaction the grant must be part of it; otherwise it may share a
-      // batch (and a commit) with other grants.
-      result = options.statement
-        ? await runGrantStatementBy(options.statement, exec, statement)
-        : ctx.batcher && !exec.isTransaction
-          ? await ctx.batcher.submit(statement)
-          : await runGrantStatement(exec, statement);
+      // batch (and a commit) with other grants, unless it issues coupons (its own transaction).
+      result = templateId
+        ? await runGrantWithCoupons(exec, statement, templateId, ctx.coupons!, options)
+        : options.statement
+          ? await runGrantStatementBy(options.statement, exec, statement)
+          : ctx.batcher && !exec.isTransaction
+            ? await ctx.batcher.submit(statement)
+            : await runGrantStatement(exec, statement);
     } catch (err) {
+      // The coupons module refused the coupon (usage or per-user limit, template disabled or
+      // ended): the grant was undone with it, and answers the coupon's code.
+      if (templateId && err instanceof AppError) refuse(ctx, reward, err.code, err);
       if (!(err instanceof GrantRefusal)) throw err;
       const error = refusalToError(err, { rewardId: reward.reward_id, quantity: statement.quantity, perUserLimit: limit, period, minIntervalSeconds: interval });
       // Only "nothing left" closes the gate; "fewer than asked" must not turn away smaller asks.

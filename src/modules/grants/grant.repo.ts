@@ -94,3 +94,14 @@ export function setDelivery(
   if (onlyIfStatus) q = q.where('status', 'in', onlyIfStatus);
   return q.returningAll().executeTakeFirst();
 }
+
+/** The grant's payload replaced (a COUPON grant's issued coupons, written in the grant's transaction). */
+export function setPayload(db: Executor, tenantId: string, grantId: string, payload: Record<string, unknown>) {
+  return db
+    .updateTable('reward_grant')
+    .set({ payload: JSON.stringify(payload) })
+    .where('tenant_id', '=', tenantId)
+    .where('grant_id', '=', grantId)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}

@@ -20,8 +20,8 @@ export const statusTransitions: Record<'USED' | 'REVOKED', readonly GrantStatus[
 /**
  * USED (from DELIVERED) or REVOKED. Revoking reverses the grant in the same transaction: the
  * stock goes back if the grant was not used, the ledger gets a reversal entry (refused if the
- * user already spent it), the per-user count drops, and a delivered webhook grant gets a
- * `reward_grant.revoked` event.
+ * user already spent it), the per-user count drops, wallet coupons it issued are voided while
+ * still available, and a delivered webhook grant gets a `reward_grant.revoked` event.
  */
 export async function changeStatus(ctx: GrantContext, actor: Actor, grantId: string, input: StatusInput, exec: Executor): Promise<GrantView> {
   const { clock, ledger, jobs, gate } = ctx;
@@ -44,6 +44,10 @@ export async function changeStatus(ctx: GrantContext, actor: Actor, grantId: str
       await ledger.reverseCause(trx, { tenantId: tenant.tenantId, causeType: LEDGER_CAUSE, causeId: grantId, memo: input.reason ?? 'grant revoked' });
       if (current.period_key) {
         await repo.uncount(trx, { tenantId: tenant.tenantId, rewardId: current.reward_id, userId: current.user_id, periodKey: current.period_key }, current.quantity);
+      }
+      // Wallet coupons the grant issued: voided if still available (a used or locked one stays).
+      if ((current.payload as { coupon_template_id?: unknown } | null)?.coupon_template_id && ctx.coupons) {
+        await ctx.coupons.voidOfGrant(trx, tenant.tenantId, grantId);
       }
       if (current.distributor === 'WEBHOOK' && current.delivery_status === 'DELIVERED') {
         await jobs.enqueue(trx, { tenantId: tenant.tenantId, queue: DELIVERY_QUEUE, payload: { grant_id: grantId, event: 'reward_grant.revoked' } });

@@ -4,6 +4,7 @@ export { createRewardService, type RewardService } from './reward.service.js';
 export { rewardRoutes } from './reward.routes.js';
 export { findRewardDistributor } from './reward.distributor.js';
 export type { RewardConfig, Period, ValidatorConfig, DistributorConfig } from './reward.config.js';
+export { couponTemplateOf } from './reward.config.js';
 export type { RewardRow } from './reward.repo.js';
 export type { RewardType } from './reward.tables.js';
 

@@ -25,7 +25,10 @@ export const generatorSchemas = {
     currency: Type.Optional(Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217, default CNY' })),
   }),
   COUPON: Obj({
-    discount_type: Type.Enum(COUPON_KINDS, { type: 'string' }),
+    coupon_template_id: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 64, description: "A coupon template of the tenant: each unit granted puts one of its coupons in the user's wallet" }),
+    ),
+    discount_type: Type.Optional(Type.Enum(COUPON_KINDS, { type: 'string', description: 'Required without coupon_template_id' })),
     amount_off: Type.Optional(Int(1, 1_000_000_000_000, 'AMOUNT: minor units off')),
     percent_off: Type.Optional(Int(1, 100, 'PERCENT: percent off')),
     max_discount: Type.Optional(Int(1, 1_000_000_000_000, 'PERCENT: cap in minor units')),
@@ -138,9 +141,19 @@ export function parseRewardConfig(type: RewardType, raw: unknown, previous?: Rew
   };
 }
 
-/** Rules a JSON Schema cannot say neatly: which coupon fields each discount type needs. */
+/** What a COUPON reward with a coupon template takes from the template instead of its generator. */
+const TEMPLATE_TERMS = ['discount_type', 'amount_off', 'percent_off', 'max_discount', 'min_order_amount', 'gift_sku', 'valid_days'] as const;
+
+/**
+ * Rules a JSON Schema cannot say neatly: which coupon fields each discount type needs, and that a
+ * coupon template brings its own terms (a generator that repeated them could contradict it).
+ */
 function checkGeneratorRules(type: RewardType, g: Record<string, unknown>): void {
-  if (type === 'COUPON') {
+  if (type === 'COUPON' && g.coupon_template_id !== undefined) {
+    const repeated = TEMPLATE_TERMS.find((f) => g[f] !== undefined);
+    if (repeated) throw invalidRequest(`config.generator.${repeated}`, 'comes from the coupon template; give coupon_template_id (and terms) only');
+  } else if (type === 'COUPON') {
+    if (g.discount_type === undefined) throw invalidRequest('config.generator.discount_type', 'is required (or give coupon_template_id)');
     const needs: Record<string, string | undefined> = { AMOUNT: 'amount_off', PERCENT: 'percent_off', GIFT: 'gift_sku', SHIPPING: undefined };
     const field = needs[String(g.discount_type)];
     if (field && g[field] === undefined) throw invalidRequest(`config.generator.${field}`, `is required when discount_type is ${String(g.discount_type)}`);
@@ -154,4 +167,11 @@ function checkGeneratorRules(type: RewardType, g: Record<string, unknown>): void
 export function publicConfig(config: RewardConfig): RewardConfig {
   if (config.distributor.type !== 'WEBHOOK') return config;
   return { ...config, distributor: { ...config.distributor, secret: SECRET_MASK } };
+}
+
+/** The coupon template a COUPON reward issues wallet coupons of, or null (generated codes only, or another type). */
+export function couponTemplateOf(rewardType: string, config: RewardConfig): string | null {
+  if (rewardType !== 'COUPON') return null;
+  const id = config.generator.coupon_template_id;
+  return typeof id === 'string' ? id : null;
 }

@@ -25,4 +25,11 @@ export const rewardErrors = {
     new AppError('invalid', 'distributor_unavailable', `${kind} distribution arrives with the outreach module; use AUTO or WEBHOOK`, {
       field: 'config.distributor.type',
     }),
+
+  /** 400: config.generator.coupon_template_id names no coupon template of the tenant. */
+  unknownCouponTemplate: (templateId: string) =>
+    new AppError('invalid', 'unknown_coupon_template', `No coupon template ${templateId} in this tenant`, {
+      field: 'config.generator.coupon_template_id',
+      coupon_template_id: templateId,
+    }),
 };

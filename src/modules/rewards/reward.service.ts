@@ -9,7 +9,7 @@ import { parseInstant } from '../../platform/time.js';
 import type { AppService } from '../apps/index.js';
 import type { CampaignService } from '../campaigns/index.js';
 import { createSlots, resizeStock, slotCountFor, type StockSummary, summarizeStock } from '../inventory/index.js';
-import { parseRewardConfig, publicConfig, type RewardConfig } from './reward.config.js';
+import { couponTemplateOf, parseRewardConfig, publicConfig, type RewardConfig } from './reward.config.js';
 import { rewardErrors } from './reward.errors.js';
 import * as repo from './reward.repo.js';
 import type { CreateRewardInput, RewardListInput, RewardView, UpdateRewardInput } from './reward.schemas.js';
@@ -52,6 +52,11 @@ export function createRewardService(deps: {
   createdCounter: Counter<'reward_type'>;
   /** Called after total_stock changed, so a sold-out gate lets requests through again. */
   onStockChanged?: (tenantId: string, rewardId: string) => void;
+  /**
+   * Whether a coupon template exists in the tenant (the coupons module, wired in app/services.ts),
+   * for a COUPON reward's config.generator.coupon_template_id. Absent: no template can be named.
+   */
+  couponTemplateExists?: (tenantId: string, templateId: string, exec: Executor) => Promise<boolean>;
 }) {
   const { db, clock, apps, campaigns } = deps;
 
@@ -73,6 +78,15 @@ export function createRewardService(deps: {
     }
   }
 
+  /** A COUPON reward's coupon template must exist in the tenant when the reward is saved (400 unknown_coupon_template). */
+  async function checkCouponTemplate(tenantId: string, rewardType: string, config: RewardConfig, exec: Executor): Promise<void> {
+    const templateId = couponTemplateOf(rewardType, config);
+    if (templateId === null) return;
+    if (!deps.couponTemplateExists || !(await deps.couponTemplateExists(tenantId, templateId, exec))) {
+      throw rewardErrors.unknownCouponTemplate(templateId);
+    }
+  }
+
   return {
     /** Creates a reward template and its stock slots. */
     async createReward(actor: Actor, input: CreateRewardInput, productHeader?: string, exec: Executor = db): Promise<RewardView> {
@@ -84,6 +98,7 @@ export function createRewardService(deps: {
       return inTransaction(exec, async (trx) => {
         const productCode = await apps.resolveProductCode(tenant, input.product_code, productHeader, trx);
         if (input.campaign_id) await checkCampaign(tenant.tenantId, input.campaign_id, productCode, trx);
+        await checkCouponTemplate(tenant.tenantId, input.reward_type, config, trx);
         const now = clock.now();
         const total = input.total_stock ?? null;
         const slotCount = slotCountFor(total);
@@ -134,6 +149,7 @@ export function createRewardService(deps: {
         const current = await repo.findReward(trx, visibility(tenant), rewardId, { forUpdate: true });
         if (!current) throw notFound('reward', rewardId);
         const config = input.config ? parseRewardConfig(current.reward_type, input.config, current.config as RewardConfig) : undefined;
+        if (config) await checkCouponTemplate(tenant.tenantId, current.reward_type, config, trx);
         const validFrom = input.valid_from !== undefined ? parseInstant('valid_from', input.valid_from) : current.valid_from;
         const validUntil = input.valid_until !== undefined ? parseInstant('valid_until', input.valid_until) : current.valid_until;
         checkValidity(validFrom, validUntil);
