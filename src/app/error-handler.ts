@@ -4,6 +4,8 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { isCheckViolation, isForeignKeyViolation, isUniqueViolation, pgErrorCode } from '../db/errors.js';
 import { AppError, isAppError } from '../platform/errors.js';
 import type { ErrorBodyType } from '../platform/http/common.schemas.js';
+import { type Language, preferredLanguage } from '../platform/http/language.js';
+import { localizeError, validationIssueZh } from './error-messages.js';
 
 interface ValidationIssue {
   instancePath: string;
@@ -32,21 +34,27 @@ function describe(issue: ValidationIssue): string {
   return issue.message ?? 'is invalid';
 }
 
-/** Turns a Fastify schema validation failure into 400 invalid_request naming every bad field. */
-function fromValidation(err: FastifyError): AppError {
+/**
+ * Turns a Fastify schema validation failure into 400 invalid_request naming every bad field. The
+ * message names the first in `lang`; `details.errors` stays English (the same body for any language).
+ */
+function fromValidation(err: FastifyError, lang: Language): AppError {
   const context = (err as FastifyError & { validationContext?: string }).validationContext;
   const issues = (err.validation ?? []) as ValidationIssue[];
   // Union branches each add an error for the same field; keep the first per field and keyword kind.
   const seen = new Set<string>();
   const list: { field: string; message: string }[] = [];
+  let firstIssue: ValidationIssue | undefined;
   for (const issue of issues) {
     const field = fieldOf(context, issue);
     if (seen.has(field)) continue;
     seen.add(field);
+    firstIssue ??= issue;
     list.push({ field, message: describe(issue) });
   }
   const first = list[0] ?? { field: context ?? 'body', message: 'is invalid' };
-  return new AppError('invalid', 'invalid_request', `${first.field} ${first.message}`, {
+  const message = lang === 'zh-CN' ? `${first.field} ${firstIssue ? validationIssueZh(firstIssue.keyword, firstIssue.params) : '无效'}` : `${first.field} ${first.message}`;
+  return new AppError('invalid', 'invalid_request', message, {
     field: first.field,
     location: context ?? 'body',
     errors: list,
@@ -79,11 +87,14 @@ const fastifyCodes: Record<string, () => AppError> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: () => new AppError('invalid', 'invalid_request', 'Content-Length does not match the body'),
 };
 
-/** Maps any thrown error onto an AppError; unknown ones become a generic 500. */
-export function toAppError(err: unknown): AppError {
+/**
+ * Maps any thrown error onto an AppError; unknown ones become a generic 500. `lang` is the
+ * language of a schema validation message (other messages: localizeError).
+ */
+export function toAppError(err: unknown, lang: Language = 'en'): AppError {
   if (isAppError(err)) return err;
   const fe = err as FastifyError;
-  if (fe?.validation) return fromValidation(fe);
+  if (fe?.validation) return fromValidation(fe, lang);
   const known = fe?.code ? fastifyCodes[fe.code] : undefined;
   if (known) return known();
   if (fe instanceof SyntaxError && fe.statusCode === 400) return fastifyCodes.FST_ERR_CTP_INVALID_JSON_BODY!();
@@ -105,9 +116,20 @@ export function errorBody(err: AppError, requestId: string): ErrorBodyType {
   return { error: { code: err.code, message: err.message, details: err.details ?? {} }, requestId };
 }
 
+/** The caller's language by Accept-Language (q-values; any zh tag is Chinese); English by default. */
+export function requestLanguage(request: FastifyRequest): Language {
+  return preferredLanguage(request.headers['accept-language'], 'en');
+}
+
+/** Any thrown error as the AppError answered to this request, its message in the caller's language. */
+export function answerOf(err: unknown, request: FastifyRequest): AppError {
+  const lang = requestLanguage(request);
+  return localizeError(toAppError(err, lang), lang);
+}
+
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
-    const appError = toAppError(err);
+    const appError = answerOf(err, request);
     if (appError.status >= 500) {
       request.log.error({ err }, 'request failed');
     } else {
@@ -129,16 +151,17 @@ export function installErrorHandling(app: FastifyInstance): void {
   });
   app.addHook('onRequest', (request, reply, done) => {
     if (!closing) return done();
-    const err = new AppError('unavailable', 'shutting_down', 'The server is shutting down; send the request again (to another instance)');
+    const err = answerOf(new AppError('unavailable', 'shutting_down', 'The server is shutting down; send the request again (to another instance)'), request);
     // A hook that replied must not call done.
     void reply.code(err.status).header('connection', 'close').header('x-request-id', request.id).send(errorBody(err, request.id));
   });
 
   app.setNotFoundHandler((request, reply) => {
-    const err = new AppError('not_found', 'route_not_found', `No route ${request.method} ${request.url.split('?')[0]}`, {
+    const route = new AppError('not_found', 'route_not_found', `No route ${request.method} ${request.url.split('?')[0]}`, {
       method: request.method,
       path: request.url.split('?')[0],
     });
+    const err = answerOf(route, request);
     return reply.code(404).send(errorBody(err, request.id));
   });
 }
@@ -149,7 +172,7 @@ export function installErrorHandling(app: FastifyInstance): void {
  * one error shape instead of Fastify's own.
  */
 export function answerFrameworkError(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  const appError = toAppError(err);
+  const appError = answerOf(err, request);
   request.log.info({ code: appError.code, status: appError.status, fastify_code: err.code }, 'request refused by the router');
   void reply.code(appError.status).header('x-request-id', request.id).send(errorBody(appError, request.id));
 }

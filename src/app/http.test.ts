@@ -276,7 +276,6 @@ describe('OpenAPI and docs', () => {
     ['/v1/group-buys/activities', ['get', 'post']],
     ['/v1/group-buys/activities/{activity_id}', ['get', 'put']],
     ['/v1/group-buys/activities/{activity_id}/stats', ['get']],
-    ['/v1/group-buys/activities/{activity_id}/stats', ['get']],
     ['/v1/group-buys/activities/{activity_id}/end', ['post']],
     ['/v1/group-buys/activities/{activity_id}/groups', ['get', 'post']],
     ['/v1/group-buys/groups/{group_id}', ['get']],
@@ -303,6 +302,7 @@ describe('OpenAPI and docs', () => {
     ['/v1/promotions/{promotion_id}/reserve', ['post']],
     ['/v1/promotions/{promotion_id}/commit', ['post']],
     ['/v1/promotions/{promotion_id}/release', ['post']],
+    ['/v1/promotions/{promotion_id}/refund', ['post']],
     // The product document's own paths (tenant keys, like /v1).
     ['/api/marketing/campaigns', ['get', 'post']],
     ['/api/marketing/campaigns/{id}', ['get', 'put']],

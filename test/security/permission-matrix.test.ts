@@ -200,7 +200,6 @@ const RULES: Record<string, Rule> = {
   'GET /v1/group-buys/activities': tenantWide,
   'GET /v1/group-buys/activities/{activity_id}': tenantWide,
   'GET /v1/group-buys/activities/{activity_id}/stats': tenantWide,
-  'GET /v1/group-buys/activities/{activity_id}/stats': tenantWide,
   'PUT /v1/group-buys/activities/{activity_id}': { ...tenantWide, role: 'admin', body: () => ({ name: 'mx' }) },
   'POST /v1/group-buys/activities/{activity_id}/end': { ...tenantWide, role: 'admin' },
   'POST /v1/group-buys/activities/{activity_id}/groups': { ...tenantWide, body: () => ({ user_id: `mx-${uid()}` }) },
@@ -236,6 +235,7 @@ const RULES: Record<string, Rule> = {
   'POST /v1/promotions/{promotion_id}/reserve': { ...tenantWide, body: (f) => ({ user_id: f.userId, order_id: `mx-${uid()}`, item_id: 'sku', quantity: 1 }) },
   'POST /v1/promotions/{promotion_id}/commit': { ...tenantWide, body: () => ({ order_id: 'mx-order' }) },
   'POST /v1/promotions/{promotion_id}/release': { ...tenantWide, body: () => ({ order_id: 'mx-order' }) },
+  'POST /v1/promotions/{promotion_id}/refund': { ...tenantWide, body: () => ({ order_id: 'mx-order' }) },
   'GET /marketing/coupons/available': { ...tenantWide, query: (f) => ({ user_id: f.userId }) },
   'POST /marketing/coupons/{coupon_id}/use': { ...tenantWide, body: (f) => ({ order_id: `mx-${uid()}`, user_id: f.userId, order_amount: 1000 }) },
 };

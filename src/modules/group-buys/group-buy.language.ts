@@ -1,28 +1,15 @@
 import type { FastifyRequest } from 'fastify';
 import { AppError, isAppError } from '../../platform/errors.js';
+import { type Language, preferredLanguage } from '../../platform/http/language.js';
 import { groupBuyMessagesZh } from './group-buy.errors.js';
 
-export type Language = 'en' | 'zh-CN';
-
-/** The caller's preferred language of the two we answer in, by Accept-Language q-values; else `fallback`. */
-export function preferredLanguage(header: string | undefined, fallback: Language): Language {
-  if (!header) return fallback;
-  let best: { lang: Language; q: number } | null = null;
-  for (const part of header.slice(0, 500).split(',')) {
-    const [tag = '', ...params] = part.trim().toLowerCase().split(';');
-    const qParam = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
-    const q = qParam ? Number(qParam.slice(2)) : 1;
-    if (!Number.isFinite(q) || q <= 0) continue;
-    const lang: Language | null = tag.startsWith('zh') ? 'zh-CN' : tag.startsWith('en') ? 'en' : null;
-    if (lang && (!best || q > best.q)) best = { lang, q };
-  }
-  return best?.lang ?? fallback;
-}
+export { type Language, preferredLanguage };
 
 /**
  * Runs a route's work and answers the module's refusals in the caller's language: the same
  * status, code and details, the message in zh-CN when Accept-Language prefers Chinese (or when
- * `fallback` is zh-CN and the header names neither language).
+ * `fallback` is zh-CN and the header names neither language). Generic refusals (validation,
+ * authentication, rate limits) are localized by the app's error handler.
  */
 export async function inLanguage<T>(request: FastifyRequest, fallback: Language, work: () => Promise<T>): Promise<T> {
   try {

@@ -41,13 +41,23 @@ export const promotionErrors = {
   orderMismatch: (id: string, orderId: string) =>
     new AppError('conflict', 'promotion_order_mismatch', `Order ${orderId} already holds a different reservation of promotion ${id}`, { promotion_id: id, order_id: orderId }),
 
-  /** 404: no reservation of the promotion for this order. */
-  reservationNotFound: (id: string, orderId: string) =>
-    new AppError('not_found', 'promotion_reservation_not_found', `No reservation of promotion ${id} for order ${orderId}`, { promotion_id: id, order_id: orderId }),
+  /** 404: no reservation of the promotion (null: of any promotion) for this order. */
+  reservationNotFound: (id: string | null, orderId: string) =>
+    new AppError('not_found', 'promotion_reservation_not_found', id === null ? `No promotion reservation for order ${orderId}` : `No reservation of promotion ${id} for order ${orderId}`, {
+      promotion_id: id,
+      order_id: orderId,
+    }),
 
-  /** 409: commit of a released reservation (or release of a committed one). */
+  /** 409: commit of a released reservation, release of a committed one, refund of one not committed. */
   reservationState: (id: string, orderId: string, status: string) =>
     new AppError('conflict', 'promotion_reservation_state', `The reservation of order ${orderId} in promotion ${id} is ${status}`, { promotion_id: id, order_id: orderId, status }),
+
+  /** 409: commit of a reservation whose TTL passed (the sweep releases it; reserve again). */
+  reservationExpired: (id: string, orderId: string) =>
+    new AppError('conflict', 'promotion_reservation_expired', `The reservation of order ${orderId} in promotion ${id} has expired`, { promotion_id: id, order_id: orderId }),
+
+  /** 409: the promotion changed while the reservation was being made (try again). */
+  changed: (id: string) => new AppError('conflict', 'promotion_changed', `Promotion ${id} changed while reserving; try again`, { promotion_id: id }),
 
   /** 400: audience_id names no audience of the tenant. */
   unknownAudience: (audienceId: string) => new AppError('invalid', 'unknown_audience', `No audience ${audienceId} in this tenant`, { field: 'audience_id' }),
@@ -65,6 +75,8 @@ const zh: Record<string, string> = {
   promotion_order_mismatch: '该订单已占用活动库存',
   promotion_reservation_not_found: '该订单没有占用活动库存',
   promotion_reservation_state: '活动库存占用状态不符',
+  promotion_reservation_expired: '活动库存占用已过期',
+  promotion_changed: '活动已变更，请重试',
   unknown_audience: '人群不存在',
 };
 

@@ -25,6 +25,14 @@ export function stockOf(db: Executor, tenantId: string, promotionIds: string[]) 
   return db.selectFrom('promotion_item').selectAll().where('tenant_id', '=', tenantId).where('promotion_id', 'in', promotionIds).orderBy('item_id').execute();
 }
 
+/**
+ * The tenant's promotions that may be active between `now` and `horizon` (not ended at `now`,
+ * started by `horizon`): the quote's candidates, filtered by the clock (and slots) when read.
+ */
+export function livePromotions(db: Executor, tenantId: string, now: Date, horizon: Date) {
+  return db.selectFrom('promotion').selectAll().where('tenant_id', '=', tenantId).where('end_time', '>', now).where('start_time', '<=', horizon).execute();
+}
+
 export async function listPromotions(db: Executor, tenantId: string, filter: { type?: string | undefined; activeAt?: Date | undefined }, page: { limit: number; offset: number }) {
   let q = db.selectFrom('promotion').where('tenant_id', '=', tenantId);
   if (filter.type) q = q.where('promotion_type', '=', filter.type as 'gift');
@@ -68,72 +76,5 @@ export function userCount(db: Executor, tenantId: string, promotionId: string, i
     .where('promotion_id', '=', promotionId)
     .where('item_id', '=', itemId)
     .where('user_id', '=', userId)
-    .executeTakeFirst();
-}
-
-/** The reservation row for the order, unless one exists (then null): the primary key decides between parallel calls. */
-export async function insertReservation(db: Executor, row: Insertable<PromotionReservationTable>): Promise<ReservationRow | null> {
-  const inserted = await db.insertInto('promotion_reservation').values(row).onConflict((oc) => oc.doNothing()).returningAll().executeTakeFirst();
-  return inserted ?? null;
-}
-
-export function findReservation(db: Executor, tenantId: string, promotionId: string, orderId: string) {
-  return db
-    .selectFrom('promotion_reservation')
-    .selectAll()
-    .where('tenant_id', '=', tenantId)
-    .where('promotion_id', '=', promotionId)
-    .where('order_id', '=', orderId)
-    .executeTakeFirst();
-}
-
-/**
- * `q` more units of the item for the user, unless they would exceed `limit`: the counter row is
- * locked by the upsert and its WHERE is checked on the latest row. Null = limit reached.
- */
-export async function countUser(db: Executor, key: { tenantId: string; promotionId: string; itemId: string; userId: string }, q: number, limit: number): Promise<number | null> {
-  if (q > limit) return null;
-  const { rows } = await sql<{ n: number }>`
-    insert into promotion_user_count (tenant_id, promotion_id, item_id, user_id, n)
-    values (${key.tenantId}, ${key.promotionId}, ${key.itemId}, ${key.userId}, ${q})
-    on conflict (tenant_id, promotion_id, item_id, user_id) do update set n = promotion_user_count.n + ${q}
-    where promotion_user_count.n + ${q} <= ${limit}
-    returning n`.execute(db);
-  return rows[0]?.n ?? null;
-}
-
-export async function uncountUser(db: Executor, key: { tenantId: string; promotionId: string; itemId: string; userId: string }, q: number): Promise<void> {
-  await sql`update promotion_user_count set n = greatest(0, n - ${q})
-    where tenant_id = ${key.tenantId} and promotion_id = ${key.promotionId} and item_id = ${key.itemId} and user_id = ${key.userId}`.execute(db);
-}
-
-/** `q` units of the item's stock: one conditional UPDATE (sold + q <= stock). Undefined = not enough left. */
-export function takeStock(db: Executor, tenantId: string, promotionId: string, itemId: string, q: number) {
-  return db
-    .updateTable('promotion_item')
-    .set((eb) => ({ sold: eb('sold', '+', q) }))
-    .where('tenant_id', '=', tenantId)
-    .where('promotion_id', '=', promotionId)
-    .where('item_id', '=', itemId)
-    .where(sql<boolean>`sold + ${q} <= stock`)
-    .returningAll()
-    .executeTakeFirst();
-}
-
-export async function giveStockBack(db: Executor, tenantId: string, promotionId: string, itemId: string, q: number): Promise<void> {
-  await sql`update promotion_item set sold = greatest(0, sold - ${q})
-    where tenant_id = ${tenantId} and promotion_id = ${promotionId} and item_id = ${itemId}`.execute(db);
-}
-
-/** reserved -> committed or released, only from reserved (one conditional UPDATE). */
-export function setReservationStatus(db: Executor, tenantId: string, promotionId: string, orderId: string, status: 'committed' | 'released', now: Date) {
-  return db
-    .updateTable('promotion_reservation')
-    .set({ status, updated_at: now })
-    .where('tenant_id', '=', tenantId)
-    .where('promotion_id', '=', promotionId)
-    .where('order_id', '=', orderId)
-    .where('status', '=', 'reserved')
-    .returningAll()
     .executeTakeFirst();
 }

@@ -11,6 +11,7 @@ import {
   EligibilityBody,
   ListQuery,
   OrderBody,
+  OrderReservations,
   Promotion,
   PromotionList,
   PromotionParams,
@@ -85,7 +86,7 @@ export function promotionRoutes(app: Api, deps: { promotions: PromotionService; 
     {
       schema: {
         tags,
-        summary: "Take flash-sale (or gift) stock for an order within the user's limit (same order id: same reservation)",
+        summary: "Take flash-sale (or gift) stock for an order within the user's limit, held for ttl_seconds (same order and item: same reservation)",
         params: PromotionParams,
         body: ReserveBody,
         response: { 200: Reservation, ...errors(...authErrors, 404, 409, 422) },
@@ -94,13 +95,15 @@ export function promotionRoutes(app: Api, deps: { promotions: PromotionService; 
     async (request, reply) => localized(request, () => uow(request, reply, 200, (trx) => promotions.reserve(request.actor!, request.params.promotion_id, request.body, trx))),
   );
   for (const [action, summary] of [
-    ['commit', 'The order is paid: reserved -> committed'],
+    ['commit', 'The order is paid: reserved -> committed (every item of the order in this promotion)'],
     ['release', "The order is cancelled: reserved -> released; the stock and the user's count come back"],
+    ['refund', "The order is refunded: committed -> refunded; the stock and the user's count come back"],
   ] as const) {
     app.post(
       `/v1/promotions/:promotion_id/${action}`,
-      { schema: { tags, summary, params: PromotionParams, body: OrderBody, response: { 200: Reservation, ...errors(...authErrors, 404, 409) } } },
-      async (request, reply) => localized(request, () => uow(request, reply, 200, (trx) => promotions[action](request.actor!, request.params.promotion_id, request.body.order_id, trx))),
+      { schema: { tags, summary, params: PromotionParams, body: OrderBody, response: { 200: OrderReservations, ...errors(...authErrors, 404, 409) } } },
+      async (request, reply) =>
+        localized(request, () => uow(request, reply, 200, (trx) => promotions.settlePromotion(request.actor!, request.params.promotion_id, request.body.order_id, action, trx))),
     );
   }
 }

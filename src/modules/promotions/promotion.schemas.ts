@@ -158,7 +158,16 @@ export const Discount = Type.Object({
   gifts: Type.Array(Type.Object({ item_id: Type.String(), quantity: Type.Integer() })),
 });
 
-export const ReserveBody = Type.Object({ user_id: Id, order_id: Id, item_id: Id, quantity: Type.Integer({ minimum: 1, maximum: 100_000 }) }, { additionalProperties: false });
+export const ReserveBody = Type.Object(
+  {
+    user_id: Id,
+    order_id: Id,
+    item_id: Id,
+    quantity: Type.Integer({ minimum: 1, maximum: 100_000 }),
+    ttl_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 604_800, description: 'how long the units are held before they go back to the stock (default 900)' })),
+  },
+  { additionalProperties: false },
+);
 export const OrderBody = Type.Object({ order_id: Id }, { additionalProperties: false });
 export const Reservation = Type.Object({
   promotion_id: Type.String(),
@@ -167,6 +176,14 @@ export const Reservation = Type.Object({
   item_id: Type.String(),
   quantity: Type.Integer(),
   status: Type.Enum(RESERVATION_STATUSES, { type: 'string' }),
+  expires_at: Type.Union([Timestamp, Type.Null()], { description: 'a held reservation is released after this (null: no TTL)' }),
   created_at: Timestamp,
   updated_at: Timestamp,
+});
+export type ReservationView = Static<typeof Reservation>;
+export const OrderReservations = Type.Object({
+  promotion_id: Type.String(),
+  order_id: Type.String(),
+  status: Type.Enum(RESERVATION_STATUSES, { type: 'string', description: 'the state every reservation of the order in this promotion is now in' }),
+  reservations: Type.Array(Reservation, { description: 'one per item, by item id' }),
 });

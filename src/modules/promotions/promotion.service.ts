@@ -4,6 +4,8 @@ import type { Clock } from '../../platform/clock.js';
 import { newId } from '../../platform/ids.js';
 import { pagination, toPage } from '../../platform/paging.js';
 import { createSnapshotCache } from '../../platform/snapshot-cache.js';
+import { createLiveCache } from './promotion-live.js';
+import { createReservationService, nowAndAfterCommit, type ReserveLinesInput, type SettleAction } from './promotion-reservation.service.js';
 import { promotionErrors, reasonMessages } from './promotion.errors.js';
 import * as repo from './promotion.repo.js';
 import { type Cart, calculateDiscount, inScope } from './promotion.rules.js';
@@ -25,12 +27,20 @@ export function createPromotionService(deps: {
   db: Database;
   clock: Clock;
   membership: AudienceMembership;
-  /** How long a promotion read for eligibility, discount and get is kept in this process (config promotions.cache_ttl_ms). */
+  /** How long a promotion (and a tenant's live list) is kept in this process (config promotions.cache_ttl_ms). */
   cacheTtlMs?: number;
 }) {
   const { db, clock } = deps;
-  const cache = createSnapshotCache<Cached>({ ttlMs: deps.cacheTtlMs ?? 5000, maxEntries: 5000, now: () => clock.now().getTime() });
+  const ttlMs = deps.cacheTtlMs ?? 5000;
+  const cache = createSnapshotCache<Cached>({ ttlMs, maxEntries: 5000, now: () => clock.now().getTime() });
   const key = (tenantId: string, id: string) => `${tenantId}:${id}`;
+  const liveCache = createLiveCache({ db, clock, ttlMs });
+  /** A change by this process: the promotion's entry and the tenant's live list are dropped, now and after the commit. */
+  const forget = (tenantId: string, exec: Executor, id?: string) =>
+    nowAndAfterCommit(exec, () => {
+      if (id !== undefined) cache.delete(key(tenantId, id));
+      liveCache.drop(tenantId);
+    });
 
   async function loadFresh(exec: Executor, tenantId: string, id: string): Promise<Cached> {
     const row = await repo.findPromotion(exec, tenantId, id);
@@ -39,12 +49,12 @@ export function createPromotionService(deps: {
   }
 
   /** The promotion as cached (a change by this process drops the entry; other processes see it within the TTL). */
-  async function loadCached(tenantId: string, id: string): Promise<Cached> {
-    const hit = cache.get(key(tenantId, id));
+  async function loadCached(tenantId: string, id: string, exec: Executor = db, fresh = false): Promise<Cached> {
+    const hit = fresh ? undefined : cache.get(key(tenantId, id));
     if (hit) return hit;
-    const fresh = await loadFresh(db, tenantId, id);
-    cache.set(key(tenantId, id), fresh);
-    return fresh;
+    const loaded = await loadFresh(exec, tenantId, id);
+    cache.set(key(tenantId, id), loaded);
+    return loaded;
   }
 
   async function checkAudienceExists(tenantId: string, audienceId: string | null | undefined, exec: Executor) {
@@ -60,6 +70,14 @@ export function createPromotionService(deps: {
     const phase = phaseOf(row, now);
     if (phase !== 'active') throw promotionErrors.notActive(row.promotion_id, phase === 'scheduled' ? 'not_started' : 'ended');
   }
+
+  const reservations = createReservationService({
+    db,
+    clock,
+    load: (tenantId, id, exec, fresh) => loadCached(tenantId, id, exec, fresh),
+    inAudience,
+    changed: (tenantId, exec) => forget(tenantId, exec),
+  });
 
   return {
     async create(actor: Actor, input: CreatePromotionInput, exec: Executor = db) {
@@ -87,6 +105,7 @@ export function createPromotionService(deps: {
         updated_at: now,
       });
       await repo.replaceStock(exec, tenantId, row.promotion_id, stock);
+      forget(tenantId, exec);
       return toPromotionView(row, await repo.stockOf(exec, tenantId, [row.promotion_id]), now);
     },
 
@@ -139,7 +158,7 @@ export function createPromotionService(deps: {
       );
       if (!row) throw promotionErrors.started(id);
       if (given) await repo.replaceStock(exec, tenantId, id, stock);
-      cache.delete(key(tenantId, id));
+      forget(tenantId, exec, id);
       return toPromotionView(row, await repo.stockOf(exec, tenantId, [id]), now);
     },
 
@@ -148,7 +167,7 @@ export function createPromotionService(deps: {
       const tenantId = requireTenant(actor).tenantId;
       const now = clock.now();
       const row = await repo.endNow(exec, tenantId, id, now);
-      cache.delete(key(tenantId, id));
+      forget(tenantId, exec, id);
       if (!row) {
         if (!(await repo.findPromotion(exec, tenantId, id))) throw promotionErrors.notFound(id);
         throw promotionErrors.alreadyEnded(id);
@@ -208,77 +227,26 @@ export function createPromotionService(deps: {
       return { promotion_id: id, ...calculateDiscount(row.terms, row.scope, cart) };
     },
 
-    /**
-     * Takes `quantity` of the item's stock for an order: the reservation row (its primary key makes
-     * the order id idempotent), the user's counter (n + q <= per_user_limit) and the stock
-     * (sold + q <= stock), each one conditional statement, in the caller's transaction: a refusal
-     * rolls back all three.
-     */
-    async reserve(actor: Actor, id: string, input: { user_id: string; order_id: string; item_id: string; quantity: number }, trx: Executor) {
-      const tenantId = requireTenant(actor).tenantId;
-      const now = clock.now();
-      const { row, stock } = await loadFresh(trx, tenantId, id);
-      const item = stock.find((s) => s.item_id === input.item_id);
-      const existing = await repo.findReservation(trx, tenantId, id, input.order_id);
-      if (existing) return sameOrMismatch(existing, input);
-      requireActive(row, now);
-      if (!(await inAudience(tenantId, row, input.user_id, trx))) throw promotionErrors.notInAudience(id);
-      if (!item) throw promotionErrors.itemNotInPromotion(id, input.item_id);
-      const inserted = await repo.insertReservation(trx, { tenant_id: tenantId, promotion_id: id, ...input, status: 'reserved', created_at: now, updated_at: now });
-      if (!inserted) {
-        const raced = await repo.findReservation(trx, tenantId, id, input.order_id);
-        if (!raced) throw promotionErrors.orderMismatch(id, input.order_id);
-        return sameOrMismatch(raced, input);
-      }
-      if (item.per_user_limit !== null) {
-        const n = await repo.countUser(trx, { tenantId, promotionId: id, itemId: item.item_id, userId: input.user_id }, input.quantity, item.per_user_limit);
-        if (n === null) throw promotionErrors.perUserLimitReached(id, item.item_id, item.per_user_limit);
-      }
-      if (!(await repo.takeStock(trx, tenantId, id, item.item_id, input.quantity))) throw promotionErrors.soldOut(id, item.item_id);
-      cache.delete(key(tenantId, id));
-      return toReservationView(inserted);
+    /** Takes stock for the lines of an order, all or nothing, in the caller's transaction (see promotion-reservation.service.ts). */
+    reserveLines: reservations.reserveLines,
+    /** Commit, release or refund every reservation of the order (all promotions), in the caller's transaction. */
+    settleOrder: reservations.settleOrder,
+    /** The sweep: held reservations past expires_at are released, their stock and counts back; answers how many. */
+    releaseLapsed: reservations.releaseLapsed,
+    /** Every promotion of the tenant active now, by priority desc then id, cached per tenant for cache_ttl_ms. */
+    live: liveCache.live,
+
+    /** The reserve route: reserveLines over one line of this promotion. */
+    async reserve(actor: Actor, id: string, input: Omit<ReserveLinesInput, 'lines'> & { item_id: string; quantity: number }, trx: Executor) {
+      const { item_id, quantity, ...order } = input;
+      const [view] = await reservations.reserveLines(requireTenant(actor).tenantId, { ...order, lines: [{ promotion_id: id, item_id, quantity }] }, trx);
+      return view!;
     },
 
-    async commit(actor: Actor, id: string, orderId: string, trx: Executor) {
-      const tenantId = requireTenant(actor).tenantId;
-      const row = await repo.setReservationStatus(trx, tenantId, id, orderId, 'committed', clock.now());
-      if (row) return toReservationView(row);
-      return settled(await repo.findReservation(trx, tenantId, id, orderId), id, orderId, 'committed');
+    /** The commit / release / refund routes: every item of the order in this promotion. */
+    async settlePromotion(actor: Actor, id: string, orderId: string, action: SettleAction, trx: Executor) {
+      const rows = await reservations.settle(requireTenant(actor).tenantId, orderId, action, trx, id);
+      return { promotion_id: id, order_id: orderId, status: rows[0]!.status, reservations: rows };
     },
-
-    /** The order is cancelled: the stock and the user's count come back (once; again answers the same). */
-    async release(actor: Actor, id: string, orderId: string, trx: Executor) {
-      const tenantId = requireTenant(actor).tenantId;
-      const row = await repo.setReservationStatus(trx, tenantId, id, orderId, 'released', clock.now());
-      if (!row) return settled(await repo.findReservation(trx, tenantId, id, orderId), id, orderId, 'released');
-      await repo.uncountUser(trx, { tenantId, promotionId: id, itemId: row.item_id, userId: row.user_id }, row.quantity);
-      await repo.giveStockBack(trx, tenantId, id, row.item_id, row.quantity);
-      cache.delete(key(tenantId, id));
-      return toReservationView(row);
-    },
-  };
-}
-
-function sameOrMismatch(r: repo.ReservationRow, input: { user_id: string; order_id: string; item_id: string; quantity: number }) {
-  if (r.user_id !== input.user_id || r.item_id !== input.item_id || r.quantity !== input.quantity) throw promotionErrors.orderMismatch(r.promotion_id, r.order_id);
-  return toReservationView(r);
-}
-
-function settled(r: repo.ReservationRow | undefined, id: string, orderId: string, wanted: 'committed' | 'released') {
-  if (!r) throw promotionErrors.reservationNotFound(id, orderId);
-  if (r.status !== wanted) throw promotionErrors.reservationState(id, orderId, r.status);
-  return toReservationView(r);
-}
-
-function toReservationView(r: repo.ReservationRow) {
-  return {
-    promotion_id: r.promotion_id,
-    order_id: r.order_id,
-    user_id: r.user_id,
-    item_id: r.item_id,
-    quantity: r.quantity,
-    status: r.status,
-    created_at: r.created_at.toISOString(),
-    updated_at: r.updated_at.toISOString(),
   };
 }

@@ -3,7 +3,7 @@ import type { ColumnType, Generated } from 'kysely';
 
 export const PROMOTION_TYPES = ['flash_sale', 'bulk_discount', 'gift'] as const;
 export type PromotionType = (typeof PROMOTION_TYPES)[number];
-export const RESERVATION_STATUSES = ['reserved', 'committed', 'released'] as const;
+export const RESERVATION_STATUSES = ['reserved', 'committed', 'released', 'refunded'] as const;
 export type ReservationStatus = (typeof RESERVATION_STATUSES)[number];
 
 /** Which items a promotion covers (the shared item scope). */
@@ -78,6 +78,8 @@ export interface PromotionReservationTable {
   item_id: string;
   quantity: number;
   status: ReservationStatus;
+  /** When a held reservation lapses (the sweep releases it); null: no TTL. */
+  expires_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }

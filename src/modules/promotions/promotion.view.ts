@@ -1,5 +1,5 @@
-import type { ItemRow, PromotionRow } from './promotion.repo.js';
-import type { PromotionView } from './promotion.schemas.js';
+import type { ItemRow, PromotionRow, ReservationRow } from './promotion.repo.js';
+import type { PromotionView, ReservationView } from './promotion.schemas.js';
 import type { PromotionTerms } from './promotion.tables.js';
 
 export type Phase = 'scheduled' | 'active' | 'ended';
@@ -37,5 +37,19 @@ export function toPromotionView(row: PromotionRow, stock: readonly ItemRow[], no
     stock: stock.map((s) => ({ item_id: s.item_id, kind: s.kind, stock: s.stock, sold: s.sold, per_user_limit: s.per_user_limit })),
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
+  };
+}
+
+export function toReservationView(r: ReservationRow): ReservationView {
+  return {
+    promotion_id: r.promotion_id,
+    order_id: r.order_id,
+    user_id: r.user_id,
+    item_id: r.item_id,
+    quantity: r.quantity,
+    status: r.status,
+    expires_at: r.expires_at ? r.expires_at.toISOString() : null,
+    created_at: r.created_at.toISOString(),
+    updated_at: r.updated_at.toISOString(),
   };
 }

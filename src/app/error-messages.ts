@@ -1,0 +1,130 @@
+import { AppError, type ErrorDetails } from '../platform/errors.js';
+import type { Language } from '../platform/http/language.js';
+
+/**
+ * zh-CN messages of the generic error codes: those the app and the platform answer for any
+ * route (validation, authentication and roles, rate limits, unknown routes, idempotency, body
+ * and media type, server failures) and the shared ones of platform/shared-errors.ts. One table,
+ * by code; the English message stays the one the error was made with (clients and tests match
+ * it), and the `code` and `details` never change with the language. A code answered with several
+ * English messages gets a function that picks the matching Chinese one. Module codes (coupons,
+ * promotions, group-buys) are localized by their modules.
+ */
+type ZhMessage = string | ((details: ErrorDetails, english: string) => string);
+
+const str = (v: unknown, fallback = ''): string => (typeof v === 'string' || typeof v === 'number' ? String(v) : fallback);
+
+const roleMessage = (d: ErrorDetails) =>
+  d.required_role ? `此操作需要 ${str(d.required_role)} 角色的 API 密钥${d.key_role ? `；当前密钥为 ${str(d.key_role)}` : ''}` : '此 API 密钥无权执行此操作';
+
+export const zhMessages: Record<string, ZhMessage> = {
+  // 400
+  invalid_request: (d) => (d.field ? `请求参数 ${str(d.field)} 无效` : '请求无效'),
+  invalid_json: (_d, en) => (en.startsWith('The body is empty') ? '请求体为空，但 Content-Type 为 application/json；请发送 {} 或不带 Content-Type' : '请求体不是合法的 JSON'),
+  invalid_reference: '引用的资源不存在',
+  unknown_product_code: (d) => `该租户下没有 product_code 为 ${Array.isArray(d.product_codes) ? d.product_codes.join(', ') : ''} 的应用；请先通过 POST /v1/apps 创建`,
+  product_code_mismatch: '请求体中的 product_code 与 X-Product-Code 请求头不一致',
+  invalid_import_header: (d) => `${str(d.field, 'header')}：导入文件的表头无效`,
+  // 401
+  unauthorized: (_d, en) =>
+    en === 'Unknown API key' ? 'API 密钥无效' : en === 'This API key was revoked' ? '该 API 密钥已被吊销' : '请以 `Authorization: Bearer <key>` 方式提供 API 密钥',
+  // 403
+  forbidden: '无权执行此操作',
+  master_key_required: '此操作需要平台主密钥',
+  tenant_key_required: '此操作需要租户的 API 密钥，而不是主密钥',
+  insufficient_role: roleMessage,
+  read_only_key: roleMessage,
+  tenant_mismatch: 'tenant_id 与 API 密钥所属的租户不一致',
+  product_not_allowed: (d) => `此 API 密钥无权操作产品 ${str(d.product_code)}`,
+  // 404
+  route_not_found: (d) => `接口不存在：${str(d.method)} ${str(d.path)}`,
+  // 409 / 422: idempotency and conflicts
+  conflict: '资源已存在',
+  request_in_progress: '使用该 Idempotency-Key 的请求正在处理中，请稍后重试',
+  idempotency_key_reused: '该 Idempotency-Key 已用于不同的请求或其他 API 密钥；新的请求请使用新的 Key',
+  reward_expired: (d) => `奖励已过期（有效期至 ${str(d.valid_until)}）`,
+  inventory_exhausted: (d) => `库存不足：奖励 ${str(d.reward_id)} 仅剩 ${str(d.available, '0')} 件`,
+  // 413 / 415
+  payload_too_large: (d) => (typeof d.limit_bytes === 'number' ? `上传内容超过 ${d.limit_bytes} 字节` : '请求体过大'),
+  unsupported_media_type: (d) => (Array.isArray(d.accepted) ? `上传内容的类型须为 ${d.accepted.join(' 或 ')}` : '请求体须为 application/json'),
+  // 429
+  rate_limited: (d) => {
+    const seconds = str(d.retry_after_seconds, '1');
+    if (d.rule === 'lockout') return `失败次数过多，请 ${seconds} 秒后重试`;
+    return `请求过于频繁${d.rule ? `（${str(d.rule)} 限制）` : ''}，请 ${seconds} 秒后重试`;
+  },
+  // 5xx
+  internal_error: '服务器内部错误，已连同请求 ID 记入日志',
+  shutting_down: '服务器正在关闭，请重新发送请求（到其他实例）',
+};
+
+/** `<resource>_not_found` made by platform notFound(): `details.<resource>_id` names the id. */
+function notFoundMessage(err: AppError): string | null {
+  if (err.kind !== 'not_found' || !err.code.endsWith('_not_found')) return null;
+  const resource = err.code.slice(0, -'_not_found'.length);
+  const id = err.details?.[`${resource}_id`];
+  return typeof id === 'string' ? `${resource} ${id} 不存在` : null;
+}
+
+/** A message already in Chinese was localized by its module (or by schema validation): kept. */
+const CJK = /[\u3400-\u9fff]/;
+
+/**
+ * The error with its message in `lang`: for zh-CN the table's message (or a not-found one),
+ * else the error as it is. The same kind, code and details, so the status and body shape hold.
+ */
+export function localizeError(err: AppError, lang: Language): AppError {
+  if (lang !== 'zh-CN' || CJK.test(err.message)) return err;
+  const entry = zhMessages[err.code];
+  const details = err.details ?? {};
+  const message = entry === undefined ? notFoundMessage(err) : typeof entry === 'string' ? entry : entry(details, err.message);
+  return message === null ? err : new AppError(err.kind, err.code, message, err.details);
+}
+
+/** zh-CN for one schema validation issue (Ajv keyword and params), after the field name. */
+export function validationIssueZh(keyword: string, params: Record<string, unknown>): string {
+  const limit = str(params.limit);
+  switch (keyword) {
+    case 'required':
+      return '为必填项';
+    case 'additionalProperties':
+      return '不是已知字段';
+    case 'anyOf':
+    case 'oneOf':
+    case 'const':
+    case 'enum':
+      return '不是允许的取值';
+    case 'type':
+      return `类型应为 ${str(params.type)}`;
+    case 'minimum':
+      return `不能小于 ${limit}`;
+    case 'exclusiveMinimum':
+      return `必须大于 ${limit}`;
+    case 'maximum':
+      return `不能大于 ${limit}`;
+    case 'exclusiveMaximum':
+      return `必须小于 ${limit}`;
+    case 'minLength':
+      return `长度不能少于 ${limit} 个字符`;
+    case 'maxLength':
+      return `长度不能超过 ${limit} 个字符`;
+    case 'minItems':
+      return `至少需要 ${limit} 项`;
+    case 'maxItems':
+      return `最多 ${limit} 项`;
+    case 'minProperties':
+      return `至少需要 ${limit} 个字段`;
+    case 'maxProperties':
+      return `最多 ${limit} 个字段`;
+    case 'format':
+      return `格式应为 ${str(params.format)}`;
+    case 'pattern':
+      return '格式不正确';
+    case 'multipleOf':
+      return `必须是 ${str(params.multipleOf)} 的倍数`;
+    case 'uniqueItems':
+      return '不能包含重复项';
+    default:
+      return '无效';
+  }
+}
