@@ -96,6 +96,7 @@ describe('forQuote', () => {
     const both = await svc.forQuote(t.tenantId, u, { codes: [first.code], wallet: true });
     expect(both.coupons.map((c) => c.coupon_id)).toEqual([first.coupon_id, newest.coupon_id]);
     await expect(svc.forQuote(t.tenantId, u, { codes: Array.from({ length: 101 }, (_, i) => `C${i}`) })).rejects.toMatchObject({ code: 'invalid_request' });
+    expect(await svc.forQuote(t.tenantId, u, {})).toEqual({ coupons: [], unknown_codes: [] });
   });
 
   it('reads no coupon row while the wallet is cached; every change of the user\'s coupons drops it at once; the TTL ends it', async () => {

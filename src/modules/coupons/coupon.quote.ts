@@ -71,6 +71,7 @@ export function createQuoteWallets(deps: { db: Database; clock: Clock; ttlMs: nu
     async forQuote(tenantId: string, userId: string, input: QuoteCouponsInput): Promise<QuoteCoupons> {
       const codes = [...new Set(input.codes ?? [])];
       if (codes.length > MAX_CODES) throw couponErrors.invalid('coupon_codes', `at most ${MAX_CODES} codes`);
+      if (codes.length === 0 && !input.wallet) return { coupons: [], unknown_codes: [] };
       const wallet = await walletOf(tenantId, userId);
       const byCode = new Map(wallet.map((c) => [c.code, c]));
       // A code not in the cached wallet (used, expired, voided, or not this user's): one read for all of them.
