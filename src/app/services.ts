@@ -37,7 +37,7 @@ import {
 import { createTaskService, taskMetrics } from '../modules/tasks/index.js';
 import { createOutreach, createTemplateService, outreachMetrics } from '../modules/outreach/index.js';
 import { createSecretBox, loadSecretKey } from '../platform/secret-box.js';
-import { couponMetrics, createCouponGuard, createCouponService } from '../modules/coupons/index.js';
+import { couponMetrics, createCouponGrants, createCouponGuard, createCouponService } from '../modules/coupons/index.js';
 import { createGroupBuyGuard, createGroupBuyNotifyHandler, createGroupBuyService, GROUP_BUY_NOTIFY_QUEUE, groupBuyMetrics } from '../modules/group-buys/index.js';
 import { createPromotionService } from '../modules/promotions/index.js';
 import { createHmac } from 'node:crypto';
@@ -99,6 +99,8 @@ export function createServices(deps: ServiceDeps) {
     createdCounter: rewardMetrics(registry).created,
     // Called only after a request, when `grants` below exists.
     onStockChanged: (tenantId, rewardId) => grants.clearSoldOut(tenantId, rewardId),
+    // A COUPON reward's coupon_template_id must name a template of the tenant (called after `couponGrants` below exists).
+    couponTemplateExists: (tenantId, templateId, exec) => couponGrants.templateExists(tenantId, templateId, exec),
   });
   // Before grants: a campaign's audience gates its rewards.
   const audiences = createAudienceService({
@@ -123,6 +125,12 @@ export function createServices(deps: ServiceDeps) {
     gate,
     metrics: metricsOfGrants,
     audiences,
+    // COUPON rewards with a coupon template put coupons in the wallet (the coupons module, created below).
+    coupons: {
+      issue: (trx, grant) => couponGrants.issue(trx, grant),
+      check: (exec, grant) => couponGrants.check(exec, grant),
+      voidOfGrant: (exec, tenantId, grantId) => couponGrants.voidOfGrant(exec, tenantId, grantId),
+    },
     snapshotTtlMs: grantSettings.snapshot_cache_ms,
     batcher: grantSettings.batch_max_size > 1 ? createGrantBatcher(db, {
             maxSize: grantSettings.batch_max_size,
@@ -278,6 +286,8 @@ export function createServices(deps: ServiceDeps) {
     membership: (tenantId, audienceId, userId, exec) => audiences.findMembership(tenantId, audienceId, userId, exec),
     guard: createCouponGuard(limiter, { claim: config.rate_limits.coupon_claim, use: config.rate_limits.coupon_use }),
   });
+  // What grants of COUPON rewards with a coupon template issue and void (coupon.grant.ts).
+  const couponGrants = createCouponGrants({ coupons, clock });
   const closeServices = async () => {
     await outreach.close();
     await close();
