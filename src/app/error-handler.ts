@@ -124,7 +124,9 @@ export function requestLanguage(request: FastifyRequest): Language {
 /** Any thrown error as the AppError answered to this request, its message in the caller's language. */
 export function answerOf(err: unknown, request: FastifyRequest): AppError {
   const lang = requestLanguage(request);
-  return localizeError(toAppError(err, lang), lang);
+  const appError = toAppError(err, lang);
+  // A schema validation message is made in `lang` already, naming the field and the rule.
+  return (err as FastifyError | null)?.validation ? appError : localizeError(appError, lang);
 }
 
 export function installErrorHandling(app: FastifyInstance): void {

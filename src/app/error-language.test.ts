@@ -88,6 +88,9 @@ describe('generic error messages follow Accept-Language', () => {
     const campaign = expectBoth(await t.call('GET', '/v1/outreach/campaigns/oc_nope', undefined, { headers: EN }), await t.call('GET', '/v1/outreach/campaigns/oc_nope', undefined, { headers: ZH }), 404, 'campaign_not_found');
     expect(campaign.zh).toBe('campaign oc_nope 不存在');
     expect((await t.call('GET', '/v1/group-buys/activities/gba_nope', undefined, { headers: ZH })).body.error.message).toBe('拼团活动不存在');
+    // A generic code is always the table's, also when the English message quotes Chinese text.
+    const chinesePath = await t.call('GET', `/v1/${encodeURIComponent('拼团')}`, undefined, { headers: ZH });
+    expect(chinesePath.body.error).toMatchObject({ code: 'route_not_found', message: `接口不存在：GET /v1/${encodeURIComponent('拼团')}` });
   });
 
   it('idempotency conflicts', async () => {

@@ -66,18 +66,19 @@ function notFoundMessage(err: AppError): string | null {
   return typeof id === 'string' ? `${resource} ${id} 不存在` : null;
 }
 
-/** A message already in Chinese was localized by its module (or by schema validation): kept. */
+/** A not-found message already in Chinese was localized by its module: kept. */
 const CJK = /[\u3400-\u9fff]/;
 
 /**
- * The error with its message in `lang`: for zh-CN the table's message (or a not-found one),
- * else the error as it is. The same kind, code and details, so the status and body shape hold.
+ * The error with its message in `lang`: for zh-CN the table's message (modules answer none of
+ * these codes), else for a `<resource>_not_found` a module did not localize, a generic sentence;
+ * otherwise the error as it is. The same kind, code and details, so the status and body shape hold.
  */
 export function localizeError(err: AppError, lang: Language): AppError {
-  if (lang !== 'zh-CN' || CJK.test(err.message)) return err;
+  if (lang !== 'zh-CN') return err;
   const entry = zhMessages[err.code];
-  const details = err.details ?? {};
-  const message = entry === undefined ? notFoundMessage(err) : typeof entry === 'string' ? entry : entry(details, err.message);
+  const message =
+    entry === undefined ? (CJK.test(err.message) ? null : notFoundMessage(err)) : typeof entry === 'string' ? entry : entry(err.details ?? {}, err.message);
   return message === null ? err : new AppError(err.kind, err.code, message, err.details);
 }
 
