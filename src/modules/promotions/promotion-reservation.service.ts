@@ -191,7 +191,9 @@ export function createReservationService(deps: ReservationDeps) {
     if (rows.length === 0) throw promotionErrors.reservationNotFound(promotionId ?? null, orderId);
     const wrong = rows.find((r) => r.status !== move.to);
     if (wrong) {
-      if (action === 'commit' && wrong.status === 'reserved' && wrong.expires_at && wrong.expires_at <= now) throw promotionErrors.reservationExpired(wrong.promotion_id, orderId);
+      // A commit of a hold past its TTL, swept already (released at or after expires_at) or not yet.
+      const lapsed = wrong.expires_at !== null && (wrong.status === 'reserved' ? wrong.expires_at <= now : wrong.status === 'released' && wrong.expires_at <= wrong.updated_at);
+      if (action === 'commit' && lapsed) throw promotionErrors.reservationExpired(wrong.promotion_id, orderId);
       throw promotionErrors.reservationState(wrong.promotion_id, orderId, wrong.status);
     }
     if (move.giveBack && moved.length > 0) deps.changed(tenantId, trx);

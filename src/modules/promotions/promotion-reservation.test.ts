@@ -132,6 +132,7 @@ describe('promotion reservations of an order (reserveLines, settleOrder)', () =>
     expect(await promotions.releaseLapsed()).toBeGreaterThanOrEqual(1);
     expect(await reserve('o1', [{ promotion_id: flash, item_id: 'a', quantity: 2 }])).toMatchObject([{ status: 'released' }]);
     await promotions.releaseLapsed();
+    expect((await t.call('POST', `/v1/promotions/${flash}/commit`, { order_id: 'o1' })).body.error.code).toBe('promotion_reservation_expired');
     expect(must(await t.call('POST', `/v1/promotions/${flash}/release`, { order_id: 'o1' }), 200).body.status).toBe('released');
     expect([await sold(flash), await counts(flash, 'u1')]).toEqual([{ a: 1 }, { a: 1 }]);
     expect((await settle('o2', 'commit'))[0]!.status).toBe('committed');
