@@ -20,7 +20,8 @@ export const lineKey = (l: LineKey): string => `${l.promotion_id}\u0000${l.item_
 
 const keysOf = (rows: LineKey[]): Set<string> => new Set(rows.map(lineKey));
 
-function values(lines: QuantityLine[], extra?: (l: QuantityLine) => RawBuilder<unknown>): RawBuilder<unknown> {
+/** `(promotion_id, item_id, q[, extra])` rows of a VALUES list, typed so PostgreSQL needs no guess. */
+function values<L extends QuantityLine>(lines: L[], extra?: (l: L) => RawBuilder<unknown>): RawBuilder<unknown> {
   return sql.join(lines.map((l) => (extra ? sql`(${l.promotion_id}::text, ${l.item_id}::text, ${l.quantity}::int, ${extra(l)})` : sql`(${l.promotion_id}::text, ${l.item_id}::text, ${l.quantity}::int)`)));
 }
 
@@ -39,7 +40,7 @@ export async function insertReservations(
   const { rows } = await sql<ReservationRow>`
     insert into promotion_reservation (tenant_id, promotion_id, order_id, user_id, item_id, quantity, status, expires_at, created_at, updated_at)
     select ${tenantId}, v.promotion_id, ${order.order_id}, ${order.user_id}, v.item_id, v.q, 'reserved', ${order.expires_at}::timestamptz, ${order.now}::timestamptz, ${order.now}::timestamptz
-    from (values ${values(lines, (l) => sql`${(l as QuantityLine & { version: Date }).version}::timestamptz`)}) as v (promotion_id, item_id, q, version)
+    from (values ${values(lines, (l) => sql`${l.version}::timestamptz`)}) as v (promotion_id, item_id, q, version)
     join promotion p on p.tenant_id = ${tenantId} and p.promotion_id = v.promotion_id
       and p.updated_at = v.version and p.start_time <= ${order.now}::timestamptz and p.end_time > ${order.now}::timestamptz
     join promotion_item i on i.tenant_id = ${tenantId} and i.promotion_id = v.promotion_id and i.item_id = v.item_id
