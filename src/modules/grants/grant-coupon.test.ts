@@ -156,6 +156,19 @@ describe('COUPON rewards with a coupon template', () => {
     for (const u of users.slice(0, 5)) expect(must(await t.call('GET', `/v1/users/${u}/ledger`), 200).body.pagination.total).toBe(0);
   }, 120_000);
 
+  it('a WEBHOOK reward: the grant is PENDING and its payload (what the delivery sends) names the coupon already in the wallet', async () => {
+    const t = await (await testApp()).newTenant();
+    const tpl = await template(t);
+    const campaign = await newCampaign(t);
+    must(await t.call('POST', `/v1/campaigns/${campaign.campaign_id}/publish`), 200);
+    const distributor = { type: 'WEBHOOK', url: 'http://127.0.0.1:9/hook', secret: 'whsec_test_0123456789abcdef' };
+    const body = { reward_name: 'Hooked coupon', reward_type: 'COUPON', product_code: t.productCode, campaign_id: campaign.campaign_id, config: { generator: { coupon_template_id: tpl.template_id }, distributor } };
+    const reward = must(await t.call('POST', '/v1/rewards', body), 201).body;
+    const g = must(await grant(t, { reward_id: reward.reward_id, user_id: 'wh' }), 201).body;
+    expect(g).toMatchObject({ status: 'PENDING', distributor: 'WEBHOOK', delivery: { status: 'PENDING' } });
+    expect((await wallet(t, 'wh')).coupons.map((c: { coupon_id: string }) => c.coupon_id)).toEqual([g.payload.coupons[0].coupon_id]);
+  });
+
   it('revoking the grant voids its coupon while available; a used coupon stays used', async () => {
     const t = await (await testApp()).newTenant();
     const tpl = await template(t);
