@@ -21,6 +21,7 @@ import { outreachRoutes, templateRoutes } from '../modules/outreach/index.js';
 import { couponMarketingRoutes, couponRoutes } from '../modules/coupons/index.js';
 import { groupBuyDocumentRoutes, groupBuyRoutes } from '../modules/group-buys/index.js';
 import { promotionRoutes } from '../modules/promotions/index.js';
+import { checkoutRoutes } from '../modules/checkout/index.js';
 import { type Clock, systemClock } from '../platform/clock.js';
 import { installAuth } from './auth.js';
 import { ErrorBody } from '../platform/http/common.schemas.js';
@@ -172,6 +173,7 @@ export async function buildApp(options: BuildAppOptions): Promise<Api> {
   couponRoutes(app, { coupons: services.coupons, uow });
   couponMarketingRoutes(app, { coupons: services.coupons, uow });
   promotionRoutes(app, { promotions: services.promotions, uow });
+  checkoutRoutes(app, { checkout: services.checkout, uow });
 
 
   return app;

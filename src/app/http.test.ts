@@ -303,6 +303,13 @@ describe('OpenAPI and docs', () => {
     ['/v1/promotions/{promotion_id}/commit', ['post']],
     ['/v1/promotions/{promotion_id}/release', ['post']],
     ['/v1/promotions/{promotion_id}/refund', ['post']],
+    ['/v1/checkout/quote', ['post']],
+    ['/v1/checkout/orders', ['post']],
+    ['/v1/checkout/orders/{order_id}', ['get']],
+    ['/v1/checkout/orders/{order_id}/commit', ['post']],
+    ['/v1/checkout/orders/{order_id}/release', ['post']],
+    ['/v1/checkout/orders/{order_id}/refund', ['post']],
+    ['/v1/checkout/stats', ['get']],
     // The product document's own paths (tenant keys, like /v1).
     ['/api/marketing/campaigns', ['get', 'post']],
     ['/api/marketing/campaigns/{id}', ['get', 'put']],

@@ -40,6 +40,7 @@ import { createSecretBox, loadSecretKey } from '../platform/secret-box.js';
 import { couponMetrics, createCouponGrants, createCouponGuard, createCouponService } from '../modules/coupons/index.js';
 import { createGroupBuyGuard, createGroupBuyNotifyHandler, createGroupBuyService, GROUP_BUY_NOTIFY_QUEUE, groupBuyMetrics } from '../modules/group-buys/index.js';
 import { createPromotionService } from '../modules/promotions/index.js';
+import { checkoutMetrics, createCheckoutService } from '../modules/checkout/index.js';
 import { createHmac } from 'node:crypto';
 
 export interface ServiceDeps {
@@ -288,11 +289,27 @@ export function createServices(deps: ServiceDeps) {
   });
   // What grants of COUPON rewards with a coupon template issue and void (coupon.grant.ts).
   const couponGrants = createCouponGrants({ coupons, clock });
+  // The quote and checkout combine promotions and coupons through their services (ports.ts).
+  const checkout = createCheckoutService({
+    db,
+    clock,
+    metrics: checkoutMetrics(registry),
+    membershipTtlMs: config.promotions.cache_ttl_ms,
+    ports: {
+      livePromotions: (tenantId) => promotions.live(tenantId),
+      quoteCoupons: (tenantId, userId, input) => coupons.forQuote(tenantId, userId, input),
+      inAudience: async (tenantId, audienceId, userId) => (await audiences.findMembership(tenantId, audienceId, userId, db))?.member ?? false,
+      reservePromotions: (tenantId, input, trx) => promotions.reserveLines(tenantId, input, trx),
+      lockCoupons: (tenantId, input, trx) => coupons.lockForOrder(tenantId, input, trx),
+      settlePromotions: (tenantId, orderId, action, trx) => promotions.settleOrder(tenantId, orderId, action, trx),
+      settleCoupons: (tenantId, orderId, action, trx) => coupons.settleOrder(tenantId, orderId, action, trx),
+    },
+  });
   const closeServices = async () => {
     await outreach.close();
     await close();
   };
-  return { db, clock, customers, audiences, templates, outreach, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead, redis, limiter, redeemGuard, redeemBatches, redeemCodes, redemptions, codeMirror, codeReconciler, tasks, groupBuys, groupBuyNotify, coupons, promotions, close: closeServices };
+  return { db, clock, customers, audiences, templates, outreach, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead, redis, limiter, redeemGuard, redeemBatches, redeemCodes, redemptions, codeMirror, codeReconciler, tasks, groupBuys, groupBuyNotify, coupons, promotions, checkout, close: closeServices };
 }
 
 export type Services = ReturnType<typeof createServices>;
@@ -336,6 +353,13 @@ export function registerJobHandlers(runner: JobRunner, services: Services, idemp
   // Promotion reservations past expires_at are released; their stock and the users' counts come back.
   runner.every('promotions.release_lapsed', 2000, async () => {
     await services.promotions.releaseLapsed();
+  });
+  // Checkout orders unpaid at their TTL give their coupons and stock back; quote counts reach the stats table.
+  runner.every('checkout.release_lapsed', 2000, async () => {
+    await services.checkout.releaseLapsed();
+  });
+  runner.every('checkout.flush_quote_counts', 5000, async () => {
+    await services.checkout.flushQuoteCounts();
   });
   // Outreach: the send loop, the campaign scheduler and rewards for delivered messages.
   services.outreach.register(runner);

@@ -169,6 +169,13 @@ export class FixtureSet {
         };
         return this.check('create promotion', await admin('POST', '/v1/promotions', body))?.promotion_id;
       },
+      // A checkout order of the fixture user holding nothing (a cart no promotion covers).
+      order_id: async () => {
+        const cart = { lines: [{ item_id: 'fz-none', unit_price: 500, quantity: 1 }] };
+        const quote = this.check('quote', await admin('POST', '/v1/checkout/quote', { user_id: user, cart }));
+        const body = { user_id: user, cart, order_id: `fz-order-${label}-${randomBytes(3).toString('hex')}`, quote_hash: quote?.quote_hash };
+        return this.check('checkout', await admin('POST', '/v1/checkout/orders', body))?.order_id;
+      },
       // The terms of a flash sale, so a generated POST /v1/promotions (promotion_type flash_sale) is valid.
       flash_sale: async () => ({ items: [{ item_id: 'fz-sku', special_price: 990, stock: 1_000_000 }] }),
       key_id: async () =>

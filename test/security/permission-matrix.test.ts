@@ -42,6 +42,7 @@ interface Fixtures {
   couponTemplateId: string;
   couponId: string;
   promotionId: string;
+  orderId: string;
 }
 
 interface Rule {
@@ -236,6 +237,13 @@ const RULES: Record<string, Rule> = {
   'POST /v1/promotions/{promotion_id}/commit': { ...tenantWide, body: () => ({ order_id: 'mx-order' }) },
   'POST /v1/promotions/{promotion_id}/release': { ...tenantWide, body: () => ({ order_id: 'mx-order' }) },
   'POST /v1/promotions/{promotion_id}/refund': { ...tenantWide, body: () => ({ order_id: 'mx-order' }) },
+  'POST /v1/checkout/quote': { ...tenantWide, role: 'readonly', body: (f) => ({ user_id: f.userId, cart: { lines: [{ item_id: 'sku', unit_price: 1000, quantity: 1 }] } }) },
+  'POST /v1/checkout/orders': { ...tenantWide, body: (f) => ({ user_id: f.userId, order_id: `mx-${uid()}`, cart: { lines: [{ item_id: 'sku', unit_price: 1000, quantity: 1 }] }, quote_hash: 'mx' }) },
+  'GET /v1/checkout/orders/{order_id}': tenantWide,
+  'POST /v1/checkout/orders/{order_id}/commit': tenantWide,
+  'POST /v1/checkout/orders/{order_id}/release': tenantWide,
+  'POST /v1/checkout/orders/{order_id}/refund': tenantWide,
+  'GET /v1/checkout/stats': tenantWide,
   'GET /marketing/coupons/available': { ...tenantWide, query: (f) => ({ user_id: f.userId }) },
   'POST /marketing/coupons/{coupon_id}/use': { ...tenantWide, body: (f) => ({ order_id: `mx-${uid()}`, user_id: f.userId, order_amount: 1000 }) },
 };
@@ -273,7 +281,7 @@ describe('permission matrix: every route x every caller', () => {
       master: app.master,
     };
     const productMarkers = [f.userId, f.campaignId, f.rewardId, f.reservationId, f.grantId, f.batchId, f.audienceId, f.taskId, f.spareTaskId, ...f.codes];
-    const tenantMarkers = [f.tenantId, f.keyId, f.userSecret, f.templateId, f.outreachCampaignId, f.runId, f.recordId, f.providerId, f.activityId, f.groupId, f.couponTemplateId, f.couponId, f.promotionId, ...productMarkers];
+    const tenantMarkers = [f.tenantId, f.keyId, f.userSecret, f.templateId, f.outreachCampaignId, f.runId, f.recordId, f.providerId, f.activityId, f.groupId, f.couponTemplateId, f.couponId, f.promotionId, f.orderId, ...productMarkers];
 
     // Reads first, destructive calls last (a sub-resource before its parent), so the fixtures
     // exist for as long as possible.
@@ -402,6 +410,7 @@ function fillPath(template: string, f: Fixtures): string {
     coupon_template_id: f.couponTemplateId,
     coupon_id: f.couponId,
     promotion_id: f.promotionId,
+    order_id: f.orderId,
   };
   return template.replace(/\{([a-z_]+)\}/g, (_, name: string) => {
     const value = values[name];
@@ -463,6 +472,10 @@ async function buildFixtures(app: TestApp, t: TenantFixture): Promise<Fixtures &
   const couponId = must(await t.call('POST', `/v1/coupons/templates/${couponTemplateId}/claim`, { user_id: userId }), 201).body.coupon_id as string;
   // A flash sale running now (ends in a day) with stock enough for every request of the matrix.
   const promotionId = must(await t.call('POST', '/v1/promotions', promotionMatrixBody(), { key: t.admin }), 201).body.promotion_id as string;
+  // A checkout order holding nothing (a cart no promotion covers).
+  const orderCart = { lines: [{ item_id: 'mx-none', unit_price: 500, quantity: 1 }] };
+  const orderQuote = must(await t.call('POST', '/v1/checkout/quote', { user_id: userId, cart: orderCart }), 200).body;
+  const orderId = must(await t.call('POST', '/v1/checkout/orders', { user_id: userId, cart: orderCart, order_id: `mx-order-${uid()}`, quote_hash: orderQuote.quote_hash }), 200).body.order_id as string;
   const dashless = codes.map((c) => c.replaceAll('-', ''));
   return {
     activityId,
@@ -470,6 +483,7 @@ async function buildFixtures(app: TestApp, t: TenantFixture): Promise<Fixtures &
     couponTemplateId,
     couponId,
     promotionId,
+    orderId,
     templateId,
     outreachCampaignId,
     runId,

@@ -5,10 +5,13 @@ import { reasonMessage } from './checkout.errors.js';
 import type { QuoteView } from './checkout.schemas.js';
 import type { Priced } from './stacking.js';
 
-/** The hash of what the customer pays and gets: lines, offers with their amounts, gifts, totals. */
+/**
+ * The fingerprint of a price: lines, offers with their amounts, gifts, totals. Not a secret and
+ * not bound to the user (the checkout prices again for its own user): equal carts priced equally
+ * have equal hashes.
+ */
 export function quoteHash(view: Omit<QuoteView, 'quote_hash' | 'priced_at' | 'not_applied'>): string {
   const material = JSON.stringify([
-    view.user_id,
     view.lines.map((l) => [l.item_id, l.quantity, l.unit_price, l.discount]),
     view.applied.map((a) => [a.kind, a.id, a.discount, a.shipping_discount, a.lines.map((l) => [l.line_index, l.discount]), a.gifts.map((g) => [g.item_id, g.quantity])]),
     view.shipping_fee,

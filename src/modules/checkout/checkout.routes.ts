@@ -2,13 +2,13 @@ import type { FastifyRequest } from 'fastify';
 import { authErrors, errors } from '../../platform/http/common.schemas.js';
 import type { Api } from '../../platform/http/types.js';
 import type { UnitOfWork } from '../../platform/http/unit-of-work.js';
-import { prefersChinese } from '../../platform/language.js';
+import { preferredLanguage } from '../../platform/http/language.js';
 import { localizeCheckoutError } from './checkout.errors.js';
 import { CheckoutBody, Order, OrderParams, Quote, QuoteBody, Stats, StatsQuery } from './checkout.schemas.js';
 import type { CheckoutService } from './checkout.service.js';
 
 const tags = ['checkout'];
-const chinese = (request: FastifyRequest) => prefersChinese(request.headers['accept-language']);
+const chinese = (request: FastifyRequest) => preferredLanguage(request.headers['accept-language'], 'en') === 'zh-CN';
 
 async function localized<T>(request: FastifyRequest, work: () => Promise<T>): Promise<T> {
   try {
@@ -44,7 +44,12 @@ export function checkoutRoutes(app: Api, deps: { checkout: CheckoutService; uow:
         response: { 200: Order, ...errors(...authErrors, 409, 422) },
       },
     },
-    async (request, reply) => localized(request, () => uow(request, reply, 200, (trx) => checkout.checkout(request.actor!, request.body, trx, chinese(request)))),
+    async (request, reply) =>
+      localized(request, async () => {
+        // Priced before the transaction opens; the checkout holds what this price needs, or refuses.
+        const priced = await checkout.priceForCheckout(request.actor!, request.body, chinese(request));
+        return uow(request, reply, 200, (trx) => checkout.checkout(request.actor!, request.body, priced, trx));
+      }),
   );
   app.get(
     '/v1/checkout/orders/:order_id',

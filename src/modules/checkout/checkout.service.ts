@@ -16,6 +16,7 @@ import { type Failure, type Offer, type Priced, price, toOffers } from './stacki
 import { createQuoteCounter } from './checkout.stats.js';
 
 export type CheckoutService = ReturnType<typeof createCheckoutService>;
+export type PricedCheckout = StoredQuote & { priced: Priced };
 
 const DEFAULT_TTL_SECONDS = 900;
 
@@ -112,12 +113,20 @@ export function createCheckoutService(deps: {
     },
 
     /**
-     * Prices the cart again and, when the price is the one the customer saw (quote_hash), holds
-     * its flash-sale and gift stock and its coupons for the order, all in the caller's
-     * transaction: any refusal (sold out, limit reached, coupon used) rolls back everything.
-     * The same order id and request answers the same order.
+     * Prices the cart for a checkout, before its transaction opens (pricing reads caches and,
+     * when they are cold, the database outside any transaction). The checkout then acts on it.
      */
-    async checkout(actor: Actor, input: CheckoutInput, trx: Executor, chinese = false): Promise<OrderView> {
+    async priceForCheckout(actor: Actor, input: CheckoutInput, chinese = false): Promise<PricedCheckout> {
+      return priceCart(requireTenant(actor).tenantId, input, chinese);
+    },
+
+    /**
+     * When the price is the one the customer saw (quote_hash), holds the order's coupons and its
+     * flash-sale and gift stock, all in the caller's transaction: any refusal (sold out, limit
+     * reached, coupon used) rolls back everything. The same order id and request answers the
+     * same order. The hot stock rows are taken last, so they stay locked the shortest time.
+     */
+    async checkout(actor: Actor, input: CheckoutInput, priced: PricedCheckout, trx: Executor): Promise<OrderView> {
       const tenantId = requireTenant(actor).tenantId;
       const now = clock.now();
       const hash = requestHash(input);
@@ -126,12 +135,12 @@ export function createCheckoutService(deps: {
         if (existing.request_hash !== hash) throw checkoutErrors.orderMismatch(input.order_id);
         return toOrderView(existing, now);
       }
-      const priced = await priceCart(tenantId, input, chinese);
       const { view } = priced;
       if (view.quote_hash !== input.quote_hash) {
         throw checkoutErrors.quoteChanged({ quote_hash: view.quote_hash, total: view.total, applied: view.applied.map((a) => a.id), not_applied: view.not_applied.map((n) => ({ id: n.id, reason: n.reason })) });
       }
       const stored: StoredQuote = { view, takes: priced.takes, coupon_ids: priced.coupon_ids, coupon_cart: priced.coupon_cart };
+      const ttl = input.ttl_seconds ?? DEFAULT_TTL_SECONDS;
       const row = await repo.insertOrder(trx, {
         tenant_id: tenantId,
         order_id: input.order_id,
@@ -144,7 +153,7 @@ export function createCheckoutService(deps: {
         discount: view.discount,
         shipping_discount: view.shipping_discount,
         total: view.total,
-        expires_at: new Date(now.getTime() + (input.ttl_seconds ?? DEFAULT_TTL_SECONDS) * 1000),
+        expires_at: new Date(now.getTime() + ttl * 1000),
         created_at: now,
         updated_at: now,
       });
@@ -154,13 +163,12 @@ export function createCheckoutService(deps: {
         if (!raced || raced.request_hash !== hash) throw checkoutErrors.orderMismatch(input.order_id);
         return toOrderView(raced, now);
       }
-      const ttl = input.ttl_seconds ?? DEFAULT_TTL_SECONDS;
-      if (priced.takes.length > 0) await ports.reservePromotions(tenantId, { user_id: input.user_id, order_id: input.order_id, ttl_seconds: ttl, lines: priced.takes }, trx);
-      if (priced.coupon_ids.length > 0) await ports.lockCoupons(tenantId, { user_id: input.user_id, order_id: input.order_id, coupon_ids: priced.coupon_ids, ttl_seconds: ttl, cart: priced.coupon_cart }, trx);
       await repo.insertOffers(
         trx,
         priced.priced.result.applied.map((a) => ({ tenant_id: tenantId, order_id: input.order_id, offer_kind: a.kind, offer_id: a.kind === 'coupon' ? (a.template_id ?? a.id) : a.id, user_id: input.user_id, discount: a.discount + a.shipping_discount, created_at: now })),
       );
+      if (priced.coupon_ids.length > 0) await ports.lockCoupons(tenantId, { user_id: input.user_id, order_id: input.order_id, coupon_ids: priced.coupon_ids, ttl_seconds: ttl, cart: priced.coupon_cart }, trx);
+      if (priced.takes.length > 0) await ports.reservePromotions(tenantId, { user_id: input.user_id, order_id: input.order_id, ttl_seconds: ttl, lines: priced.takes }, trx);
       deps.metrics?.orders.inc({ status: 'reserved' });
       return toOrderView(row, now);
     },

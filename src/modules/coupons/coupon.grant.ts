@@ -1,4 +1,4 @@
-import { type Kysely, sql, type Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Executor } from '../../db/client.js';
 import type { DB } from '../../db/schema.js';
 import type { Clock } from '../../platform/clock.js';
@@ -18,17 +18,6 @@ import type { CouponService } from './coupon.service.js';
  * usage_limit and per_user_limit each one conditional statement), in the grant's transaction.
  */
 
-/** coupon_grant: which coupon each unit of a grant issued (the coupons module's table, migration 0039). */
-export interface CouponGrantTable {
-  tenant_id: string;
-  grant_id: string;
-  unit: number;
-  coupon_id: string;
-  created_at: Date;
-}
-
-/** The executor with coupon_grant typed (a Transaction stays the same transaction). */
-const withMap = (exec: Executor) => (exec as Kysely<DB>).withTables<{ coupon_grant: CouponGrantTable }>();
 
 /** A coupon a grant issued, as the grant's payload shows it. */
 export interface GrantCoupon {
@@ -62,7 +51,7 @@ export function createCouponGrants(deps: { coupons: CouponService; clock: Clock 
       const out: GrantCoupon[] = [];
       for (let unit = 1; unit <= grant.quantity; unit++) {
         const coupon = await coupons.issueForTenant(grant.tenantId, grant.templateId, grant.userId, trx);
-        await withMap(trx)
+        await trx
           .insertInto('coupon_grant')
           .values({ tenant_id: grant.tenantId, grant_id: grant.grantId, unit, coupon_id: coupon.coupon_id, created_at: clock.now() })
           .execute();
@@ -93,7 +82,7 @@ export function createCouponGrants(deps: { coupons: CouponService; clock: Clock 
      * a coupon that is used, locked by an order, expired or voided already stays as it is.
      */
     async voidOfGrant(exec: Executor, tenantId: string, grantId: string): Promise<{ coupon_id: string; voided: boolean }[]> {
-      const issued = await withMap(exec).selectFrom('coupon_grant').select('coupon_id').where('tenant_id', '=', tenantId).where('grant_id', '=', grantId).orderBy('unit').execute();
+      const issued = await exec.selectFrom('coupon_grant').select('coupon_id').where('tenant_id', '=', tenantId).where('grant_id', '=', grantId).orderBy('unit').execute();
       if (issued.length === 0) return [];
       const ids = issued.map((r) => r.coupon_id);
       const { rows } = await sql<{ coupon_id: string; user_id: string }>`

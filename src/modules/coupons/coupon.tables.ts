@@ -68,8 +68,18 @@ export interface CouponUserClaimsTable {
   n: number;
 }
 
+/** coupon_grant: which coupon each unit of a grant issued (migration 0039). */
+export interface CouponGrantTable {
+  tenant_id: string;
+  grant_id: string;
+  unit: number;
+  coupon_id: string;
+  created_at: Date;
+}
+
 export interface CouponTables {
   coupon_template: CouponTemplateTable;
   coupon: CouponTable;
   coupon_user_claims: CouponUserClaimsTable;
+  coupon_grant: CouponGrantTable;
 }
