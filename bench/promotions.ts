@@ -79,7 +79,7 @@ async function prepare(base: string) {
         ? { name: `fixed ${i}`, coupon_type: 'discount', value: 200 + i * 50, min_amount: 3000 * i, stacking_group: 'platform' }
         : i % 3 === 1
           ? { name: `percent ${i}`, coupon_type: 'discount', discount_kind: 'percent', value: 5 + i, max_discount: 2000, stacking_group: 'platform' }
-          : { name: `shipping ${i}`, coupon_type: 'shipping', min_amount: 1000 * i, stacking_group: 'shipping' };
+          : { name: `shipping ${i}`, coupon_type: 'shipping', value: 0, min_amount: 1000 * i, stacking_group: 'shipping' };
     templates.push((await call('POST', '/v1/coupons/templates', key, body)).template_id as string);
   }
   for (let u = 0; u < WALLET_USERS; u++) for (const t of templates) await call('POST', `/v1/coupons/templates/${t}/issue`, key, { user_id: `wallet-${u}` });
@@ -146,15 +146,20 @@ async function main(): Promise<void> {
   }
 }
 
-/** The flash item's sold count must equal its reservations and the checkout orders that hold it. */
+/** The flash item's sold count must equal its reserved units and the checkout orders that hold it (read in one statement, after the last request settled). */
 async function verify(url: string, promotionId: string): Promise<string> {
+  await new Promise((r) => setTimeout(r, 2000));
   const c = new pg.Client({ connectionString: url });
   await c.connect();
-  const sold = Number((await c.query('select sold from promotion_item where promotion_id = $1', [promotionId])).rows[0].sold);
-  const reservations = Number((await c.query("select coalesce(sum(quantity), 0) as n from promotion_reservation where promotion_id = $1 and status = 'reserved'", [promotionId])).rows[0].n);
-  const orders = Number((await c.query("select count(*) as n from checkout_order_offer where offer_id = $1", [promotionId])).rows[0].n);
+  const { rows } = await c.query(
+    `select (select sold from promotion_item where promotion_id = $1) as sold,
+            (select coalesce(sum(quantity), 0) from promotion_reservation where promotion_id = $1 and status = 'reserved') as reserved,
+            (select count(*) from checkout_order_offer where offer_id = $1) as orders`,
+    [promotionId],
+  );
   await c.end();
-  return sold === reservations && reservations === orders ? `consistent (checkout item: ${sold} sold = ${reservations} reserved units = ${orders} orders)` : `INCONSISTENT: sold ${sold}, reserved ${reservations}, orders ${orders}`;
+  const [sold, reserved, orders] = [Number(rows[0].sold), Number(rows[0].reserved), Number(rows[0].orders)];
+  return sold === reserved && reserved === orders ? `consistent (checkout item: ${sold} sold = ${reserved} reserved units = ${orders} orders)` : `INCONSISTENT: sold ${sold}, reserved ${reserved}, orders ${orders}`;
 }
 
 function report(results: Result[], consistency: string): void {

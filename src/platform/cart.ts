@@ -76,16 +76,23 @@ export const LinesCartSchema = Type.Object({ lines: Lines }, { additionalPropert
 export function allocate(total: number, amounts: readonly number[]): number[] {
   const sum = amounts.reduce((a, b) => a + b, 0);
   if (sum === 0 || total === 0) return amounts.map(() => 0);
+  // Exact in doubles while total * sum stays below 2^53 (every carts' usual case); BigInt beyond.
+  if (total * sum <= Number.MAX_SAFE_INTEGER) return largestRemainder(total, amounts, (a) => total * a, (x) => Math.floor(x / sum), (x) => x % sum);
   const t = BigInt(total);
   const s = BigInt(sum);
+  return largestRemainder(total, amounts, (a) => t * BigInt(a), (x) => Number(x / s), (x) => x % s);
+}
+
+function largestRemainder<N extends number | bigint>(total: number, amounts: readonly number[], scale: (a: number) => N, quotient: (x: N) => number, rest: (x: N) => N): number[] {
   const shares: number[] = [];
-  const fractions: { index: number; rest: bigint }[] = [];
+  const fractions: { index: number; rest: N }[] = [];
   amounts.forEach((a, index) => {
-    const scaled = t * BigInt(a);
-    shares.push(Number(scaled / s));
-    fractions.push({ index, rest: scaled % s });
+    const scaled = scale(a);
+    shares.push(quotient(scaled));
+    fractions.push({ index, rest: rest(scaled) });
   });
   let left = total - shares.reduce((a, b) => a + b, 0);
+  if (left === 0) return shares;
   fractions.sort((x, y) => (x.rest === y.rest ? x.index - y.index : x.rest > y.rest ? -1 : 1));
   for (const f of fractions) {
     if (left <= 0) break;

@@ -178,12 +178,14 @@ class State {
   shippingDiscount = 0;
   giftUnits = 0;
   prioritySum = 0;
+  /** The cart as priced so far (each line's amount after the discounts applied), updated in place. */
+  private readonly current: Cart;
   constructor(private readonly cart: Cart) {
     this.lineDiscounts = cart.lines.map(() => 0);
+    this.current = { lines: cart.lines.map((l) => ({ ...l, amount: l.unit_price * l.quantity })), shipping_fee: cart.shipping_fee };
   }
-  /** The cart as priced so far: each line's amount after the discounts applied. */
   priced(): Cart {
-    return { lines: this.cart.lines.map((l, i) => ({ ...l, amount: l.unit_price * l.quantity - (this.lineDiscounts[i] ?? 0) })), shipping_fee: this.cart.shipping_fee };
+    return this.current;
   }
   shippingLeft(): number {
     return (this.cart.shipping_fee ?? 0) - this.shippingDiscount;
@@ -192,6 +194,8 @@ class State {
     let discount = 0;
     for (const l of lines) {
       this.lineDiscounts[l.line_index] = (this.lineDiscounts[l.line_index] ?? 0) + l.discount;
+      const line = this.current.lines[l.line_index]!;
+      line.amount = (line.amount ?? 0) - l.discount;
       discount += l.discount;
     }
     this.shippingDiscount += shipping;
@@ -217,8 +221,17 @@ export function evaluate(cart: Cart, offers: readonly Offer[], now: Date): Evalu
   for (const o of offers.filter((x) => x.stage === 3).sort(byAlone)) applyCoupon(o, state, now);
   for (const o of offers.filter((x) => x.stage === 4).sort(byAlone)) applyCoupon(o, state, now);
   const saving = state.lineDiscounts.reduce((a, b) => a + b, 0) + state.shippingDiscount;
-  const key = state.applied.map((a) => a.id).sort().join('\u0000');
-  return { saving, giftUnits: state.giftUnits, prioritySum: state.prioritySum, key, applied: state.applied, lineDiscounts: state.lineDiscounts, shippingDiscount: state.shippingDiscount, failed: state.failed };
+  let key: string | undefined;
+  return {
+    saving,
+    giftUnits: state.giftUnits,
+    prioritySum: state.prioritySum,
+    // Only a tie on everything else reads it.
+    get key() {
+      key ??= state.applied.map((a) => a.id).sort().join('\u0000');
+      return key;
+    },
+    applied: state.applied, lineDiscounts: state.lineDiscounts, shippingDiscount: state.shippingDiscount, failed: state.failed };
 }
 
 /** Better for the customer: more saved, then more gift units, then higher priorities, then the ids that sort first. */
