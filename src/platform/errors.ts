@@ -89,3 +89,15 @@ export function rateLimited(result: { retryAfterMs: number; rule: string | null 
     retry_after_ms: result.retryAfterMs,
   });
 }
+
+/**
+ * A module's localizer: the same error with its message from `zh` when the caller prefers
+ * Chinese (code, kind and details unchanged); other errors and other languages pass through.
+ */
+export function localizerOf(zh: Record<string, string>): (err: unknown, chinese: boolean) => unknown {
+  return (err, chinese) => {
+    if (!chinese || !(err instanceof AppError)) return err;
+    const message = zh[err.code];
+    return message ? new AppError(err.kind, err.code, message, err.details) : err;
+  };
+}

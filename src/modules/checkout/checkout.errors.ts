@@ -1,4 +1,4 @@
-import { AppError, invalidRequest, notFound } from '../../platform/errors.js';
+import { AppError, localizerOf, invalidRequest, notFound } from '../../platform/errors.js';
 
 /**
  * The checkout module's error codes and messages. `code` is the contract with clients; messages
@@ -51,8 +51,5 @@ export function reasonMessage(reason: string, chinese: boolean): string {
   return m ? (chinese ? m.zh : m.en) : reason;
 }
 
-export function localizeCheckoutError(err: unknown, chinese: boolean): unknown {
-  if (!chinese || !(err instanceof AppError)) return err;
-  const message = zh[err.code];
-  return message ? new AppError(err.kind, err.code, message, err.details) : err;
-}
+/** The same error with its message in Chinese when asked (code and details unchanged). */
+export const localizeCheckoutError = localizerOf(zh);

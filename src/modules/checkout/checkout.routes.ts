@@ -2,13 +2,13 @@ import type { FastifyRequest } from 'fastify';
 import { authErrors, errors } from '../../platform/http/common.schemas.js';
 import type { Api } from '../../platform/http/types.js';
 import type { UnitOfWork } from '../../platform/http/unit-of-work.js';
-import { preferredLanguage } from '../../platform/http/language.js';
+import { prefersChinese } from '../../platform/http/language.js';
 import { localizeCheckoutError } from './checkout.errors.js';
 import { CheckoutBody, Order, OrderParams, Quote, QuoteBody, Stats, StatsQuery } from './checkout.schemas.js';
 import type { CheckoutService } from './checkout.service.js';
 
 const tags = ['checkout'];
-const chinese = (request: FastifyRequest) => preferredLanguage(request.headers['accept-language'], 'en') === 'zh-CN';
+const chinese = (request: FastifyRequest) => prefersChinese(request.headers['accept-language']);
 
 async function localized<T>(request: FastifyRequest, work: () => Promise<T>): Promise<T> {
   try {

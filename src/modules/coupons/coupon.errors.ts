@@ -1,4 +1,4 @@
-import { AppError, invalidRequest, notFound } from '../../platform/errors.js';
+import { AppError, localizerOf, invalidRequest, notFound } from '../../platform/errors.js';
 
 /**
  * The coupons module's error codes and messages, one factory per refusal. `code` is the contract
@@ -77,25 +77,5 @@ const zh: Record<string, string> = {
   unknown_audience: '人群不存在',
 };
 
-/** Prefers Chinese when Accept-Language names zh before en (or alone); English otherwise. */
-export function prefersChinese(acceptLanguage: string | undefined): boolean {
-  if (!acceptLanguage) return false;
-  const langs = acceptLanguage
-    .split(',')
-    .map((part) => {
-      const [tag, ...params] = part.trim().toLowerCase().split(';');
-      const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
-      return { tag: tag ?? '', q: q ? Number(q.slice(2)) || 0 : 1 };
-    })
-    .filter((l) => l.q > 0)
-    .sort((a, b) => b.q - a.q);
-  const first = langs.find((l) => l.tag.startsWith('zh') || l.tag.startsWith('en'));
-  return first?.tag.startsWith('zh') ?? false;
-}
-
 /** The same error with its message in Chinese when asked (code and details unchanged). */
-export function localizeCouponError(err: unknown, chinese: boolean): unknown {
-  if (!chinese || !(err instanceof AppError)) return err;
-  const message = zh[err.code];
-  return message ? new AppError(err.kind, err.code, message, err.details) : err;
-}
+export const localizeCouponError = localizerOf(zh);

@@ -3,7 +3,8 @@ import { endUserIp } from '../../platform/client-ip.js';
 import { authErrors, errors } from '../../platform/http/common.schemas.js';
 import type { Api } from '../../platform/http/types.js';
 import type { UnitOfWork } from '../../platform/http/unit-of-work.js';
-import { localizeCouponError, prefersChinese } from './coupon.errors.js';
+import { prefersChinese } from '../../platform/http/language.js';
+import { localizeCouponError } from './coupon.errors.js';
 import {
   Availability,
   AvailableBody,

@@ -1,4 +1,4 @@
-import { AppError, invalidRequest, notFound } from '../../platform/errors.js';
+import { AppError, localizerOf, invalidRequest, notFound } from '../../platform/errors.js';
 
 /**
  * The promotions module's error codes and messages, one factory per refusal. `code` is the
@@ -90,24 +90,5 @@ export const reasonMessages: Record<string, { en: string; zh: string }> = {
   per_user_limit_reached: { en: 'The per-user limit is reached', zh: '已达到每人限购数量' },
 };
 
-/** Prefers Chinese when Accept-Language names zh with a higher weight than en (or alone); English otherwise. */
-export function prefersChinese(header: string | undefined): boolean {
-  if (!header) return false;
-  let best: { zh: boolean; q: number } | null = null;
-  for (const part of header.slice(0, 500).split(',')) {
-    const [tag = '', ...params] = part.trim().toLowerCase().split(';');
-    const qParam = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
-    const q = qParam ? Number(qParam.slice(2)) : 1;
-    if (!Number.isFinite(q) || q <= 0) continue;
-    const isZh = tag.startsWith('zh');
-    if ((isZh || tag.startsWith('en')) && (!best || q > best.q)) best = { zh: isZh, q };
-  }
-  return best?.zh ?? false;
-}
-
 /** The same error with its message in Chinese when asked (code and details unchanged). */
-export function localizePromotionError(err: unknown, chinese: boolean): unknown {
-  if (!chinese || !(err instanceof AppError)) return err;
-  const message = zh[err.code];
-  return message ? new AppError(err.kind, err.code, message, err.details) : err;
-}
+export const localizePromotionError = localizerOf(zh);

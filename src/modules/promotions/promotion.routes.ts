@@ -2,7 +2,8 @@ import type { FastifyRequest } from 'fastify';
 import { authErrors, errors } from '../../platform/http/common.schemas.js';
 import type { Api } from '../../platform/http/types.js';
 import type { UnitOfWork } from '../../platform/http/unit-of-work.js';
-import { localizePromotionError, prefersChinese } from './promotion.errors.js';
+import { prefersChinese } from '../../platform/http/language.js';
+import { localizePromotionError } from './promotion.errors.js';
 import {
   CreatePromotionBody,
   Discount,

@@ -24,3 +24,8 @@ export function preferredLanguage(header: string | string[] | undefined, fallbac
   }
   return best?.lang ?? fallback;
 }
+
+/** Whether the caller prefers Chinese (English when neither is named). */
+export function prefersChinese(header: string | string[] | undefined): boolean {
+  return preferredLanguage(header, 'en') === 'zh-CN';
+}
