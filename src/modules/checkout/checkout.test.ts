@@ -122,4 +122,26 @@ describe('checkout', () => {
       { offer_kind: 'promotion', offer_id: mj.promotion_id, quotes: 2, orders: 1, paid_orders: 1, participants: 1, conversion: 0.5, discount_spent: 2000, revenue: 19000, roi: 9.5 },
     ]);
   });
+
+  it('reasons an offer is left out: not in the audience, an expired coupon; messages in Chinese', async () => {
+    const clock = new ManualClock(new Date(T0.getTime() - 60_000));
+    const t = await (await testApp({ clock })).newTenant();
+    const audience = must(await t.call('POST', '/v1/audiences', { audience_name: 'vip', audience_type: 'LIST', product_code: t.productCode }, { key: t.admin }), 201).body;
+    must(await t.call('POST', `/v1/audiences/${audience.audience_id}/members`, { user_ids: ['vip'] }, { key: t.admin }), 200);
+    const vipOnly = must(await t.call('POST', '/v1/promotions', { name: 'vip', promotion_type: 'bulk_discount', ...window, audience_id: audience.audience_id, bulk_discount: { tiers: [{ threshold: 1000, off: 300 }] } }, { key: t.admin }), 201).body;
+    const short = must(await t.call('POST', '/v1/coupons/templates', { name: 'short', coupon_type: 'discount', value: 100, valid_until: new Date(T0.getTime() + 120_000).toISOString() }, { key: t.admin }), 201).body;
+    const code = async (user: string) => must(await t.call('POST', `/v1/coupons/templates/${short.template_id}/issue`, { user_id: user }, { key: t.admin }), 201).body.code as string;
+    const [vipCode, otherCode] = [await code('vip'), await code('other')];
+    clock.set(new Date(T0.getTime() + 60_000));
+    const small = { lines: [{ item_id: 'x', unit_price: 2000, quantity: 1 }] };
+    const vip = await quote(t, { user_id: 'vip', cart: small, coupon_codes: [vipCode] });
+    expect([vip.total, vip.applied.map((a: { id: string }) => a.id)]).toEqual([1600, [vipOnly.promotion_id, expect.any(String)]]);
+    const other = must(await t.call('POST', '/v1/checkout/quote', { user_id: 'other', cart: small, coupon_codes: [otherCode] }, zh), 200).body;
+    expect(other.not_applied).toEqual([{ kind: 'promotion', id: vipOnly.promotion_id, name: 'vip', code: null, reason: 'not_in_audience', message: '您不能参与该活动', details: {} }]);
+    expect(other.total).toBe(1900);
+    clock.set(new Date(T0.getTime() + 180_000));
+    const expired = await quote(t, { user_id: 'other', cart: small, coupon_codes: [otherCode] });
+    expect(expired.not_applied.map((n: { reason: string }) => n.reason).sort()).toEqual(['expired', 'not_in_audience']);
+    expect(expired.total).toBe(2000);
+  });
 });
