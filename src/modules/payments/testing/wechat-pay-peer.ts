@@ -124,7 +124,7 @@ export async function startWechatPayPeer(options: WechatPayPeerOptions): Promise
         scene === 'jsapi'
           ? { prepay_id: prepayId }
           : scene === 'h5'
-            ? { h5_url: `https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb?prepay_id=${prepayId}&package=${digits(10)}` }
+            ? { h5_url: `${peer.url}/h5pay/checkmweb?prepay_id=${prepayId}&package=${digits(10)}` }
             : { code_url: `weixin://wxpay/bizpayurl?pr=${digits(7)}` };
       orders.set(outTradeNo, {
         scene,
