@@ -1,6 +1,6 @@
 import { generateKeyPairSync, randomBytes, randomInt } from 'node:crypto';
 import { paymentErrors } from './payment.errors.js';
-import type { PaymentNotice, PaymentProvider, SandboxKeys } from './payment.types.js';
+import type { PaymentNotice, PaymentProvider, PaymentStart, SandboxKeys } from './payment.types.js';
 import { jsapiParams, nonceStr, privateKey } from './wechat-pay.crypto.js';
 import { buildSignedNotice, isoBeijing, readSignedNotice, wechatCallbackAnswer, type RefundResource, type TransactionResource } from './wechat-pay.notice.js';
 import { certificateMap, checkRefundInput, checkStartInput } from './wechat-pay.provider.js';
@@ -115,7 +115,7 @@ export function createSandboxProvider(config: SandboxConfig): SandboxProvider {
         trade_no: prev?.trade_no ?? tradeNo(),
       });
       const prepayId = `wx_sandbox_${nonceStr().toLowerCase()}`;
-      const out = { provider: 'sandbox', out_trade_no: input.out_trade_no, prepay_id: prepayId } as Awaited<ReturnType<PaymentProvider['start']>>;
+      const out: PaymentStart = { provider: 'sandbox', out_trade_no: input.out_trade_no, prepay_id: prepayId };
       if (input.scene === 'jsapi') out.jsapi_params = jsapiParams(keys.appid, prepayId, merchantKey, String(Math.floor(now() / 1000)));
       if (input.scene === 'h5') out.h5_url = config.pay_url?.(input.out_trade_no) ?? `sandbox://pay/${input.out_trade_no}`;
       if (input.scene === 'native') out.code_url = `weixin://wxpay/bizpayurl?pr=sandbox_${input.out_trade_no}`;
