@@ -22,6 +22,7 @@ import { couponMarketingRoutes, couponRoutes } from '../modules/coupons/index.js
 import { groupBuyDocumentRoutes, groupBuyRoutes } from '../modules/group-buys/index.js';
 import { promotionRoutes } from '../modules/promotions/index.js';
 import { checkoutRoutes } from '../modules/checkout/index.js';
+import { syncRoutes } from '../modules/sync/index.js';
 import { type Clock, systemClock } from '../platform/clock.js';
 import { installAuth } from './auth.js';
 import { ErrorBody } from '../platform/http/common.schemas.js';
@@ -174,6 +175,7 @@ export async function buildApp(options: BuildAppOptions): Promise<Api> {
   couponMarketingRoutes(app, { coupons: services.coupons, uow });
   promotionRoutes(app, { promotions: services.promotions, uow });
   checkoutRoutes(app, { checkout: services.checkout, uow });
+  syncRoutes(app, { sync: services.sync, uow });
 
 
   return app;

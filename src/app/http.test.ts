@@ -310,6 +310,14 @@ describe('OpenAPI and docs', () => {
     ['/v1/checkout/orders/{order_id}/release', ['post']],
     ['/v1/checkout/orders/{order_id}/refund', ['post']],
     ['/v1/checkout/stats', ['get']],
+    ['/v1/sync/targets', ['get', 'post']],
+    ['/v1/sync/targets/{target_id}', ['delete', 'get', 'put']],
+    ['/v1/sync/targets/{target_id}/check', ['post']],
+    ['/v1/sync/status/{order_id}', ['get']],
+    ['/v1/sync/retry/{order_id}', ['post']],
+    // The product document's sync paths (tenant keys, like /v1).
+    ['/api/v1/sync/status/{orderId}', ['get']],
+    ['/api/v1/sync/retry/{orderId}', ['post']],
     // The product document's own paths (tenant keys, like /v1).
     ['/api/marketing/campaigns', ['get', 'post']],
     ['/api/marketing/campaigns/{id}', ['get', 'put']],

@@ -42,6 +42,7 @@ import { createGroupBuyGuard, createGroupBuyNotifyHandler, createGroupBuyService
 import { createPromotionService } from '../modules/promotions/index.js';
 import { checkoutMetrics, createCheckoutService } from '../modules/checkout/index.js';
 import { createHmac } from 'node:crypto';
+import { createSyncService, SYNC_QUEUE, syncMetrics } from '../modules/sync/index.js';
 
 export interface ServiceDeps {
   config: Readonly<Config>;
@@ -305,11 +306,22 @@ export function createServices(deps: ServiceDeps) {
       settleCoupons: (tenantId, orderId, action, trx) => coupons.settleOrder(tenantId, orderId, action, trx),
     },
   });
+  // Sync to the customers' databases: targets' passwords sealed like provider credentials; connection pools closed on shutdown.
+  const sync = createSyncService({
+    db,
+    clock,
+    jobs,
+    box: createSecretBox(secretKey),
+    metrics: syncMetrics(registry),
+    settings: config.sync,
+    allowPrivateNetworks: config.webhooks.allow_private_networks,
+  });
   const closeServices = async () => {
     await outreach.close();
+    await sync.close();
     await close();
   };
-  return { db, clock, customers, audiences, templates, outreach, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead, redis, limiter, redeemGuard, redeemBatches, redeemCodes, redemptions, codeMirror, codeReconciler, tasks, groupBuys, groupBuyNotify, coupons, promotions, checkout, close: closeServices };
+  return { db, clock, customers, audiences, templates, outreach, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead, redis, limiter, redeemGuard, redeemBatches, redeemCodes, redemptions, codeMirror, codeReconciler, tasks, groupBuys, groupBuyNotify, coupons, promotions, checkout, sync, close: closeServices };
 }
 
 export type Services = ReturnType<typeof createServices>;
@@ -363,6 +375,8 @@ export function registerJobHandlers(runner: JobRunner, services: Services, idemp
   });
   // Outreach: the send loop, the campaign scheduler and rewards for delivered messages.
   services.outreach.register(runner);
+  // Sync: each record INSERTed into the customer's database; failures retry with the queue's backoff.
+  runner.register(SYNC_QUEUE, services.sync.deliver, { concurrency: services.sync.concurrency });
   // Finished jobs are kept a week for inspection, then deleted; DEAD jobs stay until retried.
   runner.every('jobs.purge', 3_600_000, async () => {
     await purgeDoneJobs(services.db, { before: new Date(services.clock.now().getTime() - 7 * 86_400_000), limit: 10_000 });

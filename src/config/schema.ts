@@ -227,6 +227,20 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    // Sync to the customers' databases (/v1/sync): connection pools per target in each process,
+    // and how long a connection or a statement may take before the attempt fails (and is retried).
+    sync: Type.Object(
+      {
+        pool_max: Type.Integer({ minimum: 1, maximum: 100, default: 4 }),
+        connect_timeout_ms: Type.Integer({ minimum: 100, maximum: 120_000, default: 5000 }),
+        query_timeout_ms: Type.Integer({ minimum: 100, maximum: 600_000, default: 15_000 }),
+        // Attempts of one record before its job is dead (backoff 1 s doubling to 5 min: 12 span about 18 min); POST .../retry starts again.
+        max_attempts: Type.Integer({ minimum: 1, maximum: 100, default: 12 }),
+        // Deliveries in flight per process.
+        concurrency: Type.Integer({ minimum: 1, maximum: 64, default: 4 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     customers: Type.Object(
       {
         // Rows per committed chunk of an import (one multi-row upsert each): the most it holds in memory.

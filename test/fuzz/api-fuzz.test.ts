@@ -37,6 +37,8 @@ const SEEDS: Record<string, () => Record<string, unknown>> = {
   'POST /v1/campaigns/{campaign_id}/redeem-codes': () => ({ code_type: 'ALPHANUM', length: 12, count: 1 }),
   'PUT /v1/customers/{user_id}': () => ({ attributes: { tier: 'silver' } }),
   'PUT /v1/apps/{product_code}': () => ({ name: 'Fuzz app' }),
+  // A sync target on a closed local port (nothing leaves the machine) with one mapped field.
+  'POST /v1/sync/targets': () => ({ host: '127.0.0.1', port: 9, mappings: { order: { table: 'fz_orders', key_column: 'order_key', fields: { 'orders.phone': 'phone' } } } }),
 };
 
 /** Fixtures in the state an operation's valid request needs (the default is an ACTIVE campaign, a linked task). */

@@ -4,6 +4,7 @@
  * only a campaign does not pay for a redeem-code batch.
  */
 import { randomBytes } from 'node:crypto';
+import { runTransaction } from '../../src/db/client.js';
 import { outreachOf } from '../../src/modules/outreach/testing/outreach-fixture.js';
 import { newCampaign } from '../helpers/factories.js';
 import { taskBody } from '../helpers/task-helpers.js';
@@ -174,8 +175,19 @@ export class FixtureSet {
         const cart = { lines: [{ item_id: 'fz-none', unit_price: 500, quantity: 1 }] };
         const quote = this.check('quote', await admin('POST', '/v1/checkout/quote', { user_id: user, cart }));
         const body = { user_id: user, cart, order_id: `fz-order-${label}-${randomBytes(3).toString('hex')}`, quote_hash: quote?.quote_hash };
-        return this.check('checkout', await admin('POST', '/v1/checkout/orders', body))?.order_id;
+        const orderId = this.check('checkout', await admin('POST', '/v1/checkout/orders', body))?.order_id as string | undefined;
+        // A sync record of the order (kind reward, which no fuzz sync target maps: skipped), so /v1/sync/{status,retry} find it.
+        const { app, database } = await testApp();
+        if (orderId) await runTransaction(database.db, (trx) => app.services.sync.enqueue(trx, { tenant_id: t.tenantId, kind: 'reward', record_id: `fz-${orderId}`, order_id: orderId, record: {} }));
+        return orderId;
       },
+      // A sync target on a closed local port: the check and the deliveries fail fast, nothing leaves the machine.
+      target_id: async () => {
+        const body = { name: 'Fuzz sync', type: 'postgresql', host: '127.0.0.1', port: 9, user: 'fz', password: 'fz', database: 'fz', mappings: { order: { table: 'fz_orders', key_column: 'order_key', fields: { 'orders.phone': 'phone' } } } };
+        return this.check('create sync target', await admin('POST', '/v1/sync/targets', body))?.target_id;
+      },
+      // The product document's camelCase path parameter of /api/v1/sync/{status,retry}/{orderId}.
+      orderId: async () => this.need('order_id'),
       // The terms of a flash sale, so a generated POST /v1/promotions (promotion_type flash_sale) is valid.
       flash_sale: async () => ({ items: [{ item_id: 'fz-sku', special_price: 990, stock: 1_000_000 }] }),
       key_id: async () =>

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { campaignBody, newCampaign } from '../helpers/factories.js';
 import { linkedTask, taskBody } from '../helpers/task-helpers.js';
 import { must, type Reply, type TenantFixture, type TestApp, testApp } from '../helpers/test-app.js';
+import { runTransaction } from '../../src/db/client.js';
 
 /**
  * Every operation of /openapi.json (read at test time, so a new route is covered, or fails here
@@ -43,6 +44,7 @@ interface Fixtures {
   couponId: string;
   promotionId: string;
   orderId: string;
+  syncTargetId: string;
 }
 
 interface Rule {
@@ -244,6 +246,16 @@ const RULES: Record<string, Rule> = {
   'POST /v1/checkout/orders/{order_id}/release': tenantWide,
   'POST /v1/checkout/orders/{order_id}/refund': tenantWide,
   'GET /v1/checkout/stats': tenantWide,
+  'POST /v1/sync/targets': { ...tenantWide, role: 'admin', body: () => syncTargetBody() },
+  'GET /v1/sync/targets': tenantWide,
+  'GET /v1/sync/targets/{target_id}': tenantWide,
+  'PUT /v1/sync/targets/{target_id}': { ...tenantWide, role: 'admin', body: () => ({ name: 'mx' }) },
+  'DELETE /v1/sync/targets/{target_id}': { ...tenantWide, role: 'admin' },
+  'POST /v1/sync/targets/{target_id}/check': { ...tenantWide, role: 'admin' },
+  'GET /v1/sync/status/{order_id}': tenantWide,
+  'POST /v1/sync/retry/{order_id}': tenantWide,
+  'GET /api/v1/sync/status/{orderId}': tenantWide,
+  'POST /api/v1/sync/retry/{orderId}': tenantWide,
   'GET /marketing/coupons/available': { ...tenantWide, query: (f) => ({ user_id: f.userId }) },
   'POST /marketing/coupons/{coupon_id}/use': { ...tenantWide, body: (f) => ({ order_id: `mx-${uid()}`, user_id: f.userId, order_amount: 1000 }) },
 };
@@ -254,6 +266,11 @@ function groupBuyActivityBody() {
 }
 
 const uid = () => randomBytes(5).toString('hex');
+// A sync target on a closed local port (the check answers ok: false; nothing is ever delivered).
+const syncTargetBody = () => ({
+  name: 'mx', type: 'postgresql', host: '127.0.0.1', port: 9, user: 'mx', password: `pw-${uid()}`, database: 'mx',
+  mappings: { order: { table: 'mx_orders', key_column: 'order_key', fields: { 'orders.phone': 'phone' } } },
+});
 const RANK: Record<Role, number> = { readonly: 0, service: 1, admin: 2 };
 
 describe('permission matrix: every route x every caller', () => {
@@ -281,7 +298,7 @@ describe('permission matrix: every route x every caller', () => {
       master: app.master,
     };
     const productMarkers = [f.userId, f.campaignId, f.rewardId, f.reservationId, f.grantId, f.batchId, f.audienceId, f.taskId, f.spareTaskId, ...f.codes];
-    const tenantMarkers = [f.tenantId, f.keyId, f.userSecret, f.templateId, f.outreachCampaignId, f.runId, f.recordId, f.providerId, f.activityId, f.groupId, f.couponTemplateId, f.couponId, f.promotionId, f.orderId, ...productMarkers];
+    const tenantMarkers = [f.tenantId, f.keyId, f.userSecret, f.templateId, f.outreachCampaignId, f.runId, f.recordId, f.providerId, f.activityId, f.groupId, f.couponTemplateId, f.couponId, f.promotionId, f.orderId, f.syncTargetId, ...productMarkers];
 
     // Reads first, destructive calls last (a sub-resource before its parent), so the fixtures
     // exist for as long as possible.
@@ -355,7 +372,7 @@ function judge(j: Judged): string | undefined {
   const named = (markers: string[]) => markers.find((m) => body.includes(m) && !j.sent.includes(m));
   // Path parameters other than a user id or a product code (names in each tenant's own namespace)
   // point at victim resources.
-  const victimInPath = /\{(?!user_id\}|product_code\})[a-z_]+\}/.test(j.template);
+  const victimInPath = /\{(?!user_id\}|userId\}|product_code\})[A-Za-z_]+\}/.test(j.template);
 
   if (caller === 'outsider') {
     if (victimInPath && ok) return "another tenant's key reached a victim resource";
@@ -411,8 +428,12 @@ function fillPath(template: string, f: Fixtures): string {
     coupon_id: f.couponId,
     promotion_id: f.promotionId,
     order_id: f.orderId,
+    // The product document's camelCase path parameters.
+    orderId: f.orderId,
+    userId: f.userId,
+    target_id: f.syncTargetId,
   };
-  return template.replace(/\{([a-z_]+)\}/g, (_, name: string) => {
+  return template.replace(/\{([A-Za-z_]+)\}/g, (_, name: string) => {
     const value = values[name];
     if (value === undefined) throw new Error(`no fixture for path parameter {${name}}: add one`);
     return encodeURIComponent(value);
@@ -476,6 +497,9 @@ async function buildFixtures(app: TestApp, t: TenantFixture): Promise<Fixtures &
   const orderCart = { lines: [{ item_id: 'mx-none', unit_price: 500, quantity: 1 }] };
   const orderQuote = must(await t.call('POST', '/v1/checkout/quote', { user_id: userId, cart: orderCart }), 200).body;
   const orderId = must(await t.call('POST', '/v1/checkout/orders', { user_id: userId, cart: orderCart, order_id: `mx-order-${uid()}`, quote_hash: orderQuote.quote_hash }), 200).body.order_id as string;
+  // A sync target, and sync records of the order (skipped ones, as a payment without a target would write).
+  const syncTargetId = must(await t.call('POST', '/v1/sync/targets', syncTargetBody(), { key: t.admin }), 201).body.target_id as string;
+  await runTransaction(app.database.db, (trx) => app.app.services.sync.enqueue(trx, { tenant_id: t.tenantId, kind: 'reward', record_id: `mx-${uid()}`, order_id: orderId, record: {} }));
   const dashless = codes.map((c) => c.replaceAll('-', ''));
   return {
     activityId,
@@ -484,6 +508,7 @@ async function buildFixtures(app: TestApp, t: TenantFixture): Promise<Fixtures &
     couponId,
     promotionId,
     orderId,
+    syncTargetId,
     templateId,
     outreachCampaignId,
     runId,
