@@ -22,6 +22,8 @@ import { couponMarketingRoutes, couponRoutes } from '../modules/coupons/index.js
 import { groupBuyDocumentRoutes, groupBuyRoutes } from '../modules/group-buys/index.js';
 import { promotionRoutes } from '../modules/promotions/index.js';
 import { checkoutRoutes } from '../modules/checkout/index.js';
+import { posterRoutes } from '../modules/posters/index.js';
+import { wechatAuthRoutes } from '../modules/wechat-auth/index.js';
 import { syncRoutes } from '../modules/sync/index.js';
 import { type Clock, systemClock } from '../platform/clock.js';
 import { installAuth } from './auth.js';
@@ -175,6 +177,8 @@ export async function buildApp(options: BuildAppOptions): Promise<Api> {
   couponMarketingRoutes(app, { coupons: services.coupons, uow });
   promotionRoutes(app, { promotions: services.promotions, uow });
   checkoutRoutes(app, { checkout: services.checkout, uow });
+  posterRoutes(app, { posters: services.posters });
+  wechatAuthRoutes(app, { wechat: services.wechat, uow });
   syncRoutes(app, { sync: services.sync, uow });
 
 

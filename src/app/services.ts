@@ -42,6 +42,8 @@ import { createGroupBuyGuard, createGroupBuyNotifyHandler, createGroupBuyService
 import { createPromotionService } from '../modules/promotions/index.js';
 import { checkoutMetrics, createCheckoutService } from '../modules/checkout/index.js';
 import { createHmac } from 'node:crypto';
+import { createPosterService } from '../modules/posters/index.js';
+import { createWechatAuthService, createWechatClient } from '../modules/wechat-auth/index.js';
 import { createSyncService, SYNC_QUEUE, syncMetrics } from '../modules/sync/index.js';
 
 export interface ServiceDeps {
@@ -316,12 +318,27 @@ export function createServices(deps: ServiceDeps) {
     settings: config.sync,
     allowPrivateNetworks: config.webhooks.allow_private_networks,
   });
+  // Referral posters: the campaign through the campaigns module; the QR's landing URL on outreach.public_url.
+  const posters = createPosterService({
+    getCampaign: (actor, campaignId) => campaigns.getCampaign(actor, campaignId),
+    publicBaseUrl: config.outreach.public_url,
+    image: { maxBytes: config.posters.image_max_bytes, timeoutMs: config.posters.image_timeout_ms, allowPrivateNetworks: config.webhooks.allow_private_networks },
+    cacheTtlMs: config.posters.cache_ttl_ms,
+    cacheMaxBytes: config.posters.cache_max_bytes,
+  });
+  // WeChat sign-in: app secrets sealed like outreach credentials; WeChat's API at wechat.api_base_url.
+  const wechat = createWechatAuthService({
+    db,
+    clock,
+    box: createSecretBox(secretKey),
+    client: createWechatClient({ baseUrl: config.wechat.api_base_url, timeoutMs: config.wechat.timeout_ms, clock }),
+  });
   const closeServices = async () => {
     await outreach.close();
     await sync.close();
     await close();
   };
-  return { db, clock, customers, audiences, templates, outreach, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead, redis, limiter, redeemGuard, redeemBatches, redeemCodes, redemptions, codeMirror, codeReconciler, tasks, groupBuys, groupBuyNotify, coupons, promotions, checkout, sync, close: closeServices };
+  return { db, clock, customers, audiences, templates, outreach, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead, redis, limiter, redeemGuard, redeemBatches, redeemCodes, redemptions, codeMirror, codeReconciler, tasks, groupBuys, groupBuyNotify, coupons, promotions, checkout, sync, posters, wechat, close: closeServices };
 }
 
 export type Services = ReturnType<typeof createServices>;

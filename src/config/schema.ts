@@ -241,6 +241,27 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    // Referral posters (POST /api/v1/qrcode/generate): the landing URL in the QR code is built on
+    // outreach.public_url (the address customers reach this service at).
+    posters: Type.Object(
+      {
+        // How long a rendered poster is kept in each process, and how many bytes of posters at most.
+        cache_ttl_ms: Type.Integer({ minimum: 0, maximum: 86_400_000, default: 300_000 }),
+        cache_max_bytes: Type.Integer({ minimum: 0, maximum: 4_294_967_296, default: 67_108_864 }),
+        // The campaign image is fetched from its URL with these limits; past them the poster gets a colour block.
+        image_max_bytes: Type.Integer({ minimum: 1024, maximum: 52_428_800, default: 5_242_880 }),
+        image_timeout_ms: Type.Integer({ minimum: 100, maximum: 60_000, default: 3000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    // WeChat sign-in (POST /api/v1/auth/wechat): where WeChat's server API is, and how long a call may take.
+    wechat: Type.Object(
+      {
+        api_base_url: Type.String({ default: 'https://api.weixin.qq.com', pattern: '^https?://' }),
+        timeout_ms: Type.Integer({ minimum: 100, maximum: 60_000, default: 5000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     customers: Type.Object(
       {
         // Rows per committed chunk of an import (one multi-row upsert each): the most it holds in memory.
@@ -320,6 +341,7 @@ export const envBindings: readonly EnvBinding[] = [
   { env: 'MARKETING_GRANT_BATCH_MAX_SIZE', path: 'grants.batch_max_size', kind: 'integer', description: 'Most grants per group commit, 1 = no batching (default 16)' },
   { env: 'MARKETING_GRANT_BATCH_CONCURRENCY', path: 'grants.batch_concurrency', kind: 'integer', description: 'Grant batches in flight at once per process (default 2)' },
   { env: 'MARKETING_OUTREACH_PUBLIC_URL', path: 'outreach.public_url', kind: 'string', description: 'Public base URL of tracked links and unsubscribe pages (default http://localhost:8105)' },
+  { env: 'MARKETING_WECHAT_API_BASE_URL', path: 'wechat.api_base_url', kind: 'string', description: "WeChat's server API (default https://api.weixin.qq.com)" },
   { env: 'MARKETING_WEBHOOKS_ALLOW_PRIVATE', path: 'webhooks.allow_private_networks', kind: 'boolean', description: 'Let webhook URLs reach loopback / private / link-local addresses (default false)' },
   { env: 'MARKETING_CODES_MAX_GUESS_PROBABILITY', path: 'redeem_codes.max_guess_probability', kind: 'number', description: 'Refuse batches whose codes a random guess hits more often than this (default 1e-6)' },
   { env: 'MARKETING_CODES_SYNC_LIMIT', path: 'redeem_codes.sync_limit', kind: 'integer', description: 'Largest batch made inside the request (default 10000)' },

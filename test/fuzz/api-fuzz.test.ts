@@ -37,6 +37,10 @@ const SEEDS: Record<string, () => Record<string, unknown>> = {
   'POST /v1/campaigns/{campaign_id}/redeem-codes': () => ({ code_type: 'ALPHANUM', length: 12, count: 1 }),
   'PUT /v1/customers/{user_id}': () => ({ attributes: { tier: 'silver' } }),
   'PUT /v1/apps/{product_code}': () => ({ name: 'Fuzz app' }),
+  // An app no fuzz request configures: sign-in answers 404 and never calls WeChat (the fuzz tenant has
+  // two apps, so a body without app_id is 400 wechat_app_required; see app_id in fuzz-fixtures.ts).
+  'POST /api/v1/auth/wechat': () => ({ app_id: 'wx00000000000000cc' }),
+  'POST /v1/auth/wechat': () => ({ app_id: 'wx00000000000000cc' }),
   // A sync target on a closed local port (nothing leaves the machine) with one mapped field.
   'POST /v1/sync/targets': () => ({ host: '127.0.0.1', port: 9, mappings: { order: { table: 'fz_orders', key_column: 'order_key', fields: { 'orders.phone': 'phone' } } } }),
 };

@@ -130,6 +130,11 @@ export class FixtureSet {
         const runId = await this.need('run_id');
         return this.check('records', await admin('GET', `/v1/outreach/records?run_id=${runId}`))?.records?.[0]?.record_id;
       },
+      // WeChat apps: two, so that a sign-in without app_id is refused (ambiguous) rather than sent to WeChat.
+      app_id: async () => {
+        for (const id of ['wx00000000000000f1', 'wx00000000000000f2']) this.check('put wechat app', await admin('PUT', `/v1/wechat/apps/${id}`, { secret: 'fuzz-secret-0123456789' }));
+        return 'wx00000000000000f1';
+      },
       // Group-buys: an active activity (groups of 10, a user may join 1000 of them) and one open group.
       activity_id: async () => {
         const now = Date.now();

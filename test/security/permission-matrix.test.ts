@@ -256,6 +256,14 @@ const RULES: Record<string, Rule> = {
   'POST /v1/sync/retry/{order_id}': tenantWide,
   'GET /api/v1/sync/status/{orderId}': tenantWide,
   'POST /api/v1/sync/retry/{orderId}': tenantWide,
+  // Referral posters: the victim's campaign (product p2); nothing is written, readonly keys may.
+  'POST /api/v1/qrcode/generate': { role: 'readonly', body: (f) => ({ campaign_id: f.campaignId, user_id: f.userId, channel_id: 'mx' }) },
+  'POST /v1/posters': { role: 'readonly', body: (f) => ({ campaign_id: f.campaignId, user_id: f.userId }) },
+  // WeChat sign-in names an app no tenant configured (404): the matrix never calls WeChat.
+  'POST /api/v1/auth/wechat': { ...tenantWide, body: () => ({ code: 'mx-code', app_id: 'wx00000000000000aa' }) },
+  'POST /v1/auth/wechat': { ...tenantWide, body: () => ({ code: 'mx-code', app_id: 'wx00000000000000aa' }) },
+  'PUT /v1/wechat/apps/{app_id}': { ...tenantWide, role: 'admin', body: () => ({ secret: 'mx-secret-0123456789' }) },
+  'GET /v1/wechat/apps/{app_id}': { ...tenantWide, role: 'admin' },
   'GET /marketing/coupons/available': { ...tenantWide, query: (f) => ({ user_id: f.userId }) },
   'POST /marketing/coupons/{coupon_id}/use': { ...tenantWide, body: (f) => ({ order_id: `mx-${uid()}`, user_id: f.userId, order_amount: 1000 }) },
 };
@@ -372,7 +380,8 @@ function judge(j: Judged): string | undefined {
   const named = (markers: string[]) => markers.find((m) => body.includes(m) && !j.sent.includes(m));
   // Path parameters other than a user id or a product code (names in each tenant's own namespace)
   // point at victim resources.
-  const victimInPath = /\{(?!user_id\}|userId\}|product_code\})[A-Za-z_]+\}/.test(j.template);
+  // A WeChat AppID (app_id) is issued by WeChat, not named by the victim: another tenant may configure the same one.
+  const victimInPath = /\{(?!user_id\}|userId\}|product_code\}|app_id\})[A-Za-z_]+\}/.test(j.template);
 
   if (caller === 'outsider') {
     if (victimInPath && ok) return "another tenant's key reached a victim resource";
@@ -428,6 +437,7 @@ function fillPath(template: string, f: Fixtures): string {
     coupon_id: f.couponId,
     promotion_id: f.promotionId,
     order_id: f.orderId,
+    app_id: 'wx00000000000000bb',
     // The product document's camelCase path parameters.
     orderId: f.orderId,
     userId: f.userId,
