@@ -9,7 +9,7 @@ import type { JobRecord } from '../../platform/jobs.js';
 import { PermanentJobError } from '../../platform/jobs.js';
 import { isPrivateAddress } from '../../platform/network-guard.js';
 import type { SecretBox } from '../../platform/secret-box.js';
-import { columnsStatement, dialectOf, insertStatement, sameColumn } from './sync.dialects.js';
+import { columnsStatement, dialectOf, insertStatement, sameColumn, uniqueKeyStatement } from './sync.dialects.js';
 import type { ConnectionPools, TargetConnection } from './sync.drivers.js';
 import { mapRecord } from './sync.mapping.js';
 import type { SyncMetrics } from './sync.metrics.js';
@@ -107,7 +107,7 @@ export function createSyncDeliveryHandler(deps: DeliveryDeps): (job: JobRecord) 
   };
 }
 
-/** Connects to the target and checks that every mapped table exists with its key and mapped columns. */
+/** Connects to the target and checks that every mapped table exists with its key and mapped columns, and a unique key on the key column. */
 export async function checkTarget(deps: DeliveryDeps, target: repo.TargetRow): Promise<CheckView> {
   const started = Date.now();
   const password = deps.box.open<string>(target.password_sealed);
@@ -120,16 +120,18 @@ export async function checkTarget(deps: DeliveryDeps, target: repo.TargetRow): P
       const { rows } = await connection.run(columnsStatement(dialect, mapping.table));
       const present = rows.map((row) => String(row.name ?? row.NAME ?? ''));
       const wanted = [mapping.key_column, ...Object.values(mapping.fields)];
+      const unique = present.length > 0 ? (await connection.run(uniqueKeyStatement(dialect, mapping.table, mapping.key_column))).rows[0] : undefined;
       kinds.push({
         kind,
         table: mapping.table,
         table_found: present.length > 0,
         missing_columns: wanted.filter((column) => !present.some((p) => sameColumn(p, column))),
+        key_unique: Number(unique?.n ?? unique?.N ?? 0) > 0,
       });
     }
   } catch (err) {
     return { target_id: target.target_id, ok: false, latency_ms: Date.now() - started, error: errorText(err, password), kinds };
   }
-  const ok = kinds.every((k) => k.table_found && k.missing_columns.length === 0);
+  const ok = kinds.every((k) => k.table_found && k.missing_columns.length === 0 && k.key_unique);
   return { target_id: target.target_id, ok, latency_ms: Date.now() - started, error: null, kinds };
 }

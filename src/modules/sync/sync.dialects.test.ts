@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { columnsStatement, dialectOf, insertStatement, quoteTable } from './sync.dialects.js';
+import { columnsStatement, dialectOf, insertStatement, quoteTable, uniqueKeyStatement } from './sync.dialects.js';
 import { mappingProblem, mapRecord } from './sync.mapping.js';
 
 const columns = ['student_phone', 'student_name', 'order_amount', 'register_time'];
@@ -65,6 +65,24 @@ describe('the health check column query of each dialect', () => {
       sql: 'select column_name as name from all_tab_columns where owner = coalesce(:b1, user) and table_name = :b2',
       params: ['CRM', 'DMH_ORDERS'],
     });
+  });
+});
+
+describe('the health check unique key query of each dialect', () => {
+  it('counts single-column unique indexes on the key column, names bound', () => {
+    const pg = uniqueKeyStatement('postgresql', 'crm.dmh_orders', 'dmh_order_id');
+    expect(pg.sql).toContain("to_regclass(coalesce(quote_ident($1) || '.', '') || quote_ident($2)) and i.indisunique and i.indnatts = 1 and a.attname = $3");
+    expect(pg.params).toEqual(['crm', 'dmh_orders', 'dmh_order_id']);
+    const my = uniqueKeyStatement('mysql', 'dmh_orders', 'dmh_order_id');
+    expect(my.sql).toContain('non_unique = 0 group by index_name having count(*) = 1 and max(column_name) = ?');
+    expect(my.params).toEqual([null, 'dmh_orders', 'dmh_order_id']);
+    const ms = uniqueKeyStatement('sqlserver', 'dbo.dmh_orders', 'dmh_order_id');
+    expect(ms.sql).toContain("object_id(coalesce(quotename(@p1) + '.', '') + quotename(@p2)) and i.is_unique = 1 and c.name = @p3");
+    expect(ms.params).toEqual(['dbo', 'dmh_orders', 'dmh_order_id']);
+    const ora = uniqueKeyStatement('oracle', 'dmh_orders', 'dmh_order_id');
+    expect(ora.sql).toContain("i.table_owner = coalesce(:b1, user) and i.table_name = :b2 and i.uniqueness = 'UNIQUE' and c.column_name = :b3");
+    expect(ora.params).toEqual([null, 'DMH_ORDERS', 'DMH_ORDER_ID']);
+    expect(() => uniqueKeyStatement('postgresql', 't', 'k k')).toThrow(/identifier/);
   });
 });
 

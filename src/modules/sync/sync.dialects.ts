@@ -135,6 +135,49 @@ export function columnsStatement(dialect: Dialect, table: string): Statement {
   }
 }
 
+/**
+ * How many single-column unique indexes (or primary / unique keys) the table has on `column`, as
+ * `n`: the key column's idempotency rests on one, so the health check asks for it.
+ */
+export function uniqueKeyStatement(dialect: Dialect, table: string, column: string): Statement {
+  assertTable(table);
+  assertIdentifier(column);
+  const [schema, name] = table.includes('.') ? (table.split('.') as [string, string]) : [null, table];
+  switch (dialect) {
+    case 'postgresql':
+      return {
+        sql:
+          'select count(*)::int as n from pg_index i join pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[0] ' +
+          "where i.indrelid = to_regclass(coalesce(quote_ident($1) || '.', '') || quote_ident($2)) and i.indisunique and i.indnatts = 1 and a.attname = $3",
+        params: [schema, name, column],
+      };
+    case 'mysql':
+      return {
+        sql:
+          'select count(*) as n from (select index_name from information_schema.statistics where table_schema = coalesce(?, database()) and table_name = ? and non_unique = 0 ' +
+          'group by index_name having count(*) = 1 and max(column_name) = ?) k',
+        params: [schema, name, column],
+      };
+    case 'sqlserver':
+      return {
+        sql:
+          'select count(*) as n from sys.indexes i join sys.index_columns ic on ic.object_id = i.object_id and ic.index_id = i.index_id and ic.is_included_column = 0 ' +
+          'join sys.columns c on c.object_id = ic.object_id and c.column_id = ic.column_id ' +
+          "where i.object_id = object_id(coalesce(quotename(@p1) + '.', '') + quotename(@p2)) and i.is_unique = 1 and c.name = @p3 " +
+          'and (select count(*) from sys.index_columns x where x.object_id = i.object_id and x.index_id = i.index_id and x.is_included_column = 0) = 1',
+        params: [schema, name, column],
+      };
+    case 'oracle':
+      return {
+        sql:
+          'select count(*) as n from all_indexes i join all_ind_columns c on c.index_owner = i.owner and c.index_name = i.index_name ' +
+          "where i.table_owner = coalesce(:b1, user) and i.table_name = :b2 and i.uniqueness = 'UNIQUE' and c.column_name = :b3 " +
+          'and (select count(*) from all_ind_columns x where x.index_owner = i.owner and x.index_name = i.index_name) = 1',
+        params: [schema?.toUpperCase() ?? null, name.toUpperCase(), column.toUpperCase()],
+      };
+  }
+}
+
 /** Compares names as the dialect does for the identifiers above (Oracle's are upper-cased; the others here case-insensitively). */
 export function sameColumn(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();

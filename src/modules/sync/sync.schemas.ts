@@ -108,7 +108,7 @@ export const DocumentOrderParams = Type.Object({ orderId: OrderId }, { additiona
 
 export const CheckResult = Type.Object({
   target_id: Type.String(),
-  ok: Type.Boolean({ description: 'Connected, and every mapped table has the key column and the mapped columns' }),
+  ok: Type.Boolean({ description: 'Connected, and every mapped table has the key column (under a unique key) and the mapped columns' }),
   latency_ms: Type.Integer(),
   error: Type.Union([Type.String(), Type.Null()], { description: 'Why the connection failed (no credentials in it)' }),
   kinds: Type.Array(
@@ -117,6 +117,7 @@ export const CheckResult = Type.Object({
       table: Type.String(),
       table_found: Type.Boolean(),
       missing_columns: Type.Array(Type.String()),
+      key_unique: Type.Boolean({ description: 'A single-column unique key (or unique index) holds the key column: without one a retry could insert twice' }),
     }),
   ),
 });

@@ -163,7 +163,14 @@ describe('sync into PostgreSQL', () => {
     const tables = await pgTables(t);
     const { target_id } = await newPgTarget(t);
     const check = must(await call(t, 'POST', `/v1/sync/targets/${target_id}/check`, undefined, t.admin), 200).body;
-    expect(check).toMatchObject({ ok: true, error: null, kinds: [{ kind: 'order', table_found: true, missing_columns: [] }, { kind: 'reward', table_found: true, missing_columns: [] }] });
+    expect(check).toMatchObject({
+      ok: true,
+      error: null,
+      kinds: [
+        { kind: 'order', table_found: true, missing_columns: [], key_unique: true },
+        { kind: 'reward', table_found: true, missing_columns: [], key_unique: true },
+      ],
+    });
 
     const { orderId, record } = await payOrder(t, { reward: true });
     const pending = must(await call(t, 'GET', `/v1/sync/status/${orderId}`, undefined, t.readonly), 200).body;
@@ -273,14 +280,19 @@ describe('sync into PostgreSQL', () => {
     expect(must(await call(t, 'POST', '/api/v1/sync/retry/nope'), 404).body.error.code).toBe('sync_order_not_found');
   });
 
-  it('the health check names a missing table and missing columns', async () => {
+  it('the health check names a missing table, missing columns and a key column without a unique key', async () => {
     const t = await app.newTenant();
     await pgTables(t);
     const { target_id } = await newPgTarget(t, 5432, {
       mappings: { order: { ...orderMapping(`t_${t.tenantId}.dmh_orders`), fields: { 'orders.phone': 'student_phone', 'orders.city': 'city' } }, reward: { ...rewardMapping, table: `t_${t.tenantId}.nope` } },
     });
     const check = must(await call(t, 'POST', `/v1/sync/targets/${target_id}/check`, undefined, t.admin), 200).body;
-    expect(check).toMatchObject({ ok: false, error: null, kinds: [{ kind: 'order', table_found: true, missing_columns: ['city'] }, { kind: 'reward', table_found: false }] });
+    expect(check).toMatchObject({ ok: false, error: null, kinds: [{ kind: 'order', table_found: true, missing_columns: ['city'], key_unique: true }, { kind: 'reward', table_found: false, key_unique: false }] });
+
+    await pgTarget.pool.query(`create table t_${t.tenantId}.loose (dmh_order_id text, student_phone text)`);
+    const loose = await newPgTarget(t, 5432, { mappings: { order: { table: `t_${t.tenantId}.loose`, key_column: 'dmh_order_id', fields: { 'orders.phone': 'student_phone' } } } });
+    const looseCheck = must(await call(t, 'POST', `/v1/sync/targets/${loose.target_id}/check`, undefined, t.admin), 200).body;
+    expect(looseCheck).toMatchObject({ ok: false, error: null, kinds: [{ kind: 'order', table_found: true, missing_columns: [], key_unique: false }] });
   });
 });
 
@@ -309,7 +321,10 @@ describe.skipIf(!mariaUp)('sync into MariaDB', () => {
   it("copies orders with the document's mapping, once, whatever the retries", async () => {
     const t = await app.newTenant();
     const target = await mariaTarget(t, 3306);
-    expect(must(await call(t, 'POST', `/v1/sync/targets/${target.target_id}/check`, undefined, t.admin), 200).body).toMatchObject({ ok: true });
+    expect(must(await call(t, 'POST', `/v1/sync/targets/${target.target_id}/check`, undefined, t.admin), 200).body).toMatchObject({
+      ok: true,
+      kinds: [{ kind: 'order', key_unique: true }, { kind: 'reward', key_unique: true }],
+    });
     const { orderId, record } = await payOrder(t, { reward: true });
     await drain();
     const rows = await target.orders();
