@@ -22,6 +22,7 @@ import { couponMarketingRoutes, couponRoutes } from '../modules/coupons/index.js
 import { groupBuyDocumentRoutes, groupBuyRoutes } from '../modules/group-buys/index.js';
 import { promotionRoutes } from '../modules/promotions/index.js';
 import { checkoutRoutes } from '../modules/checkout/index.js';
+import { referralCallbackRoutes, referralRoutes } from '../modules/referrals/index.js';
 import { posterRoutes } from '../modules/posters/index.js';
 import { wechatAuthRoutes } from '../modules/wechat-auth/index.js';
 import { syncRoutes } from '../modules/sync/index.js';
@@ -177,6 +178,8 @@ export async function buildApp(options: BuildAppOptions): Promise<Api> {
   couponMarketingRoutes(app, { coupons: services.coupons, uow });
   promotionRoutes(app, { promotions: services.promotions, uow });
   checkoutRoutes(app, { checkout: services.checkout, uow });
+  referralRoutes(app, { referrals: services.referrals, payments: services.referralPayments, guard: services.referralGuard, uow });
+  referralCallbackRoutes(app, { payments: services.referralPayments });
   posterRoutes(app, { posters: services.posters });
   wechatAuthRoutes(app, { wechat: services.wechat, uow });
   syncRoutes(app, { sync: services.sync, uow });

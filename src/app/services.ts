@@ -42,6 +42,8 @@ import { createGroupBuyGuard, createGroupBuyNotifyHandler, createGroupBuyService
 import { createPromotionService } from '../modules/promotions/index.js';
 import { checkoutMetrics, createCheckoutService } from '../modules/checkout/index.js';
 import { createHmac } from 'node:crypto';
+import { createReferralGuard, createReferralPayments, createReferralService, type ProviderName } from '../modules/referrals/index.js';
+import { createSandboxProvider, generateSandboxKeys } from '../modules/payments/index.js';
 import { createPosterService } from '../modules/posters/index.js';
 import { createWechatAuthService, createWechatClient } from '../modules/wechat-auth/index.js';
 import { createSyncService, SYNC_QUEUE, syncMetrics } from '../modules/sync/index.js';
@@ -333,12 +335,40 @@ export function createServices(deps: ServiceDeps) {
     box: createSecretBox(secretKey),
     client: createWechatClient({ baseUrl: config.wechat.api_base_url, timeoutMs: config.wechat.timeout_ms, clock }),
   });
+  // Referral hub: settings, keyless page routes, payments settled with the referrer's reward in one
+  // transaction. The sandbox provider's keys are generated per process: its callbacks are
+  // delivered in-process (pay) and verify only here. WeChat Pay needs merchant credentials: not wired yet (503).
+  const referrals = createReferralService({ db, clock, campaigns, ledger, publicUrl: config.outreach.public_url });
+  const publicUrl = config.outreach.public_url.replace(/\/+$/, '');
+  const referralSandbox = createSandboxProvider({
+    keys: generateSandboxKeys(),
+    deliver: async (headers, body) => {
+      await referralPayments.handleCallback(headers, body, 'sandbox');
+    },
+    pay_url: (outTradeNo) => `${publicUrl}/api/v1/orders/${encodeURIComponent(outTradeNo)}/sandbox-pay`,
+  });
+  const referralPayments = createReferralPayments({
+    db,
+    clock,
+    ledger,
+    referrals,
+    notifyUrl: `${publicUrl}/api/v1/orders/payment/notify`,
+    ports: {
+      provider: (name: ProviderName) => (name === 'sandbox' ? referralSandbox : null),
+      // The paid order and its rewards are copied to the customer's database (enqueued in the payment transaction).
+      syncEnqueue: (trx, job) => sync.enqueue(trx, job),
+      sandboxPay: async (orderId, amount) => {
+        await referralSandbox.pay(orderId, { amount });
+      },
+    },
+  });
+  const referralGuard = createReferralGuard(limiter, config.rate_limits.referral_page);
   const closeServices = async () => {
     await outreach.close();
     await sync.close();
     await close();
   };
-  return { db, clock, customers, audiences, templates, outreach, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead, redis, limiter, redeemGuard, redeemBatches, redeemCodes, redemptions, codeMirror, codeReconciler, tasks, groupBuys, groupBuyNotify, coupons, promotions, checkout, sync, posters, wechat, close: closeServices };
+  return { db, clock, customers, audiences, templates, outreach, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead, redis, limiter, redeemGuard, redeemBatches, redeemCodes, redemptions, codeMirror, codeReconciler, tasks, groupBuys, groupBuyNotify, coupons, promotions, checkout, sync, posters, wechat, referrals, referralPayments, referralSandbox, referralGuard, close: closeServices };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -175,6 +175,8 @@ export const ConfigSchema = Type.Object(
           { per_user: WindowLimit(30, 3600), per_client_ip: WindowLimit(300, 3600) },
           { additionalProperties: false, default: {} },
         ),
+        // The keyless referral page routes (/api/v1/campaigns/{id}/form, /api/v1/orders, ...) per end-user IP.
+        referral_page: Type.Object({ per_client_ip: WindowLimit(600, 60) }, { additionalProperties: false, default: {} }),
         // After `failures` failed attempts within `window_seconds` (per user and per end-user IP),
         // further attempts are refused until the oldest failure leaves the window.
         lockout: Type.Object(

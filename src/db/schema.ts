@@ -20,6 +20,7 @@ import type { GroupBuyTables } from '../modules/group-buys/group-buy.tables.js';
 import type { CouponTables } from '../modules/coupons/coupon.tables.js';
 import type { PromotionTables } from '../modules/promotions/promotion.tables.js';
 import type { CheckoutTables } from '../modules/checkout/checkout.tables.js';
+import type { ReferralTables } from '../modules/referrals/referral.tables.js';
 
 export interface DB
   extends PlatformTables,
@@ -39,4 +40,5 @@ export interface DB
     GroupBuyTables,
     CouponTables,
     PromotionTables,
-    CheckoutTables {}
+    CheckoutTables,
+    ReferralTables {}

@@ -34,6 +34,7 @@ describe('Redis client', () => {
       coupon_claim: { per_user: { limit: 20, window_seconds: 3600 }, per_client_ip: { limit: 200, window_seconds: 3600 } },
       coupon_use: { per_user: { limit: 60, window_seconds: 3600 }, per_client_ip: { limit: 600, window_seconds: 3600 } },
       group_buy_join: { per_user: { limit: 30, window_seconds: 3600 }, per_client_ip: { limit: 300, window_seconds: 3600 } },
+      referral_page: { per_client_ip: { limit: 600, window_seconds: 60 } },
       lockout: { failures: 4, window_seconds: 3600 },
       memory_max_keys: 100_000,
     });

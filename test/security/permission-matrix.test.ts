@@ -264,6 +264,23 @@ const RULES: Record<string, Rule> = {
   'POST /v1/auth/wechat': { ...tenantWide, body: () => ({ code: 'mx-code', app_id: 'wx00000000000000aa' }) },
   'PUT /v1/wechat/apps/{app_id}': { ...tenantWide, role: 'admin', body: () => ({ secret: 'mx-secret-0123456789' }) },
   'GET /v1/wechat/apps/{app_id}': { ...tenantWide, role: 'admin' },
+  // Referral hub: settings and funnel of the victim's campaign (product p2); rewards of a user of the tenant.
+  'PUT /v1/campaigns/{campaign_id}/referral': { role: 'admin', body: () => ({ reward_rule: { type: 'fixed', amount: 100 }, payment: { amount: 1000, currency: 'CNY', provider: 'sandbox' } }) },
+  'GET /v1/campaigns/{campaign_id}/referral': {},
+  'GET /v1/campaigns/{campaign_id}/funnel': {},
+  'GET /v1/referrals/rewards/balance/{userId}': tenantWide,
+  'GET /v1/referrals/rewards/{userId}': tenantWide,
+  // The referral landing page's keyless routes: scoped to a published campaign by id, never by key.
+  'GET /api/v1/campaigns/{id}/form': { auth: 'public' },
+  'POST /api/v1/campaigns/{id}/views': { auth: 'public', body: () => ({ c_id: 'mx' }) },
+  'POST /api/v1/orders': { auth: 'public', body: (f) => ({ campaign_id: f.campaignId, phone: '13900000000', form_data: {} }) },
+  'GET /api/v1/orders/{id}': { auth: 'public' },
+  'POST /api/v1/orders/{id}/pay': { auth: 'public', body: () => ({}) },
+  'POST /api/v1/orders/{id}/sandbox-pay': { auth: 'public' },
+  'POST /api/v1/orders/payment/callback': { auth: 'public', body: () => ({ id: 'mx' }) },
+  'POST /api/v1/orders/payment/notify': { auth: 'public', body: () => ({ id: 'mx' }) },
+  'GET /api/v1/rewards/balance/{userId}': { auth: 'public', query: (f) => ({ campaign_id: f.campaignId }) },
+  'GET /api/v1/rewards/{userId}': { auth: 'public', query: (f) => ({ campaign_id: f.campaignId }) },
   'GET /marketing/coupons/available': { ...tenantWide, query: (f) => ({ user_id: f.userId }) },
   'POST /marketing/coupons/{coupon_id}/use': { ...tenantWide, body: (f) => ({ order_id: `mx-${uid()}`, user_id: f.userId, order_amount: 1000 }) },
 };

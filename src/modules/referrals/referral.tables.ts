@@ -1,0 +1,75 @@
+import type { ColumnType, Generated } from 'kysely';
+
+type Json = ColumnType<unknown, string, string>;
+
+export interface ReferralCampaignTable {
+  tenant_id: string;
+  campaign_id: string;
+  image_url: string | null;
+  reward_kind: 'fixed' | 'percent';
+  /** fixed: fen per paid order; percent: basis points of the order amount. */
+  reward_value: number;
+  reward_cap: number | null;
+  amount: number;
+  currency: string;
+  provider: 'sandbox' | 'wechat_pay';
+  status: 'enabled' | 'disabled';
+  /** Basis points of the order amount for the referrer's own referrer; null = off. */
+  second_level_rate: number | null;
+  created_at: Date;
+  updated_at: Date;
+  version: Generated<number>;
+}
+
+export type OrderStatus = 'pending' | 'paid' | 'refunded' | 'cancelled';
+export type PayStatus = 'unpaid' | 'paying' | 'paid' | 'refunded';
+
+export interface ReferralOrderTable {
+  order_id: string;
+  tenant_id: string;
+  campaign_id: string;
+  phone: string;
+  form_data: Json;
+  referrer_id: string | null;
+  channel: string | null;
+  status: OrderStatus;
+  pay_status: PayStatus;
+  amount: number;
+  currency: string;
+  provider: string;
+  trade_no: string | null;
+  flagged: Generated<boolean>;
+  flag_reason: string | null;
+  paid_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface ReferralRewardTable {
+  reward_id: string;
+  tenant_id: string;
+  order_id: string;
+  campaign_id: string;
+  user_id: string;
+  level: number;
+  amount: number;
+  status: 'settled' | 'reversed';
+  ledger_entry_id: string | null;
+  settled_at: Date | null;
+  created_at: Date;
+}
+
+export interface ReferralViewTable {
+  tenant_id: string;
+  campaign_id: string;
+  channel: string;
+  referrer_id: string;
+  views: number;
+}
+
+export interface ReferralTables {
+  referral_campaign: ReferralCampaignTable;
+  referral_order: ReferralOrderTable;
+  referral_reward: ReferralRewardTable;
+  referral_view: ReferralViewTable;
+}
