@@ -353,6 +353,7 @@ export function createServices(deps: ServiceDeps) {
     ledger,
     referrals,
     notifyUrl: `${publicUrl}/api/v1/orders/payment/notify`,
+    unpaidTimeoutMs: config.referrals.unpaid_timeout_seconds * 1000,
     ports: {
       provider: (name: ProviderName) => (name === 'sandbox' ? referralSandbox : null),
       // The paid order and its rewards are copied to the customer's database (enqueued in the payment transaction).
@@ -414,6 +415,10 @@ export function registerJobHandlers(runner: JobRunner, services: Services, idemp
     await services.promotions.releaseLapsed();
   });
   // Checkout orders unpaid at their TTL give their coupons and stock back; quote counts reach the stats table.
+  // Referral orders unpaid past referrals.unpaid_timeout_seconds are cancelled.
+  runner.every('referrals.cancel_unpaid', 5000, async () => {
+    await services.referralPayments.cancelUnpaid();
+  });
   runner.every('checkout.release_lapsed', 2000, async () => {
     await services.checkout.releaseLapsed();
   });

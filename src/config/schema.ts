@@ -136,6 +136,13 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    referrals: Type.Object(
+      {
+        // A referral order still unpaid this long after its sign-up is cancelled (the sweep runs every 5 s).
+        unpaid_timeout_seconds: Type.Integer({ minimum: 60, maximum: 30 * 86400, default: 1800 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     group_buys: Type.Object(
       {
         // The largest group_size a group-buy activity may ask for (the document's max_group_size).

@@ -17,6 +17,8 @@ export interface ReferralPaymentDeps {
   ports: ReferralPorts;
   /** Where providers post their callbacks (`{public_url}/api/v1/orders/payment/notify`). */
   notifyUrl: string;
+  /** A pending order older than this is cancelled by the sweep (cancelUnpaid). */
+  unpaidTimeoutMs?: number;
 }
 
 const PROVIDERS: ProviderName[] = ['sandbox', 'wechat_pay'];
@@ -145,6 +147,15 @@ export function createReferralPayments(deps: ReferralPaymentDeps) {
     },
 
     settle,
+
+    /**
+     * The sweep: pending orders older than `unpaidTimeoutMs` become `cancelled` (a payment arriving
+     * later is acknowledged and the order flagged `unexpected_payment` for a refund). Answers how many.
+     */
+    async cancelUnpaid(limit = 1000): Promise<number> {
+      const now = clock.now();
+      return repo.cancelUnpaid(db, new Date(now.getTime() - (deps.unpaidTimeoutMs ?? 30 * 60_000)), now, limit);
+    },
 
     /**
      * Keyless, sandbox campaigns only: pays a pending order as the payer would, through the

@@ -161,3 +161,20 @@ export async function totalRewards(exec: Executor, tenantId: string, userId: str
     .executeTakeFirstOrThrow();
   return Number(row.total);
 }
+
+/**
+ * Pending orders created before `cutoff` -> cancelled, at most `limit`, in one statement
+ * (`for update skip locked`: a payment settling one of them at the same moment wins or waits).
+ */
+export async function cancelUnpaid(exec: Executor, cutoff: Date, now: Date, limit: number): Promise<number> {
+  const rows = await exec
+    .updateTable('referral_order')
+    .set({ status: 'cancelled', updated_at: now })
+    .where('order_id', 'in', (eb) =>
+      eb.selectFrom('referral_order').select('order_id').where('status', '=', 'pending').where('created_at', '<', cutoff).orderBy('created_at').limit(limit).forUpdate().skipLocked(),
+    )
+    .where('status', '=', 'pending')
+    .returning('order_id')
+    .execute();
+  return rows.length;
+}
