@@ -1,50 +1,17 @@
 import type { Executor } from '../../db/client.js';
+import type { PaymentNotice, PaymentProvider } from '../payments/index.js';
 
 /**
- * What the referral module needs from modules built beside it (payments, sync), as injected
- * functions (wired in app/services.ts), so that it depends on none of them directly.
+ * What the referral module needs from the payments and sync modules, as injected functions
+ * (wired in app/services.ts); the payment types are the payments module's own.
  */
-export type PaymentScene = 'jsapi' | 'h5' | 'native';
 export type ProviderName = 'sandbox' | 'wechat_pay';
 
-export interface PaymentStartInput {
-  out_trade_no: string;
-  amount: number;
-  currency: string;
-  description: string;
-  scene: PaymentScene;
-  payer_openid?: string;
-  client_ip?: string;
-  notify_url: string;
-}
+/** A verified payment notice (the payments module's PaymentNotice). */
+export type VerifiedPayment = PaymentNotice;
 
-export interface PaymentStartResult {
-  provider: string;
-  out_trade_no: string;
-  prepay_id?: string;
-  h5_url?: string;
-  code_url?: string;
-  jsapi_params?: Record<string, string>;
-  sandbox_pay_url?: string;
-}
-
-export interface VerifiedPayment {
-  out_trade_no: string;
-  trade_no: string;
-  amount: number;
-  currency: string;
-  trade_state: string;
-  success_time: string | null;
-  raw?: unknown;
-}
-
-/** The shape of the payments module's provider (start, verify a callback, answer it). */
-export interface PaymentProviderPort {
-  start(input: PaymentStartInput): Promise<PaymentStartResult>;
-  /** Throws an AppError when the signature, timestamp or body is not acceptable. */
-  verifyCallback(headers: Record<string, string | undefined>, rawBody: string): Promise<VerifiedPayment>;
-  callbackAnswer(ok: boolean, message?: string, status?: number): { status: number; body: unknown };
-}
+/** What the referral module uses of a payments provider (start, verify a callback, answer it). */
+export type PaymentProviderPort = Pick<PaymentProvider, 'start' | 'verifyCallback' | 'callbackAnswer'>;
 
 export interface SyncJob {
   tenant_id: string;
