@@ -279,8 +279,8 @@ const RULES: Record<string, Rule> = {
   'POST /api/v1/orders/{id}/sandbox-pay': { auth: 'public' },
   'POST /api/v1/orders/payment/callback': { auth: 'public', body: () => ({ id: 'mx' }) },
   'POST /api/v1/orders/payment/notify': { auth: 'public', body: () => ({ id: 'mx' }) },
-  'GET /api/v1/rewards/balance/{userId}': { auth: 'public', query: (f) => ({ campaign_id: f.campaignId }) },
-  'GET /api/v1/rewards/{userId}': { auth: 'public', query: (f) => ({ campaign_id: f.campaignId }) },
+  'GET /api/v1/rewards/balance/{userId}': tenantWide,
+  'GET /api/v1/rewards/{userId}': { ...tenantWide, query: (f) => ({ campaign_id: f.campaignId }) },
   'GET /marketing/coupons/available': { ...tenantWide, query: (f) => ({ user_id: f.userId }) },
   'POST /marketing/coupons/{coupon_id}/use': { ...tenantWide, body: (f) => ({ order_id: `mx-${uid()}`, user_id: f.userId, order_amount: 1000 }) },
 };

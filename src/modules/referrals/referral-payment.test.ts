@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { must, type TestApp, testApp } from '../../../test/helpers/test-app.js';
+import { must, type TenantFixture, type TestApp, testApp } from '../../../test/helpers/test-app.js';
 import { newPhone, orderBody, referralCampaign } from './testing/referral-fixtures.js';
 
 const keyless = { key: null };
@@ -13,8 +13,9 @@ function deliver(a: TestApp, notice: { headers: Record<string, string>; body: st
   return a.app.inject({ method: 'POST', url: path, headers: { ...notice.headers, 'content-type': 'application/json' }, payload: notice.body });
 }
 
-async function balance(a: TestApp, campaignId: string, userId: string) {
-  return must(await a.call('GET', `/api/v1/rewards/balance/${userId}?campaign_id=${campaignId}`, undefined, keyless), 200).body;
+/** The document's balance path, with a tenant key (it answers that tenant's user). */
+async function balance(t: TenantFixture, _campaignId: string, userId: string) {
+  return must(await t.call('GET', `/api/v1/rewards/balance/${userId}`), 200).body;
 }
 
 describe('payment and settlement', () => {
@@ -31,8 +32,8 @@ describe('payment and settlement', () => {
     const paid = must(await a.call('POST', `/api/v1/orders/${order.order_id}/sandbox-pay`, undefined, keyless), 200).body;
     expect(paid).toMatchObject({ status: 'paid', pay_status: 'paid', success_code: order.order_id.slice(-8).toUpperCase() });
     expect(paid.paid_at).toEqual(expect.any(String));
-    expect(await balance(a, campaignId, referrer)).toEqual({ user_id: referrer, balance: 1000, total_reward: 1000, currency: 'CNY' });
-    const records = must(await a.call('GET', `/api/v1/rewards/${referrer}?campaign_id=${campaignId}`, undefined, keyless), 200).body;
+    expect(await balance(t, campaignId, referrer)).toEqual({ user_id: referrer, balance: 1000, total_reward: 1000, currency: 'CNY' });
+    const records = must(await t.call('GET', `/api/v1/rewards/${referrer}?campaign_id=${campaignId}`), 200).body;
     expect(records.rewards).toHaveLength(1);
     expect(records.rewards[0]).toMatchObject({ order_id: order.order_id, campaign_id: campaignId, user_id: referrer, level: 1, amount: 1000, status: 'settled' });
     expect(must(await t.call('GET', `/v1/referrals/rewards/balance/${referrer}`), 200).body.balance).toBe(1000);
@@ -64,7 +65,7 @@ describe('payment and settlement', () => {
       expect(JSON.parse(r.body)).toEqual({ code: 'SUCCESS' });
     }
     // floor(7999 * 12.5%) = 999, under the cap.
-    expect(await balance(a, campaignId, referrer)).toMatchObject({ balance: 999, total_reward: 999 });
+    expect(await balance(t, campaignId, referrer)).toMatchObject({ balance: 999, total_reward: 999 });
     const rows = await a.database.db.selectFrom('referral_reward').selectAll().where('order_id', '=', order.order_id).execute();
     expect(rows).toHaveLength(1);
     const entries = await a.database.db.selectFrom('ledger_entry').select('entry_id').where('tenant_id', '=', t.tenantId).where('user_id', '=', referrer).execute();
@@ -73,7 +74,7 @@ describe('payment and settlement', () => {
     expect(stored).toMatchObject({ status: 'paid', trade_no: notice.notice.trade_no, flagged: false });
     // Replayed later: acknowledged, nothing moves.
     expect((await deliver(a, notice)).statusCode).toBe(200);
-    expect((await balance(a, campaignId, referrer)).balance).toBe(999);
+    expect((await balance(t, campaignId, referrer)).balance).toBe(999);
   });
 
   it('caps percent rewards; pays the second level when on; no referrer no reward', async () => {
@@ -90,9 +91,9 @@ describe('payment and settlement', () => {
     const none = await signUp(a, campaignId);
     must(await a.call('POST', `/api/v1/orders/${none.order_id}/sandbox-pay`, undefined, keyless), 200);
     // 20% of 9900 = 1980, capped at 1500; second level 5% of 9900 = 495.
-    expect((await balance(a, campaignId, top)).balance).toBe(1500 + 495);
-    expect((await balance(a, campaignId, midPhone)).balance).toBe(1500);
-    const topRecords = must(await a.call('GET', `/api/v1/rewards/${top}?campaign_id=${campaignId}`, undefined, keyless), 200).body.rewards;
+    expect((await balance(t, campaignId, top)).balance).toBe(1500 + 495);
+    expect((await balance(t, campaignId, midPhone)).balance).toBe(1500);
+    const topRecords = must(await t.call('GET', `/api/v1/rewards/${top}?campaign_id=${campaignId}`), 200).body.rewards;
     expect(topRecords.map((r: { level: number; amount: number }) => [r.level, r.amount]).sort()).toEqual([[1, 1500], [2, 495]]);
     expect(await a.database.db.selectFrom('referral_reward').select('reward_id').where('order_id', '=', none.order_id).execute()).toHaveLength(0);
   });
@@ -117,12 +118,12 @@ describe('payment and settlement', () => {
     let stored = await a.database.db.selectFrom('referral_order').selectAll().where('order_id', '=', order.order_id).executeTakeFirstOrThrow();
     expect(stored).toMatchObject({ status: 'pending', flagged: true });
     expect(stored.flag_reason).toMatch(/^amount_mismatch/);
-    expect((await balance(a, campaignId, referrer)).balance).toBe(0);
+    expect((await balance(t, campaignId, referrer)).balance).toBe(0);
     // The right payment still goes through.
     expect((await deliver(a, good)).statusCode).toBe(200);
     stored = await a.database.db.selectFrom('referral_order').selectAll().where('order_id', '=', order.order_id).executeTakeFirstOrThrow();
     expect(stored.status).toBe('paid');
-    expect((await balance(a, campaignId, referrer)).balance).toBe(1000);
+    expect((await balance(t, campaignId, referrer)).balance).toBe(1000);
   });
 
   it('a wechat_pay campaign without merchant credentials answers 503 on payment start', async () => {

@@ -128,22 +128,21 @@ export function referralRoutes(app: Api, deps: ReferralRouteDeps): void {
       return payments.sandboxPay(request.params.id);
     },
   );
+  // The document's reward paths: a user's balance and records are personal, so they take a tenant
+  // key like /v1/referrals/rewards (the landing page does not call them; end-user access comes with
+  // the client tokens). ?campaign_id= narrows the records to one campaign.
   app.get(
     '/api/v1/rewards/balance/:userId',
-    { config: keyless, schema: { tags: pageTags, summary: "A user's balance (查询余额), scoped by ?campaign_id= to that campaign's tenant", security: [], params: UserParams, querystring: ScopeQuery, response: { 200: RewardBalance, ...errors(400, 404, 429) } } },
-    async (request) => {
-      await admit(request);
-      const scope = await referrals.scopeOf(null, request.query.campaign_id);
-      return referrals.rewardBalance(scope.tenantId, request.params.userId);
-    },
+    { config: { auth: 'tenant' }, schema: { tags, summary: "A user's balance (查询余额, BALANCE in fen) and referral rewards in total", params: UserParams, response: { 200: RewardBalance, ...errors(...authErrors) } } },
+    async (request) => referrals.rewardBalance((await referrals.scopeOf(request.actor!, undefined)).tenantId, request.params.userId),
   );
   app.get(
     '/api/v1/rewards/:userId',
-    { config: keyless, schema: { tags: pageTags, summary: "A user's reward records of one campaign (查询奖励记录, ?campaign_id= required)", security: [], params: UserParams, querystring: RecordsQuery, response: { 200: RewardList, ...errors(400, 404, 429) } } },
+    { config: { auth: 'tenant' }, schema: { tags, summary: "A user's referral reward records (查询奖励记录), newest first", params: UserParams, querystring: RecordsQuery, response: { 200: RewardList, ...errors(...authErrors) } } },
     async (request) => {
-      await admit(request);
-      const scope = await referrals.scopeOf(null, request.query.campaign_id);
+      const scope = await referrals.scopeOf(request.actor!, request.query.campaign_id);
       return referrals.rewardRecords(scope.tenantId, request.params.userId, scope.campaignId, request.query);
     },
   );
+
 }

@@ -92,9 +92,9 @@ describe('keyless page routes: walls', () => {
     must(await a.call('GET', `/api/v1/campaigns/${campaignId}/form`, undefined, keyless), 200);
     must(await t.call('POST', `/v1/campaigns/${campaignId}/pause`, undefined, { key: t.admin }), 200);
     expect((await a.call('GET', `/api/v1/campaigns/${campaignId}/form`, undefined, keyless)).status).toBe(404);
-    // The keyless rewards routes need a published campaign to scope them; the /v1 ones a key.
-    expect((await a.call('GET', '/api/v1/rewards/balance/u1', undefined, keyless)).body.error.code).toBe('invalid_request');
-    expect((await a.call('GET', `/api/v1/rewards/u1?campaign_id=${campaignId}`, undefined, keyless)).status).toBe(404);
+    // A user's rewards and balance are personal: their routes, the document's included, need a tenant key.
+    expect((await a.call('GET', '/api/v1/rewards/balance/u1', undefined, keyless)).status).toBe(401);
+    expect((await a.call('GET', `/api/v1/rewards/u1?campaign_id=${campaignId}`, undefined, keyless)).status).toBe(401);
     expect((await a.call('GET', '/v1/referrals/rewards/balance/u1', undefined, keyless)).status).toBe(401);
     expect((await a.call('GET', `/v1/campaigns/${campaignId}/funnel`, undefined, keyless)).status).toBe(401);
   });
@@ -112,7 +112,8 @@ describe('keyless page routes: walls', () => {
     expect((await a.call('GET', '/api/v1/orders/rfo_nope', undefined, keyless)).body.error.code).toBe('order_not_found');
     expect((await other.call('GET', `/v1/campaigns/${campaignId}/funnel`)).body.error.code).toBe('campaign_not_found');
     const { campaignId: otherCampaign } = await referralCampaign(other);
-    const r = must(await a.call('GET', `/api/v1/rewards/ref-1?campaign_id=${otherCampaign}`, undefined, keyless), 200).body;
+    // Another tenant's key answers its own tenant: nothing of this campaign's referrer.
+    const r = must(await other.call('GET', `/api/v1/rewards/ref-1?campaign_id=${otherCampaign}`), 200).body;
     expect(r.rewards).toEqual([]);
   });
 });
