@@ -5,7 +5,8 @@ import { type DatabaseHandle, openDatabase } from '../db/client.js';
 import { migrate } from '../db/migrate.js';
 import { systemClock } from '../platform/clock.js';
 import { createJobRunner, type JobRunner } from '../platform/jobs.js';
-import { registerJobHandlers, type Services } from './services.js';
+import { registerJobHandlers } from './job-handlers.js';
+import type { Services } from './services.js';
 
 /** What the API process and the worker process share: open the database and migrate it. */
 export async function openMigratedDatabase(config: Readonly<Config>, logger: pino.Logger): Promise<DatabaseHandle> {

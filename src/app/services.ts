@@ -7,11 +7,11 @@ import { createAppService } from '../modules/apps/index.js';
 import { createApiKeyService, createTenantService } from '../modules/tenants/index.js';
 import type { Clock } from '../platform/clock.js';
 import { createIdempotencyStore } from '../platform/idempotency.js';
-import { createJobQueue, type JobRunner, purgeDoneJobs } from '../platform/jobs.js';
+import { createJobQueue } from '../platform/jobs.js';
 import { createLedgerService } from '../modules/ledger/index.js';
 import { createRewardService, rewardMetrics } from '../modules/rewards/index.js';
 import { createInventoryService, inventoryMetrics } from '../modules/inventory/index.js';
-import { createDeliveryDeadHandler, createDeliveryHandler, createGrantBatcher, createGrantService, DELIVERY_QUEUE, grantMetrics } from '../modules/grants/index.js';
+import { createDeliveryDeadHandler, createDeliveryHandler, createGrantBatcher, createGrantService, grantMetrics } from '../modules/grants/index.js';
 import { createSoldOutGate } from '../platform/sold-out-gate.js';
 import { closeRedis, createRedis } from '../platform/redis.js';
 import { createRateLimiter, createRedemptionGuard, rateLimitMetrics } from '../platform/rate-limit/index.js';
@@ -28,7 +28,6 @@ import {
   createRedemptionService,
   createCodeReader,
   createShapeCache,
-  GENERATE_QUEUE,
   listShapesForCache,
   type RedeemGuard,
   redeemCodeMetrics,
@@ -38,7 +37,7 @@ import { createTaskService, taskMetrics } from '../modules/tasks/index.js';
 import { createOutreach, createTemplateService, outreachMetrics } from '../modules/outreach/index.js';
 import { createSecretBox, loadSecretKey } from '../platform/secret-box.js';
 import { couponMetrics, createCouponGrants, createCouponGuard, createCouponService } from '../modules/coupons/index.js';
-import { createGroupBuyGuard, createGroupBuyNotifyHandler, createGroupBuyService, GROUP_BUY_NOTIFY_QUEUE, groupBuyMetrics } from '../modules/group-buys/index.js';
+import { createGroupBuyGuard, createGroupBuyNotifyHandler, createGroupBuyService, groupBuyMetrics } from '../modules/group-buys/index.js';
 import { createPromotionService } from '../modules/promotions/index.js';
 import { checkoutMetrics, createCheckoutService } from '../modules/checkout/index.js';
 import { createHmac } from 'node:crypto';
@@ -46,7 +45,7 @@ import { createReferralGuard, createReferralPayments, createReferralService, typ
 import { createSandboxProvider, generateSandboxKeys } from '../modules/payments/index.js';
 import { createPosterService } from '../modules/posters/index.js';
 import { createWechatAuthService, createWechatClient } from '../modules/wechat-auth/index.js';
-import { createSyncService, SYNC_QUEUE, syncMetrics } from '../modules/sync/index.js';
+import { createSyncService, syncMetrics } from '../modules/sync/index.js';
 
 export interface ServiceDeps {
   config: Readonly<Config>;
@@ -373,71 +372,3 @@ export function createServices(deps: ServiceDeps) {
 }
 
 export type Services = ReturnType<typeof createServices>;
-
-/**
- * Gives every queue its handler and every sweep its schedule. The API process (in-process
- * workers) and `marketing-hub worker` processes both call this, so they run the same work.
- */
-export function registerJobHandlers(runner: JobRunner, services: Services, idempotencyPurgeMs = 600_000, mirrorReconcileMs = 30 * 60_000): void {
-  runner.every('idempotency.purge', idempotencyPurgeMs, async () => {
-    await services.idempotency.purgeExpired();
-  });
-  // Reservations past expires_at give their units back within about a second; confirm refuses
-  // them at once regardless (it checks expires_at itself), so the sweep only frees stock.
-  runner.every('inventory.expire', 1000, async () => {
-    await services.inventory.expireDue();
-  });
-  runner.register(DELIVERY_QUEUE, services.delivery, { concurrency: 8, onDead: services.deliveryDead });
-  // Large code batches, one at a time per process: each already keeps a connection busy with COPY.
-  runner.register(GENERATE_QUEUE, async (job) => {
-    await services.redeemBatches.runBatch(job.tenantId, (job.payload as { batch_id: string }).batch_id);
-  }, { concurrency: 1 });
-  // The Redis mirror of redeem codes drifts only by outside hands or lost writes; the database wins.
-  if (services.codeMirror.enabled && mirrorReconcileMs > 0) {
-    runner.every('redeem_codes.reconcile', mirrorReconcileMs, async () => {
-      await services.codeReconciler.reconcile();
-    });
-  }
-  // Group-buys: open groups past expires_at succeed (virtual fill) or fail; outcomes go to the webhook.
-  runner.every('group_buys.expire', 2000, async () => {
-    await services.groupBuys.expireDue();
-  });
-  runner.register(GROUP_BUY_NOTIFY_QUEUE, services.groupBuyNotify, { concurrency: 4 });
-  // Coupon locks past locked_until go back to the wallet; coupons past validity become expired.
-  runner.every('coupons.release_locks', 2000, async () => {
-    await services.coupons.releaseLapsedLocks();
-  });
-  runner.every('coupons.expire', services.coupons.checkIntervalMs, async () => {
-    await services.coupons.expireDue();
-  });
-  // Promotion reservations past expires_at are released; their stock and the users' counts come back.
-  runner.every('promotions.release_lapsed', 2000, async () => {
-    await services.promotions.releaseLapsed();
-  });
-  // Checkout orders unpaid at their TTL give their coupons and stock back; quote counts reach the stats table.
-  // Referral orders unpaid past referrals.unpaid_timeout_seconds are cancelled.
-  runner.every('referrals.cancel_unpaid', 5000, async () => {
-    await services.referralPayments.cancelUnpaid();
-  });
-  runner.every('checkout.release_lapsed', 2000, async () => {
-    await services.checkout.releaseLapsed();
-  });
-  runner.every('checkout.flush_quote_counts', 5000, async () => {
-    await services.checkout.flushQuoteCounts();
-  });
-  // Outreach: the send loop, the campaign scheduler and rewards for delivered messages.
-  services.outreach.register(runner);
-  // Sync: each record INSERTed into the customer's database; failures retry with the queue's backoff.
-  runner.register(SYNC_QUEUE, services.sync.deliver, { concurrency: services.sync.concurrency });
-  // Finished jobs are kept a week for inspection, then deleted; DEAD jobs stay until retried.
-  runner.every('jobs.purge', 3_600_000, async () => {
-    await purgeDoneJobs(services.db, { before: new Date(services.clock.now().getTime() - 7 * 86_400_000), limit: 10_000 });
-  });
-}
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** The app's services (decorated by buildApp), so the server can run job workers on them. */
-    services: Services;
-  }
-}

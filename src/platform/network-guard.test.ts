@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../app/build-app.js';
-import { registerJobHandlers } from '../app/services.js';
+import { registerJobHandlers } from '../app/job-handlers.js';
 import { loadConfig } from '../config/load.js';
 import { testDatabase } from '../../test/helpers/database.js';
 import { must, TEST_MASTER_KEY } from '../../test/helpers/test-app.js';
