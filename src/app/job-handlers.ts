@@ -58,8 +58,9 @@ export function registerJobHandlers(runner: JobRunner, services: Services, idemp
   });
   // Outreach: the send loop, the campaign scheduler and rewards for delivered messages.
   services.outreach.register(runner);
-  // Sync: each record INSERTed into the customer's database; failures retry with the queue's backoff.
-  runner.register(SYNC_QUEUE, services.sync.deliver, { concurrency: services.sync.concurrency });
+  // Sync: each record INSERTed into the customer's database; failures retry with the queue's backoff;
+  // a job given up leaves its record failed (never pending forever).
+  runner.register(SYNC_QUEUE, services.sync.deliver, { concurrency: services.sync.concurrency, onDead: services.sync.dead });
   // Finished jobs are kept a week for inspection, then deleted; DEAD jobs stay until retried.
   runner.every('jobs.purge', 3_600_000, async () => {
     await purgeDoneJobs(services.db, { before: new Date(services.clock.now().getTime() - 7 * 86_400_000), limit: 10_000 });

@@ -107,6 +107,23 @@ export function createSyncDeliveryHandler(deps: DeliveryDeps): (job: JobRecord) 
   };
 }
 
+/**
+ * The queue's onDead hook of the sync queue: a job given up leaves no record `pending` forever
+ * (the lease of its last attempt may have expired before the handler recorded the failure).
+ */
+export function createSyncDeadHandler(deps: Pick<DeliveryDeps, 'db' | 'clock' | 'metrics'>): (job: JobRecord, lastError: string) => Promise<void> {
+  return async (job, lastError) => {
+    const syncId = (job.payload as { sync_id?: unknown } | null)?.sync_id;
+    if (typeof syncId !== 'string') return;
+    const record = await repo.getRecord(deps.db, job.tenantId, syncId);
+    if (!record || record.status !== 'pending') return;
+    const target = record.target_id === null ? undefined : await repo.getTarget(deps.db, job.tenantId, record.target_id);
+    if (await repo.markDead(deps.db, job.tenantId, syncId, errorText(lastError, ''), Math.min(job.attempt, job.maxAttempts), deps.clock.now())) {
+      deps.metrics.failures.inc({ target_type: target?.type ?? 'unknown' });
+    }
+  };
+}
+
 /** Connects to the target and checks that every mapped table exists with its key and mapped columns, and a unique key on the key column. */
 export async function checkTarget(deps: DeliveryDeps, target: repo.TargetRow): Promise<CheckView> {
   const started = Date.now();

@@ -104,6 +104,24 @@ export async function markFailed(exec: Executor, tenantId: string, syncId: strin
     .execute();
 }
 
+/**
+ * The queue gave the record's job up (attempts exhausted, or the worker of the last attempt
+ * vanished before recording anything): a record still `pending` becomes `failed` with the queue's
+ * last error and at least the job's attempts, so that it shows and can be retried. A record already
+ * `failed` keeps the delivery's own error; a `synced` one is never touched.
+ */
+export async function markDead(exec: Executor, tenantId: string, syncId: string, error: string, attempts: number, now: Date): Promise<boolean> {
+  const row = await on(exec)
+    .updateTable('sync_record')
+    .set({ status: 'failed', last_error: error, last_attempt_at: now, attempts: sql<number>`greatest(attempts, ${attempts})`, updated_at: now })
+    .where('tenant_id', '=', tenantId)
+    .where('sync_id', '=', syncId)
+    .where('status', '=', 'pending')
+    .returning('sync_id')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 /** Puts the order's failed records back to pending in one statement (two retries at once split nothing twice). */
 export async function requeueFailed(exec: Executor, tenantId: string, orderId: string, now: Date): Promise<string[]> {
   const rows = await on(exec)

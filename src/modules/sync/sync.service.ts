@@ -13,7 +13,7 @@ import { newId } from '../../platform/ids.js';
 import type { JobQueue, JobRecord } from '../../platform/jobs.js';
 import type { SecretBox } from '../../platform/secret-box.js';
 import { IDENTIFIER, TABLE_NAME } from './sync.dialects.js';
-import { checkTarget, createSyncDeliveryHandler, privateAddressOfHost, type SyncSettings } from './sync.delivery.js';
+import { checkTarget, createSyncDeadHandler, createSyncDeliveryHandler, privateAddressOfHost, type SyncSettings } from './sync.delivery.js';
 import { createConnectionPools } from './sync.drivers.js';
 import { syncErrors } from './sync.errors.js';
 import { mappingProblem } from './sync.mapping.js';
@@ -225,6 +225,9 @@ export function createSyncService(deps: SyncServiceDeps) {
 
     /** The handler of SYNC_QUEUE (registered in app/services.ts). */
     deliver: createSyncDeliveryHandler(delivery) as (job: JobRecord) => Promise<void>,
+
+    /** The onDead hook of SYNC_QUEUE: a record whose job was given up while `pending` becomes `failed`. */
+    dead: createSyncDeadHandler(delivery) as (job: JobRecord, lastError: string) => Promise<void>,
 
     /** Deliveries in flight per process (the queue's concurrency). */
     concurrency: deps.settings.concurrency,
