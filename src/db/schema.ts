@@ -21,6 +21,8 @@ import type { CouponTables } from '../modules/coupons/coupon.tables.js';
 import type { PromotionTables } from '../modules/promotions/promotion.tables.js';
 import type { CheckoutTables } from '../modules/checkout/checkout.tables.js';
 import type { ReferralTables } from '../modules/referrals/referral.tables.js';
+import type { SyncTables } from '../modules/sync/sync.tables.js';
+import type { WechatAuthTables } from '../modules/wechat-auth/wechat.tables.js';
 
 export interface DB
   extends PlatformTables,
@@ -41,4 +43,6 @@ export interface DB
     CouponTables,
     PromotionTables,
     CheckoutTables,
-    ReferralTables {}
+    ReferralTables,
+    SyncTables,
+    WechatAuthTables {}
