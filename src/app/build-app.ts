@@ -26,6 +26,7 @@ import { referralCallbackRoutes, referralRoutes } from '../modules/referrals/ind
 import { posterRoutes } from '../modules/posters/index.js';
 import { wechatAuthRoutes } from '../modules/wechat-auth/index.js';
 import { syncRoutes } from '../modules/sync/index.js';
+import { paymentRoutes } from '../modules/payments/index.js';
 import { type Clock, systemClock } from '../platform/clock.js';
 import { installAuth } from './auth.js';
 import { ErrorBody } from '../platform/http/common.schemas.js';
@@ -183,6 +184,11 @@ export async function buildApp(options: BuildAppOptions): Promise<Api> {
   posterRoutes(app, { posters: services.posters });
   wechatAuthRoutes(app, { wechat: services.wechat, uow });
   syncRoutes(app, { sync: services.sync, uow });
+  paymentRoutes(app, { merchants: services.merchants, uow });
+  // The sandbox's stored keys are loaded (or generated and stored) once the app starts; a failure is retried at first use.
+  app.addHook('onReady', async () => {
+    await services.referralSandbox.ready().catch((err: unknown) => app.log.warn({ err }, 'could not load the sandbox payment keys'));
+  });
 
 
   return app;

@@ -42,7 +42,7 @@ import { createPromotionService } from '../modules/promotions/index.js';
 import { checkoutMetrics, createCheckoutService } from '../modules/checkout/index.js';
 import { createHmac } from 'node:crypto';
 import { createReferralGuard, createReferralPayments, createReferralService, type ProviderName } from '../modules/referrals/index.js';
-import { createSandboxProvider, generateSandboxKeys } from '../modules/payments/index.js';
+import { createMerchantService, createStoredSandbox } from '../modules/payments/index.js';
 import { createPosterService } from '../modules/posters/index.js';
 import { createWechatAuthService, createWechatClient } from '../modules/wechat-auth/index.js';
 import { createSyncService, syncMetrics } from '../modules/sync/index.js';
@@ -335,12 +335,15 @@ export function createServices(deps: ServiceDeps) {
     client: createWechatClient({ baseUrl: config.wechat.api_base_url, timeoutMs: config.wechat.timeout_ms, clock }),
   });
   // Referral hub: settings, keyless page routes, payments settled with the referrer's reward in one
-  // transaction. The sandbox provider's keys are generated per process: its callbacks are
-  // delivered in-process (pay) and verify only here. WeChat Pay needs merchant credentials: not wired yet (503).
+  // transaction. The sandbox provider's keys are generated once and stored sealed (every process
+  // and restart verifies its callbacks); WeChat Pay uses each tenant's stored merchant credentials.
   const referrals = createReferralService({ db, clock, campaigns, ledger, publicUrl: config.outreach.public_url });
   const publicUrl = config.outreach.public_url.replace(/\/+$/, '');
-  const referralSandbox = createSandboxProvider({
-    keys: generateSandboxKeys(),
+  const merchants = createMerchantService({ db, clock, box: createSecretBox(secretKey), allowPrivateNetworks: config.webhooks.allow_private_networks });
+  const referralSandbox = createStoredSandbox({
+    db,
+    clock,
+    box: createSecretBox(secretKey),
     deliver: async (headers, body) => {
       await referralPayments.handleCallback(headers, body, 'sandbox');
     },
@@ -354,7 +357,12 @@ export function createServices(deps: ServiceDeps) {
     notifyUrl: `${publicUrl}/api/v1/orders/payment/notify`,
     unpaidTimeoutMs: config.referrals.unpaid_timeout_seconds * 1000,
     ports: {
-      provider: (name: ProviderName) => (name === 'sandbox' ? referralSandbox : null),
+      provider: async (tenantId: string, name: ProviderName) => (name === 'sandbox' ? referralSandbox : merchants.provider(tenantId)),
+      // The sandbox, and the WeChat Pay credentials of the tenants that registered the callback's platform serial.
+      callbackProviders: async (headers, hint) => [
+        ...(hint === undefined || hint === 'sandbox' ? [{ name: 'sandbox' as const, tenantId: null, provider: referralSandbox }] : []),
+        ...(hint === undefined || hint === 'wechat_pay' ? (await merchants.bySerial(headers['wechatpay-serial'])).map((m) => ({ name: 'wechat_pay' as const, ...m })) : []),
+      ],
       // The paid order and its rewards are copied to the customer's database (enqueued in the payment transaction).
       syncEnqueue: (trx, job) => sync.enqueue(trx, job),
       sandboxPay: async (orderId, amount) => {
@@ -368,7 +376,7 @@ export function createServices(deps: ServiceDeps) {
     await sync.close();
     await close();
   };
-  return { db, clock, customers, audiences, templates, outreach, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead, redis, limiter, redeemGuard, redeemBatches, redeemCodes, redemptions, codeMirror, codeReconciler, tasks, groupBuys, groupBuyNotify, coupons, promotions, checkout, sync, posters, wechat, referrals, referralPayments, referralSandbox, referralGuard, close: closeServices };
+  return { db, clock, customers, audiences, templates, outreach, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead, redis, limiter, redeemGuard, redeemBatches, redeemCodes, redemptions, codeMirror, codeReconciler, tasks, groupBuys, groupBuyNotify, coupons, promotions, checkout, sync, posters, wechat, referrals, referralPayments, referralSandbox, referralGuard, merchants, close: closeServices };
 }
 
 export type Services = ReturnType<typeof createServices>;

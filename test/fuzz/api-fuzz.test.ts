@@ -18,8 +18,10 @@ import { type Base, type Case, caseArbitrary, type FuzzRequest, requestFor, swee
 import { type FixtureOptions, FixtureSet } from './fuzz-fixtures.js';
 import { type Checksum, changedTables, checksumQuery, describeFailure, errorShapeProblem, type Failure, nextTransactionId, truncate } from './fuzz-oracle.js';
 import { MUST_REFUSE } from './hostile-values.js';
+import { generateSandboxKeys } from '../../src/modules/payments/index.js';
 import { type FieldPath, fieldsOf, type Operation, operationsOf, validValue } from './schema-values.js';
 
+const fuzzMerchant = generateSandboxKeys();
 const SEED = Number(process.env.FUZZ_SEED ?? 17_017);
 const RUNS = Number(process.env.FUZZ_RUNS ?? 80);
 const REPLAY_PATH = process.env.FUZZ_PATH;
@@ -41,6 +43,15 @@ const SEEDS: Record<string, () => Record<string, unknown>> = {
   // two apps, so a body without app_id is 400 wechat_app_required; see app_id in fuzz-fixtures.ts).
   'POST /api/v1/auth/wechat': () => ({ app_id: 'wx00000000000000cc' }),
   'POST /v1/auth/wechat': () => ({ app_id: 'wx00000000000000cc' }),
+  // WeChat Pay credentials that parse (generated keys); base_url unset, and nothing is ever paid with them.
+  'PUT /v1/payments/wechat-pay': () => ({
+    mchid: fuzzMerchant.mchid,
+    appid: fuzzMerchant.appid,
+    serial_no: fuzzMerchant.merchant.serial_no,
+    private_key_pem: fuzzMerchant.merchant.private_key_pem,
+    apiv3_key: fuzzMerchant.apiv3_key,
+    platform_certificates: [{ serial_no: fuzzMerchant.platform.serial_no, public_key_pem: fuzzMerchant.platform.public_key_pem }],
+  }),
   // A sync target on a closed local port (nothing leaves the machine) with one mapped field.
   'POST /v1/sync/targets': () => ({ host: '127.0.0.1', port: 9, mappings: { order: { table: 'fz_orders', key_column: 'order_key', fields: { 'orders.phone': 'phone' } } } }),
 };

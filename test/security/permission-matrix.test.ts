@@ -4,6 +4,7 @@ import { campaignBody, newCampaign } from '../helpers/factories.js';
 import { linkedTask, taskBody } from '../helpers/task-helpers.js';
 import { must, type Reply, type TenantFixture, type TestApp, testApp } from '../helpers/test-app.js';
 import { runTransaction } from '../../src/db/client.js';
+import { generateSandboxKeys } from '../../src/modules/payments/index.js';
 
 /**
  * Every operation of /openapi.json (read at test time, so a new route is covered, or fails here
@@ -61,6 +62,15 @@ interface Rule {
 }
 
 const tenantWide: Rule = { scope: 'tenant' };
+const matrixKeys = generateSandboxKeys();
+const matrixMerchant = {
+  mchid: matrixKeys.mchid,
+  appid: matrixKeys.appid,
+  serial_no: matrixKeys.merchant.serial_no,
+  private_key_pem: matrixKeys.merchant.private_key_pem,
+  apiv3_key: matrixKeys.apiv3_key,
+  platform_certificates: [{ serial_no: matrixKeys.platform.serial_no, public_key_pem: matrixKeys.platform.public_key_pem }],
+};
 const promotionMatrixBody = () => ({
   name: 'mx',
   promotion_type: 'flash_sale',
@@ -264,6 +274,10 @@ const RULES: Record<string, Rule> = {
   'POST /v1/auth/wechat': { ...tenantWide, body: () => ({ code: 'mx-code', app_id: 'wx00000000000000aa' }) },
   'PUT /v1/wechat/apps/{app_id}': { ...tenantWide, role: 'admin', body: () => ({ secret: 'mx-secret-0123456789' }) },
   'GET /v1/wechat/apps/{app_id}': { ...tenantWide, role: 'admin' },
+  // WeChat Pay merchant credentials: the key's own tenant's, admin keys only (they hold secrets).
+  'PUT /v1/payments/wechat-pay': { ...tenantWide, role: 'admin', body: () => matrixMerchant },
+  'GET /v1/payments/wechat-pay': { ...tenantWide, role: 'admin' },
+  'DELETE /v1/payments/wechat-pay': { ...tenantWide, role: 'admin' },
   // Referral hub: settings and funnel of the victim's campaign (product p2); rewards of a user of the tenant.
   'PUT /v1/campaigns/{campaign_id}/referral': { role: 'admin', body: () => ({ reward_rule: { type: 'fixed', amount: 100 }, payment: { amount: 1000, currency: 'CNY', provider: 'sandbox' } }) },
   'GET /v1/campaigns/{campaign_id}/referral': {},

@@ -44,4 +44,18 @@ export const paymentErrors = {
   /** 404: the sandbox does not know this out_trade_no (never started, or started before a restart). */
   tradeUnknown: (outTradeNo: string) =>
     new AppError('not_found', 'payment_trade_unknown', `No payment was started for ${outTradeNo}`, { out_trade_no: outTradeNo }),
+
+  /** 400: a WeChat Pay credential does not parse or has the wrong shape (details.field names it). */
+  credentialsInvalid: (field: string, message: string) =>
+    new AppError('invalid', 'payment_credentials_invalid', `${field}: ${message}`, { field }),
+
+  /** 404: the tenant has stored no WeChat Pay merchant credentials. */
+  merchantNotFound: () => new AppError('not_found', 'payment_merchant_not_found', 'No WeChat Pay merchant credentials are stored for this tenant'),
+
+  /** 401: the decrypted notice names another merchant (mchid) than the credentials that verified it. */
+  merchantMismatch: (expected: string, got: unknown) =>
+    new AppError('unauthorized', 'payment_merchant_mismatch', 'The payment message names another merchant than the credentials that verified it', {
+      expected_mchid: expected,
+      mchid: typeof got === 'string' ? got : null,
+    }),
 };

@@ -131,7 +131,11 @@ export function createWechatPayProvider(config: WechatPayConfig): PaymentProvide
     },
 
     async verifyCallback(headers, rawBody) {
-      return readSignedNotice(certificates, config.apiv3_key, headers, rawBody, now());
+      const notice = readSignedNotice(certificates, config.apiv3_key, headers, rawBody, now());
+      // Verified and decrypted with these credentials, yet about another merchant: not ours to act on.
+      const mchid = (notice.raw as { mchid?: unknown } | null)?.mchid;
+      if (mchid !== config.mchid) throw paymentErrors.merchantMismatch(config.mchid, mchid);
+      return notice;
     },
 
     callbackAnswer: wechatCallbackAnswer,

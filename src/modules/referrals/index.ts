@@ -8,4 +8,4 @@ export { createReferralPayments, REWARD_CAUSE, type ReferralPayments, type Settl
 export { createReferralGuard, type ReferralGuard, type ReferralPageLimits } from './referral.limits.js';
 export { referralRoutes } from './referral.routes.js';
 export { referralCallbackRoutes } from './referral.callback.routes.js';
-export type { PaymentProviderPort, ProviderName, ReferralPorts, SyncJob, VerifiedPayment } from './referral.ports.js';
+export type { CallbackProvider, PaymentProviderPort, ProviderName, ReferralPorts, SyncJob, VerifiedPayment } from './referral.ports.js';

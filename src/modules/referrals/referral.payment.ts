@@ -21,7 +21,6 @@ export interface ReferralPaymentDeps {
   unpaidTimeoutMs?: number;
 }
 
-const PROVIDERS: ProviderName[] = ['sandbox', 'wechat_pay'];
 /** The ledger cause of a referral reward: one credit per (order, level), whatever repeats. */
 export const REWARD_CAUSE = 'referral_reward';
 
@@ -71,11 +70,13 @@ export function createReferralPayments(deps: ReferralPaymentDeps) {
    * referrer's reward (and the second level's, when on) written and credited to BALANCE through
    * the ledger, and the sync jobs of the order and its rewards enqueued.
    */
-  async function settle(notice: VerifiedPayment, provider: ProviderName): Promise<SettleOutcome> {
+  async function settle(notice: VerifiedPayment, provider: ProviderName, tenantId: string | null = null): Promise<SettleOutcome> {
     const orderId = notice.out_trade_no;
     const order = await repo.findOrder(db, orderId);
     if (!order) throw referralErrors.orderNotFound(orderId);
     if (order.provider !== provider) throw referralErrors.orderNotFound(orderId);
+    // A tenant's merchant credentials pay that tenant's orders only.
+    if (tenantId !== null && order.tenant_id !== tenantId) throw referralErrors.orderNotFound(orderId);
     if (notice.amount !== Number(order.amount) || notice.currency !== order.currency) {
       await repo.flagOrder(db, orderId, `amount_mismatch: paid ${notice.amount} ${notice.currency}, trade_no ${notice.trade_no}`, clock.now());
       throw referralErrors.amountMismatch(orderId, Number(order.amount), notice.amount);
@@ -130,7 +131,7 @@ export function createReferralPayments(deps: ReferralPaymentDeps) {
       if (!order) throw referralErrors.orderNotFound(orderId);
       const { campaign } = await referrals.openPage(order.campaign_id);
       if (order.status !== 'pending') throw referralErrors.orderNotPayable(orderId, order.status);
-      const provider = ports.provider(order.provider as ProviderName);
+      const provider = await ports.provider(order.tenant_id, order.provider as ProviderName);
       if (!provider) throw referralErrors.providerUnavailable(order.provider);
       await repo.markPaying(db, orderId, clock.now());
       const started = await provider.start({
@@ -176,21 +177,23 @@ export function createReferralPayments(deps: ReferralPaymentDeps) {
      * first configured provider whose keys accept it; then settled. Answers what the provider expects.
      */
     async handleCallback(headers: Record<string, string | undefined>, rawBody: string, hint?: ProviderName): Promise<{ status: number; body: unknown; outcome?: SettleOutcome; error?: AppError }> {
-      const candidates = (hint ? [hint] : PROVIDERS).map((name) => [name, ports.provider(name)] as const).filter((p): p is readonly [ProviderName, PaymentProviderPort] => p[1] !== null);
-      const answerer = candidates[0]?.[1];
+      const candidates = await ports.callbackProviders(headers, hint);
+      const answerer = candidates[0]?.provider;
       if (!answerer) {
-        const error = referralErrors.providerUnavailable(hint ?? 'any');
-        return { status: error.status, body: { code: 'FAIL', message: error.message }, error };
+        // No provider knows the callback's Wechatpay-Serial (no tenant registered that platform serial).
+        const error = new AppError('unauthorized', 'payment_certificate_unknown', 'The payment message is signed with an unknown certificate', { serial: headers['wechatpay-serial'] ?? null });
+        return { status: error.status, body: { code: 'FAIL', message: error.code }, error };
       }
-      let verified: { name: ProviderName; provider: PaymentProviderPort; notice: VerifiedPayment } | null = null;
+      let verified: { name: ProviderName; tenantId: string | null; provider: PaymentProviderPort; notice: VerifiedPayment } | null = null;
       let refusal: AppError | null = null;
-      for (const [name, provider] of candidates) {
+      for (const { name, tenantId, provider } of candidates) {
         try {
-          verified = { name, provider, notice: await provider.verifyCallback(headers, rawBody) };
+          verified = { name, tenantId, provider, notice: await provider.verifyCallback(headers, rawBody) };
           break;
         } catch (err) {
           if (!isAppError(err)) throw err;
-          refusal ??= err;
+          // A provider that does not know the serial says least about the callback: any other refusal wins.
+          if (!refusal || refusal.code === 'payment_certificate_unknown') refusal = err;
         }
       }
       if (!verified) {
@@ -201,7 +204,7 @@ export function createReferralPayments(deps: ReferralPaymentDeps) {
       // Only a successful payment moves an order; other notices (NOTPAY, CLOSED, refunds) are acknowledged.
       if (notice.trade_state !== 'SUCCESS') return { ...provider.callbackAnswer(true), outcome: { kind: 'ignored', order_id: notice.out_trade_no, reason: notice.trade_state } };
       try {
-        const outcome = await settle(notice, verified.name);
+        const outcome = await settle(notice, verified.name, verified.tenantId);
         return { ...provider.callbackAnswer(true), outcome };
       } catch (err) {
         if (!isAppError(err)) throw err;

@@ -13,6 +13,13 @@ export type VerifiedPayment = PaymentNotice;
 /** What the referral module uses of a payments provider (start, verify a callback, answer it). */
 export type PaymentProviderPort = Pick<PaymentProvider, 'start' | 'verifyCallback' | 'callbackAnswer'>;
 
+/** A provider a callback may come from; `tenantId` is whose credentials these are (null: the service's sandbox). */
+export interface CallbackProvider {
+  name: ProviderName;
+  tenantId: string | null;
+  provider: PaymentProviderPort;
+}
+
 export interface SyncJob {
   tenant_id: string;
   kind: 'order' | 'reward';
@@ -22,8 +29,16 @@ export interface SyncJob {
 }
 
 export interface ReferralPorts {
-  /** The configured provider of that name, or null (the campaign's payment then answers 503). */
-  provider(name: ProviderName): PaymentProviderPort | null;
+  /**
+   * The tenant's provider of that name (the sandbox is the service's; wechat_pay is built from the
+   * tenant's stored merchant credentials), or null (the campaign's payment then answers 503).
+   */
+  provider(tenantId: string, name: ProviderName): Promise<PaymentProviderPort | null>;
+  /**
+   * The providers that may have signed a callback (by its Wechatpay-Serial): the sandbox (tenant
+   * null) and the wechat_pay credentials of each tenant that registered that platform serial.
+   */
+  callbackProviders(headers: Record<string, string | undefined>, hint?: ProviderName): Promise<CallbackProvider[]>;
   /** Enqueues the copy to the customer's database in the caller's transaction (the sync module). */
   syncEnqueue?: (trx: Executor, job: SyncJob) => Promise<void>;
   /** The sandbox provider's "pay" (a signed callback delivered in-process); absent: no sandbox payments. */
