@@ -348,6 +348,8 @@ export function createServices(deps: ServiceDeps) {
       await referralPayments.handleCallback(headers, body, 'sandbox');
     },
     pay_url: (outTradeNo) => `${publicUrl}/api/v1/orders/${encodeURIComponent(outTradeNo)}/sandbox-pay`,
+    // A sandbox refund is confirmed by a signed REFUND.SUCCESS notice, delivered like a payment's.
+    notify_refunds: true,
   });
   const referralPayments = createReferralPayments({
     db,

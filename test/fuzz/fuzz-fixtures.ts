@@ -191,6 +191,11 @@ export class FixtureSet {
         const body = { name: 'Fuzz sync', type: 'postgresql', host: '127.0.0.1', port: 9, user: 'fz', password: 'fz', database: 'fz', mappings: { order: { table: 'fz_orders', key_column: 'order_key', fields: { 'orders.phone': 'phone' } } } };
         return this.check('create sync target', await admin('POST', '/v1/sync/targets', body))?.target_id;
       },
+      // A pending referral withdrawal of the fixture user (its BALANCE credited first).
+      withdrawal_id: async () => {
+        this.check('credit balance', await admin('POST', `/v1/users/${user}/ledger/adjust`, { asset: 'BALANCE', amount: 1_000_000, reason: 'fuzz' }));
+        return this.check('withdrawal', await admin('POST', '/v1/referrals/withdrawals', { user_id: user, amount: 100 }))?.withdrawal_id;
+      },
       // The product document's camelCase path parameter of /api/v1/sync/{status,retry}/{orderId}.
       orderId: async () => this.need('order_id'),
       // The terms of a flash sale, so a generated POST /v1/promotions (promotion_type flash_sale) is valid.

@@ -46,6 +46,7 @@ interface Fixtures {
   promotionId: string;
   orderId: string;
   syncTargetId: string;
+  withdrawalId: string;
 }
 
 interface Rule {
@@ -295,6 +296,14 @@ const RULES: Record<string, Rule> = {
   'POST /api/v1/orders/payment/notify': { auth: 'public', body: () => ({ id: 'mx' }) },
   'GET /api/v1/rewards/balance/{userId}': tenantWide,
   'GET /api/v1/rewards/{userId}': { ...tenantWide, query: (f) => ({ campaign_id: f.campaignId }) },
+  // Referral withdrawals (the tenant's backend requests, admin keys decide) and refunds (admin keys).
+  'POST /v1/referrals/withdrawals': { ...tenantWide, body: (f) => ({ user_id: f.userId, amount: 1 }) },
+  'GET /v1/referrals/withdrawals': tenantWide,
+  'GET /v1/referrals/withdrawals/{withdrawal_id}': tenantWide,
+  'POST /v1/referrals/withdrawals/{withdrawal_id}/approve': { ...tenantWide, role: 'admin', body: () => ({ note: 'mx' }) },
+  'POST /v1/referrals/withdrawals/{withdrawal_id}/reject': { ...tenantWide, role: 'admin', body: () => ({ reason: 'mx' }) },
+  'POST /api/v1/rewards/withdraw': { ...tenantWide, body: (f) => ({ user_id: f.userId, amount: 1 }) },
+  'POST /v1/referrals/orders/{order_id}/refund': { ...tenantWide, role: 'admin', body: () => ({}) },
   'GET /marketing/coupons/available': { ...tenantWide, query: (f) => ({ user_id: f.userId }) },
   'POST /marketing/coupons/{coupon_id}/use': { ...tenantWide, body: (f) => ({ order_id: `mx-${uid()}`, user_id: f.userId, order_amount: 1000 }) },
 };
@@ -337,7 +346,7 @@ describe('permission matrix: every route x every caller', () => {
       master: app.master,
     };
     const productMarkers = [f.userId, f.campaignId, f.rewardId, f.reservationId, f.grantId, f.batchId, f.audienceId, f.taskId, f.spareTaskId, ...f.codes];
-    const tenantMarkers = [f.tenantId, f.keyId, f.userSecret, f.templateId, f.outreachCampaignId, f.runId, f.recordId, f.providerId, f.activityId, f.groupId, f.couponTemplateId, f.couponId, f.promotionId, f.orderId, f.syncTargetId, ...productMarkers];
+    const tenantMarkers = [f.tenantId, f.keyId, f.userSecret, f.templateId, f.outreachCampaignId, f.runId, f.recordId, f.providerId, f.activityId, f.groupId, f.couponTemplateId, f.couponId, f.promotionId, f.orderId, f.syncTargetId, f.withdrawalId, ...productMarkers];
 
     // Reads first, destructive calls last (a sub-resource before its parent), so the fixtures
     // exist for as long as possible.
@@ -473,6 +482,7 @@ function fillPath(template: string, f: Fixtures): string {
     orderId: f.orderId,
     userId: f.userId,
     target_id: f.syncTargetId,
+    withdrawal_id: f.withdrawalId,
   };
   return template.replace(/\{([A-Za-z_]+)\}/g, (_, name: string) => {
     const value = values[name];
@@ -540,6 +550,9 @@ async function buildFixtures(app: TestApp, t: TenantFixture): Promise<Fixtures &
   const orderId = must(await t.call('POST', '/v1/checkout/orders', { user_id: userId, cart: orderCart, order_id: `mx-order-${uid()}`, quote_hash: orderQuote.quote_hash }), 200).body.order_id as string;
   // A sync target, and sync records of the order (skipped ones, as a payment without a target would write).
   const syncTargetId = must(await t.call('POST', '/v1/sync/targets', syncTargetBody(), { key: t.admin }), 201).body.target_id as string;
+  // A pending referral withdrawal of the user (its BALANCE credited first).
+  must(await t.call('POST', `/v1/users/${userId}/ledger/adjust`, { asset: 'BALANCE', amount: 100_000, reason: 'mx' }, { key: t.admin }), 201);
+  const withdrawalId = must(await t.call('POST', '/v1/referrals/withdrawals', { user_id: userId, amount: 100 }), 201).body.withdrawal_id as string;
   await runTransaction(app.database.db, (trx) => app.app.services.sync.enqueue(trx, { tenant_id: t.tenantId, kind: 'reward', record_id: `mx-${uid()}`, order_id: orderId, record: {} }));
   const dashless = codes.map((c) => c.replaceAll('-', ''));
   return {
@@ -550,6 +563,7 @@ async function buildFixtures(app: TestApp, t: TenantFixture): Promise<Fixtures &
     promotionId,
     orderId,
     syncTargetId,
+    withdrawalId,
     templateId,
     outreachCampaignId,
     runId,

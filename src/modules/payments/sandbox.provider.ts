@@ -74,6 +74,8 @@ export function createSandboxProvider(config: SandboxConfig): SandboxProvider {
   /** Started payments of this process (bounded: the oldest are forgotten first). */
   const started = new Map<string, Started>();
   const MAX_STARTED = 100_000;
+  /** Refund ids by out_refund_no (bounded the same way). */
+  const refunds = new Map<string, string>();
   const tradeNo = () => `42${String(Date.now()).slice(-10)}${String(randomInt(0, 1e9)).padStart(9, '0')}`;
 
   function build(outTradeNo: string, options: SandboxPayOptions = {}) {
@@ -139,7 +141,10 @@ export function createSandboxProvider(config: SandboxConfig): SandboxProvider {
 
     async refund(input) {
       checkRefundInput(input);
-      const refundId = `50${String(Date.now()).slice(-10)}${String(randomInt(0, 1e9)).padStart(9, '0')}`;
+      // As WeChat: a refund is one per out_refund_no; a retry answers (and notifies) the same refund_id.
+      const refundId = refunds.get(input.out_refund_no) ?? `50${String(Date.now()).slice(-10)}${String(randomInt(0, 1e9)).padStart(9, '0')}`;
+      if (refunds.size >= MAX_STARTED) refunds.delete(refunds.keys().next().value as string);
+      refunds.set(input.out_refund_no, refundId);
       if (config.notify_refunds) {
         const resource: RefundResource = {
           mchid: keys.mchid,

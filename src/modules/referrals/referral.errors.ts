@@ -44,4 +44,15 @@ export const referralErrors = {
 
   /** 400: a keyless rewards query without a campaign to scope it. */
   campaignRequired: () => new AppError('invalid', 'invalid_request', 'campaign_id: is required on the keyless rewards routes', { field: 'campaign_id' }),
+
+  /** 404: a withdrawal the key's tenant does not have. */
+  withdrawalNotFound: (id: string) => new AppError('not_found', 'withdrawal_not_found', `withdrawal ${id} not found`, { withdrawal_id: id }),
+
+  /** 409: approving or rejecting a withdrawal that is no longer pending. */
+  withdrawalDecided: (id: string, status: string) =>
+    new AppError('conflict', 'withdrawal_already_decided', `Withdrawal ${id} is already ${status}`, { withdrawal_id: id, status }),
+
+  /** 409: a refund of an order that was never paid (pending or cancelled). */
+  orderNotRefundable: (orderId: string, status: string) =>
+    new AppError('conflict', 'order_not_refundable', `Order ${orderId} is ${status}; only a paid order is refunded`, { order_id: orderId, status }),
 };

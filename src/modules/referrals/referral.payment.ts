@@ -8,6 +8,9 @@ import type { PaymentProviderPort, ProviderName, ReferralPorts, VerifiedPayment 
 import * as repo from './referral.repo.js';
 import type { PayInput } from './referral.schemas.js';
 import { computeReward, type ReferralService, toPublicOrder, toRewardView } from './referral.service.js';
+import { createReferralRefunds, payDebtFirst, type RefundOutcome } from './referral.refunds.js';
+import { setRewardDebtPaid } from './referral.refunds.repo.js';
+import { createReferralWithdrawals } from './referral.withdrawals.js';
 
 export interface ReferralPaymentDeps {
   db: Database;
@@ -51,18 +54,22 @@ export function createReferralPayments(deps: ReferralPaymentDeps) {
       created_at: now,
     });
     if (!row) return null;
+    // The user's debt (rewards reversed by refunds that the balance could not cover) is paid first.
+    const debtPaid = await payDebtFirst(trx, order.tenant_id, userId, amount, now);
+    if (debtPaid > 0) await setRewardDebtPaid(trx, row.reward_id, debtPaid);
+    if (debtPaid >= amount) return { ...row, debt_paid: debtPaid };
     const entry = await ledger.post(trx, {
       tenantId: order.tenant_id,
       userId,
       asset: 'BALANCE',
-      amount,
+      amount: amount - debtPaid,
       entryType: 'GRANT',
       causeType: REWARD_CAUSE,
       causeId: `${order.order_id}:${level}`,
       memo: `referral reward, order ${order.order_id}`,
     });
     await repo.setRewardEntry(trx, row.reward_id, entry.entry_id);
-    return { ...row, ledger_entry_id: entry.entry_id };
+    return { ...row, debt_paid: debtPaid, ledger_entry_id: entry.entry_id };
   }
 
   /**
@@ -124,6 +131,8 @@ export function createReferralPayments(deps: ReferralPaymentDeps) {
     });
   }
 
+  const refunds = createReferralRefunds({ db, clock, ledger, ports, notifyUrl: deps.notifyUrl });
+
   const service = {
     /** Keyless: starts the payment of a pending order through the campaign's provider. */
     async startPayment(orderId: string, input: PayInput, clientIp: string) {
@@ -148,6 +157,13 @@ export function createReferralPayments(deps: ReferralPaymentDeps) {
     },
 
     settle,
+
+    /** Refunds (referral.refunds.ts): an operator's request, a verified refund notice, a user's debt. */
+    refund: refunds.request,
+    settleRefund: refunds.settle,
+    debt: refunds.debt,
+    /** Withdrawals of a user's BALANCE (referral.withdrawals.ts). */
+    withdrawals: createReferralWithdrawals({ db, clock, ledger }),
 
     /**
      * The sweep: pending orders older than `unpaidTimeoutMs` become `cancelled` (a payment arriving
@@ -176,7 +192,7 @@ export function createReferralPayments(deps: ReferralPaymentDeps) {
      * A provider's callback: verified by the provider named in `hint` or, without one, by the
      * first configured provider whose keys accept it; then settled. Answers what the provider expects.
      */
-    async handleCallback(headers: Record<string, string | undefined>, rawBody: string, hint?: ProviderName): Promise<{ status: number; body: unknown; outcome?: SettleOutcome; error?: AppError }> {
+    async handleCallback(headers: Record<string, string | undefined>, rawBody: string, hint?: ProviderName): Promise<{ status: number; body: unknown; outcome?: SettleOutcome | RefundOutcome; error?: AppError }> {
       const candidates = await ports.callbackProviders(headers, hint);
       const answerer = candidates[0]?.provider;
       if (!answerer) {
@@ -201,6 +217,15 @@ export function createReferralPayments(deps: ReferralPaymentDeps) {
         return { ...answerer.callbackAnswer(false, error.code, error.status), error };
       }
       const { provider, notice } = verified;
+      // A successful refund settles the refund (other refund states are acknowledged).
+      if (notice.trade_state === 'REFUND') {
+        try {
+          return { ...provider.callbackAnswer(true), outcome: await refunds.settle(notice, verified.name, verified.tenantId) };
+        } catch (err) {
+          if (!isAppError(err)) throw err;
+          return { ...provider.callbackAnswer(false, err.code, err.status), error: err };
+        }
+      }
       // Only a successful payment moves an order; other notices (NOTPAY, CLOSED, refunds) are acknowledged.
       if (notice.trade_state !== 'SUCCESS') return { ...provider.callbackAnswer(true), outcome: { kind: 'ignored', order_id: notice.out_trade_no, reason: notice.trade_state } };
       try {

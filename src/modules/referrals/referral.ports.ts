@@ -10,8 +10,8 @@ export type ProviderName = 'sandbox' | 'wechat_pay';
 /** A verified payment notice (the payments module's PaymentNotice). */
 export type VerifiedPayment = PaymentNotice;
 
-/** What the referral module uses of a payments provider (start, verify a callback, answer it). */
-export type PaymentProviderPort = Pick<PaymentProvider, 'start' | 'verifyCallback' | 'callbackAnswer'>;
+/** What the referral module uses of a payments provider (start, verify a callback, answer it, refund). */
+export type PaymentProviderPort = Pick<PaymentProvider, 'start' | 'verifyCallback' | 'callbackAnswer' | 'refund'>;
 
 /** A provider a callback may come from; `tenantId` is whose credentials these are (null: the service's sandbox). */
 export interface CallbackProvider {

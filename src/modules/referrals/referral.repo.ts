@@ -84,6 +84,12 @@ export async function flagOrder(exec: Executor, orderId: string, reason: string,
   await exec.updateTable('referral_order').set({ flagged: true, flag_reason: reason, updated_at: now }).where('order_id', '=', orderId).execute();
 }
 
+/** The phone of a paid order of the campaign (a share link's u_id is the referrer's order id): one primary-key lookup. */
+export async function findPaidOrderPhone(exec: Executor, campaignId: string, orderId: string): Promise<string | undefined> {
+  const row = await exec.selectFrom('referral_order').select('phone').where('order_id', '=', orderId).where('campaign_id', '=', campaignId).where('status', '=', 'paid').executeTakeFirst();
+  return row?.phone;
+}
+
 /** The referrer of the referrer: the paid order of the same campaign whose phone or order id is `userId`. */
 export function findReferrerOf(exec: Executor, tenantId: string, campaignId: string, userId: string): Promise<{ referrer_id: string | null } | undefined> {
   return exec

@@ -29,6 +29,7 @@ import {
   ViewBody,
 } from './referral.schemas.js';
 import type { ReferralService } from './referral.service.js';
+import { referralWithdrawalRoutes } from './referral.withdrawals.routes.js';
 
 const tags = ['referrals'];
 const pageTags = ['referrals: landing page (keyless)'];
@@ -144,5 +145,6 @@ export function referralRoutes(app: Api, deps: ReferralRouteDeps): void {
       return referrals.rewardRecords(scope.tenantId, request.params.userId, scope.campaignId, request.query);
     },
   );
-
+  // Withdrawals and refunds (referral.withdrawals.routes.ts).
+  referralWithdrawalRoutes(app, { withdrawals: payments.withdrawals, payments, uow });
 }

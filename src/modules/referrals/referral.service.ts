@@ -209,6 +209,11 @@ export function createReferralService(deps: ReferralServiceDeps) {
           throw referralErrors.formInvalid((validate.errors ?? []).slice(0, 10).map((e) => ({ path: e.instancePath || '/', message: e.message ?? 'is invalid' })));
         }
       }
+      // The share link carries the referrer's order id (never the phone): a paid order of this
+      // campaign resolves to its phone, so rewards accrue to one identity per person; any other
+      // u_id is the tenant's own user id, kept as given.
+      const referrerId = input.u_id !== undefined && input.u_id.startsWith('rfo_') ? ((await repo.findPaidOrderPhone(db, campaign.campaign_id, input.u_id)) ?? input.u_id) : (input.u_id ?? null);
+      if (referrerId === phone) throw referralErrors.selfReferral();
       const now = clock.now();
       const row = await repo.insertOrder(db, {
         order_id: newId('rfo', now.getTime()),
@@ -216,7 +221,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
         campaign_id: campaign.campaign_id,
         phone,
         form_data: JSON.stringify(input.form_data),
-        referrer_id: input.u_id ?? null,
+        referrer_id: referrerId,
         channel: input.c_id ?? null,
         status: 'pending',
         pay_status: 'unpaid',

@@ -57,6 +57,53 @@ export interface ReferralRewardTable {
   ledger_entry_id: string | null;
   settled_at: Date | null;
   created_at: Date;
+  /** What this reward paid of the user's debt first (the ledger credited amount - debt_paid). */
+  debt_paid: Generated<number>;
+  reversed_at: Date | null;
+  /** Once reversed: what the ledger took back from the balance, and what became debt. */
+  clawed_back: number | null;
+  debt: number | null;
+}
+
+export type WithdrawalStatus = 'pending' | 'approved' | 'rejected';
+
+export interface ReferralWithdrawalTable {
+  withdrawal_id: string;
+  tenant_id: string;
+  user_id: string;
+  amount: number;
+  currency: string;
+  account: string | null;
+  status: WithdrawalStatus;
+  note: string | null;
+  reason: string | null;
+  /** The SPEND entry holding the amount since the request. */
+  ledger_entry_id: string;
+  created_at: Date;
+  decided_at: Date | null;
+}
+
+export interface ReferralRefundTable {
+  out_refund_no: string;
+  tenant_id: string;
+  order_id: string;
+  amount: number;
+  currency: string;
+  status: 'requested' | 'succeeded';
+  refund_id: string | null;
+  reason: string | null;
+  requested_at: Date;
+  settled_at: Date | null;
+}
+
+export interface ReferralDebtTable {
+  tenant_id: string;
+  user_id: string;
+  amount: number;
+  incurred: number;
+  paid: number;
+  last_paid: Generated<number>;
+  updated_at: Date;
 }
 
 export interface ReferralViewTable {
@@ -72,4 +119,7 @@ export interface ReferralTables {
   referral_order: ReferralOrderTable;
   referral_reward: ReferralRewardTable;
   referral_view: ReferralViewTable;
+  referral_withdrawal: ReferralWithdrawalTable;
+  referral_refund: ReferralRefundTable;
+  referral_debt: ReferralDebtTable;
 }
