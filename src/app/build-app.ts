@@ -23,6 +23,7 @@ import { groupBuyDocumentRoutes, groupBuyRoutes } from '../modules/group-buys/in
 import { promotionRoutes } from '../modules/promotions/index.js';
 import { checkoutRoutes } from '../modules/checkout/index.js';
 import { referralCallbackRoutes, referralRoutes } from '../modules/referrals/index.js';
+import { landingPageRoutes } from '../modules/landing-page/index.js';
 import { posterRoutes } from '../modules/posters/index.js';
 import { wechatAuthRoutes } from '../modules/wechat-auth/index.js';
 import { syncRoutes } from '../modules/sync/index.js';
@@ -181,6 +182,13 @@ export async function buildApp(options: BuildAppOptions): Promise<Api> {
   checkoutRoutes(app, { checkout: services.checkout, uow });
   referralRoutes(app, { referrals: services.referrals, payments: services.referralPayments, guard: services.referralGuard, uow });
   referralCallbackRoutes(app, { payments: services.referralPayments });
+  // The landing page inlines the same public form the page's API answers (same per-IP limit, same 404).
+  landingPageRoutes(app, {
+    loadForm: async (campaignId, clientIp) => {
+      await services.referralGuard.admit(clientIp);
+      return services.referrals.publicForm(campaignId);
+    },
+  });
   posterRoutes(app, { posters: services.posters });
   wechatAuthRoutes(app, { wechat: services.wechat, uow });
   syncRoutes(app, { sync: services.sync, uow });

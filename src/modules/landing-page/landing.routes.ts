@@ -1,0 +1,132 @@
+/**
+ * The referral campaign's landing page, served by the service: `GET /p/{campaign_id}` answers the
+ * built index.html (no-cache) with the campaign's public form inlined (no second round trip before
+ * the first paint), `GET /p/assets/{file}` the hashed JS/CSS (immutable, gzip or brotli when the
+ * client takes it). Public, outside the API document (like the tracked links of /t/).
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { resolveClientIp } from '../../platform/client-ip.js';
+import { AppError } from '../../platform/errors.js';
+import type { Api } from '../../platform/http/types.js';
+import { LANDING_DIST } from './landing-build.js';
+import { landingErrors } from './landing.errors.js';
+
+export interface LandingPageDeps {
+  /** The built page (web/landing/dist by default). */
+  distDir?: string;
+  /** The campaign's public form, as `GET /api/v1/campaigns/{id}/form` answers it (same limits, same 404). */
+  loadForm: (campaignId: string, clientIp: string) => Promise<{ campaign_id: string; title: string }>;
+}
+
+const tags = ['landing page'];
+const PageParams = Type.Object({ campaignId: Type.String({ minLength: 1, maxLength: 64 }) });
+const AssetParams = Type.Object({ file: Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9_][A-Za-z0-9._-]*$' }) });
+const TYPES: Record<string, string> = {
+  js: 'text/javascript; charset=utf-8',
+  css: 'text/css; charset=utf-8',
+  svg: 'image/svg+xml',
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  webp: 'image/webp',
+  woff2: 'font/woff2',
+  json: 'application/json',
+};
+const COMPRESSIBLE = new Set(['js', 'css', 'svg', 'json']);
+
+interface Asset {
+  type: string;
+  raw: Buffer;
+  gzip?: Buffer;
+  br?: Buffer;
+}
+
+/** JSON inside <script>: nothing in it can close the element or start a comment. */
+const scriptJson = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+export function landingPageRoutes(app: Api, deps: LandingPageDeps): void {
+  const dist = deps.distDir ?? LANDING_DIST;
+  let page: { mtime: number; html: string } | null = null;
+  const assets = new Map<string, Asset>();
+
+  async function indexHtml(): Promise<string> {
+    let mtime: number;
+    try {
+      mtime = (await stat(join(dist, 'index.html'))).mtimeMs;
+    } catch {
+      throw landingErrors.notBuilt();
+    }
+    if (page?.mtime !== mtime) {
+      page = { mtime, html: await readFile(join(dist, 'index.html'), 'utf8') };
+      assets.clear(); // a new build: new file names
+    }
+    return page.html;
+  }
+
+  async function asset(file: string): Promise<Asset> {
+    const known = assets.get(file);
+    if (known) return known;
+    await indexHtml(); // 503 when not built
+    let raw: Buffer;
+    try {
+      raw = await readFile(join(dist, 'assets', file));
+    } catch {
+      throw landingErrors.assetNotFound(file);
+    }
+    const ext = file.slice(file.lastIndexOf('.') + 1).toLowerCase();
+    const entry: Asset = { type: TYPES[ext] ?? 'application/octet-stream', raw };
+    if (COMPRESSIBLE.has(ext) && raw.length > 1024) {
+      entry.gzip = gzipSync(raw, { level: 9 });
+      entry.br = brotliCompressSync(raw, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: raw.length } });
+    }
+    if (assets.size > 200) assets.clear();
+    assets.set(file, entry);
+    return entry;
+  }
+
+  const sendHtml = (reply: FastifyReply, status: number, html: string) =>
+    reply.status(status).type('text/html; charset=utf-8').header('cache-control', 'no-cache').header('x-content-type-options', 'nosniff').header('referrer-policy', 'strict-origin-when-cross-origin').send(html);
+
+  app.get(
+    '/p/:campaignId',
+    { config: { auth: 'public' }, schema: { tags, summary: "A referral campaign's landing page (HTML)", params: PageParams, hide: true } },
+    async (request: FastifyRequest<{ Params: { campaignId: string } }>, reply) => {
+      const html = await indexHtml();
+      let data: string;
+      let status = 200;
+      let title: string | null = null;
+      try {
+        const form = await deps.loadForm(request.params.campaignId, resolveClientIp(request).ip);
+        data = scriptJson({ form });
+        title = form.title;
+      } catch (err) {
+        if (!(err instanceof AppError) || (err.kind !== 'not_found' && err.kind !== 'rate_limited')) throw err;
+        // Unknown, unpublished or disabled: the page's own "not found" view with a 404. Rate limited:
+        // the page without its form; the browser asks the API and shows that answer.
+        status = err.kind === 'not_found' ? 404 : 200;
+        data = status === 404 ? scriptJson({ missing: true }) : '{}';
+      }
+      let out = html.replace('<!--mh:data-->', `<script type="application/json" id="mh-data">${data}</script>`);
+      if (title) out = out.replace(/<title>[^<]*<\/title>/, `<title>${escapeHtml(title)}</title>`);
+      return sendHtml(reply, status, out);
+    },
+  );
+
+  app.get(
+    '/p/assets/:file',
+    { config: { auth: 'public' }, schema: { tags, summary: 'A built file of the landing page (hashed name, immutable)', params: AssetParams, hide: true } },
+    async (request: FastifyRequest<{ Params: { file: string } }>, reply) => {
+      const entry = await asset(request.params.file);
+      const accept = String(request.headers['accept-encoding'] ?? '');
+      void reply.type(entry.type).header('cache-control', 'public, max-age=31536000, immutable').header('x-content-type-options', 'nosniff');
+      if (entry.gzip) void reply.header('vary', 'accept-encoding');
+      if (entry.br && /\bbr\b/.test(accept)) return reply.header('content-encoding', 'br').send(entry.br);
+      if (entry.gzip && /\bgzip\b/.test(accept)) return reply.header('content-encoding', 'gzip').send(entry.gzip);
+      return reply.send(entry.raw);
+    },
+  );
+}
