@@ -67,7 +67,8 @@ describe.skipIf(!hasBrowser)('the landing page in Chromium', () => {
     const first = must(await a.call('POST', '/api/v1/orders', { campaign_id: campaignId, phone: referrerPhone, form_data: { name: '王五', phone: referrerPhone } }, keyless), 201).body;
     must(await a.call('POST', `/api/v1/orders/${first.order_id}/pay`, { scene: 'h5' }, keyless), 200);
     must(await a.call('POST', `/api/v1/orders/${first.order_id}/sandbox-pay`, undefined, keyless), 200);
-    const referrer = `usr-${newPhone()}`;
+    // The referrer's share link carries their order id; the server resolves it to their phone.
+    const referrer = first.order_id as string;
 
     const context = await browser.newContext(MOBILE);
     const page = await context.newPage();
@@ -122,7 +123,7 @@ describe.skipIf(!hasBrowser)('the landing page in Chromium', () => {
       expect(await page.locator('[data-success-code]').textContent()).toBe(order.success_code);
 
       // Over the API: the referrer's balance moved by the fixed reward; the funnel counted the views under wx.
-      expect(must(await t.call('GET', `/api/v1/rewards/balance/${referrer}`), 200).body).toMatchObject({ balance: 1000, total_reward: 1000 });
+      expect(must(await t.call('GET', `/api/v1/rewards/balance/${referrerPhone}`), 200).body).toMatchObject({ balance: 1000, total_reward: 1000 });
       const funnel = must(await t.call('GET', `/v1/campaigns/${campaignId}/funnel`), 200).body;
       expect(funnel.by_channel.find((c: { c_id: string | null }) => c.c_id === 'wx')).toEqual({ c_id: 'wx', views: 2, orders: 1, paid: 1 });
       expect(funnel).toMatchObject({ views: 2, orders: 2, paid: 2 });

@@ -11,6 +11,8 @@ export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
   base: '/p/',
   plugins: [vue()],
+  // The page uses the Composition API only: Vue's Options API and devtools hooks are left out.
+  define: { __VUE_OPTIONS_API__: 'false', __VUE_PROD_DEVTOOLS__: 'false', __VUE_PROD_HYDRATION_MISMATCH_DETAILS__: 'false' },
   logLevel: 'warn',
   build: {
     outDir: 'dist',

@@ -75,7 +75,8 @@ export const api = {
   view: (id: string, ref: Ref) => call<void>('POST', `/api/v1/campaigns/${enc(id)}/views`, ref),
   order: (body: { campaign_id: string; phone: string; form_data: Record<string, unknown> } & Ref) => call<Order>('POST', '/api/v1/orders', body),
   get: (orderId: string) => call<Order>('GET', `/api/v1/orders/${enc(orderId)}`),
-  pay: (orderId: string, scene: 'h5' | 'jsapi' | 'native') => call<PayStart>('POST', `/api/v1/orders/${enc(orderId)}/pay`, { scene }),
+  pay: (orderId: string, scene: 'h5' | 'jsapi' | 'native', openid?: string | null) =>
+    call<PayStart>('POST', `/api/v1/orders/${enc(orderId)}/pay`, { scene, ...(openid ? { payer_openid: openid } : {}) }),
   /** The sandbox's "pay" route, called on this origin whatever host its URL names. */
   sandboxPay: (url: string) => call<Order>('POST', new URL(url, location.href).pathname),
   /** The share poster (PNG) as an object URL, or null when the service does not offer it here. */
@@ -133,3 +134,13 @@ export function referral(campaignId: string, query: URLSearchParams): Ref {
 
 export const keptOrder = (campaignId: string) => read(`mh:order:${campaignId}`);
 export const keepOrder = (campaignId: string, orderId: string | null) => store(`mh:order:${campaignId}`, orderId);
+
+/**
+ * The payer's openid for WeChat's JSAPI payment: the tenant's WeChat sign-in (OAuth) sends the
+ * visitor back to the page with `?openid=`; it is kept for later visits.
+ */
+export function payerOpenid(query: URLSearchParams): string | null {
+  const given = query.get('openid');
+  if (given && /^[A-Za-z0-9_-]{1,128}$/.test(given)) store('mh:openid', given);
+  return read('mh:openid');
+}

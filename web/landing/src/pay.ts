@@ -1,7 +1,8 @@
 /** Where the page runs decides how it pays: WeChat's JSAPI, a mobile browser's H5 page, or a QR. */
 export const inWeChat = () => /MicroMessenger/i.test(navigator.userAgent);
 export const onMobile = () => /Android|iPhone|iPad|iPod|Mobile|HarmonyOS/i.test(navigator.userAgent);
-export const scene = (): 'jsapi' | 'h5' | 'native' => (inWeChat() ? 'jsapi' : onMobile() ? 'h5' : 'native');
+/** JSAPI inside WeChat when the payer's openid is known; H5 in other mobile browsers (WeChat refuses H5 in its own browser); else Native (a QR). */
+export const scene = (openid: string | null): 'jsapi' | 'h5' | 'native' => (inWeChat() ? (openid ? 'jsapi' : 'native') : onMobile() ? 'h5' : 'native');
 
 /** WeChat's in-app payment sheet; resolves with its `err_msg` (get_brand_wcpay_request:ok, :cancel, :fail). */
 export function weChatPay(params: Record<string, string>): Promise<string> {
