@@ -101,6 +101,33 @@ describe('refunds', () => {
     expect(Number(row.paid)).toBe(1800);
   });
 
+  it('a reversal racing 100 parallel withdrawals never takes the balance below zero; balance - debt stays exact', async () => {
+    const a = await testApp();
+    const t = await a.newTenant();
+    const { campaignId } = await referralCampaign(t);
+    const referrer = `ref-${uid()}`;
+    const orderId = await paidOrder(a, campaignId, referrer);
+    await a.app.services.ledger.post(a.database.db, { tenantId: t.tenantId, userId: referrer, asset: 'BALANCE', amount: 9000, entryType: 'GRANT', causeType: 'test_credit', causeId: uid() });
+    const [refund, ...requests] = await Promise.all([
+      t.call('POST', `/v1/referrals/orders/${orderId}/refund`, {}, { key: t.admin }),
+      ...Array.from({ length: 100 }, () => t.call('POST', '/v1/referrals/withdrawals', { user_id: referrer, amount: 150 })),
+    ]);
+    expect(refund!.status).toBe(200);
+    const withdrawn = requests.filter((r) => r.status === 201).length;
+    for (const r of requests.filter((x) => x.status !== 201)) expect(r.body.error.code).toBe('insufficient_balance');
+    const { balance: left } = await balance(t, referrer);
+    const owed = await debt(a, t, referrer);
+    const row = await reward(a, orderId);
+    expect(left).toBeGreaterThanOrEqual(0);
+    expect(Number(row.clawed_back) + Number(row.debt)).toBe(1000);
+    expect(owed).toBe(Number(row.debt));
+    expect(left - owed).toBe(10_000 - 1000 - 150 * withdrawn);
+    // Every withdrawal that could be held was: what is left is less than one more.
+    expect(withdrawn === 100 || left < 150).toBe(true);
+    const sum = await a.database.db.selectFrom('ledger_entry').select((eb) => eb.fn.sum<string>('amount').as('s')).where('tenant_id', '=', t.tenantId).where('user_id', '=', referrer).executeTakeFirstOrThrow();
+    expect(Number(sum.s)).toBe(left);
+  });
+
   it('a refund notice delivered 10 times in parallel reverses once; a forged one is refused and changes nothing', async () => {
     const a = await testApp();
     const t = await a.newTenant();
