@@ -204,7 +204,9 @@ async function main(): Promise<void> {
     // 2 and 3. Callbacks and sync, the service in this process.
     const handle = await openPostgres(url, POOL);
     await migrate(handle);
-    const config = loadConfig({ env: {}, file: configFile, overrides: { 'log.level': 'silent', 'webhooks.allow_private_networks': true } });
+    // BENCH_SYNC_CONCURRENCY: sync deliveries in flight in this process (sync.concurrency; default the service's, 4).
+    const syncConcurrency = process.env.BENCH_SYNC_CONCURRENCY ? { 'sync.concurrency': Number(process.env.BENCH_SYNC_CONCURRENCY), 'sync.pool_max': Number(process.env.BENCH_SYNC_CONCURRENCY) } : {};
+    const config = loadConfig({ env: {}, file: configFile, overrides: { 'log.level': 'silent', 'webhooks.allow_private_networks': true, ...syncConcurrency } });
     const app = await buildApp({ config, database: handle, masterKeyHash: hashSecret(MASTER), logger: false });
     const runner = createJobRunner({ db: handle.db, clock: systemClock, log: { info() {}, warn() {}, error() {} }, pollMs: config.jobs.poll_ms, lockSeconds: config.jobs.lock_seconds });
     registerJobHandlers(runner, app.services);
@@ -299,7 +301,7 @@ async function main(): Promise<void> {
     say(`  one sender alone (${alone.latencies.length} callbacks): p50 ${ms(pct(alone.latencies, 50))}  p99 ${ms(pct(alone.latencies, 99))}`);
     say(`  ${balances}`);
     const lagOf = (p: number) => `${(pct(sync.lags, p) / 1000).toFixed(2)} s`;
-    say(`sync (PostgreSQL target) while paying ${sync.rate.toFixed(0)} orders/s for ${SYNC_SECONDS} s: ${sync.paid} paid, ${sync.rows} rows in the target, ${sync.synced} records synced (waited ${(sync.waitedMs / 1000).toFixed(1)} s after the last payment)`);
+    say(`sync (PostgreSQL target, ${config.sync.concurrency} deliveries in flight, pool ${config.sync.pool_max}) while paying ${sync.rate.toFixed(0)} orders/s for ${SYNC_SECONDS} s: ${sync.paid} paid, ${sync.rows} rows in the target, ${sync.synced} records synced (waited ${(sync.waitedMs / 1000).toFixed(1)} s after the last payment)`);
     say(`  lag payment -> row in target: p50 ${lagOf(50)}  p99 ${lagOf(99)}  max ${((sync.lags.at(-1) ?? Number.NaN) / 1000).toFixed(2)} s  other ${JSON.stringify(sync.other)}`);
     say('\ntargets');
     say(`  orders/s >= 1000                          ${http.perSecond.toFixed(0)}  ${met(http.perSecond >= 1000)}`);
