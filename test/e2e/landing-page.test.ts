@@ -155,6 +155,10 @@ describe.skipIf(!hasBrowser)('the landing page in Chromium', () => {
       await page.goto(`${base}/p/${campaignId}?c_id=load`, { waitUntil: 'commit' });
       await page.locator('input[name="name"]').waitFor({ state: 'visible' });
       const elapsed = Date.now() - started;
+      const inPage = await page.evaluate<string>(
+        `JSON.stringify({ now: Math.round(performance.now()), nav: performance.getEntriesByType('navigation').map((e) => [Math.round(e.requestStart), Math.round(e.responseEnd), Math.round(e.domInteractive)]), res: performance.getEntriesByType('resource').map((e) => [e.name.split('/').pop(), Math.round(e.startTime), Math.round(e.responseEnd)]) })`,
+      );
+      console.log(`in-page timings (ms from navigation start): ${inPage}`);
       await page.screenshot({ path: join(ARTIFACTS, 'landing-throttled.png') });
       await page.waitForLoadState('load');
       console.log(`landing page on a throttled mobile profile: form visible after ${elapsed} ms; transferred html ${bytes.html} B, js ${bytes.js} B, css ${bytes.css} B`);

@@ -4,13 +4,32 @@
  * landing-page module). `npm run build:web` builds it.
  */
 import { fileURLToPath } from 'node:url';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import vue from '@vitejs/plugin-vue';
-import { defineConfig } from 'vite';
+import { defineConfig, type Plugin } from 'vite';
+
+/** Writes `.br` and `.gz` beside each JS/CSS file: the service sends them as they are. */
+function precompress(): Plugin {
+  return {
+    name: 'mh-precompress',
+    apply: 'build',
+    enforce: 'post',
+    generateBundle(_options, bundle) {
+      for (const file of Object.values(bundle)) {
+        if (!/\.(js|css)$/.test(file.fileName)) continue;
+        const raw = Buffer.from(file.type === 'chunk' ? file.code : file.source);
+        const br = brotliCompressSync(raw, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: raw.length } });
+        this.emitFile({ type: 'asset', fileName: `${file.fileName}.br`, source: br });
+        this.emitFile({ type: 'asset', fileName: `${file.fileName}.gz`, source: gzipSync(raw, { level: 9 }) });
+      }
+    },
+  };
+}
 
 export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
   base: '/p/',
-  plugins: [vue()],
+  plugins: [vue(), precompress()],
   // The page uses the Composition API only: Vue's Options API and devtools hooks are left out.
   define: { __VUE_OPTIONS_API__: 'false', __VUE_PROD_DEVTOOLS__: 'false', __VUE_PROD_HYDRATION_MISMATCH_DETAILS__: 'false' },
   logLevel: 'warn',

@@ -6,7 +6,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { resolveClientIp } from '../../platform/client-ip.js';
@@ -25,6 +25,8 @@ export interface LandingPageDeps {
 const tags = ['landing page'];
 const PageParams = Type.Object({ campaignId: Type.String({ minLength: 1, maxLength: 64 }) });
 const AssetParams = Type.Object({ file: Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9_][A-Za-z0-9._-]*$' }) });
+// The precompressed siblings are sent by content negotiation, never by their own names.
+const PRECOMPRESSED = /\.(br|gz)$/;
 const TYPES: Record<string, string> = {
   js: 'text/javascript; charset=utf-8',
   css: 'text/css; charset=utf-8',
@@ -36,6 +38,9 @@ const TYPES: Record<string, string> = {
   json: 'application/json',
 };
 const COMPRESSIBLE = new Set(['js', 'css', 'svg', 'json']);
+// Only the page's own scripts and styles run (the inlined form is JSON, not a script); images may
+// come from anywhere (the campaign's image URL, the poster as a blob:).
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src * data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'";
 
 interface Asset {
   type: string;
@@ -68,6 +73,7 @@ export function landingPageRoutes(app: Api, deps: LandingPageDeps): void {
   }
 
   async function asset(file: string): Promise<Asset> {
+    if (PRECOMPRESSED.test(file)) throw landingErrors.assetNotFound(file);
     const known = assets.get(file);
     if (known) return known;
     await indexHtml(); // 503 when not built
@@ -80,8 +86,10 @@ export function landingPageRoutes(app: Api, deps: LandingPageDeps): void {
     const ext = file.slice(file.lastIndexOf('.') + 1).toLowerCase();
     const entry: Asset = { type: TYPES[ext] ?? 'application/octet-stream', raw };
     if (COMPRESSIBLE.has(ext) && raw.length > 1024) {
-      entry.gzip = gzipSync(raw, { level: 9 });
-      entry.br = brotliCompressSync(raw, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: raw.length } });
+      // The build writes .br and .gz beside JS and CSS (vite.config.ts); gzip here for anything else.
+      const sibling = (suffix: string) => readFile(join(dist, 'assets', `${file}${suffix}`)).catch(() => undefined);
+      entry.br = await sibling('.br');
+      entry.gzip = (await sibling('.gz')) ?? gzipSync(raw, { level: 6 });
     }
     if (assets.size > 200) assets.clear();
     assets.set(file, entry);
@@ -89,7 +97,14 @@ export function landingPageRoutes(app: Api, deps: LandingPageDeps): void {
   }
 
   const sendHtml = (reply: FastifyReply, status: number, html: string) =>
-    reply.status(status).type('text/html; charset=utf-8').header('cache-control', 'no-cache').header('x-content-type-options', 'nosniff').header('referrer-policy', 'strict-origin-when-cross-origin').send(html);
+    reply
+      .status(status)
+      .type('text/html; charset=utf-8')
+      .header('cache-control', 'no-cache')
+      .header('content-security-policy', CSP)
+      .header('x-content-type-options', 'nosniff')
+      .header('referrer-policy', 'strict-origin-when-cross-origin')
+      .send(html);
 
   app.get(
     '/p/:campaignId',

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -6,7 +6,7 @@ import Fastify from 'fastify';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { must, testApp } from '../../../test/helpers/test-app.js';
 import { referralCampaign } from '../referrals/testing/referral-fixtures.js';
-import { ensureLandingBuilt, landingPageRoutes } from './index.js';
+import { ensureLandingBuilt, LANDING_DIST, landingPageRoutes } from './index.js';
 import { AppError } from '../../platform/errors.js';
 import type { Api } from '../../platform/http/types.js';
 
@@ -25,6 +25,7 @@ describe('the landing page at /p/{campaign_id}', () => {
     expect(page.statusCode).toBe(200);
     expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
     expect(page.headers['cache-control']).toBe('no-cache');
+    expect(page.headers['content-security-policy']).toContain("script-src 'self';");
     const form = must(await a.call('GET', `/api/v1/campaigns/${campaignId}/form`, undefined, { key: null }), 200).body;
     expect(inlined(page.body)).toEqual({ form });
     // The title is escaped in <title>, and nothing in the inlined JSON can close its <script>.
@@ -58,6 +59,10 @@ describe('the landing page at /p/{campaign_id}', () => {
     const br = await a.app.inject({ method: 'GET', url: script, headers: { 'accept-encoding': 'gzip, deflate, br' } });
     expect(br.headers['content-encoding']).toBe('br');
 
+    // The build's own precompressed siblings go out by negotiation only.
+    expect(br.rawPayload.equals(await readFile(join(LANDING_DIST, `${script.slice(1).replace('p/', '')}.br`)))).toBe(true);
+    const sibling = await a.app.inject({ method: 'GET', url: `${script}.br` });
+    expect(sibling.statusCode).toBe(404);
     const unknown = await a.app.inject({ method: 'GET', url: '/p/assets/nope-123.js' });
     expect(unknown.statusCode).toBe(404);
     expect(JSON.parse(unknown.body).error.code).toBe('landing_asset_not_found');
