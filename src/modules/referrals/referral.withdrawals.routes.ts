@@ -69,7 +69,7 @@ export function referralWithdrawalRoutes(app: Api, deps: { withdrawals: Referral
   // from the order), and the provider is called outside any transaction.
   app.post(
     '/v1/referrals/orders/:order_id/refund',
-    { config: { role: 'admin', idempotent: false }, schema: { tags, summary: "Refund a paid order through its provider; its referral rewards are reversed when the provider confirms", params: OrderParams, body: RefundBody, response: { 200: Refund, ...errors(...authErrors, 404, 409, 502, 503) } } },
+    { config: { role: 'admin', idempotent: false }, schema: { tags, summary: "Refund a paid order through its provider; its referral rewards are reversed when the provider confirms", params: OrderParams, body: RefundBody, response: { 200: Refund, ...errors(...authErrors, 404, 409, 503) } } },
     async (request) => payments.refund(request.actor!, request.params.order_id, request.body?.reason),
   );
 }
