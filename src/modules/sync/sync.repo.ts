@@ -25,17 +25,6 @@ export async function getTarget(exec: Executor, tenantId: string, targetId: stri
   return exec.selectFrom('sync_target').selectAll().where('tenant_id', '=', tenantId).where('target_id', '=', targetId).executeTakeFirst();
 }
 
-/** Targets of the tenant with a mapping for `kind`. */
-export async function targetsForKind(exec: Executor, tenantId: string, kind: string): Promise<Pick<TargetRow, 'target_id'>[]> {
-  return exec
-    .selectFrom('sync_target')
-    .select('target_id')
-    .where('tenant_id', '=', tenantId)
-    .where(sql<boolean>`mappings ? ${kind}`)
-    .orderBy('target_id')
-    .execute();
-}
-
 export async function updateTarget(exec: Executor, tenantId: string, targetId: string, patch: Updateable<SyncTargetTable>): Promise<TargetRow | undefined> {
   const { mappings, ...rest } = patch;
   return exec
@@ -52,15 +41,31 @@ export async function deleteTarget(exec: Executor, tenantId: string, targetId: s
   return row !== undefined;
 }
 
-/** Inserts the records that do not exist yet (per target, kind and record id); returns those it inserted. */
-export async function insertRecords(exec: Executor, rows: Insertable<SyncRecordTable>[]): Promise<Pick<RecordRow, 'sync_id' | 'status'>[]> {
-  if (rows.length === 0) return [];
-  return exec
-    .insertInto('sync_record')
-    .values(rows.map((row) => ({ ...row, record: JSON.stringify(row.record) })))
-    .onConflict((oc) => oc.doNothing())
-    .returning(['sync_id', 'status'])
-    .execute();
+/**
+ * In one statement: a pending record per target of the tenant that maps `kind`, or one skipped
+ * record (no target) when none does; records that exist already are left as they are. Returns
+ * those it inserted. Ids come from `ids` in target order; past them, the first id with a suffix.
+ */
+export async function insertForTargets(
+  exec: Executor,
+  input: { tenant_id: string; kind: string; record_id: string; order_id: string; record: unknown; now: Date; ids: string[] },
+): Promise<Pick<RecordRow, 'sync_id' | 'status'>[]> {
+  const { tenant_id, kind, now, ids } = input;
+  const result = await sql<Pick<RecordRow, 'sync_id' | 'status'>>`
+    with t as (
+      select target_id, row_number() over (order by target_id)::int as n
+      from sync_target where tenant_id = ${tenant_id} and mappings ? ${kind}
+    ), r as (
+      select target_id, 'pending' as status, n from t
+      union all
+      select null, 'skipped', 1 where not exists (select 1 from t)
+    )
+    insert into sync_record (tenant_id, sync_id, target_id, kind, record_id, order_id, record, status, created_at, updated_at)
+    select ${tenant_id}, coalesce((${ids}::text[])[r.n], ${ids[0]} || '_' || r.n), r.target_id, ${kind}, ${input.record_id}, ${input.order_id}, ${JSON.stringify(input.record)}::jsonb, r.status, ${now}, ${now}
+    from r
+    on conflict do nothing
+    returning sync_id, status`.execute(exec);
+  return result.rows;
 }
 
 export async function getRecord(exec: Executor, tenantId: string, syncId: string): Promise<RecordRow | undefined> {

@@ -203,13 +203,11 @@ export function createSyncService(deps: SyncServiceDeps) {
     async enqueue(trx: Executor, input: EnqueueSyncInput): Promise<void> {
       if (!RECORD_KINDS.includes(input.kind)) throw new Error(`sync: unknown record kind ${String(input.kind)}`);
       const now = clock.now();
-      const targets = await repo.targetsForKind(trx, input.tenant_id, input.kind);
-      const base = { tenant_id: input.tenant_id, kind: input.kind, record_id: input.record_id, order_id: input.order_id, record: input.record, created_at: now, updated_at: now };
-      const rows = targets.length
-        ? targets.map((t) => ({ ...base, sync_id: newId('syn', now.getTime()), target_id: t.target_id, status: 'pending' as const }))
-        : [{ ...base, sync_id: newId('syn', now.getTime()), target_id: null, status: 'skipped' as const }];
-      const inserted = await repo.insertRecords(trx, rows);
-      await enqueueAgain(trx, input.tenant_id, inserted.filter((r) => r.status === 'pending').map((r) => r.sync_id));
+      // One statement for the records (the payment's transaction is the hot path), then their jobs.
+      const ids = Array.from({ length: 4 }, () => newId('syn', now.getTime()));
+      const inserted = await repo.insertForTargets(trx, { ...input, now, ids });
+      const pending = inserted.filter((r) => r.status === 'pending').map((r) => r.sync_id);
+      if (pending.length > 0) await enqueueAgain(trx, input.tenant_id, pending);
     },
 
     /** The sync records of an order (404 sync_order_not_found when it has none). */

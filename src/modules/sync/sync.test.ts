@@ -269,6 +269,18 @@ describe('sync into PostgreSQL', () => {
     expect(await tables.rewards()).toHaveLength(1);
   });
 
+  it('six targets: one pending record and one job each, distinct ids; a second enqueue adds nothing', async () => {
+    const t = await app.newTenant();
+    const port = await closedPort();
+    for (let i = 0; i < 6; i++) await newPgTarget(t, port);
+    const { orderId, record } = await payOrder(t);
+    await runTransaction(app.database.db, (trx) => app.app.services.sync.enqueue(trx, { tenant_id: t.tenantId, kind: 'order', record_id: orderId, order_id: orderId, record }));
+    const { records } = must(await call(t, 'GET', `/v1/sync/status/${orderId}`), 200).body as { records: { sync_id: string; target_id: string; status: string }[] };
+    expect(records.map((r) => r.status)).toEqual(Array(6).fill('pending'));
+    expect(new Set(records.map((r) => r.sync_id)).size).toBe(6);
+    expect(new Set(records.map((r) => r.target_id)).size).toBe(6);
+  });
+
   it('without a target the records are skipped and no job is enqueued; unknown orders are 404', async () => {
     const t = await app.newTenant();
     const { orderId } = await payOrder(t, { reward: true });
