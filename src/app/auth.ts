@@ -14,7 +14,7 @@ function bearerToken(request: FastifyRequest): string {
 }
 
 /** Sets the caller on the request and applies the route's `auth` / `role`: an error, or none. */
-function admit(request: FastifyRequest, actor: Actor, auth: Exclude<RouteAuth, 'public'>): AppError | undefined {
+function admit(request: FastifyRequest, actor: Actor, auth: Exclude<RouteAuth, 'public' | 'optional'>): AppError | undefined {
   request.actor = actor;
   if (auth === 'master' && actor.kind !== 'master') {
     return new AppError('forbidden', 'master_key_required', 'This call needs the platform master key');
@@ -59,8 +59,11 @@ export function installAuth(app: FastifyInstance, apiKeys: ApiKeyService): void 
   app.addHook('onRequest', (request, _reply, done) => {
     const config = request.routeOptions.config;
     const isApi = request.routeOptions.url?.startsWith('/v1/') ?? false;
-    const auth = config.auth ?? (isApi ? 'tenant' : 'public');
-    if (auth === 'public') return done();
+    const declared = config.auth ?? (isApi ? 'tenant' : 'public');
+    if (declared === 'public') return done();
+    // `optional`: without an Authorization header the route scopes the call itself; with one, it is a tenant route.
+    if (declared === 'optional' && request.headers.authorization === undefined) return done();
+    const auth = declared === 'optional' ? 'tenant' : declared;
     let token: string;
     try {
       token = bearerToken(request);

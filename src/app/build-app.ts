@@ -28,6 +28,7 @@ import { posterRoutes } from '../modules/posters/index.js';
 import { wechatAuthRoutes } from '../modules/wechat-auth/index.js';
 import { syncRoutes } from '../modules/sync/index.js';
 import { paymentRoutes } from '../modules/payments/index.js';
+import { mediaRoutes } from '../modules/media/index.js';
 import { type Clock, systemClock } from '../platform/clock.js';
 import { installAuth } from './auth.js';
 import { ErrorBody } from '../platform/http/common.schemas.js';
@@ -189,8 +190,11 @@ export async function buildApp(options: BuildAppOptions): Promise<Api> {
       return services.referrals.publicForm(campaignId);
     },
   });
-  posterRoutes(app, { posters: services.posters });
-  wechatAuthRoutes(app, { wechat: services.wechat, uow });
+  // The poster and WeChat sign-in answer a published campaign's page without a key, under the page's per-IP limit.
+  const admitPage = (clientIp: string) => services.referralGuard.admit(clientIp);
+  posterRoutes(app, { posters: services.posters, admit: admitPage });
+  wechatAuthRoutes(app, { wechat: services.wechat, uow, admit: admitPage });
+  mediaRoutes(app, { media: services.media, uow, maxBytes: config.media.max_bytes });
   syncRoutes(app, { sync: services.sync, uow });
   paymentRoutes(app, { merchants: services.merchants, uow });
   // The sandbox's stored keys are loaded (or generated and stored) once the app starts; a failure is retried at first use.

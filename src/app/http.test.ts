@@ -316,6 +316,7 @@ describe('OpenAPI and docs', () => {
     ['/api/v1/auth/wechat', ['post']],
     ['/v1/wechat/apps/{app_id}', ['get', 'put']],
     ['/v1/payments/wechat-pay', ['delete', 'get', 'put']],
+    ['/v1/media', ['get', 'post']],
     ['/v1/campaigns/{campaign_id}/referral', ['get', 'put']],
     ['/v1/campaigns/{campaign_id}/funnel', ['get']],
     ['/v1/referrals/rewards/balance/{userId}', ['get']],

@@ -44,6 +44,7 @@ import { createHmac } from 'node:crypto';
 import { createReferralGuard, createReferralPayments, createReferralService, type ProviderName } from '../modules/referrals/index.js';
 import { createMerchantService, createStoredSandbox } from '../modules/payments/index.js';
 import { createPosterService } from '../modules/posters/index.js';
+import { createMediaService } from '../modules/media/index.js';
 import { createWechatAuthService, createWechatClient } from '../modules/wechat-auth/index.js';
 import { createSyncService, syncMetrics } from '../modules/sync/index.js';
 
@@ -319,9 +320,17 @@ export function createServices(deps: ServiceDeps) {
     settings: config.sync,
     allowPrivateNetworks: config.webhooks.allow_private_networks,
   });
+  // Uploaded images (campaign main images), stored in the database, served at /media/{id}.{ext}.
+  const media = createMediaService({ db, clock });
   // Referral posters: the campaign through the campaigns module; the QR's landing URL on outreach.public_url.
+  // Keyless: a campaign the referral hub publishes (its settings' image); /media/ images read from the media module.
   const posters = createPosterService({
     getCampaign: (actor, campaignId) => campaigns.getCampaign(actor, campaignId),
+    publishedCampaign: async (campaignId) => {
+      const { settings, campaign } = await referrals.openPage(campaignId);
+      return { tenant_id: settings.tenant_id, campaign_id: campaign.campaign_id, campaign_name: campaign.campaign_name, image_url: settings.image_url };
+    },
+    readLocal: (path) => media.read(path),
     publicBaseUrl: config.outreach.public_url,
     image: { maxBytes: config.posters.image_max_bytes, timeoutMs: config.posters.image_timeout_ms, allowPrivateNetworks: config.webhooks.allow_private_networks },
     cacheTtlMs: config.posters.cache_ttl_ms,
@@ -333,6 +342,11 @@ export function createServices(deps: ServiceDeps) {
     clock,
     box: createSecretBox(secretKey),
     client: createWechatClient({ baseUrl: config.wechat.api_base_url, timeoutMs: config.wechat.timeout_ms, clock }),
+    // Keyless sign-in from a published campaign's page: its tenant and the AppID of its referral settings.
+    pageApp: async (campaignId) => {
+      const { settings } = await referrals.openPage(campaignId);
+      return { tenantId: settings.tenant_id, appId: settings.wechat_app_id };
+    },
   });
   // Referral hub: settings, keyless page routes, payments settled with the referrer's reward in one
   // transaction. The sandbox provider's keys are generated once and stored sealed (every process
@@ -378,7 +392,7 @@ export function createServices(deps: ServiceDeps) {
     await sync.close();
     await close();
   };
-  return { db, clock, customers, audiences, templates, outreach, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead, redis, limiter, redeemGuard, redeemBatches, redeemCodes, redemptions, codeMirror, codeReconciler, tasks, groupBuys, groupBuyNotify, coupons, promotions, checkout, sync, posters, wechat, referrals, referralPayments, referralSandbox, referralGuard, merchants, close: closeServices };
+  return { db, clock, customers, audiences, templates, outreach, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead, redis, limiter, redeemGuard, redeemBatches, redeemCodes, redemptions, codeMirror, codeReconciler, tasks, groupBuys, groupBuyNotify, coupons, promotions, checkout, sync, posters, wechat, referrals, referralPayments, referralSandbox, referralGuard, merchants, media, close: closeServices };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -263,6 +263,13 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    // Uploaded images (POST /v1/media): the largest body accepted (past it: 413 payload_too_large).
+    media: Type.Object(
+      {
+        max_bytes: Type.Integer({ minimum: 1024, maximum: 52_428_800, default: 2_097_152 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     // WeChat sign-in (POST /api/v1/auth/wechat): where WeChat's server API is, and how long a call may take.
     wechat: Type.Object(
       {

@@ -51,7 +51,7 @@ interface Fixtures {
 
 interface Rule {
   /** Who may call: a tenant key (default), the master key only, either, or anyone. */
-  auth?: 'tenant' | 'master' | 'any' | 'public';
+  auth?: 'tenant' | 'master' | 'any' | 'public' | 'optional';
   /** The least role of a tenant key: readonly for GET, service otherwise, unless given. */
   role?: Role;
   /** Whether the resource belongs to a product line (a limited key must not see p2's) or to the whole tenant. */
@@ -268,16 +268,21 @@ const RULES: Record<string, Rule> = {
   'GET /api/v1/sync/status/{orderId}': tenantWide,
   'POST /api/v1/sync/retry/{orderId}': tenantWide,
   // Referral posters: the victim's campaign (product p2); nothing is written, readonly keys may.
-  'POST /api/v1/qrcode/generate': { role: 'readonly', body: (f) => ({ campaign_id: f.campaignId, user_id: f.userId, channel_id: 'mx' }) },
+  // Also keyless for a campaign the referral hub publishes (scoped by the referral module, not by a key).
+  'POST /api/v1/qrcode/generate': { auth: 'optional', role: 'readonly', body: (f) => ({ campaign_id: f.campaignId, user_id: f.userId, channel_id: 'mx' }) },
   'POST /v1/posters': { role: 'readonly', body: (f) => ({ campaign_id: f.campaignId, user_id: f.userId }) },
   // WeChat sign-in names an app no tenant configured (404): the matrix never calls WeChat.
-  'POST /api/v1/auth/wechat': { ...tenantWide, body: () => ({ code: 'mx-code', app_id: 'wx00000000000000aa' }) },
+  'POST /api/v1/auth/wechat': { ...tenantWide, auth: 'optional', body: () => ({ code: 'mx-code', app_id: 'wx00000000000000aa' }) },
   'POST /v1/auth/wechat': { ...tenantWide, body: () => ({ code: 'mx-code', app_id: 'wx00000000000000aa' }) },
   'PUT /v1/wechat/apps/{app_id}': { ...tenantWide, role: 'admin', body: () => ({ secret: 'mx-secret-0123456789' }) },
   'GET /v1/wechat/apps/{app_id}': { ...tenantWide, role: 'admin' },
   // WeChat Pay merchant credentials: the key's own tenant's, admin keys only (they hold secrets).
   'PUT /v1/payments/wechat-pay': { ...tenantWide, role: 'admin', body: () => matrixMerchant },
   'GET /v1/payments/wechat-pay': { ...tenantWide, role: 'admin' },
+  // Uploaded images: the upload and the listing are the tenant's; the image itself is public (its URL is its content hash).
+  'POST /v1/media': { ...tenantWide, role: 'admin', upload: { type: 'image/png', payload: () => 'not an image' } },
+  'GET /v1/media': tenantWide,
+  'GET /media/{file}': { auth: 'public' },
   'DELETE /v1/payments/wechat-pay': { ...tenantWide, role: 'admin' },
   // Referral hub: settings and funnel of the victim's campaign (product p2); rewards of a user of the tenant.
   'PUT /v1/campaigns/{campaign_id}/referral': { role: 'admin', body: () => ({ reward_rule: { type: 'fixed', amount: 100 }, payment: { amount: 1000, currency: 'CNY', provider: 'sandbox' } }) },
@@ -408,9 +413,11 @@ function judge(j: Judged): string | undefined {
   // A created resource (201) is new each time: the same body again is the stored answer.
   if (ok && j.original?.status === 201 && JSON.stringify(reply.body) === JSON.stringify(j.original.body)) return "got another key's stored answer";
   if (auth === 'public') return undefined;
+  // `optional`: without a key the route scopes the call to a published campaign itself; a key is checked as for `tenant`.
+  if (auth === 'optional' && caller === 'none') return undefined;
   if (caller === 'none' || caller === 'revoked') return reply.status === 401 ? undefined : 'expected 401';
   if (caller === 'master') {
-    if (auth === 'tenant') return reply.status === 403 ? undefined : 'master key on a tenant route: expected 403';
+    if (auth === 'tenant' || auth === 'optional') return reply.status === 403 ? undefined : 'master key on a tenant route: expected 403';
     return undefined;
   }
   if (auth === 'master') return reply.status === 403 ? undefined : 'tenant key on a master route: expected 403';
@@ -483,6 +490,7 @@ function fillPath(template: string, f: Fixtures): string {
     userId: f.userId,
     target_id: f.syncTargetId,
     withdrawal_id: f.withdrawalId,
+    file: `${'0'.repeat(64)}.png`,
   };
   return template.replace(/\{([A-Za-z_]+)\}/g, (_, name: string) => {
     const value = values[name];

@@ -45,6 +45,7 @@ export const ReferralSettingsBody = Type.Object(
     payment: PaymentSettings,
     status: Type.Optional(Type.Union([Type.Literal('enabled'), Type.Literal('disabled')], { default: 'enabled' })),
     second_level: Type.Optional(Type.Union([Type.Object({ percent: Percent('Percent of the order amount for the referrer of the referrer') }, { additionalProperties: false }), Type.Null()], { description: 'Off (null) by default' })),
+    wechat_app_id: Type.Optional(Type.Union([Type.String({ minLength: 18, maxLength: 18, pattern: '^wx[0-9a-f]{16}$' }), Type.Null()], { description: "The WeChat AppID the page signs in with (one of /v1/wechat/apps); null: the tenant's only app" })),
   },
   { additionalProperties: false },
 );
@@ -57,6 +58,7 @@ export const ReferralSettings = Type.Object({
   payment: Type.Object({ amount: Type.Integer(), currency: Type.String(), provider: Type.String() }),
   status: Type.String(),
   second_level: Type.Union([Type.Object({ percent: Type.Number() }), Type.Null()]),
+  wechat_app_id: Type.Union([Type.String(), Type.Null()]),
   page_url: Type.String({ description: 'The landing page of the campaign' }),
   created_at: Timestamp,
   updated_at: Timestamp,
@@ -69,6 +71,7 @@ export const PublicForm = Type.Object({
   title: Type.String(),
   description: Type.Union([Type.String(), Type.Null()]),
   image_url: Type.Union([Type.String(), Type.Null()]),
+  wechat_app_id: Type.Union([Type.String(), Type.Null()], { description: 'The WeChat AppID for the OAuth redirect inside WeChat (null: none named)' }),
   form_fields: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
   amount: Type.Integer(),
   currency: Type.String(),

@@ -52,6 +52,7 @@ export function toSettingsView(row: repo.SettingsRow, publicUrl: string): Referr
     payment: { amount: Number(row.amount), currency: row.currency, provider: row.provider },
     status: row.status,
     second_level: row.second_level_rate === null ? null : { percent: fromBp(row.second_level_rate) },
+    wechat_app_id: row.wechat_app_id,
     page_url: `${publicUrl.replace(/\/+$/, '')}/p/${encodeURIComponent(row.campaign_id)}`,
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
@@ -156,6 +157,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
         provider: input.payment.provider,
         status: input.status ?? 'enabled',
         second_level_rate: input.second_level ? toBp(input.second_level.percent) : null,
+        wechat_app_id: input.wechat_app_id ?? null,
         created_at: now,
         updated_at: now,
       });
@@ -178,6 +180,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
         title: campaign.campaign_name,
         description: campaign.description,
         image_url: settings.image_url,
+        wechat_app_id: settings.wechat_app_id,
         form_fields: (campaign.form_fields as Record<string, unknown> | null) ?? null,
         amount: Number(settings.amount),
         currency: settings.currency,

@@ -16,6 +16,8 @@ export interface ReferralCampaignTable {
   status: 'enabled' | 'disabled';
   /** Basis points of the order amount for the referrer's own referrer; null = off. */
   second_level_rate: number | null;
+  /** The WeChat AppID the landing page signs in with (null: the tenant's only app). */
+  wechat_app_id: Generated<string | null>;
   created_at: Date;
   updated_at: Date;
   version: Generated<number>;

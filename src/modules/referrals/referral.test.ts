@@ -19,6 +19,7 @@ describe('referral settings', () => {
       title: '暑期编程课',
       description: null,
       image_url: SETTINGS.image_url,
+      wechat_app_id: null,
       form_fields: FORM,
       amount: 9900,
       currency: 'CNY',

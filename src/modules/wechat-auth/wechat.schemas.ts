@@ -31,6 +31,7 @@ export const SignInBody = Type.Object(
     code: Code('The code of wx.login() in the mini-program'),
     phone_code: Type.Optional(Code('The code of the getPhoneNumber button, when the user granted the phone number')),
     app_id: Type.Optional(AppId),
+    campaign_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[^\\x00-\\x1f\\x7f]+$', description: "Without a key: the published campaign whose page signs in (its referral settings name the app); ignored with a key" })),
   },
   { additionalProperties: false },
 );

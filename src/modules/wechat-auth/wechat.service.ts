@@ -1,6 +1,7 @@
 import type { Database, Executor } from '../../db/client.js';
 import { type Actor, requireTenant } from '../../platform/actor.js';
 import type { Clock } from '../../platform/clock.js';
+import { AppError, invalidRequest } from '../../platform/errors.js';
 import type { SecretBox } from '../../platform/secret-box.js';
 import type { WechatClient, WechatCredentials } from './wechat.client.js';
 import { wechatErrors } from './wechat.errors.js';
@@ -13,7 +14,20 @@ function toView(row: repo.WechatAppRow): WechatAppView {
   return { app_id: row.app_id, name: row.name, secret_set: true, created_at: row.created_at.toISOString(), updated_at: row.updated_at.toISOString() };
 }
 
-export function createWechatAuthService(deps: { db: Database; clock: Clock; box: SecretBox; client: WechatClient }) {
+export interface WechatAuthDeps {
+  db: Database;
+  clock: Clock;
+  box: SecretBox;
+  client: WechatClient;
+  /**
+   * Keyless sign-in from a landing page: the tenant of a campaign the referral hub publishes and
+   * the AppID its referral settings name (null: the tenant's only app); throws the referral
+   * module's 404 campaign_not_found otherwise. Absent: keyless sign-in is refused.
+   */
+  pageApp?: (campaignId: string) => Promise<{ tenantId: string; appId: string | null }>;
+}
+
+export function createWechatAuthService(deps: WechatAuthDeps) {
   const { db, clock, box, client } = deps;
 
   /** The app a sign-in uses: the one named, else the tenant's only app. */
@@ -59,8 +73,18 @@ export function createWechatAuthService(deps: { db: Database; clock: Clock; box:
      * WeChat sign-in: the wx.login code -> openid (and unionid), and with a getPhoneNumber code the
      * phone number. No database write and no transaction: the calls to WeChat happen outside any.
      */
-    async signIn(actor: Actor, input: SignInInput): Promise<SignInView> {
-      const credentials = await credentialsOf(requireTenant(actor).tenantId, input.app_id, db);
+    async signIn(actor: Actor | null, input: SignInInput): Promise<SignInView> {
+      let credentials: WechatCredentials;
+      if (actor) {
+        credentials = await credentialsOf(requireTenant(actor).tenantId, input.app_id, db);
+      } else {
+        // Keyless: the campaign decides the tenant and the app, never the caller.
+        if (input.app_id !== undefined) throw invalidRequest('app_id', 'is taken from the campaign on a call without a key');
+        if (input.campaign_id === undefined) throw invalidRequest('campaign_id', 'is required on a call without a key');
+        if (!deps.pageApp) throw new AppError('unauthorized', 'unauthorized', 'Send an API key as `Authorization: Bearer <key>`');
+        const page = await deps.pageApp(input.campaign_id);
+        credentials = await credentialsOf(page.tenantId, page.appId ?? undefined, db);
+      }
       const session = await client.session(credentials, input.code);
       const answer: SignInView = { openid: session.openid, unionid: session.unionid };
       if (input.phone_code !== undefined) answer.phone_number = await client.phoneNumber(credentials, input.phone_code);

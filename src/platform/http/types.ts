@@ -16,9 +16,10 @@ export type Api = FastifyInstance<
  * Who may call a route. `tenant` (the default under /v1): a tenant key with at least `role`
  * (default: readonly for GET, service otherwise). `master`: the master key only. `any`: any valid
  * key; the service decides (used where both the master key and a tenant's admin key may act).
- * `public`: no key.
+ * `public`: no key. `optional`: no key (the route scopes the call itself, e.g. to a published
+ * campaign), or a tenant key checked as for `tenant`.
  */
-export type RouteAuth = 'public' | 'tenant' | 'master' | 'any';
+export type RouteAuth = 'public' | 'tenant' | 'master' | 'any' | 'optional';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
