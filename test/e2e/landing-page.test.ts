@@ -115,6 +115,16 @@ describe.skipIf(!hasBrowser)('the landing page in Chromium', () => {
       // The share link carries the order id as u_id, never the phone.
       const share = page.locator('[data-share-link]');
       expect(await share.inputValue()).toBe(`${base}/p/${campaignId}?u_id=${orderId}`);
+      // The poster: shown when the service draws it without a key for this campaign, else the link only.
+      await page.locator('[data-poster-state="shown"], [data-poster-state="none"]').waitFor();
+      const probe = await a.app.inject({ method: 'POST', url: '/api/v1/qrcode/generate', payload: { campaign_id: campaignId, user_id: orderId!, channel_id: 'wx' } });
+      expect([200, 401, 404], probe.body.slice(0, 300)).toContain(probe.statusCode);
+      if (probe.statusCode === 200) {
+        expect(await page.locator('[data-state="share"]').getAttribute('data-poster-state')).toBe('shown');
+        expect(await page.locator('[data-poster]').evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBeGreaterThan(0);
+      } else {
+        expect(await page.locator('[data-state="share"]').getAttribute('data-poster-state')).toBe('none');
+      }
       await page.screenshot({ path: join(ARTIFACTS, 'landing-paid.png'), fullPage: true });
       expect(JSON.parse((await page.evaluate<string | null>(`localStorage.getItem(${JSON.stringify(`mh:ref:${campaignId}`)})`))!)).toEqual({ c_id: 'wx', u_id: referrer });
 
@@ -151,17 +161,25 @@ describe.skipIf(!hasBrowser)('the landing page in Chromium', () => {
         if (kind) bytes[kind] += e.encodedDataLength;
       });
 
+      // In the page, from its navigation start: the first frame after the form's first field is in
+      // the document (what the visitor sees), free of the test driver's polling.
+      await page.addInitScript(`new MutationObserver((_, observer) => {
+        if (!document.querySelector('input[name="name"]')) return;
+        observer.disconnect();
+        requestAnimationFrame(() => { window.__formShownAt = performance.now(); });
+      }).observe(document, { childList: true, subtree: true });`);
       const started = Date.now();
       await page.goto(`${base}/p/${campaignId}?c_id=load`, { waitUntil: 'commit' });
       await page.locator('input[name="name"]').waitFor({ state: 'visible' });
-      const elapsed = Date.now() - started;
+      const wall = Date.now() - started;
+      const elapsed = Math.round(await page.evaluate<number>('new Promise((resolve) => { const wait = () => (window.__formShownAt ? resolve(window.__formShownAt) : setTimeout(wait, 10)); wait(); })'));
       const inPage = await page.evaluate<string>(
         `JSON.stringify({ now: Math.round(performance.now()), nav: performance.getEntriesByType('navigation').map((e) => [Math.round(e.requestStart), Math.round(e.responseEnd), Math.round(e.domInteractive)]), res: performance.getEntriesByType('resource').map((e) => [e.name.split('/').pop(), Math.round(e.startTime), Math.round(e.responseEnd)]) })`,
       );
       console.log(`in-page timings (ms from navigation start): ${inPage}`);
       await page.screenshot({ path: join(ARTIFACTS, 'landing-throttled.png') });
       await page.waitForLoadState('load');
-      console.log(`landing page on a throttled mobile profile: form visible after ${elapsed} ms; transferred html ${bytes.html} B, js ${bytes.js} B, css ${bytes.css} B`);
+      console.log(`landing page on a throttled mobile profile: form shown ${elapsed} ms after navigation start (the test driver saw it after ${wall} ms); transferred html ${bytes.html} B, js ${bytes.js} B, css ${bytes.css} B`);
       expect(bytes.js).toBeGreaterThan(0);
       expect(elapsed).toBeLessThan(3000);
     } finally {

@@ -55,10 +55,10 @@ const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.char
 
 export function landingPageRoutes(app: Api, deps: LandingPageDeps): void {
   const dist = deps.distDir ?? LANDING_DIST;
-  let page: { mtime: number; html: string } | null = null;
+  let page: { mtime: number; html: string; link: string } | null = null;
   const assets = new Map<string, Asset>();
 
-  async function indexHtml(): Promise<string> {
+  async function indexHtml(): Promise<{ html: string; link: string }> {
     let mtime: number;
     try {
       mtime = (await stat(join(dist, 'index.html'))).mtimeMs;
@@ -66,10 +66,16 @@ export function landingPageRoutes(app: Api, deps: LandingPageDeps): void {
       throw landingErrors.notBuilt();
     }
     if (page?.mtime !== mtime) {
-      page = { mtime, html: await readFile(join(dist, 'index.html'), 'utf8') };
+      const html = await readFile(join(dist, 'index.html'), 'utf8');
+      // The browser may fetch the script and the stylesheet as soon as the headers arrive.
+      const link = [
+        ...[...html.matchAll(/<script type="module" crossorigin src="(\/p\/assets\/[^"]+)"/g)].map((m) => `<${m[1]}>; rel=modulepreload; crossorigin`),
+        ...[...html.matchAll(/<link rel="stylesheet" crossorigin href="(\/p\/assets\/[^"]+)"/g)].map((m) => `<${m[1]}>; rel=preload; as=style; crossorigin`),
+      ].join(', ');
+      page = { mtime, html, link };
       assets.clear(); // a new build: new file names
     }
-    return page.html;
+    return page;
   }
 
   async function asset(file: string): Promise<Asset> {
@@ -96,9 +102,10 @@ export function landingPageRoutes(app: Api, deps: LandingPageDeps): void {
     return entry;
   }
 
-  const sendHtml = (reply: FastifyReply, status: number, html: string) =>
+  const sendHtml = (reply: FastifyReply, status: number, html: string, link: string) =>
     reply
       .status(status)
+      .header('link', link)
       .type('text/html; charset=utf-8')
       .header('cache-control', 'no-cache')
       .header('content-security-policy', CSP)
@@ -110,7 +117,7 @@ export function landingPageRoutes(app: Api, deps: LandingPageDeps): void {
     '/p/:campaignId',
     { config: { auth: 'public' }, schema: { tags, summary: "A referral campaign's landing page (HTML)", params: PageParams, hide: true } },
     async (request: FastifyRequest<{ Params: { campaignId: string } }>, reply) => {
-      const html = await indexHtml();
+      const { html, link } = await indexHtml();
       let data: string;
       let status = 200;
       let title: string | null = null;
@@ -127,7 +134,7 @@ export function landingPageRoutes(app: Api, deps: LandingPageDeps): void {
       }
       let out = html.replace('<!--mh:data-->', `<script type="application/json" id="mh-data">${data}</script>`);
       if (title) out = out.replace(/<title>[^<]*<\/title>/, `<title>${escapeHtml(title)}</title>`);
-      return sendHtml(reply, status, out);
+      return sendHtml(reply, status, out, link);
     },
   );
 

@@ -32,6 +32,10 @@ describe('the landing page at /p/{campaign_id}', () => {
     expect(page.body).toContain('<title>暑期&#60;编程&#62;课</title>');
     expect(page.body).not.toContain('暑期<编程>');
     expect(page.body).toMatch(/<script type="module" crossorigin src="\/p\/assets\/[^"]+\.js"><\/script>/);
+    // The script and the stylesheet are announced in the headers, before the HTML is parsed.
+    const script = /src="(\/p\/assets\/[^"]+\.js)"/.exec(page.body)![1]!;
+    expect(page.headers.link).toContain(`<${script}>; rel=modulepreload; crossorigin`);
+    expect(page.headers.link).toMatch(/<\/p\/assets\/[^>]+\.css>; rel=preload; as=style; crossorigin/);
 
     for (const id of ['cmp_nope', 'assets']) {
       const missing = await a.app.inject({ method: 'GET', url: `/p/${id}` });
