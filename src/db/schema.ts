@@ -23,6 +23,8 @@ import type { CheckoutTables } from '../modules/checkout/checkout.tables.js';
 import type { ReferralTables } from '../modules/referrals/referral.tables.js';
 import type { SyncTables } from '../modules/sync/sync.tables.js';
 import type { WechatAuthTables } from '../modules/wechat-auth/wechat.tables.js';
+import type { PaymentTables } from '../modules/payments/payment.tables.js';
+import type { MediaTables } from '../modules/media/media.tables.js';
 
 export interface DB
   extends PlatformTables,
@@ -45,4 +47,6 @@ export interface DB
     CheckoutTables,
     ReferralTables,
     SyncTables,
-    WechatAuthTables {}
+    WechatAuthTables,
+    PaymentTables,
+    MediaTables {}
