@@ -64,6 +64,18 @@ describe('media', () => {
     expect(must(await other.call('GET', '/v1/media'), 200).body.pagination.total).toBe(1);
   });
 
+  it('100 parallel uploads of the same new image: one row, one owner row, the same answer for all', async () => {
+    const a = await testApp();
+    const t = await a.newTenant();
+    const image = await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: Date.now() % 256, g: 7, b: 99 } } }).png().toBuffer();
+    const replies = await Promise.all(Array.from({ length: 100 }, () => upload(a, t.admin, image, 'image/png')));
+    expect(replies.map((r) => r.status)).toEqual(Array(100).fill(201));
+    expect(new Set(replies.map((r) => r.body.media_id)).size).toBe(1);
+    const id = replies[0]!.body.media_id as string;
+    expect(await a.database.db.selectFrom('media' as never).selectAll().where('media_id' as never, '=', id as never).execute()).toHaveLength(1);
+    expect(await a.database.db.selectFrom('media_owner' as never).selectAll().where('media_id' as never, '=', id as never).execute()).toHaveLength(1);
+  });
+
   it('refuses what is not an image, another type, a body over the limit, and keys below admin', async () => {
     const a = await testApp();
     const t: TenantFixture = await a.newTenant();

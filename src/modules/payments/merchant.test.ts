@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { must, type TenantFixture, type TestApp, testApp } from '../../../test/helpers/test-app.js';
 import { newPhone, orderBody, referralCampaign } from '../referrals/testing/referral-fixtures.js';
 import { generateSandboxKeys, type SandboxKeys } from './index.js';
+import { sandboxKeys } from './merchant.repo.js';
 import { startWechatPayPeer, type WechatPayPeer } from './testing/wechat-pay-peer.js';
 import { TEST_CERTIFICATE_PEM, TEST_CERTIFICATE_SERIAL } from './testing/test-certificate.js';
 
@@ -156,6 +157,14 @@ describe('WeChat Pay merchant credentials per tenant', () => {
 });
 
 describe('sandbox keys', () => {
+  it('100 processes storing their own keys at once all end with the one stored first', async () => {
+    const a = await testApp();
+    const name = `race-${newPhone()}`;
+    const stored = await Promise.all(Array.from({ length: 100 }, (_, i) => sandboxKeys(a.database.db, name, `sealed-${i}`, new Date())));
+    expect(new Set(stored).size).toBe(1);
+    expect(await a.database.db.selectFrom('payment_sandbox_key' as never).selectAll().where('name' as never, '=', name as never).execute()).toHaveLength(1);
+  });
+
   it('are stored once, sealed: a second API process over the same database verifies the first one\'s sandbox callbacks', async () => {
     const a = await testApp();
     const b = await testApp({ clock: { now: () => new Date() } });
@@ -169,7 +178,7 @@ describe('sandbox keys', () => {
     const res = await deliver(b, a.app.services.referralSandbox.notice(order.order_id, { amount: 9900 }));
     expect(res.statusCode, res.body).toBe(200);
     expect(must(await t.call('GET', `/api/v1/rewards/balance/${referrer}`), 200).body.balance).toBe(1000);
-    const rows = (await a.database.db.selectFrom('payment_sandbox_key' as never).selectAll().execute()) as { keys_sealed: string }[];
+    const rows = (await a.database.db.selectFrom('payment_sandbox_key' as never).selectAll().where('name' as never, '=', 'default' as never).execute()) as { keys_sealed: string }[];
     expect(rows).toHaveLength(1);
     expect(rows[0]!.keys_sealed).not.toContain('PRIVATE');
     await b.app.close();
