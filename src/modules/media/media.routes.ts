@@ -31,7 +31,11 @@ export function mediaRoutes(app: Api, deps: { media: MediaService; uow: UnitOfWo
           response: { 201: Media, ...errors(...authErrors, 413, 415) },
         },
       },
-      async (request, reply) => uow(request, reply, 201, (trx) => media.upload(request.actor!, request.headers['content-type'], request.body, trx)),
+      async (request, reply) => {
+        // Decoded and cleaned before the transaction: only the two inserts run inside it.
+        const row = await media.prepare(request.headers['content-type'], request.body);
+        return uow(request, reply, 201, (trx) => media.save(request.actor!, row, trx));
+      },
     );
   });
   app.get(

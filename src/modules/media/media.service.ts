@@ -60,9 +60,11 @@ async function clean(body: Buffer): Promise<{ data: Buffer; type: string; ext: s
 export function createMediaService(deps: { db: Database; clock: Clock }) {
   const { db, clock } = deps;
   return {
-    /** Stores an upload (decoded, re-encoded without metadata) by the SHA-256 of the stored bytes. */
-    async upload(actor: Actor, contentType: string | undefined, body: unknown, exec: Executor = db): Promise<MediaView> {
-      const tenant = requireTenant(actor);
+    /**
+     * Decodes and cleans an upload (CPU work: run it before the transaction that stores it), and
+     * answers the row to store, keyed by the SHA-256 of the stored bytes.
+     */
+    async prepare(contentType: string | undefined, body: unknown): Promise<repo.MediaRow> {
       const declared = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
       if (!MEDIA_TYPES[declared] || !Buffer.isBuffer(body)) throw mediaErrors.unsupportedType(Object.keys(MEDIA_TYPES));
       if (body.length === 0) throw mediaErrors.invalid('The body is empty');
@@ -77,7 +79,12 @@ export function createMediaService(deps: { db: Database; clock: Clock }) {
         data: image.data,
         created_at: clock.now(),
       };
-      await repo.saveMedia(exec, row, tenant.tenantId);
+      return row;
+    },
+
+    /** Stores a prepared image (once: the same bytes are the same id) for the caller's tenant. */
+    async save(actor: Actor, row: repo.MediaRow, exec: Executor = db): Promise<MediaView> {
+      await repo.saveMedia(exec, row, requireTenant(actor).tenantId);
       return toView(row);
     },
 
