@@ -142,48 +142,76 @@ describe.skipIf(!hasBrowser)('the landing page in Chromium', () => {
     }
   });
 
-  it('renders the form in under 3 s on a throttled mobile profile', async () => {
+  it("inside WeChat: pays with the jsapi scene and the payer's openid the sign-in sent back (?openid=), kept for later visits", async () => {
     const { campaignId } = await referralCampaign(t, { image_url: null });
-    const context = await browser.newContext(MOBILE);
+    const context = await browser.newContext({ ...MOBILE, userAgent: `${MOBILE.userAgent} MicroMessenger/8.0.50(0x1800323c) NetType/WIFI Language/zh_CN` });
     const page = await context.newPage();
+    const pays: string[] = [];
+    page.on('request', (request) => {
+      if (request.method() === 'POST' && /\/api\/v1\/orders\/[^/]+\/pay$/.test(new URL(request.url()).pathname)) pays.push(request.postData() ?? '');
+    });
     try {
-      const cdp = await context.newCDPSession(page);
-      await cdp.send('Network.enable');
-      await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
-      await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 150, downloadThroughput: (1.6 * 1024 * 1024) / 8, uploadThroughput: (750 * 1024) / 8 });
-      await cdp.send('Emulation.setCPUThrottlingRate', { rate: 4 });
-      const urls = new Map<string, string>();
-      const bytes = { html: 0, js: 0, css: 0 };
-      cdp.on('Network.responseReceived', (e) => urls.set(e.requestId, e.response.url));
-      cdp.on('Network.loadingFinished', (e) => {
-        const path = new URL(urls.get(e.requestId) ?? 'http://x/').pathname;
-        const kind = path.endsWith('.js') ? 'js' : path.endsWith('.css') ? 'css' : path.startsWith('/p/') ? 'html' : null;
-        if (kind) bytes[kind] += e.encodedDataLength;
-      });
-
-      // In the page, from its navigation start: the first frame after the form's first field is in
-      // the document (what the visitor sees), free of the test driver's polling.
-      await page.addInitScript(`new MutationObserver((_, observer) => {
-        if (!document.querySelector('input[name="name"]')) return;
-        observer.disconnect();
-        requestAnimationFrame(() => { window.__formShownAt = performance.now(); });
-      }).observe(document, { childList: true, subtree: true });`);
-      const started = Date.now();
-      await page.goto(`${base}/p/${campaignId}?c_id=load`, { waitUntil: 'commit' });
-      await page.locator('input[name="name"]').waitFor({ state: 'visible' });
-      const wall = Date.now() - started;
-      const elapsed = Math.round(await page.evaluate<number>('new Promise((resolve) => { const wait = () => (window.__formShownAt ? resolve(window.__formShownAt) : setTimeout(wait, 10)); wait(); })'));
-      const inPage = await page.evaluate<string>(
-        `JSON.stringify({ now: Math.round(performance.now()), nav: performance.getEntriesByType('navigation').map((e) => [Math.round(e.requestStart), Math.round(e.responseEnd), Math.round(e.domInteractive)]), res: performance.getEntriesByType('resource').map((e) => [e.name.split('/').pop(), Math.round(e.startTime), Math.round(e.responseEnd)]) })`,
-      );
-      console.log(`in-page timings (ms from navigation start): ${inPage}`);
-      await page.screenshot({ path: join(ARTIFACTS, 'landing-throttled.png') });
-      await page.waitForLoadState('load');
-      console.log(`landing page on a throttled mobile profile: form shown ${elapsed} ms after navigation start (the test driver saw it after ${wall} ms); transferred html ${bytes.html} B, js ${bytes.js} B, css ${bytes.css} B`);
-      expect(bytes.js).toBeGreaterThan(0);
-      expect(elapsed).toBeLessThan(3000);
+      await page.goto(`${base}/p/${campaignId}?openid=oWx_e2e_openid_1`);
+      await page.goto(`${base}/p/${campaignId}`); // the openid is kept
+      const phone = newPhone();
+      await page.locator('input[name="name"]').fill('赵六');
+      await page.locator('input[name="phone"]').fill(phone);
+      await page.getByRole('button', { name: '提交报名' }).click();
+      await page.getByRole('button', { name: /立即支付/ }).click();
+      await page.getByRole('button', { name: /确认沙箱支付/ }).click();
+      await page.locator('[data-success-code]').waitFor();
+      expect(pays.map((body) => JSON.parse(body))).toEqual([{ scene: 'jsapi', payer_openid: 'oWx_e2e_openid_1' }]);
     } finally {
       await context.close();
     }
+  });
+
+  it('renders the form in under 3 s on a throttled mobile profile (the median of three cold loads)', async () => {
+    const { campaignId } = await referralCampaign(t, { image_url: null });
+    const runs: { shown: number; driver: number; bytes: { html: number; js: number; css: number }; timings: string }[] = [];
+    for (let run = 0; run < 3; run++) {
+      const context = await browser.newContext(MOBILE); // a cold cache and storage each time
+      const page = await context.newPage();
+      try {
+        const cdp = await context.newCDPSession(page);
+        await cdp.send('Network.enable');
+        await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
+        await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 150, downloadThroughput: (1.6 * 1024 * 1024) / 8, uploadThroughput: (750 * 1024) / 8 });
+        await cdp.send('Emulation.setCPUThrottlingRate', { rate: 4 });
+        const urls = new Map<string, string>();
+        const bytes = { html: 0, js: 0, css: 0 };
+        cdp.on('Network.responseReceived', (e) => urls.set(e.requestId, e.response.url));
+        cdp.on('Network.loadingFinished', (e) => {
+          const path = new URL(urls.get(e.requestId) ?? 'http://x/').pathname;
+          const kind = path.endsWith('.js') ? 'js' : path.endsWith('.css') ? 'css' : path.startsWith('/p/') ? 'html' : null;
+          if (kind) bytes[kind] += e.encodedDataLength;
+        });
+        // In the page, from its navigation start: the first frame after the form's first field is
+        // in the document (what the visitor sees), free of the test driver's polling.
+        await page.addInitScript(`new MutationObserver((_, observer) => {
+          if (!document.querySelector('input[name="name"]')) return;
+          observer.disconnect();
+          requestAnimationFrame(() => { window.__formShownAt = performance.now(); });
+        }).observe(document, { childList: true, subtree: true });`);
+        const started = Date.now();
+        await page.goto(`${base}/p/${campaignId}?c_id=load`, { waitUntil: 'commit' });
+        await page.locator('input[name="name"]').waitFor({ state: 'visible' });
+        const driver = Date.now() - started;
+        const shown = Math.round(await page.evaluate<number>('new Promise((resolve) => { const wait = () => (window.__formShownAt ? resolve(window.__formShownAt) : setTimeout(wait, 10)); wait(); })'));
+        const timings = await page.evaluate<string>(
+          `JSON.stringify({ nav: performance.getEntriesByType('navigation').map((e) => [Math.round(e.responseEnd), Math.round(e.domInteractive)]), res: performance.getEntriesByType('resource').map((e) => [e.name.split('/').pop(), Math.round(e.startTime), Math.round(e.responseEnd)]) })`,
+        );
+        await page.waitForLoadState('load');
+        if (run === 0) await page.screenshot({ path: join(ARTIFACTS, 'landing-throttled.png') });
+        runs.push({ shown, driver, bytes, timings });
+      } finally {
+        await context.close();
+      }
+    }
+    const median = [...runs].sort((x, y) => x.shown - y.shown)[1]!;
+    for (const r of runs) console.log(`landing page, throttled mobile profile: form shown ${r.shown} ms after navigation start (driver saw it at ${r.driver} ms); html ${r.bytes.html} B, js ${r.bytes.js} B, css ${r.bytes.css} B transferred; ${r.timings}`);
+    console.log(`landing page, throttled mobile profile: median ${median.shown} ms`);
+    expect(median.bytes.js).toBeGreaterThan(0);
+    expect(median.shown).toBeLessThan(3000);
   });
 });
