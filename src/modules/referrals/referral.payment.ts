@@ -116,16 +116,17 @@ export function createReferralPayments(deps: ReferralPaymentDeps) {
       }
       if (ports.syncEnqueue) {
         const { form_data: formData, ...orderFields } = paid;
-        await ports.syncEnqueue(trx, {
-          tenant_id: paid.tenant_id,
-          kind: 'order',
-          record_id: paid.order_id,
-          order_id: paid.order_id,
-          record: { ...orderFields, form_data: formData, amount: Number(paid.amount), created_at: paid.created_at.toISOString(), paid_at: paid.paid_at?.toISOString() ?? null },
-        });
-        for (const r of rewards) {
-          await ports.syncEnqueue(trx, { tenant_id: r.tenant_id, kind: 'reward', record_id: r.reward_id, order_id: r.order_id, record: { ...toRewardView(r), tenant_id: r.tenant_id } });
-        }
+        // The order and its rewards in one call (one statement and one job insert, not one each).
+        await ports.syncEnqueue(trx, [
+          {
+            tenant_id: paid.tenant_id,
+            kind: 'order',
+            record_id: paid.order_id,
+            order_id: paid.order_id,
+            record: { ...orderFields, form_data: formData, amount: Number(paid.amount), created_at: paid.created_at.toISOString(), paid_at: paid.paid_at?.toISOString() ?? null },
+          },
+          ...rewards.map((r) => ({ tenant_id: r.tenant_id, kind: 'reward' as const, record_id: r.reward_id, order_id: r.order_id, record: { ...toRewardView(r), tenant_id: r.tenant_id } })),
+        ]);
       }
       return { kind: 'paid', order_id: orderId, rewards: rewards.length };
     });

@@ -39,8 +39,8 @@ export interface ReferralPorts {
    * null) and the wechat_pay credentials of each tenant that registered that platform serial.
    */
   callbackProviders(headers: Record<string, string | undefined>, hint?: ProviderName): Promise<CallbackProvider[]>;
-  /** Enqueues the copy to the customer's database in the caller's transaction (the sync module). */
-  syncEnqueue?: (trx: Executor, job: SyncJob) => Promise<void>;
+  /** Enqueues the copy to the customer's database in the caller's transaction (the sync module); several records in one call. */
+  syncEnqueue?: (trx: Executor, job: SyncJob | SyncJob[]) => Promise<void>;
   /** The sandbox provider's "pay" (a signed callback delivered in-process); absent: no sandbox payments. */
   sandboxPay?: (orderId: string, amount: number) => Promise<void>;
 }

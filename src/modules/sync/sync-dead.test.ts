@@ -66,6 +66,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await runner.stop();
   await target.pool.end();
+  await app.app.services.sync.close();
   await target.drop();
 });
 

@@ -41,28 +41,47 @@ export async function deleteTarget(exec: Executor, tenantId: string, targetId: s
   return row !== undefined;
 }
 
+/** One record handed to sync: its kind, id (the target's key), order and fields. */
+export interface RecordInput {
+  kind: string;
+  record_id: string;
+  order_id: string;
+  record: unknown;
+}
+
+/** Fresh ids handed to insertForTargets per record (targets past them get the first with a suffix). */
+export const IDS_PER_RECORD = 4;
+
 /**
- * In one statement: a pending record per target of the tenant that maps `kind`, or one skipped
- * record (no target) when none does; records that exist already are left as they are. Returns
- * those it inserted. Ids come from `ids` in target order; past them, the first id with a suffix.
+ * In one statement, for each record: a pending record per target of the tenant that maps its
+ * kind, or one skipped record (no target) when none does; records that exist already are left as
+ * they are. Returns those it inserted. `ids` holds IDS_PER_RECORD fresh ids per record, used in
+ * target order; past them, the record's first id with a suffix.
  */
 export async function insertForTargets(
   exec: Executor,
-  input: { tenant_id: string; kind: string; record_id: string; order_id: string; record: unknown; now: Date; ids: string[] },
+  input: { tenant_id: string; records: RecordInput[]; now: Date; ids: string[] },
 ): Promise<Pick<RecordRow, 'sync_id' | 'status'>[]> {
-  const { tenant_id, kind, now, ids } = input;
+  const { tenant_id, now, ids } = input;
+  if (input.records.length === 0) return [];
   const result = await sql<Pick<RecordRow, 'sync_id' | 'status'>>`
-    with t as (
-      select target_id, row_number() over (order by target_id)::int as n
-      from sync_target where tenant_id = ${tenant_id} and mappings ? ${kind}
+    with rec as (
+      select e.i::int as i, e.v->>'kind' as kind, e.v->>'record_id' as record_id, e.v->>'order_id' as order_id, e.v->'record' as record
+      from jsonb_array_elements(${JSON.stringify(input.records)}::jsonb) with ordinality as e(v, i)
+    ), t as (
+      select rec.i, st.target_id, row_number() over (partition by rec.i order by st.target_id)::int as n
+      from rec join sync_target st on st.tenant_id = ${tenant_id} and st.mappings ? rec.kind
     ), r as (
-      select target_id, 'pending' as status, n from t
+      select i, target_id, 'pending' as status, n from t
       union all
-      select null, 'skipped', 1 where not exists (select 1 from t)
+      select rec.i, null, 'skipped', 1 from rec where not exists (select 1 from t where t.i = rec.i)
     )
     insert into sync_record (tenant_id, sync_id, target_id, kind, record_id, order_id, record, status, created_at, updated_at)
-    select ${tenant_id}, coalesce((${ids}::text[])[r.n], ${ids[0]} || '_' || r.n), r.target_id, ${kind}, ${input.record_id}, ${input.order_id}, ${JSON.stringify(input.record)}::jsonb, r.status, ${now}, ${now}
-    from r
+    select ${tenant_id},
+           case when r.n <= ${IDS_PER_RECORD} then (${ids}::text[])[(r.i - 1) * ${IDS_PER_RECORD} + r.n]
+                else (${ids}::text[])[(r.i - 1) * ${IDS_PER_RECORD} + 1] || '_' || r.n end,
+           r.target_id, rec.kind, rec.record_id, rec.order_id, rec.record, r.status, ${now}, ${now}
+    from r join rec on rec.i = r.i
     on conflict do nothing
     returning sync_id, status`.execute(exec);
   return result.rows;

@@ -198,16 +198,21 @@ export function createSyncService(deps: SyncServiceDeps) {
     /**
      * Called in the transaction that produced the record (the payment): a sync record per target
      * that maps `kind`, status pending, and its delivery job; without such a target one record,
-     * status skipped, and no job. A second call for the same record adds nothing.
+     * status skipped, and no job. A second call for the same record adds nothing. Several records
+     * (the order and its rewards) in one call cost one statement and one job insert per tenant.
      */
-    async enqueue(trx: Executor, input: EnqueueSyncInput): Promise<void> {
-      if (!RECORD_KINDS.includes(input.kind)) throw new Error(`sync: unknown record kind ${String(input.kind)}`);
+    async enqueue(trx: Executor, input: EnqueueSyncInput | EnqueueSyncInput[]): Promise<void> {
+      const inputs = Array.isArray(input) ? input : [input];
+      for (const one of inputs) if (!RECORD_KINDS.includes(one.kind)) throw new Error(`sync: unknown record kind ${String(one.kind)}`);
       const now = clock.now();
-      // One statement for the records (the payment's transaction is the hot path), then their jobs.
-      const ids = Array.from({ length: 4 }, () => newId('syn', now.getTime()));
-      const inserted = await repo.insertForTargets(trx, { ...input, now, ids });
-      const pending = inserted.filter((r) => r.status === 'pending').map((r) => r.sync_id);
-      if (pending.length > 0) await enqueueAgain(trx, input.tenant_id, pending);
+      // One statement for the records of a tenant (the payment's transaction is the hot path), then their jobs.
+      for (const tenantId of new Set(inputs.map((one) => one.tenant_id))) {
+        const records = inputs.filter((one) => one.tenant_id === tenantId).map(({ kind, record_id, order_id, record }) => ({ kind, record_id, order_id, record }));
+        const ids = Array.from({ length: records.length * repo.IDS_PER_RECORD }, () => newId('syn', now.getTime()));
+        const inserted = await repo.insertForTargets(trx, { tenant_id: tenantId, records, now, ids });
+        const pending = inserted.filter((r) => r.status === 'pending').map((r) => r.sync_id);
+        if (pending.length > 0) await enqueueAgain(trx, tenantId, pending);
+      }
     },
 
     /** The sync records of an order (404 sync_order_not_found when it has none). */

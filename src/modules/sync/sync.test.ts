@@ -111,6 +111,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await runner.stop();
   await pgTarget.pool.end();
+  // The service's pools to the target close before the target database is dropped under them.
+  await app.app.services.sync.close();
   await pgTarget.drop();
   // The password was never in any answer of this file.
   expect(JSON.stringify(replies)).not.toContain(PASSWORD);
