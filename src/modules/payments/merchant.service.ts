@@ -59,10 +59,15 @@ async function check(input: WechatPayInput, allowPrivateNetworks: boolean): Prom
     seen.add(c.serial_no);
     rsaKey(`platform_certificates[${i}].public_key_pem`, () => publicKey(c.public_key_pem));
   });
-  if (input.base_url && !allowPrivateNetworks) {
+  if (input.base_url) {
+    if (!URL.canParse(input.base_url)) throw paymentErrors.credentialsInvalid('base_url', 'is not a URL');
+    if (allowPrivateNetworks) return;
     // Signed requests go to base_url: it must not point the service at its own network.
     if (!input.base_url.startsWith('https://')) throw paymentErrors.credentialsInvalid('base_url', 'must be https');
-    if (await privateAddressOf(input.base_url)) throw paymentErrors.credentialsInvalid('base_url', 'must not be a loopback, private or link-local address');
+    const address = await privateAddressOf(input.base_url).catch(() => {
+      throw paymentErrors.credentialsInvalid('base_url', 'does not resolve');
+    });
+    if (address) throw paymentErrors.credentialsInvalid('base_url', 'must not be a loopback, private or link-local address');
   }
 }
 

@@ -3,6 +3,11 @@ import { must, type TenantFixture, type TestApp, testApp } from '../../../test/h
 import { newPhone, orderBody, referralCampaign } from '../referrals/testing/referral-fixtures.js';
 import { generateSandboxKeys, type SandboxKeys } from './index.js';
 import { sandboxKeys } from './merchant.repo.js';
+import { createMerchantService } from './merchant.service.js';
+import { randomBytes } from 'node:crypto';
+import type { Actor } from '../../platform/actor.js';
+import { systemClock } from '../../platform/clock.js';
+import { createSecretBox } from '../../platform/secret-box.js';
 import { startWechatPayPeer, type WechatPayPeer } from './testing/wechat-pay-peer.js';
 import { TEST_CERTIFICATE_PEM, TEST_CERTIFICATE_SERIAL } from './testing/test-certificate.js';
 
@@ -153,6 +158,20 @@ describe('WeChat Pay merchant credentials per tenant', () => {
     expect((await deliver(a, peerA.callback(orderId))).statusCode).toBe(200);
     expect(must(await victim.call('GET', `/api/v1/rewards/balance/${referrer}`), 200).body.balance).toBe(1000);
     expect(must(await other.call('GET', `/api/v1/rewards/balance/${referrer}`), 200).body.balance).toBe(0);
+  });
+});
+
+describe('base_url', () => {
+  it('is https and never a loopback or private address unless private networks are allowed (tests)', async () => {
+    const a = await testApp();
+    const t = await a.newTenant();
+    const merchants = createMerchantService({ db: a.database.db, clock: systemClock, box: createSecretBox(randomBytes(32)), allowPrivateNetworks: false });
+    const actor: Actor = { kind: 'tenant', tenantId: t.tenantId, keyId: 'k', role: 'admin', productCodes: null };
+    for (const url of ['http://203.0.113.9', 'https://127.0.0.1:9', 'https://10.1.2.3', 'https://169.254.169.254', 'https://[::1]']) {
+      await expect(merchants.put(actor, credentials(keysA, url) as never), url).rejects.toMatchObject({ code: 'payment_credentials_invalid', details: { field: 'base_url' } });
+    }
+    await expect(merchants.get(actor)).rejects.toMatchObject({ code: 'payment_merchant_not_found' });
+    expect(await merchants.put(actor, credentials(keysA, 'https://203.0.113.9') as never)).toMatchObject({ configured: true, base_url: 'https://203.0.113.9' });
   });
 });
 
