@@ -132,11 +132,26 @@ describe.skipIf(!hasBrowser)('the landing page in Chromium', () => {
       await page.reload();
       expect(await page.locator('[data-success-code]').textContent()).toBe(order.success_code);
 
+      // The same phone on another device: 409 already_registered shows the first order, paid.
+      const other = await browser.newContext(MOBILE);
+      try {
+        const again = await other.newPage();
+        await again.goto(`${base}/p/${campaignId}`);
+        await again.locator('input[name="name"]').fill('李四');
+        await again.locator('input[name="phone"]').fill(phone);
+        await again.getByRole('button', { name: '提交报名' }).click();
+        await again.locator('[data-success-code]').waitFor();
+        expect(await again.locator('.notice').first().textContent()).toBe('该手机号已报名，以下是您的订单');
+        expect(await again.locator('[data-success-code]').textContent()).toBe(order.success_code);
+      } finally {
+        await other.close();
+      }
+
       // Over the API: the referrer's balance moved by the fixed reward; the funnel counted the views under wx.
       expect(must(await t.call('GET', `/api/v1/rewards/balance/${referrerPhone}`), 200).body).toMatchObject({ balance: 1000, total_reward: 1000 });
       const funnel = must(await t.call('GET', `/v1/campaigns/${campaignId}/funnel`), 200).body;
       expect(funnel.by_channel.find((c: { c_id: string | null }) => c.c_id === 'wx')).toEqual({ c_id: 'wx', views: 2, orders: 1, paid: 1 });
-      expect(funnel).toMatchObject({ views: 2, orders: 2, paid: 2 });
+      expect(funnel).toMatchObject({ views: 3, orders: 2, paid: 2 }); // + the other device's view, without c_id
     } finally {
       await context.close();
     }
