@@ -103,9 +103,8 @@ export function landingPageRoutes(app: Api, deps: LandingPageDeps): void {
   }
 
   const sendHtml = (reply: FastifyReply, status: number, html: string, link: string) =>
-    reply
+    (link ? reply.header('link', link) : reply)
       .status(status)
-      .header('link', link)
       .type('text/html; charset=utf-8')
       .header('cache-control', 'no-cache')
       .header('content-security-policy', CSP)
