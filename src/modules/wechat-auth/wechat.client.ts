@@ -6,6 +6,9 @@ import { wechatErrors } from './wechat.errors.js';
  * WeChat's server API for mini-program sign-in, as documented by WeChat:
  * - `GET /sns/jscode2session?appid&secret&js_code&grant_type=authorization_code` -> openid,
  *   session_key, unionid (when the app is bound to an open platform account);
+ * - `GET /sns/oauth2/access_token?appid&secret&code&grant_type=authorization_code` (an official
+ *   account's web authorisation, the code WeChat's authorize page sent back) -> access_token,
+ *   expires_in, refresh_token, openid, scope, unionid (when bound);
  * - `GET /cgi-bin/token?grant_type=client_credential&appid&secret` -> access_token, expires_in;
  * - `POST /wxa/business/getuserphonenumber?access_token=` with `{"code"}` -> phone_info.
  * Errors come as `{errcode, errmsg}` with HTTP 200. The base URL is configuration (wechat.api_base_url),
@@ -122,6 +125,18 @@ export function createWechatClient(deps: WechatClientDeps) {
       if (failed(body)) throw refusal(body, 'code');
       if (typeof body.openid !== 'string' || body.openid === '') throw wechatErrors.unavailable('a session answer without openid');
       return { openid: body.openid, unionid: typeof body.unionid === 'string' && body.unionid !== '' ? body.unionid : null, sessionKey: String(body.session_key ?? '') };
+    },
+
+    /**
+     * Exchanges a web authorisation code (snsapi_base) for the user's openid. WeChat's user
+     * access_token in the answer is not kept: snsapi_base grants nothing more than the openid.
+     */
+    async webSession(c: WechatCredentials, code: string): Promise<{ openid: string; unionid: string | null }> {
+      const query = new URLSearchParams({ appid: c.appId, secret: c.secret, code, grant_type: 'authorization_code' });
+      const body = await call(`/sns/oauth2/access_token?${query.toString()}`, { method: 'GET' });
+      if (failed(body)) throw refusal(body, 'code');
+      if (typeof body.openid !== 'string' || body.openid === '') throw wechatErrors.unavailable('an authorisation answer without openid');
+      return { openid: body.openid, unionid: typeof body.unionid === 'string' && body.unionid !== '' ? body.unionid : null };
     },
 
     /** The phone number the user granted (getPhoneNumber's code), as WeChat prints it (with the country code outside +86). */

@@ -28,7 +28,12 @@ export type WechatAppView = Static<typeof WechatApp>;
 
 export const SignInBody = Type.Object(
   {
-    code: Code('The code of wx.login() in the mini-program'),
+    code: Code("The code of wx.login() in the mini-program, or (kind web) the code WeChat's web authorisation sent back to the page"),
+    kind: Type.Optional(
+      Type.Union([Type.Literal('mini_program'), Type.Literal('web')], {
+        description: "mini_program (default): a wx.login code, exchanged at WeChat's jscode2session. web: an official account's web authorisation code (snsapi_base), exchanged at WeChat's oauth2/access_token",
+      }),
+    ),
     phone_code: Type.Optional(Code('The code of the getPhoneNumber button, when the user granted the phone number')),
     app_id: Type.Optional(AppId),
     campaign_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[^\\x00-\\x1f\\x7f]+$', description: "Without a key: the published campaign whose page signs in (its referral settings name the app); ignored with a key" })),

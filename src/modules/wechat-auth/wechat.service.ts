@@ -71,7 +71,7 @@ export function createWechatAuthService(deps: WechatAuthDeps) {
 
     /**
      * WeChat sign-in: the wx.login code -> openid (and unionid), and with a getPhoneNumber code the
-     * phone number. No database write and no transaction: the calls to WeChat happen outside any.
+     * phone number; with kind web, an official account's web authorisation code -> openid. No database write and no transaction: the calls to WeChat happen outside any.
      */
     async signIn(actor: Actor | null, input: SignInInput): Promise<SignInView> {
       let credentials: WechatCredentials;
@@ -84,6 +84,12 @@ export function createWechatAuthService(deps: WechatAuthDeps) {
         if (!deps.pageApp) throw new AppError('unauthorized', 'unauthorized', 'Send an API key as `Authorization: Bearer <key>`');
         const page = await deps.pageApp(input.campaign_id);
         credentials = await credentialsOf(page.tenantId, page.appId ?? undefined, db);
+      }
+      if (input.kind === 'web') {
+        // A web page has no getPhoneNumber button: the phone code is a mini-program's only.
+        if (input.phone_code !== undefined) throw invalidRequest('phone_code', 'is a mini-program code: not taken with kind web');
+        const web = await client.webSession(credentials, input.code);
+        return { openid: web.openid, unionid: web.unionid };
       }
       const session = await client.session(credentials, input.code);
       const answer: SignInView = { openid: session.openid, unionid: session.unionid };

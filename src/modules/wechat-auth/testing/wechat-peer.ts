@@ -13,7 +13,14 @@ import type { AddressInfo } from 'node:net';
  *   `tokenTtlSeconds`; `expireTokens()` makes every issued token invalid (40001) as a new one
  *   taken elsewhere would after its 5 minutes of overlap;
  * - `POST /wxa/business/getuserphonenumber?access_token=`: a code from `issuePhoneCode` ->
- *   phone_info, 40029 for an unknown one, 40001 for an unknown token.
+ *   phone_info, 40029 for an unknown one, 40001 for an unknown token;
+ * - `GET /sns/oauth2/access_token` (an official account's web authorisation): a code from
+ *   `issueWebCode` or from the authorize page below (single use: 40163 the second time), 40029
+ *   for an unknown code or a wx.login code, 40013 / 40125 for a wrong AppID / AppSecret;
+ * - `GET /connect/oauth2/authorize?appid&redirect_uri&response_type=code&scope&state` (WeChat's
+ *   authorize page, open.weixin.qq.com): the user `webUser` names is signed in at once (as
+ *   snsapi_base does, without asking) and sent back to redirect_uri with `code` and `state`;
+ *   an unknown AppID or a missing parameter is a 400 page, as WeChat shows its error page.
  */
 export interface WechatPeer {
   url: string;
@@ -25,6 +32,12 @@ export interface WechatPeer {
   addApp(appId: string, secret: string): void;
   /** A wx.login code for a user of the app. */
   issueCode(appId: string, openid: string, unionid?: string): string;
+  /** A web authorisation code (snsapi_base) for a user of the official account. */
+  issueWebCode(appId: string, openid: string, unionid?: string): string;
+  /** The WeChat user the authorize page signs in (its openid), per AppID. */
+  webUser: Map<string, string>;
+  authorizeCalls: number;
+  webSessionCalls: number;
   /** A getPhoneNumber code granting this phone number. */
   issuePhoneCode(appId: string, phoneNumber: string): string;
   expireTokens(): void;
@@ -33,7 +46,7 @@ export interface WechatPeer {
 
 export async function startWechatPeer(): Promise<WechatPeer> {
   const apps = new Map<string, string>();
-  const codes = new Map<string, { appId: string; openid: string; unionid?: string; used: boolean }>();
+  const codes = new Map<string, { appId: string; openid: string; unionid?: string; used: boolean; web?: true }>();
   const phoneCodes = new Map<string, { appId: string; phone: string }>();
   const tokens = new Map<string, string>(); // token -> appId
 
@@ -59,10 +72,43 @@ export async function startWechatPeer(): Promise<WechatPeer> {
       if (code === 'busy') return error(res, -1, 'system error');
       if (code === 'limited') return error(res, 45011, 'api minute-quota reach limit  mustslower  retry next minute');
       const entry = codes.get(code);
-      if (!entry || entry.appId !== q.get('appid')) return error(res, 40029, 'invalid code');
+      if (!entry || entry.web || entry.appId !== q.get('appid')) return error(res, 40029, 'invalid code');
       if (entry.used) return error(res, 40163, 'code been used');
       entry.used = true;
       return json(res, { openid: entry.openid, session_key: randomBytes(16).toString('base64'), ...(entry.unionid ? { unionid: entry.unionid } : {}) });
+    }
+    if (req.method === 'GET' && url.pathname === '/sns/oauth2/access_token') {
+      peer.webSessionCalls++;
+      if (q.get('grant_type') !== 'authorization_code') return error(res, 40002, 'invalid grant_type');
+      if (credentialsError(res, q.get('appid'), q.get('secret'))) return;
+      const code = q.get('code') ?? '';
+      if (code === 'busy') return error(res, -1, 'system error');
+      const entry = codes.get(code);
+      if (!entry || !entry.web || entry.appId !== q.get('appid')) return error(res, 40029, 'invalid code');
+      if (entry.used) return error(res, 40163, 'code been used');
+      entry.used = true;
+      return json(res, {
+        access_token: `uat_${randomBytes(12).toString('hex')}`,
+        expires_in: 7200,
+        refresh_token: `urt_${randomBytes(12).toString('hex')}`,
+        openid: entry.openid,
+        scope: 'snsapi_base',
+        ...(entry.unionid ? { unionid: entry.unionid } : {}),
+      });
+    }
+    if (req.method === 'GET' && url.pathname === '/connect/oauth2/authorize') {
+      peer.authorizeCalls++;
+      const appId = q.get('appid') ?? '';
+      const openid = peer.webUser.get(appId);
+      const redirect = q.get('redirect_uri');
+      const scope = q.get('scope');
+      if (!apps.has(appId) || !openid || !redirect || q.get('response_type') !== 'code' || (scope !== 'snsapi_base' && scope !== 'snsapi_userinfo')) {
+        return res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' }).end('authorize: bad request');
+      }
+      const back = new URL(redirect);
+      back.searchParams.set('code', peer.issueWebCode(appId, openid));
+      back.searchParams.set('state', q.get('state') ?? '');
+      return res.writeHead(302, { location: back.toString() }).end();
     }
     if (req.method === 'GET' && url.pathname === '/cgi-bin/token') {
       peer.tokenCalls++;
@@ -106,12 +152,20 @@ export async function startWechatPeer(): Promise<WechatPeer> {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     tokenCalls: 0,
     sessionCalls: 0,
+    authorizeCalls: 0,
+    webSessionCalls: 0,
+    webUser: new Map(),
     phoneCalls: 0,
     tokenTtlSeconds: 7200,
     addApp: (appId, secret) => void apps.set(appId, secret),
     issueCode(appId, openid, unionid) {
       const code = `c_${randomBytes(8).toString('hex')}`;
       codes.set(code, { appId, openid, ...(unionid ? { unionid } : {}), used: false });
+      return code;
+    },
+    issueWebCode(appId, openid, unionid) {
+      const code = `w_${randomBytes(8).toString('hex')}`;
+      codes.set(code, { appId, openid, ...(unionid ? { unionid } : {}), used: false, web: true });
       return code;
     },
     issuePhoneCode(appId, phone) {
