@@ -1,15 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { must, type TenantFixture, type TestApp, testApp } from '../../../test/helpers/test-app.js';
 import { newPhone, orderBody, referralCampaign } from '../referrals/testing/referral-fixtures.js';
-import { generateSandboxKeys, type SandboxKeys } from './index.js';
+import { generateSandboxKeys } from './index.js';
 import { sandboxKeys } from './merchant.repo.js';
 import { createMerchantService } from './merchant.service.js';
 import { randomBytes } from 'node:crypto';
 import type { Actor } from '../../platform/actor.js';
 import { systemClock } from '../../platform/clock.js';
 import { createSecretBox } from '../../platform/secret-box.js';
-import { startWechatPayPeer, type WechatPayPeer } from './testing/wechat-pay-peer.js';
+import type { WechatPayPeer } from './testing/wechat-pay-peer.js';
 import { TEST_CERTIFICATE_PEM, TEST_CERTIFICATE_SERIAL } from './testing/test-certificate.js';
+import { deliverNotice, merchantCredentials, peerFor } from './testing/merchant-peers.js';
 
 /** Two merchants, as WeChat would issue them, each with its local peer. */
 const keysA = generateSandboxKeys();
@@ -18,36 +19,12 @@ let peerA: WechatPayPeer;
 let peerB: WechatPayPeer;
 const keyless = { key: null };
 
-const peerOf = (k: SandboxKeys) =>
-  startWechatPayPeer({
-    mchid: k.mchid,
-    appid: k.appid,
-    merchant: { serial_no: k.merchant.serial_no, public_key_pem: k.merchant.public_key_pem },
-    platform: { serial_no: k.platform.serial_no, private_key_pem: k.platform.private_key_pem },
-    apiv3_key: k.apiv3_key,
-  });
-
 beforeAll(async () => {
-  [peerA, peerB] = await Promise.all([peerOf(keysA), peerOf(keysB)]);
+  [peerA, peerB] = await Promise.all([peerFor(keysA), peerFor(keysB)]);
 });
 afterAll(async () => {
   await Promise.all([peerA.close(), peerB.close()]);
 });
-
-const credentials = (k: SandboxKeys, baseUrl: string, extra: Record<string, unknown> = {}) => ({
-  mchid: k.mchid,
-  appid: k.appid,
-  serial_no: k.merchant.serial_no,
-  private_key_pem: k.merchant.private_key_pem,
-  apiv3_key: k.apiv3_key,
-  platform_certificates: [{ serial_no: k.platform.serial_no, public_key_pem: k.platform.public_key_pem }],
-  base_url: baseUrl,
-  ...extra,
-});
-
-function deliver(a: TestApp, notice: { headers: Record<string, string>; body: string }, path = '/api/v1/orders/payment/notify') {
-  return a.app.inject({ method: 'POST', url: path, headers: { ...notice.headers, 'content-type': 'application/json' }, payload: notice.body });
-}
 
 async function wechatOrder(a: TestApp, t: TenantFixture, referrer: string) {
   const { campaignId } = await referralCampaign(t, { payment: { amount: 9900, currency: 'CNY', provider: 'wechat_pay' } });
@@ -75,17 +52,17 @@ describe('WeChat Pay merchant credentials per tenant', () => {
       [{ platform_certificates: [{ serial_no: 'AB12', public_key_pem: keysA.platform.public_key_pem }, { serial_no: 'AB12', public_key_pem: keysA.platform.public_key_pem }] }, 'platform_certificates[1].serial_no'],
     ];
     for (const [override, field] of bad) {
-      const res = await t.call('PUT', '/v1/payments/wechat-pay', credentials(keysA, peerA.url, override), { key: t.admin });
+      const res = await t.call('PUT', '/v1/payments/wechat-pay', merchantCredentials(keysA, peerA.url, override), { key: t.admin });
       expect(res.status, field).toBe(400);
       expect(res.body.error, field).toMatchObject({ code: 'payment_credentials_invalid', details: { field } });
     }
     expect((await t.call('GET', '/v1/payments/wechat-pay', undefined, { key: t.admin })).status).toBe(404);
     // A service key may not store credentials.
-    expect((await t.call('PUT', '/v1/payments/wechat-pay', credentials(keysA, peerA.url))).status).toBe(403);
+    expect((await t.call('PUT', '/v1/payments/wechat-pay', merchantCredentials(keysA, peerA.url))).status).toBe(403);
 
     // An X.509 certificate is accepted as a platform certificate too, next to the public key.
     const put = must(
-      await t.call('PUT', '/v1/payments/wechat-pay', credentials(keysA, peerA.url, { platform_certificates: [{ serial_no: keysA.platform.serial_no, public_key_pem: keysA.platform.public_key_pem }, { serial_no: TEST_CERTIFICATE_SERIAL, public_key_pem: TEST_CERTIFICATE_PEM }] }), { key: t.admin }),
+      await t.call('PUT', '/v1/payments/wechat-pay', merchantCredentials(keysA, peerA.url, { platform_certificates: [{ serial_no: keysA.platform.serial_no, public_key_pem: keysA.platform.public_key_pem }, { serial_no: TEST_CERTIFICATE_SERIAL, public_key_pem: TEST_CERTIFICATE_PEM }] }), { key: t.admin }),
       200,
     ).body;
     expect(put).toMatchObject({ configured: true, mchid: keysA.mchid, appid: keysA.appid, serial_no: keysA.merchant.serial_no, platform_serials: [keysA.platform.serial_no, TEST_CERTIFICATE_SERIAL], base_url: peerA.url });
@@ -104,13 +81,13 @@ describe('WeChat Pay merchant credentials per tenant', () => {
     expect(JSON.parse(peerA.requests.at(-1)!.body)).toMatchObject({ mchid: keysA.mchid, notify_url: 'http://localhost:8105/api/v1/orders/payment/notify' });
 
     // WeChat's callback, signed by the platform key, at the path given as notify_url (no query string).
-    const paid = await deliver(a, peerA.callback(orderId));
+    const paid = await deliverNotice(a, peerA.callback(orderId));
     expect(paid.statusCode, paid.body).toBe(200);
     expect(JSON.parse(paid.body)).toEqual({ code: 'SUCCESS' });
     expect(must(await a.call('GET', `/api/v1/orders/${orderId}`, undefined, keyless), 200).body).toMatchObject({ status: 'paid', pay_status: 'paid' });
     expect(must(await t.call('GET', `/api/v1/rewards/balance/${referrer}`), 200).body).toMatchObject({ balance: 1000, total_reward: 1000 });
     // Delivered again: acknowledged, nothing moves.
-    expect((await deliver(a, peerA.callback(orderId), '/api/v1/orders/payment/callback')).statusCode).toBe(200);
+    expect((await deliverNotice(a, peerA.callback(orderId), '/api/v1/orders/payment/callback')).statusCode).toBe(200);
     expect(must(await t.call('GET', `/api/v1/rewards/balance/${referrer}`), 200).body.balance).toBe(1000);
 
     // Deleted: the next payment start is 503 again.
@@ -123,39 +100,39 @@ describe('WeChat Pay merchant credentials per tenant', () => {
     const a = await testApp();
     const victim = await a.newTenant();
     const other = await a.newTenant();
-    must(await victim.call('PUT', '/v1/payments/wechat-pay', credentials(keysA, peerA.url), { key: victim.admin }), 200);
-    must(await other.call('PUT', '/v1/payments/wechat-pay', credentials(keysB, peerB.url), { key: other.admin }), 200);
+    must(await victim.call('PUT', '/v1/payments/wechat-pay', merchantCredentials(keysA, peerA.url), { key: victim.admin }), 200);
+    must(await other.call('PUT', '/v1/payments/wechat-pay', merchantCredentials(keysB, peerB.url), { key: other.admin }), 200);
     const referrer = `ref-${newPhone()}`;
     const { orderId } = await wechatOrder(a, victim, referrer);
     must(await a.call('POST', `/api/v1/orders/${orderId}/pay`, { scene: 'native' }, keyless), 200);
 
     // The other merchant's WeChat Pay (its platform key, its APIv3 key) "pays" the victim's order: not found for it.
     peerB.orders.set(orderId, { ...peerA.orders.get(orderId)! });
-    const foreign = await deliver(a, peerB.callback(orderId));
+    const foreign = await deliverNotice(a, peerB.callback(orderId));
     expect(foreign.statusCode).toBe(404);
     expect(JSON.parse(foreign.body).error.code).toBe('order_not_found');
     // The other tenant also registers the victim's platform certificate (public material): a callback
     // signed with the victim's platform key is still decrypted only by the victim's APIv3 key.
-    must(await other.call('PUT', '/v1/payments/wechat-pay', credentials(keysB, peerB.url, { platform_certificates: [{ serial_no: keysA.platform.serial_no, public_key_pem: keysA.platform.public_key_pem }] }), { key: other.admin }), 200);
+    must(await other.call('PUT', '/v1/payments/wechat-pay', merchantCredentials(keysB, peerB.url, { platform_certificates: [{ serial_no: keysA.platform.serial_no, public_key_pem: keysA.platform.public_key_pem }] }), { key: other.admin }), 200);
     expect(must(await a.call('GET', `/api/v1/orders/${orderId}`, undefined, keyless), 200).body.status).toBe('pending');
 
     // A serial nobody registered.
     const unknown = peerA.callback(orderId);
-    const res = await deliver(a, { ...unknown, headers: { ...unknown.headers, 'wechatpay-serial': 'FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000' } }, '/api/v1/orders/payment/notify?provider=wechat_pay');
+    const res = await deliverNotice(a, { ...unknown, headers: { ...unknown.headers, 'wechatpay-serial': 'FFFF0000FFFF0000FFFF0000FFFF0000FFFF0000' } }, '/api/v1/orders/payment/notify?provider=wechat_pay');
     expect(res.statusCode).toBe(401);
     expect(JSON.parse(res.body).error.code).toBe('payment_certificate_unknown');
 
     // Credentials whose mchid is not the one in the decrypted notice: refused.
-    must(await other.call('PUT', '/v1/payments/wechat-pay', credentials(keysB, peerB.url), { key: other.admin }), 200);
-    must(await victim.call('PUT', '/v1/payments/wechat-pay', credentials(keysA, peerA.url, { mchid: '1900000001' }), { key: victim.admin }), 200);
-    const mismatch = await deliver(a, peerA.callback(orderId));
+    must(await other.call('PUT', '/v1/payments/wechat-pay', merchantCredentials(keysB, peerB.url), { key: other.admin }), 200);
+    must(await victim.call('PUT', '/v1/payments/wechat-pay', merchantCredentials(keysA, peerA.url, { mchid: '1900000001' }), { key: victim.admin }), 200);
+    const mismatch = await deliverNotice(a, peerA.callback(orderId));
     expect(mismatch.statusCode).toBe(401);
     expect(JSON.parse(mismatch.body).error.code).toBe('payment_merchant_mismatch');
     expect(must(await a.call('GET', `/api/v1/orders/${orderId}`, undefined, keyless), 200).body.status).toBe('pending');
 
     // Back to the right mchid: the victim's own callback pays it, once.
-    must(await victim.call('PUT', '/v1/payments/wechat-pay', credentials(keysA, peerA.url), { key: victim.admin }), 200);
-    expect((await deliver(a, peerA.callback(orderId))).statusCode).toBe(200);
+    must(await victim.call('PUT', '/v1/payments/wechat-pay', merchantCredentials(keysA, peerA.url), { key: victim.admin }), 200);
+    expect((await deliverNotice(a, peerA.callback(orderId))).statusCode).toBe(200);
     expect(must(await victim.call('GET', `/api/v1/rewards/balance/${referrer}`), 200).body.balance).toBe(1000);
     expect(must(await other.call('GET', `/api/v1/rewards/balance/${referrer}`), 200).body.balance).toBe(0);
   });
@@ -168,10 +145,10 @@ describe('base_url', () => {
     const merchants = createMerchantService({ db: a.database.db, clock: systemClock, box: createSecretBox(randomBytes(32)), allowPrivateNetworks: false });
     const actor: Actor = { kind: 'tenant', tenantId: t.tenantId, keyId: 'k', role: 'admin', productCodes: null };
     for (const url of ['http://203.0.113.9', 'https://127.0.0.1:9', 'https://10.1.2.3', 'https://169.254.169.254', 'https://[::1]']) {
-      await expect(merchants.put(actor, credentials(keysA, url) as never), url).rejects.toMatchObject({ code: 'payment_credentials_invalid', details: { field: 'base_url' } });
+      await expect(merchants.put(actor, merchantCredentials(keysA, url) as never), url).rejects.toMatchObject({ code: 'payment_credentials_invalid', details: { field: 'base_url' } });
     }
     await expect(merchants.get(actor)).rejects.toMatchObject({ code: 'payment_merchant_not_found' });
-    expect(await merchants.put(actor, credentials(keysA, 'https://203.0.113.9') as never)).toMatchObject({ configured: true, base_url: 'https://203.0.113.9' });
+    expect(await merchants.put(actor, merchantCredentials(keysA, 'https://203.0.113.9') as never)).toMatchObject({ configured: true, base_url: 'https://203.0.113.9' });
   });
 });
 
@@ -194,7 +171,7 @@ describe('sandbox keys', () => {
     const [ka, kb] = await Promise.all([a.app.services.referralSandbox.ready(), b.app.services.referralSandbox.ready()]);
     expect(ka).not.toBe(kb);
     // Signed in process a, delivered to process b.
-    const res = await deliver(b, a.app.services.referralSandbox.notice(order.order_id, { amount: 9900 }));
+    const res = await deliverNotice(b, a.app.services.referralSandbox.notice(order.order_id, { amount: 9900 }));
     expect(res.statusCode, res.body).toBe(200);
     expect(must(await t.call('GET', `/api/v1/rewards/balance/${referrer}`), 200).body.balance).toBe(1000);
     const rows = (await a.database.db.selectFrom('payment_sandbox_key' as never).selectAll().where('name' as never, '=', 'default' as never).execute()) as { keys_sealed: string }[];
