@@ -351,7 +351,7 @@ export function createServices(deps: ServiceDeps) {
   // Referral hub: settings, keyless page routes, payments settled with the referrer's reward in one
   // transaction. The sandbox provider's keys are generated once and stored sealed (every process
   // and restart verifies its callbacks); WeChat Pay uses each tenant's stored merchant credentials.
-  const referrals = createReferralService({ db, clock, campaigns, ledger, publicUrl: config.outreach.public_url });
+  const referrals = createReferralService({ db, clock, campaigns, ledger, publicUrl: config.outreach.public_url, pageCacheMs: config.referrals.page_cache_ms });
   const publicUrl = config.outreach.public_url.replace(/\/+$/, '');
   const merchants = createMerchantService({ db, clock, box: createSecretBox(secretKey), allowPrivateNetworks: config.webhooks.allow_private_networks });
   const referralSandbox = createStoredSandbox({

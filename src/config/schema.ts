@@ -140,6 +140,9 @@ export const ConfigSchema = Type.Object(
       {
         // A referral order still unpaid this long after its sign-up is cancelled (the sweep runs every 5 s).
         unpaid_timeout_seconds: Type.Integer({ minimum: 60, maximum: 30 * 86400, default: 1800 }),
+        // Milliseconds each process keeps a landing page's settings and campaign rows (0: read them on every request).
+        // A page disabled or paused through another process keeps taking sign-ups here for at most this long.
+        page_cache_ms: Type.Integer({ minimum: 0, maximum: 60_000, default: 1000 }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -274,6 +277,8 @@ export const ConfigSchema = Type.Object(
     wechat: Type.Object(
       {
         api_base_url: Type.String({ default: 'https://api.weixin.qq.com', pattern: '^https?://' }),
+        // WeChat's web authorisation page (the landing page sends WeChat's browser there for the payer's openid).
+        oauth_base_url: Type.String({ default: 'https://open.weixin.qq.com', pattern: '^https?://' }),
         timeout_ms: Type.Integer({ minimum: 100, maximum: 60_000, default: 5000 }),
       },
       { additionalProperties: false, default: {} },
@@ -358,6 +363,7 @@ export const envBindings: readonly EnvBinding[] = [
   { env: 'MARKETING_GRANT_BATCH_CONCURRENCY', path: 'grants.batch_concurrency', kind: 'integer', description: 'Grant batches in flight at once per process (default 2)' },
   { env: 'MARKETING_OUTREACH_PUBLIC_URL', path: 'outreach.public_url', kind: 'string', description: 'Public base URL of tracked links and unsubscribe pages (default http://localhost:8105)' },
   { env: 'MARKETING_WECHAT_API_BASE_URL', path: 'wechat.api_base_url', kind: 'string', description: "WeChat's server API (default https://api.weixin.qq.com)" },
+  { env: 'MARKETING_WECHAT_OAUTH_BASE_URL', path: 'wechat.oauth_base_url', kind: 'string', description: "WeChat's web authorisation page (default https://open.weixin.qq.com)" },
   { env: 'MARKETING_WEBHOOKS_ALLOW_PRIVATE', path: 'webhooks.allow_private_networks', kind: 'boolean', description: 'Let webhook URLs reach loopback / private / link-local addresses (default false)' },
   { env: 'MARKETING_CODES_MAX_GUESS_PROBABILITY', path: 'redeem_codes.max_guess_probability', kind: 'number', description: 'Refuse batches whose codes a random guess hits more often than this (default 1e-6)' },
   { env: 'MARKETING_CODES_SYNC_LIMIT', path: 'redeem_codes.sync_limit', kind: 'integer', description: 'Largest batch made inside the request (default 10000)' },

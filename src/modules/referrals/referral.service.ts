@@ -1,5 +1,5 @@
 import { Ajv, type ValidateFunction } from 'ajv';
-import type { Database, Executor } from '../../db/client.js';
+import { afterCommit, type Database, type Executor } from '../../db/client.js';
 import { type Actor, requireTenant, type TenantActor } from '../../platform/actor.js';
 import type { Clock } from '../../platform/clock.js';
 import { invalidRequest } from '../../platform/errors.js';
@@ -8,6 +8,7 @@ import { pagination, toPage } from '../../platform/paging.js';
 import { type CampaignService, campaignStatus } from '../campaigns/index.js';
 import type { LedgerService } from '../ledger/index.js';
 import { referralErrors } from './referral.errors.js';
+import { createPageCache, type PageRows } from './referral.page-cache.js';
 import * as repo from './referral.repo.js';
 import type {
   FunnelView,
@@ -27,6 +28,8 @@ export interface ReferralServiceDeps {
   ledger: LedgerService;
   /** The base of the landing page URL (`{public_url}/p/{campaign_id}`). */
   publicUrl: string;
+  /** How long this process keeps a page's settings and campaign rows (referrals.page_cache_ms; 0: read them on every request). */
+  pageCacheMs?: number;
 }
 
 /** A mainland China mobile number: 11 digits starting 13-19, an optional +86 / 86 in front. */
@@ -121,16 +124,24 @@ export function createReferralService(deps: ReferralServiceDeps) {
     return validate;
   }
 
+  async function readPage(campaignId: string, exec: Executor): Promise<PageRows | null> {
+    const settings = await repo.findSettingsByCampaign(exec, campaignId);
+    if (!settings) return null;
+    const campaign = await campaigns.findForGrant(settings.tenant_id, campaignId, exec);
+    return campaign ? { settings, campaign } : null;
+  }
+  const pages = createPageCache({ ttlMs: deps.pageCacheMs ?? 0, now: () => clock.now().getTime(), load: (campaignId) => readPage(campaignId, db) });
+
   /**
    * The campaign behind a keyless route: it has referral settings, is enabled, and its campaign
    * is ACTIVE (published, inside its window). Anything else is the same 404 as an unknown id.
+   * The rows come from the page cache (referral.page-cache.ts) unless a transaction is given; the
+   * decision is made here on every call, against the clock.
    */
-  async function openPage(campaignId: string, exec: Executor = db) {
-    const settings = await repo.findSettingsByCampaign(exec, campaignId);
-    if (!settings || settings.status !== 'enabled') throw referralErrors.pageNotFound(campaignId);
-    const campaign = await campaigns.findForGrant(settings.tenant_id, campaignId, exec);
-    if (!campaign || campaignStatus(campaign, clock.now()) !== 'ACTIVE') throw referralErrors.pageNotFound(campaignId);
-    return { settings, campaign };
+  async function openPage(campaignId: string, exec: Executor = db): Promise<PageRows> {
+    const rows = exec === db ? await pages.get(campaignId) : await readPage(campaignId, exec);
+    if (!rows || rows.settings.status !== 'enabled' || campaignStatus(rows.campaign, clock.now()) !== 'ACTIVE') throw referralErrors.pageNotFound(campaignId);
+    return rows;
   }
 
   const service = {
@@ -161,6 +172,10 @@ export function createReferralService(deps: ReferralServiceDeps) {
         created_at: now,
         updated_at: now,
       });
+      // This process sees the change at once: now, and again once it has committed (a page read
+      // between the two would otherwise keep the old row for the TTL).
+      pages.drop(campaignId);
+      afterCommit(exec, () => pages.drop(campaignId));
       return toSettingsView(row, deps.publicUrl);
     },
 

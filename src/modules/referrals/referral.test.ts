@@ -85,14 +85,13 @@ describe('keyless page routes: walls', () => {
       expect((await a.call('POST', '/api/v1/orders', orderBody(id, newPhone()), keyless)).status).toBe(404);
       expect((await a.call('POST', `/api/v1/campaigns/${id}/views`, {}, keyless)).status).toBe(404);
     }
-    // Disabled by the operator, then paused: 404 both, and orders are refused.
+    // Disabled by the operator: 404 at once in this process, and orders are refused. (Paused: 404
+    // once the page cache's entry expires, in referral-page-cache.test.ts.)
     must(await t.call('PUT', `/v1/campaigns/${campaignId}/referral`, { ...SETTINGS, status: 'disabled' }, { key: t.admin }), 200);
     expect((await a.call('GET', `/api/v1/campaigns/${campaignId}/form`, undefined, keyless)).status).toBe(404);
     expect((await a.call('POST', '/api/v1/orders', orderBody(campaignId, newPhone()), keyless)).status).toBe(404);
     must(await t.call('PUT', `/v1/campaigns/${campaignId}/referral`, SETTINGS, { key: t.admin }), 200);
     must(await a.call('GET', `/api/v1/campaigns/${campaignId}/form`, undefined, keyless), 200);
-    must(await t.call('POST', `/v1/campaigns/${campaignId}/pause`, undefined, { key: t.admin }), 200);
-    expect((await a.call('GET', `/api/v1/campaigns/${campaignId}/form`, undefined, keyless)).status).toBe(404);
     // A user's rewards and balance are personal: their routes, the document's included, need a tenant key.
     expect((await a.call('GET', '/api/v1/rewards/balance/u1', undefined, keyless)).status).toBe(401);
     expect((await a.call('GET', `/api/v1/rewards/u1?campaign_id=${campaignId}`, undefined, keyless)).status).toBe(401);

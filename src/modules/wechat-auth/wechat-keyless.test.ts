@@ -12,7 +12,9 @@ const wxId = () => `wx${randomBytes(8).toString('hex')}`;
 
 beforeAll(async () => {
   peer = await startWechatPeer();
-  app = (await mirrorApp({ overrides: { 'wechat.api_base_url': peer.url, 'wechat.timeout_ms': 400 } })).api;
+  // A second app over the test database (another process): without its page cache, the settings
+  // changed through the test app are seen at once (with it, after referrals.page_cache_ms).
+  app = (await mirrorApp({ overrides: { 'wechat.api_base_url': peer.url, 'wechat.timeout_ms': 400, 'referrals.page_cache_ms': 0 } })).api;
 });
 afterAll(async () => {
   await app.services.close();
