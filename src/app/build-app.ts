@@ -181,7 +181,7 @@ export async function buildApp(options: BuildAppOptions): Promise<Api> {
   couponMarketingRoutes(app, { coupons: services.coupons, uow });
   promotionRoutes(app, { promotions: services.promotions, uow });
   checkoutRoutes(app, { checkout: services.checkout, uow });
-  referralRoutes(app, { referrals: services.referrals, payments: services.referralPayments, guard: services.referralGuard, uow });
+  referralRoutes(app, { referrals: services.referrals, payments: services.referralPayments, guard: services.referralGuard, hub: services.referralHub, uow });
   referralCallbackRoutes(app, { payments: services.referralPayments });
   // The landing page inlines the same public form the page's API answers (same per-IP limit, same 404).
   landingPageRoutes(app, {

@@ -41,7 +41,7 @@ import { createGroupBuyGuard, createGroupBuyNotifyHandler, createGroupBuyService
 import { createPromotionService } from '../modules/promotions/index.js';
 import { checkoutMetrics, createCheckoutService } from '../modules/checkout/index.js';
 import { createHmac } from 'node:crypto';
-import { createReferralGuard, createReferralPayments, createReferralService, type ProviderName } from '../modules/referrals/index.js';
+import { createHubCampaigns, createReferralGuard, createReferralPayments, createReferralService, type ProviderName } from '../modules/referrals/index.js';
 import { createMerchantService, createStoredSandbox } from '../modules/payments/index.js';
 import { createPosterService } from '../modules/posters/index.js';
 import { createMediaService } from '../modules/media/index.js';
@@ -387,12 +387,14 @@ export function createServices(deps: ServiceDeps) {
     },
   });
   const referralGuard = createReferralGuard(limiter, config.rate_limits.referral_page);
+  // The document's campaign paths: a campaign and its referral settings as one resource.
+  const referralHub = createHubCampaigns({ db, clock, campaigns, referrals, publicUrl: config.outreach.public_url });
   const closeServices = async () => {
     await outreach.close();
     await sync.close();
     await close();
   };
-  return { db, clock, customers, audiences, templates, outreach, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead, redis, limiter, redeemGuard, redeemBatches, redeemCodes, redemptions, codeMirror, codeReconciler, tasks, groupBuys, groupBuyNotify, coupons, promotions, checkout, sync, posters, wechat, referrals, referralPayments, referralSandbox, referralGuard, merchants, media, close: closeServices };
+  return { db, clock, customers, audiences, templates, outreach, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead, redis, limiter, redeemGuard, redeemBatches, redeemCodes, redemptions, codeMirror, codeReconciler, tasks, groupBuys, groupBuyNotify, coupons, promotions, checkout, sync, posters, wechat, referrals, referralPayments, referralSandbox, referralGuard, referralHub, merchants, media, close: closeServices };
 }
 
 export type Services = ReturnType<typeof createServices>;

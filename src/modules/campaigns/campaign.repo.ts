@@ -54,6 +54,12 @@ export function findCampaign(db: Executor, v: Visibility, campaignId: string, op
   return query.executeTakeFirst();
 }
 
+/** The visible campaigns among `campaignIds` (one statement; unknown ids are left out). */
+export function findCampaigns(db: Executor, v: Visibility, campaignIds: readonly string[]) {
+  if (campaignIds.length === 0) return Promise.resolve([]);
+  return visible(db.selectFrom('campaign').selectAll(), v).where('campaign_id', 'in', campaignIds).execute();
+}
+
 export interface CampaignFilter {
   status?: CampaignStatus | undefined;
   campaignType?: string | undefined;

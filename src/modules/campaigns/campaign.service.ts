@@ -115,6 +115,13 @@ export function createCampaignService(deps: { db: Database; clock: Clock; apps: 
       return toCampaignView(row, clock.now());
     },
 
+    /** The caller's campaigns among `campaignIds`, in one statement (unknown or invisible ids are left out). */
+    async getCampaigns(actor: Actor, campaignIds: readonly string[], exec: Executor = db): Promise<CampaignView[]> {
+      const rows = await repo.findCampaigns(exec, visibilityOf(requireTenant(actor)), campaignIds);
+      const now = clock.now();
+      return rows.map((r) => toCampaignView(r, now));
+    },
+
     /** Lists the caller's campaigns, newest first, filtered by status, type, product line, name and start/end time. */
     async listCampaigns(actor: Actor, query: CampaignListInput, productHeader?: string, exec: Executor = db) {
       const tenant = requireTenant(actor);

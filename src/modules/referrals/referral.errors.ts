@@ -13,6 +13,14 @@ export const referralErrors = {
   pageNotFound: (campaignId: string) =>
     new AppError('not_found', 'campaign_not_found', `campaign ${campaignId} not found`, { campaign_id: campaignId }),
 
+  /** 404 on the document's campaign paths: unknown, another tenant's, without referral settings, or deleted. */
+  hubCampaignNotFound: (campaignId: string) =>
+    new AppError('not_found', 'campaign_not_found', `campaign ${campaignId} not found`, { campaign_id: campaignId }),
+
+  /** 400: a reward rate that rounds to less than one basis point. */
+  rewardRateTooSmall: (rate: number) =>
+    new AppError('invalid', 'invalid_reward_rule', `reward_rule: ${rate} rounds to 0; the smallest rate is 0.0001`, { field: 'reward_rule' }),
+
   /** 404 on the keyless routes: an order the caller cannot see. */
   orderNotFound: (orderId: string) => new AppError('not_found', 'order_not_found', `order ${orderId} not found`, { order_id: orderId }),
 

@@ -9,6 +9,8 @@ import { resolveClientIp } from '../../platform/client-ip.js';
 import { authErrors, errors, PageQuery } from '../../platform/http/common.schemas.js';
 import type { Api } from '../../platform/http/types.js';
 import type { UnitOfWork } from '../../platform/http/unit-of-work.js';
+import type { HubCampaigns } from './referral.hub-campaigns.js';
+import { referralHubCampaignRoutes } from './referral.hub-campaigns.routes.js';
 import type { ReferralGuard } from './referral.limits.js';
 import type { ReferralPayments } from './referral.payment.js';
 import {
@@ -42,6 +44,8 @@ export interface ReferralRouteDeps {
   referrals: ReferralService;
   payments: ReferralPayments;
   guard: ReferralGuard;
+  /** The product document's campaign paths (referral.hub-campaigns.routes.ts). */
+  hub: HubCampaigns;
   uow: UnitOfWork;
 }
 
@@ -147,4 +151,6 @@ export function referralRoutes(app: Api, deps: ReferralRouteDeps): void {
   );
   // Withdrawals and refunds (referral.withdrawals.routes.ts).
   referralWithdrawalRoutes(app, { withdrawals: payments.withdrawals, payments, uow });
+  // The document's campaign paths (/api/v1/campaigns, tenant key).
+  referralHubCampaignRoutes(app, { hub: deps.hub, uow });
 }

@@ -21,6 +21,8 @@ export interface ReferralCampaignTable {
   created_at: Date;
   updated_at: Date;
   version: Generated<number>;
+  /** Set by the document's DELETE /api/v1/campaigns/:id (the row stays; the paths answer 404). */
+  deleted_at: Generated<Date | null>;
 }
 
 export type OrderStatus = 'pending' | 'paid' | 'refunded' | 'cancelled';
