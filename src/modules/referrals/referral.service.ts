@@ -144,8 +144,19 @@ export function createReferralService(deps: ReferralServiceDeps) {
     return rows;
   }
 
+  /**
+   * Drops a page's cached rows in this process: now, and again once `exec` has committed (a page
+   * read between the two would otherwise keep the old rows for the TTL). For any change to a
+   * campaign's settings or its campaign (state, window, form) made through this process.
+   */
+  function forgetPage(campaignId: string, exec: Executor = db): void {
+    pages.drop(campaignId);
+    afterCommit(exec, () => pages.drop(campaignId));
+  }
+
   const service = {
     openPage,
+    forgetPage,
 
     /** Creates or replaces a campaign's referral settings (the campaign must be visible to the key). */
     async putSettings(actor: Actor, campaignId: string, input: ReferralSettingsInput, exec: Executor = db): Promise<ReferralSettingsView> {
@@ -172,10 +183,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
         created_at: now,
         updated_at: now,
       });
-      // This process sees the change at once: now, and again once it has committed (a page read
-      // between the two would otherwise keep the old row for the TTL).
-      pages.drop(campaignId);
-      afterCommit(exec, () => pages.drop(campaignId));
+      forgetPage(campaignId, exec);
       return toSettingsView(row, deps.publicUrl);
     },
 
