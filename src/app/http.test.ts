@@ -332,6 +332,9 @@ describe('OpenAPI and docs', () => {
     ['/api/v1/orders/payment/notify', ['post']],
     ['/api/v1/rewards/balance/{userId}', ['get']],
     ['/api/v1/rewards/{userId}', ['get']],
+    // The document's campaign paths (tenant key).
+    ['/api/v1/campaigns', ['get', 'post']],
+    ['/api/v1/campaigns/{id}', ['delete', 'get', 'put']],
     ['/v1/referrals/withdrawals', ['get', 'post']],
     ['/v1/referrals/withdrawals/{withdrawal_id}', ['get']],
     ['/v1/referrals/withdrawals/{withdrawal_id}/approve', ['post']],

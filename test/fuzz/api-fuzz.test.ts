@@ -189,9 +189,12 @@ async function listsStillAnswer(after: Operation): Promise<Failure[]> {
 
 /**
  * The fixture a path parameter takes: under /v1/outreach/campaigns, `campaign_id` names an
- * outreach campaign (the fixture `id`, as the /api/marketing paths call it), not a /v1 campaign.
+ * outreach campaign (the fixture `id`, as the /api/marketing paths call it), not a /v1 campaign;
+ * under /api/v1/campaigns/{id}, a campaign of the document's paths (`hub_campaign_id`).
  */
 function fixtureOf(op: Operation, name: string): string {
+  // The document's campaign paths name a campaign with referral settings.
+  if (name === 'id' && op.path === '/api/v1/campaigns/{id}') return 'hub_campaign_id';
   return name === 'campaign_id' && op.path.startsWith('/v1/outreach/campaigns/') ? 'id' : name;
 }
 

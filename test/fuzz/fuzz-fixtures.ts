@@ -196,6 +196,11 @@ export class FixtureSet {
         this.check('credit balance', await admin('POST', `/v1/users/${user}/ledger/adjust`, { asset: 'BALANCE', amount: 1_000_000, reason: 'fuzz' }));
         return this.check('withdrawal', await admin('POST', '/v1/referrals/withdrawals', { user_id: user, amount: 100 }))?.withdrawal_id;
       },
+      // A campaign of the product document's paths (/api/v1/campaigns/{id}): a form, a 10% rate, the sandbox.
+      hub_campaign_id: async () => {
+        const body = { name: 'Fuzz hub', product_code: t.productCode, form_fields: { type: 'object' }, reward_rule: 0.1, payment: { amount: 1000, provider: 'sandbox' } };
+        return this.check('create hub campaign', await admin('POST', '/api/v1/campaigns', body))?.id;
+      },
       // The product document's camelCase path parameter of /api/v1/sync/{status,retry}/{orderId}.
       orderId: async () => this.need('order_id'),
       // The terms of a flash sale, so a generated POST /v1/promotions (promotion_type flash_sale) is valid.

@@ -47,6 +47,8 @@ interface Fixtures {
   orderId: string;
   syncTargetId: string;
   withdrawalId: string;
+  /** A campaign of the product document's paths (/api/v1/campaigns/:id), product p2. */
+  hubCampaignId: string;
 }
 
 interface Rule {
@@ -300,6 +302,12 @@ const RULES: Record<string, Rule> = {
   'POST /api/v1/orders/payment/callback': { auth: 'public', body: () => ({ id: 'mx' }) },
   'POST /api/v1/orders/payment/notify': { auth: 'public', body: () => ({ id: 'mx' }) },
   'GET /api/v1/rewards/balance/{userId}': tenantWide,
+  // The document's campaign paths: a campaign with referral settings (p2); writes are admin's, as the settings PUT.
+  'POST /api/v1/campaigns': { role: 'admin', body: () => ({ name: 'mx', product_code: 'p2', form_fields: { type: 'object' }, reward_rule: 0.1, payment: { amount: 1000, provider: 'sandbox' } }) },
+  'GET /api/v1/campaigns': {},
+  'GET /api/v1/campaigns/{id}': {},
+  'PUT /api/v1/campaigns/{id}': { role: 'admin', body: () => ({ name: 'mx' }) },
+  'DELETE /api/v1/campaigns/{id}': { role: 'admin' },
   'GET /api/v1/rewards/{userId}': { ...tenantWide, query: (f) => ({ campaign_id: f.campaignId }) },
   // Referral withdrawals (the tenant's backend requests, admin keys decide) and refunds (admin keys).
   'POST /v1/referrals/withdrawals': { ...tenantWide, body: (f) => ({ user_id: f.userId, amount: 1 }) },
@@ -350,7 +358,7 @@ describe('permission matrix: every route x every caller', () => {
       none: null,
       master: app.master,
     };
-    const productMarkers = [f.userId, f.campaignId, f.rewardId, f.reservationId, f.grantId, f.batchId, f.audienceId, f.taskId, f.spareTaskId, ...f.codes];
+    const productMarkers = [f.userId, f.campaignId, f.hubCampaignId, f.rewardId, f.reservationId, f.grantId, f.batchId, f.audienceId, f.taskId, f.spareTaskId, ...f.codes];
     const tenantMarkers = [f.tenantId, f.keyId, f.userSecret, f.templateId, f.outreachCampaignId, f.runId, f.recordId, f.providerId, f.activityId, f.groupId, f.couponTemplateId, f.couponId, f.promotionId, f.orderId, f.syncTargetId, f.withdrawalId, ...productMarkers];
 
     // Reads first, destructive calls last (a sub-resource before its parent), so the fixtures
@@ -465,7 +473,7 @@ function fillPath(template: string, f: Fixtures): string {
     key_id: f.keyId,
     product_code: 'p2',
     campaign_id: outreach ? f.outreachCampaignId : f.campaignId,
-    id: f.outreachCampaignId,
+    id: template === '/api/v1/campaigns/{id}' ? f.hubCampaignId : f.outreachCampaignId,
     run_id: f.runId,
     record_id: f.recordId,
     provider_id: f.providerId,
@@ -561,6 +569,8 @@ async function buildFixtures(app: TestApp, t: TenantFixture): Promise<Fixtures &
   // A pending referral withdrawal of the user (its BALANCE credited first).
   must(await t.call('POST', `/v1/users/${userId}/ledger/adjust`, { asset: 'BALANCE', amount: 100_000, reason: 'mx' }, { key: t.admin }), 201);
   const withdrawalId = must(await t.call('POST', '/v1/referrals/withdrawals', { user_id: userId, amount: 100 }), 201).body.withdrawal_id as string;
+  const hubBody = { name: 'H', product_code: 'p2', form_fields: { type: 'object' }, reward_rule: 0.1, payment: { amount: 1000, provider: 'sandbox' } };
+  const hubCampaignId = must(await t.call('POST', '/api/v1/campaigns', hubBody, { key: t.admin }), 201).body.id as string;
   await runTransaction(app.database.db, (trx) => app.app.services.sync.enqueue(trx, { tenant_id: t.tenantId, kind: 'reward', record_id: `mx-${uid()}`, order_id: orderId, record: {} }));
   const dashless = codes.map((c) => c.replaceAll('-', ''));
   return {
@@ -572,6 +582,7 @@ async function buildFixtures(app: TestApp, t: TenantFixture): Promise<Fixtures &
     orderId,
     syncTargetId,
     withdrawalId,
+    hubCampaignId,
     templateId,
     outreachCampaignId,
     runId,
