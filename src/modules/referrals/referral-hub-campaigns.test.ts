@@ -149,6 +149,18 @@ describe("the document's campaign paths (/api/v1/campaigns)", () => {
     expect((await t.call('GET', `/v1/campaigns/${draft.id}`)).status).toBe(404);
   });
 
+  it('100 parallel DELETEs of one campaign: exactly one 204, the rest 404', async () => {
+    const a = await testApp();
+    const t = await a.newTenant();
+    const created = await create(t);
+    const replies = await Promise.all(Array.from({ length: 100 }, () => t.call('DELETE', `/api/v1/campaigns/${created.id}`, undefined, { key: t.admin })));
+    const statuses = replies.map((r) => r.status).sort();
+    expect(statuses.filter((s) => s === 204)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 404)).toHaveLength(99);
+    expect(await pageStatus(a, created.id)).toBe(404);
+    expect(must(await t.call('GET', `/v1/campaigns/${created.id}`), 200).body.status).toBe('ARCHIVED');
+  });
+
   it("another tenant's id is 404 on every path; a readonly key reads but cannot write", async () => {
     const a = await testApp();
     const t = await a.newTenant();
