@@ -185,6 +185,7 @@ export async function buildApp(options: BuildAppOptions): Promise<Api> {
   referralCallbackRoutes(app, { payments: services.referralPayments });
   // The landing page inlines the same public form the page's API answers (same per-IP limit, same 404).
   landingPageRoutes(app, {
+    wechatOauthBaseUrl: config.wechat.oauth_base_url,
     loadForm: async (campaignId, clientIp) => {
       await services.referralGuard.admit(clientIp);
       return services.referrals.publicForm(campaignId);

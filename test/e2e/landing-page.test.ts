@@ -5,17 +5,24 @@
  * the referrer's balance and the funnel over the API. And the load time on a throttled mobile
  * profile (150 ms latency, 1.6 Mbit/s down, 750 kbit/s up, CPU / 4): the issue asks under 3 s.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type Browser, type BrowserContextOptions, chromium } from 'playwright-core';
+import jsQRModule from 'jsqr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureLandingBuilt } from '../../src/modules/landing-page/index.js';
 import { newPhone, referralCampaign } from '../../src/modules/referrals/testing/referral-fixtures.js';
 import { systemClock } from '../../src/platform/clock.js';
+import { startWechatPeer, type WechatPeer } from '../../src/modules/wechat-auth/testing/wechat-peer.js';
+import type { Api } from '../../src/platform/http/types.js';
+import { mirrorApp } from '../helpers/mirror-app.js';
 import { must, type TestApp, type TenantFixture, testApp } from '../helpers/test-app.js';
 
+// jsqr's CommonJS default export, seen through its ESM types.
+const jsQR = jsQRModule as unknown as typeof jsQRModule.default;
 const CHROMIUM = '/usr/bin/chromium';
 const hasBrowser = existsSync(CHROMIUM);
 const ARTIFACTS = join(import.meta.dirname, '..', 'artifacts');
@@ -176,6 +183,104 @@ describe.skipIf(!hasBrowser)('the landing page in Chromium', () => {
       await page.getByRole('button', { name: /确认沙箱支付/ }).click();
       await page.locator('[data-success-code]').waitFor();
       expect(pays.map((body) => JSON.parse(body))).toEqual([{ scene: 'jsapi', payer_openid: 'oWx_e2e_openid_1' }]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("inside WeChat without an openid: WeChat's web authorisation (snsapi_base) first, back with a code, then jsapi with that openid", async () => {
+    // An app whose WeChat (server API and authorize page) is the local peer, over the same database.
+    const peer: WechatPeer = await startWechatPeer();
+    let oa: Api | undefined;
+    try {
+      oa = (await mirrorApp({ overrides: { 'wechat.api_base_url': peer.url, 'wechat.oauth_base_url': peer.url } })).api;
+      await oa.listen({ port: 0, host: '127.0.0.1' });
+      const oaBase = `http://127.0.0.1:${(oa.server.address() as AddressInfo).port}`;
+      const appId = `wx${randomBytes(8).toString('hex')}`;
+      const secret = `secret-${randomBytes(6).toString('hex')}`;
+      peer.addApp(appId, secret);
+      peer.webUser.set(appId, 'oWx_web_e2e_1');
+      must(await t.call('PUT', `/v1/wechat/apps/${appId}`, { secret }, { key: t.admin }), 200);
+      const { campaignId } = await referralCampaign(t, { image_url: null, wechat_app_id: appId });
+
+      const context = await browser.newContext({ ...MOBILE, userAgent: `${MOBILE.userAgent} MicroMessenger/8.0.50(0x1800323c) NetType/WIFI Language/zh_CN` });
+      const page = await context.newPage();
+      const pays: string[] = [];
+      const signIns: string[] = [];
+      const authorizes: string[] = [];
+      page.on('request', (request) => {
+        const url = new URL(request.url());
+        if (request.method() === 'POST' && /\/api\/v1\/orders\/[^/]+\/pay$/.test(url.pathname)) pays.push(request.postData() ?? '');
+        if (request.method() === 'POST' && url.pathname === '/api/v1/auth/wechat') signIns.push(request.postData() ?? '');
+        if (url.pathname === '/connect/oauth2/authorize') authorizes.push(request.url());
+      });
+      try {
+        await page.goto(`${oaBase}/p/${campaignId}?c_id=oa`);
+        const phone = newPhone();
+        await page.locator('input[name="name"]').fill('钱七');
+        await page.locator('input[name="phone"]').fill(phone);
+        await page.getByRole('button', { name: '提交报名' }).click();
+        await page.getByRole('button', { name: /立即支付/ }).click();
+        // To the (local) authorize page and back: the page signs in and goes on to pay by itself.
+        await page.locator('[data-sandbox]').waitFor();
+        expect(authorizes).toHaveLength(1);
+        const asked = new URL(authorizes[0]!);
+        expect(asked.origin).toBe(peer.url);
+        expect(Object.fromEntries(asked.searchParams)).toEqual({ appid: appId, redirect_uri: `${oaBase}/p/${campaignId}?c_id=oa`, response_type: 'code', scope: 'snsapi_base', state: expect.stringMatching(/^[0-9a-f]{32}$/) });
+        expect(signIns.map((body) => JSON.parse(body))).toEqual([{ code: expect.stringMatching(/^w_/), campaign_id: campaignId, kind: 'web' }]);
+        expect(pays.map((body) => JSON.parse(body))).toEqual([{ scene: 'jsapi', payer_openid: 'oWx_web_e2e_1' }]);
+        // The code and state left the address bar; the openid is kept for this official account.
+        expect(page.url()).toBe(`${oaBase}/p/${campaignId}?c_id=oa`);
+        expect(await page.evaluate<string | null>(`localStorage.getItem(${JSON.stringify(`mh:openid:${appId}`)})`)).toBe('oWx_web_e2e_1');
+        await page.getByRole('button', { name: /确认沙箱支付/ }).click();
+        await page.locator('[data-success-code]').waitFor();
+        // A code that comes back with a state this tab did not send is ignored (no sign-in call).
+        await page.goto(`${oaBase}/p/${campaignId}?code=${peer.issueWebCode(appId, 'oWx_forged')}&state=forged`);
+        await page.locator('[data-success-code]').waitFor();
+        expect(signIns).toHaveLength(1);
+        expect(page.url()).toBe(`${oaBase}/p/${campaignId}`);
+        expect(peer.authorizeCalls).toBe(1);
+      } finally {
+        await context.close();
+      }
+    } finally {
+      await oa?.services.close();
+      await oa?.close();
+      await peer.close();
+    }
+  });
+
+  it('on a desktop browser: the Native code_url is drawn as a QR code that reads back as the code_url', async () => {
+    const { campaignId } = await referralCampaign(t, { image_url: null });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'zh-CN' });
+    const page = await context.newPage();
+    const qrScripts: string[] = [];
+    page.on('request', (request) => {
+      if (/\/p\/assets\/browser-[^/]+\.js$/.test(new URL(request.url()).pathname)) qrScripts.push(request.url());
+    });
+    try {
+      await page.goto(`${base}/p/${campaignId}`);
+      await page.locator('input[name="name"]').fill('孙八');
+      await page.locator('input[name="phone"]').fill(newPhone());
+      await page.getByRole('button', { name: '提交报名' }).click();
+      await page.locator('[data-order-status]').waitFor();
+      expect(qrScripts).toEqual([]); // the QR library is not part of the first load
+      await page.getByRole('button', { name: /立即支付/ }).click();
+      const qr = page.locator('[data-pay-qr]');
+      await qr.waitFor();
+      const codeUrl = await qr.getAttribute('data-code-url');
+      expect(codeUrl).toMatch(/^weixin:\/\/wxpay\/bizpayurl\?pr=/);
+      const pixels = await qr.evaluate((img) => {
+        const image = img as unknown as { naturalWidth: number; naturalHeight: number; ownerDocument: { createElement(tag: 'canvas'): { width: number; height: number; getContext(kind: '2d'): { drawImage(i: unknown, x: number, y: number): void; getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } } } } };
+        const canvas = image.ownerDocument.createElement('canvas');
+        canvas.width = image.naturalWidth;
+        canvas.height = image.naturalHeight;
+        const context2d = canvas.getContext('2d');
+        context2d.drawImage(image, 0, 0);
+        return { width: canvas.width, height: canvas.height, data: Array.from(context2d.getImageData(0, 0, canvas.width, canvas.height).data) };
+      });
+      expect(jsQR(Uint8ClampedArray.from(pixels.data), pixels.width, pixels.height)?.data).toBe(codeUrl);
+      expect(qrScripts).toHaveLength(1);
     } finally {
       await context.close();
     }

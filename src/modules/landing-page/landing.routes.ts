@@ -18,6 +18,8 @@ import { landingErrors } from './landing.errors.js';
 export interface LandingPageDeps {
   /** The built page (web/landing/dist by default). */
   distDir?: string;
+  /** WeChat's web authorisation page, inlined for the page (wechat.oauth_base_url; default WeChat's own). */
+  wechatOauthBaseUrl?: string;
   /** The campaign's public form, as `GET /api/v1/campaigns/{id}/form` answers it (same limits, same 404). */
   loadForm: (campaignId: string, clientIp: string) => Promise<{ campaign_id: string; title: string }>;
 }
@@ -55,6 +57,7 @@ const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.char
 
 export function landingPageRoutes(app: Api, deps: LandingPageDeps): void {
   const dist = deps.distDir ?? LANDING_DIST;
+  const oauth = deps.wechatOauthBaseUrl ? { wechat_oauth_base_url: deps.wechatOauthBaseUrl.replace(/\/+$/, '') } : {};
   let page: { mtime: number; html: string; link: string } | null = null;
   const assets = new Map<string, Asset>();
 
@@ -122,14 +125,14 @@ export function landingPageRoutes(app: Api, deps: LandingPageDeps): void {
       let title: string | null = null;
       try {
         const form = await deps.loadForm(request.params.campaignId, resolveClientIp(request).ip);
-        data = scriptJson({ form });
+        data = scriptJson({ form, ...oauth });
         title = form.title;
       } catch (err) {
         if (!(err instanceof AppError) || (err.kind !== 'not_found' && err.kind !== 'rate_limited')) throw err;
         // Unknown, unpublished or disabled: the page's own "not found" view with a 404. Rate limited:
         // the page without its form; the browser asks the API and shows that answer.
         status = err.kind === 'not_found' ? 404 : 200;
-        data = status === 404 ? scriptJson({ missing: true }) : '{}';
+        data = scriptJson(status === 404 ? { missing: true } : { ...oauth });
       }
       let out = html.replace('<!--mh:data-->', `<script type="application/json" id="mh-data">${data}</script>`);
       if (title) out = out.replace(/<title>[^<]*<\/title>/, `<title>${escapeHtml(title)}</title>`);

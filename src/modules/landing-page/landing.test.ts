@@ -27,7 +27,8 @@ describe('the landing page at /p/{campaign_id}', () => {
     expect(page.headers['cache-control']).toBe('no-cache');
     expect(page.headers['content-security-policy']).toContain("script-src 'self';");
     const form = must(await a.call('GET', `/api/v1/campaigns/${campaignId}/form`, undefined, { key: null }), 200).body;
-    expect(inlined(page.body)).toEqual({ form });
+    // With the WeChat authorisation page's origin (wechat.oauth_base_url) for the sign-in inside WeChat.
+    expect(inlined(page.body)).toEqual({ form, wechat_oauth_base_url: 'https://open.weixin.qq.com' });
     // The title is escaped in <title>, and nothing in the inlined JSON can close its <script>.
     expect(page.body).toContain('<title>暑期&#60;编程&#62;课</title>');
     expect(page.body).not.toContain('暑期<编程>');

@@ -77,6 +77,8 @@ export const api = {
   get: (orderId: string) => call<Order>('GET', `/api/v1/orders/${enc(orderId)}`),
   pay: (orderId: string, scene: 'h5' | 'jsapi' | 'native', openid?: string | null) =>
     call<PayStart>('POST', `/api/v1/orders/${enc(orderId)}/pay`, { scene, ...(openid ? { payer_openid: openid } : {}) }),
+  /** WeChat's web authorisation code -> the payer's openid, with the campaign's official account. */
+  signIn: (campaignId: string, code: string) => call<{ openid: string }>('POST', '/api/v1/auth/wechat', { code, campaign_id: campaignId, kind: 'web' }),
   /** The sandbox's "pay" route, called on this origin whatever host its URL names. */
   sandboxPay: (url: string) => call<Order>('POST', new URL(url, location.href).pathname),
   /** The share poster (PNG) as an object URL, or null when the service does not offer it here. */
@@ -136,11 +138,17 @@ export const keptOrder = (campaignId: string) => read(`mh:order:${campaignId}`);
 export const keepOrder = (campaignId: string, orderId: string | null) => store(`mh:order:${campaignId}`, orderId);
 
 /**
- * The payer's openid for WeChat's JSAPI payment: the tenant's WeChat sign-in (OAuth) sends the
- * visitor back to the page with `?openid=`; it is kept for later visits.
+ * The payer's openid for WeChat's JSAPI payment, per official account (an openid is the user's
+ * within one AppID): the page's own web sign-in keeps it; a tenant's sign-in may also send the
+ * visitor back with `?openid=`. Both are kept for later visits.
  */
-export function payerOpenid(query: URLSearchParams): string | null {
+const OPENID_RE = /^[A-Za-z0-9_-]{1,128}$/;
+const openidKey = (appId: string | null | undefined) => (appId ? `mh:openid:${appId}` : 'mh:openid');
+export function payerOpenid(query: URLSearchParams, appId: string | null | undefined): string | null {
   const given = query.get('openid');
-  if (given && /^[A-Za-z0-9_-]{1,128}$/.test(given)) store('mh:openid', given);
-  return read('mh:openid');
+  if (given && OPENID_RE.test(given)) store(openidKey(appId), given);
+  return read(openidKey(appId)) ?? (appId ? read(openidKey(null)) : null);
+}
+export function keepOpenid(appId: string | null | undefined, openid: string): void {
+  if (OPENID_RE.test(openid)) store(openidKey(appId), openid);
 }
