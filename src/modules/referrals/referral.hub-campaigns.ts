@@ -205,6 +205,8 @@ export function createHubCampaigns(deps: HubCampaignDeps) {
       };
       const settings = await referrals.putSettings(tenant, campaignId, next, trx);
       if (input.status === 'active') campaign = await goLive(tenant, campaign, trx);
+      // The campaign's own changes (window, form, publication) reach this process's page cache too.
+      referrals.forgetPage(campaignId, trx);
       return toHubView(campaign, settings);
     },
 
@@ -222,6 +224,7 @@ export function createHubCampaigns(deps: HubCampaignDeps) {
       const campaign = await campaigns.getCampaign(tenant, campaignId, trx);
       if (campaign.status === 'DRAFT') await campaigns.deleteCampaign(tenant, campaignId, trx);
       else if (campaign.status !== 'ARCHIVED') await campaigns.transitionCampaign(tenant, campaignId, 'archive', trx);
+      referrals.forgetPage(campaignId, trx);
     },
   };
 }
