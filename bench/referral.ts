@@ -1,5 +1,5 @@
 /**
- * bench/referral: the referral hub on PostgreSQL (issue 21, "Speed"), printed as ratios to a
+ * bench/referral: the referral hub on PostgreSQL, printed as ratios to a
  * baseline measured in the same run.
  *
  *   npx tsx bench/referral.ts        (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test)

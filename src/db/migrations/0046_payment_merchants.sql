@@ -1,4 +1,4 @@
--- Payments (issue 21): each tenant's WeChat Pay merchant credentials, the serials of the WeChat
+-- Payments: each tenant's WeChat Pay merchant credentials, the serials of the WeChat
 -- Pay platform certificates / public keys each tenant registered (callbacks name one in
 -- Wechatpay-Serial: the indexed lookup picks the tenant whose credentials verify it), and the
 -- sandbox provider's generated keys, kept so every API process and every restart verifies the

@@ -1,4 +1,4 @@
--- Media (issue 21): uploaded images, stored in the database so every host serves them. The id is
+-- Media: uploaded images, stored in the database so every host serves them. The id is
 -- the SHA-256 of the stored (re-encoded, metadata-free) bytes: the same image is one row, however
 -- many tenants upload it; media_owner lists each tenant's uploads.
 create table media (

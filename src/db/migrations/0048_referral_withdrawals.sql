@@ -1,4 +1,4 @@
--- Referral hub (issue 21): withdrawals of a user's BALANCE (request -> operator approves or
+-- Referral hub: withdrawals of a user's BALANCE (request -> operator approves or
 -- rejects), refunds of paid referral orders, and the debt a reversed reward leaves when the
 -- user's balance could not cover it (paid first from the user's next referral rewards).
 

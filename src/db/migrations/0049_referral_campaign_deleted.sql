@@ -1,3 +1,3 @@
--- Referral hub (issue 21): the product document's DELETE /api/v1/campaigns/:id is a soft delete;
+-- Referral hub: the product document's DELETE /api/v1/campaigns/:id is a soft delete;
 -- the settings row stays (orders and rewards keep pointing at it) with the time it was deleted.
 alter table referral_campaign add column deleted_at timestamptz;

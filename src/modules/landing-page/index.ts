@@ -1,5 +1,5 @@
 /**
- * The referral campaign's landing page (issue 21): the Vite + Vue page of web/landing, built into
+ * The referral campaign's landing page: the Vite + Vue page of web/landing, built into
  * web/landing/dist and served at /p/{campaign_id} with its assets under /p/assets/.
  */
 export { landingPageRoutes, type LandingPageDeps } from './landing.routes.js';

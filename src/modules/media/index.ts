@@ -1,5 +1,5 @@
 /**
- * Uploaded images (issue 21: a referral campaign's main image): stored in the database by the
+ * Uploaded images (a referral campaign's main image, ...): stored in the database by the
  * SHA-256 of their cleaned bytes, served publicly at `/media/{id}.{ext}`.
  */
 export { createMediaService, MEDIA_TYPES, type MediaService } from './media.service.js';

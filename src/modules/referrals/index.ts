@@ -1,5 +1,5 @@
 /**
- * The referral hub (issue 21): a campaign's referral settings, the keyless landing-page routes
+ * The referral hub: a campaign's referral settings, the keyless landing-page routes
  * (form, views, orders, payment, status, rewards), payment callbacks settled in one transaction
  * with the referrer's reward credited through the ledger, and the funnel.
  */

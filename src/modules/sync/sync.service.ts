@@ -1,5 +1,5 @@
 /**
- * Sync to the customer's database (issue 21): per tenant, targets with a sealed password and per
+ * Sync to the customer's database: per tenant, targets with a sealed password and per
  * record kind a table, key column and field mapping; `enqueue` writes a sync record per target in
  * the caller's transaction (the payment) and a job that INSERTs the mapped row; status and retry
  * per order.
