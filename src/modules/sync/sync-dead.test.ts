@@ -7,7 +7,7 @@
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runTransaction } from '../../db/client.js';
+import { type Executor, runTransaction } from '../../db/client.js';
 import { ManualClock } from '../../platform/clock.js';
 import { claimJobs, createJobRunner, type JobRunner } from '../../platform/jobs.js';
 import { closedPort } from '../../../test/helpers/tcp-proxy.js';
@@ -18,6 +18,9 @@ import { SYNC_QUEUE } from './index.js';
 const PG_ADMIN = 'postgres://postgres@127.0.0.1:5432/postgres';
 const silentLog = { info() {}, warn() {}, error() {} };
 const LEASE_SECONDS = 60;
+// The test's jobs move to a queue of their own, so its runner never takes (nor is raced for) the
+// sync jobs of other test files sharing the database.
+const QUEUE = `${SYNC_QUEUE}_dead_test_${Date.now().toString(36)}`;
 
 let app: TestApp;
 let runner: JobRunner;
@@ -30,8 +33,13 @@ async function drain(): Promise<number> {
   return runner.runDue();
 }
 
+/** Moves the tenant's sync jobs (enqueued on the sync queue) onto the test's own queue. */
+async function adopt(t: TenantFixture, exec: Executor = app.database.db): Promise<void> {
+  await sql`update job set queue = ${QUEUE} where tenant_id = ${t.tenantId} and queue = ${SYNC_QUEUE}`.execute(exec);
+}
+
 async function jobOf(t: TenantFixture): Promise<{ status: string; attempts: number; max_attempts: number }> {
-  const { rows } = await sql<{ status: string; attempts: number; max_attempts: number }>`select status, attempts, max_attempts from job where tenant_id = ${t.tenantId} and queue = ${SYNC_QUEUE}`.execute(app.database.db);
+  const { rows } = await sql<{ status: string; attempts: number; max_attempts: number }>`select status, attempts, max_attempts from job where tenant_id = ${t.tenantId} and queue = ${QUEUE}`.execute(app.database.db);
   expect(rows).toHaveLength(1);
   return rows[0]!;
 }
@@ -46,9 +54,11 @@ async function setup(port: number) {
   };
   const { target_id } = must(await t.call('POST', '/v1/sync/targets', body, { key: t.admin }), 201).body as { target_id: string };
   const orderId = `ord_dead_${Date.now().toString(36)}_${++seq}`;
-  await runTransaction(app.database.db, (trx) =>
-    app.app.services.sync.enqueue(trx, { tenant_id: t.tenantId, kind: 'order', record_id: orderId, order_id: orderId, record: { id: orderId, phone: '13800001111' } }),
-  );
+  // Enqueued and moved in one transaction: no other runner ever sees the job on the sync queue.
+  await runTransaction(app.database.db, async (trx) => {
+    await app.app.services.sync.enqueue(trx, { tenant_id: t.tenantId, kind: 'order', record_id: orderId, order_id: orderId, record: { id: orderId, phone: '13800001111' } });
+    await adopt(t, trx);
+  });
   const rows = async () => (await target.pool.query(`select dmh_order_id from t_${t.tenantId}.dmh_orders`)).rows.map((r) => r.dmh_order_id as string);
   const status = async () => must(await t.call('GET', `/api/v1/sync/status/${orderId}`), 200).body;
   return { t, target_id, orderId, rows, status };
@@ -58,7 +68,7 @@ beforeAll(async () => {
   app = await testApp();
   runner = createJobRunner({ db: app.database.db, clock: runnerClock, log: silentLog, random: () => 0.5, lockSeconds: LEASE_SECONDS });
   const { sync } = app.app.services;
-  runner.register(SYNC_QUEUE, sync.deliver, { concurrency: 4, onDead: sync.dead });
+  runner.register(QUEUE, sync.deliver, { concurrency: 4, onDead: sync.dead });
   const scratch = await createScratchDatabase(PG_ADMIN, 'syncdead');
   target = { ...scratch, database: new URL(scratch.url).pathname.slice(1), pool: new pg.Pool({ connectionString: scratch.url, max: 2 }) };
 }, 60_000);
@@ -88,6 +98,7 @@ describe('sync: a job given up by the queue', () => {
 
     must(await s.t.call('PUT', `/v1/sync/targets/${s.target_id}`, { port: 5432 }, { key: s.t.admin }), 200);
     expect(must(await s.t.call('POST', `/api/v1/sync/retry/${s.orderId}`), 200).body).toMatchObject({ retried: 1, sync_status: 'pending' });
+    await adopt(s.t);
     await drain();
     expect((await s.status()).records[0]).toMatchObject({ status: 'synced', attempts: max_attempts + 1, last_error: null });
     expect(await s.rows()).toEqual([s.orderId]);
@@ -99,7 +110,7 @@ describe('sync: a job given up by the queue', () => {
     // Every attempt is claimed by a worker that dies before the handler records an outcome.
     for (let i = 0; i < max_attempts; i++) {
       runnerClock.set(new Date(runnerClock.now().getTime() + 600_000));
-      expect(await claimJobs(app.database.db, { queue: SYNC_QUEUE, limit: 100, now: runnerClock.now(), lockSeconds: LEASE_SECONDS })).toHaveLength(1);
+      expect(await claimJobs(app.database.db, { queue: QUEUE, limit: 100, now: runnerClock.now(), lockSeconds: LEASE_SECONDS })).toHaveLength(1);
     }
     expect((await s.status()).records[0]).toMatchObject({ status: 'pending', attempts: 0 });
     await drain();
@@ -113,6 +124,7 @@ describe('sync: a job given up by the queue', () => {
     expect(metrics).toMatch(/marketing_sync_failures_total\{target_type="postgresql"\} [1-9]/);
 
     expect(must(await s.t.call('POST', `/api/v1/sync/retry/${s.orderId}`), 200).body.retried).toBe(1);
+    await adopt(s.t);
     await drain();
     expect((await s.status()).records[0]).toMatchObject({ status: 'synced', last_error: null });
     expect(await s.rows()).toEqual([s.orderId]);
