@@ -6,10 +6,14 @@ import { ConfigSchema, envBindings, type Config, type EnvBinding } from './schem
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
-    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    // A database that is not PostgreSQL alone is said in its one sentence, nothing around it.
+    super(problems.length === 1 && problems[0]!.startsWith(POSTGRES_REQUIRED) ? problems[0]! : `Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'ConfigError';
   }
 }
+
+/** How the refusal of a database other than PostgreSQL starts (config.database.test.ts reads it). */
+export const POSTGRES_REQUIRED = 'PostgreSQL is required';
 
 export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
@@ -63,9 +67,14 @@ export function loadConfig(options: LoadOptions = {}): Readonly<Config> {
   }
   for (const [path, value] of Object.entries(options.overrides ?? {})) setPath(raw, path, value);
 
+  const notPostgres = checkPostgres(raw, origin, file);
+  if (notPostgres) problems.push(notPostgres.problem);
+
   if (!validateConfig(raw)) {
     for (const e of validateConfig.errors ?? []) {
       const path = e.instancePath.slice(1).replaceAll('/', '.');
+      // Said once, by the sentence above, not again as a pattern or an unknown key.
+      if (notPostgres && (path === 'data.database.source' || (e.keyword === 'additionalProperties' && path === 'data.database'))) continue;
       const key =
         e.keyword === 'additionalProperties'
           ? [path, (e.params as { additionalProperty: string }).additionalProperty].filter(Boolean).join('.')
@@ -77,6 +86,35 @@ export function loadConfig(options: LoadOptions = {}): Readonly<Config> {
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(raw as Config);
+}
+
+const DRIVER_KEYS = ['driver', 'type', 'dialect', 'kind', 'engine'];
+
+/**
+ * The service runs on PostgreSQL (or its embedded PGlite) only: a database address that is not
+ * postgres:// or postgresql:// (the product document's `mysql://...`, its Go DSN
+ * `root:password@tcp(127.0.0.1:3306)/...`) or a database block naming another driver
+ * (`driver: mysql`) is refused with one sentence that says so and how to set it.
+ */
+function checkPostgres(raw: Record<string, unknown>, origin: Map<string, string>, file: string | null): { problem: string } | null {
+  const database = (raw.data as Record<string, unknown> | undefined)?.database;
+  if (typeof database !== 'object' || database === null || Array.isArray(database)) return null;
+  const block = database as Record<string, unknown>;
+  const where = (key: string) => origin.get(key) ?? `${file ?? 'the configuration'} (${key})`;
+  const howTo = 'set DATABASE_URL=postgres://user:password@host:5432/database (or data.database.source in the file), or leave it unset for the embedded database';
+  for (const key of DRIVER_KEYS) {
+    const value = block[key];
+    if (typeof value === 'string' && !/^postgres(ql)?$|^pg$|^pglite$/i.test(value.trim())) {
+      return { problem: `${POSTGRES_REQUIRED}, but ${where(`data.database.${key}`)} names ${JSON.stringify(value)}: ${howTo}.` };
+    }
+  }
+  const source = block.source;
+  if (typeof source === 'string' && !/^postgres(ql)?:\/\//.test(source)) {
+    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(source)?.[1];
+    const what = scheme ? `a ${scheme}:// address` : 'an address that is not postgres://';
+    return { problem: `${POSTGRES_REQUIRED}, but ${where('data.database.source')} is ${what}: ${howTo}.` };
+  }
+  return null;
 }
 
 function defaultConfigFile(env: NodeJS.ProcessEnv): string | null {
