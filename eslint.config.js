@@ -4,7 +4,8 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'data/**', 'dist/**', 'coverage/**', 'web/**/dist/**', 'test/artifacts/**'] },
+  // packages/sdk/src/generated: openapi-typescript's output (npm run sdk:generate).
+  { ignores: ['node_modules/**', 'data/**', 'dist/**', 'coverage/**', 'web/**/dist/**', 'test/artifacts/**', 'packages/*/dist/**', 'packages/sdk/src/generated/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
