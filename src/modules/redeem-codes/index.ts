@@ -10,11 +10,13 @@ export { createCodeReader, type CodeReader } from './redeem-code.reader.js';
 export { createRedemptionBatcher, type RedemptionBatcher } from './redemption.statement.js';
 export { listShapesForCache } from './redeem-code.shapes-loader.js';
 export { redeemCodeRoutes } from './redeem-code.routes.js';
+export type { RewardRulePorts } from './redeem-code.document.js';
+export { Batch, CreateBatchBody } from './redeem-code.schemas.js';
 export { createCodeMirror, type CodeMirror, mirroredCreate, mirrorKeys } from './redeem-code.mirror.js';
 export { createReconciler, type Reconciler, type ReconcileReport } from './redeem-code.reconcile.js';
 
 /** The redeem-code module's metrics, plus refusals by their error code. */
-export function redeemCodeMetrics(registry: Registry): RedeemMetrics & MirrorMetrics & { generated: Counter<'code_type'>; batchSize: Histogram; batchFailed: Counter } {
+export function redeemCodeMetrics(registry: Registry): RedeemMetrics & MirrorMetrics & { generated: Counter<'code_type'>; codesGenerated: Counter<'code_type' | 'mode'>; batchSize: Histogram; batchFailed: Counter } {
   return {
     batchSize: new Histogram({
       name: 'marketing_redeem_code_batch_size',
@@ -43,6 +45,14 @@ export function redeemCodeMetrics(registry: Registry): RedeemMetrics & MirrorMet
       name: 'marketing_redeem_code_generated_total',
       help: 'Redeem codes generated and stored',
       labelNames: ['code_type'] as const,
+      registers: [registry],
+    }),
+    // The product document's metric. Labels stay bounded (4 code types x 2 modes): a campaign_id
+    // label, as the document has it, would make one series per campaign forever (docs/redeem-codes.md).
+    codesGenerated: new Counter({
+      name: 'marketing_codes_generated_total',
+      help: 'Redeem codes generated, by code type and mode (sync: inside the request; async: by the background job or the CLI)',
+      labelNames: ['code_type', 'mode'] as const,
       registers: [registry],
     }),
     redeemed: new Counter({

@@ -1,13 +1,13 @@
-import type { Selectable } from 'kysely';
+import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { Executor } from '../../db/client.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import { tenantErrors } from './tenant.errors.js';
-import type { ApiKeyTable, TenantTable } from './tenant.tables.js';
+import type { ApiKeyTable, TenantTable, TenantType } from './tenant.tables.js';
 
 export type TenantRow = Selectable<TenantTable>;
 export type ApiKeyRow = Selectable<ApiKeyTable>;
 
-export async function insertTenant(db: Executor, row: TenantRow): Promise<TenantRow> {
+export async function insertTenant(db: Executor, row: Insertable<TenantTable>): Promise<TenantRow> {
   try {
     return await db.insertInto('tenant').values(row).returningAll().executeTakeFirstOrThrow();
   } catch (err) {
@@ -22,10 +22,16 @@ export function findTenant(db: Executor, tenantId: string): Promise<TenantRow | 
   return db.selectFrom('tenant').selectAll().where('tenant_id', '=', tenantId).executeTakeFirst();
 }
 
-export async function listTenants(db: Executor, page: { limit: number; offset: number }) {
+export function updateTenant(db: Executor, tenantId: string, changes: Updateable<TenantTable>): Promise<TenantRow | undefined> {
+  return db.updateTable('tenant').set(changes).where('tenant_id', '=', tenantId).returningAll().executeTakeFirst();
+}
+
+export async function listTenants(db: Executor, page: { limit: number; offset: number }, tenantType?: TenantType) {
+  let query = db.selectFrom('tenant');
+  if (tenantType) query = query.where('tenant_type', '=', tenantType);
   const [rows, total] = await Promise.all([
-    db.selectFrom('tenant').selectAll().orderBy('created_at', 'desc').orderBy('tenant_id').limit(page.limit).offset(page.offset).execute(),
-    db.selectFrom('tenant').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+    query.selectAll().orderBy('created_at', 'desc').orderBy('tenant_id').limit(page.limit).offset(page.offset).execute(),
+    query.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
   ]);
   return { rows, total: Number(total.n) };
 }

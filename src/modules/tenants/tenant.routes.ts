@@ -1,3 +1,4 @@
+import { Type } from 'typebox';
 import { authErrors, errors } from '../../platform/http/common.schemas.js';
 import type { Api } from '../../platform/http/types.js';
 import type { UnitOfWork } from '../../platform/http/unit-of-work.js';
@@ -7,13 +8,16 @@ import {
   ApiKeyList,
   ApiKeyListQuery,
   ApiKeyParams,
+  CodeQuota,
   CreateApiKeyBody,
   CreatedApiKey,
   CreateTenantBody,
+  SetCodeQuotaBody,
   Tenant,
   TenantIdParam,
   TenantList,
   TenantListQuery,
+  UpdateTenantBody,
 } from './tenant.schemas.js';
 import type { TenantService } from './tenant.service.js';
 
@@ -52,6 +56,68 @@ export function tenantRoutes(app: Api, deps: { tenants: TenantService; apiKeys: 
       schema: { tags, summary: 'Get a tenant (master key or a key of this tenant)', params: TenantIdParam, response: { 200: Tenant, ...errors(...authErrors, 404) } },
     },
     async (request) => tenants.getTenant(request.actor!, request.params.tenant_id),
+  );
+
+  app.put(
+    '/v1/tenants/:tenant_id',
+    {
+      config: { auth: 'master' },
+      schema: {
+        tags,
+        summary: 'Rename a tenant or set its type, PLATFORM or CHANNEL (master key)',
+        params: TenantIdParam,
+        body: UpdateTenantBody,
+        response: { 200: Tenant, ...errors(...authErrors, 404, 422) },
+      },
+    },
+    async (request, reply) => uow(request, reply, 200, (trx) => tenants.updateTenant(request.params.tenant_id, request.body, trx)),
+  );
+
+  app.get(
+    '/v1/tenants/:tenant_id/code-quota',
+    {
+      config: { auth: 'any' },
+      schema: {
+        tags,
+        summary: "The tenant's redeem-code generation quota and what is left today and in all (master key or a key of this tenant)",
+        params: TenantIdParam,
+        response: { 200: CodeQuota, ...errors(...authErrors, 404) },
+      },
+    },
+    async (request) => tenants.getCodeQuota(request.actor!, request.params.tenant_id),
+  );
+
+  app.put(
+    '/v1/tenants/:tenant_id/code-quota',
+    {
+      config: { auth: 'master' },
+      schema: {
+        tags,
+        summary: 'Set the redeem codes a tenant may generate per day and in all (master key); the counters stay',
+        description: 'Every batch of codes the tenant creates is charged in its own transaction; past a limit it is refused with code_quota_exceeded (429 for the day, 409 for the total). Voided batches stay counted.',
+        params: TenantIdParam,
+        body: SetCodeQuotaBody,
+        response: { 200: CodeQuota, ...errors(...authErrors, 404, 422) },
+      },
+    },
+    async (request, reply) => uow(request, reply, 200, (trx) => tenants.setCodeQuota(request.params.tenant_id, request.body, trx)),
+  );
+
+  app.delete(
+    '/v1/tenants/:tenant_id/code-quota',
+    {
+      config: { auth: 'master' },
+      schema: {
+        tags,
+        summary: "Remove a tenant's code quota (master key): it generates without limit again",
+        params: TenantIdParam,
+        response: { 204: Type.Null(), ...errors(...authErrors, 404) },
+      },
+    },
+    async (request, reply) => {
+      await tenants.removeCodeQuota(request.params.tenant_id);
+      return reply.code(204).send(null);
+    },
   );
 
   app.post(

@@ -1,11 +1,15 @@
 import type { Database, Executor } from '../../db/client.js';
-import { type Actor, type Role, hasRole } from '../../platform/actor.js';
+import type { Actor } from '../../platform/actor.js';
 import type { Clock } from '../../platform/clock.js';
 import { notFound } from '../../platform/errors.js';
 import { pagination, toPage } from '../../platform/paging.js';
-import { tenantErrors } from './tenant.errors.js';
+import { assertTenantAccess } from './tenant.access.js';
+import { createCodeQuotaService } from './code-quota.js';
 import * as repo from './tenant.repo.js';
-import type { CreateTenantInput, TenantView } from './tenant.schemas.js';
+import type { CreateTenantInput, TenantView, UpdateTenantInput } from './tenant.schemas.js';
+import type { TenantType } from './tenant.tables.js';
+
+export { assertTenantAccess } from './tenant.access.js';
 
 export type TenantService = ReturnType<typeof createTenantService>;
 
@@ -13,31 +17,51 @@ export function toTenantView(row: repo.TenantRow): TenantView {
   return {
     tenant_id: row.tenant_id,
     name: row.name,
+    tenant_type: row.tenant_type,
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
   };
 }
 
-/**
- * Lets the master key, or a key of this very tenant with at least `role`, act on the tenant.
- * A key of another tenant gets the same 404 as for a tenant that does not exist.
- */
-export function assertTenantAccess(actor: Actor, tenantId: string, role: Role): void {
-  if (actor.kind === 'master') return;
-  if (actor.tenantId !== tenantId) throw notFound('tenant', tenantId);
-  if (!hasRole(actor, role)) {
-    throw tenantErrors.insufficientRole(role, actor.role);
-  }
-}
-
 export function createTenantService(deps: { db: Database; clock: Clock }) {
   const { db, clock } = deps;
+  const quotas = createCodeQuotaService(deps);
   return {
+    /** Code-generation quotas (code-quota.ts): chargeCodes is the port redeem-code batches call. */
+    chargeCodes: quotas.chargeCodes,
+    getCodeQuota: quotas.getQuota,
+    setCodeQuota: quotas.setQuota,
+    removeCodeQuota: quotas.removeQuota,
+
     /** Creates a tenant (master key only; the route enforces it). */
     async createTenant(input: CreateTenantInput, exec: Executor = db): Promise<TenantView> {
       const now = clock.now();
-      const row = await repo.insertTenant(exec, { tenant_id: input.tenant_id, name: input.name, created_at: now, updated_at: now });
+      const row = await repo.insertTenant(exec, {
+        tenant_id: input.tenant_id,
+        name: input.name,
+        tenant_type: input.tenant_type ?? 'PLATFORM',
+        created_at: now,
+        updated_at: now,
+      });
       return toTenantView(row);
+    },
+
+    /** Renames a tenant or changes its type (master key only; the route enforces it). */
+    async updateTenant(tenantId: string, input: UpdateTenantInput, exec: Executor = db): Promise<TenantView> {
+      const row = await repo.updateTenant(exec, tenantId, {
+        ...(input.name !== undefined ? { name: input.name } : {}),
+        ...(input.tenant_type !== undefined ? { tenant_type: input.tenant_type } : {}),
+        updated_at: clock.now(),
+      });
+      if (!row) throw notFound('tenant', tenantId);
+      return toTenantView(row);
+    },
+
+    /** The tenant's type (the partner flow's "校验租户有效性"); 404 when it does not exist. */
+    async tenantType(tenantId: string, exec: Executor = db): Promise<TenantType> {
+      const row = await repo.findTenant(exec, tenantId);
+      if (!row) throw notFound('tenant', tenantId);
+      return row.tenant_type;
     },
 
     /** One tenant, as seen by `actor` (another tenant's key sees a 404). */
@@ -49,9 +73,9 @@ export function createTenantService(deps: { db: Database; clock: Clock }) {
     },
 
     /** All tenants, newest first (master key only). */
-    async listTenants(query: { page?: number; page_size?: number }, exec: Executor = db) {
+    async listTenants(query: { page?: number; page_size?: number; tenant_type?: TenantType }, exec: Executor = db) {
       const page = toPage(query);
-      const { rows, total } = await repo.listTenants(exec, page);
+      const { rows, total } = await repo.listTenants(exec, page, query.tenant_type);
       return { tenants: rows.map(toTenantView), pagination: pagination(total, page) };
     },
 
