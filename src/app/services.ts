@@ -5,6 +5,7 @@ import type { Database } from '../db/client.js';
 import { campaignMetrics, createCampaignService } from '../modules/campaigns/index.js';
 import { createAppService } from '../modules/apps/index.js';
 import { createApiKeyService, createTenantService } from '../modules/tenants/index.js';
+import { createPartnerService } from '../modules/partners/index.js';
 import type { Clock } from '../platform/clock.js';
 import { createIdempotencyStore } from '../platform/idempotency.js';
 import { createJobQueue } from '../platform/jobs.js';
@@ -31,6 +32,7 @@ import {
   listShapesForCache,
   type RedeemGuard,
   redeemCodeMetrics,
+  type RewardRulePorts,
   redemptionLimits,
 } from '../modules/redeem-codes/index.js';
 import { createTaskService, taskMetrics } from '../modules/tasks/index.js';
@@ -47,6 +49,7 @@ import { createPosterService } from '../modules/posters/index.js';
 import { createMediaService } from '../modules/media/index.js';
 import { createWechatAuthService, createWechatClient } from '../modules/wechat-auth/index.js';
 import { createSyncService, syncMetrics } from '../modules/sync/index.js';
+import { createClientAccessService, createClientGuard } from '../modules/client-access/index.js';
 
 export interface ServiceDeps {
   config: Readonly<Config>;
@@ -187,6 +190,13 @@ export function createServices(deps: ServiceDeps) {
     log,
     settings: { keyPrefix: config.data.redis.key_prefix, rosterReloadMs: config.redeem_codes.shape_reload_ms, pendingTtlMs: 600_000, loadPageSize: config.redeem_codes.export_page_size },
   });
+  // What batches with reward rules need: the user's tags (customers) and coupon templates (coupons),
+  // both created below; called only after a request.
+  const rulePorts: RewardRulePorts = {
+    userTags: async (tenantId, userId, exec) => (await customers.findCustomer(tenantId, userId, exec))?.tags ?? [],
+    couponTemplateExists: (tenantId, templateId, exec) => couponGrants.templateExists(tenantId, templateId, exec),
+    claimCoupon: (tenantId, templateId, userId, exec) => coupons.issueForTenant(tenantId, templateId, userId, exec),
+  };
   const codeReconciler = createReconciler({ db, mirror: codeMirror, redis, metrics: codeMetrics, pageSize: config.redeem_codes.export_page_size });
   const redeemBatches = createBatchService({
     db,
@@ -198,13 +208,19 @@ export function createServices(deps: ServiceDeps) {
     pool: deps.pool ?? null,
     shapes: codeShapes,
     generated: codeMetrics.generated,
+    codesGenerated: codeMetrics.codesGenerated,
+    rulePorts,
     mirror: codeMirror,
+    // A tenant's code-generation quota, charged in the batch's transaction (tenants/code-quota.ts).
+    chargeCodes: tenants.chargeCodes,
     settings: {
       syncLimit: config.redeem_codes.sync_limit,
       chunkSize: config.redeem_codes.chunk_size,
       maxGuessProbability: config.redeem_codes.max_guess_probability,
     },
   });
+  // The channel partner flow: a campaign and its codes in one transaction (partners module).
+  const partners = createPartnerService({ db, tenants, campaigns, batches: redeemBatches });
   const redeemCodes = createCodeService({ db, clock, exportPageSize: config.redeem_codes.export_page_size });
   const redemptions = createRedemptionService({
     db,
@@ -214,6 +230,7 @@ export function createServices(deps: ServiceDeps) {
     shapes: codeShapes,
     metrics: codeMetrics,
     guard: deps.redeemGuard ?? redemptionLimits(redeemGuard),
+    rulePorts,
     mirror: codeMirror,
     // One Redis call for the admission, the probe and an unknown code's failure count (not with
     // a guard injected in place of the limits: the gate runs the limits' own script).
@@ -387,6 +404,16 @@ export function createServices(deps: ServiceDeps) {
     },
   });
   const referralGuard = createReferralGuard(limiter, config.rate_limits.referral_page);
+  // Client-side access: publishable keys and end-user token keys per app (HS256 secrets sealed), client rate limits.
+  const clientAccess = createClientAccessService({
+    db,
+    clock,
+    apps,
+    box: createSecretBox(secretKey),
+    cacheSeconds: config.auth.key_cache_seconds,
+    tokenRules: { skewSeconds: config.auth.user_token_clock_skew_seconds, maxLifetimeSeconds: config.auth.user_token_max_lifetime_seconds },
+  });
+  const clientGuard = createClientGuard(limiter, config.rate_limits.client);
   // The document's campaign paths: a campaign and its referral settings as one resource.
   const referralHub = createHubCampaigns({ db, clock, campaigns, referrals, publicUrl: config.outreach.public_url });
   const closeServices = async () => {
@@ -394,7 +421,7 @@ export function createServices(deps: ServiceDeps) {
     await sync.close();
     await close();
   };
-  return { db, clock, customers, audiences, templates, outreach, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead, redis, limiter, redeemGuard, redeemBatches, redeemCodes, redemptions, codeMirror, codeReconciler, tasks, groupBuys, groupBuyNotify, coupons, promotions, checkout, sync, posters, wechat, referrals, referralPayments, referralSandbox, referralGuard, referralHub, merchants, media, close: closeServices };
+  return { db, clock, registry, customers, audiences, templates, outreach, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead, redis, limiter, redeemGuard, redeemBatches, partners, redeemCodes, redemptions, codeMirror, codeReconciler, tasks, groupBuys, groupBuyNotify, coupons, promotions, checkout, sync, posters, wechat, referrals, referralPayments, referralSandbox, referralGuard, referralHub, merchants, media, clientAccess, clientGuard, close: closeServices };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -48,7 +48,7 @@ describe('GET /v1/redeem-codes/export', () => {
         text += decoder.decode(value, { stream: true });
       }
       const lines = text.trimEnd().split('\n');
-      expect(lines[0]).toBe('code,code_id,batch_id,campaign_id,reward_id,status,uses,max_uses,assigned_user_id,expires_at,applicable_products');
+      expect(lines[0]).toBe('code,code_id,batch_id,campaign_id,reward_id,status,uses,max_uses,assigned_user_id,expires_at,applicable_products,extra_data');
       expect(lines).toHaveLength(100_001);
       const codes = new Set(lines.slice(1).map((l) => l.split(',')[0]));
       expect(codes.size).toBe(100_000);

@@ -3,6 +3,7 @@
  * (large), chunk by chunk with the progress committed alongside each chunk's codes.
  */
 import type { Counter } from 'prom-client';
+import { readBatchInput, type RewardRulePorts } from './redeem-code.document.js';
 import type pg from 'pg';
 import { type Database, type Executor, inTransaction, runTransaction } from '../../db/client.js';
 import { type Actor, requireTenant, type TenantActor } from '../../platform/actor.js';
@@ -58,8 +59,13 @@ export function toBatchView(b: repo.BatchRow, codes?: string[]): BatchView {
     check_char: b.check_char,
     group_size: b.group_size,
     expires_at: iso(b.expires_at),
+    valid_days: b.valid_days,
     max_uses: b.max_uses,
     applicable_products: b.applicable_products,
+    rule_id: b.rule_id,
+    reward_rules: b.reward_rules,
+    one_per_user: b.one_per_user,
+    extra_data: b.extra_data,
     status: b.status,
     total: b.total,
     generated: b.generated,
@@ -95,11 +101,21 @@ export function createBatchService(deps: {
   pool: pg.Pool | null;
   shapes: ShapeCache;
   generated: Counter<'code_type'>;
+  /** marketing_codes_generated_total: by code type and mode (sync: in the request; async: job or CLI). */
+  codesGenerated?: Counter<'code_type' | 'mode'> | undefined;
+  /** Coupon templates of COUPON reward rules (absent: such rules are refused). */
+  rulePorts?: Pick<RewardRulePorts, 'couponTemplateExists'> | undefined;
   settings: BatchSettings;
   /** The Redis mirror of code states: each chunk is loaded into it after it commits. */
   mirror?: CodeMirror | undefined;
+  /** The tenants module's code quota: charges a batch's count in its transaction, or refuses it (code_quota_exceeded). */
+  chargeCodes?: ((exec: Executor, tenantId: string, count: number) => Promise<unknown>) | undefined;
 }) {
   const { db, clock, campaigns, rewards, jobs, shapes, settings } = deps;
+  const countGenerated = (codeType: string, mode: 'sync' | 'async', n: number) => {
+    deps.generated.inc({ code_type: codeType }, n);
+    deps.codesGenerated?.inc({ code_type: codeType, mode }, n);
+  };
   const chunkSize = deps.pool ? settings.chunkSize : Math.min(settings.chunkSize, EMBEDDED_CHUNK_MAX);
 
   /** Inserts codes seq from+1..from+count in `trx`, redrawing any that collide with existing ones. */
@@ -144,41 +160,54 @@ export function createBatchService(deps: {
     async createBatch(
       actor: Actor,
       campaignId: string,
-      input: CreateBatchInput,
+      body: CreateBatchInput,
       exec: Executor = db,
       /** The CLI runs the batch itself and delays the job, which then only finishes what a dead CLI left. */
       options: { deferJobMs?: number } = {},
     ): Promise<{ batch: BatchView; async: boolean }> {
       const tenant = requireTenant(actor);
+      const input = readBatchInput(body);
       const rule = resolveRule(input);
       checkGuessability(rule, input.count, settings.maxGuessProbability);
       const now = clock.now();
-      const expiresAt = parseInstant('expires_at', input.expires_at);
+      // validDays: counted from the batch's creation (docs/redeem-codes.md), so every code of the
+      // batch shares one expiry, checked wherever a code is (read, row lock, Redis mirror).
+      const expiresAt = input.valid_days !== null ? new Date(now.getTime() + input.valid_days * 86_400_000) : parseInstant('expires_at', input.expires_at);
       if (expiresAt && expiresAt.getTime() <= now.getTime()) throw invalidRequest('expires_at', 'must be in the future');
       return inTransaction(exec, async (trx) => {
         const campaign = await campaigns.getCampaign(tenant, campaignId, trx);
-        const reward = await rewards.findForGrant(tenant, input.reward_id, trx).catch((err: unknown) => {
-          if (err instanceof AppError && err.kind === 'not_found') {
-            throw redeemCodeErrors.unknownReward(input.reward_id);
-          }
-          throw err;
-        });
-        if (reward.campaign_id && reward.campaign_id !== campaignId) {
-          throw redeemCodeErrors.rewardCampaignMismatch(reward.reward_id, reward.campaign_id);
+        const rewardOf = async (rewardId: string, field: string) => {
+          const reward = await rewards.findForGrant(tenant, rewardId, trx).catch((err: unknown) => {
+            if (err instanceof AppError && err.kind === 'not_found') throw new AppError('invalid', 'unknown_reward', `No reward ${rewardId} in this tenant`, { field });
+            throw err;
+          });
+          if (reward.campaign_id && reward.campaign_id !== campaignId) throw redeemCodeErrors.rewardCampaignMismatch(reward.reward_id, reward.campaign_id);
+          return reward;
+        };
+        const reward = input.reward_id ? await rewardOf(input.reward_id, 'reward_id') : null;
+        for (const [i, r] of (input.reward_rules ?? []).entries()) {
+          if (r.type === 'REWARD') await rewardOf(r.id, `reward_rules/${i}/id`);
+          else if (!(await deps.rulePorts?.couponTemplateExists(tenant.tenantId, r.id, trx))) throw redeemCodeErrors.unknownCouponTemplate(r.id, i);
         }
-        const products = input.applicable_products ? [...new Set(input.applicable_products)] : null;
+        const products = input.applicable_products;
         for (const code of products ?? []) await deps.apps.resolveProductCode(tenant, code, undefined, trx);
         const async = input.count > settings.syncLimit;
+        await deps.chargeCodes?.(trx, tenant.tenantId, input.count);
         let batch = await repo.insertBatch(trx, {
           tenant_id: tenant.tenantId,
           batch_id: newId('rcb', now.getTime()),
           campaign_id: campaignId,
-          reward_id: reward.reward_id,
+          reward_id: reward?.reward_id ?? null,
           product_code: campaign.product_code,
           ...rule,
           expires_at: expiresAt,
-          max_uses: input.max_uses ?? 1,
+          max_uses: input.max_uses,
           applicable_products: products,
+          rule_id: input.rule_id,
+          valid_days: input.valid_days,
+          reward_rules: input.reward_rules ? JSON.stringify(input.reward_rules) : null,
+          one_per_user: input.one_per_user,
+          extra_data: input.extra_data ? JSON.stringify(input.extra_data) : null,
           total: input.count,
           status: 'PENDING',
           job_id: null,
@@ -196,7 +225,7 @@ export function createBatchService(deps: {
         const target = { tenantId: tenant.tenantId, batchId: batch.batch_id, from: 0, total: input.count, now };
         const codes = await insertDrawn(trx, target, rule, input.count);
         await advanceProgress(trx, target, input.count);
-        deps.generated.inc({ code_type: rule.code_type }, input.count);
+        countGenerated(rule.code_type, 'sync', input.count);
         batch = { ...batch, generated: input.count, status: 'DONE' };
         return { batch: toBatchView(batch, codes), async };
       });
@@ -223,7 +252,7 @@ export function createBatchService(deps: {
           await release?.();
         }
         if (outcome === 'written') {
-          deps.generated.inc({ code_type: batch.code_type }, count);
+          countGenerated(batch.code_type, 'async', count);
           batch = { ...batch, generated: batch.generated + count, status: batch.generated + count === batch.total ? 'DONE' : 'RUNNING' };
         } else {
           batch = await repo.findBatch(db, all, batchId);

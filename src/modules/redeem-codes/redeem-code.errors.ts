@@ -41,6 +41,25 @@ export const redeemCodeErrors = {
   batchAlreadyVoided: (batchId: string) =>
     new AppError('conflict', 'batch_already_voided', `Batch ${batchId} is already voided`, { batch_id: batchId }),
 
+  /** 400: one setting given in both spellings (snake_case and the product document's camelCase). */
+  fieldSpelledTwice: (snake: string, camel: string) =>
+    new AppError('invalid', 'field_spelled_twice', `${snake} and ${camel} are the same setting: give one of them`, { field: camel, fields: [snake, camel] }),
+
+  /** 400: extra_data is larger than allowed. */
+  extraDataTooLarge: (bytes: number, max: number) =>
+    new AppError('invalid', 'extra_data_too_large', `extra_data is ${bytes} bytes as JSON; at most ${max}`, { field: 'extra_data', bytes, max_bytes: max }),
+
+  /** 400: a COUPON reward rule names no coupon template of the tenant. */
+  unknownCouponTemplate: (templateId: string, index: number) =>
+    new AppError('invalid', 'unknown_coupon_template', `No coupon template ${templateId} in this tenant`, { field: `reward_rules/${index}/id`, template_id: templateId }),
+
+  /** 409: a hand-out from a voided or expired batch. */
+  batchClosed: (batchId: string, reason: 'voided' | 'expired') =>
+    new AppError('conflict', 'batch_closed', `Batch ${batchId} is ${reason}: no code is handed out`, { batch_id: batchId, reason }),
+
+  /** 409: a hand-out found no free code left in the batch. */
+  batchExhausted: (batchId: string) => new AppError('conflict', 'batch_exhausted', 'No free code is left in the batch', { batch_id: batchId }),
+
   // Codes: look-up, assignment and voiding
 
   /** 404 on the code endpoints, naming the code asked for. */
@@ -81,6 +100,10 @@ export const redeemCodeErrors = {
       product_code: productCode,
       applicable_products: applicableProducts,
     }),
+
+  /** 403: a batch with reward rules has no rule whose condition this user meets; nothing was written. */
+  noRewardRuleMatched: (display: string, userId: string) =>
+    new AppError('forbidden', 'no_reward_rule_matched', 'No reward rule of this code applies to the user', { code: display, user_id: userId }),
 
   /** 400: the body and the X-Product-Code header name different products. */
   productCodeMismatch: (body: string, header: string) => sharedErrors.productCodeMismatch(body, header),

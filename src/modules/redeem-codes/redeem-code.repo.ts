@@ -23,6 +23,7 @@ const BATCH_FIELDS = [
   'expires_at',
   'max_uses',
   'applicable_products',
+  'reward_rules',
 ] as const;
 
 export async function insertBatch(db: Executor, row: Insertable<RedeemCodeBatchTable>): Promise<BatchRow> {
@@ -161,10 +162,14 @@ export function pageOfBatch(db: Executor, tenantId: string, batchId: string, aft
 }
 
 /** Assigns an unused, active code to a user (again to the same user is a no-op). */
-export function assignCode(db: Executor, k: { tenantId: string; batchId: string; seq: number }, userId: string, now: Date) {
+export function assignCode(db: Executor, k: { tenantId: string; batchId: string; seq: number }, userId: string, now: Date, extraData: string | null = null) {
   return db
     .updateTable('redeem_code')
-    .set((eb) => ({ assigned_user_id: userId, assigned_at: eb.fn.coalesce('assigned_at', sql<Date>`${now}`) }))
+    .set((eb) => ({
+      assigned_user_id: userId,
+      assigned_at: eb.fn.coalesce('assigned_at', sql<Date>`${now}`),
+      ...(extraData !== null && { extra_data: extraData }),
+    }))
     .where('tenant_id', '=', k.tenantId)
     .where('batch_id', '=', k.batchId)
     .where('seq', '=', k.seq)
@@ -173,6 +178,54 @@ export function assignCode(db: Executor, k: { tenantId: string; batchId: string;
     .where((eb) => eb.or([eb('assigned_user_id', 'is', null), eb('assigned_user_id', '=', userId)]))
     .returning('seq')
     .executeTakeFirst();
+}
+
+/**
+ * Hands the batch's next free code to a user in ONE statement: the first free code no other
+ * transaction holds (FOR UPDATE SKIP LOCKED, so parallel hand-outs take different codes) is
+ * assigned. With `onePerUser` the statement also inserts (batch, user) into
+ * redeem_code_batch_user and assigns only when that insert did, so a user's parallel hand-outs
+ * get one code between them. Undefined: nothing assigned (no free code, or the user has one).
+ */
+export async function assignNext(
+  db: Executor,
+  k: { tenantId: string; batchId: string; userId: string; onePerUser: boolean; extraData: string | null; now: Date },
+): Promise<number | undefined> {
+  const r = k.onePerUser
+    ? await sql<{ seq: number }>`
+        with picked as (
+          select seq from redeem_code
+          where tenant_id = ${k.tenantId} and batch_id = ${k.batchId} and assigned_user_id is null and status = 'ACTIVE' and uses = 0
+          order by seq limit 1 for update skip locked),
+        claimed as (
+          insert into redeem_code_batch_user (tenant_id, batch_id, user_id, seq, created_at)
+          select ${k.tenantId}, ${k.batchId}, ${k.userId}, seq, ${k.now} from picked
+          on conflict (tenant_id, batch_id, user_id) do nothing
+          returning seq)
+        update redeem_code c set assigned_user_id = ${k.userId}, assigned_at = ${k.now}, extra_data = coalesce(${k.extraData}::jsonb, c.extra_data)
+        from claimed where c.tenant_id = ${k.tenantId} and c.batch_id = ${k.batchId} and c.seq = claimed.seq
+        returning c.seq`.execute(db)
+    : await sql<{ seq: number }>`
+        with picked as (
+          select seq from redeem_code
+          where tenant_id = ${k.tenantId} and batch_id = ${k.batchId} and assigned_user_id is null and status = 'ACTIVE' and uses = 0
+          order by seq limit 1 for update skip locked)
+        update redeem_code c set assigned_user_id = ${k.userId}, assigned_at = ${k.now}, extra_data = coalesce(${k.extraData}::jsonb, c.extra_data)
+        from picked where c.tenant_id = ${k.tenantId} and c.batch_id = ${k.batchId} and c.seq = picked.seq
+        returning c.seq`.execute(db);
+  return r.rows[0]?.seq;
+}
+
+/** The code a one_per_user batch handed this user, if any. */
+export async function handedTo(db: Executor, k: { tenantId: string; batchId: string; userId: string }): Promise<number | undefined> {
+  const row = await db
+    .selectFrom('redeem_code_batch_user')
+    .select('seq')
+    .where('tenant_id', '=', k.tenantId)
+    .where('batch_id', '=', k.batchId)
+    .where('user_id', '=', k.userId)
+    .executeTakeFirst();
+  return row?.seq;
 }
 
 export function voidCode(db: Executor, k: { tenantId: string; batchId: string; seq: number }, now: Date) {

@@ -2,12 +2,14 @@ import { endUserIp } from '../../platform/client-ip.js';
 import { pipeline, Readable } from 'node:stream';
 import { stringify } from 'csv-stringify';
 import { Type } from 'typebox';
-import { authErrors, errors, ProductCodeHeader } from '../../platform/http/common.schemas.js';
+import { authErrors, errors } from '../../platform/http/common.schemas.js';
 import type { Api } from '../../platform/http/types.js';
 import type { UnitOfWork } from '../../platform/http/unit-of-work.js';
 import type { BatchService } from './redeem-code.batch.js';
 import {
   AssignBody,
+  AssignNextBody,
+  AssignNextResult,
   Batch,
   BatchParams,
   CampaignParams,
@@ -15,15 +17,19 @@ import {
   CodeListQuery,
   CodeParams,
   CreateBatchBody,
+  DocumentRedeemBody,
+  DocumentRedeemResult,
   EmptyBody,
   ExportQuery,
   RedeemBody,
   RedeemCode,
+  RedeemHeaders,
   RedeemResult,
   RedemptionList,
   RedemptionListQuery,
   type BatchView,
   type RedeemCodeView,
+  type RedeemResultView,
 } from './redeem-code.schemas.js';
 import type { CodeService } from './redeem-code.service.js';
 import type { RedemptionService } from './redemption.service.js';
@@ -31,7 +37,7 @@ import { type CodeMirror, mirroredCreate } from './redeem-code.mirror.js';
 import { requireTenant } from '../../platform/actor.js';
 
 const tags = ['redeem-codes'];
-const CSV_COLUMNS = ['code', 'code_id', 'batch_id', 'campaign_id', 'reward_id', 'status', 'uses', 'max_uses', 'assigned_user_id', 'expires_at', 'applicable_products'] as const;
+const CSV_COLUMNS = ['code', 'code_id', 'batch_id', 'campaign_id', 'reward_id', 'status', 'uses', 'max_uses', 'assigned_user_id', 'expires_at', 'applicable_products', 'extra_data'] as const;
 
 export function redeemCodeRoutes(
   app: Api,
@@ -133,7 +139,27 @@ export function redeemCodeRoutes(
       },
     },
     async (request, reply) =>
-      refreshed(tenantOf(request), await uow(request, reply, 200, (trx) => codes.assignCode(request.actor!, request.params.code, request.body.user_id, trx))),
+      refreshed(tenantOf(request), await uow(request, reply, 200, (trx) => codes.assignCode(request.actor!, request.params.code, request.body, trx))),
+  );
+
+  app.post(
+    '/v1/redeem-code-batches/:batch_id/assign-next',
+    {
+      schema: {
+        tags,
+        summary: "Hand the batch's next free code to a user (pre-generated codes handed out on demand)",
+        description:
+          'One statement (FOR UPDATE SKIP LOCKED): parallel calls never get the same code. 200 with the code and reused: false; a one_per_user batch answers a user\'s repeat with the same code and reused: true. 409 batch_exhausted when no free code is left, 409 batch_closed for a voided or expired batch.',
+        params: BatchParams,
+        body: AssignNextBody,
+        response: { 200: AssignNextResult, ...errors(...authErrors, 404, 409, 422) },
+      },
+    },
+    async (request, reply) => {
+      const result = await uow(request, reply, 200, (trx) => codes.assignNext(request.actor!, request.params.batch_id, request.body, trx));
+      await mirror?.refreshCode(tenantOf(request), result.redeem_code.code_id).catch(() => undefined);
+      return result;
+    },
   );
 
   app.post(
@@ -145,12 +171,13 @@ export function redeemCodeRoutes(
   app.post(
     '/v1/redeem',
     {
+      config: { client: { user: 'body.user_id' } },
       schema: {
         tags,
         summary: 'Redeem a code: checks, use and grant in one statement',
         description:
           '201 with the redemption and the grant. Refusals: 404 code_not_found, 400 code_mistyped (check character), 409 code_already_redeemed / code_expired / code_voided / campaign_not_active, 403 code_not_assigned_to_user / product_not_applicable, and the grant\'s own (409 inventory_exhausted, per_user_limit_reached ...).',
-        headers: ProductCodeHeader,
+        headers: RedeemHeaders,
         body: RedeemBody,
         response: { 201: RedeemResult, ...errors(...authErrors, 404, 409, 422, 429) },
       },
@@ -158,9 +185,37 @@ export function redeemCodeRoutes(
     async (request, reply) => {
       // Per-IP limits count the end user's address only (client_ip from the calling backend).
       const limitIp = endUserIp(request, request.body.client_ip, { serverCaller: true });
-      const attempt = redemptions.attemptOf(request.actor!, request.body, request.headers['x-product-code'], request.ip, limitIp);
+      const attempt = redemptions.attemptOf(request.actor!, request.body, request.headers['x-product-code'], request.ip, limitIp, request.headers['x-device-id']);
       // The service opens the transaction, only when there is an answer to record.
       return redemptions.redeem(request.actor!, attempt, uow.recorder(request, reply, 201));
+    },
+  );
+
+  // The product document's path (统一接入层: POST /api/redeem, headers x-product-code and
+  // x-device-id, body {code, userId}), a tenant key like the other document paths; the same
+  // redemption as /v1/redeem, answered with the document's 核销成功 or the error envelope.
+  app.post(
+    '/api/redeem',
+    {
+      config: { auth: 'tenant' as const },
+      schema: {
+        tags: ['redeem-codes: product document paths'],
+        summary: 'Redeem a code (核销): the document\'s path, the same redemption as POST /v1/redeem',
+        description: '201 {message: "核销成功", redemption, grant, granted?}; refusals as POST /v1/redeem (the error envelope with a stable code: the 错误提示).',
+        headers: RedeemHeaders,
+        body: DocumentRedeemBody,
+        response: { 201: DocumentRedeemResult, ...errors(...authErrors, 404, 409, 422, 429) },
+      },
+    },
+    async (request, reply) => {
+      const limitIp = endUserIp(request, undefined, { serverCaller: true });
+      const input = { code: request.body.code, user_id: request.body.userId };
+      const attempt = redemptions.attemptOf(request.actor!, input, request.headers['x-product-code'], request.ip, limitIp, request.headers['x-device-id']);
+      // An Idempotency-Key's replay answers what this route answers: the message included.
+      const recorded = uow.recorder<{ message: '核销成功' } & RedeemResultView>(request, reply, 201);
+      const recorder = recorded && { record: (trx: Parameters<typeof recorded.record>[0], value: RedeemResultView) => recorded.record(trx, { message: '核销成功', ...value }), committed: () => recorded.committed() };
+      const result = await redemptions.redeem(request.actor!, attempt, recorder);
+      return { message: '核销成功' as const, ...result };
     },
   );
 
@@ -174,5 +229,5 @@ export function redeemCodeRoutes(
 }
 
 async function* toRecords(rows: AsyncIterable<RedeemCodeView>) {
-  for await (const r of rows) yield { ...r, applicable_products: r.applicable_products?.join('|') ?? '' };
+  for await (const r of rows) yield { ...r, applicable_products: r.applicable_products?.join('|') ?? '', extra_data: r.extra_data ? JSON.stringify(r.extra_data) : '' };
 }

@@ -7,7 +7,8 @@ import { pagination, toPage } from '../../platform/paging.js';
 import { redeemCodeErrors } from './redeem-code.errors.js';
 import * as repo from './redeem-code.repo.js';
 import { displayCode, isCaseSensitive, lookupForms, stripInput } from './redeem-code.rules.js';
-import type { CodeListInput, RedeemCodeView } from './redeem-code.schemas.js';
+import type { AssignInput, AssignNextInput, CodeListInput, RedeemCodeView } from './redeem-code.schemas.js';
+import { checkExtraData } from './redeem-code.document.js';
 
 export const codeIdOf = (batchId: string, seq: number) => `${batchId}.${seq}`;
 
@@ -36,6 +37,7 @@ export function toCodeView(row: repo.CodeWithBatch, now: Date): RedeemCodeView {
     applicable_products: row.applicable_products,
     last_redeemed_at: iso(row.last_redeemed_at),
     voided_at: iso(row.voided_at),
+    extra_data: row.extra_data ?? null,
   };
 }
 
@@ -87,21 +89,50 @@ export function createCodeService(deps: { db: Database; clock: Clock; exportPage
     },
 
     /** Reserves an unused code for one user: afterwards only that user can redeem it. */
-    async assignCode(actor: Actor, code: string, userId: string, exec: Executor = db): Promise<RedeemCodeView> {
+    async assignCode(actor: Actor, code: string, input: Pick<AssignInput, 'user_id' | 'extra_data'>, exec: Executor = db): Promise<RedeemCodeView> {
       const tenant = requireTenant(actor);
+      const userId = input.user_id;
+      const extra = checkExtraData(input.extra_data);
       const now = clock.now();
       const row = await find(exec, tenant, code);
       const status = codeStatus(row, now);
       const display = displayCode(row.code, row);
       if (status === 'VOIDED') throw redeemCodeErrors.codeVoided(display);
       if (status === 'EXPIRED') throw redeemCodeErrors.codeExpired(display, row.expires_at?.toISOString() ?? null);
-      if (await repo.assignCode(exec, key(row), userId, now)) return this.getCode(tenant, code, exec);
+      if (await repo.assignCode(exec, key(row), userId, now, extra && JSON.stringify(extra))) return this.getCode(tenant, code, exec);
       const current = await find(exec, tenant, code);
       if (current.assigned_user_id && current.assigned_user_id !== userId) {
         throw redeemCodeErrors.alreadyAssigned(current.assigned_user_id);
       }
       if (current.status === 'VOIDED') throw redeemCodeErrors.codeVoided(display);
       throw redeemCodeErrors.alreadyRedeemed(display, current.max_uses);
+    },
+
+    /**
+     * Hands the batch's next free code to the user (one statement, FOR UPDATE SKIP LOCKED): parallel
+     * calls never get the same code; none left is 409 batch_exhausted. A one_per_user batch gives
+     * a user one code: a repeat answers that code again (`reused: true`, nothing changed).
+     */
+    async assignNext(actor: Actor, batchId: string, input: AssignNextInput, exec: Executor = db): Promise<{ redeem_code: RedeemCodeView; reused: boolean }> {
+      const tenant = requireTenant(actor);
+      const extra = checkExtraData(input.extra_data);
+      const now = clock.now();
+      const batch = await repo.findBatch(exec, visibility(tenant), batchId);
+      if (!batch) throw notFound('batch', batchId);
+      const k = { tenantId: tenant.tenantId, batchId, userId: input.user_id };
+      const view = async (seq: number) => toCodeView((await repo.findCodeByKey(exec, tenant.tenantId, batchId, seq))!, now);
+      if (batch.one_per_user) {
+        const had = await repo.handedTo(exec, k);
+        if (had !== undefined) return { redeem_code: await view(had), reused: true };
+      }
+      if (batch.status === 'VOIDED') throw redeemCodeErrors.batchClosed(batchId, 'voided');
+      if (batch.expires_at && batch.expires_at.getTime() <= now.getTime()) throw redeemCodeErrors.batchClosed(batchId, 'expired');
+      const seq = await repo.assignNext(exec, { ...k, onePerUser: batch.one_per_user, extraData: extra && JSON.stringify(extra), now });
+      if (seq !== undefined) return { redeem_code: await view(seq), reused: false };
+      // A parallel hand-out to the same user won the (batch, user) row: its code is the answer.
+      const had = batch.one_per_user ? await repo.handedTo(exec, k) : undefined;
+      if (had !== undefined) return { redeem_code: await view(had), reused: true };
+      throw redeemCodeErrors.batchExhausted(batchId);
     },
 
     /** Voids one code; a used-up code stays REDEEMED (409 code_already_redeemed). */

@@ -5,11 +5,20 @@ export const BATCH_STATUSES = ['PENDING', 'RUNNING', 'DONE', 'VOIDED'] as const;
 export type BatchStatus = (typeof BATCH_STATUSES)[number];
 export type StoredCodeStatus = 'ACTIVE' | 'REDEEMED' | 'VOIDED';
 
+/** A reward rule of the product document: what a redemption grants when its condition matches the user. */
+export interface RewardRule {
+  type: 'COUPON' | 'REWARD';
+  /** COUPON: a coupon template id; REWARD: a reward id. */
+  id: string;
+  condition?: { userTag?: string } | null;
+}
+
 export interface RedeemCodeBatchTable {
   tenant_id: string;
   batch_id: string;
   campaign_id: string;
-  reward_id: string;
+  /** null: the batch grants by its reward_rules. */
+  reward_id: string | null;
   product_code: string;
   code_type: CodeType;
   length: number;
@@ -27,6 +36,11 @@ export interface RedeemCodeBatchTable {
   voided_at: Date | null;
   created_at: Date;
   updated_at: Date;
+  rule_id: ColumnType<string | null, string | null | undefined, string | null>;
+  valid_days: ColumnType<number | null, number | null | undefined, number | null>;
+  reward_rules: ColumnType<RewardRule[] | null, string | null | undefined, string | null>;
+  one_per_user: ColumnType<boolean, boolean | undefined, boolean>;
+  extra_data: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
 }
 
 export interface RedeemCodeTable {
@@ -40,6 +54,7 @@ export interface RedeemCodeTable {
   assigned_at: Date | null;
   last_redeemed_at: Date | null;
   voided_at: Date | null;
+  extra_data: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
 }
 
 export interface RedemptionTable {
@@ -50,10 +65,19 @@ export interface RedemptionTable {
   redemption_id: string;
   code: string;
   campaign_id: string;
-  reward_id: string;
-  grant_id: string;
+  reward_id: string | null;
+  grant_id: string | null;
   product_code: string | null;
   client_ip: string | null;
+  device_id: ColumnType<string | null, string | null | undefined, string | null>;
+  created_at: Date;
+}
+
+export interface RedeemCodeBatchUserTable {
+  tenant_id: string;
+  batch_id: string;
+  user_id: string;
+  seq: number;
   created_at: Date;
 }
 
@@ -61,4 +85,5 @@ export interface RedeemCodeTables {
   redeem_code_batch: RedeemCodeBatchTable;
   redeem_code: RedeemCodeTable;
   redeem_code_redemption: RedemptionTable;
+  redeem_code_batch_user: RedeemCodeBatchUserTable;
 }

@@ -68,6 +68,7 @@ export function rowFromProbe(tenantId: string, probe: Extract<Probe, { kind: 'fo
     assigned_at: null,
     last_redeemed_at: null,
     voided_at: null,
+    extra_data: null,
     campaign_id: batch.campaignId,
     reward_id: batch.rewardId,
     product_code: batch.productCode,
@@ -77,6 +78,8 @@ export function rowFromProbe(tenantId: string, probe: Extract<Probe, { kind: 'fo
     expires_at: batch.expiresAt === null ? null : new Date(batch.expiresAt),
     max_uses: batch.maxUses,
     applicable_products: batch.applicableProducts,
+    // A batch with a reward has no reward rules (either one or the other).
+    reward_rules: null,
     batch_status: batch.status === 'V' ? 'VOIDED' : 'DONE',
   };
 }

@@ -20,7 +20,8 @@ import type { GrantService, GrantStatementRunner } from '../grants/index.js';
 import { redeemCodeErrors } from './redeem-code.errors.js';
 import * as repo from './redeem-code.repo.js';
 import { displayCode, lookupForms } from './redeem-code.rules.js';
-import type { RedeemInput, RedeemResultView, RedemptionListInput, RedemptionView } from './redeem-code.schemas.js';
+import type { RedeemInput, RedeemResultView, RedemptionListInput, RedemptionView, RuleOutcomeView } from './redeem-code.schemas.js';
+import { matchingRules, type RewardRulePorts } from './redeem-code.document.js';
 import { codeIdOf, pickTyped, visibility } from './redeem-code.service.js';
 import type { ShapeCache } from './redeem-code.shapes.js';
 import type { CodeMirror, Probe } from './redeem-code.mirror.js';
@@ -43,6 +44,8 @@ export interface RedeemAttempt {
    */
   limitIp: string | null;
   productCode: string | null;
+  /** X-Device-Id of the request, kept with the redemption. */
+  deviceId?: string | null | undefined;
 }
 
 /**
@@ -82,6 +85,7 @@ export function toRedemptionView(r: repo.RedemptionRow, display: string): Redemp
     grant_id: r.grant_id,
     product_code: r.product_code,
     client_ip: r.client_ip,
+    device_id: r.device_id ?? null,
     created_at: r.created_at.toISOString(),
   };
 }
@@ -130,6 +134,8 @@ export function createRedemptionService(deps: {
   mirror?: CodeMirror | undefined;
   /** Admission, probe and failure count in one Redis call (redemption.gate.ts); absent without Redis. */
   gate?: RedemptionGate | undefined;
+  /** Tags, coupon claims: what batches with reward rules need of other modules. */
+  rulePorts?: RewardRulePorts | undefined;
 }) {
   const { db, clock, shapes, metrics, mirror } = deps;
 
@@ -191,8 +197,10 @@ export function createRedemptionService(deps: {
       campaign_id: row.campaign_id,
       product_code: a.productCode,
       client_ip: a.clientIp,
+      device_id: a.deviceId ?? null,
       ...(vouched && { expect_batch: true }),
     };
+    if (row.reward_rules) return redeemByRules(tenant, a, exec, seen, row, facts, { ...redeem, no_grant: true }, now);
     // The grants service decides the grant; this module runs it, inside its own statement
     // (mh_redeem_batch), in its own group commit unless there is a caller's transaction.
     let made: RedeemAnswer | undefined;
@@ -208,7 +216,8 @@ export function createRedemptionService(deps: {
     try {
       outcome = await deps.grants.grantReward(
         tenant,
-        { reward_id: row.reward_id, user_id: a.userId, campaign_id: row.campaign_id, source: GRANT_SOURCE, source_id: sourceId },
+        // A batch without reward rules always has its reward (one or the other, checked at creation).
+        { reward_id: row.reward_id!, user_id: a.userId, campaign_id: row.campaign_id, source: GRANT_SOURCE, source_id: sourceId },
         exec,
         { statement },
       );
@@ -232,13 +241,75 @@ export function createRedemptionService(deps: {
     return { redemption: toRedemptionView(redemption, facts.display), grant: outcome.grant };
   }
 
+  /**
+   * A code of a batch with reward rules: the rules whose condition the user meets (tags from the
+   * customers module) decide what is granted; none is 403 no_reward_rule_matched before anything
+   * is written. The code's use and redemption (mh_redeem_batch with no_grant), each REWARD
+   * rule's grant (grants service, cause `<code_id>/<user_id>/<rule index>`) and each COUPON
+   * rule's claim (coupons module) commit together in one transaction: any refusal undoes all.
+   */
+  async function redeemByRules(
+    tenant: TenantActor,
+    a: RedeemAttempt,
+    exec: Executor,
+    seen: Seen,
+    row: repo.CodeWithBatch,
+    facts: CodeFacts,
+    redeem: Record<string, unknown>,
+    now: Date,
+  ): Promise<RedeemResultView> {
+    const ports = deps.rulePorts;
+    const rules = row.reward_rules ?? [];
+    const tags = ports ? await ports.userTags(tenant.tenantId, a.userId, exec) : [];
+    const matched = new Set(matchingRules(rules, tags));
+    if (matched.size === 0) throw redeemCodeErrors.noRewardRuleMatched(facts.display, a.userId);
+    const codeId = codeIdOf(row.batch_id, row.seq);
+    const work = async (trx: Executor): Promise<RedeemResultView> => {
+      // The campaign is checked here too: a COUPON rule grants nothing through the grants service.
+      await deps.campaigns.requireActiveCampaign(tenant.tenantId, row.campaign_id, trx);
+      const answer = await runRedeemStatement(trx, { tenant_id: tenant.tenantId, user_id: a.userId, now: now.toISOString(), redeem });
+      if (answer.outcome !== 'granted') {
+        delete seen.row;
+        const code = String(answer.code);
+        throw isCodeRefusal(code) ? refusalOf(code, facts, a.productCode) : redeemCodeErrors.codeNotFound(a.code);
+      }
+      const granted: RuleOutcomeView[] = [];
+      for (const [i, rule] of rules.entries()) {
+        if (!matched.has(rule)) continue;
+        if (rule.type === 'REWARD') {
+          const out = await deps.grants.grantReward(
+            tenant,
+            { reward_id: rule.id, user_id: a.userId, campaign_id: row.campaign_id, source: GRANT_SOURCE, source_id: `${codeId}/${a.userId}/${i}` },
+            trx,
+          );
+          granted.push({ type: 'REWARD', id: rule.id, grant_id: out.grant.grant_id });
+        } else {
+          if (!ports) throw redeemCodeErrors.unknownCouponTemplate(rule.id, i);
+          const coupon = await ports.claimCoupon(tenant.tenantId, rule.id, a.userId, trx);
+          granted.push({ type: 'COUPON', id: rule.id, coupon_id: coupon.coupon_id });
+        }
+      }
+      seen.used = answer.code_state as Seen['used'];
+      seen.codeType = row.code_type;
+      return { redemption: toRedemptionView(redemptionFromJson(answer.redemption as Record<string, unknown>), facts.display), grant: null, granted };
+    };
+    return exec.isTransaction ? work(exec) : retryTransient(() => runTransaction(db, work));
+  }
+
   return {
     /**
      * The attempt a request makes: product from the body or X-Product-Code (they must agree, and
      * the key must be allowed it), client address from the body (a server calling for its user)
      * or the connection.
      */
-    attemptOf(actor: Actor, input: RedeemInput, productHeader: string | undefined, callerIp: string | undefined, limitIp?: string | null): RedeemAttempt {
+    attemptOf(
+      actor: Actor,
+      input: Pick<RedeemInput, 'code' | 'user_id' | 'product_code' | 'client_ip'>,
+      productHeader: string | undefined,
+      callerIp: string | undefined,
+      limitIp?: string | null,
+      deviceId?: string | null,
+    ): RedeemAttempt {
       const tenant = requireTenant(actor);
       if (input.product_code && productHeader && input.product_code !== productHeader) {
         throw redeemCodeErrors.productCodeMismatch(input.product_code, productHeader);
@@ -254,6 +325,7 @@ export function createRedemptionService(deps: {
         clientIp: input.client_ip ?? callerIp ?? null,
         limitIp: limitIp ?? null,
         productCode: product,
+        deviceId: deviceId ?? null,
       };
     },
 

@@ -9,7 +9,10 @@
 --
 -- Each item is the grant function's parameter (decided by the grants service) plus "redeem":
 -- {batch_id, seq, max_uses, expires_at?, redemption_id, code, campaign_id, product_code,
--- client_ip, expect_batch?}. The code is refused in ONE order, the order of every other check of
+-- client_ip, device_id?, expect_batch?, no_grant?}. An item with no_grant (a batch whose reward
+-- rules decide the grants: the application makes them in the same transaction, after this
+-- statement) uses the code and records the redemption without reward_id or grant_id; its answer
+-- is {"outcome": "granted", "grant": null, ...}. The code is refused in ONE order, the order of every other check of
 -- a code (redemption.service.ts on the read, redemption.fast-path.ts and the Redis probe):
 --   code_changed               (expect_batch only) the code or its batch is not what the Redis
 --                              mirror said: the application reads the code and tries again
@@ -50,6 +53,7 @@ declare
   v_expires timestamptz[];
   v_product text[];
   v_expect boolean[];
+  v_nogrant boolean[];
   v_out jsonb[];
   -- The code as each item found it under the lock, to undo its use exactly.
   v_uses integer[];
@@ -66,11 +70,12 @@ begin
   select array_agg(i->>'tenant_id' order by e.ord), array_agg(i->>'user_id' order by e.ord),
          array_agg((i->>'now')::timestamptz order by e.ord), array_agg(r.batch_id order by e.ord),
          array_agg(r.seq order by e.ord), array_agg(r.max_uses order by e.ord), array_agg(r.expires_at order by e.ord),
-         array_agg(r.product_code order by e.ord), array_agg(coalesce(r.expect_batch, false) order by e.ord)
-    into v_tenant, v_user, v_now, v_batch, v_seq, v_max, v_expires, v_product, v_expect
+         array_agg(r.product_code order by e.ord), array_agg(coalesce(r.expect_batch, false) order by e.ord),
+         array_agg(coalesce(r.no_grant, false) order by e.ord)
+    into v_tenant, v_user, v_now, v_batch, v_seq, v_max, v_expires, v_product, v_expect, v_nogrant
   from jsonb_array_elements(p) with ordinality as e(i, ord),
        jsonb_to_record(i->'redeem') as r(batch_id text, seq integer, max_uses integer, expires_at timestamptz,
-                                         product_code text, expect_batch boolean);
+                                         product_code text, expect_batch boolean, no_grant boolean);
   v_out := array_fill(null::jsonb, array[v_n]);
   v_uses := array_fill(null::integer, array[v_n]);
   v_status := array_fill(null::text, array[v_n]);
@@ -170,20 +175,27 @@ begin
     from unnest(v_pass) t
     where c.tenant_id = v_tenant[t] and c.batch_id = v_batch[t] and c.seq = v_seq[t];
 
-    for v_item in
-      select s.ord, s.outcome
-      from mh_grant_set(array(
-        select jsonb_populate_record(null::mh_grant_item,
-                                     ((p->(t - 1)) - 'redeem') || jsonb_build_object('ord', t, 'nowait', v_nowait))
-        from unnest(v_pass) t
-        order by t)) s
-    loop
-      v_out[v_item.ord] := case
-        -- This code already granted this reward for this user (a multi-use code, once per user).
-        when v_item.outcome->>'outcome' = 'replayed'
-          then '{"outcome": "refused", "code": "code_already_redeemed", "details": {"stage": "code"}}'::jsonb
-        else v_item.outcome end;
+    -- Items without a grant of their own (reward rules) are settled here; the others are granted.
+    for v_item in select t as ord from unnest(v_pass) t where v_nogrant[t] loop
+      v_out[v_item.ord] := '{"outcome": "granted", "grant": null}'::jsonb;
     end loop;
+    if exists (select from unnest(v_pass) t where not v_nogrant[t]) then
+      for v_item in
+        select s.ord, s.outcome
+        from mh_grant_set(array(
+          select jsonb_populate_record(null::mh_grant_item,
+                                       ((p->(t - 1)) - 'redeem') || jsonb_build_object('ord', t, 'nowait', v_nowait))
+          from unnest(v_pass) t
+          where not v_nogrant[t]
+          order by t)) s
+      loop
+        v_out[v_item.ord] := case
+          -- This code already granted this reward for this user (a multi-use code, once per user).
+          when v_item.outcome->>'outcome' = 'replayed'
+            then '{"outcome": "refused", "code": "code_already_redeemed", "details": {"stage": "code"}}'::jsonb
+          else v_item.outcome end;
+      end loop;
+    end if;
     v_made := array(select t from unnest(v_pass) t where v_out[t]->>'outcome' = 'granted');
 
     -- A use whose grant was not made is undone exactly (the row is still locked by this transaction).
@@ -204,16 +216,18 @@ begin
     for v_item in
       with made as (
         insert into redeem_code_redemption as d (tenant_id, batch_id, seq, user_id, redemption_id, code, campaign_id,
-                                                 reward_id, grant_id, product_code, client_ip, created_at)
+                                                 reward_id, grant_id, product_code, client_ip, device_id, created_at)
         select v_tenant[t], v_batch[t], v_seq[t], v_user[t], r.redemption_id, r.code, r.campaign_id,
-               p->(t - 1)->>'reward_id', p->(t - 1)->>'grant_id', v_product[t], r.client_ip, v_now[t]
+               case when v_nogrant[t] then null else p->(t - 1)->>'reward_id' end,
+               case when v_nogrant[t] then null else p->(t - 1)->>'grant_id' end,
+               v_product[t], r.client_ip, r.device_id, v_now[t]
         from unnest(v_made) t,
-             jsonb_to_record(p->(t - 1)->'redeem') as r(redemption_id text, code text, campaign_id text, client_ip text)
+             jsonb_to_record(p->(t - 1)->'redeem') as r(redemption_id text, code text, campaign_id text, client_ip text, device_id text)
         order by t
-        returning d.grant_id, to_jsonb(d) as j)
+        returning d.redemption_id, to_jsonb(d) as j)
       select t as ord, m.j
       from unnest(v_made) t
-      join made m on m.grant_id = p->(t - 1)->>'grant_id'
+      join made m on m.redemption_id = p->(t - 1)->'redeem'->>'redemption_id'
     loop
       v_out[v_item.ord] := v_out[v_item.ord] || jsonb_build_object(
         'redemption', v_item.j,
