@@ -3,6 +3,7 @@ import { type Actor, hasRole } from '../platform/actor.js';
 import { AppError } from '../platform/errors.js';
 import type { RouteAuth } from '../platform/http/types.js';
 import type { ApiKeyService } from '../modules/tenants/index.js';
+import { authenticateClient, bindClientUser, type ClientAuthDeps, installClientCors, isClientRequest } from './client-auth.js';
 
 function bearerToken(request: FastifyRequest): string {
   const header = request.headers.authorization;
@@ -49,17 +50,28 @@ function admit(request: FastifyRequest, actor: Actor, auth: Exclude<RouteAuth, '
 
 /**
  * Authenticates every /v1 call and applies the route's `auth` / `role` config. Runs onRequest,
- * before the body is parsed, so an anonymous caller learns nothing about validation.
+ * before the body is parsed, so an anonymous caller learns nothing about validation. A request
+ * with X-Publishable-Key is a client request (client-auth.ts): its Authorization header is an
+ * end-user token, never an API key, and only routes with `config.client` accept it.
  */
-export function installAuth(app: FastifyInstance, apiKeys: ApiKeyService): void {
+export function installAuth(app: FastifyInstance, apiKeys: ApiKeyService, client: ClientAuthDeps): void {
   app.decorateRequest('actor', null);
+  installClientCors(app, client.clientAccess);
 
   // Callback style, not async: most calls come with a key verified a moment ago, and answering
   // those without a promise is a measurable part of a cheap request (a sold-out refusal).
-  app.addHook('onRequest', (request, _reply, done) => {
+  app.addHook('onRequest', (request, reply, done) => {
     const config = request.routeOptions.config;
     const isApi = request.routeOptions.url?.startsWith('/v1/') ?? false;
     const declared = config.auth ?? (isApi ? 'tenant' : 'public');
+    if (isClientRequest(request) && request.method !== 'OPTIONS' && request.routeOptions.url !== undefined) {
+      const auth = declared === 'public' || declared === 'optional' ? 'tenant' : declared;
+      authenticateClient(request, reply, client).then(
+        (actor) => done(admit(request, actor, auth)),
+        (err: unknown) => done(err as Error),
+      );
+      return;
+    }
     if (declared === 'public') return done();
     // `optional`: without an Authorization header the route scopes the call itself; with one, it is a tenant route.
     if (declared === 'optional' && request.headers.authorization === undefined) return done();
@@ -83,6 +95,10 @@ export function installAuth(app: FastifyInstance, apiKeys: ApiKeyService): void 
   app.addHook('preValidation', (request, _reply, done) => {
     const actor = request.actor;
     if (!actor || actor.kind !== 'tenant') return done();
+    if (actor.client) {
+      const refusal = bindClientUser(request, actor);
+      if (refusal) return done(refusal);
+    }
     for (const source of [request.body, request.query]) {
       const claimed = (source as { tenant_id?: unknown } | undefined)?.tenant_id;
       if (claimed !== undefined && claimed !== actor.tenantId) {

@@ -29,6 +29,7 @@ import { wechatAuthRoutes } from '../modules/wechat-auth/index.js';
 import { syncRoutes } from '../modules/sync/index.js';
 import { paymentRoutes } from '../modules/payments/index.js';
 import { mediaRoutes } from '../modules/media/index.js';
+import { clientAccessRoutes } from '../modules/client-access/index.js';
 import { type Clock, systemClock } from '../platform/clock.js';
 import { installAuth } from './auth.js';
 import { ErrorBody } from '../platform/http/common.schemas.js';
@@ -158,12 +159,13 @@ export async function buildApp(options: BuildAppOptions): Promise<Api> {
   installErrorHandling(app);
   installInputGuard(app);
   installHttpMetrics(app, registry);
-  installAuth(app, apiKeys);
+  installAuth(app, apiKeys, { clientAccess: services.clientAccess, guard: services.clientGuard });
   installIdempotency(app, idempotency);
 
   healthRoutes(app, { db, redis: services.redis });
   tenantRoutes(app, { tenants, apiKeys, uow });
   appRoutes(app, { apps, uow });
+  clientAccessRoutes(app, { clientAccess: services.clientAccess, uow });
   campaignRoutes(app, { campaigns, uow });
   ledgerRoutes(app, { ledger, uow });
   rewardRoutes(app, { rewards, uow });

@@ -73,6 +73,10 @@ export const ConfigSchema = Type.Object(
         // How long a verified API key is trusted without a database look-up. A revocation made
         // through another process takes effect within this many seconds (at once in this one).
         key_cache_seconds: Type.Integer({ minimum: 0, maximum: 3600, default: 10 }),
+        // End-user tokens of client requests (docs/clients.md): the clock difference tolerated on
+        // exp / iat, and the longest lifetime (exp - iat, and exp - now) a token may have.
+        user_token_clock_skew_seconds: Type.Integer({ minimum: 0, maximum: 300, default: 30 }),
+        user_token_max_lifetime_seconds: Type.Integer({ minimum: 60, maximum: 86400, default: 86400 }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -183,6 +187,12 @@ export const ConfigSchema = Type.Object(
         // Group-buy creates and joins (a create is the leader's join) per end user and per end-user IP.
         group_buy_join: Type.Object(
           { per_user: WindowLimit(30, 3600), per_client_ip: WindowLimit(300, 3600) },
+          { additionalProperties: false, default: {} },
+        ),
+        // Client requests (X-Publishable-Key, docs/clients.md), on every client route together: per
+        // publishable key, per end user (the token's sub), per device (X-Device-Id) and per IP.
+        client: Type.Object(
+          { per_key: WindowLimit(20000, 60), per_user: WindowLimit(300, 60), per_device: WindowLimit(300, 60), per_client_ip: WindowLimit(1200, 60) },
           { additionalProperties: false, default: {} },
         ),
         // The keyless referral page routes (/api/v1/campaigns/{id}/form, /api/v1/orders, ...) per end-user IP.

@@ -25,6 +25,7 @@ import type { SyncTables } from '../modules/sync/sync.tables.js';
 import type { WechatAuthTables } from '../modules/wechat-auth/wechat.tables.js';
 import type { PaymentTables } from '../modules/payments/payment.tables.js';
 import type { MediaTables } from '../modules/media/media.tables.js';
+import type { ClientAccessTables } from '../modules/client-access/client-access.tables.js';
 
 export interface DB
   extends PlatformTables,
@@ -49,4 +50,5 @@ export interface DB
     SyncTables,
     WechatAuthTables,
     PaymentTables,
-    MediaTables {}
+    MediaTables,
+    ClientAccessTables {}

@@ -16,6 +16,22 @@ export interface TenantActor {
   role: Role;
   /** null = every product line of the tenant; otherwise only these. */
   productCodes: readonly string[] | null;
+  /**
+   * Set for a client request (a browser or app with a publishable key, docs/clients.md): the
+   * actor is then the key's tenant with role `service`, limited to the key's app, acting for one
+   * end user only. Services need not look at it: the HTTP layer has already bound the user.
+   */
+  client?: ClientContext;
+}
+
+/** The client side of a client request's actor. */
+export interface ClientContext {
+  publishableKeyId: string;
+  productCode: string;
+  /** The end-user token's `sub`; null on an anonymous-safe route called without a token. */
+  endUserId: string | null;
+  /** X-Device-Id, when sent. */
+  deviceId: string | null;
 }
 
 export const MASTER: MasterActor = Object.freeze({ kind: 'master' });

@@ -24,7 +24,7 @@ export function checkoutRoutes(app: Api, deps: { checkout: CheckoutService; uow:
   app.post(
     '/v1/checkout/quote',
     {
-      config: { idempotent: false, role: 'readonly' },
+      config: { idempotent: false, role: 'readonly', client: { user: 'body.user_id' } },
       schema: {
         tags,
         summary: 'Price a cart: every live promotion and the named (or wallet) coupons, the best combination the stacking rules allow, and every offer not applied with its reason (nothing changes)',

@@ -74,7 +74,7 @@ export function couponMarketingRoutes(app: Api, deps: { coupons: CouponService; 
 
   app.get(
     '/marketing/coupons/available',
-    { config, schema: { tags, summary: "The user's coupons usable now (the document's path and Coupon shape)", querystring: AvailableQuery, response: { 200: Type.Array(DocumentCoupon), ...errors(...authErrors) } } },
+    { config: { ...config, client: { user: 'query.user_id' } }, schema: { tags, summary: "The user's coupons usable now (the document's path and Coupon shape)", querystring: AvailableQuery, response: { 200: Type.Array(DocumentCoupon), ...errors(...authErrors) } } },
     async (request) => {
       try {
         const answer = await coupons.available(request.actor!, { user_id: request.query.user_id });

@@ -87,6 +87,7 @@ export function couponRoutes(app: Api, deps: { coupons: CouponService; uow: Unit
   app.post(
     '/v1/coupons/templates/:coupon_template_id/claim',
     {
+      config: { client: { user: 'body.user_id' } },
       schema: {
         tags,
         summary: 'A user claims a coupon (claim_policy, per_user_limit and usage_limit apply)',
@@ -112,18 +113,18 @@ export function couponRoutes(app: Api, deps: { coupons: CouponService; uow: Unit
   );
   app.get(
     '/v1/coupons',
-    { schema: { tags, summary: "A user's wallet, newest first (status as of now)", querystring: WalletQuery, response: { 200: CouponList, ...errors(...authErrors) } } },
+    { config: { client: { user: 'query.user_id' } }, schema: { tags, summary: "A user's wallet, newest first (status as of now)", querystring: WalletQuery, response: { 200: CouponList, ...errors(...authErrors) } } },
     async (request) => localized(request, () => coupons.wallet(request.actor!, request.query)),
   );
   app.get(
     '/v1/coupons/available',
-    { schema: { tags, summary: "The user's coupons usable now, and the others with a reason each", querystring: AvailableQuery, response: { 200: Availability, ...errors(...authErrors) } } },
+    { config: { client: { user: 'query.user_id' } }, schema: { tags, summary: "The user's coupons usable now, and the others with a reason each", querystring: AvailableQuery, response: { 200: Availability, ...errors(...authErrors) } } },
     async (request) => localized(request, () => coupons.available(request.actor!, { user_id: request.query.user_id })),
   );
   app.post(
     '/v1/coupons/available',
     {
-      config: { idempotent: false, role: 'readonly' },
+      config: { idempotent: false, role: 'readonly', client: { user: 'body.user_id' } },
       schema: { tags, summary: 'As GET, on a cart: the discount each coupon gives, or why not (nothing changes)', body: AvailableBody, response: { 200: Availability, ...errors(...authErrors) } },
     },
     async (request) => localized(request, () => coupons.available(request.actor!, request.body)),

@@ -34,7 +34,7 @@ export function grantRoutes(app: Api, deps: { grants: GrantService; uow: UnitOfW
   app.post(
     '/v1/reward-grants/check',
     {
-      config: { idempotent: false },
+      config: { idempotent: false, client: { user: 'body.user_id' } },
       schema: {
         tags,
         summary: 'Would this grant succeed? The same checks, nothing granted: {eligible, reasons}',

@@ -16,7 +16,8 @@ import { Group, GroupParams, JoinBody } from './group-buy.schemas.js';
 import type { GroupBuyService } from './group-buy.service.js';
 
 const tags = ['group-buys: product document paths'];
-const config = { auth: 'tenant' as const };
+// A client (publishable key, docs/clients.md) may open and join groups for its token's user.
+const clientConfig = { auth: 'tenant' as const, client: { user: 'body.user_id' as const } };
 
 const CreateBody = Type.Object(
   {
@@ -33,7 +34,7 @@ export function groupBuyDocumentRoutes(app: Api, deps: { groupBuys: GroupBuyServ
 
   app.post(
     '/marketing/group-buy',
-    { config, schema: { tags, summary: 'Open a group (创建拼团): the leader joins it', body: CreateBody, response: { 201: Group, ...errors(...authErrors, 404, 409, 429) } } },
+    { config: clientConfig, schema: { tags, summary: 'Open a group (创建拼团): the leader joins it', body: CreateBody, response: { 201: Group, ...errors(...authErrors, 404, 409, 429) } } },
     async (request, reply) =>
       inLanguage(request, 'zh-CN', async () => {
         const { activity_id: activityId, ...join } = request.body;
@@ -43,7 +44,7 @@ export function groupBuyDocumentRoutes(app: Api, deps: { groupBuys: GroupBuyServ
   );
   app.post(
     '/marketing/group-buy/:group_id/join',
-    { config, schema: { tags, summary: 'Join a group (参与拼团)', params: GroupParams, body: JoinBody, response: { 200: Group, ...errors(...authErrors, 404, 409, 429) } } },
+    { config: clientConfig, schema: { tags, summary: 'Join a group (参与拼团)', params: GroupParams, body: JoinBody, response: { 200: Group, ...errors(...authErrors, 404, 409, 429) } } },
     async (request, reply) =>
       inLanguage(request, 'zh-CN', async () => {
         await groupBuys.admit(request.actor!, request.body.user_id, endUserIp(request, request.body.client_ip, { serverCaller: true }));

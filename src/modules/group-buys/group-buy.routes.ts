@@ -70,6 +70,7 @@ export function groupBuyRoutes(app: Api, deps: { groupBuys: GroupBuyService; uow
   app.post(
     '/v1/group-buys/activities/:activity_id/groups',
     {
+      config: { client: { user: 'body.user_id' } },
       schema: {
         tags,
         summary: 'Open a group; the leader is its first member (rate_limits.group_buy_join applies)',
@@ -94,6 +95,7 @@ export function groupBuyRoutes(app: Api, deps: { groupBuys: GroupBuyService; uow
   app.post(
     '/v1/group-buys/groups/:group_id/join',
     {
+      config: { client: { user: 'body.user_id' } },
       schema: { tags, summary: 'Join a group (rate_limits.group_buy_join applies)', params: GroupParams, body: JoinBody, response: { 200: Group, ...errors(...authErrors, 404, 409, 429) } },
     },
     async (request, reply) =>

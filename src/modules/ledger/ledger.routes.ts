@@ -21,6 +21,7 @@ export function ledgerRoutes(app: Api, deps: { ledger: LedgerService; uow: UnitO
   app.get(
     '/v1/users/:user_id/balances',
     {
+      config: { client: { user: 'params.user_id' } },
       schema: {
         tags,
         summary: "A user's balance of every asset",
@@ -34,6 +35,7 @@ export function ledgerRoutes(app: Api, deps: { ledger: LedgerService; uow: UnitO
   app.get(
     '/v1/users/:user_id/ledger',
     {
+      config: { client: { user: 'params.user_id' } },
       schema: {
         tags,
         summary: "A user's ledger entries, newest first",

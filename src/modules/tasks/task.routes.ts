@@ -108,7 +108,7 @@ export function taskRoutes(app: Api, deps: { tasks: TaskService; uow: UnitOfWork
 
   app.get(
     '/v1/users/:user_id/tasks',
-    { schema: { tags, summary: 'A user\'s progress on every task that can progress now', params: UserParams, headers: ProductCodeHeader, querystring: UserTasksQuery, response: { 200: UserTasks, ...errors(...authErrors) } } },
+    { config: { client: { user: 'params.user_id' } }, schema: { tags, summary: 'A user\'s progress on every task that can progress now', params: UserParams, headers: ProductCodeHeader, querystring: UserTasksQuery, response: { 200: UserTasks, ...errors(...authErrors) } } },
     async (request) => tasks.userTasks(request.actor!, request.params.user_id, request.query.product_code ?? request.headers['x-product-code']),
   );
 

@@ -21,9 +21,25 @@ export type Api = FastifyInstance<
  */
 export type RouteAuth = 'public' | 'tenant' | 'master' | 'any' | 'optional';
 
+/** Where a client route names its end user: `body.user_id`, `query.user_id`, `params.user_id`, ... */
+export type ClientUserField = `body.${string}` | `query.${string}` | `params.${string}`;
+
+/**
+ * A route a client (X-Publishable-Key, docs/clients.md) may call. `user`: the field(s) naming the
+ * end user; each must equal the token's `sub` (403 user_mismatch) and a missing body / query
+ * field is filled from it before validation. `anonymous`: the route reads nothing personal and
+ * also answers a client without an end-user token (default: 401 user_token_required).
+ */
+export interface ClientRouteConfig {
+  user?: ClientUserField | readonly ClientUserField[];
+  anonymous?: boolean;
+}
+
 declare module 'fastify' {
   interface FastifyContextConfig {
     auth?: RouteAuth;
+    /** Set: the route also accepts client requests (a publishable key); unset: they get 403 client_route_not_allowed. */
+    client?: ClientRouteConfig;
     role?: Role;
     /** POSTs honour Idempotency-Key unless this is false. */
     idempotent?: boolean;
