@@ -11,7 +11,7 @@
 import { sql } from 'kysely';
 import type { Executor } from '../../db/client.js';
 import type { TenantActor } from '../../platform/actor.js';
-import { capOf, conditionOf, type Condition, progressShown } from './task.rules.js';
+import { capOf, conditionOf, type Condition, countOf, progressShown } from './task.rules.js';
 import { localDay, periodKey } from './task.period.js';
 import type * as repo from './task.repo.js';
 import type { RepeatPolicy, TaskOutcomeView } from './task.schemas.js';
@@ -100,7 +100,10 @@ export async function runBatch(
         if (value === undefined || value === null || typeof value === 'object') read(step, 'missing_field');
         else distinct.push(Object.assign(step, { value: String(value) }));
       } else {
-        additive.push(step);
+        // count: event_data.count when the event carries one, capped per event (task.rules.ts countOf).
+        const delta = countOf(condition, event.data);
+        if (delta === null) read(step, 'invalid_count');
+        else additive.push(Object.assign(step, { delta }));
       }
     }
   }

@@ -1,7 +1,7 @@
 /** The counting rules of a task: its condition, how many completions a period allows, validation. */
 import { invalidRequest } from '../../platform/errors.js';
 import { isValidTimeZone } from './task.period.js';
-import type { ConditionInput, RepeatPolicy } from './task.schemas.js';
+import { type ConditionInput, DEFAULT_MAX_COUNT_PER_EVENT, type RepeatPolicy } from './task.schemas.js';
 
 export type Condition = ConditionInput;
 
@@ -29,6 +29,7 @@ export function validateTaskRules(t: { condition: Condition; repeat: RepeatPolic
   const c = t.condition;
   if (c.type === 'distinct' && !c.field) throw invalidRequest('condition.field', 'is required for a distinct condition (the event_data field whose values are counted)');
   if (c.type !== 'distinct' && c.field !== undefined) throw invalidRequest('condition.field', 'applies to distinct conditions only');
+  if (c.type !== 'count' && c.max_count_per_event !== undefined) throw invalidRequest('condition.max_count_per_event', 'applies to count conditions only');
   if (c.type === 'consecutive_days' && t.repeat === 'DAILY') throw invalidRequest('condition.type', 'a streak of days cannot repeat DAILY');
   if (c.type === 'consecutive_days' && t.repeat === 'WEEKLY' && c.target > 7) throw invalidRequest('condition.target', 'a streak in one ISO week is at most 7 days');
   if (c.type === 'consecutive_days' && t.repeat === 'MONTHLY' && c.target > 31) throw invalidRequest('condition.target', 'a streak in one month is at most 31 days');
@@ -37,4 +38,16 @@ export function validateTaskRules(t: { condition: Condition; repeat: RepeatPolic
   if (!isValidTimeZone(t.time_zone)) throw invalidRequest('time_zone', `${t.time_zone} is not an IANA time zone (e.g. UTC, Asia/Shanghai)`);
   if (t.reward_id === null && t.reward_quantity !== undefined && t.reward_quantity !== 1) throw invalidRequest('reward_quantity', 'needs a reward_id');
   if (t.start_time && t.end_time && t.end_time.getTime() <= t.start_time.getTime()) throw invalidRequest('end_time', 'must be after start_time');
+}
+
+/**
+ * What one event adds to a count task: event_data.count when it carries one (a positive
+ * integer), at most the task's max_count_per_event; 1 without it; null when it carries a count
+ * that is no positive integer (the event does not progress the task: invalid_count).
+ */
+export function countOf(condition: Condition, data: Record<string, unknown>): number | null {
+  const count = data.count;
+  if (count === undefined) return 1;
+  if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 1) return null;
+  return Math.min(count, condition.max_count_per_event ?? DEFAULT_MAX_COUNT_PER_EVENT);
 }

@@ -6,6 +6,8 @@ export const REPEAT_POLICIES = ['ONCE', 'DAILY', 'WEEKLY', 'MONTHLY', 'UNLIMITED
 export const CONDITION_TYPES = ['count', 'amount_sum', 'distinct', 'consecutive_days'] as const;
 export type RepeatPolicy = (typeof REPEAT_POLICIES)[number];
 export type ConditionType = (typeof CONDITION_TYPES)[number];
+/** The most one event adds to a count task when it carries event_data.count, unless the task says otherwise. */
+export const DEFAULT_MAX_COUNT_PER_EVENT = 100;
 
 const Id = (description?: string) => Type.String({ minLength: 1, maxLength: 128, ...(description ? { description } : {}) });
 const EventType = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]*$', description: 'e.g. USER_REGISTER, SIGN_IN, ORDER_PAID' });
@@ -19,10 +21,17 @@ export const Condition = Type.Object(
     type: Type.Enum(CONDITION_TYPES, {
       type: 'string',
       description:
-        'count: N matching events; amount_sum: event_data.amount (integer minor units) adds up to N; distinct: N distinct values of event_data[field]; consecutive_days: an N-day streak in the task\'s time_zone',
+        'count: N matching events (an event carrying event_data.count, a positive integer, counts that many, at most max_count_per_event); amount_sum: event_data.amount (integer minor units) adds up to N; distinct: N distinct values of event_data[field]; consecutive_days: an N-day streak in the task\'s time_zone',
     }),
     target: Type.Integer({ minimum: 1, maximum: 1_000_000_000_000, description: 'N' }),
     field: Type.Optional(FieldName),
+    max_count_per_event: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 1_000_000,
+        description: `count only: the most one event counts when it carries event_data.count (default ${DEFAULT_MAX_COUNT_PER_EVENT}; 1 = every event counts 1)`,
+      }),
+    ),
     filters: Type.Optional(
       Type.Record(Type.String({ pattern: FILTER_NAME, maxLength: 64 }), Type.Union([Scalar, Type.Array(Scalar, { minItems: 1, maxItems: 100 })]), {
         description: 'event_data fields the event must have: a value, or a list of allowed values',
