@@ -6,6 +6,7 @@ import type { JobRunner } from '../platform/jobs.js';
 import { type InstanceHeartbeat, startInstanceHeartbeat } from '../platform/instance-heartbeat.js';
 import { connectRedisInBackground } from '../platform/redis.js';
 import { buildApp, loggerOptions } from './build-app.js';
+import { grpcAddress, type GrpcServer, startGrpcServer } from './grpc/grpc-server.js';
 import { describeDatabase, openMigratedDatabase, startJobRunner, stopOnSignals } from './process.js';
 import type { Api } from '../platform/http/types.js';
 
@@ -15,6 +16,8 @@ export interface RunningServer {
   url: string;
   /** The in-process job runner, or undefined when `jobs.in_process` is false. */
   jobs: JobRunner | undefined;
+  /** The gRPC server beside HTTP (docs/grpc.md), or undefined when `server.grpc.port` is 0. */
+  grpc: GrpcServer | undefined;
   stop(): Promise<void>;
 }
 
@@ -25,11 +28,11 @@ export async function startServer(config: Readonly<Config>, options: { handleSig
   let app: Api | undefined;
   let jobs: JobRunner | undefined;
   let heartbeat: InstanceHeartbeat | undefined;
+  let grpc: GrpcServer | undefined;
   try {
     // Before the first request: other processes judge this one's Idempotency-Key claims by it.
     heartbeat = await startInstanceHeartbeat({ db: database.db, kind: database.kind, log: logger });
     const master = await resolveMasterKey(database, config.auth.master_key);
-    if (config.server.grpc?.addr) logger.warn('server.grpc is set but marketing-hub serves HTTP only; it is ignored');
 
     app = await buildApp({ config, database, masterKeyHash: master.hash, logger });
     await app.listen({ host: config.server.http.host, port: config.server.http.port });
@@ -39,6 +42,8 @@ export async function startServer(config: Readonly<Config>, options: { handleSig
     const port = typeof address === 'object' && address ? address.port : config.server.http.port;
     const shownHost = ['0.0.0.0', '::'].includes(config.server.http.host) ? 'localhost' : config.server.http.host;
     const url = `http://${shownHost}:${port}`;
+    const grpcAt = grpcAddress(config);
+    if (grpcAt) grpc = await startGrpcServer({ services: app.services, host: grpcAt.host, port: grpcAt.port, log: logger });
     if (config.jobs.in_process) {
       // Started only once the app listens, so a process that fails to start never runs jobs.
       jobs = startJobRunner(config, database, app.services, logger);
@@ -50,11 +55,12 @@ export async function startServer(config: Readonly<Config>, options: { handleSig
       database,
       url,
       jobs,
+      grpc,
       stop: () => {
         stopping ??= (async () => {
           // Requests and running jobs finish side by side; the database closes after both (the
           // Redis connection closes with the app, in its onClose hook).
-          await Promise.all([app!.close(), jobs?.stop()]);
+          await Promise.all([app!.close(), grpc?.stop(config.server.shutdown_grace_ms), jobs?.stop()]);
           await heartbeat?.stop().catch((err: unknown) => logger.warn({ err }, 'could not remove the process heartbeat'));
           await database.close();
         })();
@@ -64,10 +70,11 @@ export async function startServer(config: Readonly<Config>, options: { handleSig
     if (options.handleSignals !== false) stopOnSignals(running.stop, config, logger);
     // The banner comes last: whoever waits for it (a supervisor, a test) may send SIGTERM at once,
     // and the process must then stop cleanly rather than die with the default signal action.
-    if (!options.quiet) printBanner(url, database, master.generated);
+    if (!options.quiet) printBanner(url, database, master.generated, grpc && `${shownHost}:${grpc.port}`);
     return running;
   } catch (err) {
     await jobs?.stop().catch(() => {});
+    await grpc?.stop(0).catch(() => {});
     await app?.close().catch(() => {});
     await heartbeat?.stop().catch(() => {});
     await database.close().catch(() => {});
@@ -75,7 +82,7 @@ export async function startServer(config: Readonly<Config>, options: { handleSig
   }
 }
 
-function printBanner(url: string, database: DatabaseHandle, generatedMasterKey: string | undefined): void {
+function printBanner(url: string, database: DatabaseHandle, generatedMasterKey: string | undefined, grpcTarget: string | undefined): void {
   const where = describeDatabase(database);
   const lines = [
     '',
@@ -84,6 +91,7 @@ function printBanner(url: string, database: DatabaseHandle, generatedMasterKey: 
     `  Docs     ${url}/docs   (OpenAPI: ${url}/openapi.json)`,
     `  Metrics  ${url}/metrics`,
     `  Health   ${url}/health`,
+    ...(grpcTarget ? [`  gRPC     ${grpcTarget}   (docs/grpc.md)`] : []),
     `  Database ${where}`,
   ];
   if (generatedMasterKey) {

@@ -29,9 +29,18 @@ export const ConfigSchema = Type.Object(
           },
           { additionalProperties: false, default: {} },
         ),
-        // Kept so that a config.yaml written for the Go service still loads; nothing listens on it.
+        // gRPC beside HTTP (docs/grpc.md). `addr` (host:port, as the Go service's config.yaml
+        // writes it) or host / port; port 0 = no gRPC. Unset: 9105, or any free port when the
+        // HTTP port is 0 (tests, scripts).
         grpc: Type.Optional(
-          Type.Object({ addr: Type.Optional(Type.String()) }, { additionalProperties: false }),
+          Type.Object(
+            {
+              addr: Type.Optional(Type.String({ pattern: '^.*:\\d+$' })),
+              host: Type.Optional(Type.String({ minLength: 1 })),
+              port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+            },
+            { additionalProperties: false },
+          ),
         ),
         shutdown_grace_ms: Type.Integer({ minimum: 0, maximum: 600000, default: 10000 }),
         // API processes sharing the port (Node cluster), e.g. one per core; PostgreSQL only.
@@ -343,6 +352,8 @@ export const envBindings: readonly EnvBinding[] = [
   { env: 'PORT', path: 'server.http.port', kind: 'integer', description: 'HTTP port (default 8105)' },
   { env: 'MARKETING_HTTP_PORT', path: 'server.http.port', kind: 'integer', description: 'HTTP port (alternative name)' },
   { env: 'MARKETING_HTTP_HOST', path: 'server.http.host', kind: 'string', description: 'Listen address (default 0.0.0.0)' },
+  { env: 'MARKETING_GRPC_PORT', path: 'server.grpc.port', kind: 'integer', description: 'gRPC port (default 9105; 0 = no gRPC)' },
+  { env: 'MARKETING_GRPC_HOST', path: 'server.grpc.host', kind: 'string', description: 'gRPC listen address (default: the HTTP one)' },
   { env: 'MARKETING_HTTP_BODY_LIMIT', path: 'server.http.body_limit_bytes', kind: 'integer', description: 'Largest request body in bytes (default 1 MiB)' },
   { env: 'MARKETING_TRUST_PROXY', path: 'server.http.trust_proxy', kind: 'bool_or_string', description: 'Trust X-Forwarded-For from: true, false, or a comma list of addresses/CIDRs' },
   { env: 'MARKETING_WORKERS', path: 'server.workers', kind: 'integer', description: 'API processes sharing the port, e.g. one per core (default 1; PostgreSQL only)' },
