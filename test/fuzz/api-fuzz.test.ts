@@ -39,6 +39,9 @@ const SEEDS: Record<string, () => Record<string, unknown>> = {
   'POST /v1/campaigns/{campaign_id}/redeem-codes': () => ({ code_type: 'ALPHANUM', length: 12, count: 1 }),
   'PUT /v1/customers/{user_id}': () => ({ attributes: { tier: 'silver' } }),
   'PUT /v1/apps/{product_code}': () => ({ name: 'Fuzz app' }),
+  // Client access: an origin URL parsing accepts, and a generated HS256 key (EdDSA needs a real public key).
+  'POST /v1/apps/{product_code}/publishable-keys': () => ({ allowed_origins: ['https://fuzz.example.test'] }),
+  'POST /v1/apps/{product_code}/user-token-keys': () => ({ alg: 'HS256' }),
   // An app no fuzz request configures: sign-in answers 404 and never calls WeChat (the fuzz tenant has
   // two apps, so a body without app_id is 400 wechat_app_required; see app_id in fuzz-fixtures.ts).
   'POST /api/v1/auth/wechat': () => ({ app_id: 'wx00000000000000cc' }),
@@ -195,6 +198,8 @@ async function listsStillAnswer(after: Operation): Promise<Failure[]> {
 function fixtureOf(op: Operation, name: string): string {
   // The document's campaign paths name a campaign with referral settings.
   if (name === 'id' && op.path === '/api/v1/campaigns/{id}') return 'hub_campaign_id';
+  // A publishable key of the app (key_id elsewhere names an API key).
+  if (name === 'key_id' && op.path.startsWith('/v1/apps/')) return 'publishable_key_id';
   return name === 'campaign_id' && op.path.startsWith('/v1/outreach/campaigns/') ? 'id' : name;
 }
 

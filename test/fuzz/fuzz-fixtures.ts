@@ -205,6 +205,10 @@ export class FixtureSet {
       orderId: async () => this.need('order_id'),
       // The terms of a flash sale, so a generated POST /v1/promotions (promotion_type flash_sale) is valid.
       flash_sale: async () => ({ items: [{ item_id: 'fz-sku', special_price: 990, stock: 1_000_000 }] }),
+      // Client access: a publishable key and an HS256 user token key of the app.
+      publishable_key_id: async () =>
+        this.check('publishable key', await admin('POST', `/v1/apps/${t.productCode}/publishable-keys`, { allowed_origins: ['https://fuzz.example.test'] }))?.key_id,
+      kid: async () => this.check('user token key', await admin('POST', `/v1/apps/${t.productCode}/user-token-keys`, { alg: 'HS256' }))?.kid,
       key_id: async () =>
         this.check('spare key', await admin('POST', `/v1/tenants/${t.tenantId}/api-keys`, { name: `spare ${randomBytes(3).toString('hex')}`, role: 'readonly' }))
           ?.key_id,

@@ -98,6 +98,13 @@ const RULES: Record<string, Rule> = {
   'GET /v1/apps': {},
   'GET /v1/apps/{product_code}': {},
   'PUT /v1/apps/{product_code}': { role: 'admin', body: () => ({ name: 'mx' }) },
+  // Client access (docs/clients.md): an app's publishable keys and user token keys, admin keys only.
+  'POST /v1/apps/{product_code}/publishable-keys': { role: 'admin', body: () => ({ allowed_origins: ['https://mx.example.test'] }) },
+  'GET /v1/apps/{product_code}/publishable-keys': { role: 'admin' },
+  'DELETE /v1/apps/{product_code}/publishable-keys/{key_id}': { role: 'admin' },
+  'POST /v1/apps/{product_code}/user-token-keys': { role: 'admin', body: () => ({ alg: 'HS256' }) },
+  'GET /v1/apps/{product_code}/user-token-keys': { role: 'admin' },
+  'DELETE /v1/apps/{product_code}/user-token-keys/{kid}': { role: 'admin' },
   'POST /v1/campaigns': { body: () => campaignBody({ product_code: 'p2' }) },
   'GET /v1/campaigns': {},
   'GET /v1/campaigns/{campaign_id}': {},
@@ -471,6 +478,7 @@ function fillPath(template: string, f: Fixtures): string {
   const values: Record<string, string> = {
     tenant_id: f.tenantId,
     key_id: f.keyId,
+    kid: 'kid_mx',
     product_code: 'p2',
     campaign_id: outreach ? f.outreachCampaignId : f.campaignId,
     id: template === '/api/v1/campaigns/{id}' ? f.hubCampaignId : f.outreachCampaignId,

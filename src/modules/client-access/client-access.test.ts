@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { expectError, newBatch } from '../../../test/helpers/redeem-code-helpers.js';
 import { must, type Reply, type TenantFixture, testApp } from '../../../test/helpers/test-app.js';
+import { activityBody } from '../group-buys/testing/group-buy-fixture.js';
 import { ed25519Pair, mintUserToken } from './testing/client-fixture.js';
 
 const ORIGIN = 'https://shop.example.test';
@@ -145,6 +146,13 @@ describe('client routes', () => {
     expect(available.usable.map((u: { coupon: { coupon_id: string } }) => u.coupon.coupon_id)).toEqual([coupon.coupon_id]);
     const quote = await c.call('POST', '/v1/checkout/quote', { cart: { lines: [{ item_id: 'sku', unit_price: 1000, quantity: 1 }] } }, { token: await c.token('carol') });
     must(quote, 200);
+
+    const activityId = must(await t.call('POST', '/v1/group-buys/activities', activityBody(), { key: t.admin }), 201).body.activity_id;
+    const group = must(await c.call('POST', `/v1/group-buys/activities/${activityId}/groups`, {}, { token: await c.token('carol') }), 201).body;
+    expect(group.leader_user_id).toBe('carol');
+    expectError(await c.call('POST', `/v1/group-buys/groups/${group.group_id}/join`, { user_id: 'erin' }, { token: await c.token('dave') }), 403, 'user_mismatch');
+    const joined = must(await c.call('POST', `/marketing/group-buy/${group.group_id}/join`, {}, { token: await c.token('dave') }), 200).body;
+    expect(joined.members.map((m: { user_id: string }) => m.user_id).sort()).toEqual(['carol', 'dave']);
   });
 
   it('a publishable key on a server-only route: 403 client_route_not_allowed on every operation not marked client', async () => {
