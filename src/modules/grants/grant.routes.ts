@@ -1,7 +1,8 @@
 import { authErrors, errors } from '../../platform/http/common.schemas.js';
 import type { Api } from '../../platform/http/types.js';
 import type { UnitOfWork } from '../../platform/http/unit-of-work.js';
-import { Eligibility, Grant, GrantBody, GrantList, GrantListQuery, GrantParams, StatusBody } from './grant.schemas.js';
+import { grantBatch } from './grant.batch.js';
+import { BatchGrantBody, BatchGrantResult, Eligibility, Grant, GrantBody, GrantList, GrantListQuery, GrantParams, StatusBody } from './grant.schemas.js';
 import type { GrantService } from './grant.service.js';
 import type { GrantView } from './grant.schemas.js';
 
@@ -29,6 +30,21 @@ export function grantRoutes(app: Api, deps: { grants: GrantService; uow: UnitOfW
       });
       return result.grant;
     },
+  );
+
+  app.post(
+    '/v1/reward-grants/batch',
+    {
+      schema: {
+        tags,
+        summary: 'Many grants in one request (up to 100), each answered on its own',
+        description:
+          '200 with one result per item, in order: granted, replayed (its source and source_id granted before), refused (409-kind refusals: inventory_exhausted, per_user_limit_reached ...) or error (unknown reward, incomplete source pair ...). One grant statement for the set, as a batch of task completions; an item it could not grant runs again alone. An Idempotency-Key covers the whole batch (then one transaction): a retry answers the first results and grants nothing again.',
+        body: BatchGrantBody,
+        response: { 200: BatchGrantResult, ...errors(...authErrors, 422) },
+      },
+    },
+    async (request, reply) => uow(request, reply, 200, (exec) => grantBatch(grants.grantMany, request.actor!, request.body, exec), { selfContained: true }),
   );
 
   app.post(

@@ -82,3 +82,37 @@ export const Reason = Type.Object({
 });
 export const Eligibility = Type.Object({ eligible: Type.Boolean(), reasons: Type.Array(Reason) });
 export type EligibilityView = Static<typeof Eligibility>;
+
+/** One grant of a batch: a GrantBody without tenant_id (the batch's own tenant_id, if any, says it once). */
+const BatchGrantItem = Type.Object(
+  Object.fromEntries(Object.entries(GrantBody.properties).filter(([k]) => k !== 'tenant_id')) as Omit<typeof GrantBody.properties, 'tenant_id'>,
+  { additionalProperties: false },
+);
+
+export const BatchGrantBody = Type.Object(
+  {
+    tenant_id: Type.Optional(Type.String({ maxLength: 64 })),
+    grants: Type.Array(BatchGrantItem, { minItems: 1, maxItems: 100, description: 'Up to 100 grants, each as POST /v1/reward-grants takes it' }),
+  },
+  { additionalProperties: false },
+);
+export type BatchGrantInput = Static<typeof BatchGrantBody>;
+
+export const BatchGrantItemResult = Type.Object({
+  index: Type.Integer({ description: 'The item\'s place in `grants`' }),
+  status: Type.Union([Type.Literal('granted'), Type.Literal('replayed'), Type.Literal('refused'), Type.Literal('error')], {
+    description: 'granted; replayed (the same source and source_id granted before: that grant); refused (a rule said no: error.code); error (the item is wrong: unknown reward, incomplete source pair ...)',
+  }),
+  grant: Type.Union([Grant, Type.Null()]),
+  error: Type.Union([
+    Type.Object({ code: Type.String(), message: Type.String(), status: Type.Integer({ description: 'The status this item would have had alone' }), details: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]) }),
+    Type.Null(),
+  ]),
+});
+export type BatchGrantItemView = Static<typeof BatchGrantItemResult>;
+
+export const BatchGrantResult = Type.Object({
+  results: Type.Array(BatchGrantItemResult),
+  summary: Type.Object({ granted: Type.Integer(), replayed: Type.Integer(), refused: Type.Integer(), error: Type.Integer() }),
+});
+export type BatchGrantResultView = Static<typeof BatchGrantResult>;
