@@ -197,7 +197,9 @@ describe('GET /metrics', () => {
 describe('OpenAPI and docs', () => {
   const expected: [string, string[]][] = [
     ['/v1/tenants', ['get', 'post']],
-    ['/v1/tenants/{tenant_id}', ['get']],
+    ['/v1/tenants/{tenant_id}', ['get', 'put']],
+    ['/v1/tenants/{tenant_id}/code-quota', ['delete', 'get', 'put']],
+    ['/v1/partner/campaigns', ['post']],
     ['/v1/tenants/{tenant_id}/api-keys', ['get', 'post']],
     ['/v1/tenants/{tenant_id}/api-keys/{key_id}', ['delete']],
     ['/v1/apps', ['get', 'post']],
@@ -220,6 +222,7 @@ describe('OpenAPI and docs', () => {
     ['/v1/inventory/reservations', ['get']],
     ['/v1/reward-grants', ['get', 'post']],
     ['/v1/reward-grants/check', ['post']],
+    ['/v1/reward-grants/batch', ['post']],
     ['/v1/reward-grants/{grant_id}', ['get']],
     ['/v1/reward-grants/{grant_id}/status', ['put']],
     ['/v1/reward-grants/{grant_id}/retry-delivery', ['post']],
@@ -236,6 +239,8 @@ describe('OpenAPI and docs', () => {
     ['/v1/redeem-codes/{code}/assign', ['post']],
     ['/v1/redeem-codes/{code}/void', ['post']],
     ['/v1/redeem', ['post']],
+    ['/v1/redeem-code-batches/{batch_id}/assign-next', ['post']],
+    ['/api/redeem', ['post']],
     ['/v1/redemptions', ['get']],
     ['/v1/customers/{user_id}', ['delete', 'get', 'put']],
     ['/v1/customers/{user_id}/tags', ['post']],

@@ -37,8 +37,14 @@ const SEEDS: Record<string, () => Record<string, unknown>> = {
   'POST /v1/rewards': () => ({ reward_type: 'POINTS', config: { generator: { points: 10 } } }),
   'POST /v1/audiences': () => ({ audience_type: 'LIST' }),
   'POST /v1/campaigns/{campaign_id}/redeem-codes': () => ({ code_type: 'ALPHANUM', length: 12, count: 1 }),
+  // The document's path: the fixtures' code for the fixtures' user (userId is not a fixture name).
+  'POST /api/redeem': () => ({ userId: `fz_${randomBytes(5).toString('hex')}` }),
   'PUT /v1/customers/{user_id}': () => ({ attributes: { tier: 'silver' } }),
   'PUT /v1/apps/{product_code}': () => ({ name: 'Fuzz app' }),
+  // The fuzz tenant becomes a CHANNEL (so the partner flow gets past its tenant check) and its
+  // code quota starts without limits (DELETE .../code-quota, fuzzed next, removes whatever the mutations set).
+  'PUT /v1/tenants/{tenant_id}': () => ({ tenant_type: 'CHANNEL' }),
+  'PUT /v1/tenants/{tenant_id}/code-quota': () => ({ daily_limit: null, total_limit: null }),
   // Client access: an origin URL parsing accepts, and a generated HS256 key (EdDSA needs a real public key).
   'POST /v1/apps/{product_code}/publishable-keys': () => ({ allowed_origins: ['https://fuzz.example.test'] }),
   'POST /v1/apps/{product_code}/user-token-keys': () => ({ alg: 'HS256' }),

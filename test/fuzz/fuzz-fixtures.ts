@@ -82,7 +82,8 @@ export class FixtureSet {
       batch_id: async () => {
         const campaignId = await this.need('campaign_id');
         const rewardId = await this.need('reward_id');
-        const reply = await admin('POST', `/v1/campaigns/${campaignId}/redeem-codes`, { reward_id: rewardId, code_type: 'ALPHANUM', length: 12, count: 20 });
+        // Many uses (each user once), so the redemption routes' valid requests (a new user each) get through.
+        const reply = await admin('POST', `/v1/campaigns/${campaignId}/redeem-codes`, { reward_id: rewardId, code_type: 'ALPHANUM', length: 12, count: 20, max_uses: 1_000_000 });
         const batch = this.check('create redeem codes', reply);
         if (batch?.codes?.[0]) this.known.code = batch.codes[0];
         return batch?.batch_id;

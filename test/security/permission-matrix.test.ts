@@ -91,6 +91,14 @@ const RULES: Record<string, Rule> = {
   'POST /v1/tenants': { auth: 'master', body: () => ({ tenant_id: `t_mx${uid()}`, name: 'mx' }) },
   'GET /v1/tenants': { auth: 'master' },
   'GET /v1/tenants/{tenant_id}': { auth: 'any', role: 'readonly', scope: 'tenant' },
+  'PUT /v1/tenants/{tenant_id}': { auth: 'master', body: () => ({ name: 'mx victim' }) },
+  'GET /v1/tenants/{tenant_id}/code-quota': { auth: 'any', role: 'readonly', scope: 'tenant' },
+  'PUT /v1/tenants/{tenant_id}/code-quota': { auth: 'master', body: () => ({ daily_limit: null, total_limit: null }) },
+  'DELETE /v1/tenants/{tenant_id}/code-quota': { auth: 'master' },
+  // The channel partner flow: the victim is a PLATFORM tenant (403 tenant_not_channel for its keys).
+  'POST /v1/partner/campaigns': {
+    body: (f) => ({ campaign: campaignBody({ product_code: 'p2' }), redeem_codes: { reward_id: f.rewardId, code_type: 'ALPHANUM', length: 12, count: 1 } }),
+  },
   'POST /v1/tenants/{tenant_id}/api-keys': { auth: 'any', role: 'admin', scope: 'tenant', body: () => ({ name: 'mx', role: 'admin' }) },
   'GET /v1/tenants/{tenant_id}/api-keys': { auth: 'any', role: 'admin', scope: 'tenant' },
   'DELETE /v1/tenants/{tenant_id}/api-keys/{key_id}': { auth: 'any', role: 'admin', scope: 'tenant' },
@@ -132,6 +140,7 @@ const RULES: Record<string, Rule> = {
   'POST /v1/reward-grants': { body: (f) => ({ reward_id: f.rewardId, user_id: f.userId }) },
   'GET /v1/reward-grants': {},
   'POST /v1/reward-grants/check': { body: (f) => ({ reward_id: f.rewardId, user_id: f.userId }) },
+  'POST /v1/reward-grants/batch': { body: (f) => ({ grants: [{ reward_id: f.rewardId, user_id: f.userId }] }) },
   'GET /v1/reward-grants/{grant_id}': {},
   'PUT /v1/reward-grants/{grant_id}/status': { body: () => ({ status: 'USED' }) },
   'POST /v1/reward-grants/{grant_id}/retry-delivery': {},
@@ -144,6 +153,10 @@ const RULES: Record<string, Rule> = {
   'POST /v1/redeem-codes/{code}/assign': { body: (f) => ({ user_id: f.userId }) },
   'POST /v1/redeem-codes/{code}/void': { body: () => ({}) },
   'POST /v1/redeem': { body: (f) => ({ code: f.codes[2], user_id: f.userId }) },
+  // Hands the batch's next free code to the fixtures' user (the user every code route here acts for).
+  'POST /v1/redeem-code-batches/{batch_id}/assign-next': { body: (f) => ({ user_id: f.userId }) },
+  // The product document's redemption path (a tenant key, as /v1/redeem).
+  'POST /api/redeem': { body: (f) => ({ code: f.codes[3], userId: f.userId }) },
   'GET /v1/redemptions': {},
   'PUT /v1/customers/{user_id}': { ...tenantWide, body: () => ({ attributes: { mx: 1 } }) },
   'GET /v1/customers/{user_id}': tenantWide,

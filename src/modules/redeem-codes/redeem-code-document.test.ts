@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { codeCampaign, createBatch, expectError, newBatch, pointsOf } from '../../../test/helpers/redeem-code-helpers.js';
 import { must, testApp, type TenantFixture } from '../../../test/helpers/test-app.js';
+import { mintUserToken } from '../client-access/testing/client-fixture.js';
 
 const docRedeem = (t: TenantFixture, body: Record<string, unknown>, headers: Record<string, string> = {}) => t.call('POST', '/api/redeem', body, { headers });
 
@@ -39,6 +40,22 @@ describe('POST /api/redeem (the document path)', () => {
     expect((await docRedeem(t, { code: batch.codes[0] })).status).toBe(400);
     expect((await docRedeem(t, { code: batch.codes[0], user_id: 'u1' })).status).toBe(400);
     expect((await t.call('POST', '/api/redeem', { code: batch.codes[0], userId: 'u1' }, { key: null })).status).toBe(401);
+  });
+
+  it("takes a client's publishable key and end-user token: userId is the token's (filled when left out), the key's app and device", async () => {
+    const app = await testApp();
+    const t = await app.newTenant();
+    const { batch } = await newBatch(t, { count: 3, applicable_products: [t.productCode] });
+    const pk = must(await t.call('POST', `/v1/apps/${t.productCode}/publishable-keys`, { allowed_origins: ['https://shop.example.test'] }, { key: t.admin }), 201).body;
+    const hs = must(await t.call('POST', `/v1/apps/${t.productCode}/user-token-keys`, { alg: 'HS256' }, { key: t.admin }), 201).body;
+    const token = await mintUserToken({ kid: hs.kid, secret: hs.secret }, 'cu1');
+    const client = (body: Record<string, unknown>, withToken = true) =>
+      t.call('POST', '/api/redeem', body, { key: withToken ? token : null, headers: { 'x-publishable-key': pk.key, 'x-device-id': 'phone-9' } });
+    const ok = must(await client({ code: batch.codes[0] }), 201).body;
+    expect(ok).toMatchObject({ message: '核销成功', redemption: { user_id: 'cu1', product_code: t.productCode, device_id: 'phone-9' } });
+    must(await client({ code: batch.codes[1], userId: 'cu1' }), 201);
+    expectError(await client({ code: batch.codes[2], userId: 'someone_else' }), 403, 'user_mismatch');
+    expectError(await client({ code: batch.codes[2], userId: 'cu1' }, false), 401, 'user_token_required');
   });
 
   it('replays an Idempotency-Key with the same answer, message included', async () => {

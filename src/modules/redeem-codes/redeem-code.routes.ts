@@ -184,7 +184,7 @@ export function redeemCodeRoutes(
     },
     async (request, reply) => {
       // Per-IP limits count the end user's address only (client_ip from the calling backend).
-      const limitIp = endUserIp(request, request.body.client_ip, { serverCaller: true });
+      const limitIp = endUserIp(request, request.body.client_ip, { serverCaller: !isClient(request) });
       const attempt = redemptions.attemptOf(request.actor!, request.body, request.headers['x-product-code'], request.ip, limitIp, request.headers['x-device-id']);
       // The service opens the transaction, only when there is an answer to record.
       return redemptions.redeem(request.actor!, attempt, uow.recorder(request, reply, 201));
@@ -197,7 +197,8 @@ export function redeemCodeRoutes(
   app.post(
     '/api/redeem',
     {
-      config: { auth: 'tenant' as const },
+      // A tenant key, or a client (publishable key and the end user's token, whose sub is userId).
+      config: { auth: 'tenant' as const, client: { user: 'body.userId' as const } },
       schema: {
         tags: ['redeem-codes: product document paths'],
         summary: 'Redeem a code (核销): the document\'s path, the same redemption as POST /v1/redeem',
@@ -208,7 +209,7 @@ export function redeemCodeRoutes(
       },
     },
     async (request, reply) => {
-      const limitIp = endUserIp(request, undefined, { serverCaller: true });
+      const limitIp = endUserIp(request, undefined, { serverCaller: !isClient(request) });
       const input = { code: request.body.code, user_id: request.body.userId };
       const attempt = redemptions.attemptOf(request.actor!, input, request.headers['x-product-code'], request.ip, limitIp, request.headers['x-device-id']);
       // An Idempotency-Key's replay answers what this route answers: the message included.
@@ -227,6 +228,9 @@ export function redeemCodeRoutes(
     async (request) => redemptions.listRedemptions(request.actor!, request.query),
   );
 }
+
+/** A client request (publishable key): its connection's address is the end user's own. */
+const isClient = (request: { actor: { kind: string } | null }) => request.actor !== null && 'client' in request.actor && request.actor.client !== undefined;
 
 async function* toRecords(rows: AsyncIterable<RedeemCodeView>) {
   for await (const r of rows) yield { ...r, applicable_products: r.applicable_products?.join('|') ?? '', extra_data: r.extra_data ? JSON.stringify(r.extra_data) : '' };

@@ -314,7 +314,8 @@ export function createRedemptionService(deps: {
       if (input.product_code && productHeader && input.product_code !== productHeader) {
         throw redeemCodeErrors.productCodeMismatch(input.product_code, productHeader);
       }
-      const product = input.product_code ?? productHeader ?? null;
+      // A client request (publishable key) redeems from its key's app unless it names it.
+      const product = input.product_code ?? productHeader ?? tenant.client?.productCode ?? null;
       if (product !== null && !canSeeProduct(tenant, product)) {
         throw redeemCodeErrors.productNotAllowed(product, tenant.productCodes);
       }
@@ -325,7 +326,7 @@ export function createRedemptionService(deps: {
         clientIp: input.client_ip ?? callerIp ?? null,
         limitIp: limitIp ?? null,
         productCode: product,
-        deviceId: deviceId ?? null,
+        deviceId: deviceId ?? tenant.client?.deviceId ?? null,
       };
     },
 
