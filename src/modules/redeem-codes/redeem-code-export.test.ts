@@ -52,7 +52,7 @@ describe('GET /v1/redeem-codes/export', () => {
       expect(lines).toHaveLength(100_001);
       const codes = new Set(lines.slice(1).map((l) => l.split(',')[0]));
       expect(codes.size).toBe(100_000);
-      expect(lines[1]).toMatch(new RegExp(`^[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4},${batch.batch_id}\\.1,${batch.batch_id},${campaignId},${rewardId},ACTIVE,0,1,,,$`));
+      expect(lines[1]).toMatch(new RegExp(`^[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4},${batch.batch_id}\\.1,${batch.batch_id},${campaignId},${rewardId},ACTIVE,0,1,,,,$`));
       // 20 full pages and the empty one that ends the walk: never one query for everything.
       expect(counter.pages).toBe(21);
     } finally {
