@@ -36,7 +36,8 @@ export interface MarketingSDKOptions {
   retry?: RetryOptions;
 }
 
-export type RedeemResult = JsonOk<'/v1/redeem', 'post'>;
+export type RedeemResult = JsonOk<'/api/redeem', 'post'>;
+type RedeemBody = JsonBody<'/api/redeem', 'post'>;
 export type EligibilityResult = JsonOk<'/v1/reward-grants/check', 'post'>;
 export type CouponList = JsonOk<'/v1/coupons', 'get'>;
 export type Coupon = JsonOk<'/v1/coupons/templates/{coupon_template_id}/claim', 'post'>;
@@ -70,10 +71,15 @@ export class MarketingSDK {
     this.deviceId = options.deviceId ?? loadDeviceId(options.storage ?? defaultDeviceStorage(options.env, options.wx));
   }
 
-  /** Redeems a code the user typed (dashes, spaces and, where allowed, case do not matter). */
+  /**
+   * Redeems a code the user typed (dashes, spaces and, where allowed, case do not matter):
+   * `{message: '核销成功', redemption, grant}`; refusals throw MarketingError
+   * (code_not_found, code_already_redeemed, code_expired, ...).
+   */
   async redeemCode(code: string): Promise<RedeemResult> {
     const user = await this.#user();
-    return this.#call(user, 'POST', REDEEM_PATH, { body: { code, userId: user.userId } });
+    const body: RedeemBody = { code, userId: user.userId };
+    return this.#call(user, 'POST', REDEEM_PATH, { body });
   }
 
   /** Would granting this reward to the user succeed? `{eligible, reasons}`, nothing granted. */

@@ -1878,7 +1878,7 @@ export interface paths {
                             created_at: string;
                             revoked_at: string | null;
                             /** @description pk_...: shown once (only its hash is stored); not a secret, it ships in the client */
-                            key: string;
+                            key?: string;
                         };
                     };
                 };
@@ -5020,6 +5020,156 @@ export interface paths {
                 };
                 /** @description Default Response */
                 409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reward-grants/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Many grants in one request (up to 100), each answered on its own
+         * @description 200 with one result per item, in order: granted, replayed (its source and source_id granted before), refused (409-kind refusals: inventory_exhausted, per_user_limit_reached ...) or error (unknown reward, incomplete source pair ...). One grant statement for the set, as a batch of task completions; an item it could not grant runs again alone. An Idempotency-Key covers the whole batch (then one transaction): a retry answers the first results and grants nothing again.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        tenant_id?: string;
+                        /** @description Up to 100 grants, each as POST /v1/reward-grants takes it */
+                        grants: {
+                            reward_id: string;
+                            /** @description Your id of the user */
+                            user_id: string;
+                            /** @description Needed only when the reward has no campaign of its own */
+                            campaign_id?: string;
+                            /** @default 1 */
+                            quantity?: number;
+                            /** @description What caused the grant: task_completion, order, redeem_code ... */
+                            source?: string;
+                            /** @description Id of the cause: one grant per (source, source_id, reward) */
+                            source_id?: string;
+                        }[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            results: {
+                                /** @description The item's place in `grants` */
+                                index: number;
+                                /** @description granted; replayed (the same source and source_id granted before: that grant); refused (a rule said no: error.code); error (the item is wrong: unknown reward, incomplete source pair ...) */
+                                status: "granted" | "replayed" | "refused" | "error";
+                                grant: {
+                                    grant_id: string;
+                                    tenant_id: string;
+                                    reward_id: string;
+                                    reward_type: string;
+                                    product_code: string;
+                                    campaign_id: string | null;
+                                    user_id: string;
+                                    quantity: number;
+                                    source: string | null;
+                                    source_id: string | null;
+                                    /** @enum {string} */
+                                    status: "PENDING" | "DELIVERED" | "FAILED" | "USED" | "REVOKED";
+                                    distributor: string;
+                                    /** @description What was generated: points, coupons, codes ... */
+                                    payload: {
+                                        [key: string]: unknown;
+                                    };
+                                    delivery: {
+                                        /** @description NOT_REQUIRED (AUTO), PENDING, DELIVERED, FAILED */
+                                        status: string;
+                                        attempts: number;
+                                        last_error: string | null;
+                                        delivered_at: string | null;
+                                    };
+                                    used_at: string | null;
+                                    revoked_at: string | null;
+                                    revoke_reason: string | null;
+                                    /** Format: date-time */
+                                    created_at: string;
+                                    /** Format: date-time */
+                                    updated_at: string;
+                                } | null;
+                                error: {
+                                    code: string;
+                                    message: string;
+                                    /** @description The status this item would have had alone */
+                                    status: number;
+                                    details: {
+                                        [key: string]: unknown;
+                                    } | null;
+                                } | null;
+                            }[];
+                            summary: {
+                                granted: number;
+                                replayed: number;
+                                refused: number;
+                                error: number;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -8526,13 +8676,15 @@ export interface paths {
                                 description: string | null;
                                 condition: {
                                     /**
-                                     * @description count: N matching events; amount_sum: event_data.amount (integer minor units) adds up to N; distinct: N distinct values of event_data[field]; consecutive_days: an N-day streak in the task's time_zone
+                                     * @description count: N matching events (an event carrying event_data.count, a positive integer, counts that many, at most max_count_per_event); amount_sum: event_data.amount (integer minor units) adds up to N; distinct: N distinct values of event_data[field]; consecutive_days: an N-day streak in the task's time_zone
                                      * @enum {string}
                                      */
                                     type: "count" | "amount_sum" | "distinct" | "consecutive_days";
                                     /** @description N */
                                     target: number;
                                     field?: string;
+                                    /** @description count only: the most one event counts when it carries event_data.count (default 100; 1 = every event counts 1) */
+                                    max_count_per_event?: number;
                                     /** @description event_data fields the event must have: a value, or a list of allowed values */
                                     filters?: {
                                         [key: string]: unknown;
@@ -8612,13 +8764,15 @@ export interface paths {
                         description?: string | null;
                         condition: {
                             /**
-                             * @description count: N matching events; amount_sum: event_data.amount (integer minor units) adds up to N; distinct: N distinct values of event_data[field]; consecutive_days: an N-day streak in the task's time_zone
+                             * @description count: N matching events (an event carrying event_data.count, a positive integer, counts that many, at most max_count_per_event); amount_sum: event_data.amount (integer minor units) adds up to N; distinct: N distinct values of event_data[field]; consecutive_days: an N-day streak in the task's time_zone
                              * @enum {string}
                              */
                             type: "count" | "amount_sum" | "distinct" | "consecutive_days";
                             /** @description N */
                             target: number;
                             field?: string;
+                            /** @description count only: the most one event counts when it carries event_data.count (default 100; 1 = every event counts 1) */
+                            max_count_per_event?: number;
                             /** @description event_data fields the event must have: a value, or a list of allowed values */
                             filters?: {
                                 [key: string]: (string | number | boolean) | (string | number | boolean)[];
@@ -8657,13 +8811,15 @@ export interface paths {
                             description: string | null;
                             condition: {
                                 /**
-                                 * @description count: N matching events; amount_sum: event_data.amount (integer minor units) adds up to N; distinct: N distinct values of event_data[field]; consecutive_days: an N-day streak in the task's time_zone
+                                 * @description count: N matching events (an event carrying event_data.count, a positive integer, counts that many, at most max_count_per_event); amount_sum: event_data.amount (integer minor units) adds up to N; distinct: N distinct values of event_data[field]; consecutive_days: an N-day streak in the task's time_zone
                                  * @enum {string}
                                  */
                                 type: "count" | "amount_sum" | "distinct" | "consecutive_days";
                                 /** @description N */
                                 target: number;
                                 field?: string;
+                                /** @description count only: the most one event counts when it carries event_data.count (default 100; 1 = every event counts 1) */
+                                max_count_per_event?: number;
                                 /** @description event_data fields the event must have: a value, or a list of allowed values */
                                 filters?: {
                                     [key: string]: unknown;
@@ -8772,13 +8928,15 @@ export interface paths {
                             description: string | null;
                             condition: {
                                 /**
-                                 * @description count: N matching events; amount_sum: event_data.amount (integer minor units) adds up to N; distinct: N distinct values of event_data[field]; consecutive_days: an N-day streak in the task's time_zone
+                                 * @description count: N matching events (an event carrying event_data.count, a positive integer, counts that many, at most max_count_per_event); amount_sum: event_data.amount (integer minor units) adds up to N; distinct: N distinct values of event_data[field]; consecutive_days: an N-day streak in the task's time_zone
                                  * @enum {string}
                                  */
                                 type: "count" | "amount_sum" | "distinct" | "consecutive_days";
                                 /** @description N */
                                 target: number;
                                 field?: string;
+                                /** @description count only: the most one event counts when it carries event_data.count (default 100; 1 = every event counts 1) */
+                                max_count_per_event?: number;
                                 /** @description event_data fields the event must have: a value, or a list of allowed values */
                                 filters?: {
                                     [key: string]: unknown;
@@ -8860,13 +9018,15 @@ export interface paths {
                         description?: string | null;
                         condition?: {
                             /**
-                             * @description count: N matching events; amount_sum: event_data.amount (integer minor units) adds up to N; distinct: N distinct values of event_data[field]; consecutive_days: an N-day streak in the task's time_zone
+                             * @description count: N matching events (an event carrying event_data.count, a positive integer, counts that many, at most max_count_per_event); amount_sum: event_data.amount (integer minor units) adds up to N; distinct: N distinct values of event_data[field]; consecutive_days: an N-day streak in the task's time_zone
                              * @enum {string}
                              */
                             type: "count" | "amount_sum" | "distinct" | "consecutive_days";
                             /** @description N */
                             target: number;
                             field?: string;
+                            /** @description count only: the most one event counts when it carries event_data.count (default 100; 1 = every event counts 1) */
+                            max_count_per_event?: number;
                             /** @description event_data fields the event must have: a value, or a list of allowed values */
                             filters?: {
                                 [key: string]: (string | number | boolean) | (string | number | boolean)[];
@@ -8905,13 +9065,15 @@ export interface paths {
                             description: string | null;
                             condition: {
                                 /**
-                                 * @description count: N matching events; amount_sum: event_data.amount (integer minor units) adds up to N; distinct: N distinct values of event_data[field]; consecutive_days: an N-day streak in the task's time_zone
+                                 * @description count: N matching events (an event carrying event_data.count, a positive integer, counts that many, at most max_count_per_event); amount_sum: event_data.amount (integer minor units) adds up to N; distinct: N distinct values of event_data[field]; consecutive_days: an N-day streak in the task's time_zone
                                  * @enum {string}
                                  */
                                 type: "count" | "amount_sum" | "distinct" | "consecutive_days";
                                 /** @description N */
                                 target: number;
                                 field?: string;
+                                /** @description count only: the most one event counts when it carries event_data.count (default 100; 1 = every event counts 1) */
+                                max_count_per_event?: number;
                                 /** @description event_data fields the event must have: a value, or a list of allowed values */
                                 filters?: {
                                     [key: string]: unknown;
@@ -9550,13 +9712,15 @@ export interface paths {
                                     description: string | null;
                                     condition: {
                                         /**
-                                         * @description count: N matching events; amount_sum: event_data.amount (integer minor units) adds up to N; distinct: N distinct values of event_data[field]; consecutive_days: an N-day streak in the task's time_zone
+                                         * @description count: N matching events (an event carrying event_data.count, a positive integer, counts that many, at most max_count_per_event); amount_sum: event_data.amount (integer minor units) adds up to N; distinct: N distinct values of event_data[field]; consecutive_days: an N-day streak in the task's time_zone
                                          * @enum {string}
                                          */
                                         type: "count" | "amount_sum" | "distinct" | "consecutive_days";
                                         /** @description N */
                                         target: number;
                                         field?: string;
+                                        /** @description count only: the most one event counts when it carries event_data.count (default 100; 1 = every event counts 1) */
+                                        max_count_per_event?: number;
                                         /** @description event_data fields the event must have: a value, or a list of allowed values */
                                         filters?: {
                                             [key: string]: unknown;
@@ -9666,13 +9830,15 @@ export interface paths {
                                     description: string | null;
                                     condition: {
                                         /**
-                                         * @description count: N matching events; amount_sum: event_data.amount (integer minor units) adds up to N; distinct: N distinct values of event_data[field]; consecutive_days: an N-day streak in the task's time_zone
+                                         * @description count: N matching events (an event carrying event_data.count, a positive integer, counts that many, at most max_count_per_event); amount_sum: event_data.amount (integer minor units) adds up to N; distinct: N distinct values of event_data[field]; consecutive_days: an N-day streak in the task's time_zone
                                          * @enum {string}
                                          */
                                         type: "count" | "amount_sum" | "distinct" | "consecutive_days";
                                         /** @description N */
                                         target: number;
                                         field?: string;
+                                        /** @description count only: the most one event counts when it carries event_data.count (default 100; 1 = every event counts 1) */
+                                        max_count_per_event?: number;
                                         /** @description event_data fields the event must have: a value, or a list of allowed values */
                                         filters?: {
                                             [key: string]: unknown;
@@ -9775,13 +9941,15 @@ export interface paths {
                                 description: string | null;
                                 condition: {
                                     /**
-                                     * @description count: N matching events; amount_sum: event_data.amount (integer minor units) adds up to N; distinct: N distinct values of event_data[field]; consecutive_days: an N-day streak in the task's time_zone
+                                     * @description count: N matching events (an event carrying event_data.count, a positive integer, counts that many, at most max_count_per_event); amount_sum: event_data.amount (integer minor units) adds up to N; distinct: N distinct values of event_data[field]; consecutive_days: an N-day streak in the task's time_zone
                                      * @enum {string}
                                      */
                                     type: "count" | "amount_sum" | "distinct" | "consecutive_days";
                                     /** @description N */
                                     target: number;
                                     field?: string;
+                                    /** @description count only: the most one event counts when it carries event_data.count (default 100; 1 = every event counts 1) */
+                                    max_count_per_event?: number;
                                     /** @description event_data fields the event must have: a value, or a list of allowed values */
                                     filters?: {
                                         [key: string]: unknown;
