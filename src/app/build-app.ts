@@ -9,6 +9,7 @@ import type { DatabaseHandle } from '../db/client.js';
 import { campaignRoutes } from '../modules/campaigns/index.js';
 import { appRoutes } from '../modules/apps/index.js';
 import { tenantRoutes } from '../modules/tenants/index.js';
+import { partnerRoutes } from '../modules/partners/index.js';
 import { ledgerRoutes } from '../modules/ledger/index.js';
 import { rewardRoutes } from '../modules/rewards/index.js';
 import { inventoryRoutes } from '../modules/inventory/index.js';
@@ -164,6 +165,7 @@ export async function buildApp(options: BuildAppOptions): Promise<Api> {
 
   healthRoutes(app, { db, redis: services.redis });
   tenantRoutes(app, { tenants, apiKeys, uow });
+  partnerRoutes(app, { partners: services.partners, uow, mirror: services.codeMirror });
   appRoutes(app, { apps, uow });
   clientAccessRoutes(app, { clientAccess: services.clientAccess, uow });
   campaignRoutes(app, { campaigns, uow });

@@ -45,6 +45,9 @@ const SEEDS: Record<string, () => Record<string, unknown>> = {
   // code quota starts without limits (DELETE .../code-quota, fuzzed next, removes whatever the mutations set).
   'PUT /v1/tenants/{tenant_id}': () => ({ tenant_type: 'CHANNEL' }),
   'PUT /v1/tenants/{tenant_id}/code-quota': () => ({ daily_limit: null, total_limit: null }),
+  // A new campaign name each time, so two requests with one hostile Idempotency-Key are two bodies
+  // (422 idempotency_key_reused), not a replay of the first one's refusal with its requestId.
+  'POST /v1/partner/campaigns': () => ({ campaign: { campaign_name: `fz partner ${randomBytes(5).toString('hex')}`, campaign_type: 'PROMOTION', product_code: 'app1' } }),
   // Client access: an origin URL parsing accepts, and a generated HS256 key (EdDSA needs a real public key).
   'POST /v1/apps/{product_code}/publishable-keys': () => ({ allowed_origins: ['https://fuzz.example.test'] }),
   'POST /v1/apps/{product_code}/user-token-keys': () => ({ alg: 'HS256' }),
