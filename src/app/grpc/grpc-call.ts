@@ -22,7 +22,7 @@ export interface CallContext {
   /** The `x-product-code` metadata entry, as HTTP's X-Product-Code header. */
   productHeader: string | undefined;
   /** The peer's address (the socket's; gRPC has no trusted-proxy setting). */
-  peerIp: string;
+  peerIp(): string;
   /**
    * Stand-ins for the HTTP request and reply that the unit of work (platform/http/unit-of-work.ts)
    * reads: `request.idempotency` (the claimed key) and `reply.code` / `reply.serialize`. With them
@@ -103,7 +103,6 @@ export function unaryHandler(deps: CallDeps, name: string, spec: MethodSpec, req
   const validate = validatorCompiler({ schema: spec.schema, httpPart: 'body', method: 'POST', url: name }) as ValidateFunction;
   return (call: ServerUnaryCall<Record<string, unknown>, unknown>, callback: sendUnaryData<unknown>) => {
     const started = process.hrtime.bigint();
-    const requestId = randomUUID();
     const lang = preferredLanguage(firstString(call.metadata, 'accept-language'), 'en');
     let claim: IdempotencyClaim | null = null;
     const finish = (code: string) => deps.observe(name, code, Number(process.hrtime.bigint() - started) / 1e9);
@@ -160,7 +159,7 @@ export function unaryHandler(deps: CallDeps, name: string, spec: MethodSpec, req
       const ctx: CallContext = {
         actor,
         productHeader,
-        peerIp: peerAddress(call.getPeer()),
+        peerIp: () => peerAddress(call.getPeer()),
         request: { idempotency: claim } as unknown as FastifyRequest,
         reply: reply as unknown as FastifyReply,
         status: () => status,
@@ -183,6 +182,7 @@ export function unaryHandler(deps: CallDeps, name: string, spec: MethodSpec, req
     );
 
     function fail(err: unknown): void {
+      const requestId = randomUUID();
       const appError = err instanceof AppError && localized.has(err) ? err : localizeError(toAppError(err, lang), lang);
       if (appError.status >= 500) deps.log.error({ err, grpc_method: name, request_id: requestId }, 'gRPC call failed');
       const sent = toServiceError(appError, requestId);

@@ -101,9 +101,9 @@ export function grpcMethods(services: Services, uow: UnitOfWork): Record<string,
     RedeemService: {
       Redeem: write('POST /v1/redeem', RedeemBody, (ctx, input: Input<Parameters<typeof redemptions.attemptOf>[1]>) => {
         // Per-IP limits count the end user's address only (client_ip from the calling backend), as HTTP's.
-        const peer = { ip: ctx.peerIp, socket: { remoteAddress: ctx.peerIp } };
-        const limitIp = endUserIp(peer, input.client_ip, { serverCaller: true });
-        const attempt = redemptions.attemptOf(ctx.actor, input, ctx.productHeader, ctx.peerIp, limitIp);
+        const ip = ctx.peerIp();
+        const limitIp = endUserIp({ ip, socket: { remoteAddress: ip } }, input.client_ip, { serverCaller: true });
+        const attempt = redemptions.attemptOf(ctx.actor, input, ctx.productHeader, ip, limitIp);
         return redemptions.redeem(ctx.actor, attempt, uow.recorder(ctx.request, ctx.reply, 201));
       }),
     },

@@ -32,73 +32,100 @@ type Wire = Record<string, unknown>;
  * message is walked by its descriptor, so unknown keys are dropped and null means "not set".
  */
 export function createWire(definition: PackageDefinition) {
-  const fieldsOf = new Map<string, FieldDescriptor[]>();
+  const descriptors = new Map<string, FieldDescriptor[]>();
   for (const [name, entry] of Object.entries(definition)) {
     const type = (entry as MessageTypeDefinition<unknown, unknown>).type as { field?: FieldDescriptor[] } | undefined;
-    if (type?.field) fieldsOf.set(name, type.field);
+    if (type?.field) descriptors.set(name, type.field);
   }
-  const fields = (typeName: string): FieldDescriptor[] => {
-    const found = fieldsOf.get(typeName);
+  /** Each message's fields, resolved once: how each is converted, and its message type's full name. */
+  const plans = new Map<string, FieldPlan[]>();
+  for (const [typeName, list] of descriptors) {
+    const pkg = typeName.slice(0, typeName.lastIndexOf('.'));
+    plans.set(
+      typeName,
+      list.map((field) => {
+        const bare = field.typeName.replace(/^\./, '');
+        const nested = field.type !== 'TYPE_MESSAGE' ? '' : descriptors.has(bare) ? bare : `${pkg}.${bare}`;
+        const kind = nested === '' ? 'scalar' : nested === 'google.protobuf.Struct' ? 'struct' : nested === 'google.protobuf.Value' ? 'value' : 'message';
+        return { name: field.name, repeated: field.label === 'LABEL_REPEATED', kind, nested };
+      }),
+    );
+  }
+  const plan = (typeName: string): FieldPlan[] => {
+    const found = plans.get(typeName);
     if (!found) throw new Error(`unknown message type ${typeName}`);
     return found;
   };
-  /** A field's message type as a full name (descriptors may name it relative to the package). */
-  const resolved = new Map<string, string>();
-  const typeOf = (field: FieldDescriptor, within: string): string => {
-    const cacheKey = `${within} ${field.typeName}`;
-    let name = resolved.get(cacheKey);
-    if (name === undefined) {
-      const bare = field.typeName.replace(/^\./, '');
-      const pkg = within.slice(0, within.lastIndexOf('.'));
-      name = fieldsOf.has(bare) ? bare : `${pkg}.${bare}`;
-      resolved.set(cacheKey, name);
-    }
-    return name;
-  };
 
-  /** A service's JSON answer as the message `typeName`. Dates become RFC 3339 strings first. */
+  /** A service's JSON answer (Dates allowed, as JSON.stringify would write them) as the message `typeName`. */
   function toWire(value: unknown, typeName: string): Wire {
-    const plain = JSON.parse(JSON.stringify(value ?? {})) as Record<string, Json>;
-    return messageToWire(plain, typeName);
-  }
-
-  function messageToWire(value: Record<string, Json>, typeName: string): Wire {
     const out: Wire = {};
-    for (const field of fields(typeName)) {
-      const v = value[field.name];
+    const source = (value ?? {}) as Record<string, unknown>;
+    for (const field of plan(typeName)) {
+      const v = source[field.name];
       if (v === undefined || v === null) continue;
-      const repeated = field.label === 'LABEL_REPEATED';
-      const one = (item: Json): unknown => (field.type === 'TYPE_MESSAGE' ? nestedToWire(item, typeOf(field, typeName)) : item);
-      out[field.name] = repeated && Array.isArray(v) ? v.map(one) : one(v);
+      out[field.name] = field.repeated && Array.isArray(v) ? v.map((item) => fieldToWire(field, item)) : fieldToWire(field, v);
     }
     return out;
   }
 
-  function nestedToWire(value: Json, typeName: string): unknown {
-    if (typeName === 'google.protobuf.Struct') return structOf(value);
-    if (typeName === 'google.protobuf.Value') return valueOf(value);
-    return messageToWire((value ?? {}) as Record<string, Json>, typeName);
+  function fieldToWire(field: FieldPlan, v: unknown): unknown {
+    switch (field.kind) {
+      case 'scalar':
+        return v instanceof Date ? v.toISOString() : v;
+      case 'struct':
+        return structOf(plain(v));
+      case 'value':
+        return valueOf(plain(v));
+      default:
+        return toWire(v, field.nested);
+    }
   }
 
   /** A decoded request as the JSON object the HTTP schema of the same call validates. */
   function fromWire(value: Wire, typeName: string): Record<string, unknown> {
     const out: Record<string, unknown> = {};
-    for (const field of fields(typeName)) {
+    for (const field of plan(typeName)) {
       const v = value[field.name];
       if (v === undefined || v === null) continue;
-      const nested = field.type === 'TYPE_MESSAGE' ? typeOf(field, typeName) : '';
-      const one = (item: unknown): unknown => {
-        if (field.type !== 'TYPE_MESSAGE') return item;
-        if (nested === 'google.protobuf.Struct') return jsonOfStruct(item as Wire);
-        if (nested === 'google.protobuf.Value') return jsonOfValue(item as Wire);
-        return fromWire(item as Wire, nested);
-      };
-      out[field.name] = Array.isArray(v) ? v.map(one) : one(v);
+      out[field.name] = Array.isArray(v) ? v.map((item: unknown) => fieldFromWire(field, item)) : fieldFromWire(field, v);
     }
     return out;
   }
 
+  function fieldFromWire(field: FieldPlan, item: unknown): unknown {
+    switch (field.kind) {
+      case 'scalar':
+        return item;
+      case 'struct':
+        return jsonOfStruct(item as Wire);
+      case 'value':
+        return jsonOfValue(item as Wire);
+      default:
+        return fromWire(item as Wire, field.nested);
+    }
+  }
+
   return { toWire, fromWire };
+}
+
+interface FieldPlan {
+  name: string;
+  repeated: boolean;
+  kind: 'scalar' | 'struct' | 'value' | 'message';
+  nested: string;
+}
+
+/** A free-form value as plain JSON (Dates as RFC 3339 strings), only when it holds something else. */
+function plain(value: unknown): Json {
+  return isPlainJson(value) ? (value as Json) : (JSON.parse(JSON.stringify(value)) as Json);
+}
+
+function isPlainJson(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return typeof value !== 'function' && typeof value !== 'undefined' && typeof value !== 'bigint';
+  if (Array.isArray(value)) return value.every(isPlainJson);
+  if (Object.getPrototypeOf(value) !== Object.prototype && Object.getPrototypeOf(value) !== null) return false;
+  return Object.values(value).every(isPlainJson);
 }
 
 export type WireCodec = ReturnType<typeof createWire>;
