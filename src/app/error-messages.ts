@@ -36,6 +36,14 @@ export const zhMessages: Record<string, ZhMessage> = {
   read_only_key: roleMessage,
   tenant_mismatch: 'tenant_id 与 API 密钥所属的租户不一致',
   product_not_allowed: (d) => `此 API 密钥无权操作产品 ${str(d.product_code)}`,
+  // Client requests (publishable key and user token, docs/clients.md)
+  publishable_key_invalid: '可发布密钥（publishable key）无效或已被吊销',
+  user_token_required: '此操作代表终端用户：请以 `Authorization: Bearer <token>` 方式提供用户令牌',
+  user_token_invalid: '用户令牌无效',
+  user_token_expired: '用户令牌已过期，请从您的服务端重新获取',
+  origin_not_allowed: (d) => `此可发布密钥不允许来源 ${str(d.origin)}`,
+  client_route_not_allowed: '此接口需要服务端 API 密钥；可发布密钥只能调用客户端接口',
+  user_mismatch: (d) => `${str(d.field, 'user_id')} 必须是用户令牌中的用户`,
   // 404
   route_not_found: (d) => `接口不存在：${str(d.method)} ${str(d.path)}`,
   // 409 / 422: idempotency and conflicts

@@ -125,6 +125,9 @@ describe('client routes', () => {
     must(await c.call('POST', '/v1/redeem', { code: batch.codes[1], user_id: 'alice' }, { token }), 201);
     expectError(await c.call('POST', '/v1/redeem', { code: batch.codes[2] }, { token, headers: { 'x-product-code': 'other' } }), 403, 'product_not_allowed');
     expectError(await c.call('POST', '/v1/redeem', { code: batch.codes[2] }, { token: null }), 401, 'user_token_required');
+    const zh = await c.call('POST', '/v1/redeem', { code: batch.codes[2] }, { token: null, headers: { 'accept-language': 'zh-CN' } });
+    expectError(zh, 401, 'user_token_required');
+    expect(zh.body.error.message).toMatch(/用户令牌/);
 
     expectError(await c.call('GET', '/v1/users/bob/balances', undefined, { token }), 403, 'user_mismatch');
     expectError(await c.call('GET', '/v1/users/bob/ledger', undefined, { token }), 403, 'user_mismatch');
