@@ -19,12 +19,12 @@ const withoutId = (body: unknown, id: string) => {
 };
 
 describe('POST /v1/tenants', () => {
-  it('creates a tenant with the master key: 201 with its id, name and timestamps', async () => {
+  it('creates a tenant with the master key: 201 with its id, name, type and timestamps', async () => {
     const app = await testApp();
     const id = freshId();
     const reply = must(await app.call('POST', '/v1/tenants', { tenant_id: id, name: 'Acme' }), 201);
-    expect(Object.keys(reply.body).sort()).toEqual(['created_at', 'name', 'tenant_id', 'updated_at']);
-    expect(reply.body).toMatchObject({ tenant_id: id, name: 'Acme' });
+    expect(Object.keys(reply.body).sort()).toEqual(['created_at', 'name', 'tenant_id', 'tenant_type', 'updated_at']);
+    expect(reply.body).toMatchObject({ tenant_id: id, name: 'Acme', tenant_type: 'PLATFORM' });
     expect(new Date(reply.body.created_at).toISOString()).toBe(reply.body.created_at);
     expect(reply.body.updated_at).toBe(reply.body.created_at);
     expect(must(await app.call('GET', `/v1/tenants/${id}`), 200).body).toEqual(reply.body);
