@@ -1,3 +1,4 @@
+import { requireTenant } from '../../platform/actor.js';
 import { authErrors, errors, ProductCodeHeader } from '../../platform/http/common.schemas.js';
 import type { Api } from '../../platform/http/types.js';
 import type { UnitOfWork } from '../../platform/http/unit-of-work.js';
@@ -24,7 +25,8 @@ export function partnerRoutes(app: Api, deps: { partners: PartnerService; uow: U
       },
     },
     async (request, reply) => {
-      const tenantId = request.actor?.kind === 'tenant' ? request.actor.tenantId : '';
+      // The master key is refused (403 tenant_key_required) before the Redis mirror is held.
+      const tenantId = requireTenant(request.actor!).tenantId;
       const result = await mirroredCreate(mirror, tenantId, () =>
         uow<PartnerCampaignView & { async: boolean }>(
           request,
