@@ -20,8 +20,12 @@ import type { GrantService, GrantStatementRunner } from '../grants/index.js';
 import { redeemCodeErrors } from './redeem-code.errors.js';
 import * as repo from './redeem-code.repo.js';
 import { displayCode, lookupForms } from './redeem-code.rules.js';
-import type { RedeemInput, RedeemResultView, RedemptionListInput, RedemptionView, RuleOutcomeView } from './redeem-code.schemas.js';
-import { matchingRules, type RewardRulePorts } from './redeem-code.document.js';
+import type { RedeemInput, RedeemResultView, RedemptionListInput } from './redeem-code.schemas.js';
+import type { RewardRulePorts } from './redeem-code.document.js';
+import { CodeRefusedUnderLock, createRuleRedemption } from './redemption.rules.js';
+import { GRANT_SOURCE, redemptionFromJson, toRedemptionView } from './redemption.view.js';
+
+export { toRedemptionView } from './redemption.view.js';
 import { codeIdOf, pickTyped, visibility } from './redeem-code.service.js';
 import type { ShapeCache } from './redeem-code.shapes.js';
 import type { CodeMirror, Probe } from './redeem-code.mirror.js';
@@ -71,24 +75,8 @@ export interface RedeemMetrics {
  */
 export type RedeemRecorder = AnswerRecorder<RedeemResultView>;
 
-export const GRANT_SOURCE = 'redeem_code';
+export { GRANT_SOURCE } from './redemption.view.js';
 
-export function toRedemptionView(r: repo.RedemptionRow, display: string): RedemptionView {
-  return {
-    redemption_id: r.redemption_id,
-    code: display,
-    code_id: codeIdOf(r.batch_id, r.seq),
-    batch_id: r.batch_id,
-    campaign_id: r.campaign_id,
-    reward_id: r.reward_id,
-    user_id: r.user_id,
-    grant_id: r.grant_id,
-    product_code: r.product_code,
-    client_ip: r.client_ip,
-    device_id: r.device_id ?? null,
-    created_at: r.created_at.toISOString(),
-  };
-}
 
 /** What the checks of redemption.checks.ts read of a code row (read from the database or vouched by the mirror). */
 function factsOf(row: repo.CodeWithBatch): CodeFacts {
@@ -112,10 +100,6 @@ class CodeRefusal extends Error {
   }
 }
 
-/** A redeem_code_redemption row as to_jsonb gives it. */
-function redemptionFromJson(json: Record<string, unknown>): repo.RedemptionRow {
-  return { ...json, created_at: new Date(json.created_at as string) } as unknown as repo.RedemptionRow;
-}
 
 
 export function createRedemptionService(deps: {
@@ -138,6 +122,7 @@ export function createRedemptionService(deps: {
   rulePorts?: RewardRulePorts | undefined;
 }) {
   const { db, clock, shapes, metrics, mirror } = deps;
+  const redeemByRules = createRuleRedemption({ db, campaigns: deps.campaigns, grants: deps.grants, rulePorts: deps.rulePorts });
 
   // Best effort: the outcome is already decided (and committed); a failing guard must not change the answer.
   const after = (attempt: RedeemAttempt, outcome: string) => deps.guard?.after?.(attempt, outcome).catch(() => undefined);
@@ -200,7 +185,16 @@ export function createRedemptionService(deps: {
       device_id: a.deviceId ?? null,
       ...(vouched && { expect_batch: true }),
     };
-    if (row.reward_rules) return redeemByRules(tenant, a, exec, seen, row, facts, { ...redeem, no_grant: true }, now);
+    if (row.reward_rules) {
+      const byRules = await redeemByRules(tenant, a, exec, row, facts, { ...redeem, no_grant: true }, now).catch((err: unknown) => {
+        // Refused under the row lock: the read is older than what refused, the mirror must not learn it.
+        if (err instanceof CodeRefusedUnderLock) delete seen.row;
+        throw err instanceof CodeRefusedUnderLock ? err.error : err;
+      });
+      seen.used = byRules.used;
+      seen.codeType = row.code_type;
+      return byRules.result;
+    }
     // The grants service decides the grant; this module runs it, inside its own statement
     // (mh_redeem_batch), in its own group commit unless there is a caller's transaction.
     let made: RedeemAnswer | undefined;
@@ -239,61 +233,6 @@ export function createRedemptionService(deps: {
     seen.used = made.code_state as Seen['used'];
     seen.codeType = row.code_type;
     return { redemption: toRedemptionView(redemption, facts.display), grant: outcome.grant };
-  }
-
-  /**
-   * A code of a batch with reward rules: the rules whose condition the user meets (tags from the
-   * customers module) decide what is granted; none is 403 no_reward_rule_matched before anything
-   * is written. The code's use and redemption (mh_redeem_batch with no_grant), each REWARD
-   * rule's grant (grants service, cause `<code_id>/<user_id>/<rule index>`) and each COUPON
-   * rule's claim (coupons module) commit together in one transaction: any refusal undoes all.
-   */
-  async function redeemByRules(
-    tenant: TenantActor,
-    a: RedeemAttempt,
-    exec: Executor,
-    seen: Seen,
-    row: repo.CodeWithBatch,
-    facts: CodeFacts,
-    redeem: Record<string, unknown>,
-    now: Date,
-  ): Promise<RedeemResultView> {
-    const ports = deps.rulePorts;
-    const rules = row.reward_rules ?? [];
-    const tags = ports ? await ports.userTags(tenant.tenantId, a.userId, exec) : [];
-    const matched = new Set(matchingRules(rules, tags));
-    if (matched.size === 0) throw redeemCodeErrors.noRewardRuleMatched(facts.display, a.userId);
-    const codeId = codeIdOf(row.batch_id, row.seq);
-    const work = async (trx: Executor): Promise<RedeemResultView> => {
-      // The campaign is checked here too: a COUPON rule grants nothing through the grants service.
-      await deps.campaigns.requireActiveCampaign(tenant.tenantId, row.campaign_id, trx);
-      const answer = await runRedeemStatement(trx, { tenant_id: tenant.tenantId, user_id: a.userId, now: now.toISOString(), redeem });
-      if (answer.outcome !== 'granted') {
-        delete seen.row;
-        const code = String(answer.code);
-        throw isCodeRefusal(code) ? refusalOf(code, facts, a.productCode) : redeemCodeErrors.codeNotFound(a.code);
-      }
-      const granted: RuleOutcomeView[] = [];
-      for (const [i, rule] of rules.entries()) {
-        if (!matched.has(rule)) continue;
-        if (rule.type === 'REWARD') {
-          const out = await deps.grants.grantReward(
-            tenant,
-            { reward_id: rule.id, user_id: a.userId, campaign_id: row.campaign_id, source: GRANT_SOURCE, source_id: `${codeId}/${a.userId}/${i}` },
-            trx,
-          );
-          granted.push({ type: 'REWARD', id: rule.id, grant_id: out.grant.grant_id });
-        } else {
-          if (!ports) throw redeemCodeErrors.unknownCouponTemplate(rule.id, i);
-          const coupon = await ports.claimCoupon(tenant.tenantId, rule.id, a.userId, trx);
-          granted.push({ type: 'COUPON', id: rule.id, coupon_id: coupon.coupon_id });
-        }
-      }
-      seen.used = answer.code_state as Seen['used'];
-      seen.codeType = row.code_type;
-      return { redemption: toRedemptionView(redemptionFromJson(answer.redemption as Record<string, unknown>), facts.display), grant: null, granted };
-    };
-    return exec.isTransaction ? work(exec) : retryTransient(() => runTransaction(db, work));
   }
 
   return {
