@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { connectTestRedis, deletePrefix, redisSkipNote, testRedisUrl, uniquePrefix } from '../../test/helpers/redis.js';
 import { TEST_MASTER_KEY, must, testApp, type TenantFixture } from '../../test/helpers/test-app.js';
 import { buildApp } from './build-app.js';
 import { loadConfig } from '../config/load.js';
@@ -13,18 +13,35 @@ import { mintUserToken } from '../modules/client-access/testing/client-fixture.j
  */
 const LIMITS = { per_key: 30, per_user: 5, per_device: 4, per_client_ip: 12 };
 
-let shared: Promise<Api> | undefined;
-function limitedApp(): Promise<Api> {
-  shared ??= (async () => {
-    const { database } = await testApp();
-    const overrides: Record<string, unknown> = { 'log.level': 'silent', 'auth.key_cache_seconds': 0, 'data.redis.key_prefix': `ca${randomBytes(4).toString('hex')}:` };
-    for (const [name, limit] of Object.entries(LIMITS)) overrides[`rate_limits.client.${name}.limit`] = limit;
-    const config = loadConfig({ env: {}, file: null, overrides });
-    const api = await buildApp({ config, database, masterKeyHash: hashSecret(TEST_MASTER_KEY), logger: false, redis: null });
-    await api.ready();
-    return api;
-  })();
-  return shared;
+const apps = new Map<string, Promise<Api>>();
+const prefixes: string[] = [];
+afterAll(async () => {
+  for (const app of apps.values()) await (await app).close();
+  if (!testRedisUrl || prefixes.length === 0) return;
+  const admin = await connectTestRedis();
+  for (const prefix of prefixes) await deletePrefix(admin, prefix);
+  await admin.quit();
+});
+
+/** An app over the shared test database with small client limits, counting in-process or in Redis. */
+function limitedApp(store: 'memory' | 'redis'): Promise<Api> {
+  let app = apps.get(store);
+  if (!app) {
+    app = (async () => {
+      const { database } = await testApp();
+      const prefix = uniquePrefix('client');
+      prefixes.push(prefix);
+      const overrides: Record<string, unknown> = { 'log.level': 'silent', 'auth.key_cache_seconds': 0, 'data.redis.key_prefix': prefix };
+      if (store === 'redis') overrides['data.redis.addr'] = testRedisUrl;
+      for (const [name, limit] of Object.entries(LIMITS)) overrides[`rate_limits.client.${name}.limit`] = limit;
+      const config = loadConfig({ env: {}, file: null, overrides });
+      const api = await buildApp({ config, database, masterKeyHash: hashSecret(TEST_MASTER_KEY), logger: false, ...(store === 'memory' ? { redis: null } : {}) });
+      await api.ready();
+      return api;
+    })();
+    apps.set(store, app);
+  }
+  return app;
 }
 
 async function clientKey(t: TenantFixture) {
@@ -42,19 +59,22 @@ async function fire(api: Api, n: number, request: (i: number) => Promise<{ url: 
   return { ok, limited: limited.length, rules, retryAfter: limited[0]?.headers['retry-after'], other: replies.filter((r) => r.statusCode !== 200 && r.statusCode !== 429).map((r) => r.body) };
 }
 
-describe('client rate limits', () => {
+for (const store of ['memory', 'redis'] as const) {
+describe.skipIf(store === 'redis' && !testRedisUrl)(`client rate limits (${store})${store === 'redis' ? redisSkipNote : ''}`, () => {
   it('per user: 200 parallel requests of one user, exactly 5 answered, the rest 429 with Retry-After', async () => {
-    const [api, { newTenant }] = [await limitedApp(), await testApp()];
+    const [api, { newTenant }] = [await limitedApp(store), await testApp()];
     const c = await clientKey(await newTenant());
     const token = await mintUserToken(c.signer, 'u1');
     const r = await fire(api, 200, async () => ({ url: '/v1/users/u1/balances', headers: { 'x-publishable-key': c.pk, authorization: `Bearer ${token}` }, remoteAddress: '198.51.100.1' }));
     expect(r).toMatchObject({ ok: 5, limited: 195, other: [] });
     expect([...r.rules]).toEqual(['user']);
     expect(Number(r.retryAfter)).toBeGreaterThanOrEqual(1);
+      // Counted where the store says (a Redis failure would have fallen back to memory).
+      expect(api.services.limiter.backend()).toBe(store);
   });
 
   it('per device: 20 users on one device, exactly 4', async () => {
-    const [api, { newTenant }] = [await limitedApp(), await testApp()];
+    const [api, { newTenant }] = [await limitedApp(store), await testApp()];
     const c = await clientKey(await newTenant());
     const r = await fire(api, 20, async (i) => ({
       url: `/v1/users/d${i}/balances`,
@@ -66,7 +86,7 @@ describe('client rate limits', () => {
   });
 
   it('per IP: 30 users from one address, exactly 12; forged tokens are counted too', async () => {
-    const [api, { newTenant }] = [await limitedApp(), await testApp()];
+    const [api, { newTenant }] = [await limitedApp(store), await testApp()];
     const c = await clientKey(await newTenant());
     const r = await fire(api, 30, async (i) => ({
       url: `/v1/users/i${i}/balances`,
@@ -83,7 +103,7 @@ describe('client rate limits', () => {
   });
 
   it('per key: 60 users from 60 addresses, exactly 30', async () => {
-    const [api, { newTenant }] = [await limitedApp(), await testApp()];
+    const [api, { newTenant }] = [await limitedApp(store), await testApp()];
     const c = await clientKey(await newTenant());
     const r = await fire(api, 60, async (i) => ({
       url: `/v1/users/k${i}/balances`,
@@ -94,3 +114,4 @@ describe('client rate limits', () => {
     expect([...r.rules]).toEqual(['publishable_key']);
   });
 });
+}

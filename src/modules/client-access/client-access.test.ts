@@ -115,8 +115,12 @@ describe('client routes', () => {
     const app = await testApp();
     const t = await app.newTenant();
     const c = await clientOf(t);
-    const { batch } = await newBatch(t, { count: 3 });
+    const { batch } = await newBatch(t, { count: 4 });
     const token = await c.token('alice');
+    // The document's path: userId filled from the token, the device recorded.
+    const doc = must(await c.call('POST', '/api/redeem', { code: batch.codes[3] }, { token, headers: { 'x-device-id': 'dev-9' } }), 201).body;
+    expect(doc.redemption).toMatchObject({ user_id: 'alice', device_id: 'dev-9', product_code: t.productCode });
+    expectError(await c.call('POST', '/api/redeem', { code: batch.codes[3], userId: 'bob' }, { token }), 403, 'user_mismatch', { field: 'body.userId' });
     expectError(await c.call('POST', '/v1/redeem', { code: batch.codes[0], user_id: 'bob' }, { token }), 403, 'user_mismatch', { field: 'body.user_id' });
     const done = must(await c.call('POST', '/v1/redeem', { code: batch.codes[0], client_ip: '203.0.113.9' }, { token }), 201).body;
     expect(done.redemption.user_id).toBe('alice');
@@ -132,7 +136,7 @@ describe('client routes', () => {
     expectError(await c.call('GET', '/v1/users/bob/balances', undefined, { token }), 403, 'user_mismatch');
     expectError(await c.call('GET', '/v1/users/bob/ledger', undefined, { token }), 403, 'user_mismatch');
     const balances = must(await c.call('GET', '/v1/users/alice/balances', undefined, { token }), 200).body;
-    expect(balances.balances.find((b: { asset: string }) => b.asset === 'POINTS').balance).toBe(20);
+    expect(balances.balances.find((b: { asset: string }) => b.asset === 'POINTS').balance).toBe(30);
     must(await c.call('GET', '/v1/coupons', undefined, { token }), 200);
     expectError(await c.call('GET', '/v1/coupons?user_id=bob', undefined, { token }), 403, 'user_mismatch', { field: 'query.user_id' });
     must(await c.call('GET', '/v1/users/alice/tasks', undefined, { token }), 200);
