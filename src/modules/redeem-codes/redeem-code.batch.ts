@@ -178,7 +178,7 @@ export function createBatchService(deps: {
         const campaign = await campaigns.getCampaign(tenant, campaignId, trx);
         const rewardOf = async (rewardId: string, field: string) => {
           const reward = await rewards.findForGrant(tenant, rewardId, trx).catch((err: unknown) => {
-            if (err instanceof AppError && err.kind === 'not_found') throw new AppError('invalid', 'unknown_reward', `No reward ${rewardId} in this tenant`, { field });
+            if (err instanceof AppError && err.kind === 'not_found') throw redeemCodeErrors.unknownReward(rewardId, field);
             throw err;
           });
           if (reward.campaign_id && reward.campaign_id !== campaignId) throw redeemCodeErrors.rewardCampaignMismatch(reward.reward_id, reward.campaign_id);

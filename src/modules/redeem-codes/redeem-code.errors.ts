@@ -26,9 +26,9 @@ export const redeemCodeErrors = {
   codeSpaceExhausted: () =>
     new AppError('conflict', 'code_space_exhausted', 'New codes keep colliding with existing ones; use longer codes', { field: 'length' }),
 
-  /** 400: reward_id names no reward of the tenant. */
-  unknownReward: (rewardId: string) =>
-    new AppError('invalid', 'unknown_reward', `No reward ${rewardId} in this tenant`, { field: 'reward_id' }),
+  /** 400: reward_id (or a REWARD rule's id, named by `field`) names no reward of the tenant. */
+  unknownReward: (rewardId: string, field = 'reward_id') =>
+    new AppError('invalid', 'unknown_reward', `No reward ${rewardId} in this tenant`, { field }),
 
   /** 400: the reward belongs to another campaign than the batch. */
   rewardCampaignMismatch: (rewardId: string, rewardCampaignId: string) =>
