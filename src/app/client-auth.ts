@@ -135,7 +135,8 @@ export function bindClientUser(request: FastifyRequest, actor: TenantActor): App
 }
 
 /**
- * CORS preflight for client pages: OPTIONS on any path, answered 204 with the allowed methods and
+ * CORS preflight for client pages: OPTIONS on any path with Origin and Access-Control-Request-Method
+ * (any other OPTIONS is 404 route_not_found, as before), answered 204 with the allowed methods and
  * headers when the Origin is registered on some active publishable key, else 403
  * origin_not_allowed (no CORS headers, so the browser blocks the request). The real request is
  * then checked against its own key's origins (authenticateClient).
@@ -143,7 +144,8 @@ export function bindClientUser(request: FastifyRequest, actor: TenantActor): App
 export function installClientCors(app: FastifyInstance, clientAccess: ClientAccessService): void {
   app.options('*', { schema: { hide: true }, config: { auth: 'public' } }, async (request, reply) => {
     const origin = header(request, 'origin');
-    if (origin === undefined) return reply.code(204).send();
+    // Not a CORS preflight: as without this route (404 route_not_found).
+    if (origin === undefined || request.headers['access-control-request-method'] === undefined) return reply.callNotFound();
     if (!(await clientAccess.originRegistered(origin))) throw clientErrors.originNotAllowed(origin);
     allowOrigin(reply, origin);
     void reply.header('access-control-allow-methods', 'GET, POST');

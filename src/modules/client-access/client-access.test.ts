@@ -227,7 +227,9 @@ describe('client routes', () => {
     expect(server.headers['access-control-allow-origin']).toBeUndefined();
     // A revoked key's origins no longer pass preflight.
     must(await t.call('DELETE', `/v1/apps/${t.productCode}/publishable-keys/${c.pk.key_id}`, undefined, { key: t.admin }), 200);
-    expect((await app.app.inject({ method: 'OPTIONS', url: '/v1/redeem', headers: { origin } })).statusCode).toBe(403);
+    expect((await app.app.inject({ method: 'OPTIONS', url: '/v1/redeem', headers: { origin, 'access-control-request-method': 'POST' } })).statusCode).toBe(403);
+    // An OPTIONS that is not a preflight is 404 as before.
+    expect((await app.app.inject({ method: 'OPTIONS', url: '/v1/redeem' })).statusCode).toBe(404);
   });
 
   it('X-Device-Id must be printable', async () => {
