@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import {
   DEVICE_ID_KEY,
   defaultDeviceStorage,
+  createMarketingClient,
   ERROR_CODES,
   isMarketingError,
   MarketingError,
@@ -16,6 +17,7 @@ import {
   type Transport,
   type TransportRequest,
   type TransportResponse,
+  unwrap,
   userIdOfToken,
   type WxLike,
 } from '../../packages/sdk/src/index.js';
@@ -197,5 +199,23 @@ describe('device id and user token', () => {
     });
     expect(JSON.parse(seen[0]!.body!)).toEqual({ code: 'ABCD-1234', userId: 'u-9' });
     expect(seen[1]!.headers['idempotency-key']).toBe(seen[0]!.headers['idempotency-key']);
+  });
+});
+
+describe('types from the generated paths', () => {
+  it('the compiler refuses an unknown path, a wrong body and a wrong error code (checked by tsc, never run)', () => {
+    const typesOnly = async () => {
+      const client = createMarketingClient({ baseUrl: 'http://svc', apiKey: 'mhk_x' });
+      // @ts-expect-error: no such path
+      await client.GET('/v1/no-such-path');
+      // @ts-expect-error: user_id is required
+      await client.POST('/v1/redeem', { body: { code: 'ABC' } });
+      const result = await unwrap(client.POST('/v1/redeem', { body: { code: 'ABC', user_id: 'u1' } }));
+      const redemptionId: string = result.redemption.redemption_id;
+      // @ts-expect-error: not a code the service answers
+      isMarketingError(new Error(), 'no_such_code');
+      return redemptionId;
+    };
+    expect(typeof typesOnly).toBe('function');
   });
 });
