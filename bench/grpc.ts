@@ -3,14 +3,18 @@
  * PostgreSQL, in one run, printed as ratios (absolute figures on a shared 2-core machine are noise).
  *
  *   npx tsx bench/grpc.ts     (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test;
- *                              BENCH_CONNECTIONS 64, BENCH_SECONDS 10, BENCH_POOL 32)
+ *                              BENCH_CONNECTIONS 64, BENCH_SECONDS 10, BENCH_POOL 32, BENCH_GRPC_CHANNELS 8,
+ *                              BENCH_ONLY=grpc|http, BENCH_NODE_ARGS for the server's node)
  *
  * Every case grants the hot reward (unlimited stock, per_user_limit 1) to distinct users with
  * BENCH_CONNECTIONS requests in flight, after an uncounted warm-up of its own:
- * 1. gRPC: GrantService.Grant from a @grpc/grpc-js client (one channel, HTTP/2 multiplexed).
+ * 1. gRPC: GrantService.Grant from @grpc/grpc-js clients (BENCH_GRPC_CHANNELS channels, each one
+ *    HTTP/2 connection carrying its share of the calls as streams).
  * 2. HTTP loop: POST /v1/reward-grants from undici (a pool of BENCH_CONNECTIONS keep-alive
  *    connections): the same kind of Node client loop as the gRPC case.
  * 3. HTTP autocannon: the same POST from autocannon, as bench/grants.ts runs it.
+ * 4, 5. The transports alone: bench/grpc-ceiling.ts (bare grpc-js) and bench/http-ceiling.ts (bare
+ *    Fastify), each answering the sold-out refusal, loaded by the same two clients.
  * Client and server share the machine; the server's own CPU per grant (from /proc) is printed
  * too, since it does not depend on how heavy each client is. Only successful grants count.
  */
@@ -19,12 +23,14 @@ import { credentials, loadPackageDefinition, Metadata, type ServiceError } from 
 import autocannon from 'autocannon';
 import { Pool } from 'undici';
 import { loadDefinition } from '../src/app/grpc/wire.js';
-import { admin, apiCaller, startServer, withDatabase } from './support.js';
+import { admin, apiCaller, type Server, startProcess, startServer, withDatabase } from './support.js';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
 const POOL = Number(process.env.BENCH_POOL ?? 32);
+/** gRPC client channels (HTTP/2 connections) the calls are spread over. */
+const CHANNELS = Number(process.env.BENCH_GRPC_CHANNELS ?? 8);
 const MASTER = 'bench-master-key-0123456789abcdefghij';
 
 interface Result {
@@ -70,28 +76,51 @@ async function main(): Promise<void> {
         body: JSON.stringify({ reward_id: rewardId, user_id: nextUser() }),
       });
       await res.body.text();
-      return res.statusCode === 201;
+      return res.statusCode;
     };
     const results: Result[] = [];
-    const measure = async (name: string, run: (seconds: number) => Promise<Measured>) => {
+    const measure = async (name: string, run: (seconds: number) => Promise<Measured>, target: Server = server) => {
       await run(Math.min(3, DURATION)); // warm-up, not counted
-      const cpu = server.cpuMs();
+      const cpu = target.cpuMs();
       const batches = await batchStats(server.url);
       const own = process.cpuUsage();
       const r = await run(DURATION);
       const ownUsed = process.cpuUsage(own);
       const after = await batchStats(server.url);
-      results.push({ name, ...r, serverCpuMsPerOk: (server.cpuMs() - cpu) / Math.max(1, r.ok), perBatch: (after.sum - batches.sum) / Math.max(1, after.count - batches.count), clientCpuMsPerOk: (ownUsed.user + ownUsed.system) / 1000 / Math.max(1, r.ok) });
+      results.push({ name, ...r, serverCpuMsPerOk: (target.cpuMs() - cpu) / Math.max(1, r.ok), perBatch: (after.sum - batches.sum) / Math.max(1, after.count - batches.count), clientCpuMsPerOk: (ownUsed.user + ownUsed.system) / 1000 / Math.max(1, r.ok) });
       return results[results.length - 1];
     };
     // BENCH_ONLY=grpc|http (with BENCH_NODE_ARGS=--cpu-prof): that case alone, for a profile.
-    if (process.env.BENCH_ONLY === 'http') return console.log(await measure('HTTP loop (undici pool)', (s) => loop(s, () => httpGrant(hot))), results[0]);
-    await measure('gRPC (grpc-js client)', (s) => loop(s, () => grant.call(hot)));
+    if (process.env.BENCH_ONLY === 'http') return console.log(await measure('HTTP loop (undici pool)', (s) => loop(s, async () => (await httpGrant(hot)) === 201)), results[0]);
+    await measure('gRPC (grpc-js client)', (s) => loop(s, async () => (await grant.call(hot)) === 0));
     if (process.env.BENCH_ONLY === 'grpc') return console.log(results[0]);
-    await measure('HTTP loop (undici pool)', (s) => loop(s, () => httpGrant(hot)));
+    await measure('HTTP loop (undici pool)', (s) => loop(s, async () => (await httpGrant(hot)) === 201));
     await measure('HTTP autocannon', (s) => cannon(server.url, key, hot, s));
     grant.close();
     await pool.close();
+    // The transports alone: a bare grpc-js server and a bare Fastify, each answering the sold-out
+    // refusal, loaded by the same two clients (ok = the refusal came back).
+    const bareGrpc = await startProcess(['--import', 'tsx', 'bench/grpc-ceiling.ts']);
+    try {
+      const ceilingClient = grpcGranter(bareGrpc.url.replace('http://', ''), key);
+      await measure('ceiling: bare grpc-js refusal', (s) => loop(s, async () => (await ceilingClient.call(hot)) === 9), bareGrpc);
+      ceilingClient.close();
+    } finally {
+      await bareGrpc.stop();
+    }
+    const bareHttp = await startProcess(['--import', 'tsx', 'bench/http-ceiling.ts']);
+    try {
+      const ceilingPool = new Pool(bareHttp.url, { connections: CONNECTIONS, pipelining: 1 });
+      const refuse = async () => {
+        const res = await ceilingPool.request({ method: 'POST', path: '/v1/reward-grants', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ reward_id: hot, user_id: nextUser() }) });
+        await res.body.text();
+        return res.statusCode === 409;
+      };
+      await measure('ceiling: bare Fastify 409', (s) => loop(s, refuse), bareHttp);
+      await ceilingPool.close();
+    } finally {
+      await bareHttp.stop();
+    }
     report(results);
   } finally {
     await server.stop();
@@ -99,16 +128,24 @@ async function main(): Promise<void> {
   }
 }
 
-/** A grpc-js client that grants `rewardId` to a new user per call; resolves true on OK. */
+/**
+ * grpc-js clients that grant `rewardId` to a new user per call, round robin over CHANNELS
+ * channels (each its own HTTP/2 connection); a call resolves with its status code (0 = OK).
+ */
 function grpcGranter(target: string, key: string) {
-  const pkg = loadPackageDefinition(loadDefinition()) as unknown as { marketing_hub: { v1: { GrantService: new (t: string, c: unknown) => Record<string, unknown> & { close(): void } } } };
-  const client = new pkg.marketing_hub.v1.GrantService(target, credentials.createInsecure());
-  const grant = client.Grant as (req: unknown, md: Metadata, cb: (err: ServiceError | null) => void) => void;
+  const pkg = loadPackageDefinition(loadDefinition()) as unknown as { marketing_hub: { v1: { GrantService: new (t: string, c: unknown, o: object) => Record<string, unknown> & { close(): void } } } };
+  const clients = Array.from({ length: CHANNELS }, () => new pkg.marketing_hub.v1.GrantService(target, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 }));
   const metadata = new Metadata();
   metadata.set('authorization', `Bearer ${key}`);
+  let turn = 0;
   return {
-    call: (rewardId: string) => new Promise<boolean>((resolve) => grant.call(client, { reward_id: rewardId, user_id: nextUser() }, metadata, (err) => resolve(!err))),
-    close: () => client.close(),
+    call: (rewardId: string) =>
+      new Promise<number>((resolve) => {
+        const client = clients[turn++ % clients.length]!;
+        const grant = client.Grant as (req: unknown, md: Metadata, cb: (err: ServiceError | null) => void) => void;
+        grant.call(client, { reward_id: rewardId, user_id: nextUser() }, metadata, (err) => resolve(err ? err.code : 0));
+      }),
+    close: () => clients.forEach((c) => c.close()),
   };
 }
 
@@ -185,8 +222,8 @@ function freePort(): Promise<number> {
 }
 
 function report(results: Result[]): void {
-  const [grpc, loopHttp, cannonHttp] = results as [Result, Result, Result];
-  console.log(`\nbench/grpc  ${CONNECTIONS} in flight, ${DURATION} s each, server pool ${POOL}, one API process, PostgreSQL\n`);
+  const [grpc, loopHttp, cannonHttp, bareGrpc, bareHttp] = results as [Result, Result, Result, Result, Result];
+  console.log(`\nbench/grpc  ${CONNECTIONS} in flight, ${DURATION} s each, server pool ${POOL}, one API process, PostgreSQL, ${CHANNELS} gRPC channel(s)\n`);
   console.log('case                          grants/s  p50 ms  p99 ms       ok  failed  server CPU ms/grant  grants/commit  client CPU ms/grant');
   for (const r of results) {
     console.log(
@@ -195,7 +232,9 @@ function report(results: Result[]): void {
   }
   console.log('\nratios');
   console.log(`  gRPC / HTTP loop        grants/s ${(grpc.perSecond / loopHttp.perSecond).toFixed(2)}x   server CPU per grant ${(grpc.serverCpuMsPerOk / loopHttp.serverCpuMsPerOk).toFixed(2)}x`);
-  console.log(`  gRPC / HTTP autocannon  grants/s ${(grpc.perSecond / cannonHttp.perSecond).toFixed(2)}x   server CPU per grant ${(grpc.serverCpuMsPerOk / cannonHttp.serverCpuMsPerOk).toFixed(2)}x\n`);
+  console.log(`  gRPC / HTTP autocannon  grants/s ${(grpc.perSecond / cannonHttp.perSecond).toFixed(2)}x   server CPU per grant ${(grpc.serverCpuMsPerOk / cannonHttp.serverCpuMsPerOk).toFixed(2)}x`);
+  console.log(`  bare grpc-js / bare Fastify  answers/s ${(bareGrpc.perSecond / bareHttp.perSecond).toFixed(2)}x   server CPU per answer ${(bareGrpc.serverCpuMsPerOk / bareHttp.serverCpuMsPerOk).toFixed(2)}x`);
+  console.log(`  server CPU per grant, gRPC minus HTTP loop: ${(grpc.serverCpuMsPerOk - loopHttp.serverCpuMsPerOk).toFixed(3)} ms; bare grpc-js minus bare Fastify: ${(bareGrpc.serverCpuMsPerOk - bareHttp.serverCpuMsPerOk).toFixed(3)} ms\n`);
 }
 
 main().catch((err: unknown) => {
