@@ -47,13 +47,23 @@ describe('publishable keys', () => {
     expectError(await t.call('DELETE', `/v1/apps/${t.productCode}/publishable-keys/pkid_nope`, undefined, { key: t.admin }), 404, 'publishable_key_not_found');
   });
 
-  it('another tenant cannot see or revoke them', async () => {
+  it('another tenant cannot see or revoke them, and its clients reach nothing of this tenant', async () => {
     const app = await testApp();
     const [t, other] = [await app.newTenant(), await app.newTenant()];
     const c = await clientOf(t);
     expectError(await other.call('DELETE', `/v1/apps/${t.productCode}/publishable-keys/${c.pk.key_id}`, undefined, { key: other.admin }), 404, 'publishable_key_not_found');
     expect(must(await other.call('GET', `/v1/apps/${other.productCode}/publishable-keys`, undefined, { key: other.admin }), 200).body.publishable_keys).toEqual([]);
     expect(must(await other.call('GET', `/v1/apps/${other.productCode}/user-token-keys`, undefined, { key: other.admin }), 200).body.user_token_keys).toEqual([]);
+
+    // A client of the other tenant reaches none of this tenant's resources through the client routes.
+    const o = await clientOf(other);
+    const token = await o.token('mallory');
+    const templateId = must(await t.call('POST', '/v1/coupons/templates', { name: 'C', coupon_type: 'discount', value: 100 }, { key: t.admin }), 201).body.template_id;
+    expectError(await o.call('POST', `/v1/coupons/templates/${templateId}/claim`, {}, { token }), 404, 'coupon_template_not_found');
+    const { batch } = await newBatch(t, { count: 1 });
+    expect((await o.call('POST', '/v1/redeem', { code: batch.codes[0] }, { token })).status).toBe(404);
+    // A token signed with this tenant's key is not a token of the other tenant's app.
+    expectError(await o.call('GET', '/v1/users/u1/balances', undefined, { token: await c.token('u1') }), 401, 'user_token_invalid', { reason: 'unknown_kid' });
   });
 });
 
