@@ -174,6 +174,10 @@ describe('the SDK from Node against the service', () => {
       if (!ready) ctx.skip();
       const expired = sdkFor(newUserId(), { getUserToken: () => access.userToken(newUserId(), 7200) });
       expect(await expired.balances().catch((e: unknown) => e)).toMatchObject({ status: 401, code: 'user_token_expired' });
+      // An expired token is replaced once through getUserToken({refresh: true}).
+      const user = newUserId();
+      const refreshing = sdkFor(user, { getUserToken: ({ refresh }) => access.userToken(user, refresh ? 0 : 7200) });
+      expect((await refreshing.balances()).user_id).toBe(user);
       const badKey = sdkFor(newUserId(), { publishableKey: 'pk_unknown' });
       expect(await badKey.balances().catch((e: unknown) => e)).toMatchObject({ status: 401, code: 'publishable_key_invalid' });
     });

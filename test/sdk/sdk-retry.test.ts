@@ -219,3 +219,33 @@ describe('types from the generated paths', () => {
     expect(typeof typesOnly).toBe('function');
   });
 });
+
+describe('an expired user token', () => {
+  it('is refreshed once through getUserToken({refresh: true}) and the call sent again', async () => {
+    const tokens = [token({ sub: 'u1', n: 1 }), token({ sub: 'u1', n: 2 })];
+    const asked: boolean[] = [];
+    const { transport, seen } = scripted(refusal(401, 'user_token_expired'), json(200, { user_id: 'u1', balances: [] }));
+    const sdk = new MarketingSDK({
+      productCode: 'APP_A',
+      env: 'app',
+      publishableKey: 'pk_x',
+      baseUrl: 'http://svc',
+      transport,
+      getUserToken: ({ refresh }) => {
+        asked.push(refresh);
+        return refresh ? tokens[1]! : tokens[0]!;
+      },
+    });
+    expect(await sdk.balances()).toEqual({ user_id: 'u1', balances: [] });
+    expect(asked).toEqual([false, true]);
+    expect(seen.map((r) => r.headers.authorization)).toEqual([`Bearer ${tokens[0]}`, `Bearer ${tokens[1]}`]);
+  });
+
+  it('is answered as user_token_expired when the refresh gives the same token', async () => {
+    const same = token({ sub: 'u1' });
+    const { transport, seen } = scripted(refusal(401, 'user_token_expired'), json(200, {}));
+    const sdk = new MarketingSDK({ productCode: 'APP_A', env: 'app', publishableKey: 'pk_x', baseUrl: 'http://svc', transport, getUserToken: () => same });
+    expect(await sdk.balances().catch((e: unknown) => e)).toMatchObject({ status: 401, code: 'user_token_expired' });
+    expect(seen).toHaveLength(1);
+  });
+});

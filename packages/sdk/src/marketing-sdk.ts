@@ -2,7 +2,7 @@ import type { JsonBody, JsonOk, Query } from './api-types.js';
 import { defaultDeviceStorage, type DeviceStorage, loadDeviceId, type SdkEnv } from './device.js';
 import { MarketingError, parseResponse } from './errors.js';
 import { type RetryOptions, sendWithRetry } from './retry.js';
-import { fetchTransport, type FetchLike, lowerCaseHeaders, type Transport } from './transport.js';
+import { fetchTransport, type FetchLike, lowerCaseHeaders, type Transport, type TransportResponse } from './transport.js';
 import { userIdOfToken } from './token.js';
 import { type WxLike, wxTransport } from './wx.js';
 
@@ -19,8 +19,12 @@ export interface MarketingSDKOptions {
   env: SdkEnv;
   /** The app's publishable key (pk_...), safe to ship in a page or an app. */
   publishableKey: string;
-  /** The signed-in user's token (a JWT your backend signs); called before every request. */
-  getUserToken: () => string | Promise<string>;
+  /**
+   * The signed-in user's token (a JWT your backend signs); called before every call. After a
+   * 401 user_token_expired it is called once more with `{refresh: true}`: answer a new token
+   * (not a cached one) and the call is sent again.
+   */
+  getUserToken: (context: { refresh: boolean }) => string | Promise<string>;
   /** The service, e.g. https://marketing.example.com */
   baseUrl: string;
   /** This device's id; by default generated once and kept in the env's storage. */
@@ -122,27 +126,39 @@ export class MarketingSDK {
     return this.#call(user, 'GET', `/v1/users/${encodeURIComponent(user.userId)}/balances`, {});
   }
 
-  async #user(): Promise<{ token: string; userId: string }> {
-    const token = await this.#options.getUserToken();
+  async #user(refresh = false): Promise<{ token: string; userId: string }> {
+    const token = await this.#options.getUserToken({ refresh });
     if (!token) throw new MarketingError({ status: 401, code: 'user_token_required', message: 'getUserToken() gave no token: sign the user in first' });
     return { token, userId: userIdOfToken(token) };
   }
 
+  /**
+   * Sends one call and parses its answer. A 401 user_token_expired (nothing was done) asks
+   * getUserToken({refresh: true}) for a new token once and sends the call again, as a new request.
+   */
   async #call<T>(user: { token: string }, method: string, path: string, input: { body?: unknown; query?: object }): Promise<T> {
+    const res = await this.#send(user.token, method, path, input);
+    if (res.status === 401 && /"user_token_expired"/.test(res.body)) {
+      const fresh = await this.#user(true);
+      if (fresh.token !== user.token) return parseResponse<T>(await this.#send(fresh.token, method, path, input));
+    }
+    return parseResponse<T>(res);
+  }
+
+  #send(token: string, method: string, path: string, input: { body?: unknown; query?: object }): Promise<TransportResponse> {
     const headers = lowerCaseHeaders({
       accept: 'application/json',
       'x-publishable-key': this.#options.publishableKey,
-      authorization: `Bearer ${user.token}`,
+      authorization: `Bearer ${token}`,
       'x-product-code': this.productCode,
       'x-device-id': this.deviceId,
       ...(input.body !== undefined ? { 'content-type': 'application/json' } : {}),
     });
-    const res = await sendWithRetry(
+    return sendWithRetry(
       this.#transport,
       { method, url: `${this.#baseUrl}${path}${queryString(input.query)}`, headers, ...(input.body !== undefined ? { body: JSON.stringify(input.body) } : {}) },
       this.#options.retry,
     );
-    return parseResponse<T>(res);
   }
 }
 
