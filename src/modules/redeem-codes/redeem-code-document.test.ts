@@ -28,6 +28,8 @@ describe('POST /api/redeem (the document path)', () => {
     const list = must(await t.call('GET', '/v1/redemptions', undefined, { query: { batch_id: batch.batch_id } }), 200).body;
     const byUser = Object.fromEntries(list.redemptions.map((r: { user_id: string; device_id: string | null }) => [r.user_id, r.device_id]));
     expect(byUser).toEqual({ u1: 'dev-1', u2: 'dev-2', u3: null });
+    const fromDevice = must(await t.call('GET', '/v1/redemptions', undefined, { query: { device_id: 'dev-2' } }), 200).body;
+    expect(fromDevice.redemptions.map((r: { user_id: string }) => r.user_id)).toEqual(['u2']);
   });
 
   it('answers a refusal with the error envelope and its stable code (the 错误提示); bad input is 400', async () => {

@@ -243,7 +243,7 @@ export function voidCode(db: Executor, k: { tenantId: string; batchId: string; s
 export async function listRedemptions(
   db: Executor,
   v: Visibility,
-  f: { userId?: string; code?: string[]; batchId?: string; campaignId?: string; productCode?: string; from?: Date | null; to?: Date | null },
+  f: { userId?: string; code?: string[]; batchId?: string; campaignId?: string; productCode?: string; deviceId?: string; from?: Date | null; to?: Date | null },
   page: { limit: number; offset: number },
 ) {
   // Joined with the batch for the code's display form (prefix, grouping) and product visibility.
@@ -257,6 +257,7 @@ export async function listRedemptions(
   if (f.batchId) q = q.where('r.batch_id', '=', f.batchId);
   if (f.campaignId) q = q.where('r.campaign_id', '=', f.campaignId);
   if (f.productCode) q = q.where('r.product_code', '=', f.productCode);
+  if (f.deviceId) q = q.where('r.device_id', '=', f.deviceId);
   if (f.from) q = q.where('r.created_at', '>=', f.from);
   if (f.to) q = q.where('r.created_at', '<', f.to);
   const [rows, total] = await Promise.all([

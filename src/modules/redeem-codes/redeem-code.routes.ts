@@ -223,7 +223,7 @@ export function redeemCodeRoutes(
   app.get(
     '/v1/redemptions',
     {
-      schema: { tags, summary: 'Who redeemed what, when, from which product and address', querystring: RedemptionListQuery, response: { 200: RedemptionList, ...errors(...authErrors) } },
+      schema: { tags, summary: 'Who redeemed what, when, from which product, address and device', querystring: RedemptionListQuery, response: { 200: RedemptionList, ...errors(...authErrors) } },
     },
     async (request) => redemptions.listRedemptions(request.actor!, request.query),
   );

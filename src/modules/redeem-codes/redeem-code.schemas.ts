@@ -224,6 +224,7 @@ export const RedemptionListQuery = Type.Object(
     batch_id: Type.Optional(Id()),
     campaign_id: Type.Optional(Id()),
     product_code: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    device_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'Redeemed from this device (X-Device-Id)' })),
     created_from: Type.Optional(Type.String({ format: 'date-time' })),
     created_to: Type.Optional(Type.String({ format: 'date-time' })),
     tenant_id: TenantId,

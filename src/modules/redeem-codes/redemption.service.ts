@@ -356,6 +356,7 @@ export function createRedemptionService(deps: {
           ...(query.batch_id && { batchId: query.batch_id }),
           ...(query.campaign_id && { campaignId: query.campaign_id }),
           ...(query.product_code && { productCode: query.product_code }),
+          ...(query.device_id && { deviceId: query.device_id }),
           from: parseInstant('created_from', query.created_from),
           to: parseInstant('created_to', query.created_to),
         },
