@@ -23,6 +23,8 @@ export interface CallContext {
   productHeader: string | undefined;
   /** The peer's address (the socket's; gRPC has no trusted-proxy setting). */
   peerIp(): string;
+  /** A metadata entry as text (the HTTP header of the same name). */
+  header(name: string): string | undefined;
   /**
    * Stand-ins for the HTTP request and reply that the unit of work (platform/http/unit-of-work.ts)
    * reads: `request.idempotency` (the claimed key) and `reply.code` / `reply.serialize`. With them
@@ -160,6 +162,7 @@ export function unaryHandler(deps: CallDeps, name: string, spec: MethodSpec, req
         actor,
         productHeader,
         peerIp: () => peerAddress(call.getPeer()),
+        header: (headerName) => firstString(call.metadata, headerName),
         request: { idempotency: claim } as unknown as FastifyRequest,
         reply: reply as unknown as FastifyReply,
         status: () => status,

@@ -9,9 +9,12 @@ import { CAMPAIGN_ACTIONS, type CampaignAction } from '../../modules/campaigns/c
 import { CreateRewardBody, RewardListQuery, RewardParams, UpdateRewardBody } from '../../modules/rewards/reward.schemas.js';
 import { GrantBody, GrantListQuery, GrantParams, type GrantView } from '../../modules/grants/grant.schemas.js';
 import { ReservationListQuery, ReservationParams, ReserveBody } from '../../modules/inventory/inventory.schemas.js';
-import { RedeemBody } from '../../modules/redeem-codes/redeem-code.schemas.js';
+import { RedeemBody, RedeemHeaders } from '../../modules/redeem-codes/redeem-code.schemas.js';
 import { BatchBody, TriggerBody } from '../../modules/tasks/task.schemas.js';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import { toAppError } from '../error-handler.js';
 import type { Services } from '../services.js';
+import { validatorCompiler } from '../validation.js';
 import type { CallContext, MethodSpec } from './grpc-call.js';
 
 type Input<T = Record<string, unknown>> = T & Record<string, unknown>;
@@ -33,6 +36,8 @@ const read = (http: string, schema: MethodSpec['schema'], run: Run<never>): Meth
  */
 export function grpcMethods(services: Services, uow: UnitOfWork): Record<string, Record<string, MethodSpec>> {
   const { campaigns, rewards, grants, inventory, redemptions, tasks } = services;
+  // HTTP's X-Device-Id of a redemption is the `x-device-id` metadata entry, held to the same schema.
+  const redeemHeaders = validatorCompiler({ schema: RedeemHeaders, httpPart: 'headers', method: 'POST', url: 'Redeem' }) as ValidateFunction;
   return {
     CampaignService: {
       CreateCampaign: write('POST /v1/campaigns', CreateCampaignBody, (ctx, input: Input<Parameters<typeof campaigns.createCampaign>[1]>) =>
@@ -103,7 +108,11 @@ export function grpcMethods(services: Services, uow: UnitOfWork): Record<string,
         // Per-IP limits count the end user's address only (client_ip from the calling backend), as HTTP's.
         const ip = ctx.peerIp();
         const limitIp = endUserIp({ ip, socket: { remoteAddress: ip } }, input.client_ip, { serverCaller: true });
-        const attempt = redemptions.attemptOf(ctx.actor, input, ctx.productHeader, ip, limitIp);
+        const deviceId = ctx.header('x-device-id');
+        if (deviceId !== undefined && !redeemHeaders({ 'x-device-id': deviceId })) {
+          throw toAppError({ validation: redeemHeaders.errors as ErrorObject[], validationContext: 'headers' });
+        }
+        const attempt = redemptions.attemptOf(ctx.actor, input, ctx.productHeader, ip, limitIp, deviceId ?? null);
         return redemptions.redeem(ctx.actor, attempt, uow.recorder(ctx.request, ctx.reply, 201));
       }),
     },

@@ -127,9 +127,11 @@ describe('gRPC services: happy paths', () => {
     const t = await test.newTenant();
     const { campaignId, rewardId } = await activeReward(t);
     const batch = must(await createBatch(t, campaignId, { reward_id: rewardId }), 201).body as { codes: string[] };
-    const redeemed = await client.call('RedeemService', 'Redeem', { code: batch.codes[0]!, user_id: 'u9', client_ip: '203.0.113.7' }, { key: t.service });
+    const longDevice = await client.call('RedeemService', 'Redeem', { code: batch.codes[0]!, user_id: 'u9' }, { key: t.service, metadata: { 'x-device-id': 'd'.repeat(129) } });
+    expect([longDevice.code, longDevice.details.error.details.field]).toEqual([status.INVALID_ARGUMENT, 'x-device-id']);
+    const redeemed = await client.call('RedeemService', 'Redeem', { code: batch.codes[0]!, user_id: 'u9', client_ip: '203.0.113.7' }, { key: t.service, metadata: { 'x-device-id': 'dev-1' } });
     expect(redeemed.code, redeemed.message).toBe(status.OK);
-    expect(redeemed.body).toMatchObject({ redemption: { user_id: 'u9', client_ip: '203.0.113.7' }, grant: { reward_id: rewardId, user_id: 'u9' } });
+    expect(redeemed.body).toMatchObject({ redemption: { user_id: 'u9', client_ip: '203.0.113.7', device_id: 'dev-1' }, grant: { reward_id: rewardId, user_id: 'u9' } });
     const twice = await client.call('RedeemService', 'Redeem', { code: batch.codes[0]!, user_id: 'u9' }, { key: t.service });
     expect({ code: twice.code, errorCode: twice.errorCode }).toEqual({ code: status.FAILED_PRECONDITION, errorCode: 'code_already_redeemed' });
   });
