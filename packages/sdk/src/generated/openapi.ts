@@ -7185,7 +7185,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Who redeemed what, when, from which product and address */
+        /** Who redeemed what, when, from which product, address and device */
         get: {
             parameters: {
                 query?: {
@@ -7196,6 +7196,8 @@ export interface paths {
                     batch_id?: string;
                     campaign_id?: string;
                     product_code?: string;
+                    /** @description Redeemed from this device (X-Device-Id) */
+                    device_id?: string;
                     created_from?: string;
                     created_to?: string;
                     tenant_id?: string;
