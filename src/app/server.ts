@@ -43,7 +43,9 @@ export async function startServer(config: Readonly<Config>, options: { handleSig
     const shownHost = ['0.0.0.0', '::'].includes(config.server.http.host) ? 'localhost' : config.server.http.host;
     const url = `http://${shownHost}:${port}`;
     const grpcAt = grpcAddress(config);
-    if (grpcAt) grpc = await startGrpcServer({ services: app.services, host: grpcAt.host, port: grpcAt.port, log: logger });
+    if (grpcAt) {
+      grpc = await startGrpcServer({ services: app.services, host: grpcAt.host, port: grpcAt.port, log: logger, maxMessageBytes: config.server.http.body_limit_bytes });
+    }
     if (config.jobs.in_process) {
       // Started only once the app listens, so a process that fails to start never runs jobs.
       jobs = startJobRunner(config, database, app.services, logger);

@@ -24,6 +24,8 @@ export interface GrpcOptions {
   /** 0 = any free port. */
   port: number;
   log: { error(obj: unknown, message: string): void };
+  /** The largest request message taken (the HTTP body limit; larger is RESOURCE_EXHAUSTED). */
+  maxMessageBytes?: number;
 }
 
 /**
@@ -77,7 +79,7 @@ export async function startGrpcServer(options: GrpcOptions): Promise<GrpcServer>
   const wire = createWire(definition);
   const uow = createUnitOfWork({ db: services.db, idempotency: services.idempotency });
   const deps = { apiKeys: services.apiKeys, idempotency: services.idempotency, wire, log: options.log, observe: grpcMetrics(services.registry) };
-  const server = new Server();
+  const server = new Server(options.maxMessageBytes ? { 'grpc.max_receive_message_length': options.maxMessageBytes } : {});
   for (const [serviceName, methods] of Object.entries(grpcMethods(services, uow))) {
     const service = definition[`${PACKAGE}.${serviceName}`] as ServiceDefinition;
     const implementation: UntypedServiceImplementation = {};

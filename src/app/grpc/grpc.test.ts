@@ -236,6 +236,23 @@ describe('gRPC: validation and idempotency', () => {
   });
 });
 
+describe('gRPC: message size', () => {
+  it('a request past the HTTP body limit is RESOURCE_EXHAUSTED before any of our code runs', async () => {
+    const t = await test.newTenant();
+    const small = await startGrpcServer({ services: test.app.services, host: '127.0.0.1', port: 0, log: { error: () => {} }, maxMessageBytes: 1024 });
+    const smallClient = grpcClient(`127.0.0.1:${small.port}`);
+    try {
+      const big = await smallClient.call('CampaignService', 'CreateCampaign', { campaign_name: 'x', campaign_type: 'PROMOTION', metadata: { blob: 'x'.repeat(2048) } }, { key: t.service });
+      expect(big.code).toBe(status.RESOURCE_EXHAUSTED);
+      const fits = await smallClient.call('CampaignService', 'CreateCampaign', { campaign_name: 'x', campaign_type: 'PROMOTION', product_code: t.productCode }, { key: t.service });
+      expect(fits.code, fits.message).toBe(status.OK);
+    } finally {
+      smallClient.close();
+      await small.stop(1000);
+    }
+  });
+});
+
 describe('gRPC under concurrency', () => {
   it('200 parallel grants on a reward with stock 50: exactly 50 granted, 150 inventory_exhausted', async () => {
     const t = await test.newTenant();
