@@ -14,6 +14,7 @@ import { createDispatcher, REWARD_QUEUE } from './run.dispatch.js';
 import { createRunService } from './run.service.js';
 import { createScheduler } from './schedule.js';
 import { createConversionSweep } from './conversions.js';
+import { createRecordService } from './record.service.js';
 import { createSettingsService } from './settings.service.js';
 import { createTracker } from './tracking.js';
 
@@ -83,6 +84,7 @@ export function createOutreach(deps: OutreachDeps) {
   });
   const scheduler = createScheduler({ db, clock, runs, warn: deps.warn });
   const conversions = createConversionSweep({ db, clock });
+  const records = createRecordService({ db });
 
   /** Gives the job runner the send loop, the scheduler and the reward queue. */
   function register(runner: JobRunner): void {
@@ -101,7 +103,7 @@ export function createOutreach(deps: OutreachDeps) {
     });
   }
 
-  return { tracker, providers, campaigns, runs, events, settings: outreachSettings, dispatcher, scheduler, conversions, register, close: () => providers.close() };
+  return { tracker, providers, campaigns, runs, events, records, settings: outreachSettings, dispatcher, scheduler, conversions, register, close: () => providers.close() };
 }
 
 export type Outreach = ReturnType<typeof createOutreach>;

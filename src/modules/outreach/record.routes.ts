@@ -7,13 +7,13 @@ import type { UnitOfWork } from '../../platform/http/unit-of-work.js';
 import { marketingApiRoutes } from './marketing-api.routes.js';
 import type { Outreach } from './outreach.module.js';
 import { OutreachRecord, RECORD_CSV_COLUMNS, RecordExportQuery, RecordList, RecordListQuery, RecordParams, type RecordView } from './record.schemas.js';
-import { createRecordService, type RecordService } from './record.service.js';
+import type { RecordService } from './record.service.js';
 
 const tags = ['outreach'];
 
 /** Message records (list, one, CSV export), and the product document's /api/marketing paths over the same services. */
 export function recordRoutes(app: Api, deps: { outreach: Outreach; uow: UnitOfWork; records?: RecordService }): void {
-  const records = deps.records ?? createRecordService({ db: app.services.db });
+  const records = deps.records ?? deps.outreach.records;
 
   app.get(
     '/v1/outreach/records',
