@@ -1,33 +1,9 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, POSTGRES_REQUIRED } from './load.js';
-
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-function yamlFile(text: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'mh-config-db-'));
-  dirs.push(dir);
-  const file = join(dir, 'config.yaml');
-  writeFileSync(file, text);
-  return file;
-}
-
-function refusal(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return err as ConfigError;
-  }
-  throw new Error('expected a ConfigError, nothing was thrown');
-}
+import { describe, expect, it } from 'vitest';
+import { loadConfig, POSTGRES_REQUIRED } from './load.js';
+import { configError, yamlFile } from '../../test/helpers/config-files.js';
 
 /** One sentence: no line breaks, one full stop at the end, PostgreSQL required and how to set it. */
 function expectOneSentence(message: string): void {
@@ -41,7 +17,7 @@ function expectOneSentence(message: string): void {
 
 describe('a database that is not PostgreSQL', () => {
   it("refuses the document's mysql:// DATABASE_URL with one sentence, without the password", () => {
-    const err = refusal(() => loadConfig({ env: { DATABASE_URL: 'mysql://root:secret-pw@localhost:3306/marketing_service' }, file: null }));
+    const err = configError(() => loadConfig({ env: { DATABASE_URL: 'mysql://root:secret-pw@localhost:3306/marketing_service' }, file: null }));
     expect(err.problems).toHaveLength(1);
     expectOneSentence(err.message);
     expect(err.message).toContain('DATABASE_URL');
@@ -51,7 +27,7 @@ describe('a database that is not PostgreSQL', () => {
 
   it("refuses the document's Go DSN in the file's data.database.source", () => {
     const file = yamlFile('data:\n  database:\n    source: root:password@tcp(127.0.0.1:3306)/marketing_service?charset=utf8mb4&parseTime=True&loc=Local\n');
-    const err = refusal(() => loadConfig({ env: {}, file }));
+    const err = configError(() => loadConfig({ env: {}, file }));
     expect(err.problems).toHaveLength(1);
     expectOneSentence(err.message);
     expect(err.message).toContain('data.database.source');
@@ -59,14 +35,14 @@ describe('a database that is not PostgreSQL', () => {
   });
 
   it('refuses a mysql-type database block (driver: mysql) as one sentence, not as an unknown key', () => {
-    const err = refusal(() => loadConfig({ env: {}, file: yamlFile('data:\n  database:\n    driver: mysql\n    source: postgres://x@h/db\n') }));
+    const err = configError(() => loadConfig({ env: {}, file: yamlFile('data:\n  database:\n    driver: mysql\n    source: postgres://x@h/db\n') }));
     expect(err.problems).toHaveLength(1);
     expectOneSentence(err.message);
     expect(err.message).toContain('"mysql"');
   });
 
   it('lists it with the other problems when there are several', () => {
-    const err = refusal(() => loadConfig({ env: { DATABASE_URL: 'mysql://h/db', MARKETING_DB_POOL_SIZE: '0' }, file: null }));
+    const err = configError(() => loadConfig({ env: { DATABASE_URL: 'mysql://h/db', MARKETING_DB_POOL_SIZE: '0' }, file: null }));
     expect(err.problems.length).toBeGreaterThan(1);
     expect(err.message).toContain('Invalid configuration');
     expect(err.problems.filter((p) => p.startsWith(POSTGRES_REQUIRED))).toHaveLength(1);

@@ -1,33 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, describeConfig, loadConfig, maskUrl } from './load.js';
-
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-/** Writes `text` as a YAML file in a new temporary folder; returns its path. */
-function yamlFile(text: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'mh-config-'));
-  dirs.push(dir);
-  const file = join(dir, 'config.yaml');
-  writeFileSync(file, text);
-  return file;
-}
-
-/** The ConfigError `fn` throws (fails the test if it throws nothing or something else). */
-function configError(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return err as ConfigError;
-  }
-  throw new Error('expected a ConfigError, nothing was thrown');
-}
+import { describe, expect, it } from 'vitest';
+import { describeConfig, loadConfig, maskUrl } from './load.js';
+import { configError, yamlFile } from '../../test/helpers/config-files.js';
 
 describe('loadConfig', () => {
   it('has defaults for everything', () => {

@@ -6,25 +6,18 @@
  * expired token, another user's id, a disallowed origin and a server-only route are each refused
  * with their code.
  */
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { hasBrowser, launchChromium, requireBrowser } from '../helpers/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintUserToken } from '../../src/modules/client-access/testing/client-fixture.js';
 import { systemClock } from '../../src/platform/clock.js';
 import { newBatch } from '../helpers/redeem-code-helpers.js';
 import { must, type TenantFixture, type TestApp, testApp } from '../helpers/test-app.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const hasBrowser = existsSync(CHROMIUM);
 
-if (!hasBrowser) {
-  console.warn(`\n!!!!!!!!\n!!! ${CHROMIUM} is missing: the client access browser test is SKIPPED (apt-get install chromium; MH_REQUIRE_BROWSER=1 makes this a failure)\n!!!!!!!!\n`);
-  it('requires the browser when MH_REQUIRE_BROWSER=1', () => {
-    expect(process.env.MH_REQUIRE_BROWSER, `${CHROMIUM} is missing`).not.toBe('1');
-  });
-}
+requireBrowser('the client access browser test is');
 
 /** The shop's page: one function the test calls through page.evaluate, as the shop's own script would. */
 const PAGE = `<!doctype html><meta charset="utf-8"><title>Shop</title><pre id="log"></pre>
@@ -68,10 +61,7 @@ describe.skipIf(!hasBrowser)('client access from a page of another origin, in Ch
     await new Promise<void>((resolve) => shop.listen(0, '127.0.0.1', resolve));
     origin = `http://127.0.0.1:${(shop.address() as AddressInfo).port}`;
     t = await a.newTenant();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   }, 180_000);
 
   afterAll(async () => {

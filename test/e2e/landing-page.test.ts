@@ -6,12 +6,12 @@
  * profile (150 ms latency, 1.6 Mbit/s down, 750 kbit/s up, CPU / 4): the issue asks under 3 s.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { type Browser, type BrowserContextOptions, chromium } from 'playwright-core';
+import type { Browser, BrowserContextOptions } from 'playwright-core';
 import jsQRModule from 'jsqr';
+import { hasBrowser, launchChromium, requireBrowser } from '../helpers/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureLandingBuilt } from '../../src/modules/landing-page/index.js';
 import { newPhone, referralCampaign } from '../../src/modules/referrals/testing/referral-fixtures.js';
@@ -23,8 +23,6 @@ import { must, type TestApp, type TenantFixture, testApp } from '../helpers/test
 
 // jsqr's CommonJS default export, seen through its ESM types.
 const jsQR = jsQRModule as unknown as typeof jsQRModule.default;
-const CHROMIUM = '/usr/bin/chromium';
-const hasBrowser = existsSync(CHROMIUM);
 const ARTIFACTS = join(import.meta.dirname, '..', 'artifacts');
 const MOBILE: BrowserContextOptions = {
   viewport: { width: 390, height: 844 },
@@ -35,12 +33,7 @@ const MOBILE: BrowserContextOptions = {
   userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1',
 };
 
-if (!hasBrowser) {
-  console.warn(`\n!!!!!!!!\n!!! ${CHROMIUM} is missing: the landing page browser tests are SKIPPED (apt-get install chromium; MH_REQUIRE_BROWSER=1 makes this a failure)\n!!!!!!!!\n`);
-  it('requires the browser when MH_REQUIRE_BROWSER=1', () => {
-    expect(process.env.MH_REQUIRE_BROWSER, `${CHROMIUM} is missing`).not.toBe('1');
-  });
-}
+requireBrowser('the landing page browser tests are');
 
 describe.skipIf(!hasBrowser)('the landing page in Chromium', () => {
   let a: TestApp;
@@ -54,10 +47,7 @@ describe.skipIf(!hasBrowser)('the landing page in Chromium', () => {
     await a.app.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(a.app.server.address() as AddressInfo).port}`;
     t = await a.newTenant();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     await mkdir(ARTIFACTS, { recursive: true });
   }, 180_000);
 

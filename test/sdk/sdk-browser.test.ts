@@ -6,29 +6,22 @@
  * a user token signed by "the tenant's backend" (this test). Skipped without /usr/bin/chromium
  * unless MH_REQUIRE_BROWSER=1.
  */
-import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { build } from 'vite';
+import { hasBrowser, launchChromium, requireBrowser } from '../helpers/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unwrap } from '../../packages/sdk/src/index.js';
 import { clientAccess, codeBatch, newUserId, type SdkServer, sdkTenant, type SdkTenant, startSdkServer } from './sdk-fixtures.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const hasBrowser = existsSync(CHROMIUM);
 const SDK_DIR = fileURLToPath(new URL('../../packages/sdk/', import.meta.url));
 
-if (!hasBrowser) {
-  console.warn(`\n!!! ${CHROMIUM} is missing: the SDK browser test is SKIPPED (MH_REQUIRE_BROWSER=1 makes this a failure)\n`);
-  it('requires the browser when MH_REQUIRE_BROWSER=1', () => {
-    expect(process.env.MH_REQUIRE_BROWSER, `${CHROMIUM} is missing`).not.toBe('1');
-  });
-}
+requireBrowser('the SDK browser test is');
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>SDK test</title>
 <script type="module">
@@ -63,10 +56,7 @@ describe.skipIf(!hasBrowser)('the SDK browser bundle in Chromium', () => {
     await build({ configFile: join(SDK_DIR, 'vite.config.ts'), mode: 'browser', logLevel: 'warn', build: { outDir: out, emptyOutDir: true } });
     [base, page] = await Promise.all([startSdkServer('sdk_browser'), servePage(out)]);
     t = await sdkTenant(base);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   }, 180_000);
 
   afterAll(async () => {
