@@ -35,6 +35,12 @@ describe('Redis client', () => {
       coupon_use: { per_user: { limit: 60, window_seconds: 3600 }, per_client_ip: { limit: 600, window_seconds: 3600 } },
       group_buy_join: { per_user: { limit: 30, window_seconds: 3600 }, per_client_ip: { limit: 300, window_seconds: 3600 } },
       referral_page: { per_client_ip: { limit: 600, window_seconds: 60 } },
+      client: {
+        per_key: { limit: 20_000, window_seconds: 60 },
+        per_user: { limit: 300, window_seconds: 60 },
+        per_device: { limit: 300, window_seconds: 60 },
+        per_client_ip: { limit: 1200, window_seconds: 60 },
+      },
       lockout: { failures: 4, window_seconds: 3600 },
       memory_max_keys: 100_000,
     });
