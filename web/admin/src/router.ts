@@ -1,0 +1,33 @@
+/**
+ * The console's pages, each loaded on demand (one chunk per page). Every page but sign-in needs a
+ * session: the guard asks the API once, then sends a visitor without one to sign-in.
+ */
+import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router';
+import { currentLocale } from './i18n';
+import { loadSession, session } from './session';
+
+const routes: RouteRecordRaw[] = [
+  { path: '/signin', name: 'signin', component: () => import('./pages/SignIn.vue'), meta: { public: true } },
+  { path: '/', redirect: { name: 'dashboard' } },
+  { path: '/dashboard', name: 'dashboard', component: () => import('./pages/Dashboard.vue') },
+  { path: '/campaigns', name: 'campaigns', component: () => import('./pages/Campaigns.vue') },
+  { path: '/campaigns/new', name: 'campaign-new', component: () => import('./pages/CampaignEdit.vue') },
+  { path: '/campaigns/:id', name: 'campaign', component: () => import('./pages/CampaignDetail.vue'), props: true },
+  { path: '/campaigns/:id/edit', name: 'campaign-edit', component: () => import('./pages/CampaignEdit.vue'), props: true },
+  { path: '/rewards', name: 'rewards', component: () => import('./pages/Rewards.vue') },
+  { path: '/rewards/new', name: 'reward-new', component: () => import('./pages/RewardCreate.vue') },
+  { path: '/codes', name: 'codes', component: () => import('./pages/Codes.vue') },
+  { path: '/password', name: 'password', component: () => import('./pages/Password.vue') },
+  { path: '/:rest(.*)*', redirect: { name: 'dashboard' } },
+];
+
+export const router = createRouter({ history: createWebHistory('/admin/'), routes });
+
+router.beforeEach(async (to) => {
+  if (!session.checked) await loadSession(currentLocale());
+  if (to.meta.public) return to.name === 'signin' && session.operator ? { name: 'dashboard' } : true;
+  if (!session.operator) return { name: 'signin', query: to.fullPath === '/' ? {} : { next: to.fullPath } };
+  return true;
+});
+
+session.onExpired = () => void router.push({ name: 'signin', query: { next: router.currentRoute.value.fullPath } });
