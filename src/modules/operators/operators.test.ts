@@ -57,6 +57,13 @@ describe('console sign-in', () => {
     expect((await signInRaw(app.app, { email: 'no-at-sign', password: PASSWORD })).status).toBe(400);
   });
 
+  it('answers in Chinese when asked (Accept-Language: zh-CN), with the same code', async () => {
+    const app = await testApp();
+    const answer = await signInRaw(app.app, { email: uniqueEmail('zh'), password: PASSWORD }, { headers: { 'accept-language': 'zh-CN' } });
+    expect(answer.status).toBe(401);
+    expect(answer.body.error).toMatchObject({ code: 'invalid_credentials', message: '邮箱或密码错误' });
+  });
+
   it('without a cookie: 401 not_signed_in; a made-up cookie too', async () => {
     const app = await testApp();
     const none = await app.app.inject({ method: 'GET', url: '/v1/console/session' });
