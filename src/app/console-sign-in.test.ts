@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { asBrowser, PASSWORD, randomIp, signIn, signInRaw, uniqueEmail } from '../../../test/helpers/console-session.js';
-import { must, TEST_MASTER_KEY, testApp } from '../../../test/helpers/test-app.js';
-import { buildApp } from '../../app/build-app.js';
-import { loadConfig } from '../../config/load.js';
-import { hashSecret } from '../../platform/secrets.js';
+import { asBrowser, PASSWORD, randomIp, signIn, signInRaw, uniqueEmail } from '../../test/helpers/console-session.js';
+import { must, TEST_MASTER_KEY, testApp } from '../../test/helpers/test-app.js';
+import { buildApp } from './build-app.js';
+import { loadConfig } from '../config/load.js';
+import { hashSecret } from '../platform/secrets.js';
 
 /** An app over the shared test database with small lock-out thresholds, sessions cached, and trusted proxies. */
 async function consoleApp(overrides: Record<string, unknown> = {}) {
