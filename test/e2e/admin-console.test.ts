@@ -103,7 +103,7 @@ describe.skipIf(!hasBrowser)('the admin console in Chromium', () => {
 
       // A POINTS reward for the campaign.
       await page.goto(`${base}/admin/campaigns/${campaignId}`);
-      await page.getByRole('link', { name: 'Rewards' }).last().click();
+      await page.locator('[data-test=campaign-rewards]').click();
       await page.waitForURL(/\/admin\/rewards\?campaign_id=/);
       await page.locator('[data-test=new-reward]').click();
       await page.waitForURL(/\/admin\/rewards\/new/);
@@ -120,7 +120,9 @@ describe.skipIf(!hasBrowser)('the admin console in Chromium', () => {
       await shot(page, '05-rewards');
 
       // Generate 100 codes for it and see them.
-      await page.goto(`${base}/admin/codes?campaign_id=${campaignId}`);
+      await page.goto(`${base}/admin/campaigns/${campaignId}`);
+      await page.locator('[data-test=campaign-codes]').click();
+      await page.waitForURL(/\/admin\/codes\?campaign_id=/);
       await expect.poll(() => page.locator('[data-test=gen-reward]').textContent()).toContain('100 points');
       await page.locator('[data-test=generate]').click();
       await expect.poll(() => page.locator('[data-test=batch-status]').textContent(), { timeout: 30_000 }).toBe('DONE');
@@ -129,6 +131,10 @@ describe.skipIf(!hasBrowser)('the admin console in Chromium', () => {
       await expect.poll(() => rows.count()).toBe(20); // one page of the batch's 100
       expect(await page.locator('[data-test=code-table]').textContent()).toMatch(/[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}/);
       expect(await page.locator('[data-test=export]').getAttribute('href')).toBe(`/v1/redeem-codes/export?batch_id=${encodeURIComponent(batchId)}`);
+      // The export link works with the session cookie alone: the CSV of the batch, a header and 100 rows.
+      const csv = await page.request.get(`${base}/v1/redeem-codes/export?batch_id=${encodeURIComponent(batchId)}`);
+      expect(csv.status()).toBe(200);
+      expect((await csv.text()).trim().split('\n')).toHaveLength(101);
       await shot(page, '07-codes');
       // The same codes over the API.
       const listed = await t.call('GET', '/v1/redeem-codes', undefined, { key: t.admin, query: { batch_id: batchId } });
@@ -136,18 +142,32 @@ describe.skipIf(!hasBrowser)('the admin console in Chromium', () => {
 
       // The dashboard counts them.
       await page.goto(`${base}/admin/dashboard`);
+      await page.locator('[data-loaded=true]').waitFor();
       await page.locator('canvas').first().waitFor();
+      expect(await page.locator('[data-test=codes-total]').textContent()).toContain('100');
       await shot(page, '08-dashboard');
+      // Apps and API keys: a new key's secret is shown once and works against the API.
+      await page.goto(`${base}/admin/access`);
+      await page.locator('input[name=key_name]').fill('shop backend');
+      await page.locator('[data-test=create-key]').click();
+      const secret = page.locator('input[name=new_key]');
+      await secret.waitFor();
+      const key = await secret.inputValue();
+      expect(key.length).toBeGreaterThan(20);
+      expect((await t.call('GET', '/v1/campaigns', undefined, { key })).status).toBe(200);
+      await shot(page, '09-access');
+      await page.getByRole('button', { name: 'I have copied it' }).click();
+      await page.locator('[data-test=key-table]').getByText('shop backend').waitFor();
       await page.goto(`${base}/admin/password`);
       await page.locator('input[name=current]').waitFor();
-      await shot(page, '09-password');
+      await shot(page, '10-password');
 
       // A tablet held upright: the campaign list fits the width.
       await page.setViewportSize({ width: 768, height: 1024 });
       await page.goto(`${base}/admin/campaigns`);
       await page.locator('[data-test=campaign-table]').getByText(name).waitFor();
       expect(await page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth')).toBeLessThanOrEqual(0);
-      await shot(page, '10-campaigns-tablet');
+      await shot(page, '11-campaigns-tablet');
       await page.setViewportSize({ width: 1280, height: 800 });
 
       // Sign out: the session is gone, the pages lead to sign-in again.

@@ -1,8 +1,8 @@
 /**
  * The admin console, served by the service: `GET /admin/assets/{file}` the hashed JS/CSS of the
- * build (immutable; brotli or gzip when the client takes it), every other path under /admin/ the
- * built index.html (no-cache; the console's router picks the page). Public and outside the API document: the pages hold no data, the API calls they
- * make carry the operator's session.
+ * build (immutable; brotli or gzip when the client takes it), every other path under /admin the
+ * built index.html (no-cache; the console's router picks the page). Public and outside the API
+ * document: the pages hold no data, the API calls they make carry the operator's session.
  */
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';

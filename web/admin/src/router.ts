@@ -17,6 +17,7 @@ const routes: RouteRecordRaw[] = [
   { path: '/rewards', name: 'rewards', component: () => import('./pages/Rewards.vue') },
   { path: '/rewards/new', name: 'reward-new', component: () => import('./pages/RewardCreate.vue') },
   { path: '/codes', name: 'codes', component: () => import('./pages/Codes.vue') },
+  { path: '/access', name: 'access', component: () => import('./pages/Access.vue') },
   { path: '/password', name: 'password', component: () => import('./pages/Password.vue') },
   { path: '/:rest(.*)*', redirect: { name: 'dashboard' } },
 ];

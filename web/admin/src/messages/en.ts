@@ -1,7 +1,7 @@
 /** English texts of the console. Every key here has a twin in zh-CN.ts. */
 export const en = {
   app: { title: 'marketing-hub console' },
-  nav: { dashboard: 'Dashboard', campaigns: 'Campaigns', rewards: 'Rewards', codes: 'Redeem codes', password: 'Password', signOut: 'Sign out' },
+  nav: { dashboard: 'Dashboard', campaigns: 'Campaigns', rewards: 'Rewards', codes: 'Redeem codes', access: 'Apps and API keys', password: 'Password', signOut: 'Sign out' },
   common: { search: 'Search', save: 'Save', cancel: 'Cancel', edit: 'Edit', empty: 'Nothing here yet' },
   signin: { title: 'Sign in', email: 'Email', password: 'Password', tenant: 'Tenant ID', tenantHint: 'Empty for a platform operator', submit: 'Sign in' },
   password: {
@@ -120,6 +120,29 @@ export const en = {
     void: 'Void',
     confirmVoid: 'Void this code?',
     codeVoided: 'Code voided',
+  },
+  access: {
+    apps: 'Apps',
+    productCode: 'Product code',
+    appName: 'Name',
+    created: 'Created',
+    createApp: 'Add app',
+    keys: 'API keys',
+    keyName: 'Name',
+    keyRole: 'Role',
+    prefix: 'Starts with',
+    products: 'Apps',
+    allProducts: 'All apps',
+    lastUsed: 'Last used',
+    createKey: 'Create key',
+    revoke: 'Revoke',
+    revokedTag: 'Revoked',
+    revoked: 'Key revoked',
+    confirmRevoke: 'Revoke this key? Calls with it fail from now on.',
+    secretTitle: 'The new API key',
+    secretOnce: 'Copy it now: it is shown only this once (only its hash is stored).',
+    secretDone: 'I have copied it',
+    role: { admin: 'Admin', service: 'Service', readonly: 'Read-only' },
   },
   dashboard: {
     campaigns: { DRAFT: 'Draft campaigns', SCHEDULED: 'Scheduled', ACTIVE: 'Active campaigns', PAUSED: 'Paused', ENDED: 'Ended', ARCHIVED: 'Archived' },

@@ -3,7 +3,7 @@ import type { Messages } from './en';
 
 export const zhCN: Messages = {
   app: { title: 'marketing-hub 控制台' },
-  nav: { dashboard: '概览', campaigns: '活动', rewards: '奖品', codes: '兑换码', password: '修改密码', signOut: '退出登录' },
+  nav: { dashboard: '概览', campaigns: '活动', rewards: '奖品', codes: '兑换码', access: '应用与 API 密钥', password: '修改密码', signOut: '退出登录' },
   common: { search: '查询', save: '保存', cancel: '取消', edit: '编辑', empty: '暂无数据' },
   signin: { title: '登录', email: '邮箱', password: '密码', tenant: '租户 ID', tenantHint: '平台管理员留空', submit: '登录' },
   password: {
@@ -122,6 +122,29 @@ export const zhCN: Messages = {
     void: '作废',
     confirmVoid: '确定作废该兑换码？',
     codeVoided: '兑换码已作废',
+  },
+  access: {
+    apps: '应用',
+    productCode: '产品代码',
+    appName: '名称',
+    created: '创建时间',
+    createApp: '添加应用',
+    keys: 'API 密钥',
+    keyName: '名称',
+    keyRole: '角色',
+    prefix: '开头',
+    products: '应用',
+    allProducts: '全部应用',
+    lastUsed: '最近使用',
+    createKey: '创建密钥',
+    revoke: '吊销',
+    revokedTag: '已吊销',
+    revoked: '密钥已吊销',
+    confirmRevoke: '确定吊销该密钥？之后用它的调用都会失败。',
+    secretTitle: '新的 API 密钥',
+    secretOnce: '请现在复制：它只显示这一次（系统只保存其哈希）。',
+    secretDone: '已复制',
+    role: { admin: '管理员', service: '服务', readonly: '只读' },
   },
   dashboard: {
     campaigns: { DRAFT: '草稿活动', SCHEDULED: '未开始', ACTIVE: '进行中的活动', PAUSED: '已暂停', ENDED: '已结束', ARCHIVED: '已归档' },
