@@ -4,9 +4,10 @@ import { must, TEST_MASTER_KEY, testApp } from '../../test/helpers/test-app.js';
 import { buildApp } from './build-app.js';
 import { loadConfig } from '../config/load.js';
 import { hashSecret } from '../platform/secrets.js';
+import { ManualClock } from '../platform/clock.js';
 
 /** An app over the shared test database with small lock-out thresholds, sessions cached, and trusted proxies. */
-async function consoleApp(overrides: Record<string, unknown> = {}) {
+async function consoleApp(overrides: Record<string, unknown> = {}, clock?: ManualClock) {
   const { database } = await testApp();
   const config = loadConfig({
     env: {},
@@ -21,7 +22,7 @@ async function consoleApp(overrides: Record<string, unknown> = {}) {
       ...overrides,
     },
   });
-  const app = await buildApp({ config, database, masterKeyHash: hashSecret(TEST_MASTER_KEY), logger: false });
+  const app = await buildApp({ config, database, masterKeyHash: hashSecret(TEST_MASTER_KEY), logger: false, ...(clock ? { clock } : {}) });
   await app.ready();
   return app;
 }
@@ -107,6 +108,29 @@ describe('sign-in lock-out', () => {
     const master = { authorization: `Bearer ${TEST_MASTER_KEY}` };
     expect((await app.inject({ method: 'PATCH', url: `/v1/operators/${again.operator.operator_id}`, headers: master, payload: { disabled: true } })).statusCode).toBe(200);
     expect((await asBrowser(app, again, 'GET', '/v1/apps')).status).toBe(401);
+    await app.close();
+  });
+
+  it('ends a session after the idle time, and after the absolute time however busy', async () => {
+    const clock = new ManualClock(new Date());
+    const app = await consoleApp({ 'operators.session_idle_minutes': 30, 'operators.session_absolute_hours': 2 }, clock);
+    const { tenantId, email } = await operatorOn(app);
+    const idle = await signIn(app, email, PASSWORD, tenantId);
+    clock.advance(29 * 60_000);
+    must(await asBrowser(app, idle, 'GET', '/v1/apps'), 200);
+    // Used at 29 minutes: idle counts from then.
+    clock.advance(29 * 60_000);
+    must(await asBrowser(app, idle, 'GET', '/v1/apps'), 200);
+    clock.advance(31 * 60_000);
+    expect((await asBrowser(app, idle, 'GET', '/v1/apps')).body.error.code).toBe('not_signed_in');
+
+    const busy = await signIn(app, email, PASSWORD, tenantId);
+    for (let minutes = 20; minutes < 120; minutes += 20) {
+      clock.advance(20 * 60_000);
+      must(await asBrowser(app, busy, 'GET', '/v1/console/session'), 200);
+    }
+    clock.advance(20 * 60_000);
+    expect((await asBrowser(app, busy, 'GET', '/v1/console/session')).status).toBe(401);
     await app.close();
   });
 });
