@@ -140,11 +140,21 @@ describe.skipIf(!hasBrowser)('the admin console in Chromium', () => {
       const listed = await t.call('GET', '/v1/redeem-codes', undefined, { key: t.admin, query: { batch_id: batchId } });
       expect(listed.body.pagination.total).toBe(100);
 
+      // A batch too large to make at once (202): the page shows its progress until the job is done.
+      await page.locator('input[name=count]').fill('10500');
+      await page.locator('[data-test=generate]').click();
+      await expect.poll(() => page.locator('[data-test=batch-status]').textContent()).toMatch(/PENDING|RUNNING/);
+      const bigBatch = (await page.locator('[data-test=batch-id]').textContent())!;
+      expect(bigBatch).not.toBe(batchId);
+      await a.app.services.redeemBatches.runBatch(t.tenantId, bigBatch); // what the job runner does
+      await expect.poll(() => page.locator('[data-test=batch-status]').textContent(), { timeout: 30_000 }).toBe('DONE');
+      expect(await page.locator('[data-test=batch]').textContent()).toContain('10500 / 10500');
+
       // The dashboard counts them.
       await page.goto(`${base}/admin/dashboard`);
       await page.locator('[data-loaded=true]').waitFor();
       await page.locator('canvas').first().waitFor();
-      expect(await page.locator('[data-test=codes-total]').textContent()).toContain('100');
+      expect((await page.locator('[data-test=codes-total]').textContent())?.replace(/\D/g, '')).toBe('10600');
       await shot(page, '08-dashboard');
       // Apps and API keys: a new key's secret is shown once and works against the API.
       await page.goto(`${base}/admin/access`);
