@@ -60,10 +60,11 @@ export function createSessionService(deps: {
     return now < session.expiresAt && now - session.lastSeen < deps.idleMs;
   }
 
-  function touch(session: ResolvedSession, now: number): void {
-    if (now - session.lastSeen < TOUCH_EVERY_MS) return;
+  /** Records use at most once a minute; the promise settles when it is written (never rejects). */
+  function touch(session: ResolvedSession, now: number): Promise<void> {
+    if (now - session.lastSeen < TOUCH_EVERY_MS) return Promise.resolve();
     session.lastSeen = now;
-    repo.touchSession(db, session.hash, new Date(now)).catch((err: unknown) => deps.warn?.(err, 'could not record console session use'));
+    return repo.touchSession(db, session.hash, new Date(now)).catch((err: unknown) => deps.warn?.(err, 'could not record console session use'));
   }
 
   function resolved(value: string, row: repo.OperatorRow, hash: string, expiresAt: Date, lastSeen: Date): ResolvedSession {
@@ -126,7 +127,7 @@ export function createSessionService(deps: {
         cache.delete(hash);
         return undefined;
       }
-      touch(session, now);
+      void touch(session, now);
       return session;
     },
 
@@ -143,7 +144,8 @@ export function createSessionService(deps: {
         await repo.deleteSession(db, hash);
         throw operatorErrors.notSignedIn();
       }
-      touch(session, now);
+      // Read from the database: the use is written before the answer, so the next read sees it.
+      await touch(session, now);
       if (deps.cacheSeconds > 0) cache.set(hash, session);
       return session;
     },
