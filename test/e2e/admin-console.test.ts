@@ -212,6 +212,25 @@ describe.skipIf(!hasBrowser)('the admin console in Chromium', () => {
     }
   });
 
+  it('offers a platform operator no tenant page (their API calls need a tenant)', async () => {
+    const platformEmail = `root-${randomBytes(4).toString('hex')}@example.com`;
+    await a.app.services.operators.createOperator(MASTER, { email: platformEmail, password: PASSWORD, role: 'admin', tenant_id: null });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US' });
+    const page = await context.newPage();
+    try {
+      await page.goto(`${base}/admin/`);
+      await page.locator('input[name=email]').fill(platformEmail);
+      await page.locator('input[name=password]').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.locator('[data-test=platform]').waitFor();
+      expect(await page.getByRole('link', { name: 'Campaigns' }).count()).toBe(0);
+      await page.goto(`${base}/admin/campaigns`);
+      await page.waitForURL(/\/admin\/dashboard$/);
+    } finally {
+      await context.close();
+    }
+  });
+
   it('loads the sign-in page with under 1 MB of gzipped JavaScript; each page is a chunk of its own', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await context.newPage();

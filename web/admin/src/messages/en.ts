@@ -156,6 +156,7 @@ export const en = {
     orders: 'Orders',
     paidOrders: 'Paid orders',
     revenue: 'Revenue',
+    platform: "You are a platform operator. The tenant pages (campaigns, rewards, codes) work for a tenant's operators: sign in with one (tenant ID filled in). Tenant management in the console is not built yet.",
   },
 };
 export type Messages = typeof en;

@@ -158,5 +158,6 @@ export const zhCN: Messages = {
     orders: '订单',
     paidOrders: '已支付订单',
     revenue: '收入',
+    platform: '您是平台管理员。活动、奖品、兑换码等租户页面需以租户的操作员登录（填写租户 ID）。控制台中的租户管理尚未提供。',
   },
 };
