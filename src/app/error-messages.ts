@@ -50,6 +50,7 @@ export const zhMessages: Record<string, ZhMessage> = {
   csrf_token_invalid: '每次修改都须携带会话的 X-CSRF-Token 请求头',
   current_password_invalid: '当前密码错误',
   operator_email_taken: (d) => `已存在邮箱为 ${str(d.email)} 的操作员`,
+  operator_own_account: '操作员不能停用、删除自己的账号或更改自己的角色；请联系其他管理员',
   operator_locked: (d) => `登录失败次数过多，请 ${str(d.retry_after_seconds, '1')} 秒后重试`,
   // 404
   route_not_found: (d) => `接口不存在：${str(d.method)} ${str(d.path)}`,

@@ -31,6 +31,10 @@ export const operatorErrors = {
   /** 400: a password shorter than the minimum (the CLI; HTTP bodies are checked by their schema). */
   passwordTooShort: (field: string, min: number) => invalidRequest(field, `must be at least ${min} characters`),
 
+  /** 409: an operator disabling, deleting or demoting its own account (it would sign itself out of its rights). */
+  ownAccount: () =>
+    new AppError('conflict', 'operator_own_account', 'An operator cannot disable, delete or change the role of its own account; ask another admin'),
+
   /** 400: a PATCH that changes nothing. */
   emptyUpdate: () => invalidRequest('body', 'send name, role, disabled or password'),
 

@@ -56,16 +56,16 @@ export function operatorRoutes(app: Api, deps: { operators: OperatorService; aud
         summary: 'Rename, change the role, disable or reset the password of an operator (disabling or a reset ends its sessions)',
         params: OperatorParams,
         body: UpdateOperatorBody,
-        response: { 200: Operator, ...errors(...authErrors, 404) },
+        response: { 200: Operator, ...errors(...authErrors, 404, 409) },
       },
     },
-    async (request, reply) => uow(request, reply, 200, (trx) => operators.updateOperator(request.actor!, request.params.operator_id, request.body, trx)),
+    async (request, reply) => uow(request, reply, 200, (trx) => operators.updateOperator(request.actor!, request.params.operator_id, request.body, trx, request.operatorSession?.operatorId ?? null)),
   );
 
   app.delete(
     '/v1/operators/:operator_id',
-    { config, schema: { tags, summary: 'Delete an operator and end its sessions', params: OperatorParams, response: { 200: Operator, ...errors(...authErrors, 404) } } },
-    async (request, reply) => uow(request, reply, 200, (trx) => operators.deleteOperator(request.actor!, request.params.operator_id, trx)),
+    { config, schema: { tags, summary: 'Delete an operator and end its sessions', params: OperatorParams, response: { 200: Operator, ...errors(...authErrors, 404, 409) } } },
+    async (request, reply) => uow(request, reply, 200, (trx) => operators.deleteOperator(request.actor!, request.params.operator_id, trx, request.operatorSession?.operatorId ?? null)),
   );
 
   app.get(

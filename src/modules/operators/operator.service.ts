@@ -83,10 +83,14 @@ export function createOperatorService(deps: {
       return toOperatorView(await manageable(actor, operatorId, exec));
     },
 
-    /** Renames, changes the role, disables or resets the password; disabling or a new password ends every session. */
-    async updateOperator(actor: Actor, operatorId: string, input: UpdateOperatorInput, exec: Executor = db): Promise<OperatorView> {
+    /**
+     * Renames, changes the role, disables or resets the password; disabling or a new password ends
+     * every session. `self`: the signed-in operator making the call, who may not disable or demote itself.
+     */
+    async updateOperator(actor: Actor, operatorId: string, input: UpdateOperatorInput, exec: Executor = db, self: string | null = null): Promise<OperatorView> {
       if (input.name === undefined && input.role === undefined && input.disabled === undefined && input.password === undefined) throw operatorErrors.emptyUpdate();
-      await manageable(actor, operatorId, exec);
+      const current = await manageable(actor, operatorId, exec);
+      if (self === operatorId && (input.disabled === true || (input.role !== undefined && input.role !== current.role))) throw operatorErrors.ownAccount();
       const now = clock.now();
       const changes: Updateable<OperatorTable> = { updated_at: now };
       if (input.name !== undefined) changes.name = input.name;
@@ -105,8 +109,9 @@ export function createOperatorService(deps: {
     },
 
     /** Deletes the operator and its sessions (its audit entries stay). */
-    async deleteOperator(actor: Actor, operatorId: string, exec: Executor = db): Promise<OperatorView> {
+    async deleteOperator(actor: Actor, operatorId: string, exec: Executor = db, self: string | null = null): Promise<OperatorView> {
       await manageable(actor, operatorId, exec);
+      if (self === operatorId) throw operatorErrors.ownAccount();
       const row = await repo.deleteOperator(exec, operatorId);
       if (!row) throw notFound('operator', operatorId);
       afterCommit(exec, () => deps.forgetSessions(operatorId));

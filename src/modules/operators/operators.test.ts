@@ -221,6 +221,23 @@ describe('sessions end', () => {
 });
 
 describe('operators', () => {
+  it('a signed-in admin cannot disable, delete or demote its own account (409 operator_own_account)', async () => {
+    const app = await testApp();
+    const t = await app.newTenant();
+    const admin = await signIn(app.app, (await newOperator(t, 'admin')).email, PASSWORD, t.tenantId);
+    const self = `/v1/operators/${admin.operator.operator_id}`;
+    for (const body of [{ disabled: true }, { role: 'viewer' }]) {
+      const answer = await asBrowser(app.app, admin, 'PATCH', self, body);
+      expect(answer.status).toBe(409);
+      expect(answer.body.error.code).toBe('operator_own_account');
+    }
+    expect((await asBrowser(app.app, admin, 'DELETE', self)).body.error.code).toBe('operator_own_account');
+    // Its name and password it may change; another admin may do the rest.
+    expect((await asBrowser(app.app, admin, 'PATCH', self, { name: 'Me', role: 'admin' })).status).toBe(200);
+    must(await t.call('PATCH', self, { role: 'viewer' }, { key: t.admin }), 200);
+  });
+
+
   it('e-mails are unique per tenant, case-insensitively, under parallel creates', async () => {
     const app = await testApp();
     const t = await app.newTenant();
