@@ -90,6 +90,14 @@ describe.skipIf(!hasBrowser)('the admin console in Chromium', () => {
       await page.waitForURL(/\/admin\/campaigns\/cmp_[^/]+$/);
       const campaignId = page.url().split('/').pop()!;
       expect(await page.locator('[data-test=campaign-status]').textContent()).toBe('Draft');
+      // Edit the draft.
+      await page.locator('[data-test=edit]').click();
+      await page.waitForURL(/\/edit$/);
+      await expect.poll(() => page.locator('input[name=campaign_name]').inputValue()).toBe(name);
+      await page.locator('textarea').fill('Codes for the spring fair');
+      await page.locator('[data-test=save]').click();
+      await page.waitForURL(/\/admin\/campaigns\/cmp_[^/]+$/);
+      await page.getByText('Codes for the spring fair').waitFor();
 
       // Publish it.
       await page.locator('[data-test=action-publish]').click();
@@ -119,11 +127,26 @@ describe.skipIf(!hasBrowser)('the admin console in Chromium', () => {
       expect(await rewardRow.textContent()).toContain('500 / 500');
       await shot(page, '05-rewards');
 
+      // A COUPON reward: the editor asks for what its discount type needs.
+      await page.locator('[data-test=new-reward]').click();
+      await page.waitForURL(/\/admin\/rewards\/new/);
+      await page.locator('input[name=reward_name]').fill('5 yuan off');
+      await choose(page, 'reward-type', 'Coupon');
+      await page.locator('input[name=amount_off]').fill('500');
+      await page.locator('input[name=min_order_amount]').fill('3000');
+      await page.locator('[data-test=save]').click();
+      await page.waitForURL(/\/admin\/rewards\?campaign_id=/);
+      await page.locator('[data-test=reward-table] tbody tr', { hasText: '5 yuan off' }).waitFor();
+      const coupon = (await t.call('GET', '/v1/rewards', undefined, { key: t.admin, query: { name: '5 yuan off', campaign_id: campaignId } })).body.rewards[0];
+      expect(coupon.config.generator).toEqual({ discount_type: 'AMOUNT', amount_off: 500, min_order_amount: 3000 });
+
       // Generate 100 codes for it and see them.
       await page.goto(`${base}/admin/campaigns/${campaignId}`);
       await page.locator('[data-test=campaign-codes]').click();
       await page.waitForURL(/\/admin\/codes\?campaign_id=/);
-      await expect.poll(() => page.locator('[data-test=gen-reward]').textContent()).toContain('100 points');
+      await expect.poll(() => page.locator('[data-test=gen-reward]').textContent()).toContain('(');
+      await choose(page, 'gen-reward', '100 points');
+      expect(await page.locator('[data-test=gen-reward]').textContent()).toContain('100 points');
       await page.locator('[data-test=generate]').click();
       await expect.poll(() => page.locator('[data-test=batch-status]').textContent(), { timeout: 30_000 }).toBe('DONE');
       const batchId = (await page.locator('[data-test=batch-id]').textContent())!;
@@ -139,6 +162,13 @@ describe.skipIf(!hasBrowser)('the admin console in Chromium', () => {
       // The same codes over the API.
       const listed = await t.call('GET', '/v1/redeem-codes', undefined, { key: t.admin, query: { batch_id: batchId } });
       expect(listed.body.pagination.total).toBe(100);
+      // Look one up and void it.
+      const one = listed.body.redeem_codes[0].code as string;
+      await page.locator('input[name=lookup_code]').fill(one);
+      await page.getByRole('button', { name: 'Find code' }).click();
+      await page.locator('[data-test=void-code]').click();
+      await expect.poll(() => page.locator('[data-test=found-code]').textContent()).toContain('Voided');
+      expect((await t.call('GET', `/v1/redeem-codes/${one}`, undefined, { key: t.admin })).body.status).toBe('VOIDED');
 
       // A batch too large to make at once (202): the page shows its progress until the job is done.
       await page.locator('input[name=count]').fill('10500');
