@@ -242,7 +242,7 @@ describe.skipIf(!hasBrowser)('the admin console in Chromium', () => {
     }
   });
 
-  it('offers a platform operator no tenant page (their API calls need a tenant)', async () => {
+  it('offers a platform operator no tenant page (their API calls need a tenant); it changes its password', async () => {
     const platformEmail = `root-${randomBytes(4).toString('hex')}@example.com`;
     await a.app.services.operators.createOperator(MASTER, { email: platformEmail, password: PASSWORD, role: 'admin', tenant_id: null });
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US' });
@@ -256,6 +256,16 @@ describe.skipIf(!hasBrowser)('the admin console in Chromium', () => {
       expect(await page.getByRole('link', { name: 'Campaigns' }).count()).toBe(0);
       await page.goto(`${base}/admin/campaigns`);
       await page.waitForURL(/\/admin\/dashboard$/);
+      // It changes its password: the new one signs in, the old one no longer does.
+      await page.goto(`${base}/admin/password`);
+      await page.locator('input[name=current]').fill(PASSWORD);
+      await page.locator('input[name=new]').fill('another-long-passphrase');
+      await page.locator('input[name=repeat]').fill('another-long-passphrase');
+      await page.getByRole('button', { name: 'Change password' }).click();
+      await page.getByText('Password changed').waitFor();
+      const signIn = (password: string) => a.call('POST', '/v1/console/session', { email: platformEmail, password }, { key: null });
+      expect((await signIn(PASSWORD)).status).toBe(401);
+      expect((await signIn('another-long-passphrase')).status).toBe(200);
     } finally {
       await context.close();
     }
