@@ -3,6 +3,7 @@ import { type Actor, hasRole } from '../platform/actor.js';
 import { AppError } from '../platform/errors.js';
 import type { RouteAuth } from '../platform/http/types.js';
 import type { ApiKeyService } from '../modules/tenants/index.js';
+import { operatorErrors, readCookie, type ResolvedSession, sameToken, SESSION_COOKIE, type SessionService } from '../modules/operators/index.js';
 import { authenticateClient, bindClientUser, type ClientAuthDeps, installClientCors, isClientRequest } from './client-auth.js';
 
 function bearerToken(request: FastifyRequest): string {
@@ -49,13 +50,30 @@ function admit(request: FastifyRequest, actor: Actor, auth: Exclude<RouteAuth, '
 }
 
 /**
+ * Admits a console session (the mh_session cookie) as its operator's actor, through the same
+ * checks as a key; a change must carry the session's X-CSRF-Token (403 csrf_token_invalid).
+ */
+function admitSession(request: FastifyRequest, session: ResolvedSession, auth: Exclude<RouteAuth, 'public' | 'optional'>): AppError | undefined {
+  request.operatorSession = session;
+  if (request.method !== 'GET' && request.method !== 'HEAD') {
+    const sent = request.headers['x-csrf-token'];
+    if (!sameToken(typeof sent === 'string' ? sent : undefined, session.csrfToken)) {
+      request.actor = session.actor;
+      return operatorErrors.csrfInvalid();
+    }
+  }
+  return admit(request, session.actor, auth);
+}
+
+/**
  * Authenticates every /v1 call and applies the route's `auth` / `role` config. Runs onRequest,
  * before the body is parsed, so an anonymous caller learns nothing about validation. A request
  * with X-Publishable-Key is a client request (client-auth.ts): its Authorization header is an
  * end-user token, never an API key, and only routes with `config.client` accept it.
  */
-export function installAuth(app: FastifyInstance, apiKeys: ApiKeyService, client: ClientAuthDeps): void {
+export function installAuth(app: FastifyInstance, apiKeys: ApiKeyService, client: ClientAuthDeps, sessions?: SessionService): void {
   app.decorateRequest('actor', null);
+  app.decorateRequest('operatorSession', null);
   installClientCors(app, client.clientAccess);
 
   // Callback style, not async: most calls come with a key verified a moment ago, and answering
@@ -76,6 +94,18 @@ export function installAuth(app: FastifyInstance, apiKeys: ApiKeyService, client
     // `optional`: without an Authorization header the route scopes the call itself; with one, it is a tenant route.
     if (declared === 'optional' && request.headers.authorization === undefined) return done();
     const auth = declared === 'optional' ? 'tenant' : declared;
+    // No Authorization header but a console session cookie (never on `optional` routes, which
+    // serve public pages keyless): the operator's actor. An Authorization header always wins.
+    const cookie = sessions && declared !== 'optional' && request.headers.authorization === undefined ? readCookie(request.headers.cookie, SESSION_COOKIE) : undefined;
+    if (cookie !== undefined) {
+      const known = sessions!.known(cookie);
+      if (known) return done(admitSession(request, known, auth));
+      sessions!.resolve(cookie).then(
+        (session) => done(admitSession(request, session, auth)),
+        (err: unknown) => done(err as Error),
+      );
+      return;
+    }
     let token: string;
     try {
       token = bearerToken(request);

@@ -25,12 +25,14 @@ import { promotionRoutes } from '../modules/promotions/index.js';
 import { checkoutRoutes } from '../modules/checkout/index.js';
 import { referralCallbackRoutes, referralRoutes } from '../modules/referrals/index.js';
 import { landingPageRoutes } from '../modules/landing-page/index.js';
+import { adminConsoleRoutes } from '../modules/admin-console/index.js';
 import { posterRoutes } from '../modules/posters/index.js';
 import { wechatAuthRoutes } from '../modules/wechat-auth/index.js';
 import { syncRoutes } from '../modules/sync/index.js';
 import { paymentRoutes } from '../modules/payments/index.js';
 import { mediaRoutes } from '../modules/media/index.js';
 import { clientAccessRoutes } from '../modules/client-access/index.js';
+import { installAudit, operatorRoutes, sessionRoutes } from '../modules/operators/index.js';
 import { type Clock, systemClock } from '../platform/clock.js';
 import { installAuth } from './auth.js';
 import { ErrorBody } from '../platform/http/common.schemas.js';
@@ -160,7 +162,8 @@ export async function buildApp(options: BuildAppOptions): Promise<Api> {
   installErrorHandling(app);
   installInputGuard(app);
   installHttpMetrics(app, registry);
-  installAuth(app, apiKeys, { clientAccess: services.clientAccess, guard: services.clientGuard });
+  installAuth(app, apiKeys, { clientAccess: services.clientAccess, guard: services.clientGuard }, services.operatorSessions);
+  installAudit(app, services.audit);
   installIdempotency(app, idempotency);
 
   healthRoutes(app, { db, redis: services.redis });
@@ -195,6 +198,8 @@ export async function buildApp(options: BuildAppOptions): Promise<Api> {
       return services.referrals.publicForm(campaignId);
     },
   });
+  // The admin console's pages and built files (public; its API calls carry the operator's session).
+  adminConsoleRoutes(app);
   // The poster and WeChat sign-in answer a published campaign's page without a key, under the page's per-IP limit.
   const admitPage = (clientIp: string) => services.referralGuard.admit(clientIp);
   posterRoutes(app, { posters: services.posters, admit: admitPage });
@@ -202,6 +207,8 @@ export async function buildApp(options: BuildAppOptions): Promise<Api> {
   mediaRoutes(app, { media: services.media, uow, maxBytes: config.media.max_bytes });
   syncRoutes(app, { sync: services.sync, uow });
   paymentRoutes(app, { merchants: services.merchants, uow });
+  sessionRoutes(app, { sessions: services.operatorSessions });
+  operatorRoutes(app, { operators: services.operators, audit: services.audit, uow });
   // The sandbox's stored keys are loaded (or generated and stored) once the app starts; a failure is retried at first use.
   app.addHook('onReady', async () => {
     await services.referralSandbox.ready().catch((err: unknown) => app.log.warn({ err }, 'could not load the sandbox payment keys'));

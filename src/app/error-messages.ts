@@ -44,6 +44,14 @@ export const zhMessages: Record<string, ZhMessage> = {
   origin_not_allowed: (d) => `此可发布密钥不允许来源 ${str(d.origin)}`,
   client_route_not_allowed: '此接口需要服务端 API 密钥；可发布密钥只能调用客户端接口',
   user_mismatch: (d) => `${str(d.field, 'user_id')} 必须是用户令牌中的用户`,
+  // Console sign-in (operators module, docs/console.md): raised by the request hook as well as by routes.
+  invalid_credentials: '邮箱或密码错误',
+  not_signed_in: '请先登录：没有有效的控制台会话',
+  csrf_token_invalid: '每次修改都须携带会话的 X-CSRF-Token 请求头',
+  current_password_invalid: '当前密码错误',
+  operator_email_taken: (d) => `已存在邮箱为 ${str(d.email)} 的操作员`,
+  operator_own_account: '操作员不能停用、删除自己的账号或更改自己的角色；请联系其他管理员',
+  operator_locked: (d) => `登录失败次数过多，请 ${str(d.retry_after_seconds, '1')} 秒后重试`,
   // 404
   route_not_found: (d) => `接口不存在：${str(d.method)} ${str(d.path)}`,
   // 409 / 422: idempotency and conflicts

@@ -364,6 +364,12 @@ describe('OpenAPI and docs', () => {
     ['/api/marketing/campaigns/{id}/trigger', ['post']],
     ['/api/marketing/campaigns/{id}/archive', ['post']],
     ['/api/marketing/records', ['get']],
+    // The admin console's sign-in (cookie sessions), its operators and the audit log.
+    ['/v1/console/session', ['delete', 'get', 'post']],
+    ['/v1/console/password', ['post']],
+    ['/v1/operators', ['get', 'post']],
+    ['/v1/operators/{operator_id}', ['delete', 'get', 'patch']],
+    ['/v1/audit-log', ['get']],
   ];
   const isApi = (path: string) => path.startsWith('/v1/') || path.startsWith('/api/');
 

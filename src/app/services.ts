@@ -50,6 +50,7 @@ import { createMediaService } from '../modules/media/index.js';
 import { createWechatAuthService, createWechatClient } from '../modules/wechat-auth/index.js';
 import { createSyncService, syncMetrics } from '../modules/sync/index.js';
 import { createClientAccessService, createClientGuard } from '../modules/client-access/index.js';
+import { createAuditLog, createOperatorService, createSessionService, createSignInGuard } from '../modules/operators/index.js';
 
 export interface ServiceDeps {
   config: Readonly<Config>;
@@ -161,9 +162,10 @@ export function createServices(deps: ServiceDeps) {
   const log = { warn: deps.warn, info: (message: string) => deps.info?.(message) };
   const ownsRedis = deps.redis === undefined;
   const redis = ownsRedis ? createRedis(config.data.redis, log) : (deps.redis ?? null);
+  const limiterMetrics = rateLimitMetrics(registry);
   const limiter = createRateLimiter({
     redis,
-    metrics: rateLimitMetrics(registry),
+    metrics: limiterMetrics,
     lockout: { failures: config.rate_limits.lockout.failures, windowMs: config.rate_limits.lockout.window_seconds * 1000 },
     now: () => clock.now().getTime(),
     keyPrefix: config.data.redis.key_prefix,
@@ -416,12 +418,36 @@ export function createServices(deps: ServiceDeps) {
   const clientGuard = createClientGuard(limiter, config.rate_limits.client);
   // The document's campaign paths: a campaign and its referral settings as one resource.
   const referralHub = createHubCampaigns({ db, clock, campaigns, referrals, publicUrl: config.outreach.public_url });
+  // Console operators: sign-in failures counted per (tenant, e-mail) and per IP by limiters of their own thresholds.
+  const operatorSettings = config.operators;
+  const signInLimiter = (failures: number) =>
+    createRateLimiter({
+      redis,
+      metrics: limiterMetrics,
+      lockout: { failures, windowMs: operatorSettings.lockout_window_seconds * 1000 },
+      now: () => clock.now().getTime(),
+      keyPrefix: config.data.redis.key_prefix,
+      memoryMaxKeys: config.rate_limits.memory_max_keys,
+      log,
+    });
+  const operatorSessions = createSessionService({
+    db,
+    clock,
+    guard: createSignInGuard({ email: signInLimiter(operatorSettings.lockout_failures), ip: signInLimiter(operatorSettings.ip_lockout_failures) }),
+    idleMs: operatorSettings.session_idle_minutes * 60_000,
+    absoluteMs: operatorSettings.session_absolute_hours * 3_600_000,
+    cacheSeconds: config.auth.key_cache_seconds,
+    warn: deps.warn,
+  });
+  const operators = createOperatorService({ db, clock, tenantExists: (tenantId, exec) => tenants.requireTenantExists(tenantId, exec), forgetSessions: (id) => operatorSessions.forgetOperator(id) });
+  const audit = createAuditLog({ db, clock, warn: deps.warn });
   const closeServices = async () => {
+    await audit.close();
     await outreach.close();
     await sync.close();
     await close();
   };
-  return { db, clock, registry, customers, audiences, templates, outreach, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead, redis, limiter, redeemGuard, redeemBatches, partners, redeemCodes, redemptions, codeMirror, codeReconciler, tasks, groupBuys, groupBuyNotify, coupons, promotions, checkout, sync, posters, wechat, referrals, referralPayments, referralSandbox, referralGuard, referralHub, merchants, media, clientAccess, clientGuard, close: closeServices };
+  return { db, clock, registry, customers, audiences, templates, outreach, idempotency, apps, tenants, apiKeys, campaigns, jobs, ledger, rewards, grants, inventory, delivery, deliveryDead, redis, limiter, redeemGuard, redeemBatches, partners, redeemCodes, redemptions, codeMirror, codeReconciler, tasks, groupBuys, groupBuyNotify, coupons, promotions, checkout, sync, posters, wechat, referrals, referralPayments, referralSandbox, referralGuard, referralHub, merchants, media, clientAccess, clientGuard, operators, operatorSessions, audit, close: closeServices };
 }
 
 export type Services = ReturnType<typeof createServices>;

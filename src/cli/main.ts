@@ -11,10 +11,11 @@ import { MASTER, type TenantActor } from '../platform/actor.js';
 import { systemClock } from '../platform/clock.js';
 import { isAppError } from '../platform/errors.js';
 import { codesCommand } from './codes.js';
+import { operatorsCommand } from './operators.js';
 import { runCluster, workerIndex } from '../app/cluster.js';
 
 /**
- * `marketing-hub serve | worker | migrate | tenants ... | keys ... | apps ... | config`. Every command
+ * `marketing-hub serve | worker | migrate | tenants ... | keys ... | apps ... | operators ... | config`. Every command
  * calls the same services as HTTP does; admin commands act with platform (master) rights because
  * whoever runs them already holds the database credentials.
  */
@@ -123,6 +124,7 @@ apps
   );
 
 codesCommand(program);
+operatorsCommand(program);
 
 async function withDatabase(work: (database: DatabaseHandle) => Promise<void>): Promise<void> {
   const config = loadConfig();

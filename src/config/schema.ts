@@ -321,6 +321,18 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    // Operator sign-in to the admin console (docs/console.md): session lifetimes and the lock-out
+    // after failed sign-ins, per (tenant, e-mail) and per client IP.
+    operators: Type.Object(
+      {
+        session_idle_minutes: Type.Integer({ minimum: 1, maximum: 7 * 24 * 60, default: 30 }),
+        session_absolute_hours: Type.Integer({ minimum: 1, maximum: 30 * 24, default: 12 }),
+        lockout_failures: Type.Integer({ minimum: 1, maximum: 1000, default: 5 }),
+        lockout_window_seconds: Type.Integer({ minimum: 1, maximum: 86400, default: 900 }),
+        ip_lockout_failures: Type.Integer({ minimum: 1, maximum: 100000, default: 50 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     log: Type.Object(
       {
         level: Type.Union(
@@ -375,6 +387,8 @@ export const envBindings: readonly EnvBinding[] = [
   { env: 'MARKETING_LOCKOUT_WINDOW_SECONDS', path: 'rate_limits.lockout.window_seconds', kind: 'integer', description: 'Window of the failure lock-out (default 3600)' },
   { env: 'MARKETING_MASTER_KEY', path: 'auth.master_key', kind: 'string', secret: true, description: 'Platform master key (24+ chars); required on PostgreSQL' },
   { env: 'MARKETING_KEY_CACHE_SECONDS', path: 'auth.key_cache_seconds', kind: 'integer', description: 'Seconds a verified API key is cached (default 10)' },
+  { env: 'MARKETING_OPERATOR_SESSION_IDLE_MINUTES', path: 'operators.session_idle_minutes', kind: 'integer', description: 'A console session unused this long ends (default 30)' },
+  { env: 'MARKETING_OPERATOR_SESSION_ABSOLUTE_HOURS', path: 'operators.session_absolute_hours', kind: 'integer', description: 'A console session ends this long after sign-in (default 12)' },
   { env: 'MARKETING_IDEMPOTENCY_TTL_HOURS', path: 'idempotency.ttl_hours', kind: 'number', description: 'Lifetime of Idempotency-Key records (default 24)' },
   { env: 'MARKETING_IDEMPOTENCY_LOCK_SECONDS', path: 'idempotency.lock_seconds', kind: 'integer', description: 'Takeover time of an abandoned in-progress key (default 60)' },
   { env: 'MARKETING_JOBS_IN_PROCESS', path: 'jobs.in_process', kind: 'boolean', description: 'Run the job workers inside the API process (default true)' },

@@ -26,6 +26,7 @@ import type { WechatAuthTables } from '../modules/wechat-auth/wechat.tables.js';
 import type { PaymentTables } from '../modules/payments/payment.tables.js';
 import type { MediaTables } from '../modules/media/media.tables.js';
 import type { ClientAccessTables } from '../modules/client-access/client-access.tables.js';
+import type { OperatorTables } from '../modules/operators/operator.tables.js';
 
 export interface DB
   extends PlatformTables,
@@ -51,4 +52,5 @@ export interface DB
     WechatAuthTables,
     PaymentTables,
     MediaTables,
-    ClientAccessTables {}
+    ClientAccessTables,
+    OperatorTables {}

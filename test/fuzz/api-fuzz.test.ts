@@ -22,6 +22,7 @@ import { generateSandboxKeys } from '../../src/modules/payments/index.js';
 import { type FieldPath, fieldsOf, type Operation, operationsOf, validValue } from './schema-values.js';
 
 const fuzzMerchant = generateSandboxKeys();
+const FUZZ_OPERATOR = { email: `fz-console-${randomBytes(4).toString('hex')}@fuzz.test`, password: 'fuzz-console-password' };
 const SEED = Number(process.env.FUZZ_SEED ?? 17_017);
 const RUNS = Number(process.env.FUZZ_RUNS ?? 80);
 const REPLAY_PATH = process.env.FUZZ_PATH;
@@ -65,6 +66,10 @@ const SEEDS: Record<string, () => Record<string, unknown>> = {
     platform_certificates: [{ serial_no: fuzzMerchant.platform.serial_no, public_key_pem: fuzzMerchant.platform.public_key_pem }],
   }),
   // A sync target on a closed local port (nothing leaves the machine) with one mapped field.
+  // Console sign-in with the fuzz tenant's operator (made in beforeAll); a new e-mail for each operator created.
+  'POST /v1/console/session': () => ({ email: FUZZ_OPERATOR.email, password: FUZZ_OPERATOR.password, tenant_id: tenant.tenantId }),
+  'POST /v1/operators': () => ({ email: `fz-${randomBytes(5).toString('hex')}@fuzz.test` }),
+  'PATCH /v1/operators/{operator_id}': () => ({ name: 'Fuzz operator' }),
   'POST /v1/sync/targets': () => ({ host: '127.0.0.1', port: 9, mappings: { order: { table: 'fz_orders', key_column: 'order_key', fields: { 'orders.phone': 'phone' } } } }),
 };
 
@@ -95,6 +100,7 @@ const baseProblems: string[] = [];
 beforeAll(async () => {
   tenant = await harness.newTenant();
   main = new FixtureSet(tenant, 'main');
+  await tenant.call('POST', '/v1/operators', { ...FUZZ_OPERATOR, role: 'admin' }, { key: tenant.admin });
   checksumOf = await checksumQuery(db);
 });
 

@@ -210,6 +210,9 @@ export class FixtureSet {
       publishable_key_id: async () =>
         this.check('publishable key', await admin('POST', `/v1/apps/${t.productCode}/publishable-keys`, { allowed_origins: ['https://fuzz.example.test'] }))?.key_id,
       kid: async () => this.check('user token key', await admin('POST', `/v1/apps/${t.productCode}/user-token-keys`, { alg: 'HS256' }))?.kid,
+      // A console operator of the tenant (GET / PATCH / DELETE /v1/operators/{operator_id}).
+      operator_id: async () =>
+        this.check('operator', await admin('POST', '/v1/operators', { email: `fz-op-${label}-${randomBytes(3).toString('hex')}@fuzz.test`, password: 'fuzz-password-0', role: 'viewer' }))?.operator_id,
       key_id: async () =>
         this.check('spare key', await admin('POST', `/v1/tenants/${t.tenantId}/api-keys`, { name: `spare ${randomBytes(3).toString('hex')}`, role: 'readonly' }))
           ?.key_id,

@@ -9,8 +9,10 @@ import type { Database } from '../../src/db/client.js';
  * Tables that legitimately change on a refusal, left out of the checksum by name:
  * - idempotency_key: a refused POST with an Idempotency-Key is recorded on purpose, so a retry
  *   with the same key gets the same refusal instead of running again.
+ * - audit_log: entries of earlier successful changes are written in batches after their answers,
+ *   so one may land while a refusal is being checked (a refusal itself is never recorded).
  */
-const TABLES_THAT_CHANGE_ON_REFUSAL = new Set(['idempotency_key']);
+const TABLES_THAT_CHANGE_ON_REFUSAL = new Set(['idempotency_key', 'audit_log']);
 /**
  * Columns left out of every row: api_key.last_used_at is touched (at most once a minute) by any
  * authenticated call, refused or not.

@@ -49,6 +49,8 @@ interface Fixtures {
   withdrawalId: string;
   /** A campaign of the product document's paths (/api/v1/campaigns/:id), product p2. */
   hubCampaignId: string;
+  /** A console operator of the victim tenant. */
+  operatorId: string;
 }
 
 interface Rule {
@@ -338,6 +340,18 @@ const RULES: Record<string, Rule> = {
   'POST /api/v1/rewards/withdraw': { ...tenantWide, body: (f) => ({ user_id: f.userId, amount: 1 }) },
   'POST /v1/referrals/orders/{order_id}/refund': { ...tenantWide, role: 'admin', body: () => ({}) },
   'GET /marketing/coupons/available': { ...tenantWide, query: (f) => ({ user_id: f.userId }) },
+  // Console sign-in: cookie sessions, no key (a wrong password is 401; no cookie is 401).
+  'POST /v1/console/session': { auth: 'public', body: () => ({ email: 'nobody@mx.test', password: 'not a password' }) },
+  'GET /v1/console/session': { auth: 'public' },
+  'DELETE /v1/console/session': { auth: 'public' },
+  'POST /v1/console/password': { auth: 'public', body: () => ({ current_password: 'not a password', new_password: 'mx-new-password' }) },
+  // Operators and the audit log: a tenant's admin for its tenant, the master key for any.
+  'POST /v1/operators': { auth: 'any', role: 'admin', scope: 'tenant', body: () => ({ email: `mx-${uid()}@mx.test`, password: 'mx-password-1' }) },
+  'GET /v1/operators': { auth: 'any', role: 'admin', scope: 'tenant' },
+  'GET /v1/operators/{operator_id}': { auth: 'any', role: 'admin', scope: 'tenant' },
+  'PATCH /v1/operators/{operator_id}': { auth: 'any', role: 'admin', scope: 'tenant', body: () => ({ name: 'mx' }) },
+  'DELETE /v1/operators/{operator_id}': { auth: 'any', role: 'admin', scope: 'tenant' },
+  'GET /v1/audit-log': { auth: 'any', role: 'admin', scope: 'tenant' },
   'POST /marketing/coupons/{coupon_id}/use': { ...tenantWide, body: (f) => ({ order_id: `mx-${uid()}`, user_id: f.userId, order_amount: 1000 }) },
 };
 
@@ -379,7 +393,7 @@ describe('permission matrix: every route x every caller', () => {
       master: app.master,
     };
     const productMarkers = [f.userId, f.campaignId, f.hubCampaignId, f.rewardId, f.reservationId, f.grantId, f.batchId, f.audienceId, f.taskId, f.spareTaskId, ...f.codes];
-    const tenantMarkers = [f.tenantId, f.keyId, f.userSecret, f.templateId, f.outreachCampaignId, f.runId, f.recordId, f.providerId, f.activityId, f.groupId, f.couponTemplateId, f.couponId, f.promotionId, f.orderId, f.syncTargetId, f.withdrawalId, ...productMarkers];
+    const tenantMarkers = [f.tenantId, f.keyId, f.userSecret, f.templateId, f.outreachCampaignId, f.runId, f.recordId, f.providerId, f.activityId, f.groupId, f.couponTemplateId, f.couponId, f.promotionId, f.orderId, f.syncTargetId, f.withdrawalId, f.operatorId, ...productMarkers];
 
     // Reads first, destructive calls last (a sub-resource before its parent), so the fixtures
     // exist for as long as possible.
@@ -519,6 +533,7 @@ function fillPath(template: string, f: Fixtures): string {
     userId: f.userId,
     target_id: f.syncTargetId,
     withdrawal_id: f.withdrawalId,
+    operator_id: f.operatorId,
     file: `${'0'.repeat(64)}.png`,
   };
   return template.replace(/\{([A-Za-z_]+)\}/g, (_, name: string) => {
@@ -593,8 +608,10 @@ async function buildFixtures(app: TestApp, t: TenantFixture): Promise<Fixtures &
   const hubBody = { name: 'H', product_code: 'p2', form_fields: { type: 'object' }, reward_rule: 0.1, payment: { amount: 1000, provider: 'sandbox' } };
   const hubCampaignId = must(await t.call('POST', '/api/v1/campaigns', hubBody, { key: t.admin }), 201).body.id as string;
   await runTransaction(app.database.db, (trx) => app.app.services.sync.enqueue(trx, { tenant_id: t.tenantId, kind: 'reward', record_id: `mx-${uid()}`, order_id: orderId, record: {} }));
+  const operatorId = must(await t.call('POST', '/v1/operators', { email: `victim-${uid()}@mx.test`, password: 'victim-password', role: 'admin' }, { key: t.admin }), 201).body.operator_id as string;
   const dashless = codes.map((c) => c.replaceAll('-', ''));
   return {
+    operatorId,
     activityId,
     groupId,
     couponTemplateId,

@@ -1,0 +1,93 @@
+import type { Database, Executor } from '../../db/client.js';
+import type { Actor } from '../../platform/actor.js';
+import type { Clock } from '../../platform/clock.js';
+import { newId } from '../../platform/ids.js';
+import { pagination, toPage } from '../../platform/paging.js';
+import * as repo from './operator.repo.js';
+import type { AuditEntryView, AuditQueryType } from './operator.schemas.js';
+
+export type AuditLog = ReturnType<typeof createAuditLog>;
+
+export type AuditEntryInput = Omit<repo.AuditRow, 'audit_id' | 'at'>;
+
+/**
+ * The audit log: entries are queued by the response hook (after the answer has gone) and written
+ * in one multi-row INSERT per `flushMs` or per `maxBatch` entries, so a change costs its request
+ * no database round trip. A crash loses at most the last `flushMs` of entries; `close()` writes
+ * what is queued. Reads write the queue first, so this process reads its own entries.
+ */
+export function createAuditLog(deps: { db: Database; clock: Clock; flushMs?: number; maxBatch?: number; warn?: (err: unknown, message: string) => void }) {
+  const { db, clock } = deps;
+  const flushMs = deps.flushMs ?? 200;
+  const maxBatch = deps.maxBatch ?? 200;
+  let queue: repo.AuditRow[] = [];
+  let timer: NodeJS.Timeout | null = null;
+  let writing: Promise<void> = Promise.resolve();
+
+  function flush(): Promise<void> {
+    if (timer) {
+      clearTimeout(timer);
+      timer = null;
+    }
+    if (queue.length === 0) return writing;
+    const rows = queue;
+    queue = [];
+    // One write at a time, in order.
+    writing = writing.then(() =>
+      repo.insertAuditEntries(db, rows).catch((err: unknown) => deps.warn?.(err, `could not write ${rows.length} audit log entries`)),
+    );
+    return writing;
+  }
+
+  return {
+    /** Queues one entry (never throws, never waits). */
+    record(entry: AuditEntryInput): void {
+      const now = clock.now();
+      queue.push({ ...entry, audit_id: newId('aud', now.getTime()), at: now });
+      if (queue.length >= maxBatch) void flush();
+      else if (!timer) {
+        timer = setTimeout(() => void flush(), flushMs);
+        timer.unref();
+      }
+    },
+
+    flush,
+
+    /** Entries, newest first: a tenant caller sees its tenant's; the master scope all, or one tenant's. */
+    async list(actor: Actor, query: AuditQueryType, exec: Executor = db) {
+      await flush();
+      const page = toPage(query);
+      const { rows, total } = await repo.listAuditEntries(
+        exec,
+        {
+          tenantId: actor.kind === 'tenant' ? actor.tenantId : query.tenant_id,
+          operatorId: query.operator_id,
+          keyId: query.key_id,
+          route: query.route,
+          since: query.since ? new Date(query.since) : undefined,
+          until: query.until ? new Date(query.until) : undefined,
+        },
+        page,
+      );
+      return { entries: rows.map(toAuditView), pagination: pagination(total, page) };
+    },
+
+    close: flush,
+  };
+}
+
+function toAuditView(row: repo.AuditRow): AuditEntryView {
+  return {
+    audit_id: row.audit_id,
+    tenant_id: row.tenant_id,
+    actor_kind: row.actor_kind,
+    operator_id: row.operator_id,
+    key_id: row.key_id,
+    method: row.method,
+    route: row.route,
+    entity_id: row.entity_id,
+    status: row.status,
+    request_id: row.request_id,
+    at: row.at.toISOString(),
+  };
+}

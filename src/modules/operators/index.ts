@@ -1,0 +1,11 @@
+export { createOperatorService, type OperatorService } from './operator.service.js';
+export { createSessionService, operatorActor, type ResolvedSession, type SessionService } from './session.service.js';
+export { createSignInGuard, type SignInGuard } from './sign-in-guard.js';
+export { createAuditLog, type AuditLog } from './audit.service.js';
+export { installAudit } from './audit.hooks.js';
+export { operatorRoutes } from './operator.routes.js';
+export { sessionRoutes } from './session.routes.js';
+export { readCookie, sameToken, SESSION_COOKIE } from './cookie.js';
+export { operatorErrors } from './operator.errors.js';
+export { MIN_PASSWORD_LENGTH } from './password.js';
+export type { OperatorTables, OperatorRole } from './operator.tables.js';
