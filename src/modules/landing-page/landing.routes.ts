@@ -4,13 +4,11 @@
  * the first paint), `GET /p/assets/{file}` the hashed JS/CSS (immutable, gzip or brotli when the
  * client takes it). Public, outside the API document (like the tracked links of /t/).
  */
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { resolveClientIp } from '../../platform/client-ip.js';
 import { AppError } from '../../platform/errors.js';
+import { AssetParams, builtSite } from '../../platform/http/built-site.js';
 import type { Api } from '../../platform/http/types.js';
 import { LANDING_DIST } from './landing-build.js';
 import { landingErrors } from './landing.errors.js';
@@ -26,30 +24,9 @@ export interface LandingPageDeps {
 
 const tags = ['landing page'];
 const PageParams = Type.Object({ campaignId: Type.String({ minLength: 1, maxLength: 64 }) });
-const AssetParams = Type.Object({ file: Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9_][A-Za-z0-9._-]*$' }) });
-// The precompressed siblings are sent by content negotiation, never by their own names.
-const PRECOMPRESSED = /\.(br|gz)$/;
-const TYPES: Record<string, string> = {
-  js: 'text/javascript; charset=utf-8',
-  css: 'text/css; charset=utf-8',
-  svg: 'image/svg+xml',
-  png: 'image/png',
-  jpg: 'image/jpeg',
-  webp: 'image/webp',
-  woff2: 'font/woff2',
-  json: 'application/json',
-};
-const COMPRESSIBLE = new Set(['js', 'css', 'svg', 'json']);
 // Only the page's own scripts and styles run (the inlined form is JSON, not a script); images may
 // come from anywhere (the campaign's image URL, the poster as a blob:).
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src * data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'";
-
-interface Asset {
-  type: string;
-  raw: Buffer;
-  gzip?: Buffer;
-  br?: Buffer;
-}
 
 /** JSON inside <script>: nothing in it can close the element or start a comment. */
 const scriptJson = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
@@ -58,51 +35,19 @@ const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.char
 export function landingPageRoutes(app: Api, deps: LandingPageDeps): void {
   const dist = deps.distDir ?? LANDING_DIST;
   const oauth = deps.wechatOauthBaseUrl ? { wechat_oauth_base_url: deps.wechatOauthBaseUrl.replace(/\/+$/, '') } : {};
-  let page: { mtime: number; html: string; link: string } | null = null;
-  const assets = new Map<string, Asset>();
+  const site = builtSite(dist, { notBuilt: landingErrors.notBuilt, assetNotFound: landingErrors.assetNotFound, maxAssets: 200 });
+  let link = '';
 
   async function indexHtml(): Promise<{ html: string; link: string }> {
-    let mtime: number;
-    try {
-      mtime = (await stat(join(dist, 'index.html'))).mtimeMs;
-    } catch {
-      throw landingErrors.notBuilt();
-    }
-    if (page?.mtime !== mtime) {
-      const html = await readFile(join(dist, 'index.html'), 'utf8');
+    const { html, rebuilt } = await site.index();
+    if (rebuilt) {
       // The browser may fetch the script and the stylesheet as soon as the headers arrive.
-      const link = [
+      link = [
         ...[...html.matchAll(/<script type="module" crossorigin src="(\/p\/assets\/[^"]+)"/g)].map((m) => `<${m[1]}>; rel=modulepreload; crossorigin`),
         ...[...html.matchAll(/<link rel="stylesheet" crossorigin href="(\/p\/assets\/[^"]+)"/g)].map((m) => `<${m[1]}>; rel=preload; as=style; crossorigin`),
       ].join(', ');
-      page = { mtime, html, link };
-      assets.clear(); // a new build: new file names
     }
-    return page;
-  }
-
-  async function asset(file: string): Promise<Asset> {
-    if (PRECOMPRESSED.test(file)) throw landingErrors.assetNotFound(file);
-    const known = assets.get(file);
-    if (known) return known;
-    await indexHtml(); // 503 when not built
-    let raw: Buffer;
-    try {
-      raw = await readFile(join(dist, 'assets', file));
-    } catch {
-      throw landingErrors.assetNotFound(file);
-    }
-    const ext = file.slice(file.lastIndexOf('.') + 1).toLowerCase();
-    const entry: Asset = { type: TYPES[ext] ?? 'application/octet-stream', raw };
-    if (COMPRESSIBLE.has(ext) && raw.length > 1024) {
-      // The build writes .br and .gz beside JS and CSS (vite.config.ts); gzip here for anything else.
-      const sibling = (suffix: string) => readFile(join(dist, 'assets', `${file}${suffix}`)).catch(() => undefined);
-      entry.br = await sibling('.br');
-      entry.gzip = (await sibling('.gz')) ?? gzipSync(raw, { level: 6 });
-    }
-    if (assets.size > 200) assets.clear();
-    assets.set(file, entry);
-    return entry;
+    return { html, link };
   }
 
   const sendHtml = (reply: FastifyReply, status: number, html: string, link: string) =>
@@ -143,14 +88,6 @@ export function landingPageRoutes(app: Api, deps: LandingPageDeps): void {
   app.get(
     '/p/assets/:file',
     { config: { auth: 'public' }, schema: { tags, summary: 'A built file of the landing page (hashed name, immutable)', params: AssetParams, hide: true } },
-    async (request: FastifyRequest<{ Params: { file: string } }>, reply) => {
-      const entry = await asset(request.params.file);
-      const accept = String(request.headers['accept-encoding'] ?? '');
-      void reply.type(entry.type).header('cache-control', 'public, max-age=31536000, immutable').header('x-content-type-options', 'nosniff');
-      if (entry.gzip) void reply.header('vary', 'accept-encoding');
-      if (entry.br && /\bbr\b/.test(accept)) return reply.header('content-encoding', 'br').send(entry.br);
-      if (entry.gzip && /\bgzip\b/.test(accept)) return reply.header('content-encoding', 'gzip').send(entry.gzip);
-      return reply.send(entry.raw);
-    },
+    site.sendAsset,
   );
 }
