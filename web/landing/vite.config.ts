@@ -3,35 +3,10 @@
  * hashed files under assets/, served by the service at /p/{campaign_id} and /p/assets/* (the
  * landing-page module). `npm run build:web` builds it.
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import vue from '@vitejs/plugin-vue';
-import { defineConfig, type Plugin } from 'vite';
-
-/**
- * Writes `.br` and `.gz` beside each JS/CSS file: the service sends them as they are. Done once
- * the files are written, so the compressed copies hold the final code (Vite fills in a dynamic
- * import's preload list in its own generateBundle step).
- */
-function precompress(): Plugin {
-  return {
-    name: 'mh-precompress',
-    apply: 'build',
-    enforce: 'post',
-    writeBundle(options, bundle) {
-      const dir = options.dir ?? fileURLToPath(new URL('./dist', import.meta.url));
-      for (const file of Object.values(bundle)) {
-        if (!/\.(js|css)$/.test(file.fileName)) continue;
-        const raw = Buffer.from(file.type === 'chunk' ? file.code : file.source);
-        const br = brotliCompressSync(raw, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: raw.length } });
-        writeFileSync(join(dir, `${file.fileName}.br`), br);
-        writeFileSync(join(dir, `${file.fileName}.gz`), gzipSync(raw, { level: 9 }));
-      }
-    },
-  };
-}
+import { defineConfig } from 'vite';
+import { precompress } from '../vite-precompress.js';
 
 export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
