@@ -5,6 +5,7 @@
 import { createI18n } from 'vue-i18n';
 import { en } from './messages/en';
 import { zhCN } from './messages/zh-CN';
+import { AREAS } from './areas';
 
 export type Locale = 'zh-CN' | 'en';
 const STORE = 'mh-admin-locale';
@@ -20,7 +21,11 @@ export const i18n = createI18n({
   legacy: false,
   locale: initialLocale(),
   fallbackLocale: 'en',
-  messages: { en, 'zh-CN': zhCN },
+  // The core texts and every area's (an area's keys sit beside the core's top-level keys).
+  messages: {
+    en: Object.assign({}, en, ...AREAS.map((a) => a.messages.en)),
+    'zh-CN': Object.assign({}, zhCN, ...AREAS.map((a) => a.messages['zh-CN'])),
+  },
 });
 
 export function currentLocale(): Locale {

@@ -4,6 +4,7 @@
  */
 import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router';
 import { currentLocale } from './i18n';
+import { AREAS, admits, type Audience } from './areas';
 import { loadSession, session } from './session';
 
 const routes: RouteRecordRaw[] = [
@@ -19,6 +20,8 @@ const routes: RouteRecordRaw[] = [
   { path: '/codes', name: 'codes', meta: { tenant: true }, component: () => import('./pages/Codes.vue') },
   { path: '/access', name: 'access', meta: { tenant: true }, component: () => import('./pages/Access.vue') },
   { path: '/password', name: 'password', component: () => import('./pages/Password.vue') },
+  // Each area's pages; an area page is for tenant operators unless its meta says otherwise.
+  ...AREAS.flatMap((area) => area.routes.map((r) => ({ ...r, meta: { scope: 'tenant', ...r.meta } }) as RouteRecordRaw)),
   { path: '/:rest(.*)*', redirect: { name: 'dashboard' } },
 ];
 
@@ -31,6 +34,7 @@ router.beforeEach(async (to) => {
   // A platform operator acts with the master scope, which the tenant pages' API calls refuse
   // (tenant_key_required): those pages are not offered to it.
   if (to.meta.tenant && !session.operator.tenant_id) return { name: 'dashboard' };
+  if (to.meta.scope && !admits(to.meta as Audience, session.operator)) return { name: 'dashboard' };
   return true;
 });
 
