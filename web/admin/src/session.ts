@@ -1,23 +1,16 @@
 /**
  * The signed-in operator: `GET /v1/console/session` once at start, `POST` to sign in, `DELETE` to
  * sign out. The session itself is the httpOnly cookie the API sets; the page keeps only the
- * operator and the CSRF token the API answers with. (These routes are newer than the SDK's
- * generated types, so their shapes are written here.)
+ * operator and the CSRF token the API answers with. Plain fetch (not the typed client, which
+ * reads the CSRF token from here), with the shapes of the SDK's generated types.
  */
 import { reactive } from 'vue';
+import type { paths } from '../../../packages/sdk/src/generated/openapi';
 
-export interface Operator {
-  operator_id: string;
-  tenant_id: string | null;
-  email: string;
-  name: string;
-  role: 'admin' | 'operator' | 'viewer';
-}
-
-interface SessionBody {
-  operator: Operator;
-  csrf_token: string;
-}
+type SessionBody = paths['/v1/console/session']['get']['responses'][200]['content']['application/json'];
+export type Operator = SessionBody['operator'];
+type SignInBody = paths['/v1/console/session']['post']['requestBody']['content']['application/json'];
+type PasswordBody = paths['/v1/console/password']['post']['requestBody']['content']['application/json'];
 
 interface SessionState {
   operator: Operator | null;
@@ -67,7 +60,7 @@ export async function loadSession(lang: string): Promise<Operator | null> {
   }
 }
 
-export async function signIn(lang: string, input: { email: string; password: string; tenant_id?: string }): Promise<Operator> {
+export async function signIn(lang: string, input: SignInBody): Promise<Operator> {
   const response = await fetch('/v1/console/session', { method: 'POST', credentials: 'same-origin', headers: jsonHeaders(lang), body: JSON.stringify(input) });
   if (!response.ok) throw await failure(response);
   return accept((await response.json()) as SessionBody);
@@ -81,7 +74,7 @@ export async function signOut(lang: string): Promise<void> {
   session.csrfToken = null;
 }
 
-export async function changePassword(lang: string, input: { current_password: string; new_password: string }): Promise<void> {
+export async function changePassword(lang: string, input: PasswordBody): Promise<void> {
   const response = await fetch('/v1/console/password', {
     method: 'POST',
     credentials: 'same-origin',
