@@ -32,12 +32,25 @@ export function findTask(db: Executor, v: Visibility, taskId: string, options: {
   return q.executeTakeFirst();
 }
 
-export async function listTasks(db: Executor, v: Visibility, filter: { taskType?: string | undefined; eventType?: string | undefined; productCode?: string | undefined }, page: { limit: number; offset: number }) {
+export async function listTasks(db: Executor, v: Visibility, filter: { taskType?: string | undefined; eventType?: string | undefined; productCode?: string | undefined; campaignId?: string | undefined }, page: { limit: number; offset: number }) {
   let q = db.selectFrom('task').where('tenant_id', '=', v.tenantId).where('deleted_at', 'is', null);
   if (v.productCodes) q = q.where('product_code', 'in', products(v));
   if (filter.taskType) q = q.where('task_type', '=', filter.taskType);
   if (filter.eventType) q = q.where('event_type', '=', filter.eventType);
   if (filter.productCode) q = q.where('product_code', '=', filter.productCode);
+  const campaignId = filter.campaignId;
+  if (campaignId) {
+    q = q.where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('campaign_task')
+          .select('campaign_task.task_id')
+          .whereRef('campaign_task.tenant_id', '=', 'task.tenant_id')
+          .whereRef('campaign_task.task_id', '=', 'task.task_id')
+          .where('campaign_task.campaign_id', '=', campaignId),
+      ),
+    );
+  }
   const [rows, total] = await Promise.all([
     q.selectAll().orderBy('created_at', 'desc').orderBy('task_id', 'desc').limit(page.limit).offset(page.offset).execute(),
     q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),

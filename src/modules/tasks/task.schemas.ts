@@ -132,6 +132,7 @@ export const TaskListQuery = Type.Object(
     task_type: Type.Optional(editable.task_type),
     event_type: Type.Optional(EventType),
     product_code: Type.Optional(Type.String({ maxLength: 64 })),
+    campaign_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Only the tasks linked to this campaign' })),
     tenant_id: Type.Optional(Type.String({ maxLength: 64 })),
   },
   { additionalProperties: false },

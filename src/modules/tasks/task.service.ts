@@ -162,7 +162,7 @@ export function createTaskService(
     async listTasks(actor: Actor, query: TaskListInput, productHeader?: string, exec: Executor = db) {
       const tenant = requireTenant(actor);
       const page = toPage(query);
-      const { rows, total } = await repo.listTasks(exec, visibility(tenant), { taskType: query.task_type, eventType: query.event_type, productCode: query.product_code ?? productHeader }, page);
+      const { rows, total } = await repo.listTasks(exec, visibility(tenant), { taskType: query.task_type, eventType: query.event_type, productCode: query.product_code ?? productHeader, campaignId: query.campaign_id }, page);
       return { tasks: rows.map(toTaskView), pagination: pagination(total, page) };
     },
 

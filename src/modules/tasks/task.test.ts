@@ -96,6 +96,12 @@ describe('campaign links', () => {
     expectError(await t.call('POST', '/v1/campaigns/cmp_nope/tasks', { task_id: a.task_id }), 404, 'campaign_not_found');
     const list = must(await t.call('GET', `/v1/campaigns/${campaign.campaign_id}/tasks`), 200).body;
     expect(list.tasks.map((x: any) => x.task.task_name)).toEqual(['B', 'A']);
+    // The task list filtered by campaign: only linked tasks, paged like any list.
+    const c = must(await t.call('POST', '/v1/tasks', taskBody({ task_name: 'C' })), 201).body;
+    const byCampaign = must(await t.call('GET', '/v1/tasks', undefined, { query: { campaign_id: campaign.campaign_id, page_size: 1 } }), 200).body;
+    expect(byCampaign.pagination).toMatchObject({ total: 2, page_size: 1 });
+    expect(byCampaign.tasks[0].task_id).not.toBe(c.task_id);
+    expect(must(await t.call('GET', '/v1/tasks', undefined, { query: { campaign_id: 'cmp_nope' } }), 200).body.pagination.total).toBe(0);
     expect((await t.call('DELETE', `/v1/campaigns/${campaign.campaign_id}/tasks/${a.task_id}`)).status).toBe(204);
     expectError(await t.call('DELETE', `/v1/campaigns/${campaign.campaign_id}/tasks/${a.task_id}`), 404, 'campaign_task_not_found');
     expect(must(await t.call('GET', `/v1/campaigns/${campaign.campaign_id}/tasks`), 200).body.tasks).toHaveLength(1);
