@@ -160,6 +160,7 @@ const RULES: Record<string, Rule> = {
   // The product document's redemption path (a tenant key, as /v1/redeem).
   'POST /api/redeem': { body: (f) => ({ code: f.codes[3], userId: f.userId }) },
   'GET /v1/redemptions': {},
+  'GET /v1/customers': { ...tenantWide, query: (f) => ({ user_id: f.userId }) },
   'PUT /v1/customers/{user_id}': { ...tenantWide, body: () => ({ attributes: { mx: 1 } }) },
   'GET /v1/customers/{user_id}': tenantWide,
   'DELETE /v1/customers/{user_id}': tenantWide,
@@ -167,6 +168,7 @@ const RULES: Record<string, Rule> = {
   'POST /v1/customers/import': { ...tenantWide, upload: ndjsonUsers },
   'POST /v1/audiences': { body: () => ({ audience_name: 'mx', audience_type: 'LIST', product_code: 'p2' }) },
   'GET /v1/audiences': {},
+  'POST /v1/audiences/preview': { ...tenantWide, role: 'readonly', body: () => ({ audience_type: 'TAG', rule: { tags_any: ['vip'] } }) },
   'GET /v1/audiences/{audience_id}': {},
   'PUT /v1/audiences/{audience_id}': { body: () => ({ description: 'mx' }) },
   'DELETE /v1/audiences/{audience_id}': {},

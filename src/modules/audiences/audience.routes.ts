@@ -21,6 +21,8 @@ import {
   MembersUploadReport,
   Membership,
   PreviewQuery,
+  RulePreview,
+  RulePreviewBody,
   UpdateAudienceBody,
 } from './audience.schemas.js';
 import type { AudienceService } from './audience.service.js';
@@ -43,6 +45,22 @@ export function audienceRoutes(app: Api, deps: { audiences: AudienceService; uow
     },
     async (request, reply) =>
       uow(request, reply, 201, (trx) => audiences.createAudience(requireTenant(request.actor!), request.body, request.headers['x-product-code'], trx)),
+  );
+
+  app.post(
+    '/v1/audiences/preview',
+    {
+      // Reads only (a readonly key may ask), and the same body asks the same question again.
+      config: { idempotent: false, role: 'readonly' },
+      schema: {
+        tags,
+        summary: 'Evaluate a TAG or SEGMENT rule that is not saved: how many users it matches now, and the first of them',
+        description: 'The rule is checked as on create (400 invalid_rule names the node) and evaluated by the same query as GET /v1/audiences/{id}/count.',
+        body: RulePreviewBody,
+        response: { 200: RulePreview, ...errors(...authErrors) },
+      },
+    },
+    async (request) => audiences.previewRule(request.actor!, request.body),
   );
 
   app.get(

@@ -123,3 +123,18 @@ export const AudiencePreview = Type.Object({
   customers: Type.Array(PreviewCustomer),
   next_after: Type.Union([Type.String(), Type.Null()], { description: 'Pass as `after` for the next page; null on the last' }),
 });
+
+export const RulePreviewBody = Type.Object(
+  {
+    audience_type: Type.Enum(['TAG', 'SEGMENT'] as const, { type: 'string', description: 'The type the rule is for (LIST audiences have no rule)' }),
+    rule: Rule,
+    page_size: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, default: 10, description: 'How many matching users to list (0: the count only)' })),
+  },
+  { additionalProperties: false },
+);
+export type RulePreviewInput = Static<typeof RulePreviewBody>;
+export const RulePreview = Type.Object({
+  count: Type.Integer({ description: 'How many users the rule matches now' }),
+  customers: Type.Array(PreviewCustomer, { description: 'The first matching users, in user_id order' }),
+  evaluated_at: Timestamp,
+});

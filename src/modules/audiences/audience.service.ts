@@ -12,7 +12,7 @@ import type { AppService } from '../apps/index.js';
 import { audienceErrors } from './audience.errors.js';
 import * as repo from './audience.repo.js';
 import { checkSegmentRule, checkTagRule, type Cond } from './audience.rule.js';
-import type { AudienceListInput, AudienceView, CreateAudienceInput, UpdateAudienceInput } from './audience.schemas.js';
+import type { AudienceListInput, AudienceView, CreateAudienceInput, RulePreviewInput, UpdateAudienceInput } from './audience.schemas.js';
 import { explain } from './audience.sql.js';
 import type { AudienceType } from './audience.tables.js';
 import { uploadMembers } from './audience.upload.js';
@@ -230,6 +230,27 @@ export function createAudienceService(deps: AudienceServiceDeps) {
           ? await repo.countMembers(exec, row.tenant_id, audienceId)
           : await repo.countMatching(exec, row.tenant_id, condOf(row), now);
       return { audience_id: audienceId, count, evaluated_at: now.toISOString() };
+    },
+
+    /**
+     * A rule not yet saved, evaluated as a saved one is (the same checks and SQL): how many users
+     * it matches now and the first of them, so an editor can show the audience before it exists.
+     */
+    async previewRule(actor: Actor, input: RulePreviewInput, exec: Executor = db) {
+      const tenantId = requireTenant(actor).tenantId;
+      const cond = checkRule(input.audience_type, input.rule)!;
+      deps.evaluated.inc({ audience_type: input.audience_type, operation: 'count' });
+      const now = clock.now();
+      const limit = input.page_size ?? 10;
+      const [count, rows] = await Promise.all([
+        repo.countMatching(exec, tenantId, cond, now),
+        limit > 0 ? repo.previewMatching(exec, tenantId, cond, now, undefined, limit) : Promise.resolve([]),
+      ]);
+      return {
+        count,
+        customers: rows.map((r) => ({ user_id: r.user_id, tags: r.tags, attributes: r.attributes })),
+        evaluated_at: now.toISOString(),
+      };
     },
 
     /** A page of the audience's users in user_id order (keyset: pass next_after as after). */

@@ -1,6 +1,6 @@
 import { type RawBuilder, type Selectable, sql } from 'kysely';
 import type { Executor } from '../../db/client.js';
-import { constraintName, isCheckViolation } from '../../db/errors.js';
+import { constraintName, escapeLike, isCheckViolation } from '../../db/errors.js';
 import { customerErrors } from './customer.errors.js';
 import { MAX_TAGS } from './customer.schemas.js';
 import type { CustomerTable } from './customer.tables.js';
@@ -129,4 +129,24 @@ export async function changeTags(db: Executor, tenantId: string, userId: string,
 export async function deleteCustomer(db: Executor, tenantId: string, userId: string): Promise<boolean> {
   const r = await db.deleteFrom('customer').where('tenant_id', '=', tenantId).where('user_id', '=', userId).executeTakeFirst();
   return Number(r.numDeletedRows) > 0;
+}
+
+export interface CustomerFilter {
+  userIdPrefix?: string | undefined;
+  tag?: string | undefined;
+  /** Attributes the profile must contain as given ({"phone": "..."}): the GIN index answers it. */
+  attributes?: Record<string, string> | undefined;
+}
+
+/** A page of a tenant's profiles, most recently changed first, and how many match. */
+export async function listCustomers(db: Executor, tenantId: string, filter: CustomerFilter, page: { limit: number; offset: number }) {
+  let q = db.selectFrom('customer').where('tenant_id', '=', tenantId);
+  if (filter.userIdPrefix) q = q.where('user_id', 'like', `${escapeLike(filter.userIdPrefix)}%`);
+  if (filter.tag) q = q.where(sql<boolean>`tags @> ${[filter.tag]}::text[]`);
+  if (filter.attributes && Object.keys(filter.attributes).length) q = q.where(sql<boolean>`attributes @> ${JSON.stringify(filter.attributes)}::jsonb`);
+  const [rows, total] = await Promise.all([
+    q.selectAll().orderBy('updated_at', 'desc').orderBy('user_id').limit(page.limit).offset(page.offset).execute(),
+    q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+  ]);
+  return { rows, total: Number(total.n) };
 }

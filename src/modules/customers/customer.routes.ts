@@ -4,7 +4,7 @@ import { authErrors, errors } from '../../platform/http/common.schemas.js';
 import type { Api } from '../../platform/http/types.js';
 import type { UnitOfWork } from '../../platform/http/unit-of-work.js';
 import { UPLOAD_MEDIA_TYPES, uploadFormatOf } from '../../platform/upload.js';
-import { Customer, CustomerParams, ImportReport, PutCustomerBody, TagChangeBody } from './customer.schemas.js';
+import { Customer, CustomerList, CustomerListQuery, CustomerParams, ImportReport, PutCustomerBody, TagChangeBody } from './customer.schemas.js';
 import { type CustomerService } from './customer.service.js';
 
 const tags = ['customers'];
@@ -27,6 +27,19 @@ export function customerRoutes(app: Api, deps: { customers: CustomerService; uow
       const { customer, created } = await customers.putCustomer(request.actor!, request.params.user_id, request.body ?? {});
       return reply.code(created ? 201 : 200).send(customer);
     },
+  );
+
+  app.get(
+    '/v1/customers',
+    {
+      schema: {
+        tags,
+        summary: 'Search customer profiles: by user id prefix, tag, phone or e-mail (attributes.phone / attributes.email); most recently changed first',
+        querystring: CustomerListQuery,
+        response: { 200: CustomerList, ...errors(...authErrors) },
+      },
+    },
+    async (request) => customers.listCustomers(request.actor!, request.query),
   );
 
   app.get(

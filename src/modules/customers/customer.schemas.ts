@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { Timestamp } from '../../platform/http/common.schemas.js';
+import { PageQuery, Pagination, Timestamp } from '../../platform/http/common.schemas.js';
 
 export const CHANNELS = ['sms', 'email', 'push'] as const;
 export type Channel = (typeof CHANNELS)[number];
@@ -59,6 +59,19 @@ export const Customer = Type.Object({
 export type CustomerView = Static<typeof Customer>;
 
 export const CustomerParams = Type.Object({ user_id: UserId });
+
+export const CustomerListQuery = Type.Object(
+  {
+    ...PageQuery,
+    user_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'Profiles whose user_id starts with this' })),
+    tag: Type.Optional(Tag),
+    phone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'attributes.phone equals this' })),
+    email: Type.Optional(Type.String({ minLength: 1, maxLength: 254, description: 'attributes.email equals this' })),
+  },
+  { additionalProperties: false },
+);
+export type CustomerListInput = Static<typeof CustomerListQuery>;
+export const CustomerList = Type.Object({ customers: Type.Array(Customer), pagination: Pagination });
 
 export const ImportError = Type.Object({
   line: Type.Integer({ description: 'Line of the input (1 = the first line, the CSV header)' }),

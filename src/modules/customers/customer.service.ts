@@ -5,6 +5,7 @@ import { pgErrorCode } from '../../db/errors.js';
 import { type Actor, requireTenant } from '../../platform/actor.js';
 import type { Clock } from '../../platform/clock.js';
 import { AppError, invalidRequest, notFound } from '../../platform/errors.js';
+import { pagination, toPage } from '../../platform/paging.js';
 import { datesOf } from './customer.dates.js';
 import { limitedBody } from '../../platform/upload.js';
 import { type ImportFormat, type ImportItem, readCsv, readNdjson } from './customer.import.js';
@@ -12,6 +13,7 @@ import * as repo from './customer.repo.js';
 import {
   ATTRIBUTES_MAX_BYTES,
   CHANNELS,
+  type CustomerListInput,
   type CustomerView,
   type ImportErrorType,
   type ImportReportType,
@@ -114,6 +116,17 @@ export function createCustomerService(deps: CustomerServiceDeps) {
       checkInput(input);
       const row = await repo.upsertCustomer(exec, tenant.tenantId, toWrite(userId, input, clock.now()), clock.now());
       return { customer: toCustomerView(row), created: row.created };
+    },
+
+    /** A page of the tenant's profiles (most recently changed first), filtered by user id prefix, tag, phone, e-mail. */
+    async listCustomers(actor: Actor, query: CustomerListInput, exec: Executor = db) {
+      const tenantId = requireTenant(actor).tenantId;
+      const page = toPage(query);
+      const attributes: Record<string, string> = {};
+      if (query.phone) attributes.phone = query.phone;
+      if (query.email) attributes.email = query.email;
+      const { rows, total } = await repo.listCustomers(exec, tenantId, { userIdPrefix: query.user_id, tag: query.tag, attributes }, page);
+      return { customers: rows.map(toCustomerView), pagination: pagination(total, page) };
     },
 
     async getCustomer(actor: Actor, userId: string, exec: Executor = db): Promise<CustomerView> {
