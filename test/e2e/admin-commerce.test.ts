@@ -1,6 +1,6 @@
 /**
  * The commerce pages in Chromium against the real API: coupon templates (list, filters, paging,
- * a create refused then saved, stats, issue, disable) and a user's coupons (void); promotions
+ * a create refused then saved, edit, stats, issue, disable) and a user's coupons (void); promotions
  * (list, create refused then saved, end); group-buy activities (create refused then saved, groups
  * and members, end); the quote simulator (one promotion applied, another refused with its reason).
  */
@@ -27,7 +27,7 @@ describeConsole('the commerce pages in Chromium', () => {
   const confirm = (page: Page) => page.locator('.n-popconfirm__action .n-button--primary-type').click();
   const unexpected = (failures: string[]) => failures.filter((f) => !/status of (401|403|404|409|422|400)/.test(f));
 
-  it('coupon templates: filter and page the list, a create refused then saved, stats, issue, void in the wallet, disable', async () => {
+  it('coupon templates: filter and page the list, a create refused then saved, edit, stats, issue, void in the wallet, disable', async () => {
     await Promise.all(Array.from({ length: 21 }, (_, i) => post('/v1/coupons/templates', { name: `Seed ${i}`, coupon_type: 'discount', value: 100 + i })));
     await Promise.all(Array.from({ length: 2 }, (_, i) => post('/v1/coupons/templates', { name: `Ship ${i}`, coupon_type: 'shipping', value: 0 })));
     const { page, failures, close } = await h.open('/commerce/coupons');
@@ -57,6 +57,14 @@ describeConsole('the commerce pages in Chromium', () => {
     await expect.poll(() => page.locator('[data-test=template-status]').textContent()).toContain('Active');
     await expect.poll(() => page.locator('.n-card').first().textContent()).toContain('15% off');
     await expect.poll(() => page.locator('.n-card').first().textContent()).toContain('100.00');
+    // Edit while nothing is claimed: the form comes back filled; the change saves.
+    await page.locator('[data-test=edit]').click();
+    await page.waitForURL(/\/edit$/);
+    await expect.poll(() => page.locator('input[name=percent_off]').inputValue()).toBe('15');
+    await page.locator('input[name=name]').fill('15% off over 100, spring');
+    await page.locator('[data-test=save]').click();
+    await page.waitForURL(/\/commerce\/coupons\/[^/]+$/);
+    await expect.poll(() => page.locator('.n-card-header').first().textContent()).toContain('spring');
 
     // Issue to a user: the code shows, the stats count it.
     await page.locator('input[name=issue_user]').fill('alice');
@@ -94,7 +102,7 @@ describeConsole('the commerce pages in Chromium', () => {
     await viewer.close();
   }, 60_000);
 
-  it('promotions: filter and page the list, a create refused then saved, detail, end', async () => {
+  it('promotions: filter and page the list, a create refused then saved, detail, edit, end', async () => {
     const window = { start_time: at(24 * HOUR), end_time: at(48 * HOUR) };
     await Promise.all([
       ...Array.from({ length: 21 }, (_, i) =>
@@ -125,6 +133,13 @@ describeConsole('the commerce pages in Chromium', () => {
     await page.waitForURL(/\/commerce\/promotions\/prm/);
     await expect.poll(() => page.locator('[data-test=promotion-status]').textContent()).toContain('Scheduled');
     await expect.poll(() => page.locator('[data-test=rule]').textContent()).toContain('Spend 100.00, save 15.00');
+    await page.locator('[data-test=edit]').click();
+    await page.waitForURL(/\/edit$/);
+    await expect.poll(() => page.locator('input[name=tier_off_0]').inputValue()).toBe('15.00');
+    await page.locator('input[name=tier_off_0]').fill('20');
+    await page.locator('[data-test=save]').click();
+    await page.waitForURL(/\/commerce\/promotions\/prm[^/]+$/);
+    await expect.poll(() => page.locator('[data-test=rule]').textContent()).toContain('Spend 100.00, save 20.00');
     await h.shot(page, '07-promotion-detail');
     await page.locator('[data-test=end]').click();
     await confirm(page);
@@ -133,7 +148,7 @@ describeConsole('the commerce pages in Chromium', () => {
     await close();
   }, 60_000);
 
-  it('group-buys: filter the list, a create refused then saved, groups and members, stats, end', async () => {
+  it('group-buys: filter and page the list, a create refused then saved, edit, groups and members, stats, end', async () => {
     const live = await post('/v1/group-buys/activities', {
       name: 'Tea for three',
       item_id: 'tea',
@@ -177,6 +192,13 @@ describeConsole('the commerce pages in Chromium', () => {
     await page.waitForURL(/\/commerce\/group-buys\/gba/);
     await expect.poll(() => page.locator('[data-test=activity-status]').textContent()).toContain('Scheduled');
     await expect.poll(() => page.locator('.n-card').first().textContent()).toContain('19.90');
+    await page.locator('[data-test=edit]').click();
+    await page.waitForURL(/\/edit$/);
+    await expect.poll(() => page.locator('input[name=item_id]').inputValue()).toBe('coffee');
+    await page.locator('input[name=name]').fill('Duo coffee, weekend');
+    await page.locator('[data-test=save]').click();
+    await page.waitForURL(/\/commerce\/group-buys\/gba[^/]+$/);
+    await expect.poll(() => page.locator('.n-card-header').first().textContent()).toContain('weekend');
 
     // The running activity: its groups, a group's members, its figures; then end it.
     await page.goto(`${h.base}/admin/commerce/group-buys/${live.activity_id}`);

@@ -4,7 +4,8 @@
  * the way checkout does and says why each offer left out was not applied.
  */
 import { defineArea } from '../../areas';
-import { en, zhCN } from './messages';
+import { en } from './messages.en';
+import { zhCN } from './messages.zh-CN';
 
 
 export default defineArea({
