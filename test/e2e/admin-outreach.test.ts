@@ -113,9 +113,14 @@ describeConsole('the outreach pages in Chromium', () => {
     await h.choose(page, 'filter-channel', 'E-mail');
     await expect.poll(() => rows.count()).toBe(1);
     await text(rows.first(), 'Welcome mail');
-    // The saved template rendered by its own preview route.
+    // Edited: the drawer holds the saved template; the change is saved and the saved template's own preview route renders it.
+    await page.locator('[data-test=template-edit]').click();
+    await expect.poll(() => page.locator('input[name=content_subject]').inputValue()).toBe('Hello {{ customer.name }}');
+    await page.locator('textarea[name=content_text]').fill('Dear {{ customer.name }}, see {{ link }} Thanks.');
+    await page.locator('[data-test=template-save]').click();
+    await page.locator('[data-test=template-form]').waitFor({ state: 'hidden' });
     await page.locator('[data-test=template-preview]').click();
-    await text(page.locator('[data-test=preview-text]'), 'Dear Customer 1, see https://example.com');
+    await text(page.locator('[data-test=preview-text]'), 'Dear Customer 1, see https://example.com Thanks.');
     await page.keyboard.press('Escape');
     await h.shot(page, '02-templates');
     expect(allowed(failures)).toEqual([]);
@@ -125,7 +130,7 @@ describeConsole('the outreach pages in Chromium', () => {
   it('sends a message: a campaign to an audience, simulated, sent, its run watched to completion, records and stats', async () => {
     const { page, failures, close } = await h.open('/outreach/campaigns');
     await page.locator('[data-test=new-outreach-campaign]').click();
-    await page.locator('input[name=campaign_name]').fill('Welcome VIPs');
+    await page.locator('input[name=campaign_name]').fill('Welcome VIP');
     await h.choose(page, 'campaign-audience', audienceName);
     // No content yet: the API's refusal is shown.
     await page.locator('[data-test=campaign-save]').click();
@@ -136,6 +141,13 @@ describeConsole('the outreach pages in Chromium', () => {
     await page.locator('[data-test=campaign-save]').click();
     await page.locator('[data-test=campaign-status]').waitFor();
     await text(page.locator('[data-test=campaign-status]'), 'Draft', { exact: true });
+    // A draft can be edited: the form comes back filled, and the change is saved.
+    await page.locator('[data-test=edit]').click();
+    await expect.poll(() => page.locator('input[name=campaign_name]').inputValue()).toBe('Welcome VIP');
+    await text(page.locator('[data-test=campaign-template]'), 'Welcome mail');
+    await page.locator('input[name=campaign_name]').fill('Welcome VIPs');
+    await page.locator('[data-test=campaign-save]').click();
+    await text(page.locator('.n-card-header'), 'Welcome VIPs');
 
     // A simulation sends nothing and shows what would happen.
     await page.locator('[data-test=simulate]').click();
