@@ -231,6 +231,7 @@ describe('OpenAPI and docs', () => {
     ['/v1/users/{user_id}/ledger/debit', ['post']],
     ['/v1/users/{user_id}/ledger/adjust', ['post']],
     ['/v1/campaigns/{campaign_id}/redeem-codes', ['post']],
+    ['/v1/redeem-code-batches', ['get']],
     ['/v1/redeem-code-batches/{batch_id}', ['get']],
     ['/v1/redeem-code-batches/{batch_id}/void', ['post']],
     ['/v1/redeem-codes', ['get']],

@@ -147,6 +147,7 @@ const RULES: Record<string, Rule> = {
   'PUT /v1/reward-grants/{grant_id}/status': { body: () => ({ status: 'USED' }) },
   'POST /v1/reward-grants/{grant_id}/retry-delivery': {},
   'POST /v1/campaigns/{campaign_id}/redeem-codes': { body: (f) => ({ reward_id: f.rewardId, count: 1, code_type: 'ALPHANUM', length: 12 }) },
+  'GET /v1/redeem-code-batches': {},
   'GET /v1/redeem-code-batches/{batch_id}': {},
   'POST /v1/redeem-code-batches/{batch_id}/void': { body: () => ({}) },
   'GET /v1/redeem-codes': {},

@@ -10,6 +10,7 @@ import { type Actor, requireTenant, type TenantActor } from '../../platform/acto
 import type { Clock } from '../../platform/clock.js';
 import { AppError, invalidRequest, notFound } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
+import { pagination, toPage } from '../../platform/paging.js';
 import type { JobQueue } from '../../platform/jobs.js';
 import { parseInstant } from '../../platform/time.js';
 import type { AppService } from '../apps/index.js';
@@ -19,7 +20,7 @@ import { advanceProgress, type ChunkTarget, copyChunk, insertCodes } from './red
 import { redeemCodeErrors } from './redeem-code.errors.js';
 import * as repo from './redeem-code.repo.js';
 import { checkGuessability, type CodeRule, displayCode, entropyBits, generateCodes, resolveRule } from './redeem-code.rules.js';
-import type { BatchView, CreateBatchInput } from './redeem-code.schemas.js';
+import type { BatchListInput, BatchView, CreateBatchInput } from './redeem-code.schemas.js';
 import type { ShapeCache } from './redeem-code.shapes.js';
 import type { CodeMirror } from './redeem-code.mirror.js';
 
@@ -266,6 +267,18 @@ export function createBatchService(deps: {
       const row = await repo.findBatch(exec, visibility(requireTenant(actor)), batchId);
       if (!row) throw notFound('batch', batchId);
       return toBatchView(row);
+    },
+
+    /** The tenant's batches, newest first, one page at a time (filters: campaign, status). */
+    async listBatches(actor: Actor, query: BatchListInput, exec: Executor = db) {
+      const page = toPage(query);
+      const { rows, total } = await repo.listBatches(
+        exec,
+        visibility(requireTenant(actor)),
+        { ...(query.campaign_id && { campaignId: query.campaign_id }), ...(query.status && { status: query.status }) },
+        page,
+      );
+      return { batches: rows.map((r) => toBatchView(r)), pagination: pagination(total, page) };
     },
 
     /** Voids a whole batch: none of its codes redeems afterwards, and unfinished generation stops. */

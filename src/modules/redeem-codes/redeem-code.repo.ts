@@ -40,6 +40,24 @@ export function setBatchJob(db: Executor, tenantId: string, batchId: string, job
   return db.updateTable('redeem_code_batch').set({ job_id: jobId }).where('tenant_id', '=', tenantId).where('batch_id', '=', batchId).execute();
 }
 
+/** One page of a tenant's batches, newest first (filters: campaign, status). */
+export async function listBatches(
+  db: Executor,
+  v: Visibility,
+  f: { campaignId?: string; status?: BatchRow['status'] },
+  page: { limit: number; offset: number },
+) {
+  let q = db.selectFrom('redeem_code_batch').where('tenant_id', '=', v.tenantId);
+  if (v.productCodes) q = q.where('product_code', 'in', v.productCodes.length ? v.productCodes : ['']);
+  if (f.campaignId) q = q.where('campaign_id', '=', f.campaignId);
+  if (f.status) q = q.where('status', '=', f.status);
+  const [rows, total] = await Promise.all([
+    q.selectAll().orderBy('created_at', 'desc').orderBy('batch_id', 'desc').limit(page.limit).offset(page.offset).execute(),
+    q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+  ]);
+  return { rows, total: Number(total.n) };
+}
+
 /** Voids a batch that is not voided yet: its codes stop redeeming and an unfinished generation stops. */
 export function voidBatch(db: Executor, v: Visibility, batchId: string, now: Date) {
   let q = db

@@ -11,6 +11,8 @@ import {
   AssignNextBody,
   AssignNextResult,
   Batch,
+  BatchList,
+  BatchListQuery,
   BatchParams,
   CampaignParams,
   CodeList,
@@ -70,6 +72,19 @@ export function redeemCodeRoutes(
           batches.createBatch(request.actor!, request.params.campaign_id, request.body, trx), { recordAs: (r) => r.batch }));
       return result.batch;
     },
+  );
+
+  app.get(
+    '/v1/redeem-code-batches',
+    {
+      schema: {
+        tags,
+        summary: "List the tenant's batches, newest first (filters: campaign, status)",
+        querystring: BatchListQuery,
+        response: { 200: BatchList, ...errors(...authErrors) },
+      },
+    },
+    async (request) => batches.listBatches(request.actor!, request.query),
   );
 
   app.get(

@@ -96,6 +96,18 @@ export const Batch = Type.Object({
 });
 export type BatchView = Static<typeof Batch>;
 
+export const BatchListQuery = Type.Object(
+  {
+    ...PageQuery,
+    campaign_id: Type.Optional(Id()),
+    status: Type.Optional(Type.Enum(BATCH_STATUSES, { type: 'string' })),
+    tenant_id: TenantId,
+  },
+  { additionalProperties: false },
+);
+export type BatchListInput = Static<typeof BatchListQuery>;
+export const BatchList = Type.Object({ batches: Type.Array(Batch), pagination: Pagination });
+
 export const CampaignParams = Type.Object({ campaign_id: Type.String({ minLength: 1, maxLength: 64 }) });
 export const BatchParams = Type.Object({ batch_id: Type.String({ minLength: 1, maxLength: 64 }) });
 export const CodeParams = Type.Object({ code: Type.String({ minLength: 1, maxLength: 200 }) });
