@@ -279,10 +279,10 @@ describeConsole('the outreach pages in Chromium', () => {
     expect(allowed(failures)).toEqual([]);
     await close();
 
-    // A viewer sees the campaign but no button that changes it; a 768-wide tablet has no horizontal overflow.
-    const viewer = await h.open(`/outreach/campaigns/${ab.campaign_id}`, { as: 'viewer' });
+    // A viewer (in Chinese) sees the campaign but no button that changes it; a 768-wide tablet has no horizontal overflow.
+    const viewer = await h.open(`/outreach/campaigns/${ab.campaign_id}`, { as: 'viewer', locale: 'zh-CN' });
     await viewer.page.setViewportSize({ width: 768, height: 1024 });
-    await viewer.page.locator('[data-test=campaign-status]').waitFor();
+    await text(viewer.page.locator('[data-test=campaign-status]'), '已归档', { exact: true });
     expect(await viewer.page.locator('[data-test=send], [data-test=simulate], [data-test=archive], [data-test=edit]').count()).toBe(0);
     await viewer.page.goto(`${h.base}/admin/outreach/records`);
     await viewer.page.locator('[data-test=record-table] tbody tr').first().waitFor();
