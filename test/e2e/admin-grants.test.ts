@@ -190,12 +190,18 @@ describeConsole('the grants, balances and tasks pages in Chromium', () => {
     await poll(() => page.locator('[data-test=stat-completions]').textContent()).toContain('3');
     await poll(() => rows(page, 'log-table').count()).toBe(3);
     await poll(() => rows(page, 'stats-table').count()).toBe(1);
-    await page.locator('[data-test=task-stats]').scrollIntoViewIfNeeded();
+    await page.locator('[data-test=stats-table]').scrollIntoViewIfNeeded();
     await h.shot(page, '07-task-stats');
     await page.goto(`${h.base}/admin/tasks?tab=logs`);
     await poll(() => rows(page, 'log-table').count()).toBe(3);
     await h.shot(page, '08-completion-log');
     expect(tolerated(failures)).toEqual([]);
     await close();
+
+    // In Chinese.
+    const zh = await h.open(`/tasks/${signIn.task_id}`, { locale: 'zh-CN' });
+    await poll(() => zh.page.locator('[data-test=task-stats]').textContent()).toContain('完成次数');
+    expect(await zh.page.locator('[data-test=task-detail]').textContent()).toContain('事件次数 ≥ 1');
+    await zh.close();
   });
 });
