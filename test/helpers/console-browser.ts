@@ -99,7 +99,8 @@ export async function startConsole(area: string): Promise<ConsoleHarness> {
       if (msg.type() === 'error') failures.push(`console: ${msg.text()}`);
     });
     await page.goto(`${base}/admin${path}`);
-    await page.locator('[data-test=operator]').waitFor();
+    // The header's operator name is hidden on narrow screens: attached is enough.
+    await page.locator('[data-test=operator]').waitFor({ state: 'attached' });
     return { page, context, failures, close: () => context.close() };
   }
 
@@ -111,7 +112,16 @@ export async function startConsole(area: string): Promise<ConsoleHarness> {
     operator,
     open,
     shot: async (page, name) => {
+      // The console scrolls inside its layout, not the page: the window grows to the tallest
+      // scrolled part for the picture (at most 6000 px), then shrinks back.
+      const viewport = page.viewportSize();
+      const tallest = await page.evaluate<number>(
+        "Math.max(document.documentElement.scrollHeight, ...[...document.querySelectorAll('.n-layout-scroll-container, .n-layout')].map((e) => e.scrollHeight + e.getBoundingClientRect().top))",
+      );
+      const grow = viewport && tallest > viewport.height;
+      if (grow) await page.setViewportSize({ width: viewport.width, height: Math.min(Math.ceil(tallest), 6000) });
       await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+      if (grow) await page.setViewportSize(viewport);
     },
     choose: async (page, select, option) => {
       await page.locator(`[data-test="${select}"]`).click();

@@ -26,6 +26,8 @@ type Texts = { [key: string]: string | Texts };
 export interface ConsoleArea<M extends Texts = Texts> {
   /** Where its entries sit in the menu (the core pages are 0-99). */
   order: number;
+  /** An i18n key: its entries fold under one menu heading of this name (areas may share one). */
+  group?: string;
   /** Its pages: lazily imported components (one chunk each); `meta` may carry an Audience. */
   routes: RouteRecordRaw[];
   nav: NavEntry[];
