@@ -292,6 +292,7 @@ const RULES: Record<string, Rule> = {
   'POST /v1/sync/targets/{target_id}/check': { ...tenantWide, role: 'admin' },
   'GET /v1/sync/status/{order_id}': tenantWide,
   'POST /v1/sync/retry/{order_id}': tenantWide,
+  'GET /v1/sync/records': tenantWide,
   'GET /api/v1/sync/status/{orderId}': tenantWide,
   'POST /api/v1/sync/retry/{orderId}': tenantWide,
   // Referral posters: the victim's campaign (product p2); nothing is written, readonly keys may.
@@ -342,6 +343,8 @@ const RULES: Record<string, Rule> = {
   'POST /v1/referrals/withdrawals/{withdrawal_id}/reject': { ...tenantWide, role: 'admin', body: () => ({ reason: 'mx' }) },
   'POST /api/v1/rewards/withdraw': { ...tenantWide, body: (f) => ({ user_id: f.userId, amount: 1 }) },
   'POST /v1/referrals/orders/{order_id}/refund': { ...tenantWide, role: 'admin', body: () => ({}) },
+  'GET /v1/referrals/orders': tenantWide,
+  'GET /v1/referrals/orders/{order_id}': tenantWide,
   'GET /marketing/coupons/available': { ...tenantWide, query: (f) => ({ user_id: f.userId }) },
   // Console sign-in: cookie sessions, no key (a wrong password is 401; no cookie is 401).
   'POST /v1/console/session': { auth: 'public', body: () => ({ email: 'nobody@mx.test', password: 'not a password' }) },

@@ -29,7 +29,7 @@ export type RefundOutcome =
 
 const serviceActor = (tenantId: string): TenantActor => ({ kind: 'tenant', tenantId, keyId: 'referrals', role: 'readonly', productCodes: null });
 
-function toRefundView(row: refunds.RefundRow, order: repo.OrderRow): RefundView {
+export function toRefundView(row: refunds.RefundRow, order: repo.OrderRow): RefundView {
   return {
     order_id: row.order_id,
     out_refund_no: row.out_refund_no,

@@ -12,6 +12,7 @@ import type { UnitOfWork } from '../../platform/http/unit-of-work.js';
 import type { HubCampaigns } from './referral.hub-campaigns.js';
 import { referralHubCampaignRoutes } from './referral.hub-campaigns.routes.js';
 import type { ReferralGuard } from './referral.limits.js';
+import { referralOrderRoutes } from './referral.orders.routes.js';
 import type { ReferralPayments } from './referral.payment.js';
 import {
   CampaignParams,
@@ -149,6 +150,8 @@ export function referralRoutes(app: Api, deps: ReferralRouteDeps): void {
       return referrals.rewardRecords(scope.tenantId, request.params.userId, scope.campaignId, request.query);
     },
   );
+  // The tenant's orders (referral.orders.routes.ts).
+  referralOrderRoutes(app, { orders: referrals.orders });
   // Withdrawals and refunds (referral.withdrawals.routes.ts).
   referralWithdrawalRoutes(app, { withdrawals: payments.withdrawals, payments, uow });
   // The document's campaign paths (/api/v1/campaigns, tenant key).

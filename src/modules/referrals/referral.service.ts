@@ -8,6 +8,7 @@ import { pagination, toPage } from '../../platform/paging.js';
 import { type CampaignService, campaignStatus } from '../campaigns/index.js';
 import type { LedgerService } from '../ledger/index.js';
 import { referralErrors } from './referral.errors.js';
+import { createReferralOrders } from './referral.orders.js';
 import { createPageCache, type PageRows } from './referral.page-cache.js';
 import * as repo from './referral.repo.js';
 import type {
@@ -157,6 +158,8 @@ export function createReferralService(deps: ReferralServiceDeps) {
   const service = {
     openPage,
     forgetPage,
+    /** The tenant's own list and detail of its orders (referral.orders.ts). */
+    orders: createReferralOrders({ db }),
 
     /** Creates or replaces a campaign's referral settings (the campaign must be visible to the key). */
     async putSettings(actor: Actor, campaignId: string, input: ReferralSettingsInput, exec: Executor = db): Promise<ReferralSettingsView> {

@@ -157,3 +157,19 @@ export async function requeueFailed(exec: Executor, tenantId: string, orderId: s
     .execute();
   return rows.map((r) => r.sync_id);
 }
+
+/** The tenant's records, last changed first (by status, kind, target), one page at a time. */
+export async function listRecords(
+  exec: Executor,
+  tenantId: string,
+  filter: { status?: SyncRecordTable['status'] | undefined; kind?: SyncRecordTable['kind'] | undefined; target_id?: string | undefined },
+  page: { limit: number; offset: number },
+): Promise<{ rows: RecordRow[]; total: number }> {
+  let base = exec.selectFrom('sync_record').where('tenant_id', '=', tenantId);
+  if (filter.status !== undefined) base = base.where('status', '=', filter.status);
+  if (filter.kind !== undefined) base = base.where('kind', '=', filter.kind);
+  if (filter.target_id !== undefined) base = base.where('target_id', '=', filter.target_id);
+  const rows = await base.selectAll().orderBy('updated_at', 'desc').orderBy('sync_id', 'desc').limit(page.limit).offset(page.offset).execute();
+  const { total } = await base.select(sql<number>`count(*)::int8`.as('total')).executeTakeFirstOrThrow();
+  return { rows, total: Number(total) };
+}

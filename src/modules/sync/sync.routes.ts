@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import { authErrors, errors } from '../../platform/http/common.schemas.js';
 import type { Api } from '../../platform/http/types.js';
 import type { UnitOfWork } from '../../platform/http/unit-of-work.js';
-import { CheckResult, CreateTargetBody, DocumentOrderParams, OrderParams, OrderSync, Target, TargetList, TargetParams, UpdateTargetBody } from './sync.schemas.js';
+import { CheckResult, CreateTargetBody, DocumentOrderParams, OrderParams, OrderSync, RecordList, RecordListQuery, Target, TargetList, TargetParams, UpdateTargetBody } from './sync.schemas.js';
 import type { SyncService } from './sync.service.js';
 
 const tags = ['sync'];
@@ -55,6 +55,12 @@ export function syncRoutes(app: Api, deps: { sync: SyncService; uow: UnitOfWork 
       schema: { tags, summary: 'Health check: connect, and find the mapped tables and columns', params: TargetParams, response: { 200: CheckResult, ...errors(...authErrors, 404) } },
     },
     async (request) => sync.checkTarget(request.actor!, request.params.target_id),
+  );
+
+  app.get(
+    '/v1/sync/records',
+    { schema: { tags, summary: 'The sync records, last changed first (by status: failed lists those that gave up or were refused; kind; target)', querystring: RecordListQuery, response: { 200: RecordList, ...errors(...authErrors) } } },
+    async (request) => sync.listRecords(request.actor!, request.query),
   );
 
   const statusSchema = { tags, summary: "The sync records of an order and the order's sync status", response: { 200: OrderSync, ...errors(...authErrors, 404) } };

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { NullableTimestamp, Timestamp } from '../../platform/http/common.schemas.js';
+import { NullableTimestamp, PageQuery, Pagination, Timestamp } from '../../platform/http/common.schemas.js';
 import { RECORD_KINDS, TARGET_TYPES } from './sync.tables.js';
 
 const Name = Type.String({ minLength: 1, maxLength: 128 });
@@ -101,6 +101,18 @@ export const OrderSync = Type.Object({
   records: Type.Array(SyncRecord),
 });
 export type OrderSyncView = Static<typeof OrderSync>;
+
+export const RecordListQuery = Type.Object(
+  {
+    status: Type.Optional(Status),
+    kind: Type.Optional(Kind),
+    target_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    ...PageQuery,
+  },
+  { additionalProperties: false },
+);
+export type RecordListInput = Static<typeof RecordListQuery>;
+export const RecordList = Type.Object({ records: Type.Array(SyncRecord), pagination: Pagination });
 
 const OrderId = Type.String({ minLength: 1, maxLength: 128 });
 export const OrderParams = Type.Object({ order_id: OrderId }, { additionalProperties: false });

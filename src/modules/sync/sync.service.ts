@@ -11,6 +11,7 @@ import { type Actor, requireTenant } from '../../platform/actor.js';
 import type { Clock } from '../../platform/clock.js';
 import { newId } from '../../platform/ids.js';
 import type { JobQueue, JobRecord } from '../../platform/jobs.js';
+import { pagination, toPage } from '../../platform/paging.js';
 import type { SecretBox } from '../../platform/secret-box.js';
 import { IDENTIFIER, TABLE_NAME } from './sync.dialects.js';
 import { checkTarget, createSyncDeadHandler, createSyncDeliveryHandler, privateAddressOfHost, type SyncSettings } from './sync.delivery.js';
@@ -19,7 +20,7 @@ import { syncErrors } from './sync.errors.js';
 import { mappingProblem } from './sync.mapping.js';
 import type { SyncMetrics } from './sync.metrics.js';
 import * as repo from './sync.repo.js';
-import type { CheckView, CreateTargetInput, OrderSyncView, SyncRecordView, TargetView, UpdateTargetInput } from './sync.schemas.js';
+import type { CheckView, CreateTargetInput, OrderSyncView, RecordListInput, SyncRecordView, TargetView, UpdateTargetInput } from './sync.schemas.js';
 import { RECORD_KINDS, type Mappings, type RecordKind } from './sync.tables.js';
 
 /** The job queue of deliveries. */
@@ -217,6 +218,13 @@ export function createSyncService(deps: SyncServiceDeps) {
 
     /** The sync records of an order (404 sync_order_not_found when it has none). */
     status,
+
+    /** The tenant's sync records (e.g. the failed ones: retries exhausted or refused by the target), paged. */
+    async listRecords(actor: Actor, query: RecordListInput, exec: Executor = db) {
+      const page = toPage(query);
+      const { rows, total } = await repo.listRecords(exec, requireTenant(actor).tenantId, query, page);
+      return { records: rows.map(toRecordView), pagination: pagination(total, page) };
+    },
 
     /** Puts the order's failed records back to pending and enqueues their delivery again. */
     async retry(actor: Actor, orderId: string, trx: Transaction<DB>): Promise<OrderSyncView> {
