@@ -117,6 +117,10 @@ describeConsole('the commerce pages in Chromium', () => {
     await h.choose(page, 'filter-type', 'Free gift');
     await expect.poll(() => rows(page, 'promotion-table').count()).toBe(2);
     await expect.poll(() => rows(page, 'promotion-table').first().textContent()).toContain('Scheduled');
+    await h.choose(page, 'filter-status', 'Ended');
+    await expect.poll(() => page.locator('[data-test=promotion-table]').textContent()).toContain('Nothing here yet');
+    await h.choose(page, 'filter-status', 'Scheduled');
+    await expect.poll(() => rows(page, 'promotion-table').count()).toBe(2);
     await h.shot(page, '05-promotions');
 
     // Saving 150 on a 100 threshold is the API's to refuse.

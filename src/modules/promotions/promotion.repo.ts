@@ -33,10 +33,21 @@ export function livePromotions(db: Executor, tenantId: string, now: Date, horizo
   return db.selectFrom('promotion').selectAll().where('tenant_id', '=', tenantId).where('end_time', '>', now).where('start_time', '<=', horizon).execute();
 }
 
-export async function listPromotions(db: Executor, tenantId: string, filter: { type?: string | undefined; activeAt?: Date | undefined }, page: { limit: number; offset: number }) {
+export interface ListFilter {
+  type?: string | undefined;
+  activeAt?: Date | undefined;
+  /** By the window at `now`: scheduled (start_time > now), active (started, not ended), ended (end_time <= now). */
+  status?: { phase: 'scheduled' | 'active' | 'ended'; now: Date } | undefined;
+}
+
+export async function listPromotions(db: Executor, tenantId: string, filter: ListFilter, page: { limit: number; offset: number }) {
   let q = db.selectFrom('promotion').where('tenant_id', '=', tenantId);
   if (filter.type) q = q.where('promotion_type', '=', filter.type as 'gift');
   if (filter.activeAt) q = q.where('start_time', '<=', filter.activeAt).where('end_time', '>', filter.activeAt);
+  const status = filter.status;
+  if (status?.phase === 'scheduled') q = q.where('start_time', '>', status.now);
+  if (status?.phase === 'active') q = q.where('start_time', '<=', status.now).where('end_time', '>', status.now);
+  if (status?.phase === 'ended') q = q.where('end_time', '<=', status.now);
   const [rows, count] = await Promise.all([
     q.selectAll().orderBy('start_time', 'desc').orderBy('promotion_id').limit(page.limit).offset(page.offset).execute(),
     q.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),

@@ -124,7 +124,16 @@ export const Promotion = Type.Object({
 export type PromotionView = Static<typeof Promotion>;
 export const PromotionList = Type.Object({ promotions: Type.Array(Promotion), pagination: Pagination });
 export const ListQuery = Type.Object(
-  { ...PageQuery, promotion_type: Type.Optional(Type.Enum(PROMOTION_TYPES, { type: 'string' })), active_at: Type.Optional(Timestamp) },
+  {
+    ...PageQuery,
+    promotion_type: Type.Optional(Type.Enum(PROMOTION_TYPES, { type: 'string' })),
+    active_at: Type.Optional(Timestamp),
+    status: Type.Optional(
+      Type.Union([Type.Literal('scheduled'), Type.Literal('active'), Type.Literal('ended')], {
+        description: 'by the window now: scheduled (not started), active (started, not ended; a flash sale between its time slots included), ended',
+      }),
+    ),
+  },
   { additionalProperties: false },
 );
 export const PromotionParams = Type.Object({ promotion_id: Id });

@@ -114,12 +114,13 @@ export function createPromotionService(deps: {
       return toPromotionView(row, stock, clock.now());
     },
 
-    async list(actor: Actor, query: { page?: number; page_size?: number; promotion_type?: string; active_at?: string }) {
+    async list(actor: Actor, query: { page?: number; page_size?: number; promotion_type?: string; active_at?: string; status?: 'scheduled' | 'active' | 'ended' }) {
       const tenantId = requireTenant(actor).tenantId;
       const page = toPage(query);
-      const { rows, total } = await repo.listPromotions(db, tenantId, { type: query.promotion_type, activeAt: query.active_at ? new Date(query.active_at) : undefined }, page);
-      const stock = await repo.stockOf(db, tenantId, rows.map((r) => r.promotion_id));
       const now = clock.now();
+      const filter = { type: query.promotion_type, activeAt: query.active_at ? new Date(query.active_at) : undefined, status: query.status ? { phase: query.status, now } : undefined };
+      const { rows, total } = await repo.listPromotions(db, tenantId, filter, page);
+      const stock = await repo.stockOf(db, tenantId, rows.map((r) => r.promotion_id));
       return { promotions: rows.map((r) => toPromotionView(r, stock.filter((s) => s.promotion_id === r.promotion_id), now)), pagination: pagination(total, page) };
     },
 

@@ -93,4 +93,20 @@ describe('promotions', () => {
     clock.set(new Date(T0.getTime() + 3_700_000));
     expect(must(await t.call('GET', `/v1/promotions/${slotted.promotion_id}`), 200).body.status).toBe('active');
   });
+
+  it('the list filters by status (by the window now) and pages', async () => {
+    const clock = new ManualClock(new Date(T0.getTime() + 1000));
+    const t = await (await testApp({ clock })).newTenant();
+    const create = (start: Date, hours: number) => t.call('POST', '/v1/promotions', promotionBody(start, {}, hours), { key: t.admin });
+    const day = 24 * 3_600_000;
+    for (const [start, hours] of [[T0, 1], [T0, 1], [new Date(T0.getTime() + day), 1], [new Date(T0.getTime() - day), 1]] as const) must(await create(start, hours), 201);
+    const list = async (query: Record<string, string | number>) => must(await t.call('GET', '/v1/promotions', undefined, { query }), 200).body;
+    const count = async (status: string) => (await list({ status })).pagination.total;
+    expect([await count('scheduled'), await count('active'), await count('ended')]).toEqual([1, 2, 1]);
+    const page = await list({ status: 'active', page: 2, page_size: 1 });
+    expect([page.promotions.length, page.promotions[0].status, page.pagination]).toEqual([1, 'active', { page: 2, page_size: 1, total: 2 }]);
+    clock.set(new Date(T0.getTime() + 2 * 3_600_000));
+    expect([await count('scheduled'), await count('active'), await count('ended')]).toEqual([1, 0, 3]);
+    expect((await t.call('GET', '/v1/promotions', undefined, { query: { status: 'running' } })).status).toBe(400);
+  });
 });

@@ -102,7 +102,6 @@ export const en = {
       type: 'Type',
       status: 'Status',
       window: 'Runs',
-      liveNow: 'Running now',
       rules: 'Rules',
       bulkMode: 'Kind',
       tiers: 'Spend tiers',

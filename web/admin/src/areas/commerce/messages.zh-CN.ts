@@ -104,7 +104,6 @@ export const zhCN: typeof en = {
       type: '类型',
       status: '状态',
       window: '活动时间',
-      liveNow: '正在进行',
       rules: '规则',
       bulkMode: '方式',
       tiers: '阶梯满减',
