@@ -16,6 +16,8 @@ export default defineArea({
     { path: '/outreach/runs/:id', name: 'outreach-runs-view', component: () => import('./RunPage.vue'), props: true },
     { path: '/outreach/records', name: 'outreach-records', component: () => import('./RecordsPage.vue') },
     { path: '/outreach/stats', name: 'outreach-stats', component: () => import('./StatsPage.vue') },
+    // Providers hold credentials: tenant admins only (the API refuses other roles).
+    { path: '/outreach/providers', name: 'outreach-providers', meta: { roles: ['admin'] }, component: () => import('./ProvidersPage.vue') },
   ],
   nav: [
     { route: 'outreach-templates', label: 'outreachArea.nav.templates' },
@@ -23,6 +25,7 @@ export default defineArea({
     { route: 'outreach-runs', label: 'outreachArea.nav.runs' },
     { route: 'outreach-records', label: 'outreachArea.nav.records' },
     { route: 'outreach-stats', label: 'outreachArea.nav.stats' },
+    { route: 'outreach-providers', label: 'outreachArea.nav.providers', roles: ['admin'] },
   ],
   messages,
 });

@@ -1,7 +1,25 @@
 /** The outreach area's texts, under one top-level key; zh-CN has every key en has. */
 const en = {
   outreachArea: {
-    nav: { templates: 'Templates', campaigns: 'Outreach', runs: 'Outreach runs', records: 'Message records', stats: 'Outreach stats' },
+    providers: {
+      create: 'Add provider',
+      edit: 'Edit provider',
+      kind: 'Kind',
+      default: 'Default',
+      makeDefault: "The channel's default provider",
+      rate: 'Messages per second',
+      config: 'Settings (JSON, shown back)',
+      secrets: 'Credentials (JSON, sealed, never shown back)',
+      storedSecrets: 'Stored credentials',
+      keepSecrets: 'Leave empty to keep the stored ones ({fields})',
+      badJson: '{field} must be a JSON object',
+      saved: 'Provider saved',
+      removed: 'Provider deleted',
+      remove: 'Delete',
+      confirmRemove: 'Delete this provider? Campaigns that name it can no longer send.',
+      hint: 'Where messages go out: an SMTP relay, an SMS gateway, push services or a webhook. The service checks the settings when they are saved.',
+    },
+    nav: { templates: 'Templates', campaigns: 'Outreach', runs: 'Outreach runs', records: 'Message records', stats: 'Outreach stats', providers: 'Providers' },
     channel: { sms: 'SMS', email: 'E-mail', push_notification: 'Push', webhook: 'Webhook' },
     campaignStatus: { draft: 'Draft', scheduled: 'Scheduled', active: 'Sending', paused: 'Paused', completed: 'Completed', archived: 'Archived' },
     runStatus: { resolving: 'Resolving', sending: 'Sending', paused: 'Paused', cancelled: 'Cancelled', completed: 'Completed' },
@@ -167,7 +185,25 @@ type Shape<T> = { [K in keyof T]: T[K] extends string ? string : Shape<T[K]> };
 
 const zh: Shape<typeof en> = {
   outreachArea: {
-    nav: { templates: '消息模板', campaigns: '触达活动', runs: '触达执行', records: '触达记录', stats: '触达统计' },
+    providers: {
+      create: '添加通道',
+      edit: '编辑通道',
+      kind: '类型',
+      default: '默认',
+      makeDefault: '作为该渠道的默认通道',
+      rate: '每秒条数',
+      config: '设置（JSON，可回显）',
+      secrets: '凭据（JSON，加密保存，不回显）',
+      storedSecrets: '已保存的凭据',
+      keepSecrets: '留空则保留已保存的凭据（{fields}）',
+      badJson: '{field}必须是 JSON 对象',
+      saved: '通道已保存',
+      removed: '通道已删除',
+      remove: '删除',
+      confirmRemove: '删除该通道？指定它的活动将无法发送。',
+      hint: '消息从这里发出：SMTP 中继、短信网关、推送服务或 Webhook。保存时服务会校验设置。',
+    },
+    nav: { templates: '消息模板', campaigns: '触达活动', runs: '触达执行', records: '触达记录', stats: '触达统计', providers: '发送通道' },
     channel: { sms: '短信', email: '邮件', push_notification: '推送', webhook: 'Webhook' },
     campaignStatus: { draft: '草稿', scheduled: '已排期', active: '发送中', paused: '已暂停', completed: '已完成', archived: '已归档' },
     runStatus: { resolving: '圈选中', sending: '发送中', paused: '已暂停', cancelled: '已取消', completed: '已完成' },
