@@ -77,8 +77,13 @@ describeConsole('the customers and audiences pages in Chromium', () => {
     const csv = ['user_id,tags,age:number', ...good].join('\n');
     await page.locator('[data-test=import-file]').setInputFiles({ name: 'customers.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
     await expect.poll(() => page.locator('[data-test=file-name]').textContent()).toContain('customers.csv');
+    // The upload slowed to 40 KB/s: the progress shows part of the file sent while it goes up.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 40 * 1024 });
     await page.locator('[data-test=import-start]').click();
-    await page.locator('[data-test=import-progress]').waitFor();
+    await expect.poll(() => page.locator('[data-test=import-progress]').textContent(), { timeout: 10_000 }).toMatch(/Sending and importing: ([1-9]|[1-9]\d)%/);
+    await h.shot(page, '03-customer-import-progress');
     await page.locator('[data-test=import-summary]').waitFor({ timeout: 30_000 });
     await expect.poll(() => shown(page, 'imported')).toMatch(/^3,?000$/);
     await expect.poll(() => shown(page, 'failed')).toBe('1');
@@ -86,7 +91,7 @@ describeConsole('the customers and audiences pages in Chromium', () => {
     await expect.poll(() => error.count()).toBe(1);
     // Line 1 is the header: the 1,501st data row is line 1502.
     expect(await error.first().textContent()).toMatch(/1502.*attributes\.age.*not a number/);
-    await h.shot(page, '03-customer-import');
+    await h.shot(page, '04-customer-import');
     const landed = must(await h.t.call('GET', '/v1/customers', undefined, { query: { user_id: 'imp-', page_size: '1' } }), 200).body;
     expect(landed.pagination.total).toBe(3000);
     expect((await h.t.call('GET', '/v1/customers/imp-bad')).status).toBe(404);
@@ -125,7 +130,7 @@ describeConsole('the customers and audiences pages in Chromium', () => {
     await expect.poll(() => page.locator('[data-test=rule-error]').textContent()).toContain('rule.and[1].value: low must not be above high');
     await page.locator('[data-test=save]').click();
     await expect.poll(() => page.locator('[data-test=error]').textContent()).toContain('invalid_rule');
-    await h.shot(page, '04-audience-rule-error');
+    await h.shot(page, '05-audience-rule-error');
     await choose(page, '[data-test="rule-1"] [data-test=op]', '≥');
     await page.locator('[data-test="rule-1"] [data-test=value] input').fill('10');
     await expect.poll(() => shown(page, 'live-count')).toBe('8');
@@ -138,7 +143,7 @@ describeConsole('the customers and audiences pages in Chromium', () => {
     expect(count).toBe(8);
     await expect.poll(() => shown(page, 'saved-count')).toBe('8');
     await expect.poll(() => rows(page, 'saved-preview').count()).toBe(8);
-    await h.shot(page, '05-audience-saved');
+    await h.shot(page, '06-audience-saved');
 
     // A TAG audience: the live count follows the tag sets.
     await page.goto(`${h.base}/admin/audiences/new`);
@@ -159,7 +164,7 @@ describeConsole('the customers and audiences pages in Chromium', () => {
     await expect.poll(() => shown(tablet.page, 'saved-count')).toBe('8');
     expect(await tablet.page.locator('[data-test=rule-root]').textContent()).toContain('满足全部');
     expect(await tablet.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(768);
-    await h.shot(tablet.page, '08-audience-tablet-zh');
+    await h.shot(tablet.page, '09-audience-tablet-zh');
     await tablet.close();
   });
 
@@ -174,7 +179,7 @@ describeConsole('the customers and audiences pages in Chromium', () => {
     await page.locator('[data-test=filter-name] input').fill('Seeded 2');
     await page.locator('[data-test=search]').click();
     await expect.poll(() => rows(page, 'audience-table').count()).toBe(2);
-    await h.shot(page, '06-audiences');
+    await h.shot(page, '07-audiences');
 
     await rows(page, 'audience-table').locator('a', { hasText: 'Seeded 20' }).click();
     await page.locator('[data-test=list-members]').waitFor();
@@ -192,7 +197,7 @@ describeConsole('the customers and audiences pages in Chromium', () => {
     await page.locator('[data-test=check-user] input').fill('c-05');
     await page.locator('[data-test=check-member]').click();
     await expect.poll(() => page.locator('[data-test=membership]').textContent()).toContain('In the audience');
-    await h.shot(page, '07-audience-list-members');
+    await h.shot(page, '08-audience-list-members');
     expect(tolerated(failures)).toEqual([]);
     await close();
   });
