@@ -43,6 +43,7 @@ const zh = {
   retry: '重试',
   error: '出错了',
   network: '网络错误，请重试',
+  previewSent: '预览：填写无误，报名时会提交订单（预览不提交）',
 };
 export type Words = typeof zh;
 const en: Words = {
@@ -89,6 +90,7 @@ const en: Words = {
   retry: 'Retry',
   error: 'Something went wrong',
   network: 'Network error, please retry',
+  previewSent: 'Preview: the form is filled in correctly; a visitor would now send the order (the preview sends nothing)',
 };
 
 const prefersEnglish = typeof navigator !== 'undefined' && /^en\b/i.test(navigator.languages?.[0] ?? navigator.language ?? '');
