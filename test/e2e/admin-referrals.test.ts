@@ -89,6 +89,11 @@ describeConsole('the referral hub pages in Chromium', () => {
     const { page, failures, close } = await h.open('/referrals/orders');
     await poll(() => rows(page, 'order-table').count()).toBe(20);
     await h.shot(page, '01-orders');
+    // On a tablet the table scrolls inside itself: the page does not overflow.
+    await page.setViewportSize({ width: 768, height: 1024 });
+    await poll(() => page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
+    await h.shot(page, '01b-orders-tablet');
+    await page.setViewportSize({ width: 1280, height: 800 });
     await page.locator('[data-test="order-table"] .n-pagination-item', { hasText: /^2$/ }).click();
     await poll(() => rows(page, 'order-table').count()).toBe(FRIENDS + 1 - 20);
 
