@@ -430,6 +430,7 @@ export function createServices(deps: ServiceDeps) {
       memoryMaxKeys: config.rate_limits.memory_max_keys,
       log,
     });
+  const audit = createAuditLog({ db, clock, warn: deps.warn });
   const operatorSessions = createSessionService({
     db,
     clock,
@@ -438,9 +439,9 @@ export function createServices(deps: ServiceDeps) {
     absoluteMs: operatorSettings.session_absolute_hours * 3_600_000,
     cacheSeconds: config.auth.key_cache_seconds,
     warn: deps.warn,
+    events: (event) => audit.recordSessionEvent(event),
   });
   const operators = createOperatorService({ db, clock, tenantExists: (tenantId, exec) => tenants.requireTenantExists(tenantId, exec), forgetSessions: (id) => operatorSessions.forgetOperator(id) });
-  const audit = createAuditLog({ db, clock, warn: deps.warn });
   const closeServices = async () => {
     await audit.close();
     await outreach.close();

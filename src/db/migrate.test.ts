@@ -101,6 +101,7 @@ describe('database functions', () => {
       'mh_ledger_credit_set',
       'mh_redeem_batch',
       'mh_return_stock',
+      'mh_stamp_actor',
       'mh_take_stock',
       'mh_task_progress',
     ]);

@@ -76,7 +76,7 @@ export function campaignRoutes(app: Api, deps: { campaigns: CampaignService; uow
         response: { 200: Campaign, ...errors(...authErrors, 404, 409) },
       },
     },
-    async (request) => campaigns.updateCampaign(request.actor!, request.params.campaign_id, request.body),
+    async (request, reply) => uow(request, reply, 200, (trx) => campaigns.updateCampaign(request.actor!, request.params.campaign_id, request.body, trx)),
   );
 
   app.delete(

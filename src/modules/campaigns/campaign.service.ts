@@ -41,6 +41,7 @@ export function toCampaignView(row: repo.CampaignRow, now: Date): CampaignView {
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
     version: row.version,
+    ...(row.created_by !== undefined && { created_by: row.created_by, updated_by: row.updated_by }),
   };
 }
 

@@ -25,6 +25,9 @@ export interface CampaignTable {
   created_at: Date;
   updated_at: Date;
   version: Generated<number>;
+  /** The console operator who created / last changed the row: stamped by the database (0059_actor_stamps.sql), never written by code. */
+  created_by: ColumnType<string | null, never, never>;
+  updated_by: ColumnType<string | null, never, never>;
 }
 
 export interface CampaignTables {

@@ -73,6 +73,9 @@ describe('POST /v1/campaigns', () => {
       created_at: expect.any(String),
       updated_at: created.created_at,
       version: 1,
+      // Made with an API key: no console operator (0059_actor_stamps.sql).
+      created_by: null,
+      updated_by: null,
     });
     expect(Number.isNaN(Date.parse(created.created_at))).toBe(false);
     // What was stored is what was echoed.

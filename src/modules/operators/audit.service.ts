@@ -5,10 +5,11 @@ import { newId } from '../../platform/ids.js';
 import { pagination, toPage } from '../../platform/paging.js';
 import * as repo from './operator.repo.js';
 import type { AuditEntryView, AuditQueryType } from './operator.schemas.js';
+import type { SessionEvent } from './session.service.js';
 
 export type AuditLog = ReturnType<typeof createAuditLog>;
 
-export type AuditEntryInput = Omit<repo.AuditRow, 'audit_id' | 'at'>;
+export type AuditEntryInput = Omit<repo.AuditInsert, 'audit_id' | 'at'>;
 
 /**
  * The audit log: entries are queued by the response hook (after the answer has gone) and written
@@ -20,7 +21,7 @@ export function createAuditLog(deps: { db: Database; clock: Clock; flushMs?: num
   const { db, clock } = deps;
   const flushMs = deps.flushMs ?? 200;
   const maxBatch = deps.maxBatch ?? 200;
-  let queue: repo.AuditRow[] = [];
+  let queue: repo.AuditInsert[] = [];
   let timer: NodeJS.Timeout | null = null;
   let writing: Promise<void> = Promise.resolve();
 
@@ -51,6 +52,23 @@ export function createAuditLog(deps: { db: Database; clock: Clock; flushMs?: num
       }
     },
 
+    /** Queues a console sign-in event (sign-in, failed sign-in, lock-out, sign-out). */
+    recordSessionEvent(e: SessionEvent): void {
+      this.record({
+        tenant_id: e.tenantId,
+        actor_kind: e.operatorId ? 'operator' : 'anonymous',
+        operator_id: e.operatorId,
+        key_id: null,
+        method: e.event === 'sign_out' ? 'DELETE' : 'POST',
+        route: '/v1/console/session',
+        entity_id: e.operatorId,
+        status: e.status,
+        request_id: e.requestId ?? '',
+        event: e.event,
+        details: { email: e.email, ...(e.ip ? { ip: e.ip } : {}) },
+      });
+    },
+
     flush,
 
     /** Entries, newest first: a tenant caller sees its tenant's; the master scope all, or one tenant's. */
@@ -64,6 +82,10 @@ export function createAuditLog(deps: { db: Database; clock: Clock; flushMs?: num
           operatorId: query.operator_id,
           keyId: query.key_id,
           route: query.route,
+          method: query.method,
+          entityId: query.entity_id,
+          actorKind: query.actor_kind,
+          event: query.event,
           since: query.since ? new Date(query.since) : undefined,
           until: query.until ? new Date(query.until) : undefined,
         },
@@ -89,5 +111,7 @@ function toAuditView(row: repo.AuditRow): AuditEntryView {
     status: row.status,
     request_id: row.request_id,
     at: row.at.toISOString(),
+    event: row.event ?? null,
+    details: row.details ?? null,
   };
 }

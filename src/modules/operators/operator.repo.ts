@@ -86,8 +86,15 @@ export async function deleteExpiredSessions(db: Executor, now: Date): Promise<vo
   await db.deleteFrom('operator_session').where('expires_at', '<', now).execute();
 }
 
-export async function insertAuditEntries(db: Executor, rows: AuditRow[]): Promise<void> {
-  if (rows.length > 0) await db.insertInto('audit_log').values(rows).execute();
+export type AuditInsert = Omit<AuditRow, 'event' | 'details'> & { event?: AuditRow['event']; details?: Record<string, unknown> | null };
+
+export async function insertAuditEntries(db: Executor, rows: AuditInsert[]): Promise<void> {
+  if (rows.length > 0) {
+    await db
+      .insertInto('audit_log')
+      .values(rows.map(({ details, ...row }) => ({ ...row, details: details ? JSON.stringify(details) : null })))
+      .execute();
+  }
 }
 
 export interface AuditFilter {
@@ -96,6 +103,11 @@ export interface AuditFilter {
   operatorId?: string | undefined;
   keyId?: string | undefined;
   route?: string | undefined;
+  method?: string | undefined;
+  entityId?: string | undefined;
+  actorKind?: string | undefined;
+  /** A sign-in event, or 'any' for all of them. */
+  event?: string | undefined;
   since?: Date | undefined;
   until?: Date | undefined;
 }
@@ -107,6 +119,11 @@ export async function listAuditEntries(db: Executor, filter: AuditFilter, page: 
   if (filter.operatorId) query = query.where('operator_id', '=', filter.operatorId);
   if (filter.keyId) query = query.where('key_id', '=', filter.keyId);
   if (filter.route) query = query.where('route', '=', filter.route);
+  if (filter.method) query = query.where('method', '=', filter.method);
+  if (filter.entityId) query = query.where('entity_id', '=', filter.entityId);
+  if (filter.actorKind) query = query.where('actor_kind', '=', filter.actorKind as AuditRow['actor_kind']);
+  if (filter.event === 'any') query = query.where('event', 'is not', null);
+  else if (filter.event) query = query.where('event', '=', filter.event as NonNullable<AuditRow['event']>);
   if (filter.since) query = query.where('at', '>=', filter.since);
   if (filter.until) query = query.where('at', '<', filter.until);
   const [rows, total] = await Promise.all([

@@ -83,10 +83,14 @@ export const PasswordChangeBody = Type.Object(
 );
 export type PasswordChangeInput = Static<typeof PasswordChangeBody>;
 
+const AuditEventField = Type.Union([Type.Literal('sign_in'), Type.Literal('sign_in_failed'), Type.Literal('locked_out'), Type.Literal('sign_out')]);
+
 export const AuditEntry = Type.Object({
   audit_id: Type.String(),
   tenant_id: Type.Union([Type.String(), Type.Null()]),
-  actor_kind: Type.Union([Type.Literal('operator'), Type.Literal('api_key'), Type.Literal('master')]),
+  actor_kind: Type.Union([Type.Literal('operator'), Type.Literal('api_key'), Type.Literal('master'), Type.Literal('anonymous')], {
+    description: 'anonymous: a failed sign-in of an unknown e-mail',
+  }),
   operator_id: Type.Union([Type.String(), Type.Null()]),
   key_id: Type.Union([Type.String(), Type.Null()]),
   method: Type.String(),
@@ -95,6 +99,8 @@ export const AuditEntry = Type.Object({
   status: Type.Integer(),
   request_id: Type.String(),
   at: Timestamp,
+  event: Type.Union([AuditEventField, Type.Null()], { description: 'A console sign-in event; null for an API request' }),
+  details: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()], { description: 'Of a sign-in event: email, ip' }),
 });
 export type AuditEntryView = Static<typeof AuditEntry>;
 
@@ -105,6 +111,10 @@ export const AuditQuery = Type.Object(
     operator_id: Type.Optional(OperatorId),
     key_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     route: Type.Optional(Type.String({ minLength: 1, maxLength: 300, description: 'Exact route pattern' })),
+    method: Type.Optional(Type.Union([Type.Literal('POST'), Type.Literal('PUT'), Type.Literal('PATCH'), Type.Literal('DELETE')])),
+    entity_id: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'The changed thing (exact id)' })),
+    actor_kind: Type.Optional(Type.Union([Type.Literal('operator'), Type.Literal('api_key'), Type.Literal('master'), Type.Literal('anonymous')])),
+    event: Type.Optional(Type.Union([AuditEventField, Type.Literal('any')], { description: "A sign-in event; 'any': every sign-in event" })),
     since: Type.Optional(Type.String({ format: 'date-time' })),
     until: Type.Optional(Type.String({ format: 'date-time' })),
   },

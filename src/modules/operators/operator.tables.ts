@@ -1,3 +1,5 @@
+import type { ColumnType } from 'kysely';
+
 
 export type OperatorRole = 'admin' | 'operator' | 'viewer';
 
@@ -24,7 +26,10 @@ export interface OperatorSessionTable {
   expires_at: Date;
 }
 
-export type AuditActorKind = 'operator' | 'api_key' | 'master';
+export type AuditActorKind = 'operator' | 'api_key' | 'master' | 'anonymous';
+
+/** A console sign-in event (0059); null for an entry of an API request. */
+export type AuditEvent = 'sign_in' | 'sign_in_failed' | 'locked_out' | 'sign_out';
 
 export interface AuditLogTable {
   audit_id: string;
@@ -38,6 +43,8 @@ export interface AuditLogTable {
   status: number;
   request_id: string;
   at: Date;
+  event: ColumnType<AuditEvent | null, AuditEvent | null | undefined, never>;
+  details: ColumnType<Record<string, unknown> | null, string | null | undefined, never>;
 }
 
 export interface OperatorTables {

@@ -42,7 +42,7 @@ export function sessionRoutes(app: Api, deps: { sessions: SessionService }): voi
       },
     },
     async (request, reply) => {
-      const { cookie, session } = await sessions.signIn(request.body, resolveClientIp(request).ip);
+      const { cookie, session } = await sessions.signIn(request.body, resolveClientIp(request).ip, request.id);
       void reply.header('set-cookie', sessionCookie(cookie, secure(request)));
       void reply.header('cache-control', 'no-store');
       return session;
@@ -69,7 +69,7 @@ export function sessionRoutes(app: Api, deps: { sessions: SessionService }): voi
         const session = await sessions.resolve(value).catch(() => null);
         if (session) {
           requireCsrf(request, session);
-          await sessions.signOut(session);
+          await sessions.signOut(session, { ip: resolveClientIp(request).ip, requestId: request.id });
           signedOut = true;
         }
       }

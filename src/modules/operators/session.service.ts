@@ -26,6 +26,21 @@ export interface ResolvedSession {
   lastSeen: number;
 }
 
+/**
+ * A console sign-in event, for the audit log (docs/console.md): a sign-in, a failed one (wrong
+ * password, unknown e-mail, disabled account: operatorId is null for an unknown e-mail), a
+ * refusal while locked out (at most one per e-mail while the lock lasts) and a sign-out.
+ */
+export interface SessionEvent {
+  event: 'sign_in' | 'sign_in_failed' | 'locked_out' | 'sign_out';
+  tenantId: string | null;
+  operatorId: string | null;
+  email: string;
+  ip: string | null;
+  requestId: string | null;
+  status: number;
+}
+
 const API_ROLE: Record<OperatorRole, Role> = { admin: 'admin', operator: 'service', viewer: 'readonly' };
 // last_seen_at is written at most this often per session (the idle expiry is counted in minutes).
 const TOUCH_EVERY_MS = 60_000;
@@ -46,8 +61,13 @@ export function createSessionService(deps: {
   absoluteMs: number;
   cacheSeconds: number;
   warn?: (err: unknown, message: string) => void;
+  /** Told of each sign-in event (never waits; the audit log queues it). */
+  events?: (event: SessionEvent) => void;
 }) {
   const { db, clock, guard } = deps;
+  const emit = (event: SessionEvent) => deps.events?.(event);
+  // The e-mails whose lock-out was recorded, until the lock ends: one entry per lock, not per refused attempt.
+  const lockNoted = new LRUCache<string, true>({ max: CACHE_LIMIT, ttlResolution: 0, perf: { now: () => clock.now().getTime() } });
   const cache = new LRUCache<string, ResolvedSession>({
     max: CACHE_LIMIT,
     ttl: Math.max(0, deps.cacheSeconds) * 1000,
@@ -94,14 +114,24 @@ export function createSessionService(deps: {
      * account alike (an unknown e-mail is verified against a dummy hash, so it takes as long),
      * 429 operator_locked after too many failures. Returns the new cookie value and the session.
      */
-    async signIn(input: SignInInput, ip: string): Promise<{ cookie: string; session: SessionView }> {
+    async signIn(input: SignInInput, ip: string, requestId: string | null = null): Promise<{ cookie: string; session: SessionView }> {
       const tenantId = input.tenant_id ?? null;
+      const base = { tenantId, email: input.email.toLowerCase(), ip, requestId };
       return guard.attempt({ tenantId, email: input.email, ip }, async (state, fail) => {
-        if (state.locked) throw operatorErrors.locked(state.retryAfterMs);
+        if (state.locked) {
+          const key = `${tenantId ?? '-'}:${base.email}`;
+          if (!lockNoted.has(key)) {
+            lockNoted.set(key, true, { ttl: Math.max(1000, state.retryAfterMs) });
+            const known = await repo.findOperatorByEmail(db, tenantId, input.email);
+            emit({ ...base, event: 'locked_out', operatorId: known?.operator_id ?? null, status: 429 });
+          }
+          throw operatorErrors.locked(state.retryAfterMs);
+        }
         const row = await repo.findOperatorByEmail(db, tenantId, input.email);
         const ok = await verifyPassword(row?.password_hash ?? null, input.password);
         if (!row || !ok || row.disabled) {
           await fail();
+          emit({ ...base, event: 'sign_in_failed', operatorId: row?.operator_id ?? null, status: 401 });
           throw operatorErrors.invalidCredentials();
         }
         const value = randomToken(32);
@@ -113,6 +143,7 @@ export function createSessionService(deps: {
         if (++signIns % 50 === 1) await repo.deleteExpiredSessions(db, now);
         const session = resolved(value, row, hash, expiresAt, now);
         if (deps.cacheSeconds > 0) cache.set(hash, session);
+        emit({ ...base, event: 'sign_in', operatorId: row.operator_id, status: 200 });
         return { cookie: value, session: session.view };
       });
     },
@@ -151,9 +182,11 @@ export function createSessionService(deps: {
     },
 
     /** Ends one session (sign-out); at once in this process, within the cache time elsewhere. */
-    async signOut(session: ResolvedSession): Promise<void> {
+    async signOut(session: ResolvedSession, context: { ip?: string; requestId?: string } = {}): Promise<void> {
       await repo.deleteSession(db, session.hash);
       cache.delete(session.hash);
+      const { operator } = session.view;
+      emit({ event: 'sign_out', tenantId: operator.tenant_id, operatorId: operator.operator_id, email: operator.email.toLowerCase(), ip: context.ip ?? null, requestId: context.requestId ?? null, status: 200 });
     },
 
     /** Changes the signed-in operator's own password and ends its other sessions. */

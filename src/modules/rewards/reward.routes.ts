@@ -48,7 +48,7 @@ export function rewardRoutes(app: Api, deps: { rewards: RewardService; uow: Unit
         response: { 200: Reward, ...errors(...authErrors, 404, 409) },
       },
     },
-    async (request) => rewards.updateReward(request.actor!, request.params.reward_id, request.body),
+    async (request, reply) => uow(request, reply, 200, (trx) => rewards.updateReward(request.actor!, request.params.reward_id, request.body, trx)),
   );
 
   app.delete(

@@ -68,6 +68,8 @@ export const Reward = Type.Object({
   created_at: Timestamp,
   updated_at: Timestamp,
   version: Type.Integer(),
+  created_by: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'The console operator (operator_id) who created it; null when an API key did' })),
+  updated_by: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'The console operator who last changed it; changes by API keys are in the audit log' })),
 });
 export type RewardView = Static<typeof Reward>;
 

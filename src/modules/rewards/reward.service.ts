@@ -35,6 +35,7 @@ export function toRewardView(row: repo.RewardRow, stock: StockSummary | undefine
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
     version: row.version,
+    ...(row.created_by !== undefined && { created_by: row.created_by, updated_by: row.updated_by }),
   };
 }
 

@@ -1,6 +1,6 @@
 import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { Executor } from '../../db/client.js';
-import { isUniqueViolation } from '../../db/errors.js';
+import { escapeLike, isUniqueViolation } from '../../db/errors.js';
 import { tenantErrors } from './tenant.errors.js';
 import type { ApiKeyTable, TenantTable, TenantType } from './tenant.tables.js';
 
@@ -26,9 +26,14 @@ export function updateTenant(db: Executor, tenantId: string, changes: Updateable
   return db.updateTable('tenant').set(changes).where('tenant_id', '=', tenantId).returningAll().executeTakeFirst();
 }
 
-export async function listTenants(db: Executor, page: { limit: number; offset: number }, tenantType?: TenantType) {
+/** `search`: the id or the name contains it (case-insensitive; % and _ match themselves). */
+export async function listTenants(db: Executor, page: { limit: number; offset: number }, tenantType?: TenantType, search?: string) {
   let query = db.selectFrom('tenant');
   if (tenantType) query = query.where('tenant_type', '=', tenantType);
+  if (search) {
+    const pattern = `%${escapeLike(search)}%`;
+    query = query.where((eb) => eb.or([eb('tenant_id', 'ilike', pattern), eb('name', 'ilike', pattern)]));
+  }
   const [rows, total] = await Promise.all([
     query.selectAll().orderBy('created_at', 'desc').orderBy('tenant_id').limit(page.limit).offset(page.offset).execute(),
     query.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),

@@ -39,7 +39,11 @@ export type TenantView = Static<typeof Tenant>;
 
 export const TenantList = Type.Object({ tenants: Type.Array(Tenant), pagination: Pagination });
 export const TenantListQuery = Type.Object(
-  { ...PageQuery, tenant_type: Type.Optional(TenantTypeSchema) },
+  {
+    ...PageQuery,
+    tenant_type: Type.Optional(TenantTypeSchema),
+    search: Type.Optional(Type.String({ maxLength: 100, description: 'The tenant id or name contains it (case-insensitive)' })),
+  },
   { additionalProperties: false },
 );
 

@@ -73,9 +73,9 @@ export function createTenantService(deps: { db: Database; clock: Clock }) {
     },
 
     /** All tenants, newest first (master key only). */
-    async listTenants(query: { page?: number; page_size?: number; tenant_type?: TenantType }, exec: Executor = db) {
+    async listTenants(query: { page?: number; page_size?: number; tenant_type?: TenantType; search?: string }, exec: Executor = db) {
       const page = toPage(query);
-      const { rows, total } = await repo.listTenants(exec, page, query.tenant_type);
+      const { rows, total } = await repo.listTenants(exec, page, query.tenant_type, query.search?.trim() || undefined);
       return { tenants: rows.map(toTenantView), pagination: pagination(total, page) };
     },
 

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import { type Database, type Executor, runTransaction } from '../../db/client.js';
 import type { DB } from '../../db/schema.js';
 import type { IdempotencyStore } from '../idempotency.js';
@@ -79,18 +79,38 @@ function recorder(deps: { idempotency: IdempotencyStore }) {
   };
 }
 
+/**
+ * The console operator a request acts for (its session, set by src/app/auth.ts), else null: an
+ * API key, the master key or a client request.
+ */
+export function actingOperator(request: FastifyRequest): string | null {
+  return (request as { operatorSession?: { operatorId?: string } | null }).operatorSession?.operatorId ?? null;
+}
+
+/**
+ * Names the console operator to the database for the rest of the transaction: the triggers of
+ * 0059_actor_stamps.sql (mh_stamp_actor) stamp created_by / updated_by from it. One statement,
+ * run only for an operator's change; API keys and the grant path never run it.
+ */
+export async function stampActor(trx: Transaction<DB>, operatorId: string): Promise<void> {
+  await sql`select set_config('mh.actor', ${operatorId}, true)`.execute(trx);
+}
+
 function implementation(deps: { db: Database; idempotency: IdempotencyStore }) {
   // One implementation behind both signatures: `work` gets a Transaction, or the root database
   // when it declared itself self-contained.
   return async <T>(request: FastifyRequest, reply: FastifyReply, status: Status<T>, work: (exec: Executor) => Promise<T>, options?: UnitOfWorkOptions<T>) => {
     const claim = request.idempotency;
-    if (!claim && options?.selfContained) {
+    const operator = actingOperator(request);
+    // An operator's change always runs in a transaction, which names the operator for the stamps.
+    if (!claim && !operator && options?.selfContained) {
       const value = await work(deps.db);
       reply.code(typeof status === 'number' ? status : status(value));
       return value;
     }
     const run = () =>
       runTransaction(deps.db, async (trx) => {
+        if (operator) await stampActor(trx, operator);
         const value = await work(trx);
         const code = typeof status === 'number' ? status : status(value);
         reply.code(code);
