@@ -144,7 +144,7 @@ describe.skipIf(!hasBrowser)('the admin console in Chromium', () => {
       await page.goto(`${base}/admin/campaigns/${campaignId}`);
       await page.locator('[data-test=campaign-codes]').click();
       await page.waitForURL(/\/admin\/codes\?campaign_id=/);
-      await expect.poll(() => page.locator('[data-test=gen-reward]').textContent()).toContain('(');
+      await expect.poll(() => page.locator('[data-test=gen-reward]').textContent(), { timeout: 10_000 }).toContain('(');
       await choose(page, 'gen-reward', '100 points');
       expect(await page.locator('[data-test=gen-reward]').textContent()).toContain('100 points');
       await page.locator('[data-test=generate]').click();
@@ -219,7 +219,7 @@ describe.skipIf(!hasBrowser)('the admin console in Chromium', () => {
     } finally {
       await context.close();
     }
-  });
+  }, 120_000); // one long walk through every page: room for a loaded CI machine
 
   it('speaks Chinese on a zh-CN browser, the API errors too', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'zh-CN' });

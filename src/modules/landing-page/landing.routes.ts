@@ -68,16 +68,22 @@ export function landingPageRoutes(app: Api, deps: LandingPageDeps): void {
       let data: string;
       let status = 200;
       let title: string | null = null;
-      try {
-        const form = await deps.loadForm(request.params.campaignId, resolveClientIp(request).ip);
-        data = scriptJson({ form, ...oauth });
-        title = form.title;
-      } catch (err) {
-        if (!(err instanceof AppError) || (err.kind !== 'not_found' && err.kind !== 'rate_limited')) throw err;
-        // Unknown, unpublished or disabled: the page's own "not found" view with a 404. Rate limited:
-        // the page without its form; the browser asks the API and shows that answer.
-        status = err.kind === 'not_found' ? 404 : 200;
-        data = scriptJson(status === 404 ? { missing: true } : { ...oauth });
+      // The console's preview frames the page with ?preview=1 and posts it the unsaved form: the
+      // stored one (maybe none yet, maybe unpublished) is not looked up.
+      const preview = (request.query as Record<string, unknown> | undefined)?.preview === '1';
+      if (preview) data = scriptJson({ preview: true });
+      else {
+        try {
+          const form = await deps.loadForm(request.params.campaignId, resolveClientIp(request).ip);
+          data = scriptJson({ form, ...oauth });
+          title = form.title;
+        } catch (err) {
+          if (!(err instanceof AppError) || (err.kind !== 'not_found' && err.kind !== 'rate_limited')) throw err;
+          // Unknown, unpublished or disabled: the page's own "not found" view with a 404. Rate limited:
+          // the page without its form; the browser asks the API and shows that answer.
+          status = err.kind === 'not_found' ? 404 : 200;
+          data = scriptJson(status === 404 ? { missing: true } : { ...oauth });
+        }
       }
       let out = html.replace('<!--mh:data-->', `<script type="application/json" id="mh-data">${data}</script>`);
       if (title) out = out.replace(/<title>[^<]*<\/title>/, `<title>${escapeHtml(title)}</title>`);

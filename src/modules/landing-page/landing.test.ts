@@ -46,6 +46,18 @@ describe('the landing page at /p/{campaign_id}', () => {
     expect((await a.app.inject({ method: 'GET', url: `/p/${'x'.repeat(65)}` })).statusCode).toBe(400);
   });
 
+  it("answers the console's preview (?preview=1) with the page and no stored form, for any campaign id", async () => {
+    const a = await testApp();
+    const t = await a.newTenant();
+    const { campaignId } = await referralCampaign(t);
+    for (const id of [campaignId, 'new', 'cmp_nope']) {
+      const page = await a.app.inject({ method: 'GET', url: `/p/${id}?preview=1` });
+      expect(page.statusCode, id).toBe(200);
+      expect(inlined(page.body), id).toEqual({ preview: true });
+      expect(page.headers['content-security-policy']).toContain("script-src 'self';");
+    }
+  });
+
   it('serves the hashed assets immutable, compressed when asked; unknown or unsafe names are 4xx', async () => {
     const a = await testApp();
     const page = await a.app.inject({ method: 'GET', url: '/p/cmp_nope' });
