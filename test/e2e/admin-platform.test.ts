@@ -82,6 +82,15 @@ describeConsole('the platform pages in Chromium', () => {
     await h.shot(page, '02-tenant-detail');
     expect(ok(failures)).toEqual([]);
     await close();
+
+    // The platform's audit log: what was done to the tenant, by object.
+    const audit = await h.open('/audit', { as: 'platform' });
+    await audit.page.locator('input[name=audit_object]').fill(id);
+    await audit.page.click('[data-test=audit-search]');
+    await expect.poll(() => audit.page.locator('[data-test=audit-table] tbody').textContent()).toContain('POST /v1/tenants');
+    expect(await audit.page.locator('[data-test=audit-table] tbody').textContent()).toContain('PUT /v1/tenants/:tenant_id/code-quota');
+    expect(ok(audit.failures)).toEqual([]);
+    await audit.close();
   });
 
   it('a tenant admin creates an operator, changes its role and cannot delete its own account; the audit log shows it', async () => {
