@@ -96,11 +96,10 @@ describeConsole('the core console pages in Chromium', () => {
       properties: { age: { type: 'number', title: 'Age' }, size: { type: 'string', title: 'Size', oneOf: [{ const: 's', title: 'Small' }, { const: 'l', title: 'Large' }] } },
     });
     await poll(() => page.locator('[data-test=form-fields] li').allTextContents()).toEqual([expect.stringMatching(/^Age \(age\) · Number/), expect.stringMatching(/^Size \(size\) · Choice · Required/)]);
-    if ('created_by' in saved) {
-      const admin = await h.operator('admin');
-      expect(saved.created_by).toBe(admin.operator_id);
-      expect(await page.locator('[data-test=created-by]').textContent()).toContain('admin operator');
-    }
+    // Who made it: the signed-in operator, by name on the page.
+    const admin = await h.operator('admin');
+    expect(saved).toMatchObject({ created_by: admin.operator_id, updated_by: admin.operator_id });
+    await poll(() => page.locator('[data-test=created-by]').textContent()).toBe(`admin operator <${admin.email}>`);
     await h.shot(page, '02-campaign-detail');
 
     // Opened again: the fields in their order, the preview with them.
