@@ -165,9 +165,20 @@ describeConsole('the platform pages in Chromium', () => {
     expect(app.rate_limits).toEqual({ redeem_per_hour: 120, redeem_per_day: null });
     await page.locator('[data-test=settings-no-quota], [data-test=settings-quota]').first().waitFor();
     await page.locator('[data-test=provider-table]').waitFor();
+    await expect.poll(() => page.locator('.n-modal').count()).toBe(0);
     await h.shot(page, '05-settings');
     expect(ok(failures)).toEqual([]);
     await close();
+
+    // A viewer reads the quotas, changes nothing, and sees no providers (they hold credentials); in Chinese.
+    const viewer = await h.open('/settings', { as: 'viewer', locale: 'zh-CN' });
+    await viewer.page.locator('[data-test=limits-table] tbody tr', { hasText: h.t.productCode }).waitFor();
+    expect(await viewer.page.locator('[data-test=limits-edit]').count()).toBe(0);
+    expect(await viewer.page.locator('[data-test=provider-table]').count()).toBe(0);
+    expect(await viewer.page.locator('h2').first().textContent()).toBe('设置');
+    await h.shot(viewer.page, '06-settings-viewer-zh');
+    expect(ok(viewer.failures)).toEqual([]);
+    await viewer.close();
 
     // On a 768-wide tablet the pages' tables scroll inside themselves: no page overflow.
     for (const [path, as] of [['/audit', 'admin'], ['/operators', 'admin'], ['/tenants', 'platform']] as const) {
