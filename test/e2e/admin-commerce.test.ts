@@ -25,6 +25,11 @@ describeConsole('the commerce pages in Chromium', () => {
   };
   const rows = (page: Page, table: string) => page.locator(`[data-test="${table}"] .n-data-table-tbody .n-data-table-tr`);
   const confirm = (page: Page) => page.locator('.n-popconfirm__action .n-button--primary-type').click();
+  /** A screenshot once every spinner has gone (loading overlays fade out). */
+  const shot = async (page: Page, name: string) => {
+    await expect.poll(() => page.locator('.n-spin-body, .n-data-table-loading-wrapper').count(), { timeout: 10_000 }).toBe(0);
+    await h.shot(page, name);
+  };
   const unexpected = (failures: string[]) => failures.filter((f) => !/status of (401|403|404|409|422|400)/.test(f));
 
   it('coupon templates: filter and page the list, a create refused then saved, edit, stats, issue, void in the wallet, disable', async () => {
@@ -37,7 +42,7 @@ describeConsole('the commerce pages in Chromium', () => {
     await h.choose(page, 'filter-type', 'Shipping');
     await expect.poll(() => rows(page, 'template-table').count()).toBe(2);
     await expect.poll(() => rows(page, 'template-table').first().textContent()).toContain('Free shipping');
-    await h.shot(page, '01-coupon-templates');
+    await shot(page, '01-coupon-templates');
 
     // A percent above 100 is the API's to refuse: its message shows, then a valid one saves.
     await page.locator('[data-test=new-template]').click();
@@ -50,7 +55,7 @@ describeConsole('the commerce pages in Chromium', () => {
     await page.locator('input[name=per_user_limit]').fill('2');
     await page.locator('[data-test=save]').click();
     await expect.poll(() => page.locator('[data-test=error]').textContent()).toMatch(/percent discount is 1\.\.100.*invalid_request/);
-    await h.shot(page, '02-coupon-create-refused');
+    await shot(page, '02-coupon-create-refused');
     await page.locator('input[name=percent_off]').fill('15');
     await page.locator('[data-test=save]').click();
     await page.waitForURL(/\/commerce\/coupons\/ctp|\/commerce\/coupons\/[^/]+$/);
@@ -71,7 +76,7 @@ describeConsole('the commerce pages in Chromium', () => {
     await page.locator('[data-test=issue]').click();
     await expect.poll(() => page.locator('[data-test=issued]').textContent()).toContain('alice');
     await expect.poll(() => page.locator('[data-test=stat-claimed]').textContent()).toContain('1');
-    await h.shot(page, '03-coupon-detail');
+    await shot(page, '03-coupon-detail');
 
     // The user's coupons: void the one issued.
     await page.locator('[data-test=issued-wallet]').click();
@@ -80,7 +85,7 @@ describeConsole('the commerce pages in Chromium', () => {
     await page.locator('[data-test^=void-]').click();
     await confirm(page);
     await expect.poll(() => rows(page, 'wallet-table').first().textContent()).toContain('Voided');
-    await h.shot(page, '04-user-coupons');
+    await shot(page, '04-user-coupons');
 
     // Back to the template: disable it.
     await page.goBack();
@@ -98,7 +103,7 @@ describeConsole('the commerce pages in Chromium', () => {
     await expect.poll(() => rows(viewer.page, 'template-table').count()).toBe(20);
     expect(await viewer.page.locator('[data-test=new-template]').count()).toBe(0);
     expect(await viewer.page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth')).toBeLessThanOrEqual(0);
-    await h.shot(viewer.page, '01b-coupon-templates-tablet');
+    await shot(viewer.page, '01b-coupon-templates-tablet');
     await viewer.close();
   }, 60_000);
 
@@ -121,7 +126,7 @@ describeConsole('the commerce pages in Chromium', () => {
     await expect.poll(() => page.locator('[data-test=promotion-table]').textContent()).toContain('Nothing here yet');
     await h.choose(page, 'filter-status', 'Scheduled');
     await expect.poll(() => rows(page, 'promotion-table').count()).toBe(2);
-    await h.shot(page, '05-promotions');
+    await shot(page, '05-promotions');
 
     // Saving 150 on a 100 threshold is the API's to refuse.
     await page.locator('[data-test=new-promotion]').click();
@@ -131,7 +136,7 @@ describeConsole('the commerce pages in Chromium', () => {
     await page.locator('input[name=tier_off_0]').fill('150');
     await page.locator('[data-test=save]').click();
     await expect.poll(() => page.locator('[data-test=error]').textContent()).toMatch(/bulk_discount\.tiers\.0\.off.*invalid_request/);
-    await h.shot(page, '06-promotion-create-refused');
+    await shot(page, '06-promotion-create-refused');
     await page.locator('input[name=tier_off_0]').fill('15');
     await page.locator('[data-test=save]').click();
     await page.waitForURL(/\/commerce\/promotions\/prm/);
@@ -144,7 +149,7 @@ describeConsole('the commerce pages in Chromium', () => {
     await page.locator('[data-test=save]').click();
     await page.waitForURL(/\/commerce\/promotions\/prm[^/]+$/);
     await expect.poll(() => page.locator('[data-test=rule]').textContent()).toContain('Spend 100.00, save 20.00');
-    await h.shot(page, '07-promotion-detail');
+    await shot(page, '07-promotion-detail');
     await page.locator('[data-test=end]').click();
     await confirm(page);
     await expect.poll(() => page.locator('[data-test=promotion-status]').textContent()).toContain('Ended');
@@ -178,7 +183,7 @@ describeConsole('the commerce pages in Chromium', () => {
     await h.choose(page, 'filter-status', 'Running');
     await expect.poll(() => rows(page, 'activity-table').count()).toBe(1);
     await expect.poll(() => rows(page, 'activity-table').first().textContent()).toContain('59.00 / 99.00');
-    await h.shot(page, '08-group-buys');
+    await shot(page, '08-group-buys');
 
     // A group of 50 is above the configured maximum: the API says so.
     await page.locator('[data-test=new-activity]').click();
@@ -190,7 +195,7 @@ describeConsole('the commerce pages in Chromium', () => {
     await page.locator('input[name=group_size]').fill('50');
     await page.locator('[data-test=save]').click();
     await expect.poll(() => page.locator('[data-test=error]').textContent()).toMatch(/group_size_too_large/);
-    await h.shot(page, '09-group-buy-create-refused');
+    await shot(page, '09-group-buy-create-refused');
     await page.locator('input[name=group_size]').fill('2');
     await page.locator('[data-test=save]').click();
     await page.waitForURL(/\/commerce\/group-buys\/gba/);
@@ -211,14 +216,14 @@ describeConsole('the commerce pages in Chromium', () => {
     await page.locator('[data-test=group-leader-1]').click();
     await expect.poll(() => rows(page, 'member-table').count()).toBe(2);
     await expect.poll(() => page.locator('[data-test=member-table]').textContent()).toContain('member-2');
-    await h.shot(page, '10-group-buy-members');
+    await shot(page, '10-group-buy-members');
     await page.locator('.n-drawer .n-base-close').click();
     await h.choose(page, 'group-status', 'Open');
     await expect.poll(() => rows(page, 'group-table').count()).toBe(2);
     await page.locator('[data-test=end]').click();
     await confirm(page);
     await expect.poll(() => page.locator('[data-test=activity-status]').textContent()).toContain('Ended');
-    await h.shot(page, '11-group-buy-detail');
+    await shot(page, '11-group-buy-detail');
     expect(unexpected(failures)).toEqual([]);
     await close();
   }, 60_000);
@@ -248,7 +253,7 @@ describeConsole('the commerce pages in Chromium', () => {
     const refused = rows(page, 'not-applied-table').filter({ hasText: 'Mug over 1000' });
     await expect.poll(() => refused.textContent()).toContain('Threshold not reached');
     await expect.poll(() => refused.textContent()).toContain('below_threshold');
-    await h.shot(page, '12-quote-simulator');
+    await shot(page, '12-quote-simulator');
 
     // In Chinese, the reason and the API's message come in Chinese.
     await h.choose(page, 'language', '中文');
