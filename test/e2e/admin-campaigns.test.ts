@@ -204,7 +204,27 @@ describeConsole('the core console pages in Chromium', () => {
     await h.shot(page, '06-access-client-keys');
     expect(ok(failures)).toEqual([]);
     await close();
+
+    // An operator (not an admin) is not offered them (the API needs the admin role).
+    const asOperator = await h.open('/access', { as: 'operator' });
+    await asOperator.page.locator('[data-test=key-table]').waitFor();
+    expect(await asOperator.page.locator('[data-test=client-keys]').count()).toBe(0);
+    await asOperator.close();
   }, 60_000);
+
+  it('speaks Chinese in the form builder, and so does the preview on a Chinese browser', async () => {
+    const { page, failures, close } = await h.open('/campaigns/new', { locale: 'zh-CN' });
+    await page.locator('[data-test=landing-preview][data-ready=true]').waitFor();
+    await page.click('[data-test=add-date]');
+    await page.locator('input[name=field_label_0]').fill('到店日期');
+    const frame = page.frameLocator('[data-test=landing-preview]');
+    await poll(() => labels(frame)).toEqual(['手机号*', '到店日期']);
+    expect(await frame.locator('input[name=field_1]').getAttribute('type')).toBe('date');
+    expect(await page.locator('[data-test=form-builder]').textContent()).toContain('落地页');
+    await h.shot(page, '08-campaign-form-zh');
+    expect(ok(failures)).toEqual([]);
+    await close();
+  }, 30_000);
 
   it("shows today's grants, redemptions, orders and outreach as the API counts them", async () => {
     const { campaignId, rewardId } = await codeCampaign(h.t, { campaign: { campaign_name: 'Dashboard figures' } });
