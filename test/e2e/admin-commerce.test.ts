@@ -107,7 +107,7 @@ describeConsole('the commerce pages in Chromium', () => {
     await viewer.close();
   }, 60_000);
 
-  it('promotions: filter and page the list, a create refused then saved, detail, edit, end', async () => {
+  it('promotions: filter and page the list, a create refused then saved, detail, edit, end; a flash sale', async () => {
     const window = { start_time: at(24 * HOUR), end_time: at(48 * HOUR) };
     await Promise.all([
       ...Array.from({ length: 21 }, (_, i) =>
@@ -153,6 +153,18 @@ describeConsole('the commerce pages in Chromium', () => {
     await page.locator('[data-test=end]').click();
     await confirm(page);
     await expect.poll(() => page.locator('[data-test=promotion-status]').textContent()).toContain('Ended');
+
+    // A flash sale: an item at a sale price with its stock; the detail shows the stock row.
+    await page.goto(`${h.base}/admin/commerce/promotions/new`);
+    await page.locator('input[name=name]').fill('Tea flash sale');
+    await h.choose(page, 'promotion-type', 'Flash sale');
+    await page.locator('input[name=flash_item_0]').fill('tea');
+    await page.locator('input[name=flash_price_0]').fill('9.9');
+    await page.locator('input[name=flash_stock_0]').fill('100');
+    await page.locator('[data-test=save]').click();
+    await page.waitForURL(/\/commerce\/promotions\/prm[^/]+$/);
+    await expect.poll(() => page.locator('[data-test=rule]').textContent()).toContain('tea: 9.90');
+    await expect.poll(() => rows(page, 'stock-table').first().textContent()).toContain('100');
     expect(unexpected(failures)).toEqual([]);
     await close();
   }, 60_000);
