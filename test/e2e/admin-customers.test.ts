@@ -163,7 +163,7 @@ describeConsole('the customers and audiences pages in Chromium', () => {
     await tablet.page.setViewportSize({ width: 768, height: 1024 });
     await expect.poll(() => shown(tablet.page, 'saved-count')).toBe('8');
     expect(await tablet.page.locator('[data-test=rule-root]').textContent()).toContain('满足全部');
-    expect(await tablet.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(768);
+    expect(await tablet.page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(768);
     await h.shot(tablet.page, '09-audience-tablet-zh');
     await tablet.close();
   });

@@ -109,6 +109,8 @@ export interface paths {
                     page_size?: number;
                     /** @description PLATFORM (default): a tenant of the platform; CHANNEL: a channel partner, which may also create a campaign with its codes in one request (POST /v1/partner/campaigns) */
                     tenant_type?: "PLATFORM" | "CHANNEL";
+                    /** @description The tenant id or name contains it (case-insensitive) */
+                    search?: string;
                 };
                 header?: never;
                 path?: never;
@@ -1154,6 +1156,10 @@ export interface paths {
                                 updated_at: string;
                                 /** @description Goes up by one on every change */
                                 version: number;
+                                /** @description The console operator (operator_id) who created it; null when an API key did */
+                                created_by?: string | null;
+                                /** @description The console operator who last changed it; changes by API keys are in the audit log */
+                                updated_by?: string | null;
                             };
                             batch: {
                                 batch_id: string;
@@ -1267,6 +1273,10 @@ export interface paths {
                                 updated_at: string;
                                 /** @description Goes up by one on every change */
                                 version: number;
+                                /** @description The console operator (operator_id) who created it; null when an API key did */
+                                created_by?: string | null;
+                                /** @description The console operator who last changed it; changes by API keys are in the audit log */
+                                updated_by?: string | null;
                             };
                             batch: {
                                 batch_id: string;
@@ -2335,6 +2345,10 @@ export interface paths {
                                 updated_at: string;
                                 /** @description Goes up by one on every change */
                                 version: number;
+                                /** @description The console operator (operator_id) who created it; null when an API key did */
+                                created_by?: string | null;
+                                /** @description The console operator who last changed it; changes by API keys are in the audit log */
+                                updated_by?: string | null;
                             }[];
                             pagination: {
                                 total: number;
@@ -2454,6 +2468,10 @@ export interface paths {
                             updated_at: string;
                             /** @description Goes up by one on every change */
                             version: number;
+                            /** @description The console operator (operator_id) who created it; null when an API key did */
+                            created_by?: string | null;
+                            /** @description The console operator who last changed it; changes by API keys are in the audit log */
+                            updated_by?: string | null;
                         };
                     };
                 };
@@ -2569,6 +2587,10 @@ export interface paths {
                             updated_at: string;
                             /** @description Goes up by one on every change */
                             version: number;
+                            /** @description The console operator (operator_id) who created it; null when an API key did */
+                            created_by?: string | null;
+                            /** @description The console operator who last changed it; changes by API keys are in the audit log */
+                            updated_by?: string | null;
                         };
                     };
                 };
@@ -2690,6 +2712,10 @@ export interface paths {
                             updated_at: string;
                             /** @description Goes up by one on every change */
                             version: number;
+                            /** @description The console operator (operator_id) who created it; null when an API key did */
+                            created_by?: string | null;
+                            /** @description The console operator who last changed it; changes by API keys are in the audit log */
+                            updated_by?: string | null;
                         };
                     };
                 };
@@ -2873,6 +2899,10 @@ export interface paths {
                             updated_at: string;
                             /** @description Goes up by one on every change */
                             version: number;
+                            /** @description The console operator (operator_id) who created it; null when an API key did */
+                            created_by?: string | null;
+                            /** @description The console operator who last changed it; changes by API keys are in the audit log */
+                            updated_by?: string | null;
                         };
                     };
                 };
@@ -2999,6 +3029,10 @@ export interface paths {
                             updated_at: string;
                             /** @description Goes up by one on every change */
                             version: number;
+                            /** @description The console operator (operator_id) who created it; null when an API key did */
+                            created_by?: string | null;
+                            /** @description The console operator who last changed it; changes by API keys are in the audit log */
+                            updated_by?: string | null;
                         };
                     };
                 };
@@ -3125,6 +3159,10 @@ export interface paths {
                             updated_at: string;
                             /** @description Goes up by one on every change */
                             version: number;
+                            /** @description The console operator (operator_id) who created it; null when an API key did */
+                            created_by?: string | null;
+                            /** @description The console operator who last changed it; changes by API keys are in the audit log */
+                            updated_by?: string | null;
                         };
                     };
                 };
@@ -3251,6 +3289,10 @@ export interface paths {
                             updated_at: string;
                             /** @description Goes up by one on every change */
                             version: number;
+                            /** @description The console operator (operator_id) who created it; null when an API key did */
+                            created_by?: string | null;
+                            /** @description The console operator who last changed it; changes by API keys are in the audit log */
+                            updated_by?: string | null;
                         };
                     };
                 };
@@ -3872,6 +3914,10 @@ export interface paths {
                                 /** Format: date-time */
                                 updated_at: string;
                                 version: number;
+                                /** @description The console operator (operator_id) who created it; null when an API key did */
+                                created_by?: string | null;
+                                /** @description The console operator who last changed it; changes by API keys are in the audit log */
+                                updated_by?: string | null;
                             }[];
                             pagination: {
                                 total: number;
@@ -3992,6 +4038,10 @@ export interface paths {
                             /** Format: date-time */
                             updated_at: string;
                             version: number;
+                            /** @description The console operator (operator_id) who created it; null when an API key did */
+                            created_by?: string | null;
+                            /** @description The console operator who last changed it; changes by API keys are in the audit log */
+                            updated_by?: string | null;
                         };
                     };
                 };
@@ -4106,6 +4156,10 @@ export interface paths {
                             /** Format: date-time */
                             updated_at: string;
                             version: number;
+                            /** @description The console operator (operator_id) who created it; null when an API key did */
+                            created_by?: string | null;
+                            /** @description The console operator who last changed it; changes by API keys are in the audit log */
+                            updated_by?: string | null;
                         };
                     };
                 };
@@ -4223,6 +4277,10 @@ export interface paths {
                             /** Format: date-time */
                             updated_at: string;
                             version: number;
+                            /** @description The console operator (operator_id) who created it; null when an API key did */
+                            created_by?: string | null;
+                            /** @description The console operator who last changed it; changes by API keys are in the audit log */
+                            updated_by?: string | null;
                         };
                     };
                 };
@@ -5935,6 +5993,131 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/redeem-code-batches": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the tenant's batches, newest first (filters: campaign, status) */
+        get: {
+            parameters: {
+                query?: {
+                    page?: number;
+                    page_size?: number;
+                    campaign_id?: string;
+                    status?: "PENDING" | "RUNNING" | "DONE" | "VOIDED";
+                    tenant_id?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            batches: {
+                                batch_id: string;
+                                tenant_id: string;
+                                campaign_id: string;
+                                /** @description null: reward_rules decide the grants */
+                                reward_id: string | null;
+                                product_code: string;
+                                code_type: string;
+                                length: number;
+                                prefix: string;
+                                alphabet: string;
+                                check_char: boolean;
+                                group_size: number | null;
+                                expires_at: string | null;
+                                /** @description expires_at was the batch's creation plus these days */
+                                valid_days: number | null;
+                                max_uses: number;
+                                /** @description null = every product */
+                                applicable_products: string[] | null;
+                                rule_id: string | null;
+                                reward_rules: {
+                                    /**
+                                     * @description COUPON: a coupon template is claimed for the user; REWARD: a reward is granted
+                                     * @enum {string}
+                                     */
+                                    type: "COUPON" | "REWARD";
+                                    /** @description COUPON: the coupon template id; REWARD: the reward id */
+                                    id: string;
+                                    condition?: {
+                                        /** @description The user must carry this tag (customers module) */
+                                        userTag?: string;
+                                    } | null;
+                                }[] | null;
+                                one_per_user: boolean;
+                                extra_data: {
+                                    [key: string]: unknown;
+                                } | null;
+                                /** @enum {string} */
+                                status: "PENDING" | "RUNNING" | "DONE" | "VOIDED";
+                                total: number;
+                                generated: number;
+                                entropy_bits: number;
+                                voided_at: string | null;
+                                /** Format: date-time */
+                                created_at: string;
+                                /** Format: date-time */
+                                updated_at: string;
+                                /** @description The codes (display form), for batches made at once */
+                                codes?: string[];
+                            }[];
+                            pagination: {
+                                total: number;
+                                page: number;
+                                page_size: number;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/redeem-code-batches/{batch_id}": {
         parameters: {
             query?: never;
@@ -7590,6 +7773,118 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/customers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Search customer profiles: by user id prefix, tag, phone or e-mail (attributes.phone / attributes.email); most recently changed first */
+        get: {
+            parameters: {
+                query?: {
+                    page?: number;
+                    page_size?: number;
+                    /** @description Profiles whose user_id starts with this */
+                    user_id?: string;
+                    /** @description A tag: 1-64 characters, no leading or trailing space */
+                    tag?: string;
+                    /** @description attributes.phone equals this */
+                    phone?: string;
+                    /** @description attributes.email equals this */
+                    email?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            customers: {
+                                tenant_id: string;
+                                user_id: string;
+                                tags: string[];
+                                attributes: {
+                                    [key: string]: unknown;
+                                };
+                                consent: {
+                                    sms: {
+                                        /** @enum {string} */
+                                        status: "opt_in" | "opt_out";
+                                        /** Format: date-time */
+                                        updated_at: string;
+                                    } | null;
+                                    email: {
+                                        /** @enum {string} */
+                                        status: "opt_in" | "opt_out";
+                                        /** Format: date-time */
+                                        updated_at: string;
+                                    } | null;
+                                    push: {
+                                        /** @enum {string} */
+                                        status: "opt_in" | "opt_out";
+                                        /** Format: date-time */
+                                        updated_at: string;
+                                    } | null;
+                                };
+                                /** Format: date-time */
+                                created_at: string;
+                                /** Format: date-time */
+                                updated_at: string;
+                            }[];
+                            pagination: {
+                                total: number;
+                                page: number;
+                                page_size: number;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/customers/{user_id}/tags": {
         parameters: {
             query?: never;
@@ -7943,6 +8238,105 @@ export interface paths {
                 };
                 /** @description Default Response */
                 422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/audiences/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Evaluate a TAG or SEGMENT rule that is not saved: how many users it matches now, and the first of them
+         * @description The rule is checked as on create (400 invalid_rule names the node) and evaluated by the same query as GET /v1/audiences/{id}/count.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @description The type the rule is for (LIST audiences have no rule)
+                         * @enum {string}
+                         */
+                        audience_type: "TAG" | "SEGMENT";
+                        /** @description TAG: {"tags_any"?, "tags_all"?, "tags_none"?}. SEGMENT: {"and": [...]}, {"or": [...]}, {"not": {...}} or {"field", "op", "value"}. LIST: none. */
+                        rule: {
+                            [key: string]: unknown;
+                        } | null;
+                        /**
+                         * @description How many matching users to list (0: the count only)
+                         * @default 10
+                         */
+                        page_size?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description How many users the rule matches now */
+                            count: number;
+                            /** @description The first matching users, in user_id order */
+                            customers: {
+                                user_id: string;
+                                /** @description null: a LIST member without a profile */
+                                tags: string[] | null;
+                                attributes: {
+                                    [key: string]: unknown;
+                                } | null;
+                            }[];
+                            /** Format: date-time */
+                            evaluated_at: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -8651,6 +9045,8 @@ export interface paths {
                     /** @description e.g. USER_REGISTER, SIGN_IN, ORDER_PAID */
                     event_type?: string;
                     product_code?: string;
+                    /** @description Only the tasks linked to this campaign */
+                    campaign_id?: string;
                     tenant_id?: string;
                 };
                 header?: {
@@ -17885,6 +18281,8 @@ export interface paths {
                     page_size?: number;
                     promotion_type?: "flash_sale" | "bulk_discount" | "gift";
                     active_at?: string;
+                    /** @description by the window now: scheduled (not started), active (started, not ended; a flash sale between its time slots included), ended */
+                    status?: "scheduled" | "active" | "ended";
                 };
                 header?: never;
                 path?: never;
@@ -21565,6 +21963,244 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/referrals/orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The referral orders, newest first (by status, payment, campaign, referrer, channel, phone, time) */
+        get: {
+            parameters: {
+                query?: {
+                    status?: "pending" | "paid" | "refunded" | "cancelled";
+                    pay_status?: "unpaid" | "paying" | "paid" | "refunded";
+                    campaign_id?: string;
+                    /** @description The referrer (u_id, resolved to a phone when it was a paid order id) */
+                    referrer_id?: string;
+                    /** @description The channel (c_id) the order came from */
+                    channel?: string;
+                    /** @description The phone that signed up (11 digits) */
+                    phone?: string;
+                    /** @description Only orders flagged for an operator (or only those not flagged) */
+                    flagged?: boolean;
+                    /** @description created_at >= this */
+                    created_from?: string;
+                    /** @description created_at < this */
+                    created_to?: string;
+                    page?: number;
+                    page_size?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            orders: {
+                                order_id: string;
+                                campaign_id: string;
+                                phone: string;
+                                referrer_id: string | null;
+                                channel: string | null;
+                                status: "pending" | "paid" | "refunded" | "cancelled";
+                                pay_status: "unpaid" | "paying" | "paid" | "refunded";
+                                amount: number;
+                                currency: string;
+                                provider: string;
+                                trade_no: string | null;
+                                success_code: string | null;
+                                flagged: boolean;
+                                flag_reason: string | null;
+                                refund_status: ("requested" | "succeeded") | null;
+                                /** Format: date-time */
+                                created_at: string;
+                                paid_at: string | null;
+                                /** Format: date-time */
+                                updated_at: string;
+                            }[];
+                            pagination: {
+                                total: number;
+                                page: number;
+                                page_size: number;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/referrals/orders/{order_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One referral order: payment, referral attribution, form data, rewards and refund */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    order_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            order_id: string;
+                            campaign_id: string;
+                            phone: string;
+                            referrer_id: string | null;
+                            channel: string | null;
+                            status: "pending" | "paid" | "refunded" | "cancelled";
+                            pay_status: "unpaid" | "paying" | "paid" | "refunded";
+                            amount: number;
+                            currency: string;
+                            provider: string;
+                            trade_no: string | null;
+                            success_code: string | null;
+                            flagged: boolean;
+                            flag_reason: string | null;
+                            refund_status: ("requested" | "succeeded") | null;
+                            /** Format: date-time */
+                            created_at: string;
+                            paid_at: string | null;
+                            /** Format: date-time */
+                            updated_at: string;
+                            form_data: {
+                                [key: string]: unknown;
+                            };
+                            /** @description The referral rewards this order earned (level 1: the referrer; 2: their referrer) */
+                            rewards: {
+                                reward_id: string;
+                                order_id: string;
+                                campaign_id: string;
+                                user_id: string;
+                                level: number;
+                                amount: number;
+                                status: string;
+                                settled_at: string | null;
+                                /** Format: date-time */
+                                created_at: string;
+                                /** @description What the reward paid of the user's debt first */
+                                debt_paid: number;
+                                reversed_at: string | null;
+                                clawed_back: number | null;
+                                debt: number | null;
+                            }[];
+                            refund: {
+                                order_id: string;
+                                out_refund_no: string;
+                                refund_id: string | null;
+                                status: "requested" | "succeeded";
+                                amount: number;
+                                currency: string;
+                                reason: string | null;
+                                order_status: string;
+                                /** Format: date-time */
+                                requested_at: string;
+                                settled_at: string | null;
+                            } | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/referrals/withdrawals": {
         parameters: {
             query?: never;
@@ -24226,6 +24862,97 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/sync/records": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The sync records, last changed first (by status: failed lists those that gave up or were refused; kind; target) */
+        get: {
+            parameters: {
+                query?: {
+                    status?: "pending" | "synced" | "failed" | "skipped";
+                    /** @description order, reward */
+                    kind?: "order" | "reward";
+                    target_id?: string;
+                    page?: number;
+                    page_size?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            records: {
+                                sync_id: string;
+                                target_id: string | null;
+                                /** @description order, reward */
+                                kind: "order" | "reward";
+                                record_id: string;
+                                order_id: string;
+                                status: "pending" | "synced" | "failed" | "skipped";
+                                attempts: number;
+                                last_error: string | null;
+                                last_attempt_at: string | null;
+                                synced_at: string | null;
+                                /** Format: date-time */
+                                created_at: string;
+                            }[];
+                            pagination: {
+                                total: number;
+                                page: number;
+                                page_size: number;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/sync/status/{order_id}": {
         parameters: {
             query?: never;
@@ -25546,6 +26273,12 @@ export interface paths {
                     key_id?: string;
                     /** @description Exact route pattern */
                     route?: string;
+                    method?: "POST" | "PUT" | "PATCH" | "DELETE";
+                    /** @description The changed thing (exact id) */
+                    entity_id?: string;
+                    actor_kind?: "operator" | "api_key" | "master" | "anonymous";
+                    /** @description A sign-in event; 'any': every sign-in event */
+                    event?: ("sign_in" | "sign_in_failed" | "locked_out" | "sign_out") | "any";
                     since?: string;
                     until?: string;
                 };
@@ -25565,7 +26298,8 @@ export interface paths {
                             entries: {
                                 audit_id: string;
                                 tenant_id: string | null;
-                                actor_kind: "operator" | "api_key" | "master";
+                                /** @description anonymous: a failed sign-in of an unknown e-mail */
+                                actor_kind: "operator" | "api_key" | "master" | "anonymous";
                                 operator_id: string | null;
                                 key_id: string | null;
                                 method: string;
@@ -25576,6 +26310,12 @@ export interface paths {
                                 request_id: string;
                                 /** Format: date-time */
                                 at: string;
+                                /** @description A console sign-in event; null for an API request */
+                                event: ("sign_in" | "sign_in_failed" | "locked_out" | "sign_out") | null;
+                                /** @description Of a sign-in event: email, ip */
+                                details: {
+                                    [key: string]: unknown;
+                                } | null;
                             }[];
                             pagination: {
                                 total: number;
