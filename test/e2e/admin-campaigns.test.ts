@@ -113,6 +113,12 @@ describeConsole('the core console pages in Chromium', () => {
     await h.shot(page, '03-campaign-edit-tablet');
     expect(ok(failures)).toEqual([]);
     await close();
+
+    // A viewer reads it, with no edit or lifecycle button.
+    const viewer = await h.open(`/campaigns/${id}`, { as: 'viewer' });
+    await poll(() => viewer.page.locator('[data-test=form-fields] li').count()).toBe(2);
+    expect(await viewer.page.locator('[data-test=edit], [data-test^=action-]').count()).toBe(0);
+    await viewer.close();
   }, 60_000);
 
   it('lists code batches page by page, filtered by campaign and status; a picked batch shows its codes', async () => {
