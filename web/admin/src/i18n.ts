@@ -6,6 +6,7 @@ import { createI18n } from 'vue-i18n';
 import { en } from './messages/en';
 import { zhCN } from './messages/zh-CN';
 import { AREAS } from './areas';
+import { groupsEn, groupsZhCN } from './messages/groups';
 
 export type Locale = 'zh-CN' | 'en';
 const STORE = 'mh-admin-locale';
@@ -23,8 +24,8 @@ export const i18n = createI18n({
   fallbackLocale: 'en',
   // The core texts and every area's (an area's keys sit beside the core's top-level keys).
   messages: {
-    en: Object.assign({}, en, ...AREAS.map((a) => a.messages.en)),
-    'zh-CN': Object.assign({}, zhCN, ...AREAS.map((a) => a.messages['zh-CN'])),
+    en: Object.assign({}, en, groupsEn, ...AREAS.map((a) => a.messages.en)),
+    'zh-CN': Object.assign({}, zhCN, groupsZhCN, ...AREAS.map((a) => a.messages['zh-CN'])),
   },
 });
 

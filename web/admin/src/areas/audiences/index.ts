@@ -201,6 +201,7 @@ const zh: typeof en = {
 
 export default defineArea({
   order: 310,
+  group: 'menuGroup.customers',
   routes: [
     { path: '/audiences', name: 'audiences', component: () => import('./AudiencesPage.vue') },
     { path: '/audiences/new', name: 'audiences-new', component: () => import('./AudienceEdit.vue'), meta: { roles: ['admin', 'operator'] } },

@@ -10,6 +10,7 @@ import { zhCN } from './messages.zh-CN';
 
 export default defineArea({
   order: 500,
+  group: 'menuGroup.commerce',
   routes: [
     { path: '/commerce/coupons', name: 'commerce-coupons', component: () => import('./CouponTemplates.vue') },
     { path: '/commerce/coupons/new', name: 'commerce-coupons-new', component: () => import('./CouponTemplateEdit.vue'), meta: { roles: ['admin'] } },

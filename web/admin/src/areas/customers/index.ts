@@ -83,6 +83,7 @@ const zh: typeof en = {
 
 export default defineArea({
   order: 300,
+  group: 'menuGroup.customers',
   routes: [
     { path: '/customers', name: 'customers', component: () => import('./CustomersPage.vue') },
     { path: '/customers/import', name: 'customers-import', component: () => import('./CustomerImport.vue'), meta: { roles: ['admin', 'operator'] } },

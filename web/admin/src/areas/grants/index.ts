@@ -93,6 +93,7 @@ const zh: typeof en = {
 
 export default defineArea({
   order: 200,
+  group: 'menuGroup.engagement',
   routes: [
     { path: '/grants', name: 'grants', component: () => import('./GrantsPage.vue') },
     { path: '/grants/:id', name: 'grants-detail', component: () => import('./GrantDetail.vue'), props: true },

@@ -61,6 +61,7 @@ const zh: typeof en = {
 
 export default defineArea({
   order: 210,
+  group: 'menuGroup.engagement',
   routes: [{ path: '/ledger', name: 'ledger', component: () => import('./LedgerPage.vue') }],
   nav: [{ route: 'ledger', label: 'ledgerArea.nav' }],
   messages: { en, 'zh-CN': zh },

@@ -4,6 +4,7 @@ import { en, zh } from './messages';
 
 export default defineArea({
   order: 900,
+  group: 'menuGroup.admin',
   routes: [{ path: '/operators', name: 'operators', meta: { scope: 'any', roles: ['admin'] }, component: () => import('./OperatorsPage.vue') }],
   nav: [{ route: 'operators', label: 'operatorsArea.nav', scope: 'any', roles: ['admin'] }],
   messages: { en, 'zh-CN': zh },

@@ -6,6 +6,7 @@ const write = { roles: ['admin', 'operator'] as ('admin' | 'operator')[] };
 
 export default defineArea({
   order: 400,
+  group: 'menuGroup.outreach',
   routes: [
     { path: '/outreach/templates', name: 'outreach-templates', component: () => import('./TemplatesPage.vue') },
     { path: '/outreach/campaigns', name: 'outreach-campaigns', component: () => import('./CampaignsPage.vue') },

@@ -8,6 +8,7 @@ import { en, zhCN } from './messages';
 
 export default defineArea({
   order: 600,
+  group: 'menuGroup.referrals',
   routes: [
     { path: '/referrals/orders', name: 'referrals-orders', component: () => import('./OrdersPage.vue') },
     { path: '/referrals/orders/:order_id', name: 'referrals-orders-detail', component: () => import('./OrderDetailPage.vue'), props: true },

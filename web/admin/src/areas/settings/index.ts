@@ -4,6 +4,7 @@ import { en, zh } from './messages';
 
 export default defineArea({
   order: 910,
+  group: 'menuGroup.admin',
   routes: [{ path: '/settings', name: 'settings', component: () => import('./SettingsPage.vue') }],
   nav: [{ route: 'settings', label: 'settingsArea.nav' }],
   messages: { en, 'zh-CN': zh },

@@ -143,6 +143,7 @@ const zh: typeof en = {
 
 export default defineArea({
   order: 220,
+  group: 'menuGroup.engagement',
   routes: [
     { path: '/tasks', name: 'tasks', component: () => import('./TasksPage.vue') },
     { path: '/tasks/new', name: 'tasks-new', component: () => import('./TaskEdit.vue'), meta: { roles: ['admin', 'operator'] } },
