@@ -12,19 +12,18 @@ import { mkdir, readdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ADMIN_DIST, ensureAdminBuilt } from '../../src/modules/admin-console/index.js';
 import { MASTER } from '../../src/platform/actor.js';
 import { systemClock } from '../../src/platform/clock.js';
-import { hasBrowser, launchChromium, requireBrowser } from '../helpers/chromium.js';
+import { launchChromium } from '../helpers/chromium.js';
+import { describeConsole } from '../helpers/console-browser.js';
 import { type TenantFixture, type TestApp, testApp } from '../helpers/test-app.js';
 
 const ARTIFACTS = join(import.meta.dirname, '..', 'artifacts', 'admin');
 const PASSWORD = 'correct-horse-battery-staple';
 
-requireBrowser('the admin console browser tests are');
-
-describe.skipIf(!hasBrowser)('the admin console in Chromium', () => {
+describeConsole('the admin console in Chromium', () => {
   let a: TestApp;
   let t: TenantFixture;
   let browser: Browser;
