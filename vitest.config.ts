@@ -14,13 +14,19 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     projects: [
-      { extends: true, test: { name: 'pglite', env: { MH_TEST_DB: 'pglite' } } },
+      // Each worker of the embedded project has a PGlite of its own, so its files run two at a time
+      // (this machine has two cores); it runs first.
+      { extends: true, test: { name: 'pglite', maxWorkers: 2, sequence: { groupOrder: 0 }, env: { MH_TEST_DB: 'pglite' } } },
       ...(withPostgres
         ? [
             {
               extends: true as const,
+              // One database for the whole run, so its files run one at a time: a file's background
+              // sweeps and job runners must never meet another file's rows mid-test.
               test: {
                 name: 'postgres',
+                maxWorkers: 1,
+                sequence: { groupOrder: 1 },
                 env: { MH_TEST_DB: 'postgres' },
                 globalSetup: ['test/helpers/postgres-global-setup.ts'],
               },

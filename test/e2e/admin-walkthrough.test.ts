@@ -82,6 +82,9 @@ describeConsole('a whole campaign from the console alone, in Chromium', () => {
       tenantKey = await page.locator('input[name=new_secret]').inputValue();
       expect(tenantKey.length).toBeGreaterThan(20);
       await page.locator('[data-test=secret-done]').click();
+      // The install has other tenants: the marketer finds the new one by its ID.
+      await page.locator('input[name=tenant_search]').fill(tenantId);
+      await page.locator('[data-test=tenant-search]').click();
       await page.locator('[data-test=tenant-table]').getByText(tenantId).click();
       await page.waitForURL(new RegExp(`/admin/tenants/${tenantId}$`));
       await page.locator('[data-test=operator-new]').click();
