@@ -40,6 +40,7 @@ import { answerClientError, answerFrameworkError, installErrorHandling, MAX_PARA
 import { healthRoutes } from './health.routes.js';
 import { installIdempotency } from './idempotency-hooks.js';
 import { createMetricsRegistry, installHttpMetrics } from './metrics.js';
+import { installOperationalMetrics } from './ops-metrics.js';
 import { createServices } from './services.js';
 import type { Api } from '../platform/http/types.js';
 import { createUnitOfWork } from '../platform/http/unit-of-work.js';
@@ -162,6 +163,7 @@ export async function buildApp(options: BuildAppOptions): Promise<Api> {
   installErrorHandling(app);
   installInputGuard(app);
   installHttpMetrics(app, registry);
+  installOperationalMetrics(registry, { db, pool: database.pool ?? null });
   installAuth(app, apiKeys, { clientAccess: services.clientAccess, guard: services.clientGuard }, services.operatorSessions);
   installAudit(app, services.audit);
   installIdempotency(app, idempotency);

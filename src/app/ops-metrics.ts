@@ -1,0 +1,94 @@
+import type pg from 'pg';
+import { Gauge, type Registry } from 'prom-client';
+import { sql, type Kysely } from 'kysely';
+import type { DB } from '../db/schema.js';
+
+/**
+ * Gauges read when /metrics is scraped, for what wakes an operator: the job queue (due jobs, the
+ * oldest due job's age, running and dead jobs per queue; one grouped query over the job table's
+ * partial indexes) and the PostgreSQL pool's saturation (nothing to read on PGlite).
+ */
+export function installOperationalMetrics(registry: Registry, deps: { db: Kysely<DB>; pool: pg.Pool | null }): void {
+  const state = { due: new Map<string, number>(), age: new Map<string, number>(), running: new Map<string, number>(), dead: new Map<string, number>() };
+  let pending: Promise<void> | null = null;
+  let databaseUp = 1;
+
+  // One query per scrape feeds the four job gauges (the first gauge collected starts it).
+  async function readJobs(): Promise<void> {
+    const { rows } = await sql<{ queue: string; status: string; n: string; oldest: string | null }>`
+      select queue, status, count(*)::text as n,
+             extract(epoch from (now() - min(run_at)))::text as oldest
+        from job
+       where (status = 'PENDING' and run_at <= now()) or status in ('RUNNING', 'DEAD')
+       group by queue, status`.execute(deps.db);
+    for (const map of Object.values(state)) map.clear();
+    for (const r of rows) {
+      if (r.status === 'PENDING') {
+        state.due.set(r.queue, Number(r.n));
+        state.age.set(r.queue, Math.max(0, Number(r.oldest ?? 0)));
+      } else if (r.status === 'RUNNING') state.running.set(r.queue, Number(r.n));
+      else state.dead.set(r.queue, Number(r.n));
+    }
+  }
+  function jobs(): Promise<void> {
+    pending ??= readJobs()
+      .then(() => {
+        databaseUp = 1;
+      })
+      .catch((err: unknown) => {
+        databaseUp = 0;
+        throw err;
+      })
+      .finally(() => setTimeout(() => (pending = null), 0));
+    return pending;
+  }
+
+  new Gauge({
+    name: 'marketing_database_up',
+    help: '1 when the scrape could read the database (the job queue query), 0 when it could not',
+    registers: [registry],
+    async collect() {
+      await jobs().catch(() => undefined);
+      this.set(databaseUp);
+    },
+  });
+
+  const jobGauge = (name: string, help: string, map: keyof typeof state) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['queue'] as const,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        await jobs().catch(() => undefined); // an unreachable database shows as no series (and /ready says DOWN)
+        for (const [queue, value] of state[map]) this.set({ queue }, value);
+      },
+    });
+  jobGauge('marketing_jobs_due', 'Jobs due now and not yet claimed, per queue', 'due');
+  jobGauge('marketing_jobs_oldest_due_age_seconds', 'How long the oldest due job of each queue has waited', 'age');
+  jobGauge('marketing_jobs_running', 'Jobs claimed by a worker and not finished, per queue', 'running');
+  jobGauge('marketing_jobs_dead', 'Jobs that ran out of attempts (kept until someone looks), per queue', 'dead');
+
+  const { pool } = deps;
+  if (!pool) return;
+  new Gauge({
+    name: 'marketing_db_pool_connections',
+    help: 'PostgreSQL pool connections by state (total, idle, waiting = callers queued for a connection)',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      this.set({ state: 'total' }, pool.totalCount);
+      this.set({ state: 'idle' }, pool.idleCount);
+      this.set({ state: 'waiting' }, pool.waitingCount);
+    },
+  });
+  new Gauge({
+    name: 'marketing_db_pool_max',
+    help: 'The most connections the PostgreSQL pool opens',
+    registers: [registry],
+    collect() {
+      this.set(pool.options.max ?? 0);
+    },
+  });
+}
