@@ -163,7 +163,7 @@ export async function buildApp(options: BuildAppOptions): Promise<Api> {
   installErrorHandling(app);
   installInputGuard(app);
   installHttpMetrics(app, registry);
-  installOperationalMetrics(registry, { db, pool: database.pool ?? null });
+  installOperationalMetrics(registry, { db, pool: database.pool ?? null, redis: services.redis });
   installAuth(app, apiKeys, { clientAccess: services.clientAccess, guard: services.clientGuard }, services.operatorSessions);
   installAudit(app, services.audit);
   installIdempotency(app, idempotency);

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import type { WebhookOutcome } from '../platform/webhook.js';
 
 /**
  * One registry per app instance (not prom-client's global), so several apps in one process
@@ -32,4 +33,23 @@ export function installHttpMetrics(app: FastifyInstance, registry: Registry): vo
     const body = await registry.metrics();
     return reply.type(registry.contentType).send(body);
   });
+}
+
+/**
+ * Webhook delivery attempts of the job queues (reward grants, group-buy outcomes), by kind and
+ * outcome. Each attempt counts, retries too: the failure ratio is per attempt. Outreach's webhook
+ * channel counts in marketing_outreach_messages_total{channel="webhook"} instead.
+ */
+export function webhookDeliveryCounter(registry: Registry): (kind: 'reward_grant' | 'group_buy') => (outcome: WebhookOutcome) => void {
+  const counter = new Counter({
+    name: 'marketing_webhook_deliveries_total',
+    help: 'Webhook delivery attempts by kind (reward_grant, group_buy) and outcome (delivered, rejected, unreachable, blocked)',
+    labelNames: ['kind', 'outcome'] as const,
+    registers: [registry],
+  });
+  return (kind) => {
+    // Zeros from the start, so a ratio over the first failures is not "no data".
+    for (const outcome of ['delivered', 'rejected', 'unreachable', 'blocked'] as const) counter.inc({ kind, outcome }, 0);
+    return (outcome) => counter.inc({ kind, outcome });
+  };
 }

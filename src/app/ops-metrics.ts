@@ -1,14 +1,82 @@
 import type pg from 'pg';
+import type { Redis } from 'ioredis';
 import { Gauge, type Registry } from 'prom-client';
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../db/schema.js';
+import { lowestStock, type StockLeft } from '../modules/inventory/index.js';
+import { liveRewardKeys } from '../modules/rewards/index.js';
+import { probeRedis } from '../platform/redis.js';
+
+/**
+ * How many rewards the stock gauges list: the limited-stock rewards closest to selling out. A
+ * constant rather than a setting: it bounds the series count (two series per reward per process)
+ * and 20 covers the rewards anyone watches at once.
+ */
+export const STOCK_GAUGE_REWARDS = 20;
+// Candidates read before dropping rewards that ended or were deleted (their slots stay).
+const STOCK_CANDIDATES = STOCK_GAUGE_REWARDS * 4;
+
+export interface OperationalMetricsDeps {
+  db: Kysely<DB>;
+  pool: pg.Pool | null;
+  /** The configured Redis client, or null when none is configured (then no marketing_redis_up). */
+  redis?: Redis | null;
+}
+
+/** Collapses the reads of one scrape into one: the first gauge collected starts it, the others share it. */
+function oncePerScrape<T>(read: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | null = null;
+  return () => {
+    pending ??= read().finally(() => setTimeout(() => (pending = null), 0));
+    return pending;
+  };
+}
+
+/** The live rewards among the lowest-stock candidates, at most STOCK_GAUGE_REWARDS of them. */
+export async function hotRewardStock(db: Kysely<DB>): Promise<StockLeft[]> {
+  const candidates = await lowestStock(db, STOCK_CANDIDATES);
+  const live = await liveRewardKeys(db, candidates);
+  return candidates.filter((c) => live.has(`${c.tenantId}\u0000${c.rewardId}`)).slice(0, STOCK_GAUGE_REWARDS);
+}
+
+function installStockGauges(registry: Registry, db: Kysely<DB>): void {
+  const read = oncePerScrape(() => hotRewardStock(db));
+  const stockGauge = (name: string, help: string, pick: (s: StockLeft) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['tenant_id', 'reward_id'] as const,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        const rows = await read().catch(() => []); // an unreachable database shows as no series
+        for (const s of rows) this.set({ tenant_id: s.tenantId, reward_id: s.rewardId }, pick(s));
+      },
+    });
+  stockGauge('marketing_reward_stock_left', `Units a grant can still take, for the ${STOCK_GAUGE_REWARDS} live limited-stock rewards closest to selling out`, (s) => s.left);
+  stockGauge('marketing_reward_stock_total', 'Total stock of the same rewards as marketing_reward_stock_left', (s) => s.total);
+}
+
+function installRedisGauge(registry: Registry, redis: Redis): void {
+  new Gauge({
+    name: 'marketing_redis_up',
+    help: '1 when Redis answered a PING within 500 ms at this scrape, 0 when not (the process then works on in-process fallbacks)',
+    registers: [registry],
+    async collect() {
+      this.set((await probeRedis(redis)) === 'UP' ? 1 : 0);
+    },
+  });
+}
 
 /**
  * Gauges read when /metrics is scraped, for what wakes an operator: the job queue (due jobs, the
  * oldest due job's age, running and dead jobs per queue; one grouped query over the job table's
- * partial indexes) and the PostgreSQL pool's saturation (nothing to read on PGlite).
+ * partial indexes), the PostgreSQL pool's saturation (nothing to read on PGlite), the stock left
+ * of the rewards closest to selling out, and whether Redis answers (when one is configured).
  */
-export function installOperationalMetrics(registry: Registry, deps: { db: Kysely<DB>; pool: pg.Pool | null }): void {
+export function installOperationalMetrics(registry: Registry, deps: OperationalMetricsDeps): void {
+  installStockGauges(registry, deps.db);
+  if (deps.redis) installRedisGauge(registry, deps.redis);
   const state = { due: new Map<string, number>(), age: new Map<string, number>(), running: new Map<string, number>(), dead: new Map<string, number>() };
   let pending: Promise<void> | null = null;
   let databaseUp = 1;

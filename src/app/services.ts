@@ -15,6 +15,7 @@ import { createInventoryService, inventoryMetrics } from '../modules/inventory/i
 import { createDeliveryDeadHandler, createDeliveryHandler, createGrantBatcher, createGrantService, grantMetrics } from '../modules/grants/index.js';
 import { createSoldOutGate } from '../platform/sold-out-gate.js';
 import { closeRedis, createRedis } from '../platform/redis.js';
+import { webhookDeliveryCounter } from './metrics.js';
 import { createRateLimiter, createRedemptionGuard, rateLimitMetrics } from '../platform/rate-limit/index.js';
 import type pg from 'pg';
 import { createCustomerService, customerMetrics } from '../modules/customers/index.js';
@@ -156,7 +157,8 @@ export function createServices(deps: ServiceDeps) {
     metrics: inventoryMetrics(registry),
     onStockReturned: (tenantId, rewardId) => grants.clearSoldOut(tenantId, rewardId),
   });
-  const delivery = createDeliveryHandler({ db, clock, allowPrivateNetworks: config.webhooks.allow_private_networks });
+  const countWebhook = webhookDeliveryCounter(registry);
+  const delivery = createDeliveryHandler({ db, clock, allowPrivateNetworks: config.webhooks.allow_private_networks, countAttempt: countWebhook('reward_grant') });
   const deliveryDead = createDeliveryDeadHandler({ db, clock });
 
   const log = { warn: deps.warn, info: (message: string) => deps.info?.(message) };
@@ -298,7 +300,7 @@ export function createServices(deps: ServiceDeps) {
     maxGroupSize: config.group_buys.max_group_size,
     guard: createGroupBuyGuard(limiter, config.rate_limits.group_buy_join),
   });
-  const groupBuyNotify = createGroupBuyNotifyHandler({ groupBuys, allowPrivateNetworks: config.webhooks.allow_private_networks });
+  const groupBuyNotify = createGroupBuyNotifyHandler({ groupBuys, allowPrivateNetworks: config.webhooks.allow_private_networks, countAttempt: countWebhook('group_buy') });
   // Promotions: audience_id asks the audiences module too; promotions.cache_ttl_ms keeps hot ones in this process.
   const promotions = createPromotionService({ db, clock, cacheTtlMs: config.promotions.cache_ttl_ms, membership: (tenantId, audienceId, userId, exec) => audiences.findMembership(tenantId, audienceId, userId, exec) });
   // Coupons: claim_policy audience asks the audiences module whether the user is a member.

@@ -112,6 +112,19 @@ export class WebhookBlockedError extends Error {
 }
 
 /**
+ * How one delivery attempt ended, for the delivery counters: `delivered` (2xx), `rejected` (the
+ * receiver answered another status), `unreachable` (no answer: connection, DNS or timeout),
+ * `blocked` (a private address the settings forbid; never retried).
+ */
+export type WebhookOutcome = 'delivered' | 'rejected' | 'unreachable' | 'blocked';
+
+/** The outcome of an attempt that threw (see WebhookOutcome). */
+export function webhookOutcomeOf(err: unknown): WebhookOutcome {
+  if (err instanceof WebhookBlockedError) return 'blocked';
+  return err instanceof WebhookDeliveryError && err.status !== undefined ? 'rejected' : 'unreachable';
+}
+
+/**
  * POSTs a signed webhook. Resolves with the status on 2xx; throws a WebhookDeliveryError on any
  * other status, a network failure or the timeout (default 10 s, covering the response body too).
  * Redirects are not followed: a signed payload must not travel to a host nobody configured.

@@ -1,7 +1,7 @@
 import type { Database } from '../../db/client.js';
 import type { Clock } from '../../platform/clock.js';
 import { type JobRecord, PermanentJobError } from '../../platform/jobs.js';
-import { sendWebhook, WebhookBlockedError } from '../../platform/webhook.js';
+import { sendWebhook, WebhookBlockedError, webhookOutcomeOf, type WebhookOutcome } from '../../platform/webhook.js';
 import { findRewardDistributor } from '../rewards/index.js';
 import * as repo from './grant.repo.js';
 import { toGrantView } from './grant.service.js';
@@ -19,7 +19,7 @@ const MAX_ERROR = 500;
  * nothing; the grant shows attempts and the last error, and FAILED once the job gives up.
  * Deliveries are at least once: receivers dedupe by the x-marketing-delivery-id header.
  */
-export function createDeliveryHandler(deps: { db: Database; clock: Clock; allowPrivateNetworks: boolean }) {
+export function createDeliveryHandler(deps: { db: Database; clock: Clock; allowPrivateNetworks: boolean; countAttempt?: (outcome: WebhookOutcome) => void }) {
   const { db, clock } = deps;
   return async (job: JobRecord): Promise<void> => {
     const { grant_id: grantId, event } = job.payload as DeliveryPayload;
@@ -42,6 +42,7 @@ export function createDeliveryHandler(deps: { db: Database; clock: Clock; allowP
         allowPrivateNetworks: deps.allowPrivateNetworks,
       });
     } catch (caught) {
+      deps.countAttempt?.(webhookOutcomeOf(caught));
       // A blocked destination will not unblock itself: no point in twelve attempts.
       const err = caught instanceof WebhookBlockedError ? new PermanentJobError(caught.message) : caught;
       // The runner retries with backoff; once it gives up, onDeliveryDead marks the grant FAILED.
@@ -52,6 +53,7 @@ export function createDeliveryHandler(deps: { db: Database; clock: Clock; allowP
       });
       throw err;
     }
+    deps.countAttempt?.('delivered');
     const now = clock.now();
     await repo.setDelivery(db, job.tenantId, grantId, {
       delivery_attempts: attempts,

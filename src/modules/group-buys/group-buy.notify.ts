@@ -1,5 +1,5 @@
 import { type JobRecord, PermanentJobError } from '../../platform/jobs.js';
-import { sendWebhook, WebhookBlockedError } from '../../platform/webhook.js';
+import { sendWebhook, WebhookBlockedError, webhookOutcomeOf, type WebhookOutcome } from '../../platform/webhook.js';
 import type { GroupBuyService, GroupEvent } from './group-buy.service.js';
 
 interface NotifyPayload {
@@ -14,7 +14,7 @@ interface NotifyPayload {
  * order ids. The job runner retries a throw with backoff; deliveries are at least once, with the
  * stable delivery id `<group_id>:<event>` to deduplicate on.
  */
-export function createGroupBuyNotifyHandler(deps: { groupBuys: GroupBuyService; allowPrivateNetworks: boolean }) {
+export function createGroupBuyNotifyHandler(deps: { groupBuys: GroupBuyService; allowPrivateNetworks: boolean; countAttempt?: (outcome: WebhookOutcome) => void }) {
   return async (job: JobRecord): Promise<void> => {
     const { group_id: groupId, event } = job.payload as NotifyPayload;
     const found = await deps.groupBuys.outcome(job.tenantId, groupId);
@@ -36,7 +36,9 @@ export function createGroupBuyNotifyHandler(deps: { groupBuys: GroupBuyService; 
     });
     try {
       await sendWebhook({ url: activity.webhook_url, secret: activity.webhook_secret, body, deliveryId, allowPrivateNetworks: deps.allowPrivateNetworks });
+      deps.countAttempt?.('delivered');
     } catch (caught) {
+      deps.countAttempt?.(webhookOutcomeOf(caught));
       // A blocked destination will not unblock itself: no point in retrying.
       throw caught instanceof WebhookBlockedError ? new PermanentJobError(caught.message) : caught;
     }

@@ -26,3 +26,4 @@ export function inventoryMetrics(registry: Registry) {
     expired: counter('marketing_inventory_expired_total', 'Reservations expired by the sweep'),
   };
 }
+export { lowestStock, type StockLeft } from './stock.low.js';

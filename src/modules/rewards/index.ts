@@ -3,6 +3,7 @@ import { Counter, type Registry } from 'prom-client';
 export { createRewardService, type RewardService } from './reward.service.js';
 export { rewardRoutes } from './reward.routes.js';
 export { findRewardDistributor } from './reward.distributor.js';
+export { liveRewardKeys } from './reward.live.js';
 export type { RewardConfig, Period, ValidatorConfig, DistributorConfig } from './reward.config.js';
 export { couponTemplateOf } from './reward.config.js';
 export type { RewardRow } from './reward.repo.js';
