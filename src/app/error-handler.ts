@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isCheckViolation, isForeignKeyViolation, isUniqueViolation, pgErrorCode } from '../db/errors.js';
+import { isCheckViolation, isDatabaseUnavailable, isDiskFull, isForeignKeyViolation, isUniqueViolation, pgErrorCode } from '../db/errors.js';
 import { AppError, isAppError } from '../platform/errors.js';
 import type { ErrorBodyType } from '../platform/http/common.schemas.js';
 import { type Language, preferredLanguage } from '../platform/http/language.js';
@@ -102,6 +102,10 @@ export function toAppError(err: unknown, lang: Language = 'en'): AppError {
   if (isUniqueViolation(err)) return new AppError('conflict', 'conflict', 'The resource already exists');
   if (isForeignKeyViolation(err)) return new AppError('invalid', 'invalid_reference', 'A referenced resource does not exist');
   if (isCheckViolation(err)) return new AppError('invalid', 'invalid_request', 'A value breaks a rule of the resource');
+  // The database away or its disk full: a clean refusal the client may send again (with the
+  // same Idempotency-Key), not an error of ours.
+  if (isDatabaseUnavailable(err)) return new AppError('unavailable', 'database_unavailable', 'The database is unavailable; send the request again shortly');
+  if (isDiskFull(err)) return new AppError('unavailable', 'database_disk_full', 'The database cannot write: its disk is full');
   const pgCode = pgErrorCode(err);
   if (pgCode === '22P02' || pgCode === '22003' || pgCode === '22007' || pgCode === '22008' || pgCode === '22001') {
     return new AppError('invalid', 'invalid_request', 'A value is out of range or malformed');

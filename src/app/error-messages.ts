@@ -72,6 +72,8 @@ export const zhMessages: Record<string, ZhMessage> = {
   // 5xx
   internal_error: '服务器内部错误，已连同请求 ID 记入日志',
   shutting_down: '服务器正在关闭，请重新发送请求（到其他实例）',
+  database_unavailable: '数据库暂时不可用，请稍后重新发送请求',
+  database_disk_full: '数据库磁盘已满，无法写入',
 };
 
 /** `<resource>_not_found` made by platform notFound(): `details.<resource>_id` names the id. */

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../platform/errors.js';
-import { IDEMPOTENCY_KEY_PATTERN, type IdempotencyStore } from '../platform/idempotency.js';
+import { IDEMPOTENCY_KEY_PATTERN, type IdempotencyClaim, type IdempotencyStore } from '../platform/idempotency.js';
 import { fingerprint } from '../platform/secrets.js';
 
 /**
@@ -8,7 +8,8 @@ import { fingerprint } from '../platform/secrets.js';
  * changed nothing and is not recorded), replayed or refused before the handler runs, and settled
  * by the unit of work (same transaction as the change) or, for refusals, in onSend.
  */
-export function installIdempotency(app: FastifyInstance, store: IdempotencyStore): void {
+export function installIdempotency(app: FastifyInstance, store: IdempotencyStore, options: { releaseRetryMs?: number } = {}): void {
+  const releaseRetryMs = options.releaseRetryMs ?? 1000;
   app.decorateRequest('idempotency', null);
 
   // Callback style: the common call has no key and must not pay for a promise.
@@ -72,15 +73,31 @@ export function installIdempotency(app: FastifyInstance, store: IdempotencyStore
   app.addHook('onSend', (request, reply, payload, done) => {
     const claim = request.idempotency;
     if (!claim || claim.settled) return done(null, payload);
-    const settle = reply.statusCode >= 500 || reply.statusCode === 429 ? store.release(claim) : store.completeAlone(claim, reply.statusCode, parseJson(payload));
+    const release = reply.statusCode >= 500 || reply.statusCode === 429;
+    const settle = release ? store.release(claim) : store.completeAlone(claim, reply.statusCode, parseJson(payload));
     settle.then(
       () => done(null, payload),
       (err: unknown) => {
         request.log.error({ err }, 'could not settle idempotency key');
+        // The database was away (the very failure answered): keep trying, or the client's retry
+        // would be refused with request_in_progress until the claim's lock runs out.
+        if (release) retryRelease(store, claim, releaseRetryMs, request);
         done(null, payload);
       },
     );
   });
+}
+
+/** Releases the claim in the background, once a `everyMs` (for at most a minute, the default lock). */
+function retryRelease(store: IdempotencyStore, claim: IdempotencyClaim, everyMs: number, request: FastifyRequest, tries = Math.ceil(60_000 / everyMs)): void {
+  if (tries <= 0) return;
+  // Unref'd: a retry pending must not hold a stopping process.
+  setTimeout(() => {
+    store.release(claim).catch((err: unknown) => {
+      if (tries === 1) request.log.warn({ err }, 'gave up releasing an idempotency key; its lock runs out instead');
+      retryRelease(store, claim, everyMs, request, tries - 1);
+    });
+  }, everyMs).unref();
 }
 
 function parseJson(payload: unknown): unknown {

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { postgresUrl, testDbKind } from '../../test/helpers/database.js';
 import { openPostgres } from './client.js';
+import { isDatabaseUnavailable } from './errors.js';
 
 describe.runIf(testDbKind() === 'postgres')('PostgreSQL connections', () => {
   const preparedOnOneConnection = async (preparedStatements: boolean) => {
@@ -44,6 +45,27 @@ describe.runIf(testDbKind() === 'postgres')('PostgreSQL connections', () => {
 
   it('can run without named statements (for poolers in transaction mode)', async () => {
     expect(await preparedOnOneConnection(false)).toBe(0);
+  });
+
+  it('survive the server ending a checked-out connection (a restart of PostgreSQL), and replace it', async () => {
+    const handle = await openPostgres(postgresUrl(), 1);
+    const admin = await openPostgres(postgresUrl(), 1);
+    try {
+      const err = await handle.db.connection().execute(async (conn) => {
+        const pid = (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(conn)).rows[0]!.pid;
+        await sql`select pg_terminate_backend(${pid})`.execute(admin.db);
+        // The server's goodbye (57P01) arrives while this connection runs no query: without a
+        // listener of ours, its 'error' event would end the process.
+        await new Promise((r) => setTimeout(r, 300));
+        return sql`select 1`.execute(conn).then(() => null, (e: unknown) => e);
+      });
+      expect(isDatabaseUnavailable(err)).toBe(true);
+      // The pool dropped the broken connection and opened another.
+      expect((await sql<{ n: number }>`select 1 as n`.execute(handle.db)).rows).toEqual([{ n: 1 }]);
+    } finally {
+      await handle.close();
+      await admin.close();
+    }
   });
 
   it('return int8 as numbers, as PGlite does', async () => {

@@ -101,6 +101,11 @@ export async function openPostgres(url: string, poolSize: number, options: { pre
   const pool = new pg.Pool({ connectionString: url, max: poolSize, application_name: 'marketing-hub' });
   // A dropped idle connection must not crash the process; the pool replaces it.
   pool.on('error', () => {});
+  // Nor one dropped while checked out (PostgreSQL restarted mid-request: 57P01): pg-pool listens
+  // for errors on idle clients only, and an unheard 'error' event ends the process. The query
+  // in flight fails instead, and the pool discards the broken client when it is released.
+  pool.on('connect', (client) => client.on('error', () => {}));
+  markConnectFailures(pool);
   if (options.preparedStatements !== false) pool.on('connect', (client) => usePreparedStatements(client));
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   return {
@@ -113,6 +118,22 @@ export async function openPostgres(url: string, poolSize: number, options: { pre
       await sql.raw(script).execute(conn);
     },
     close: () => db.destroy(),
+  };
+}
+
+/**
+ * A failed connect (the server down or still starting) is marked as the database being away, so
+ * the request is refused with 503 database_unavailable, not a 500. Kysely takes connections by
+ * the promise form; pg-pool's own callers use the callback form, left as it is.
+ */
+function markConnectFailures(pool: pg.Pool): void {
+  const connect = pool.connect.bind(pool) as (callback?: unknown) => Promise<pg.PoolClient> | undefined;
+  (pool as unknown as { connect: (callback?: unknown) => unknown }).connect = (callback?: unknown) => {
+    if (callback) return connect(callback);
+    return connect()!.catch((err: unknown) => {
+      if (err && typeof err === 'object') Object.assign(err, { databaseUnavailable: true });
+      throw err;
+    });
   };
 }
 

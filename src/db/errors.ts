@@ -13,6 +13,23 @@ export function constraintName(err: unknown): string | undefined {
   return typeof name === 'string' ? name : undefined;
 }
 
+/**
+ * The database is away, not the request at fault: it could not be reached (marked by
+ * openPostgres on a failed connect), ended the session (class 08, 57P01-57P03: shut down,
+ * crashed, starting up), has no connection left (53300), or the driver lost the connection
+ * mid-request (pg's own errors carry no code, only these messages).
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  if ((err as { databaseUnavailable?: unknown } | null)?.databaseUnavailable === true) return true;
+  const code = pgErrorCode(err);
+  if (code) return code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === '53300';
+  const message = err instanceof Error ? err.message : '';
+  return /^Connection terminated|not queryable|^Client was closed/.test(message);
+}
+
+/** PostgreSQL (or PGlite) could not write: its disk is full (53100 disk_full). */
+export const isDiskFull = (err: unknown) => pgErrorCode(err) === '53100';
+
 export const isUniqueViolation = (err: unknown) => pgErrorCode(err) === UNIQUE_VIOLATION;
 export const isForeignKeyViolation = (err: unknown) => pgErrorCode(err) === FOREIGN_KEY_VIOLATION;
 export const isCheckViolation = (err: unknown) => pgErrorCode(err) === CHECK_VIOLATION;
