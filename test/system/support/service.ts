@@ -1,0 +1,96 @@
+import pg from 'pg';
+import { client, runCli, type ServerProcess, startServerProcess } from '../../e2e/server-process.js';
+import { metricValue } from '../../helpers/grant-helpers.js';
+import { createScratchDatabase } from '../../helpers/postgres-admin.js';
+import type { Reply, TenantFixture } from '../../helpers/test-app.js';
+
+/**
+ * `marketing-hub serve` as a real process over a scratch database on the machine's PostgreSQL
+ * (TEST_DATABASE_URL), with the environment a fault test gives it (a private Redis, a local
+ * webhook receiver). The test reads the database directly to count what really happened.
+ */
+export const MASTER_KEY = 'system-master-key-0123456789abcdefghij';
+
+/** Why these tests cannot run here, or null. */
+export function serviceUnavailable(): string | null {
+  return process.env.TEST_DATABASE_URL ? null : 'needs TEST_DATABASE_URL (a PostgreSQL server for a scratch database)';
+}
+
+export interface SystemService {
+  server: ServerProcess;
+  url: string;
+  /** Direct access to the scratch database, for counting rows. */
+  sql: pg.Pool;
+  /** A tenant with an admin and a service key and one app, driven over HTTP. */
+  newTenant(): Promise<TenantFixture>;
+  /** One sample of /metrics (0 when absent). */
+  metric(name: string, labels?: Record<string, string>): Promise<number>;
+  /** `marketing-hub <args>` against the same database and environment. */
+  cli(args: string[]): Promise<{ code: number | null; output: string }>;
+  stop(): Promise<void>;
+}
+
+export async function startSystemService(env: Record<string, string>): Promise<SystemService> {
+  const scratch = await createScratchDatabase(process.env.TEST_DATABASE_URL!, 'system');
+  const fullEnv = { DATABASE_URL: scratch.url, MARKETING_MASTER_KEY: MASTER_KEY, MARKETING_DB_POOL_SIZE: '10', ...env };
+  let server: ServerProcess;
+  try {
+    server = await startServerProcess(fullEnv);
+  } catch (err) {
+    await scratch.drop().catch(() => undefined);
+    throw err;
+  }
+  const sql = new pg.Pool({ connectionString: scratch.url, max: 2 });
+  const call = client(server.url);
+  return {
+    server,
+    url: server.url,
+    sql,
+    newTenant: () => httpTenant(call),
+    async metric(name, labels = {}) {
+      const res = await fetch(`${server.url}/metrics`, { signal: AbortSignal.timeout(5000) });
+      return metricValue(await res.text(), name, labels);
+    },
+    cli: (args) => runCli(args, fullEnv),
+    async stop() {
+      await server.stop('SIGTERM');
+      await sql.end();
+      await scratch.drop();
+    },
+  };
+}
+
+type Call = ReturnType<typeof client>;
+
+/** The same shape as the in-process test helpers' tenant, so their fixtures work over HTTP. */
+async function httpTenant(call: Call): Promise<TenantFixture> {
+  const tenantId = `t_sys${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  const as = async (key: string, method: string, path: string, body?: unknown) => {
+    const reply = await call(method, path, { key, ...(body !== undefined ? { body } : {}) });
+    if (reply.status >= 300) throw new Error(`${method} ${path}: ${reply.status} ${JSON.stringify(reply.body)}`);
+    return reply.body;
+  };
+  await as(MASTER_KEY, 'POST', '/v1/tenants', { tenant_id: tenantId, name: 'System' });
+  const admin = (await as(MASTER_KEY, 'POST', `/v1/tenants/${tenantId}/api-keys`, { name: 'admin', role: 'admin' })).key as string;
+  await as(admin, 'POST', '/v1/apps', { product_code: 'app1', name: 'App' });
+  const service = (await as(MASTER_KEY, 'POST', `/v1/tenants/${tenantId}/api-keys`, { name: 'svc', role: 'service' })).key as string;
+  const readonly = (await as(MASTER_KEY, 'POST', `/v1/tenants/${tenantId}/api-keys`, { name: 'ro', role: 'readonly' })).key as string;
+  return {
+    tenantId,
+    productCode: 'app1',
+    productCodes: ['app1'],
+    admin,
+    service,
+    readonly,
+    async call(method, url, body, options = {}) {
+      const query = options.query ? `?${new URLSearchParams(Object.fromEntries(Object.entries(options.query).map(([k, v]) => [k, String(v)])))}` : '';
+      const key = options.key === undefined ? service : (options.key ?? undefined);
+      const reply = await call(String(method), `${url}${query}`, {
+        ...(key ? { key } : {}),
+        ...(body !== undefined ? { body } : {}),
+        ...(options.headers ? { headers: options.headers } : {}),
+      });
+      return { status: reply.status, body: reply.body, headers: Object.fromEntries(reply.headers) } as Reply;
+    },
+  };
+}
