@@ -54,6 +54,8 @@ interface Snapshot {
   apiMs: number;
   pgMs: number;
   redisBytes: number;
+  /** Sum and count of the group-commit size histograms (grants, redemptions). */
+  groups: Record<string, { sum: number; count: number }>;
 }
 
 interface Step {
@@ -67,6 +69,8 @@ interface Step {
   pgMs: number;
   redisBytes: number;
   seconds: number;
+  /** Mean group-commit size of the step (grants, redemptions). */
+  groups: Record<string, number>;
 }
 
 async function main(): Promise<void> {
@@ -149,7 +153,19 @@ async function snapshot(p: { c: pg.Client; server: Server; adminUrl: string }): 
   const redis = new Redis(REDIS_URL);
   const memory = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1] ?? Number.NaN);
   redis.disconnect();
-  return { tables, walBytes: BigInt(wal.lsn), walFpi: Number(wal.fpi), apiMs: p.server.cpuMs(), pgMs: await postgresCpuMs(p.adminUrl), redisBytes: memory };
+  return { tables, walBytes: BigInt(wal.lsn), walFpi: Number(wal.fpi), apiMs: p.server.cpuMs(), pgMs: await postgresCpuMs(p.adminUrl), redisBytes: memory, groups: await groupSizes(p.server.url) };
+}
+
+/** The group-commit size histograms' sums and counts from /metrics: how many items shared a commit. */
+async function groupSizes(base: string): Promise<Snapshot['groups']> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const groups: Snapshot['groups'] = {};
+  for (const name of ['marketing_reward_grant_batch_size', 'marketing_redeem_code_batch_size']) {
+    const sum = Number(new RegExp(`^${name}_sum(?:\\{[^}]*\\})? ([\\d.e+]+)$`, 'm').exec(text)?.[1] ?? 0);
+    const count = Number(new RegExp(`^${name}_count(?:\\{[^}]*\\})? ([\\d.e+]+)$`, 'm').exec(text)?.[1] ?? 0);
+    groups[name] = { sum, count };
+  }
+  return groups;
 }
 
 async function measure(p: { c: pg.Client; server: Server; adminUrl: string }, name: string, unit: string, run: () => Promise<number>): Promise<Step> {
@@ -166,7 +182,12 @@ async function measure(p: { c: pg.Client; server: Server; adminUrl: string }, na
     if (a.bytes !== b.bytes || a.rows !== b.rows) tables.push({ table, rows: a.rows - b.rows, bytes: a.bytes - b.bytes });
   }
   tables.sort((x, y) => y.bytes - x.bytes);
-  const step = { name, unit, count, tables, walBytes: Number(after.walBytes - before.walBytes), walFpi: after.walFpi - before.walFpi, apiMs: after.apiMs - before.apiMs, pgMs: after.pgMs - before.pgMs, redisBytes: after.redisBytes - before.redisBytes, seconds };
+  const groups: Step['groups'] = {};
+  for (const [metric, a] of Object.entries(after.groups)) {
+    const b = before.groups[metric] ?? { sum: 0, count: 0 };
+    if (a.count > b.count) groups[metric.replace(/^marketing_|_batch_size$/g, '')] = (a.sum - b.sum) / (a.count - b.count);
+  }
+  const step = { name, unit, count, tables, groups, walBytes: Number(after.walBytes - before.walBytes), walFpi: after.walFpi - before.walFpi, apiMs: after.apiMs - before.apiMs, pgMs: after.pgMs - before.pgMs, redisBytes: after.redisBytes - before.redisBytes, seconds };
   console.log(`${name}: ${count} ${unit}s in ${seconds.toFixed(1)} s`);
   return step;
 }
@@ -260,7 +281,8 @@ function report(steps: Step[], privateServer: boolean): void {
     const total = s.tables.reduce((a, t) => a + t.bytes, 0);
     console.log(`  ${'all tables, indexes, TOAST'.padEnd(34)} ${''.padStart(15)} ${f(total / 1024 / 1024, 1).padStart(8)} MiB  ${f(total / s.count).padStart(6)} B/${s.unit}`);
     console.log(`  WAL ${f(s.walBytes / s.count)} B/${s.unit} (${f(s.walFpi)} full-page images), Redis ${f(s.redisBytes / s.count)} B/${s.unit}`);
-    console.log(`  CPU per ${s.unit}: API ${f(s.apiMs / s.count, 3)} ms, PostgreSQL ${f(s.pgMs / s.count, 3)} ms\n`);
+    const groups = Object.entries(s.groups).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ');
+    console.log(`  CPU per ${s.unit}: API ${f(s.apiMs / s.count, 3)} ms, PostgreSQL ${f(s.pgMs / s.count, 3)} ms${groups ? `; mean group commit: ${groups}` : ''}\n`);
   }
 }
 
