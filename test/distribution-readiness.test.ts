@@ -1,7 +1,9 @@
 import { sql } from 'kysely';
-import { beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../src/db/client.js';
-import { testDatabase } from './helpers/database.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Database, openPglite, openPostgres } from '../src/db/client.js';
+import { migrate } from '../src/db/migrate.js';
+import { postgresUrl, testDbKind } from './helpers/database.js';
+import { createScratchDatabase } from './helpers/postgres-admin.js';
 
 /**
  * Could the schema be distributed by tenant_id (Citus) as it is? Read from the migrated database's
@@ -93,6 +95,7 @@ const FUNCTIONS: Record<string, 'tenant' | 'items' | 'trigger'> = {
 };
 
 let db: Database;
+let done: () => Promise<void> = async () => {};
 const rows = async <T>(query: string): Promise<T[]> => (await sql.raw(query).execute(db)).rows as T[];
 
 interface TableKey {
@@ -117,9 +120,26 @@ async function tableKeys(): Promise<TableKey[]> {
 const sorted = (o: Record<string, unknown>) => Object.keys(o).sort();
 
 describe('distribution by tenant_id (Citus readiness)', () => {
+  // A database of its own, migrated like any install: the shared test database may hold other
+  // files' probe tables.
   beforeAll(async () => {
-    db = (await testDatabase()).db;
+    if (testDbKind() === 'pglite') {
+      const handle = await openPglite(null);
+      done = () => handle.close();
+      await migrate(handle);
+      db = handle.db;
+      return;
+    }
+    const scratch = await createScratchDatabase(postgresUrl(), 'distribution');
+    const handle = await openPostgres(scratch.url, 2);
+    done = async () => {
+      await handle.close();
+      await scratch.drop();
+    };
+    await migrate(handle);
+    db = handle.db;
   });
+  afterAll(() => done());
 
   it('every tenant table has tenant_id NOT NULL, first in its primary key; the exceptions are listed', async () => {
     const keys = await tableKeys();
