@@ -19,7 +19,7 @@ import { serviceUnavailable, startSystemService, type SystemService } from './su
  */
 const FULL = process.env.MH_SYSTEM_FULL === '1';
 const PHASES = FULL ? { before: 5000, fault: 20_000, after: 15_000 } : { before: 2500, fault: 4000, after: 4000 };
-const SIZES = FULL ? { stock: 200, codes: 6000, hammerCodes: 100 } : { stock: 40, codes: 2000, hammerCodes: 50 };
+const SIZES = FULL ? { stock: 100, codes: 6000, hammerCodes: 100 } : { stock: 40, codes: 2000, hammerCodes: 50 };
 const CONCURRENCY = 8;
 /** MARKETING_REDEEM_PER_USER: the limited user's attempts per hour. */
 const LIMIT = 5;
@@ -46,7 +46,7 @@ describe.skipIf(unavailable)(`Redis killed, hung and restarted empty mid-load${u
       // The reconcile is run by the test (the CLI) when it wants it, not on a timer.
       MARKETING_CODES_MIRROR_RECONCILE_MINUTES: '0',
     });
-  });
+  }, 240_000);
   afterAll(async () => {
     await svc?.stop();
     await redis?.destroy();
@@ -81,6 +81,8 @@ describe.skipIf(unavailable)(`Redis killed, hung and restarted empty mid-load${u
     // Nothing lost, nothing twice: the database holds exactly what was answered 201.
     expect(counts.grants).toBe(count(rec.outcomes, 'grant', 201));
     expect(counts.grants).toBeLessThanOrEqual(w.stock);
+    // Once a grant was refused for stock, the reward had sold out exactly.
+    if (rec.outcomes.some((o) => o.code === 'inventory_exhausted')) expect(counts.grants).toBe(w.stock);
     expect(counts.stockUsed).toBe(counts.grants);
     expect(counts.grantUsersOverLimit).toBe(0);
     expect(counts.redemptions).toBe(count(rec.outcomes, 'redeem', 201) + count(rec.outcomes, 'limited', 201));
@@ -127,8 +129,6 @@ describe.skipIf(unavailable)(`Redis killed, hung and restarted empty mid-load${u
     report('killed', run);
     expectCleanAndExact(run);
     const { rec, fallbacks } = run;
-    // The grants reward sells out exactly.
-    expect(run.counts.grants).toBe(run.w.stock);
     // Fallbacks were counted during the outage, and stopped once Redis was back.
     expect(riseBetween(fallbacks, rec.marks.fault!, rec.marks.back!)).toBeGreaterThan(0);
     expect(usedAgain(run) - rec.marks.back!).toBeLessThan(PHASES.after - 1000);

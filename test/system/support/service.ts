@@ -35,7 +35,8 @@ export async function startSystemService(env: Record<string, string>): Promise<S
   const fullEnv = { DATABASE_URL: scratch.url, MARKETING_MASTER_KEY: MASTER_KEY, MARKETING_DB_POOL_SIZE: '10', ...env };
   let server: ServerProcess;
   try {
-    server = await startServerProcess(fullEnv);
+    // Generous: on a machine shared with other test runs, a cold start (tsx, migrations) can take a minute.
+    server = await startServerProcess(fullEnv, 180_000);
   } catch (err) {
     await scratch.drop().catch(() => undefined);
     throw err;
