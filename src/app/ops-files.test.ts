@@ -1,7 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { testApp } from '../../test/helpers/test-app.js';
+
+// The shared app (and on the embedded project its migrated database) is built under the hook's
+// longer timeout, not the first test's.
+beforeAll(async () => {
+  await testApp();
+});
 
 const OPS = join(import.meta.dirname, '..', '..', 'ops');
 
@@ -24,5 +30,18 @@ describe('the dashboard and the alert rules name metrics the service exports', (
       const missing = [...names].filter((n) => !exported.has(n) && !poolOnly(n));
       expect(missing, file).toEqual([]);
     }
+  });
+});
+
+describe('the /metrics reference in docs/operations.md', () => {
+  it('names every marketing_* metric the service exports, in backquotes', async () => {
+    const a = await testApp();
+    const exported = [...(await a.app.inject({ method: 'GET', url: '/metrics' })).body.matchAll(/^# TYPE (marketing_\S+)/gm)].map((m) => m[1]!);
+    const doc = await readFile(join(import.meta.dirname, '..', '..', 'docs', 'operations.md'), 'utf8');
+    const documented = new Set([...doc.matchAll(/`(marketing_[a-z0-9_]+)`/g)].map((m) => m[1]!));
+    expect(exported.length).toBeGreaterThan(40);
+    expect(exported.filter((n) => !documented.has(n))).toEqual([]);
+    // Gauges that exist only with PostgreSQL or a configured Redis are documented too.
+    for (const n of ['marketing_db_pool_connections', 'marketing_db_pool_max', 'marketing_redis_up']) expect(documented, n).toContain(n);
   });
 });

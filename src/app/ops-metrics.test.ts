@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { Registry } from 'prom-client';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { newCampaign } from '../../test/helpers/factories.js';
 import { metricValue } from '../../test/helpers/grant-helpers.js';
 import { must, testApp } from '../../test/helpers/test-app.js';
@@ -12,6 +12,12 @@ import type { JobRecord } from '../platform/jobs.js';
 import { redisOptions, redisUrl } from '../platform/redis.js';
 import { WebhookBlockedError, WebhookDeliveryError, webhookOutcomeOf } from '../platform/webhook.js';
 import { installOperationalMetrics, STOCK_GAUGE_REWARDS } from './ops-metrics.js';
+
+// The shared app (and on the embedded project its migrated database) is built under the hook's
+// longer timeout, not the first test's.
+beforeAll(async () => {
+  await testApp();
+});
 
 const metric = (body: string, line: string) => body.split('\n').find((l) => l.startsWith(line))?.split(' ').pop();
 

@@ -35,6 +35,7 @@ export async function startServer(config: Readonly<Config>, options: { handleSig
     const master = await resolveMasterKey(database, config.auth.master_key);
 
     app = await buildApp({ config, database, masterKeyHash: master.hash, logger });
+    closeConnectionsWhenDraining(app);
     await app.listen({ host: config.server.http.host, port: config.server.http.port });
     // Connect now rather than on the first request; a Redis that is down is logged, not fatal.
     connectRedisInBackground(app.services.redis);
@@ -60,11 +61,16 @@ export async function startServer(config: Readonly<Config>, options: { handleSig
       grpc,
       stop: () => {
         stopping ??= (async () => {
+          const started = Date.now();
+          const timed = async (what: string, step: Promise<unknown> | undefined) => {
+            await step;
+            logger.info({ ms: Date.now() - started }, `${what} stopped`);
+          };
           // Requests and running jobs finish side by side; the database closes after both (the
           // Redis connection closes with the app, in its onClose hook).
-          await Promise.all([app!.close(), grpc?.stop(config.server.shutdown_grace_ms), jobs?.stop()]);
+          await Promise.all([timed('http', app!.close()), timed('grpc', grpc?.stop(config.server.shutdown_grace_ms)), timed('jobs', jobs?.stop())]);
           await heartbeat?.stop().catch((err: unknown) => logger.warn({ err }, 'could not remove the process heartbeat'));
-          await database.close();
+          await timed('database', database.close());
         })();
         return stopping;
       },
@@ -82,6 +88,23 @@ export async function startServer(config: Readonly<Config>, options: { handleSig
     await database.close().catch(() => {});
     throw err;
   }
+}
+
+/**
+ * Answers sent after SIGTERM (the requests in flight) close their connection. Without this a
+ * keep-alive client holds its idle connection open, and with it the process, until the server's
+ * keep-alive timeout (5 s) after its last answer.
+ */
+function closeConnectionsWhenDraining(app: Api): void {
+  let draining = false;
+  app.addHook('preClose', (done) => {
+    draining = true;
+    done();
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (draining) reply.header('connection', 'close');
+    return payload;
+  });
 }
 
 function printBanner(url: string, database: DatabaseHandle, generatedMasterKey: string | undefined, grpcTarget: string | undefined): void {
