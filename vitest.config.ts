@@ -7,6 +7,9 @@ const MODULE_TESTS = ['src/**/*.test.ts', 'test/**/*.test.ts'];
 // test/system: faults and several hosts; each file brings its own servers (a private PostgreSQL,
 // Redis, network namespaces), so they run once, in the `system` project.
 const SYSTEM_TESTS = ['**/node_modules/**', 'test/system/**'];
+// MH_TEST_COMPILED=1 (CI, after `npm run build`): the processes the postgres project spawns
+// (bin/marketing-hub.js) run the compiled dist/, the pglite project's run the TypeScript source.
+const runAs = (run: 'dist' | 'source') => (process.env.MH_TEST_COMPILED === '1' ? { MARKETING_HUB_RUN: run } : {});
 
 export default defineConfig({
   test: {
@@ -19,7 +22,7 @@ export default defineConfig({
     projects: [
       // Each worker of the embedded project has a PGlite of its own, so its files run two at a time
       // (this machine has two cores); it runs first.
-      { extends: true, test: { name: 'pglite', include: MODULE_TESTS, exclude: SYSTEM_TESTS, maxWorkers: 2, sequence: { groupOrder: 0 }, env: { MH_TEST_DB: 'pglite' } } },
+      { extends: true, test: { name: 'pglite', include: MODULE_TESTS, exclude: SYSTEM_TESTS, maxWorkers: 2, sequence: { groupOrder: 0 }, env: { MH_TEST_DB: 'pglite', ...runAs('source') } } },
       ...(withPostgres
         ? [
             {
@@ -32,7 +35,7 @@ export default defineConfig({
                 exclude: SYSTEM_TESTS,
                 maxWorkers: 1,
                 sequence: { groupOrder: 1 },
-                env: { MH_TEST_DB: 'postgres' },
+                env: { MH_TEST_DB: 'postgres', ...runAs('dist') },
                 globalSetup: ['test/helpers/postgres-global-setup.ts'],
               },
             },

@@ -2,18 +2,12 @@
  * `marketing-hub codes generate | resume`: makes a batch of redeem codes with the same service as
  * POST /v1/campaigns/{id}/redeem-codes, in this process, with a progress bar. The batch's job is
  * enqueued too, 10 minutes out, so if this process dies a worker finishes the batch (or run
- * `codes resume`); resuming continues after the last committed chunk.
+ * `codes resume`); resuming continues after the last committed chunk. The service is imported when a
+ * command runs (main.ts says why).
  */
-import { SingleBar, Presets } from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { loadConfig } from '../config/load.js';
-import { openDatabase } from '../db/client.js';
-import { migrate } from '../db/migrate.js';
-import { createMetricsRegistry } from '../app/metrics.js';
-import { createServices, type Services } from '../app/services.js';
+import type { Services } from '../app/services.js';
 import type { TenantActor } from '../platform/actor.js';
-import { systemClock } from '../platform/clock.js';
-import { mirroredCreate } from '../modules/redeem-codes/index.js';
 
 const JOB_SAFETY_DELAY_MS = 10 * 60_000;
 
@@ -63,6 +57,7 @@ export function codesCommand(program: Command): void {
         await services.tenants.requireTenantExists(opts.tenant);
         const products = opts.products?.split(',').map((c) => c.trim()).filter(Boolean);
         const started = Date.now();
+        const { mirroredCreate } = await import('../modules/redeem-codes/index.js');
         const { batch } = await mirroredCreate(services.codeMirror, opts.tenant, () => services.redeemBatches.createBatch(
           actor,
           opts.campaign,
@@ -127,6 +122,7 @@ async function run(services: Services, tenantId: string, batchId: string, starte
   // A terminal gets a redrawn bar; a log file or CI gets one line per whole percent (chunks on
   // the embedded database are 500 codes: a line each would be 2,000 lines per million codes).
   const tty = Boolean(process.stderr.isTTY);
+  const { SingleBar, Presets } = await import('cli-progress');
   const bar = new SingleBar({ format: 'codes [{bar}] {percentage}% | {value}/{total} | {eta_formatted} left', etaBuffer: 20, hideCursor: true }, Presets.shades_classic);
   if (tty) bar.start(before.total, before.generated);
   let shown = -1;
@@ -148,6 +144,14 @@ async function run(services: Services, tenantId: string, batchId: string, starte
 }
 
 async function withServices(work: (services: Services) => Promise<void>): Promise<void> {
+  const [{ loadConfig }, { openDatabase }, { migrate }, { createMetricsRegistry }, { createServices }, { systemClock }] = await Promise.all([
+    import('../config/load.js'),
+    import('../db/client.js'),
+    import('../db/migrate.js'),
+    import('../app/metrics.js'),
+    import('../app/services.js'),
+    import('../platform/clock.js'),
+  ]);
   const config = loadConfig();
   const database = await openDatabase({ url: config.data.database.source, dataDir: config.data.dir, poolSize: 3, preparedStatements: config.data.database.prepared_statements });
   try {

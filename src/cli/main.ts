@@ -1,23 +1,15 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ConfigError, describeConfig, loadConfig } from '../config/load.js';
-import { openDatabase, type DatabaseHandle } from '../db/client.js';
-import { DataDirInUseError } from '../db/data-dir-lock.js';
-import { migrate } from '../db/migrate.js';
-import { startServer } from '../app/server.js';
-import { startWorker } from '../app/worker.js';
-import { createAppService } from '../modules/apps/index.js';
-import { createApiKeyService, createTenantService, MasterKeyRequiredError } from '../modules/tenants/index.js';
+import type { DatabaseHandle } from '../db/client.js';
 import { MASTER, type TenantActor } from '../platform/actor.js';
-import { systemClock } from '../platform/clock.js';
-import { isAppError } from '../platform/errors.js';
 import { codesCommand } from './codes.js';
 import { operatorsCommand } from './operators.js';
-import { runCluster, workerIndex } from '../app/cluster.js';
 
 /**
  * `marketing-hub serve | worker | migrate | tenants ... | keys ... | apps ... | operators ... | config`. Every command
  * calls the same services as HTTP does; admin commands act with platform (master) rights because
- * whoever runs them already holds the database credentials.
+ * whoever runs them already holds the database credentials. Each action imports what it needs when
+ * it runs, so `--help` or `config` never load the whole service (start-up stays well under a
+ * second compiled; docs/operations.md has the figures).
  */
 const program = new Command('marketing-hub').description('marketing-hub: marketing middle platform').showHelpAfterError();
 
@@ -40,6 +32,11 @@ program
   .option('--host <host>', 'listen address')
   .addOption(new Option('-w, --workers <n>', 'API processes sharing the port, e.g. one per core (PostgreSQL only)').argParser(positive))
   .action(async (opts: { port?: number; host?: string; workers?: number }) => {
+    const [{ loadConfig }, { runCluster, workerIndex }, { startServer }] = await Promise.all([
+      import('../config/load.js'),
+      import('../app/cluster.js'),
+      import('../app/server.js'),
+    ]);
     const overrides: Record<string, unknown> = {};
     if (opts.port !== undefined) overrides['server.http.port'] = opts.port;
     if (opts.host) overrides['server.http.host'] = opts.host;
@@ -56,6 +53,7 @@ program
   .command('worker')
   .description('Run the background jobs without HTTP (migrates the database first); for API processes with MARKETING_JOBS_IN_PROCESS=false')
   .action(async () => {
+    const [{ loadConfig }, { startWorker }] = await Promise.all([import('../config/load.js'), import('../app/worker.js')]);
     await startWorker(loadConfig());
   });
 
@@ -64,6 +62,7 @@ program
   .description('Apply pending database migrations and exit')
   .action(() =>
     withDatabase(async (database) => {
+      const { migrate } = await import('../db/migrate.js');
       const result = await migrate(database);
       if (result.applied.length) print(`applied: ${result.applied.join(', ')}`);
       if (result.functions.length) print(`functions applied: ${result.functions.join(', ')}`);
@@ -74,7 +73,10 @@ program
 program
   .command('config')
   .description('Print the effective configuration (secrets masked)')
-  .action(() => print(describeConfig(loadConfig())));
+  .action(async () => {
+    const { describeConfig, loadConfig } = await import('../config/load.js');
+    print(describeConfig(loadConfig()));
+  });
 
 const tenants = program.command('tenants').description('Manage tenants');
 tenants
@@ -127,6 +129,7 @@ codesCommand(program);
 operatorsCommand(program);
 
 async function withDatabase(work: (database: DatabaseHandle) => Promise<void>): Promise<void> {
+  const [{ loadConfig }, { openDatabase }] = await Promise.all([import('../config/load.js'), import('../db/client.js')]);
   const config = loadConfig();
   const database = await openDatabase({ url: config.data.database.source, dataDir: config.data.dir, poolSize: 2 });
   try {
@@ -138,14 +141,20 @@ async function withDatabase(work: (database: DatabaseHandle) => Promise<void>): 
 
 function withServices(work: (services: CliServices) => Promise<void>): Promise<void> {
   return withDatabase(async (database) => {
+    const { migrate } = await import('../db/migrate.js');
     await migrate(database);
-    await work(buildServices(database));
+    await work(await buildServices(database));
   });
 }
 
-type CliServices = ReturnType<typeof buildServices>;
+type CliServices = Awaited<ReturnType<typeof buildServices>>;
 
-function buildServices(database: DatabaseHandle) {
+async function buildServices(database: DatabaseHandle) {
+  const [{ createAppService }, { createApiKeyService, createTenantService }, { systemClock }] = await Promise.all([
+    import('../modules/apps/index.js'),
+    import('../modules/tenants/index.js'),
+    import('../platform/clock.js'),
+  ]);
   const { db } = database;
   const clock = systemClock;
   const apps = createAppService({ db, clock });
@@ -160,7 +169,14 @@ function print(value: unknown): void {
   process.stdout.write(typeof value === 'string' ? `${value}\n` : `${JSON.stringify(value, null, 2)}\n`);
 }
 
-program.parseAsync(process.argv).catch((err: unknown) => {
+program.parseAsync(process.argv).catch(async (err: unknown) => {
+  // Loaded only on failure: the classes whose messages are said as they are.
+  const [{ ConfigError }, { MasterKeyRequiredError }, { DataDirInUseError }, { isAppError }] = await Promise.all([
+    import('../config/load.js'),
+    import('../modules/tenants/index.js'),
+    import('../db/data-dir-lock.js'),
+    import('../platform/errors.js'),
+  ]);
   if (err instanceof ConfigError || err instanceof MasterKeyRequiredError || err instanceof DataDirInUseError) {
     process.stderr.write(`${err.message}\n`);
   } else if (isAppError(err)) {

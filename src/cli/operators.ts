@@ -3,16 +3,12 @@
  * the same service as POST /v1/operators (acting as the master key: whoever runs this holds the
  * database credentials). The password is read from stdin (its first line), or asked for without
  * echo, twice, on a terminal; there is never a default password. The first platform operator of
- * an install is made this way.
+ * an install is made this way. The service is imported when a command runs (main.ts says why).
  */
 import { type Command, Option } from 'commander';
-import { loadConfig } from '../config/load.js';
-import { openDatabase } from '../db/client.js';
-import { migrate } from '../db/migrate.js';
-import { createOperatorService, MIN_PASSWORD_LENGTH } from '../modules/operators/index.js';
-import { createTenantService } from '../modules/tenants/index.js';
+import type { OperatorService } from '../modules/operators/index.js';
+import { MIN_PASSWORD_LENGTH } from '../modules/operators/password.js';
 import { MASTER } from '../platform/actor.js';
-import { systemClock } from '../platform/clock.js';
 
 interface CreateOptions {
   email: string;
@@ -58,7 +54,15 @@ export function operatorsCommand(program: Command): void {
     );
 }
 
-async function withOperators(work: (service: ReturnType<typeof createOperatorService>) => Promise<void>): Promise<void> {
+async function withOperators(work: (service: OperatorService) => Promise<void>): Promise<void> {
+  const [{ loadConfig }, { openDatabase }, { migrate }, { createOperatorService }, { createTenantService }, { systemClock }] = await Promise.all([
+    import('../config/load.js'),
+    import('../db/client.js'),
+    import('../db/migrate.js'),
+    import('../modules/operators/index.js'),
+    import('../modules/tenants/index.js'),
+    import('../platform/clock.js'),
+  ]);
   const config = loadConfig();
   const database = await openDatabase({ url: config.data.database.source, dataDir: config.data.dir, poolSize: 2 });
   try {

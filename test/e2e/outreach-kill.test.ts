@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { type SmsPeer, startGenericSmsPeer } from '../../src/modules/outreach/channels/testing/sms-peers.js';
 import { postgresUrl, testDbKind } from '../helpers/database.js';
 import { createScratchDatabase } from '../helpers/postgres-admin.js';
-import { client, type ServerProcess, startServerProcess } from './server-process.js';
+import { client, cliEnv, type ServerProcess, startServerProcess } from './server-process.js';
 
 /**
  * A `marketing-hub worker` is killed with SIGKILL in the middle of an SMS run on PostgreSQL, while
@@ -37,7 +37,7 @@ interface WorkerProcess {
 async function startWorkerProcess(env: Record<string, string>): Promise<WorkerProcess> {
   const child = spawn(process.execPath, ['bin/marketing-hub.js', 'worker'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'warn', MARKETING_DB_POOL_SIZE: '5', ...env },
+    env: cliEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

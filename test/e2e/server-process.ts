@@ -13,13 +13,18 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** `npx marketing-hub <args>` with only `env` (plus PATH and HOME) in its environment. */
+/**
+ * The environment of a spawned `marketing-hub`: `env` plus PATH and HOME, and MARKETING_HUB_RUN
+ * (dist or source: which build bin/marketing-hub.js runs; vitest.config.ts sets it per project).
+ */
+export function cliEnv(env: Record<string, string>): Record<string, string> {
+  const run = process.env.MARKETING_HUB_RUN;
+  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'warn', MARKETING_DB_POOL_SIZE: '5', ...(run ? { MARKETING_HUB_RUN: run } : {}), ...env };
+}
+
+/** `npx marketing-hub <args>` with only cliEnv(env) in its environment. */
 function spawnCli(args: string[], env: Record<string, string>): ChildProcessByStdio<null, Readable, Readable> {
-  return spawn(process.execPath, ['bin/marketing-hub.js', ...args], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'warn', MARKETING_DB_POOL_SIZE: '5', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  return spawn(process.execPath, ['bin/marketing-hub.js', ...args], { cwd: ROOT, env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 /** Starts `marketing-hub serve` as a real process on a free port, as a user would. */
