@@ -16,6 +16,7 @@ describe('database errors that are not the request at fault', () => {
       pgError('08006', 'connection failure'),
       pgError('53300', 'sorry, too many clients already'),
       new Error('Connection terminated unexpectedly'),
+      Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', syscall: 'read' }),
       new Error('Client has encountered a connection error and is not queryable'),
     ];
     for (const err of away) {

@@ -16,11 +16,14 @@ export function constraintName(err: unknown): string | undefined {
 /**
  * The database is away, not the request at fault: it could not be reached (marked by
  * openPostgres on a failed connect), ended the session (class 08, 57P01-57P03: shut down,
- * crashed, starting up), has no connection left (53300), or the driver lost the connection
- * mid-request (pg's own errors carry no code, only these messages).
+ * crashed, starting up), has no connection left (53300), or the connection broke mid-request
+ * (its socket reset, or pg's own errors, which carry no code, only these messages).
  */
 export function isDatabaseUnavailable(err: unknown): boolean {
   if ((err as { databaseUnavailable?: unknown } | null)?.databaseUnavailable === true) return true;
+  // The server process gone mid-query (a crash or an immediate shutdown): its socket reset.
+  const socket = err as { code?: unknown; syscall?: unknown } | null;
+  if ((socket?.code === 'ECONNRESET' || socket?.code === 'EPIPE') && (socket.syscall === 'read' || socket.syscall === 'write')) return true;
   const code = pgErrorCode(err);
   if (code) return code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === '53300';
   const message = err instanceof Error ? err.message : '';

@@ -61,6 +61,8 @@ describe.skipIf(unavailable)(`PostgreSQL restarted mid-load${unavailable ? ` (sk
           `${touched.size} orders touched by the outage, the last finished ${caughtUpAt - upAt} ms after the server accepted connections; ${JSON.stringify(audit)}`,
       );
 
+      // A failure of ours: show what the API logged for it.
+      if (summary.byKind.failed > 0) console.log(api!.output().split('\n').filter((l) => l.includes('"request failed"')).join('\n').slice(-4000));
       expect(summary.byKind.failed, JSON.stringify(summary.byAnswer)).toBe(0);
       expect(summary.byKind.hung).toBe(0);
       expect(summary.byKind.lost).toBe(0);
