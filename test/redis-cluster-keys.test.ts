@@ -57,9 +57,9 @@ const KEY_BUILDERS: Record<string, string> = {
   'src/modules/client-access/client-access.limits.ts': 'tagged: client:{tenant}:...',
   'src/modules/operators/sign-in-guard.ts': 'e-mail key tagged operator:{tenant}:...; IP key untagged, alone in its call (its own limiter)',
   'src/modules/referrals/referral.limits.ts': 'untagged, needs none: one key per call, a keyless page before any tenant is known',
-  'src/modules/group-buys/group-buy.limits.ts': 'UNTAGGED gap: group_buy_join:<tenant>:user / :ip, two keys in one call',
-  'src/modules/coupons/coupon.limits.ts': 'UNTAGGED gap: coupon_<action>:<tenant>:user / :ip, two keys in one call',
-  'src/modules/outreach/run.dispatch.ts': 'UNTAGGED gap: outreach:provider:<id>:s / :t, two keys in one call',
+  'src/modules/group-buys/group-buy.limits.ts': 'tagged: group_buy_join:{tenant}:user / :ip, two keys in one call',
+  'src/modules/coupons/coupon.limits.ts': 'tagged: coupon_<action>:{tenant}:user / :ip, two keys in one call',
+  'src/modules/outreach/run.dispatch.ts': 'tagged: outreach:provider:{provider}:s / :t, two keys in one call (a provider is one tenant\'s)',
   'src/modules/outreach/outreach.module.ts': 'builds no keys: hands the limiter to run.dispatch.ts',
   'src/modules/redeem-codes/redemption.gate.ts': 'tagged: one Lua call over the redemption limits\' keys and the mirror\'s, all {tenant}',
 };
@@ -86,16 +86,22 @@ describe('Redis keys and Cluster hash tags', () => {
     for (const key of keys) expect(hashTag(key), key).toBe('t1');
   });
 
-  it('group-buy and coupon limits are NOT tagged yet: two keys of one call hash apart on a cluster (listed gap)', async () => {
+  it('group-buy and coupon limits are tagged {tenant}: the two keys of one call share a slot', async () => {
     const limiter = recordingLimiter();
     await createGroupBuyGuard(limiter, { per_user: WINDOW, per_client_ip: WINDOW }).admit('t1', 'u1', '203.0.113.7');
     await createCouponGuard(limiter, { claim: { per_user: WINDOW, per_client_ip: WINDOW }, use: { per_user: WINDOW, per_client_ip: WINDOW } }).admit('claim', 't1', 'u1', '203.0.113.7');
     expect(limiter.calls).toHaveLength(2);
     for (const call of limiter.calls) {
       expect(call).toHaveLength(2);
-      // When these gain `{tenant}`, this turns into the tagged form and KEY_BUILDERS changes with it.
-      for (const key of call) expect(hashTag(key), key).toBeNull();
+      for (const key of call) expect(hashTag(key), key).toBe('t1');
     }
+  });
+
+  it('the outreach pace keys of one provider share its tag', () => {
+    const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+    const source = readFileSync(join(root, 'src/modules/outreach/run.dispatch.ts'), 'utf8');
+    const built = /const key = `(outreach:provider:[^`]*)`;/.exec(source)?.[1];
+    expect(built).toBe('outreach:provider:{${snapshot.provider_id}}');
   });
 
   it('the referral page limit is one key per call, so it needs no tag', async () => {

@@ -25,9 +25,9 @@ export function createCouponGuard(limiter: RateLimiter, limits: CouponLimits) {
   return {
     async admit(action: CouponAction, tenantId: string, userId: string, clientIp: string | null): Promise<void> {
       const l = limits[action];
-      const rules: RateRule[] = [{ name: 'user', key: `coupon_${action}:${tenantId}:user:${userId}`, limit: l.per_user.limit, windowMs: l.per_user.window_seconds * 1000 }];
+      const rules: RateRule[] = [{ name: 'user', key: `coupon_${action}:{${tenantId}}:user:${userId}`, limit: l.per_user.limit, windowMs: l.per_user.window_seconds * 1000 }];
       if (clientIp) {
-        rules.push({ name: 'client_ip', key: `coupon_${action}:${tenantId}:ip:${ipLimitKey(clientIp)}`, limit: l.per_client_ip.limit, windowMs: l.per_client_ip.window_seconds * 1000 });
+        rules.push({ name: 'client_ip', key: `coupon_${action}:{${tenantId}}:ip:${ipLimitKey(clientIp)}`, limit: l.per_client_ip.limit, windowMs: l.per_client_ip.window_seconds * 1000 });
       }
       const result = await limiter.hitAll(rules);
       if (!result.allowed) throw rateLimited(result);

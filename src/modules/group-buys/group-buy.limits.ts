@@ -26,12 +26,12 @@ export function createGroupBuyGuard(limiter: RateLimiter, limits: GroupBuyLimits
   return {
     async admit(tenantId: string, userId: string, clientIp: string | null): Promise<void> {
       const rules: RateRule[] = [
-        { name: 'user', key: `group_buy_join:${tenantId}:user:${userId}`, limit: limits.per_user.limit, windowMs: limits.per_user.window_seconds * 1000 },
+        { name: 'user', key: `group_buy_join:{${tenantId}}:user:${userId}`, limit: limits.per_user.limit, windowMs: limits.per_user.window_seconds * 1000 },
       ];
       if (clientIp) {
         rules.push({
           name: 'client_ip',
-          key: `group_buy_join:${tenantId}:ip:${ipLimitKey(clientIp)}`,
+          key: `group_buy_join:{${tenantId}}:ip:${ipLimitKey(clientIp)}`,
           limit: limits.per_client_ip.limit,
           windowMs: limits.per_client_ip.window_seconds * 1000,
         });

@@ -100,7 +100,8 @@ export function createDispatcher(deps: DispatcherDeps) {
    */
   async function acquire(snapshot: RunSnapshot, n: number): Promise<boolean> {
     const rate = snapshot.rate_per_second;
-    const key = `outreach:provider:${snapshot.provider_id}`;
+    // The provider id is the hash tag: both keys of one call sit on one Redis Cluster slot.
+    const key = `outreach:provider:{${snapshot.provider_id}}`;
     const rules = [
       { name: 'provider_second', key: `${key}:s`, limit: rate, windowMs: 1000 },
       { name: 'provider_slice', key: `${key}:t`, limit: Math.max(n, Math.ceil(rate / PACE_SLICES)), windowMs: 1000 / PACE_SLICES },
