@@ -8,7 +8,8 @@ const MODULE_TESTS = ['src/**/*.test.ts', 'test/**/*.test.ts'];
 // Redis, network namespaces), so they run once, in the `system` project.
 const SYSTEM_TESTS = ['**/node_modules/**', 'test/system/**'];
 // MH_TEST_COMPILED=1 (CI, after `npm run build`): the processes the postgres project spawns
-// (bin/marketing-hub.js) run the compiled dist/, the pglite project's run the TypeScript source.
+// and the system project (bin/marketing-hub.js) run the compiled dist/, the pglite project's run
+// the TypeScript source.
 const runAs = (run: 'dist' | 'source') => (process.env.MH_TEST_COMPILED === '1' ? { MARKETING_HUB_RUN: run } : {});
 
 export default defineConfig({
@@ -51,7 +52,7 @@ export default defineConfig({
           include: ['test/system/**/*.test.ts'],
           maxWorkers: 1,
           sequence: { groupOrder: 2 },
-          env: { MH_TEST_DB: 'system' },
+          env: { MH_TEST_DB: 'system', ...runAs('dist') },
         },
       },
     ],
