@@ -23,7 +23,7 @@ export function cliEnv(env: Record<string, string>): Record<string, string> {
 }
 
 /** `npx marketing-hub <args>` with only cliEnv(env) in its environment. */
-function spawnCli(args: string[], env: Record<string, string>): ChildProcessByStdio<null, Readable, Readable> {
+export function spawnCli(args: string[], env: Record<string, string>): ChildProcessByStdio<null, Readable, Readable> {
   return spawn(process.execPath, ['bin/marketing-hub.js', ...args], { cwd: ROOT, env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
 }
 

@@ -19,6 +19,8 @@ export function serviceUnavailable(): string | null {
 export interface SystemService {
   server: ServerProcess;
   url: string;
+  /** The environment the server runs with (its DATABASE_URL included), for more processes on it. */
+  env: Record<string, string>;
   /** Direct access to the scratch database, for counting rows. */
   sql: pg.Pool;
   /** A tenant with an admin and a service key and one app, driven over HTTP. */
@@ -46,6 +48,7 @@ export async function startSystemService(env: Record<string, string>): Promise<S
   return {
     server,
     url: server.url,
+    env: fullEnv,
     sql,
     newTenant: () => httpTenant(call),
     async metric(name, labels = {}) {

@@ -21,7 +21,8 @@ export interface WebhookReceiver {
   start(): Promise<void>;
 }
 
-export async function startWebhookReceiver(secret: string): Promise<WebhookReceiver> {
+/** `answerAfterMs`: hold each answer that long (a slow receiver keeps deliveries in flight). */
+export async function startWebhookReceiver(secret: string, options: { answerAfterMs?: number } = {}): Promise<WebhookReceiver> {
   const port = await freePort();
   const arrivals: { id: string; at: number }[] = [];
   let server: Server | null = null;
@@ -68,6 +69,7 @@ export async function startWebhookReceiver(secret: string): Promise<WebhookRecei
       return;
     }
     arrivals.push({ id, at: performance.now() });
+    if (options.answerAfterMs) await new Promise((resolve) => setTimeout(resolve, options.answerAfterMs));
     res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
   }
 
