@@ -108,6 +108,9 @@ export const ConfigSchema = Type.Object(
         // Lease of a running job, renewed while its handler runs. A worker that dies holds its
         // jobs this long before another worker runs them again.
         lock_seconds: Type.Integer({ minimum: 5, maximum: 3600, default: 60 }),
+        // `marketing-hub worker` serves /metrics and /health on this port (0: none), so the counters
+        // of the work it does (deliveries, sends, syncs) are scraped like the API's.
+        worker_metrics_port: Type.Integer({ minimum: 0, maximum: 65535, default: 9106 }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -393,6 +396,7 @@ export const envBindings: readonly EnvBinding[] = [
   { env: 'MARKETING_IDEMPOTENCY_LOCK_SECONDS', path: 'idempotency.lock_seconds', kind: 'integer', description: 'Takeover time of an abandoned in-progress key (default 60)' },
   { env: 'MARKETING_JOBS_IN_PROCESS', path: 'jobs.in_process', kind: 'boolean', description: 'Run the job workers inside the API process (default true)' },
   { env: 'MARKETING_JOBS_POLL_MS', path: 'jobs.poll_ms', kind: 'integer', description: 'How often workers look for due jobs, in ms (default 250)' },
+  { env: 'MARKETING_WORKER_METRICS_PORT', path: 'jobs.worker_metrics_port', kind: 'integer', description: 'Port of a worker process\'s /metrics and /health (default 9106; 0 = none)' },
   { env: 'MARKETING_JOBS_LOCK_SECONDS', path: 'jobs.lock_seconds', kind: 'integer', description: 'Lease of a running job: how long the jobs of a dead worker wait (default 60)' },
   { env: 'MARKETING_GRANT_BATCH_MAX_SIZE', path: 'grants.batch_max_size', kind: 'integer', description: 'Most grants per group commit, 1 = no batching (default 16)' },
   { env: 'MARKETING_GRANT_BATCH_CONCURRENCY', path: 'grants.batch_concurrency', kind: 'integer', description: 'Grant batches in flight at once per process (default 2)' },

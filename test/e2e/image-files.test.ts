@@ -190,8 +190,17 @@ describe.skipIf(notBuilt)(`the image's runtime files${notBuilt ? ` [skipped: ${n
     const workerEnv: Record<string, string> = { ...runtime.env, ...composeEnv('worker', vars), DATABASE_URL: env.DATABASE_URL!, MARKETING_DATA_DIR: volume, MARKETING_REDIS_KEY_PREFIX: env.MARKETING_REDIS_KEY_PREFIX! };
     if (env.REDIS_URL) workerEnv.REDIS_URL = env.REDIS_URL;
     else delete workerEnv.REDIS_URL;
+    // compose's worker serves /metrics and /health (its health check); a free port here.
+    expect(workerEnv.MARKETING_WORKER_METRICS_PORT).toBe('9106');
+    const metricsPort = await freePort();
+    workerEnv.MARKETING_WORKER_METRICS_PORT = String(metricsPort);
     const worker = await startIn(folder, ['worker'], workerEnv, /marketing-hub worker is working/);
-    await worker.stop();
+    try {
+      expect((await fetch(`http://127.0.0.1:${metricsPort}/health`)).status).toBe(200);
+      expect(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()).toContain('process_cpu_seconds_total');
+    } finally {
+      await worker.stop();
+    }
   }, START_TIMEOUT_MS);
 
   it('imports at run time only packages the image installs (dependencies, not devDependencies)', () => {

@@ -19,7 +19,8 @@ export interface ServerProcess {
  */
 export function cliEnv(env: Record<string, string>): Record<string, string> {
   const run = process.env.MARKETING_HUB_RUN;
-  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'warn', MARKETING_DB_POOL_SIZE: '5', ...(run ? { MARKETING_HUB_RUN: run } : {}), ...env };
+  // Workers serve no metrics port unless a test asks (several run at once on this machine).
+  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'warn', MARKETING_DB_POOL_SIZE: '5', MARKETING_WORKER_METRICS_PORT: '0', ...(run ? { MARKETING_HUB_RUN: run } : {}), ...env };
 }
 
 /** `npx marketing-hub <args>` with only cliEnv(env) in its environment. */

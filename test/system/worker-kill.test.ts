@@ -1,6 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnCli } from '../e2e/server-process.js';
+import { metricValue } from '../helpers/grant-helpers.js';
+import { freePort } from './support/postgres-instance.js';
 import { loops, Recorder, sleep, tally, unclean } from './support/load.js';
 import { serviceUnavailable, startSystemService, type SystemService } from './support/service.js';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
@@ -88,7 +90,9 @@ describe.skipIf(unavailable)(`kill -9 of a worker process mid-load${unavailable 
     expect(unclean(rec.outcomes)).toEqual([]);
     expect(granted).toHaveLength(GRANTS);
 
-    workers.push(startWorker(svc.env), startWorker(svc.env));
+    // The survivor serves its own /metrics, so its deliveries are counted where Prometheus looks.
+    const survivorMetrics = await freePort();
+    workers.push(startWorker(svc.env), startWorker({ ...svc.env, MARKETING_WORKER_METRICS_PORT: String(survivorMetrics) }));
     const startedAt = performance.now();
     // Kill one worker once about a third has arrived, while deliveries are in flight.
     while (receiver.arrivals.length < GRANTS / 3) {
@@ -96,6 +100,7 @@ describe.skipIf(unavailable)(`kill -9 of a worker process mid-load${unavailable 
       await sleep(20);
     }
     const killedAt = performance.now();
+    const arrivalsAtKill = receiver.arrivals.length;
     workers[0]!.child.kill('SIGKILL');
     const arrivedBeforeKill = new Set(receiver.arrivals.map((a) => a.id));
 
@@ -117,6 +122,8 @@ describe.skipIf(unavailable)(`kill -9 of a worker process mid-load${unavailable 
     ).rows as { delivery_status: string; n: number }[];
     const dead = (await svc.sql.query(`select count(*)::int as n from job where tenant_id = $1 and status = 'DEAD'`, [t.tenantId])).rows[0].n as number;
     const duplicates = receiver.duplicates();
+    const scraped = await (await fetch(`http://127.0.0.1:${survivorMetrics}/metrics`)).text();
+    const survivorDelivered = metricValue(scraped, 'marketing_webhook_deliveries_total', { kind: 'reward_grant', outcome: 'delivered' });
     const figures = {
       grants: granted.length,
       answers: tally(rec.outcomes),
@@ -125,6 +132,7 @@ describe.skipIf(unavailable)(`kill -9 of a worker process mid-load${unavailable 
       leaseSeconds: LEASE_SECONDS,
       arrivals: receiver.arrivals.length,
       duplicates: duplicates.length,
+      survivorDelivered,
       deliveryRows: rows,
       deadJobs: dead,
     };
@@ -135,6 +143,8 @@ describe.skipIf(unavailable)(`kill -9 of a worker process mid-load${unavailable 
     // Only a delivery whose first attempt had reached the receiver before the kill may come again.
     expect(duplicates.filter((id) => !arrivedBeforeKill.has(id))).toEqual([]);
     expect(rows.map((r) => [r.delivery_status, r.n])).toEqual([['DELIVERED', granted.length]]);
+    // Every arrival after the kill was the survivor's, and its /metrics counted each one.
+    expect(survivorDelivered).toBeGreaterThanOrEqual(receiver.arrivals.length - arrivalsAtKill);
     expect(dead).toBe(0);
     // The surviving worker went on, and took the dead one's jobs over once their lease ran out.
     expect(workers[1]!.child.exitCode).toBeNull();
