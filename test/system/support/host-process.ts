@@ -41,7 +41,7 @@ export async function startHostProcess(options: HostProcessOptions): Promise<Hos
   child.stderr.on('data', collect);
   child.stdin.on('error', () => {});
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const timeoutMs = options.timeoutMs ?? 90_000;
+  const timeoutMs = options.timeoutMs ?? 240_000;
 
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${options.name} did not start in ${timeoutMs} ms:\n${out}`)), timeoutMs);

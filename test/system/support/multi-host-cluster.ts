@@ -39,7 +39,7 @@ export interface Cluster {
  * of the machine's own network is touched). Synchronous, for test titles.
  */
 export function netemAvailable(): boolean {
-  const probe = `mh-netem-${process.pid}`;
+  const probe = `mhost-netem-${process.pid}`;
   try {
     execFileSync('ip', ['netns', 'add', probe], { stdio: 'pipe' });
     execFileSync('ip', ['netns', 'exec', probe, 'tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'delay', '1ms'], { stdio: 'pipe' });

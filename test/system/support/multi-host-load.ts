@@ -1,3 +1,5 @@
+import { Agent, type Dispatcher, fetch as undiciFetch } from 'undici';
+
 /**
  * Requests for the multi-host tests, sent from the test process to the API hosts: plain fetch, a
  * tenant made through the API with the master key, parallel races spread over the hosts, and a
@@ -10,9 +12,18 @@ export interface Reply {
   host: number;
 }
 
-export async function call(baseUrl: string, method: string, path: string, key: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${baseUrl}${path}`, {
+export async function call(
+  baseUrl: string,
+  method: string,
+  path: string,
+  key: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+  dispatcher?: Dispatcher,
+): Promise<{ status: number; body: any }> {
+  const res = await undiciFetch(`${baseUrl}${path}`, {
     method,
+    ...(dispatcher ? { dispatcher } : {}),
     headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
@@ -69,14 +80,23 @@ export async function createCode(baseUrl: string, t: Tenant, maxUses: number): P
   return { code: (batch.codes as string[])[0]!, rewardId };
 }
 
-/** `n` requests at once, request i to host i % hosts. */
-export async function race(urls: string[], n: number, send: (url: string, i: number) => Promise<{ status: number; body: any }>): Promise<Reply[]> {
-  return Promise.all(
-    Array.from({ length: n }, async (_, i) => {
-      const host = i % urls.length;
-      return { ...(await send(urls[host]!, i)), host };
-    }),
-  );
+/**
+ * `n` requests at once, request i to host i % hosts, over connections opened for this race: a
+ * kept-alive connection left idle since the last test may be closed by the server just as a
+ * request goes out on it, and a grant without an Idempotency-Key must not be sent twice.
+ */
+export async function race(urls: string[], n: number, send: (url: string, i: number, dispatcher: Dispatcher) => Promise<{ status: number; body: any }>): Promise<Reply[]> {
+  const agent = new Agent();
+  try {
+    return await Promise.all(
+      Array.from({ length: n }, async (_, i) => {
+        const host = i % urls.length;
+        return { ...(await send(urls[host]!, i, agent)), host };
+      }),
+    );
+  } finally {
+    await agent.close();
+  }
 }
 
 /** Replies counted by `status` or `status code` (refusals): `{201: 100, '409 inventory_exhausted': 300}`. */
@@ -116,6 +136,7 @@ function percentile(sorted: number[], p: number): number {
  * as the last one is answered, until `requests` grants are done.
  */
 export async function measureGrants(urls: string[], t: Tenant, rewardId: string, requests: number, concurrency: number, label: string): Promise<LoadFigures> {
+  const agent = new Agent();
   const latencies: number[] = [];
   let next = 0;
   let failures = 0;
@@ -123,13 +144,13 @@ export async function measureGrants(urls: string[], t: Tenant, rewardId: string,
     while (next < requests) {
       const i = next++;
       const started = performance.now();
-      const reply = await call(urls[i % urls.length]!, 'POST', '/v1/reward-grants', t.key, { reward_id: rewardId, user_id: `${label}-${i}` });
+      const reply = await call(urls[i % urls.length]!, 'POST', '/v1/reward-grants', t.key, { reward_id: rewardId, user_id: `${label}-${i}` }, {}, agent);
       latencies.push(performance.now() - started);
       if (reply.status !== 201) failures += 1;
     }
   };
   const started = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, lane));
+  await Promise.all(Array.from({ length: concurrency }, lane)).finally(() => agent.close());
   const seconds = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
   const round = (x: number) => Math.round(x * 10) / 10;

@@ -24,13 +24,14 @@ export interface Network {
 }
 
 const PREFIX_LENGTH = 24;
-const NAMESPACE_PATTERN = /^mh-[a-z0-9]+-(\d+)$/;
+/** Names of this file's namespaces (`mhost-<host>-<pid>`), told apart from other tests' ones. */
+const NAMESPACE_PATTERN = /^mhost-[a-z0-9]+-(\d+)$/;
 const ROOT_LINK_PATTERN = /^mhnet(\d+)$/;
 
 /** Why network namespaces cannot be made here, or null when they can (checked by making one). */
 export function netnsUnavailable(): string | null {
   if (process.getuid?.() !== 0) return 'needs root (ip netns, veth and a bridge)';
-  const probe = `mh-probe-${process.pid}`;
+  const probe = `mhost-probe-${process.pid}`;
   try {
     execFileSync('ip', ['netns', 'add', probe], { stdio: 'pipe' });
     execFileSync('ip', ['netns', 'del', probe], { stdio: 'pipe' });
@@ -59,6 +60,22 @@ function alive(pid: number): boolean {
 }
 
 /**
+ * Ends what still runs inside a namespace this test made (a server whose stop failed, or one
+ * left by a run that was killed), by the pids `ip netns pids` lists, then deletes the namespace.
+ */
+async function deleteNamespace(ns: string): Promise<void> {
+  const { stdout } = await run('ip', ['netns', 'pids', ns]).catch(() => ({ stdout: '' }));
+  for (const pid of stdout.split('\n').map(Number).filter((n) => n > 0)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  await ip('netns', 'del', ns).catch(() => {});
+}
+
+/**
  * Deletes namespaces and root links left by an earlier run that died before its clean-up (their
  * names carry the pid of the test process that made them, which is gone).
  */
@@ -69,7 +86,7 @@ export async function removeLeftovers(): Promise<string[]> {
     const name = line.split(' ')[0] ?? '';
     const match = NAMESPACE_PATTERN.exec(name);
     if (match && !alive(Number(match[1]))) {
-      await ip('netns', 'del', name).catch(() => {});
+      await deleteNamespace(name);
       removed.push(name);
     }
   }
@@ -91,7 +108,7 @@ export async function removeLeftovers(): Promise<string[]> {
  */
 export async function createNetwork(testAddress: string): Promise<Network> {
   const pid = process.pid;
-  const switchNs = `mh-sw-${pid}`;
+  const switchNs = `mhost-sw-${pid}`;
   const testLink = `mhnet${pid}`;
   const namespaces: string[] = [];
   const subnet = `${testAddress.split('.').slice(0, 3).join('.')}.0/${PREFIX_LENGTH}`;
@@ -101,7 +118,7 @@ export async function createNetwork(testAddress: string): Promise<Network> {
     testAddress,
     testLink,
     addHost: async (name, address) => {
-      const ns = `mh-${name}-${pid}`;
+      const ns = `mhost-${name}-${pid}`;
       await ip('netns', 'add', ns);
       namespaces.push(ns);
       // Both ends are made directly inside their namespaces: no name is ever taken in the root one.
@@ -114,7 +131,7 @@ export async function createNetwork(testAddress: string): Promise<Network> {
     },
     destroy: async () => {
       await ip('link', 'del', testLink).catch(() => {});
-      for (const ns of [...namespaces].reverse()) await ip('netns', 'del', ns).catch(() => {});
+      for (const ns of [...namespaces].reverse()) await deleteNamespace(ns);
       namespaces.length = 0;
     },
   };
@@ -148,9 +165,9 @@ export async function routeDevice(address: string): Promise<string> {
   return /\bdev\s+(\S+)/.exec(stdout)?.[1] ?? '';
 }
 
-/** Whether a TCP connection from namespace `ns` to host:port opens within 2 s. */
+/** Whether a TCP connection from namespace `ns` to host:port opens within 10 s (a loaded machine is slow to spawn). */
 export async function tcpOpens(ns: string | null, host: string, port: number): Promise<boolean> {
-  const [cmd, args] = inNamespace(ns, ['timeout', '2', 'bash', '-c', `exec 3<>/dev/tcp/${host}/${port}`]);
+  const [cmd, args] = inNamespace(ns, ['timeout', '10', 'bash', '-c', `exec 3<>/dev/tcp/${host}/${port}`]);
   try {
     await run(cmd, args);
     return true;
