@@ -71,6 +71,8 @@ export const ERROR_CODES = [
   'csrf_token_invalid',
   'current_password_invalid',
   'customer_not_found',
+  'database_disk_full',
+  'database_unavailable',
   'delivery_not_applicable',
   'delivery_not_failed',
   'distributor_unavailable',
