@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backoffMs, DEFAULT_MAX_ATTEMPTS } from '../../src/platform/jobs.js';
 import { latency, loops, Recorder, sleep, tally, unclean } from './support/load.js';
-import { serviceUnavailable, startSystemService, type SystemService } from './support/service.js';
+import { liveCampaign, serviceUnavailable, startSystemService, type SystemService } from './support/service.js';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
 
 /**
@@ -62,24 +62,9 @@ describe.skipIf(unavailable)(`a webhook receiver down for ${DOWN_MS / 1000} s mi
 
   it('every grant is delivered exactly once after the receiver is back, none dead', async () => {
     const t = await svc.newTenant();
-    const ok = async (method: string, url: string, body?: unknown) => {
-      const r = await t.call(method as 'POST', url, body);
-      if (r.status >= 300) throw new Error(`${method} ${url}: ${r.status} ${JSON.stringify(r.body)}`);
-      return r.body;
-    };
-    const campaign = await ok('POST', '/v1/campaigns', {
-      campaign_name: 'Webhook outage',
-      campaign_type: 'PROMOTION',
-      product_code: t.productCode,
-      start_time: '2020-01-01T00:00:00Z',
-      end_time: '2099-12-31T23:59:59Z',
-    });
-    await ok('POST', `/v1/campaigns/${campaign.campaign_id}/publish`);
-    const reward = await ok('POST', '/v1/rewards', {
+    const { reward: addReward } = await liveCampaign(t, 'Webhook outage');
+    const reward = await addReward({
       reward_name: 'By webhook',
-      reward_type: 'POINTS',
-      product_code: t.productCode,
-      campaign_id: campaign.campaign_id,
       total_stock: null,
       config: { generator: { points: 1 }, distributor: { type: 'WEBHOOK', url: receiver.url, secret: SECRET, timeout_ms: 2000 } },
     });

@@ -4,7 +4,7 @@ import { spawnCli } from '../e2e/server-process.js';
 import { metricValue } from '../helpers/grant-helpers.js';
 import { freePort } from './support/postgres-instance.js';
 import { loops, Recorder, sleep, tally, unclean } from './support/load.js';
-import { serviceUnavailable, startSystemService, type SystemService } from './support/service.js';
+import { liveCampaign, serviceUnavailable, startSystemService, type SystemService } from './support/service.js';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
 
 /**
@@ -57,24 +57,9 @@ describe.skipIf(unavailable)(`kill -9 of a worker process mid-load${unavailable 
 
   it('the other worker finishes every delivery; a repeat only of one in flight at the kill', async () => {
     const t = await svc.newTenant();
-    const ok = async (method: string, url: string, body?: unknown) => {
-      const r = await t.call(method as 'POST', url, body);
-      if (r.status >= 300) throw new Error(`${method} ${url}: ${r.status} ${JSON.stringify(r.body)}`);
-      return r.body;
-    };
-    const campaign = await ok('POST', '/v1/campaigns', {
-      campaign_name: 'Worker kill',
-      campaign_type: 'PROMOTION',
-      product_code: t.productCode,
-      start_time: '2020-01-01T00:00:00Z',
-      end_time: '2099-12-31T23:59:59Z',
-    });
-    await ok('POST', `/v1/campaigns/${campaign.campaign_id}/publish`);
-    const reward = await ok('POST', '/v1/rewards', {
+    const { reward: addReward } = await liveCampaign(t, 'Worker kill');
+    const reward = await addReward({
       reward_name: 'By webhook',
-      reward_type: 'POINTS',
-      product_code: t.productCode,
-      campaign_id: campaign.campaign_id,
       total_stock: null,
       config: { generator: { points: 1 }, distributor: { type: 'WEBHOOK', url: receiver.url, secret: SECRET, timeout_ms: 5000 } },
     });

@@ -1,7 +1,7 @@
 import type { TenantFixture } from '../../helpers/test-app.js';
 import type { Recorder} from './load.js';
 import { loops, type Outcome, sleep } from './load.js';
-import type { SystemService } from './service.js';
+import { liveCampaign, okCall, type SystemService } from './service.js';
 
 /**
  * The mixed load of the Redis fault tests, over one tenant:
@@ -27,25 +27,12 @@ export interface Workload {
 
 export async function prepareWorkload(svc: SystemService, label: string, sizes: { stock: number; codes: number; hammerCodes: number }): Promise<Workload> {
   const t = await svc.newTenant();
-  const ok = async (method: string, url: string, body?: unknown) => {
-    const r = await t.call(method as 'POST', url, body);
-    if (r.status >= 300) throw new Error(`${method} ${url}: ${r.status} ${JSON.stringify(r.body)}`);
-    return r.body;
-  };
-  const campaign = await ok('POST', '/v1/campaigns', {
-    campaign_name: `Faults ${label}`,
-    campaign_type: 'PROMOTION',
-    product_code: t.productCode,
-    start_time: '2020-01-01T00:00:00Z',
-    end_time: '2099-12-31T23:59:59Z',
-  });
-  await ok('POST', `/v1/campaigns/${campaign.campaign_id}/publish`);
-  const reward = (body: Record<string, unknown>) =>
-    ok('POST', '/v1/rewards', { reward_type: 'POINTS', product_code: t.productCode, campaign_id: campaign.campaign_id, ...body });
+  const ok = okCall(t);
+  const { campaignId, reward } = await liveCampaign(t, `Faults ${label}`);
   const perUserGrants = 2;
   const grantReward = await reward({ reward_name: 'Limited', total_stock: sizes.stock, config: { generator: { points: 1 }, validator: { per_user_limit: perUserGrants } } });
   const codeReward = await reward({ reward_name: 'Code', total_stock: null, config: { generator: { points: 1 } } });
-  const batch = await ok('POST', `/v1/campaigns/${campaign.campaign_id}/redeem-codes`, {
+  const batch = await ok('POST', `/v1/campaigns/${campaignId}/redeem-codes`, {
     code_type: 'ALPHANUM',
     length: 12,
     count: sizes.codes + sizes.hammerCodes,

@@ -98,3 +98,32 @@ async function httpTenant(call: Call): Promise<TenantFixture> {
     },
   };
 }
+
+/** `t.call` that throws on anything but a 2xx, for a scenario's set-up. */
+export function okCall(t: TenantFixture): (method: string, url: string, body?: unknown) => Promise<any> {
+  return async (method, url, body) => {
+    const r = await t.call(method as 'POST', url, body);
+    if (r.status >= 300) throw new Error(`${method} ${url}: ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body;
+  };
+}
+
+/**
+ * A published campaign of the tenant's app and a way to add POINTS rewards to it (`body` gives
+ * the reward's name, stock and config), the set-up every fault scenario starts from.
+ */
+export async function liveCampaign(t: TenantFixture, name: string): Promise<{ campaignId: string; reward: (body: Record<string, unknown>) => Promise<any> }> {
+  const ok = okCall(t);
+  const campaign = await ok('POST', '/v1/campaigns', {
+    campaign_name: name,
+    campaign_type: 'PROMOTION',
+    product_code: t.productCode,
+    start_time: '2020-01-01T00:00:00Z',
+    end_time: '2099-12-31T23:59:59Z',
+  });
+  await ok('POST', `/v1/campaigns/${campaign.campaign_id}/publish`);
+  return {
+    campaignId: campaign.campaign_id,
+    reward: (body) => ok('POST', '/v1/rewards', { reward_type: 'POINTS', product_code: t.productCode, campaign_id: campaign.campaign_id, ...body }),
+  };
+}
