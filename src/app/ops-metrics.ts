@@ -78,7 +78,6 @@ export function installOperationalMetrics(registry: Registry, deps: OperationalM
   installStockGauges(registry, deps.db);
   if (deps.redis) installRedisGauge(registry, deps.redis);
   const state = { due: new Map<string, number>(), age: new Map<string, number>(), running: new Map<string, number>(), dead: new Map<string, number>() };
-  let pending: Promise<void> | null = null;
   let databaseUp = 1;
 
   // One query per scrape feeds the four job gauges (the first gauge collected starts it).
@@ -98,18 +97,15 @@ export function installOperationalMetrics(registry: Registry, deps: OperationalM
       else state.dead.set(r.queue, Number(r.n));
     }
   }
-  function jobs(): Promise<void> {
-    pending ??= readJobs()
-      .then(() => {
-        databaseUp = 1;
-      })
-      .catch((err: unknown) => {
-        databaseUp = 0;
-        throw err;
-      })
-      .finally(() => setTimeout(() => (pending = null), 0));
-    return pending;
-  }
+  const jobs = oncePerScrape(async () => {
+    try {
+      await readJobs();
+      databaseUp = 1;
+    } catch (err) {
+      databaseUp = 0;
+      throw err;
+    }
+  });
 
   new Gauge({
     name: 'marketing_database_up',

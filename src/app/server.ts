@@ -101,9 +101,10 @@ function closeConnectionsWhenDraining(app: Api): void {
     draining = true;
     done();
   });
-  app.addHook('onSend', async (_request, reply, payload) => {
+  // Callback style: every answer passes here, and the common one must not pay for a promise.
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (draining) reply.header('connection', 'close');
-    return payload;
+    done(null, payload);
   });
 }
 
